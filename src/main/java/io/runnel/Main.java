@@ -1,0 +1,6 @@
+package io.runnel;
+
+public final class Main {
+    public static void main(String[] args) {
+    }
+}

@@ -1,0 +1,53 @@
+package io.runnel.log;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+
+import org.apache.kafka.common.record.BaseRecords;
+import org.apache.kafka.common.record.MemoryRecords;
+import org.apache.kafka.common.record.RecordsSend;
+
+/**
+ * A byte range of one segment file holding whole record batches, returned by a read. The channel is
+ * the segment's own and stays open at least {@code file.delete.delay.ms} after the segment is
+ * deleted, so the slice can be sent with zero copy ({@code FileChannel.transferTo}, positional, safe
+ * while the owner appends). Never close the channel.
+ */
+public record LogSlice(FileChannel channel, long position, int size) implements BaseRecords {
+
+    public static final LogSlice EMPTY = new LogSlice(null, 0, 0);
+
+    @Override
+    public int sizeInBytes() {
+        return size;
+    }
+
+    /** Copies the slice into memory (tests, the event-bus bridge, TLS); blocking on the disk. */
+    public MemoryRecords toMemoryRecords() {
+        if (size == 0) {
+            return MemoryRecords.EMPTY;
+        }
+        ByteBuffer buf = ByteBuffer.allocate(size);
+        try {
+            long pos = position;
+            while (buf.hasRemaining()) {
+                int n = channel.read(buf, pos);
+                if (n < 0) {
+                    break;
+                }
+                pos += n;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        buf.flip();
+        return MemoryRecords.readableRecords(buf);
+    }
+
+    @Override
+    public RecordsSend<? extends BaseRecords> toSend() {
+        return toMemoryRecords().toSend();
+    }
+}
