@@ -25,7 +25,7 @@ public interface ApiHandler<Q extends ApiMessage> {
 
     /** Highest version served. */
     default short maxVersion() {
-        return apiKey().latestVersion(true);
+        return apiKey().latestVersion();
     }
 
     /**

@@ -1,0 +1,228 @@
+package io.runnel.api;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import io.runnel.cluster.TopicInfo;
+import io.runnel.cluster.TopicManager;
+import io.runnel.log.LogReadResult;
+import io.runnel.log.LogSlice;
+import io.runnel.partition.PartitionManager;
+import io.runnel.partition.PartitionOwner;
+import io.runnel.protocol.RequestContext;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.errors.OffsetOutOfRangeException;
+import org.apache.kafka.common.message.FetchRequestData;
+import org.apache.kafka.common.message.FetchResponseData;
+import org.apache.kafka.common.message.FetchResponseData.FetchableTopicResponse;
+import org.apache.kafka.common.message.FetchResponseData.PartitionData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.record.MemoryRecords;
+
+/**
+ * Fetch v4 and up. Reads go straight to the logs' lock-free read path and return file slices that the
+ * connection sends with zero copy. When less than min_bytes is available the fetch is parked as a
+ * {@link DelayedFetch}: it listens for appends on its partitions and answers when enough arrives or
+ * max_wait_ms passes; no thread waits. Fetch sessions are declined (session id 0), so every request is
+ * a full fetch, which every client supports.
+ */
+public final class FetchHandler implements ApiHandler<FetchRequestData> {
+
+    private final Vertx vertx;
+    private final TopicManager topics;
+    private final PartitionManager partitions;
+
+    public FetchHandler(Vertx vertx, TopicManager topics, PartitionManager partitions) {
+        this.vertx = vertx;
+        this.topics = topics;
+        this.partitions = partitions;
+    }
+
+    @Override
+    public ApiKeys apiKey() {
+        return ApiKeys.FETCH;
+    }
+
+    @Override
+    public Future<FetchResponseData> handle(RequestContext ctx, FetchRequestData request) {
+        if (request.sessionId() != 0 || request.sessionEpoch() > 0) {
+            return Future.succeededFuture(new FetchResponseData()
+                    .setErrorCode(Errors.FETCH_SESSION_ID_NOT_FOUND.code()).setSessionId(0));
+        }
+        List<Target> targets = resolve(request);
+        Result first = readAll(request, targets);
+        if (first.bytes >= request.minBytes() || request.maxWaitMs() <= 0 || first.hasError || targets.isEmpty()) {
+            return Future.succeededFuture(first.response);
+        }
+        return new DelayedFetch(ctx.context(), request, targets).start();
+    }
+
+    /** A requested partition, resolved once. */
+    private record Target(FetchRequestData.FetchTopic topic, String topicName, Uuid topicId,
+                          FetchRequestData.FetchPartition partition, PartitionOwner owner, Errors error) {
+    }
+
+    private record Result(FetchResponseData response, long bytes, boolean hasError) {
+    }
+
+    private List<Target> resolve(FetchRequestData request) {
+        List<Target> targets = new ArrayList<>();
+        for (FetchRequestData.FetchTopic ft : request.topics()) {
+            TopicInfo t = ft.topic() != null && !ft.topic().isEmpty() ? topics.topic(ft.topic())
+                    : topics.topic(ft.topicId());
+            for (FetchRequestData.FetchPartition fp : ft.partitions()) {
+                if (t == null) {
+                    boolean byId = ft.topic() == null || ft.topic().isEmpty();
+                    targets.add(new Target(ft, ft.topic(), ft.topicId(), fp, null,
+                            byId ? Errors.UNKNOWN_TOPIC_ID : Errors.UNKNOWN_TOPIC_OR_PARTITION));
+                    continue;
+                }
+                PartitionOwner owner = partitions.get(new TopicPartition(t.name(), fp.partition()));
+                Errors error = Errors.NONE;
+                if (owner == null) {
+                    error = fp.partition() >= 0 && fp.partition() < t.partitions() ? Errors.NOT_LEADER_OR_FOLLOWER
+                            : Errors.UNKNOWN_TOPIC_OR_PARTITION;
+                } else if (fp.currentLeaderEpoch() >= 0 && fp.currentLeaderEpoch() < owner.leaderEpoch()) {
+                    error = Errors.FENCED_LEADER_EPOCH;
+                } else if (fp.currentLeaderEpoch() > owner.leaderEpoch()) {
+                    error = Errors.UNKNOWN_LEADER_EPOCH;
+                }
+                targets.add(new Target(ft, t.name(), t.id(), fp, owner, error));
+            }
+        }
+        return targets;
+    }
+
+    private Result readAll(FetchRequestData request, List<Target> targets) {
+        FetchResponseData resp = new FetchResponseData().setSessionId(0).setErrorCode(Errors.NONE.code());
+        long remaining = request.maxBytes() <= 0 ? Integer.MAX_VALUE : request.maxBytes();
+        long bytes = 0;
+        boolean hasError = false;
+        boolean readCommitted = request.isolationLevel() == 1;
+        FetchableTopicResponse current = null;
+        FetchRequestData.FetchTopic currentTopic = null;
+        for (Target target : targets) {
+            if (target.topic() != currentTopic) {
+                currentTopic = target.topic();
+                current = new FetchableTopicResponse().setTopic(target.topicName()).setTopicId(target.topicId());
+                resp.responses().add(current);
+            }
+            FetchRequestData.FetchPartition fp = target.partition();
+            PartitionData pd = new PartitionData().setPartitionIndex(fp.partition()).setRecords(MemoryRecords.EMPTY)
+                    .setHighWatermark(-1).setLastStableOffset(-1).setLogStartOffset(-1)
+                    .setPreferredReadReplica(-1)
+                    .setAbortedTransactions(readCommitted ? new ArrayList<>() : null);
+            current.partitions().add(pd);
+            if (target.error() != Errors.NONE) {
+                pd.setErrorCode(target.error().code());
+                hasError = true;
+                continue;
+            }
+            PartitionOwner owner = target.owner();
+            long hw = owner.highWatermark();
+            pd.setHighWatermark(hw).setLastStableOffset(hw);
+            int limit = (int) Math.min(Math.min(fp.partitionMaxBytes(), remaining), Integer.MAX_VALUE);
+            try {
+                LogReadResult read = limit <= 0 && bytes > 0 ? null : owner.read(fp.fetchOffset(), Math.max(limit, 0), bytes == 0);
+                if (read == null) {
+                    pd.setLogStartOffset(owner.log().logStartOffset());
+                    continue;
+                }
+                LogSlice slice = read.records();
+                pd.setLogStartOffset(read.logStartOffset()).setRecords(slice.size() == 0 ? MemoryRecords.EMPTY : slice);
+                bytes += slice.size();
+                remaining -= slice.size();
+            } catch (OffsetOutOfRangeException e) {
+                pd.setErrorCode(Errors.OFFSET_OUT_OF_RANGE.code()).setLogStartOffset(owner.log().logStartOffset());
+                hasError = true;
+            } catch (RuntimeException e) {
+                pd.setErrorCode(Errors.forException(e).code());
+                hasError = true;
+            }
+        }
+        return new Result(resp, bytes, hasError);
+    }
+
+    /**
+     * A fetch waiting for min_bytes. Lives on the connection's context: appends (on owner threads) only
+     * schedule a re-read there; the timer and the answer also run there.
+     */
+    private final class DelayedFetch {
+        private final Context context;
+        private final FetchRequestData request;
+        private final List<Target> targets;
+        private final Promise<FetchResponseData> promise = Promise.promise();
+        private final AtomicBoolean recheckScheduled = new AtomicBoolean();
+        private final Runnable onAppend = this::scheduleRecheck;
+        private long timer = -1;
+        private boolean done;
+
+        DelayedFetch(Context context, FetchRequestData request, List<Target> targets) {
+            this.context = context;
+            this.request = request;
+            this.targets = targets;
+        }
+
+        Future<FetchResponseData> start() {
+            for (Target t : targets) {
+                if (t.owner() != null) {
+                    t.owner().addAppendListener(onAppend);
+                }
+            }
+            timer = vertx.setTimer(request.maxWaitMs(), id -> {
+                timer = -1;
+                finish();
+            });
+            // data may have arrived between the first read and registering the listeners
+            scheduleRecheck();
+            return promise.future();
+        }
+
+        private void scheduleRecheck() {
+            if (recheckScheduled.compareAndSet(false, true)) {
+                context.runOnContext(v -> {
+                    recheckScheduled.set(false);
+                    if (done) {
+                        return;
+                    }
+                    for (Target t : targets) {
+                        if (t.owner() != null && t.owner().isClosed()) {
+                            finish();
+                            return;
+                        }
+                    }
+                    Result r = readAll(request, targets);
+                    if (r.bytes >= request.minBytes() || r.hasError) {
+                        complete(r);
+                    }
+                });
+            }
+        }
+
+        private void finish() {
+            if (!done) {
+                complete(readAll(request, targets));
+            }
+        }
+
+        private void complete(Result r) {
+            done = true;
+            if (timer >= 0) {
+                vertx.cancelTimer(timer);
+            }
+            for (Target t : targets) {
+                if (t.owner() != null) {
+                    t.owner().removeAppendListener(onAppend);
+                }
+            }
+            promise.complete(r.response);
+        }
+    }
+}

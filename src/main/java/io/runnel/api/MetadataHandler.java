@@ -1,0 +1,123 @@
+package io.runnel.api;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import io.runnel.cluster.TopicInfo;
+import io.runnel.cluster.TopicManager;
+import io.runnel.config.BrokerConfig;
+import io.runnel.partition.PartitionManager;
+import io.runnel.partition.PartitionOwner;
+import io.runnel.protocol.RequestContext;
+import io.vertx.core.Future;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.errors.InvalidTopicException;
+import org.apache.kafka.common.internals.Topic;
+import org.apache.kafka.common.message.MetadataRequestData;
+import org.apache.kafka.common.message.MetadataResponseData;
+import org.apache.kafka.common.message.MetadataResponseData.MetadataResponseBroker;
+import org.apache.kafka.common.message.MetadataResponseData.MetadataResponsePartition;
+import org.apache.kafka.common.message.MetadataResponseData.MetadataResponseTopic;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.Errors;
+
+/**
+ * Metadata from v0 (kafka-python 2.0.2 still sends v0/v1). Unknown topics are created on first use
+ * when the request allows it and auto.create.topics.enable is on, as Apache Kafka does.
+ */
+public final class MetadataHandler implements ApiHandler<MetadataRequestData> {
+
+    private final BrokerConfig config;
+    private final TopicManager topics;
+    private final PartitionManager partitions;
+
+    public MetadataHandler(BrokerConfig config, TopicManager topics, PartitionManager partitions) {
+        this.config = config;
+        this.topics = topics;
+        this.partitions = partitions;
+    }
+
+    @Override
+    public ApiKeys apiKey() {
+        return ApiKeys.METADATA;
+    }
+
+    @Override
+    public Future<MetadataResponseData> handle(RequestContext ctx, MetadataRequestData request) {
+        boolean allTopics = request.topics() == null || (ctx.apiVersion() == 0 && request.topics().isEmpty());
+        List<Future<MetadataResponseTopic>> answers = new ArrayList<>();
+        if (allTopics) {
+            for (TopicInfo t : topics.topics()) {
+                answers.add(Future.succeededFuture(describe(t)));
+            }
+        } else {
+            boolean autoCreate = request.allowAutoTopicCreation()
+                    && config.getBoolean(BrokerConfig.AUTO_CREATE_TOPICS_ENABLE);
+            for (MetadataRequestData.MetadataRequestTopic rt : request.topics()) {
+                answers.add(answer(rt, autoCreate));
+            }
+        }
+        return Future.all(answers).map(all -> {
+            MetadataResponseData resp = new MetadataResponseData()
+                    .setClusterId(config.clusterId())
+                    .setControllerId(ctx.localNode().id())
+                    .setClusterAuthorizedOperations(Integer.MIN_VALUE);
+            resp.brokers().add(new MetadataResponseBroker().setNodeId(ctx.localNode().id())
+                    .setHost(ctx.localNode().host()).setPort(ctx.localNode().port()).setRack(ctx.localNode().rack()));
+            for (Future<MetadataResponseTopic> f : answers) {
+                resp.topics().add(f.result());
+            }
+            return resp;
+        });
+    }
+
+    private Future<MetadataResponseTopic> answer(MetadataRequestData.MetadataRequestTopic rt, boolean autoCreate) {
+        if (rt.name() == null) {
+            TopicInfo byId = rt.topicId() == null ? null : topics.topic(rt.topicId());
+            if (byId == null) {
+                return Future.succeededFuture(new MetadataResponseTopic().setTopicId(rt.topicId())
+                        .setErrorCode(Errors.UNKNOWN_TOPIC_ID.code()));
+            }
+            return Future.succeededFuture(describe(byId));
+        }
+        String name = rt.name();
+        TopicInfo t = topics.topic(name);
+        if (t != null) {
+            return Future.succeededFuture(describe(t));
+        }
+        try {
+            Topic.validate(name);
+        } catch (InvalidTopicException e) {
+            return Future.succeededFuture(error(name, Errors.INVALID_TOPIC_EXCEPTION));
+        }
+        if (!autoCreate || Topic.isInternal(name)) {
+            return Future.succeededFuture(error(name, Errors.UNKNOWN_TOPIC_OR_PARTITION));
+        }
+        return topics.autoCreate(name).map(this::describe)
+                .otherwise(e -> error(name, Errors.forException(e)));
+    }
+
+    private static MetadataResponseTopic error(String name, Errors error) {
+        return new MetadataResponseTopic().setName(name).setTopicId(Uuid.ZERO_UUID).setErrorCode(error.code());
+    }
+
+    private MetadataResponseTopic describe(TopicInfo t) {
+        MetadataResponseTopic mt = new MetadataResponseTopic().setName(t.name()).setTopicId(t.id())
+                .setIsInternal(Topic.isInternal(t.name())).setTopicAuthorizedOperations(Integer.MIN_VALUE);
+        int node = config.nodeId();
+        for (int p = 0; p < t.partitions(); p++) {
+            PartitionOwner owner = partitions.get(new TopicPartition(t.name(), p));
+            MetadataResponsePartition mp = new MetadataResponsePartition().setPartitionIndex(p)
+                    .setReplicaNodes(List.of(node)).setOfflineReplicas(List.of());
+            if (owner == null) {
+                mp.setErrorCode(Errors.LEADER_NOT_AVAILABLE.code()).setLeaderId(-1).setLeaderEpoch(-1)
+                        .setIsrNodes(List.of());
+            } else {
+                mp.setLeaderId(node).setLeaderEpoch(owner.leaderEpoch()).setIsrNodes(List.of(node));
+            }
+            mt.partitions().add(mp);
+        }
+        return mt;
+    }
+}

@@ -1,0 +1,166 @@
+package io.runnel.api;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+
+import io.runnel.cluster.TopicInfo;
+import io.runnel.cluster.TopicManager;
+import io.runnel.log.LogAppendResult;
+import io.runnel.partition.PartitionManager;
+import io.runnel.partition.PartitionOwner;
+import io.runnel.protocol.RequestContext;
+import io.vertx.core.Future;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.ApiException;
+import org.apache.kafka.common.errors.CorruptRecordException;
+import org.apache.kafka.common.InvalidRecordException;
+import org.apache.kafka.common.errors.InvalidTopicException;
+import org.apache.kafka.common.internals.Topic;
+import org.apache.kafka.common.message.ProduceRequestData;
+import org.apache.kafka.common.message.ProduceResponseData;
+import org.apache.kafka.common.message.ProduceResponseData.PartitionProduceResponse;
+import org.apache.kafka.common.message.ProduceResponseData.TopicProduceResponse;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.record.MemoryRecords;
+import org.apache.kafka.common.record.MutableRecordBatch;
+import org.apache.kafka.common.record.RecordBatch;
+
+/**
+ * Produce v3 and up (listed from v0: librdkafka enables compression only when v0 is advertised; older
+ * requests cannot be parsed and close the connection). Each partition's batch goes to its owner; a bad
+ * batch fails that partition only, with Kafka's error code.
+ */
+public final class ProduceHandler implements ApiHandler<ProduceRequestData> {
+
+    private final TopicManager topics;
+    private final PartitionManager partitions;
+
+    public ProduceHandler(TopicManager topics, PartitionManager partitions) {
+        this.topics = topics;
+        this.partitions = partitions;
+    }
+
+    @Override
+    public ApiKeys apiKey() {
+        return ApiKeys.PRODUCE;
+    }
+
+    @Override
+    public short minVersion() {
+        return 0;
+    }
+
+    @Override
+    public Future<ProduceResponseData> handle(RequestContext ctx, ProduceRequestData request) {
+        short acks = request.acks();
+        boolean validAcks = acks == 0 || acks == 1 || acks == -1;
+        List<Future<PartitionProduceResponse>> pending = new ArrayList<>();
+        List<TopicProduceResponse> targets = new ArrayList<>();
+        ProduceResponseData response = new ProduceResponseData();
+        for (ProduceRequestData.TopicProduceData td : request.topicData()) {
+            TopicProduceResponse tr = new TopicProduceResponse().setName(td.name()).setTopicId(td.topicId());
+            response.responses().add(tr);
+            TopicInfo topic = td.name() != null && !td.name().isEmpty() ? topics.topic(td.name())
+                    : topics.topic(td.topicId());
+            Errors topicError = Errors.NONE;
+            if (!validAcks) {
+                topicError = Errors.INVALID_REQUIRED_ACKS;
+            } else if (topic == null) {
+                topicError = unknownTopicError(td);
+            }
+            for (ProduceRequestData.PartitionProduceData pd : td.partitionData()) {
+                targets.add(tr);
+                if (topicError != Errors.NONE) {
+                    pending.add(Future.succeededFuture(failed(pd.index(), topicError, null)));
+                    continue;
+                }
+                TopicPartition tp = new TopicPartition(topic.name(), pd.index());
+                PartitionOwner owner = partitions.get(tp);
+                if (owner == null) {
+                    Errors e = pd.index() >= 0 && pd.index() < topic.partitions() ? Errors.NOT_LEADER_OR_FOLLOWER
+                            : Errors.UNKNOWN_TOPIC_OR_PARTITION;
+                    pending.add(Future.succeededFuture(failed(pd.index(), e, null)));
+                    continue;
+                }
+                Future<PartitionProduceResponse> f;
+                try {
+                    MemoryRecords records = validateShape(pd);
+                    f = owner.append(records, acks).map(r -> succeeded(pd.index(), r))
+                            .otherwise(t -> failed(pd.index(), Errors.forException(t), t));
+                } catch (ApiException e) {
+                    f = Future.succeededFuture(failed(pd.index(), Errors.forException(e), e));
+                }
+                pending.add(f);
+            }
+        }
+        // futures complete on the owners' threads; the response is assembled once, in request order
+        return Future.all(pending).transform(ar -> {
+            for (int i = 0; i < pending.size(); i++) {
+                targets.get(i).partitionResponses().add(pending.get(i).result());
+            }
+            if (acks == 0) {
+                for (TopicProduceResponse tr : response.responses()) {
+                    for (PartitionProduceResponse pr : tr.partitionResponses()) {
+                        if (pr.errorCode() != Errors.NONE.code()) {
+                            return Future.failedFuture(Errors.forCode(pr.errorCode()).exception(pr.errorMessage()));
+                        }
+                    }
+                }
+                return Future.succeededFuture(null);
+            }
+            return Future.succeededFuture(response);
+        });
+    }
+
+    private static Errors unknownTopicError(ProduceRequestData.TopicProduceData td) {
+        if (td.name() == null || td.name().isEmpty()) {
+            return Errors.UNKNOWN_TOPIC_ID;
+        }
+        try {
+            Topic.validate(td.name());
+        } catch (InvalidTopicException e) {
+            return Errors.INVALID_TOPIC_EXCEPTION;
+        }
+        return Errors.UNKNOWN_TOPIC_OR_PARTITION;
+    }
+
+    /** Kafka's request-level checks for v3+: exactly one batch, magic v2. */
+    private static MemoryRecords validateShape(ProduceRequestData.PartitionProduceData pd) {
+        if (!(pd.records() instanceof MemoryRecords records) || records.sizeInBytes() == 0) {
+            throw new InvalidRecordException("Produce request carries no record batch");
+        }
+        Iterator<MutableRecordBatch> it;
+        try {
+            it = records.batches().iterator();
+            if (!it.hasNext()) {
+                throw new CorruptRecordException("Produce request holds a truncated record batch");
+            }
+            MutableRecordBatch batch = it.next();
+            if (batch.magic() != RecordBatch.MAGIC_VALUE_V2) {
+                throw new InvalidRecordException("Produce requests with version 3 and up only allow record batches with magic v2");
+            }
+            if (it.hasNext()) {
+                throw new InvalidRecordException("Produce requests with version 3 and up are only allowed to contain exactly one record batch");
+            }
+        } catch (ApiException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new CorruptRecordException("Malformed record batch: " + e.getMessage());
+        }
+        return records;
+    }
+
+    private static PartitionProduceResponse succeeded(int index, LogAppendResult r) {
+        return new PartitionProduceResponse().setIndex(index).setErrorCode(Errors.NONE.code())
+                .setBaseOffset(r.firstOffset()).setLogAppendTimeMs(r.logAppendTime())
+                .setLogStartOffset(r.logStartOffset());
+    }
+
+    private static PartitionProduceResponse failed(int index, Errors error, Throwable cause) {
+        String message = cause == null ? null : cause.getMessage();
+        return new PartitionProduceResponse().setIndex(index).setErrorCode(error.code()).setBaseOffset(-1)
+                .setLogAppendTimeMs(-1).setLogStartOffset(-1).setErrorMessage(message);
+    }
+}

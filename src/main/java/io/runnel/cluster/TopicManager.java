@@ -1,0 +1,200 @@
+package io.runnel.cluster;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import io.runnel.config.BrokerConfig;
+import io.runnel.config.TopicConfigs;
+import io.runnel.partition.PartitionManager;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.errors.InvalidPartitionsException;
+import org.apache.kafka.common.errors.InvalidReplicationFactorException;
+import org.apache.kafka.common.errors.TopicDeletionDisabledException;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.apache.kafka.common.internals.Topic;
+
+/**
+ * Creates, changes and deletes topics: the metadata image (persisted) plus the hosted partition logs.
+ * On a single node every partition is hosted here with this node as its only replica; the controller
+ * of a cluster takes this role later.
+ *
+ * <p>Threading: lookups from any thread. Mutations run one at a time on the metadata worker context;
+ * their futures complete there.
+ */
+public final class TopicManager {
+
+    private final BrokerConfig config;
+    private final MetadataStore store;
+    private final PartitionManager partitions;
+    private final Context metaContext;
+    private final int liveBrokers = 1;
+
+    public TopicManager(BrokerConfig config, MetadataStore store, PartitionManager partitions, Context metaContext) {
+        this.config = config;
+        this.store = store;
+        this.partitions = partitions;
+        this.metaContext = metaContext;
+    }
+
+    /** Loads the metadata and opens every partition log (recovering them); the result when all are open. */
+    public Future<Void> start() {
+        return onMeta(() -> {
+            store.load();
+            return null;
+        }).compose(v -> {
+            List<Future<?>> opens = new ArrayList<>();
+            for (TopicInfo t : store.all()) {
+                for (int p = 0; p < t.partitions(); p++) {
+                    opens.add(partitions.open(new TopicPartition(t.name(), p), t.id(), t.configs()));
+                }
+            }
+            return Future.all(opens).mapEmpty();
+        });
+    }
+
+    public TopicInfo topic(String name) {
+        return store.get(name);
+    }
+
+    public TopicInfo topic(Uuid id) {
+        return store.byId(id);
+    }
+
+    public java.util.Collection<TopicInfo> topics() {
+        return store.all();
+    }
+
+    /**
+     * Creates a topic. {@code partitions} or {@code replicationFactor} of -1 take the broker defaults.
+     */
+    public Future<TopicInfo> create(String name, int partitionCount, short replicationFactor,
+                                    Map<String, String> configs, boolean validateOnly) {
+        return onMeta(() -> {
+            Topic.validate(name);
+            if (store.get(name) != null) {
+                throw new TopicExistsException("Topic '" + name + "' already exists.");
+            }
+            int n = partitionCount == -1 ? config.getInt(BrokerConfig.NUM_PARTITIONS) : partitionCount;
+            short rf = replicationFactor == -1 ? config.getShort(BrokerConfig.DEFAULT_REPLICATION_FACTOR)
+                    : replicationFactor;
+            if (n <= 0) {
+                throw new InvalidPartitionsException("Number of partitions must be larger than 0.");
+            }
+            if (rf <= 0) {
+                throw new InvalidReplicationFactorException("Replication factor must be larger than 0.");
+            }
+            if (rf > liveBrokers) {
+                throw new InvalidReplicationFactorException("Unable to replicate the partition " + rf
+                        + " time(s): The target replication factor of " + rf
+                        + " cannot be reached because only " + liveBrokers + " broker(s) are registered.");
+            }
+            TopicConfigs.validate(configs);
+            TopicInfo t = new TopicInfo(name, Uuid.randomUuid(), n, rf, Map.copyOf(configs));
+            if (!validateOnly) {
+                store.put(t);
+            }
+            return t;
+        }).compose(t -> validateOnly ? Future.succeededFuture(t) : openAll(t, 0).map(t));
+    }
+
+    /** Creates a topic with the broker defaults unless it exists (auto-creation); either way returns it. */
+    public Future<TopicInfo> autoCreate(String name) {
+        TopicInfo existing = store.get(name);
+        if (existing != null) {
+            return Future.succeededFuture(existing);
+        }
+        return create(name, -1, (short) -1, Map.of(), false).recover(t -> {
+            if (t instanceof TopicExistsException) {
+                return Future.succeededFuture(store.get(name));
+            }
+            return Future.failedFuture(t);
+        });
+    }
+
+    public Future<Void> delete(String name) {
+        if (!config.getBoolean(BrokerConfig.DELETE_TOPIC_ENABLE)) {
+            return Future.failedFuture(new TopicDeletionDisabledException("Topic deletion is disabled."));
+        }
+        return onMeta(() -> {
+            TopicInfo t = store.get(name);
+            if (t == null) {
+                throw new UnknownTopicOrPartitionException("This server does not host this topic-partition.");
+            }
+            store.remove(name);
+            return t;
+        }).compose(t -> {
+            List<Future<Void>> deletes = new ArrayList<>();
+            for (int p = 0; p < t.partitions(); p++) {
+                deletes.add(partitions.delete(new TopicPartition(name, p)));
+            }
+            return Future.all(deletes).mapEmpty();
+        });
+    }
+
+    public Future<TopicInfo> createPartitions(String name, int newTotal, boolean validateOnly) {
+        return onMeta(() -> {
+            TopicInfo t = store.get(name);
+            if (t == null) {
+                throw new UnknownTopicOrPartitionException("The topic '" + name + "' does not exist.");
+            }
+            if (newTotal < t.partitions()) {
+                throw new InvalidPartitionsException("Topic currently has " + t.partitions()
+                        + " partitions, which is higher than the requested " + newTotal + ".");
+            }
+            if (newTotal == t.partitions()) {
+                throw new InvalidPartitionsException("Topic already has " + t.partitions() + " partitions.");
+            }
+            TopicInfo updated = t.withPartitions(newTotal);
+            if (!validateOnly) {
+                store.put(updated);
+            }
+            return new TopicInfo[] {t, updated};
+        }).compose(pair -> validateOnly ? Future.succeededFuture(pair[1])
+                : openAll(pair[1], pair[0].partitions()).map(pair[1]));
+    }
+
+    /** Replaces the topic's overrides by {@code newConfigs} (already merged by the caller). */
+    public Future<TopicInfo> replaceConfigs(String name, Map<String, String> newConfigs, boolean validateOnly) {
+        return onMeta(() -> {
+            TopicInfo t = store.get(name);
+            if (t == null) {
+                throw new UnknownTopicOrPartitionException("The topic '" + name + "' does not exist.");
+            }
+            TopicConfigs.validate(newConfigs);
+            TopicInfo updated = t.withConfigs(new HashMap<>(newConfigs));
+            if (!validateOnly) {
+                store.put(updated);
+            }
+            return updated;
+        }).compose(t -> validateOnly ? Future.succeededFuture(t)
+                : partitions.updateConfigs(name, t.configs()).map(t));
+    }
+
+    private Future<Void> openAll(TopicInfo t, int from) {
+        List<Future<?>> opens = new ArrayList<>();
+        for (int p = from; p < t.partitions(); p++) {
+            opens.add(partitions.open(new TopicPartition(t.name(), p), t.id(), t.configs()));
+        }
+        return Future.all(opens).mapEmpty();
+    }
+
+    private <T> Future<T> onMeta(Callable<T> task) {
+        Promise<T> promise = Promise.promise();
+        metaContext.runOnContext(v -> {
+            try {
+                promise.complete(task.call());
+            } catch (Throwable t) {
+                promise.fail(t);
+            }
+        });
+        return promise.future();
+    }
+}

@@ -1,0 +1,252 @@
+package io.runnel.config;
+
+import static org.apache.kafka.common.config.ConfigDef.Importance.HIGH;
+import static org.apache.kafka.common.config.ConfigDef.Importance.LOW;
+import static org.apache.kafka.common.config.ConfigDef.Importance.MEDIUM;
+import static org.apache.kafka.common.config.ConfigDef.Range.atLeast;
+import static org.apache.kafka.common.config.ConfigDef.Range.between;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.config.TopicConfig;
+
+/**
+ * Typed broker configuration with Kafka's property names and defaults. Parsing and validation go
+ * through kafka-clients' {@link ConfigDef}, whose errors name the key and the bad value; start-up stops
+ * on any of them.
+ */
+public final class BrokerConfig extends AbstractConfig {
+
+    public static final String NODE_ID = "node.id";
+    public static final String LISTENERS = "listeners";
+    public static final String ADVERTISED_LISTENERS = "advertised.listeners";
+    public static final String LOG_DIRS = "log.dirs";
+    public static final String LOG_DIR = "log.dir";
+    public static final String CLUSTER_ID = "cluster.id";
+    public static final String NUM_PARTITIONS = "num.partitions";
+    public static final String DEFAULT_REPLICATION_FACTOR = "default.replication.factor";
+    public static final String MIN_INSYNC_REPLICAS = "min.insync.replicas";
+    public static final String AUTO_CREATE_TOPICS_ENABLE = "auto.create.topics.enable";
+    public static final String DELETE_TOPIC_ENABLE = "delete.topic.enable";
+    public static final String LOG_RETENTION_MS = "log.retention.ms";
+    public static final String LOG_RETENTION_MINUTES = "log.retention.minutes";
+    public static final String LOG_RETENTION_HOURS = "log.retention.hours";
+    public static final String LOG_RETENTION_BYTES = "log.retention.bytes";
+    public static final String LOG_SEGMENT_BYTES = "log.segment.bytes";
+    public static final String LOG_ROLL_MS = "log.roll.ms";
+    public static final String LOG_ROLL_HOURS = "log.roll.hours";
+    public static final String LOG_RETENTION_CHECK_INTERVAL_MS = "log.retention.check.interval.ms";
+    public static final String LOG_FLUSH_INTERVAL_MESSAGES = "log.flush.interval.messages";
+    public static final String LOG_FLUSH_INTERVAL_MS = "log.flush.interval.ms";
+    public static final String LOG_FLUSH_SCHEDULER_INTERVAL_MS = "log.flush.scheduler.interval.ms";
+    public static final String LOG_INDEX_INTERVAL_BYTES = "log.index.interval.bytes";
+    public static final String LOG_INDEX_SIZE_MAX_BYTES = "log.index.size.max.bytes";
+    public static final String LOG_SEGMENT_DELETE_DELAY_MS = "log.segment.delete.delay.ms";
+    public static final String LOG_CLEANUP_POLICY = "log.cleanup.policy";
+    public static final String LOG_MESSAGE_TIMESTAMP_TYPE = "log.message.timestamp.type";
+    public static final String LOG_MESSAGE_TIMESTAMP_BEFORE_MAX_MS = "log.message.timestamp.before.max.ms";
+    public static final String LOG_MESSAGE_TIMESTAMP_AFTER_MAX_MS = "log.message.timestamp.after.max.ms";
+    public static final String MESSAGE_MAX_BYTES = "message.max.bytes";
+    public static final String COMPRESSION_TYPE = "compression.type";
+    public static final String UNCLEAN_LEADER_ELECTION_ENABLE = "unclean.leader.election.enable";
+    public static final String SOCKET_REQUEST_MAX_BYTES = "socket.request.max.bytes";
+    public static final String CONNECTIONS_MAX_IDLE_MS = "connections.max.idle.ms";
+    public static final String QUEUED_MAX_REQUESTS_PER_CONNECTION = "queued.max.requests.per.connection";
+    public static final String OFFSETS_TOPIC_NUM_PARTITIONS = "offsets.topic.num.partitions";
+    public static final String OFFSETS_TOPIC_SEGMENT_BYTES = "offsets.topic.segment.bytes";
+    public static final String OFFSETS_RETENTION_MINUTES = "offsets.retention.minutes";
+    public static final String OFFSETS_RETENTION_CHECK_INTERVAL_MS = "offsets.retention.check.interval.ms";
+    public static final String OFFSET_METADATA_MAX_BYTES = "offset.metadata.max.bytes";
+    public static final String GROUP_INITIAL_REBALANCE_DELAY_MS = "group.initial.rebalance.delay.ms";
+    public static final String GROUP_MIN_SESSION_TIMEOUT_MS = "group.min.session.timeout.ms";
+    public static final String GROUP_MAX_SESSION_TIMEOUT_MS = "group.max.session.timeout.ms";
+    public static final String GROUP_MAX_SIZE = "group.max.size";
+    public static final String LOG_SHARDS = "runnel.log.shards";
+
+    private static final long DAY_MS = 24L * 3600 * 1000;
+
+    public static final ConfigDef DEF = new ConfigDef()
+            .define(NODE_ID, Type.INT, 1, atLeast(0), HIGH, "The id of this broker.")
+            .define(CLUSTER_ID, Type.STRING, "runnel-cluster", HIGH, "The cluster id reported in Metadata.")
+            .define(LISTENERS, Type.LIST, "PLAINTEXT://127.0.0.1:9092", HIGH,
+                    "Kafka protocol listeners, NAME://host:port. Port 0 picks a free port.")
+            .define(ADVERTISED_LISTENERS, Type.LIST, null, HIGH,
+                    "Addresses given to clients; defaults to listeners.")
+            .define(LOG_DIRS, Type.LIST, null, HIGH, "Directories holding partition logs.")
+            .define(LOG_DIR, Type.STRING, "data", HIGH, "Log directory used when log.dirs is not set.")
+            .define(NUM_PARTITIONS, Type.INT, 1, atLeast(1), MEDIUM, "Partitions of auto-created topics.")
+            .define(DEFAULT_REPLICATION_FACTOR, Type.SHORT, (short) 1, atLeast(1), MEDIUM,
+                    "Replication factor of auto-created topics.")
+            .define(MIN_INSYNC_REPLICAS, Type.INT, 1, atLeast(1), HIGH,
+                    "Minimum in-sync replicas for acks=all writes.")
+            .define(AUTO_CREATE_TOPICS_ENABLE, Type.BOOLEAN, true, HIGH, "Create topics on first use.")
+            .define(DELETE_TOPIC_ENABLE, Type.BOOLEAN, true, HIGH, "Allow DeleteTopics.")
+            .define(LOG_RETENTION_MS, Type.LONG, null, HIGH, "Retention by time; -1 for unlimited.")
+            .define(LOG_RETENTION_MINUTES, Type.INT, null, HIGH, "Retention by time, in minutes.")
+            .define(LOG_RETENTION_HOURS, Type.INT, 168, HIGH, "Retention by time, in hours.")
+            .define(LOG_RETENTION_BYTES, Type.LONG, -1L, HIGH, "Retention by size per partition; -1 for unlimited.")
+            .define(LOG_SEGMENT_BYTES, Type.INT, 1 << 30, atLeast(1024 * 1024), HIGH, "Segment size.")
+            .define(LOG_ROLL_MS, Type.LONG, null, HIGH, "Roll a segment after this time.")
+            .define(LOG_ROLL_HOURS, Type.INT, 168, atLeast(1), HIGH, "Roll a segment after this time, in hours.")
+            .define(LOG_RETENTION_CHECK_INTERVAL_MS, Type.LONG, 300_000L, atLeast(1), MEDIUM,
+                    "How often retention is applied.")
+            .define(LOG_FLUSH_INTERVAL_MESSAGES, Type.LONG, Long.MAX_VALUE, atLeast(1), HIGH,
+                    "fsync after this many messages.")
+            .define(LOG_FLUSH_INTERVAL_MS, Type.LONG, null, HIGH, "fsync after this time.")
+            .define(LOG_FLUSH_SCHEDULER_INTERVAL_MS, Type.LONG, Long.MAX_VALUE, atLeast(1), MEDIUM,
+                    "How often the flusher checks flush.ms.")
+            .define(LOG_INDEX_INTERVAL_BYTES, Type.INT, 4096, atLeast(0), MEDIUM, "Bytes between index entries.")
+            .define(LOG_INDEX_SIZE_MAX_BYTES, Type.INT, 10 * 1024 * 1024, atLeast(4), MEDIUM, "Max index size.")
+            .define(LOG_SEGMENT_DELETE_DELAY_MS, Type.LONG, 60_000L, atLeast(0), MEDIUM,
+                    "Delay before a deleted segment's files are removed.")
+            .define(LOG_CLEANUP_POLICY, Type.LIST, "delete",
+                    ConfigDef.ValidList.in(TopicConfig.CLEANUP_POLICY_DELETE, TopicConfig.CLEANUP_POLICY_COMPACT),
+                    MEDIUM, "delete and/or compact.")
+            .define(LOG_MESSAGE_TIMESTAMP_TYPE, Type.STRING, "CreateTime",
+                    ConfigDef.ValidString.in("CreateTime", "LogAppendTime"), MEDIUM, "Record timestamp type.")
+            .define(LOG_MESSAGE_TIMESTAMP_BEFORE_MAX_MS, Type.LONG, Long.MAX_VALUE, atLeast(0), MEDIUM,
+                    "How far in the past a record timestamp may be.")
+            .define(LOG_MESSAGE_TIMESTAMP_AFTER_MAX_MS, Type.LONG, 3600_000L, atLeast(0), MEDIUM,
+                    "How far in the future a record timestamp may be.")
+            .define(MESSAGE_MAX_BYTES, Type.INT, 1024 * 1024 + 12, atLeast(0), HIGH, "Largest record batch.")
+            .define(COMPRESSION_TYPE, Type.STRING, "producer",
+                    ConfigDef.ValidString.in("producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"), MEDIUM,
+                    "Topic compression; only 'producer' (store as sent) is applied.")
+            .define(UNCLEAN_LEADER_ELECTION_ENABLE, Type.BOOLEAN, false, MEDIUM, "Unclean leader election.")
+            .define(SOCKET_REQUEST_MAX_BYTES, Type.INT, 100 * 1024 * 1024, atLeast(1), HIGH,
+                    "Largest request frame accepted.")
+            .define(CONNECTIONS_MAX_IDLE_MS, Type.LONG, 600_000L, MEDIUM, "Idle connections are closed after this.")
+            .define(QUEUED_MAX_REQUESTS_PER_CONNECTION, Type.INT, 32, between(1, 1024), LOW,
+                    "Requests in flight per connection before reading pauses.")
+            .define(OFFSETS_TOPIC_NUM_PARTITIONS, Type.INT, 50, atLeast(1), HIGH,
+                    "Partitions of __consumer_offsets.")
+            .define(OFFSETS_TOPIC_SEGMENT_BYTES, Type.INT, 100 * 1024 * 1024, atLeast(1024 * 1024), LOW,
+                    "Segment size of __consumer_offsets.")
+            .define(OFFSETS_RETENTION_MINUTES, Type.INT, 7 * 24 * 60, atLeast(1), HIGH, "Committed offset retention.")
+            .define(OFFSETS_RETENTION_CHECK_INTERVAL_MS, Type.LONG, 600_000L, atLeast(1), LOW,
+                    "How often expired offsets are removed.")
+            .define(OFFSET_METADATA_MAX_BYTES, Type.INT, 4096, atLeast(0), LOW, "Largest commit metadata.")
+            .define(GROUP_INITIAL_REBALANCE_DELAY_MS, Type.INT, 3000, atLeast(0), MEDIUM,
+                    "Delay of the first rebalance of a new group.")
+            .define(GROUP_MIN_SESSION_TIMEOUT_MS, Type.INT, 6000, atLeast(0), MEDIUM, "Smallest session timeout.")
+            .define(GROUP_MAX_SESSION_TIMEOUT_MS, Type.INT, 1_800_000, atLeast(0), MEDIUM, "Largest session timeout.")
+            .define(GROUP_MAX_SIZE, Type.INT, Integer.MAX_VALUE, atLeast(1), MEDIUM, "Largest consumer group.")
+            .define(LOG_SHARDS, Type.INT, 0, atLeast(0), LOW,
+                    "Worker contexts owning partitions; 0 picks the number of cores.");
+
+    private final List<Listener> listeners;
+    private final List<Listener> advertisedListeners;
+
+    public BrokerConfig(Map<String, ?> props) {
+        super(DEF, props, false);
+        this.listeners = Listener.parseAll(LISTENERS, getList(LISTENERS));
+        List<String> advertised = getList(ADVERTISED_LISTENERS);
+        this.advertisedListeners = advertised == null ? listeners : Listener.parseAll(ADVERTISED_LISTENERS, advertised);
+        if (getInt(GROUP_MIN_SESSION_TIMEOUT_MS) > getInt(GROUP_MAX_SESSION_TIMEOUT_MS)) {
+            throw new ConfigException(GROUP_MIN_SESSION_TIMEOUT_MS, getInt(GROUP_MIN_SESSION_TIMEOUT_MS),
+                    "must not exceed " + GROUP_MAX_SESSION_TIMEOUT_MS);
+        }
+    }
+
+    public int nodeId() {
+        return getInt(NODE_ID);
+    }
+
+    public String clusterId() {
+        return getString(CLUSTER_ID);
+    }
+
+    public List<Listener> listeners() {
+        return listeners;
+    }
+
+    /** The advertised listener with the same name as {@code listener}, else the listener itself. */
+    public Listener advertisedFor(Listener listener) {
+        return advertisedListeners.stream().filter(a -> a.name().equals(listener.name())).findFirst().orElse(listener);
+    }
+
+    public List<String> logDirs() {
+        List<String> dirs = getList(LOG_DIRS);
+        return dirs == null || dirs.isEmpty() ? List.of(getString(LOG_DIR)) : dirs;
+    }
+
+    public long retentionMs() {
+        Long ms = getLong(LOG_RETENTION_MS);
+        if (ms != null) {
+            return ms < 0 ? -1 : ms;
+        }
+        Integer minutes = getInt(LOG_RETENTION_MINUTES);
+        if (minutes != null) {
+            return minutes < 0 ? -1 : minutes * 60_000L;
+        }
+        int hours = getInt(LOG_RETENTION_HOURS);
+        return hours < 0 ? -1 : hours * 3_600_000L;
+    }
+
+    public long rollMs() {
+        Long ms = getLong(LOG_ROLL_MS);
+        return ms != null ? ms : getInt(LOG_ROLL_HOURS) * 3_600_000L;
+    }
+
+    public long flushIntervalMs() {
+        Long ms = getLong(LOG_FLUSH_INTERVAL_MS);
+        return ms != null ? ms : getLong(LOG_FLUSH_SCHEDULER_INTERVAL_MS);
+    }
+
+    public long offsetsRetentionMs() {
+        return getInt(OFFSETS_RETENTION_MINUTES) * 60_000L;
+    }
+
+    /** Broker-level values of topic configs, under the topic config names (retention.ms, ...). */
+    public Map<String, Object> topicDefaults() {
+        Map<String, Object> m = new HashMap<>();
+        m.put(TopicConfig.RETENTION_MS_CONFIG, retentionMs());
+        m.put(TopicConfig.RETENTION_BYTES_CONFIG, getLong(LOG_RETENTION_BYTES));
+        m.put(TopicConfig.SEGMENT_BYTES_CONFIG, getInt(LOG_SEGMENT_BYTES));
+        m.put(TopicConfig.SEGMENT_MS_CONFIG, rollMs());
+        m.put(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, getInt(MESSAGE_MAX_BYTES));
+        m.put(TopicConfig.CLEANUP_POLICY_CONFIG, getList(LOG_CLEANUP_POLICY));
+        m.put(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG, getInt(MIN_INSYNC_REPLICAS));
+        m.put(TopicConfig.FLUSH_MESSAGES_INTERVAL_CONFIG, getLong(LOG_FLUSH_INTERVAL_MESSAGES));
+        m.put(TopicConfig.FLUSH_MS_CONFIG, flushIntervalMs());
+        m.put(TopicConfig.INDEX_INTERVAL_BYTES_CONFIG, getInt(LOG_INDEX_INTERVAL_BYTES));
+        m.put(TopicConfig.SEGMENT_INDEX_BYTES_CONFIG, getInt(LOG_INDEX_SIZE_MAX_BYTES));
+        m.put(TopicConfig.FILE_DELETE_DELAY_MS_CONFIG, getLong(LOG_SEGMENT_DELETE_DELAY_MS));
+        m.put(TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG, getString(LOG_MESSAGE_TIMESTAMP_TYPE));
+        m.put(TopicConfig.MESSAGE_TIMESTAMP_BEFORE_MAX_MS_CONFIG, getLong(LOG_MESSAGE_TIMESTAMP_BEFORE_MAX_MS));
+        m.put(TopicConfig.MESSAGE_TIMESTAMP_AFTER_MAX_MS_CONFIG, getLong(LOG_MESSAGE_TIMESTAMP_AFTER_MAX_MS));
+        m.put(TopicConfig.COMPRESSION_TYPE_CONFIG, getString(COMPRESSION_TYPE));
+        m.put(TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE_CONFIG, getBoolean(UNCLEAN_LEADER_ELECTION_ENABLE));
+        return m;
+    }
+
+    /** The broker property each topic config takes its default from (DescribeConfigs synonyms). */
+    public static final Map<String, String> TOPIC_CONFIG_SYNONYMS = Map.ofEntries(
+            Map.entry(TopicConfig.RETENTION_MS_CONFIG, LOG_RETENTION_MS),
+            Map.entry(TopicConfig.RETENTION_BYTES_CONFIG, LOG_RETENTION_BYTES),
+            Map.entry(TopicConfig.SEGMENT_BYTES_CONFIG, LOG_SEGMENT_BYTES),
+            Map.entry(TopicConfig.SEGMENT_MS_CONFIG, LOG_ROLL_MS),
+            Map.entry(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, MESSAGE_MAX_BYTES),
+            Map.entry(TopicConfig.CLEANUP_POLICY_CONFIG, LOG_CLEANUP_POLICY),
+            Map.entry(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG, MIN_INSYNC_REPLICAS),
+            Map.entry(TopicConfig.FLUSH_MESSAGES_INTERVAL_CONFIG, LOG_FLUSH_INTERVAL_MESSAGES),
+            Map.entry(TopicConfig.FLUSH_MS_CONFIG, LOG_FLUSH_INTERVAL_MS),
+            Map.entry(TopicConfig.INDEX_INTERVAL_BYTES_CONFIG, LOG_INDEX_INTERVAL_BYTES),
+            Map.entry(TopicConfig.SEGMENT_INDEX_BYTES_CONFIG, LOG_INDEX_SIZE_MAX_BYTES),
+            Map.entry(TopicConfig.FILE_DELETE_DELAY_MS_CONFIG, LOG_SEGMENT_DELETE_DELAY_MS),
+            Map.entry(TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG, LOG_MESSAGE_TIMESTAMP_TYPE),
+            Map.entry(TopicConfig.MESSAGE_TIMESTAMP_BEFORE_MAX_MS_CONFIG, LOG_MESSAGE_TIMESTAMP_BEFORE_MAX_MS),
+            Map.entry(TopicConfig.MESSAGE_TIMESTAMP_AFTER_MAX_MS_CONFIG, LOG_MESSAGE_TIMESTAMP_AFTER_MAX_MS),
+            Map.entry(TopicConfig.COMPRESSION_TYPE_CONFIG, COMPRESSION_TYPE),
+            Map.entry(TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE_CONFIG, UNCLEAN_LEADER_ELECTION_ENABLE));
+
+    static long days(int n) {
+        return n * DAY_MS;
+    }
+}

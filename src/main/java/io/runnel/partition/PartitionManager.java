@@ -1,0 +1,196 @@
+package io.runnel.partition;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import io.runnel.config.BrokerConfig;
+import io.runnel.config.TopicConfigs;
+import io.runnel.log.PartitionLog;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.utils.Time;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The partitions hosted on this node. Each partition is owned by one of a fixed set of worker contexts
+ * (log shards), chosen by hash, so a partition's writes are serial and may wait on the disk without
+ * touching an event loop. Also runs retention and time-based flush in the background.
+ */
+public final class PartitionManager {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PartitionManager.class);
+
+    private final Vertx vertx;
+    private final BrokerConfig config;
+    private final List<Context> shards;
+    private final Time time;
+    private final List<Path> logDirs = new ArrayList<>();
+    private final Map<TopicPartition, PartitionOwner> owners = new ConcurrentHashMap<>();
+    private long retentionTimer = -1;
+    private long flushTimer = -1;
+
+    public PartitionManager(Vertx vertx, BrokerConfig config, List<Context> shards, Time time) {
+        this.vertx = vertx;
+        this.config = config;
+        this.shards = shards;
+        this.time = time;
+        for (String d : config.logDirs()) {
+            logDirs.add(Path.of(d).toAbsolutePath());
+        }
+    }
+
+    public List<Path> logDirs() {
+        return logDirs;
+    }
+
+    public PartitionOwner get(TopicPartition tp) {
+        return owners.get(tp);
+    }
+
+    public Collection<PartitionOwner> all() {
+        return owners.values();
+    }
+
+    public Context shardFor(TopicPartition tp) {
+        return shards.get(Math.floorMod(tp.hashCode(), shards.size()));
+    }
+
+    /** Where a partition's directory is: an existing one in any log dir, else the least loaded dir. */
+    private Path dirFor(TopicPartition tp) {
+        String name = tp.topic() + "-" + tp.partition();
+        for (Path d : logDirs) {
+            if (Files.isDirectory(d.resolve(name))) {
+                return d.resolve(name);
+            }
+        }
+        Path best = logDirs.get(0);
+        long bestCount = Long.MAX_VALUE;
+        for (Path d : logDirs) {
+            long count = owners.values().stream().filter(o -> o.log().dir().startsWith(d)).count();
+            if (count < bestCount) {
+                best = d;
+                bestCount = count;
+            }
+        }
+        return best.resolve(name);
+    }
+
+    /** Opens (creating or recovering) a partition's log on its shard. */
+    public Future<PartitionOwner> open(TopicPartition tp, Uuid topicId, Map<String, String> topicConfigs) {
+        PartitionOwner existing = owners.get(tp);
+        if (existing != null) {
+            return Future.succeededFuture(existing);
+        }
+        Context shard = shardFor(tp);
+        Promise<PartitionOwner> promise = Promise.promise();
+        shard.runOnContext(v -> {
+            try {
+                PartitionOwner current = owners.get(tp);
+                if (current != null) {
+                    promise.complete(current);
+                    return;
+                }
+                PartitionLog log = PartitionLog.open(tp, dirFor(tp), TopicConfigs.logConfig(topicConfigs, config), time);
+                PartitionOwner owner = new PartitionOwner(tp, topicId, shard, log, 0,
+                        TopicConfigs.minInsyncReplicas(topicConfigs, config));
+                owners.put(tp, owner);
+                promise.complete(owner);
+            } catch (Throwable t) {
+                promise.fail(t);
+            }
+        });
+        return promise.future();
+    }
+
+    /** Applies changed topic configs to every hosted partition of the topic. */
+    public Future<Void> updateConfigs(String topic, Map<String, String> topicConfigs) {
+        List<Future<Object>> all = new ArrayList<>();
+        for (PartitionOwner o : owners.values()) {
+            if (o.topicPartition().topic().equals(topic)) {
+                all.add(o.submit(() -> {
+                    o.log().updateConfig(TopicConfigs.logConfig(topicConfigs, config));
+                    o.minInsyncReplicas(TopicConfigs.minInsyncReplicas(topicConfigs, config));
+                    return null;
+                }));
+            }
+        }
+        return Future.all(all).mapEmpty();
+    }
+
+    /** Stops hosting a partition and deletes its data. */
+    public Future<Void> delete(TopicPartition tp) {
+        PartitionOwner owner = owners.remove(tp);
+        if (owner == null) {
+            return Future.succeededFuture();
+        }
+        return owner.submit(() -> {
+            owner.markClosed();
+            owner.log().delete();
+            return null;
+        }).mapEmpty();
+    }
+
+    /** Moves a partition's log start offset (DeleteRecords); returns the new low watermark. */
+    public Future<Long> deleteRecordsBefore(PartitionOwner owner, long offset) {
+        return owner.submit(() -> {
+            long start = owner.log().deleteRecordsBefore(offset);
+            owner.afterLogChange();
+            return start;
+        });
+    }
+
+    public void startBackgroundTasks() {
+        long retentionInterval = config.getLong(BrokerConfig.LOG_RETENTION_CHECK_INTERVAL_MS);
+        retentionTimer = vertx.setPeriodic(retentionInterval, id -> {
+            for (PartitionOwner o : owners.values()) {
+                o.submit(() -> {
+                    int deleted = o.log().deleteExpiredSegments();
+                    if (deleted > 0) {
+                        o.afterLogChange();
+                        LOG.info("Retention deleted {} segment(s) of {}", deleted, o.topicPartition());
+                    }
+                    return null;
+                }).onFailure(t -> LOG.warn("Retention of {} failed", o.topicPartition(), t));
+            }
+        });
+        // flush.ms is checked every second; each log decides whether it is due
+        flushTimer = vertx.setPeriodic(1000, id -> {
+            for (PartitionOwner o : owners.values()) {
+                if (o.log().config().flushMs() != Long.MAX_VALUE) {
+                    o.submit(() -> o.log().flushIfNeeded())
+                            .onFailure(t -> LOG.warn("Flush of {} failed", o.topicPartition(), t));
+                }
+            }
+        });
+    }
+
+    /** Closes every log cleanly (flush, snapshots, clean-shutdown marker). */
+    public Future<Void> closeAll() {
+        if (retentionTimer >= 0) {
+            vertx.cancelTimer(retentionTimer);
+        }
+        if (flushTimer >= 0) {
+            vertx.cancelTimer(flushTimer);
+        }
+        List<Future<Object>> all = new ArrayList<>();
+        for (PartitionOwner o : owners.values()) {
+            all.add(o.submit(() -> {
+                o.markClosed();
+                o.log().close();
+                return null;
+            }));
+        }
+        owners.clear();
+        return Future.join(all).mapEmpty();
+    }
+}

@@ -1,0 +1,38 @@
+package io.runnel.protocol;
+
+import java.util.Collection;
+import java.util.EnumMap;
+import java.util.Map;
+
+import io.runnel.api.ApiHandler;
+import org.apache.kafka.common.protocol.ApiKeys;
+
+/** The handlers this broker serves, one per API key; ApiVersions is generated from it. */
+public final class ApiRegistry {
+
+    private final Map<ApiKeys, ApiHandler<?>> handlers = new EnumMap<>(ApiKeys.class);
+
+    public ApiRegistry register(ApiHandler<?> handler) {
+        if (handlers.putIfAbsent(handler.apiKey(), handler) != null) {
+            throw new IllegalStateException("two handlers for " + handler.apiKey());
+        }
+        return this;
+    }
+
+    public ApiHandler<?> handler(ApiKeys key) {
+        return handlers.get(key);
+    }
+
+    public Collection<ApiHandler<?>> handlers() {
+        return handlers.values();
+    }
+
+    /**
+     * Versions a handler advertises may start below those kafka-clients can parse (Produce is listed from
+     * v0 because librdkafka enables compression only then); requests below the parseable floor are
+     * refused.
+     */
+    public static short parseableFloor(ApiKeys key) {
+        return key.oldestVersion();
+    }
+}

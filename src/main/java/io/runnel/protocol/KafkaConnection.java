@@ -1,0 +1,268 @@
+package io.runnel.protocol;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.List;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.util.ReferenceCountUtil;
+import io.runnel.api.ApiHandler;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.internal.buffer.BufferInternal;
+import io.vertx.core.internal.net.NetSocketInternal;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.errors.ApiException;
+import org.apache.kafka.common.message.ApiVersionsResponseData;
+import org.apache.kafka.common.message.ProduceRequestData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.protocol.ByteBufferAccessor;
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.requests.AbstractRequest;
+import org.apache.kafka.common.requests.RequestHeader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Kafka client connection: frames (4-byte size checked against socket.request.max.bytes before any
+ * buffer for it exists), request headers, dispatch to the registered handler, and responses written
+ * strictly in request order although requests are served concurrently.
+ *
+ * <p>Threading: everything here runs on the connection's event loop; handler futures may complete
+ * elsewhere and are brought back with {@link ContextInternal#execute}.
+ */
+final class KafkaConnection {
+
+    private static final Logger LOG = LoggerFactory.getLogger(KafkaConnection.class);
+
+    private final NetSocketInternal socket;
+    private final ContextInternal context;
+    private final ApiRegistry registry;
+    private final int maxFrameBytes;
+    private final int maxInflight;
+    private final Node localNode;
+    private final String id;
+    private final ArrayDeque<Slot> inflight = new ArrayDeque<>();
+    private ByteBuf cumulation = Unpooled.EMPTY_BUFFER;
+    private boolean closed;
+    private boolean readingPaused;
+
+    /** A request awaiting its turn to be answered. */
+    private static final class Slot {
+        List<Object> parts;
+        boolean done;
+    }
+
+    KafkaConnection(NetSocketInternal socket, ContextInternal context, ApiRegistry registry, int maxFrameBytes,
+                    int maxInflight, Node localNode, String id) {
+        this.socket = socket;
+        this.context = context;
+        this.registry = registry;
+        this.maxFrameBytes = maxFrameBytes;
+        this.maxInflight = maxInflight;
+        this.localNode = localNode;
+        this.id = id;
+    }
+
+    void start() {
+        socket.handler(this::onData);
+        socket.closeHandler(v -> onClosed());
+        socket.exceptionHandler(t -> LOG.debug("Connection {} error: {}", id, t.toString()));
+        socket.drainHandler(v -> updateReading());
+    }
+
+    private void onClosed() {
+        closed = true;
+        cumulation.release();
+        cumulation = Unpooled.EMPTY_BUFFER;
+        for (Slot s : inflight) {
+            release(s);
+        }
+        inflight.clear();
+    }
+
+    private void onData(Buffer data) {
+        if (closed) {
+            return;
+        }
+        ByteBuf in = ((BufferInternal) data).getByteBuf();
+        if (cumulation == Unpooled.EMPTY_BUFFER) {
+            cumulation = Unpooled.buffer(Math.max(in.readableBytes(), 256));
+        }
+        cumulation.writeBytes(in);
+        while (!closed && cumulation.readableBytes() >= 4) {
+            int size = cumulation.getInt(cumulation.readerIndex());
+            if (size < 0 || size > maxFrameBytes) {
+                rejectFrameSize(size);
+                return;
+            }
+            if (cumulation.readableBytes() < 4 + size) {
+                break;
+            }
+            cumulation.skipBytes(4);
+            byte[] frame = new byte[size];
+            cumulation.readBytes(frame);
+            dispatch(ByteBuffer.wrap(frame));
+        }
+        if (closed) {
+            return;
+        }
+        if (!cumulation.isReadable()) {
+            cumulation.clear();
+        } else if (cumulation.readerIndex() > 0) {
+            cumulation.discardReadBytes();
+        }
+    }
+
+    private void rejectFrameSize(int size) {
+        int start = cumulation.readerIndex();
+        String firstBytes = cumulation.toString(start, Math.min(4, cumulation.readableBytes()),
+                java.nio.charset.StandardCharsets.ISO_8859_1);
+        if (firstBytes.matches("GET |POST|PUT |HEAD|DELE|OPTI|PATC|CONN")) {
+            close("an HTTP request was sent to the Kafka port");
+        } else if (size < 0) {
+            close("negative frame size " + size);
+        } else {
+            close("frame of " + size + " bytes is larger than socket.request.max.bytes=" + maxFrameBytes);
+        }
+    }
+
+    private void dispatch(ByteBuffer buf) {
+        if (buf.remaining() < 8) {
+            close("truncated request header");
+            return;
+        }
+        short apiKeyId = buf.getShort(0);
+        short version = buf.getShort(2);
+        if (!ApiKeys.hasId(apiKeyId)) {
+            close("unknown API key " + apiKeyId);
+            return;
+        }
+        ApiKeys apiKey = ApiKeys.forId(apiKeyId);
+        ApiHandler<?> handler = registry.handler(apiKey);
+        if (handler == null) {
+            close("API " + apiKey + " is not served by this broker");
+            return;
+        }
+        boolean versionServed = version >= handler.minVersion() && version <= handler.maxVersion()
+                && version >= ApiRegistry.parseableFloor(apiKey);
+        if (!versionServed && apiKey == ApiKeys.API_VERSIONS) {
+            // Kafka answers an unknown ApiVersions version with v0, error 35 and the supported ranges
+            Slot slot = enqueue();
+            ApiVersionsResponseData resp = ApiVersionsHandlers.versions(registry)
+                    .setErrorCode(Errors.UNSUPPORTED_VERSION.code());
+            complete(slot, ResponseEncoder.encode(buf.getInt(4), (short) 0, resp, (short) 0));
+            return;
+        }
+        if (!versionServed) {
+            close("version " + version + " of " + apiKey + " is not supported (served: " + handler.minVersion()
+                    + " to " + handler.maxVersion() + ")");
+            return;
+        }
+        RequestHeader header;
+        AbstractRequest request;
+        try {
+            header = RequestHeader.parse(buf);
+            request = AbstractRequest.parseRequest(apiKey, version, new ByteBufferAccessor(buf)).request;
+        } catch (RuntimeException e) {
+            close("malformed " + apiKey + " v" + version + " request: " + e.getMessage());
+            return;
+        }
+        Slot slot = enqueue();
+        RequestContext ctx = new RequestContext(header, socket.remoteAddress(), context, localNode, id);
+        Future<? extends ApiMessage> result;
+        try {
+            @SuppressWarnings("unchecked")
+            ApiHandler<ApiMessage> h = (ApiHandler<ApiMessage>) handler;
+            result = h.handle(ctx, request.data());
+        } catch (Throwable t) {
+            result = Future.failedFuture(t);
+        }
+        result.onComplete(ar -> context.execute(() -> respond(slot, header, request, ar)));
+    }
+
+    private Slot enqueue() {
+        Slot slot = new Slot();
+        inflight.add(slot);
+        updateReading();
+        return slot;
+    }
+
+    private void respond(Slot slot, RequestHeader header, AbstractRequest request, AsyncResult<? extends ApiMessage> ar) {
+        if (closed) {
+            return;
+        }
+        ApiKeys apiKey = header.apiKey();
+        short version = header.apiVersion();
+        short headerVersion = apiKey.responseHeaderVersion(version);
+        ApiMessage response;
+        if (ar.succeeded()) {
+            response = ar.result();
+        } else {
+            Throwable cause = ar.cause();
+            if (request.data() instanceof ProduceRequestData p && p.acks() == 0) {
+                // acks=0 has no response: closing the connection is how Kafka tells the producer
+                close("acks=0 produce failed: " + cause);
+                return;
+            }
+            if (!(cause instanceof ApiException)) {
+                LOG.error("Unexpected error serving {} v{} for {} ({})", apiKey, version, header.clientId(), id, cause);
+            }
+            response = request.getErrorResponse(0, cause).data();
+        }
+        try {
+            complete(slot, response == null ? null : ResponseEncoder.encode(header.correlationId(), headerVersion,
+                    response, version));
+        } catch (RuntimeException e) {
+            LOG.error("Cannot encode {} v{} response", apiKey, version, e);
+            close("response encoding failed");
+        }
+    }
+
+    private void complete(Slot slot, List<Object> parts) {
+        slot.parts = parts;
+        slot.done = true;
+        while (!inflight.isEmpty() && inflight.peekFirst().done) {
+            Slot head = inflight.pollFirst();
+            if (head.parts != null) {
+                for (Object part : head.parts) {
+                    socket.writeMessage(part);
+                }
+            }
+        }
+        updateReading();
+    }
+
+    private void updateReading() {
+        if (closed) {
+            return;
+        }
+        boolean shouldPause = inflight.size() >= maxInflight || socket.writeQueueFull();
+        if (shouldPause && !readingPaused) {
+            readingPaused = true;
+            socket.pause();
+        } else if (!shouldPause && readingPaused) {
+            readingPaused = false;
+            socket.resume();
+        }
+    }
+
+    private void release(Slot s) {
+        if (s.parts != null) {
+            s.parts.forEach(ReferenceCountUtil::safeRelease);
+        }
+    }
+
+    private void close(String reason) {
+        if (closed) {
+            return;
+        }
+        LOG.warn("Closing connection {} from {}: {}", id, socket.remoteAddress(), reason);
+        closed = true;
+        socket.close();
+    }
+}

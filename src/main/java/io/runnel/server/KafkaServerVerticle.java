@@ -1,0 +1,66 @@
+package io.runnel.server;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.runnel.config.BrokerConfig;
+import io.runnel.config.Listener;
+import io.runnel.protocol.ApiRegistry;
+import io.runnel.protocol.Connections;
+import io.vertx.core.AbstractVerticle;
+import io.vertx.core.Promise;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetServerOptions;
+import org.apache.kafka.common.Node;
+
+/**
+ * The Kafka protocol listener. Deployed once per event loop; Vert.x spreads connections over the
+ * instances, and each connection lives on its instance's event loop.
+ */
+public final class KafkaServerVerticle extends AbstractVerticle {
+
+    private static final AtomicLong CONNECTION_IDS = new AtomicLong();
+
+    private final BrokerConfig config;
+    private final Listener listener;
+    private final ApiRegistry registry;
+    private final java.util.function.IntFunction<Node> advertisedNode;
+    private NetServer server;
+
+    public KafkaServerVerticle(BrokerConfig config, Listener listener, ApiRegistry registry,
+                               java.util.function.IntFunction<Node> advertisedNode) {
+        this.config = config;
+        this.listener = listener;
+        this.registry = registry;
+        this.advertisedNode = advertisedNode;
+    }
+
+    @Override
+    public void start(Promise<Void> startPromise) {
+        NetServerOptions options = new NetServerOptions()
+                .setHost(listener.host())
+                .setPort(listener.port())
+                .setTcpNoDelay(true)
+                .setReuseAddress(true)
+                .setReceiveBufferSize(256 * 1024)
+                .setSendBufferSize(256 * 1024)
+                .setIdleTimeout((int) Math.min(Integer.MAX_VALUE, config.getLong(BrokerConfig.CONNECTIONS_MAX_IDLE_MS)))
+                .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS);
+        server = vertx.createNetServer(options);
+        server.connectHandler(socket -> Connections.accept(socket, registry,
+                config.getInt(BrokerConfig.SOCKET_REQUEST_MAX_BYTES),
+                config.getInt(BrokerConfig.QUEUED_MAX_REQUESTS_PER_CONNECTION),
+                advertisedNode.apply(server.actualPort()),
+                listener.name() + "-" + CONNECTION_IDS.incrementAndGet()));
+        server.listen().onComplete(ar -> {
+            if (ar.succeeded()) {
+                startPromise.complete();
+            } else {
+                startPromise.fail(ar.cause());
+            }
+        });
+    }
+
+    public int actualPort() {
+        return server.actualPort();
+    }
+}
