@@ -1,8 +1,43 @@
 package io.runnel;
 
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
+import io.runnel.api.ApiVersionsHandler;
+import io.runnel.api.FetchHandler;
+import io.runnel.api.InitProducerIdHandler;
+import io.runnel.api.ListOffsetsHandler;
+import io.runnel.api.MetadataHandler;
+import io.runnel.api.ProduceHandler;
+import io.runnel.cluster.MetadataStore;
+import io.runnel.cluster.ProducerIdManager;
+import io.runnel.cluster.TopicManager;
+import io.runnel.config.BrokerConfig;
+import io.runnel.config.Listener;
+import io.runnel.partition.PartitionManager;
+import io.runnel.protocol.ApiRegistry;
+import io.runnel.server.KafkaServerVerticle;
+import io.runnel.server.ShardVerticle;
+import io.vertx.core.Context;
+import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
+import io.vertx.core.ThreadingModel;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.errors.KafkaStorageException;
+import org.apache.kafka.common.utils.Time;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A running Runnel node. Tests start one in-process with Kafka-style properties, for example
@@ -11,21 +46,179 @@ import io.vertx.core.Future;
  */
 public final class Broker {
 
-    private Broker() {
+    private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
+
+    private final BrokerConfig config;
+    private final Vertx vertx;
+    private final List<FileLock> dirLocks;
+    private PartitionManager partitions;
+    private String bootstrap;
+    private volatile boolean closed;
+
+    private Broker(BrokerConfig config, Vertx vertx, List<FileLock> dirLocks) {
+        this.config = config;
+        this.vertx = vertx;
+        this.dirLocks = dirLocks;
     }
 
-    /** Starts a node; the properties override the embedded defaults and conf/. */
+    /** Starts a node; the properties override the embedded defaults. Fails on a bad config value. */
     public static Future<Broker> start(Map<String, String> properties) {
-        throw new UnsupportedOperationException("not yet");
+        BrokerConfig config;
+        List<FileLock> locks;
+        try {
+            config = new BrokerConfig(properties);
+            locks = lockDirs(config);
+        } catch (RuntimeException e) {
+            return Future.failedFuture(e);
+        }
+        int cores = Runtime.getRuntime().availableProcessors();
+        VertxOptions options = new VertxOptions()
+                .setEventLoopPoolSize(Math.max(1, cores))
+                .setWorkerPoolSize(Math.max(8, cores * 4))
+                .setPreferNativeTransport(false);
+        Vertx vertx = Vertx.vertx(options);
+        Broker broker = new Broker(config, vertx, locks);
+        return broker.boot().transform(ar -> {
+            if (ar.succeeded()) {
+                return Future.succeededFuture(broker);
+            }
+            return broker.close().transform(v -> Future.<Broker>failedFuture(ar.cause()));
+        });
+    }
+
+    private static List<FileLock> lockDirs(BrokerConfig config) {
+        List<FileLock> locks = new ArrayList<>();
+        for (String d : config.logDirs()) {
+            Path dir = Path.of(d).toAbsolutePath();
+            try {
+                Files.createDirectories(dir);
+                FileChannel ch = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE,
+                        StandardOpenOption.WRITE);
+                FileLock lock = ch.tryLock();
+                if (lock == null) {
+                    ch.close();
+                    throw new KafkaStorageException("log directory " + dir
+                            + " is in use by another process (.lock is held)");
+                }
+                locks.add(lock);
+            } catch (IOException e) {
+                throw new KafkaStorageException("cannot use log directory " + dir + ": " + e.getMessage(), e);
+            }
+        }
+        return locks;
+    }
+
+    private Future<Void> boot() {
+        int shardCount = config.getInt(BrokerConfig.LOG_SHARDS);
+        if (shardCount == 0) {
+            shardCount = Math.max(2, Runtime.getRuntime().availableProcessors());
+        }
+        List<Future<Context>> shardFutures = new ArrayList<>();
+        for (int i = 0; i < shardCount + 1; i++) {
+            shardFutures.add(workerContext());
+        }
+        return Future.all(shardFutures).compose(all -> {
+            List<Context> contexts = new ArrayList<>();
+            for (Future<Context> f : shardFutures) {
+                contexts.add(f.result());
+            }
+            Context metaContext = contexts.remove(contexts.size() - 1);
+            Path metaDir = Path.of(config.logDirs().get(0)).toAbsolutePath().resolve("__runnel_meta");
+            MetadataStore store = new MetadataStore(metaDir);
+            ProducerIdManager producerIds = new ProducerIdManager(metaDir);
+            partitions = new PartitionManager(vertx, config, contexts, Time.SYSTEM);
+            TopicManager topics = new TopicManager(config, store, partitions, metaContext);
+            ApiRegistry registry = new ApiRegistry();
+            registry.register(new ApiVersionsHandler(registry))
+                    .register(new MetadataHandler(config, topics, partitions))
+                    .register(new ProduceHandler(topics, partitions))
+                    .register(new FetchHandler(vertx, topics, partitions))
+                    .register(new ListOffsetsHandler(topics, partitions))
+                    .register(new InitProducerIdHandler(producerIds, metaContext));
+            Future<Void> loadIds = metaContext.executeBlocking(() -> {
+                producerIds.load();
+                return null;
+            });
+            return loadIds.compose(v -> topics.start()).compose(v -> {
+                partitions.startBackgroundTasks();
+                return listen(registry);
+            });
+        });
+    }
+
+    private Future<Context> workerContext() {
+        ShardVerticle v = new ShardVerticle();
+        return vertx.deployVerticle(v, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
+                .map(id -> v.ownContext());
+    }
+
+    private Future<Void> listen(ApiRegistry registry) {
+        Listener listener = config.listeners().get(0);
+        int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
+        Listener advertised = config.advertisedFor(listener);
+        java.util.function.IntFunction<Node> node = actualPort -> new Node(config.nodeId(),
+                advertisedHost(advertised.host()), advertised.port() == 0 ? actualPort : advertised.port());
+        KafkaServerVerticle first = new KafkaServerVerticle(config, listener, registry, node);
+        return vertx.deployVerticle(first).compose(id -> {
+            int port = first.actualPort();
+            Listener bound = listener.withPort(port);
+            bootstrap = node.apply(port).host() + ":" + node.apply(port).port();
+            List<Future<String>> rest = new ArrayList<>();
+            for (int i = 1; i < instances; i++) {
+                rest.add(vertx.deployVerticle(new KafkaServerVerticle(config, bound, registry, node)));
+            }
+            return Future.all(rest).<Void>mapEmpty();
+        }).onSuccess(v -> LOG.info("Runnel node {} ready: Kafka listener {} (advertised {}), log dirs {}",
+                config.nodeId(), listener.withPort(Integer.parseInt(bootstrap.substring(bootstrap.lastIndexOf(':') + 1))),
+                bootstrap, config.logDirs()));
+    }
+
+    private static String advertisedHost(String host) {
+        if (!host.equals("0.0.0.0") && !host.equals("::")) {
+            return host;
+        }
+        try {
+            return InetAddress.getLocalHost().getCanonicalHostName();
+        } catch (IOException e) {
+            return "localhost";
+        }
+    }
+
+    public BrokerConfig config() {
+        return config;
     }
 
     /** host:port of the Kafka listener as clients should use it. */
     public String bootstrapServers() {
-        throw new UnsupportedOperationException("not yet");
+        return bootstrap;
     }
 
     /** Stops the listener, closes every log cleanly (clean-shutdown marker) and Vert.x. */
-    public Future<Void> close() {
-        throw new UnsupportedOperationException("not yet");
+    public synchronized Future<Void> close() {
+        if (closed) {
+            return Future.succeededFuture();
+        }
+        closed = true;
+        Future<Void> logs = partitions == null ? Future.succeededFuture() : partitions.closeAll();
+        return logs.transform(ar -> {
+            if (ar.failed()) {
+                LOG.error("Closing the logs failed", ar.cause());
+            }
+            return vertx.close();
+        }).onComplete(ar -> {
+            for (FileLock lock : dirLocks) {
+                try {
+                    lock.release();
+                    lock.channel().close();
+                } catch (IOException e) {
+                    LOG.warn("Cannot release {}", lock, e);
+                }
+            }
+        });
+    }
+
+    /** Blocking close for shutdown hooks and tests. */
+    public void closeAndWait(long timeout, TimeUnit unit) throws Exception {
+        close().toCompletionStage().toCompletableFuture().get(timeout, unit);
     }
 }

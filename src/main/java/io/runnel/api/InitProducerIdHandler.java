@@ -1,0 +1,52 @@
+package io.runnel.api;
+
+import io.runnel.cluster.ProducerIdManager;
+import io.runnel.protocol.RequestContext;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import org.apache.kafka.common.errors.InvalidRequestException;
+import org.apache.kafka.common.message.InitProducerIdRequestData;
+import org.apache.kafka.common.message.InitProducerIdResponseData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.Errors;
+
+/**
+ * InitProducerId for idempotent producers: a fresh producer id with epoch 0, as Kafka gives
+ * non-transactional producers (also when a producer asks to bump its epoch after an error).
+ * Transactions are not served yet and get a clear error.
+ */
+public final class InitProducerIdHandler implements ApiHandler<InitProducerIdRequestData> {
+
+    private final ProducerIdManager ids;
+    private final Context metaContext;
+
+    public InitProducerIdHandler(ProducerIdManager ids, Context metaContext) {
+        this.ids = ids;
+        this.metaContext = metaContext;
+    }
+
+    @Override
+    public ApiKeys apiKey() {
+        return ApiKeys.INIT_PRODUCER_ID;
+    }
+
+    @Override
+    public Future<InitProducerIdResponseData> handle(RequestContext ctx, InitProducerIdRequestData request) {
+        if (request.transactionalId() != null) {
+            return Future.failedFuture(new InvalidRequestException(
+                    "Transactions are not supported by this broker yet (transactional.id="
+                            + request.transactionalId() + ")"));
+        }
+        Promise<InitProducerIdResponseData> promise = Promise.promise();
+        metaContext.runOnContext(v -> {
+            try {
+                promise.complete(new InitProducerIdResponseData().setErrorCode(Errors.NONE.code())
+                        .setProducerId(ids.next()).setProducerEpoch((short) 0));
+            } catch (Throwable t) {
+                promise.fail(t);
+            }
+        });
+        return promise.future();
+    }
+}

@@ -1,0 +1,95 @@
+package io.runnel.api;
+
+import java.util.Optional;
+
+import io.runnel.cluster.TopicInfo;
+import io.runnel.cluster.TopicManager;
+import io.runnel.log.TimestampOffset;
+import io.runnel.partition.PartitionManager;
+import io.runnel.partition.PartitionOwner;
+import io.runnel.protocol.RequestContext;
+import io.vertx.core.Future;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.message.ListOffsetsRequestData;
+import org.apache.kafka.common.message.ListOffsetsResponseData;
+import org.apache.kafka.common.message.ListOffsetsResponseData.ListOffsetsPartitionResponse;
+import org.apache.kafka.common.message.ListOffsetsResponseData.ListOffsetsTopicResponse;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.requests.ListOffsetsRequest;
+
+/**
+ * ListOffsets: earliest, latest (the high watermark, which is also the last stable offset without
+ * transactions), max timestamp, and by timestamp through the time index. Never answers an offset at
+ * or above the high watermark for a timestamp lookup.
+ */
+public final class ListOffsetsHandler implements ApiHandler<ListOffsetsRequestData> {
+
+    private final TopicManager topics;
+    private final PartitionManager partitions;
+
+    public ListOffsetsHandler(TopicManager topics, PartitionManager partitions) {
+        this.topics = topics;
+        this.partitions = partitions;
+    }
+
+    @Override
+    public ApiKeys apiKey() {
+        return ApiKeys.LIST_OFFSETS;
+    }
+
+    @Override
+    public Future<ListOffsetsResponseData> handle(RequestContext ctx, ListOffsetsRequestData request) {
+        ListOffsetsResponseData resp = new ListOffsetsResponseData();
+        for (ListOffsetsRequestData.ListOffsetsTopic rt : request.topics()) {
+            ListOffsetsTopicResponse tr = new ListOffsetsTopicResponse().setName(rt.name());
+            resp.topics().add(tr);
+            TopicInfo topic = topics.topic(rt.name());
+            for (ListOffsetsRequestData.ListOffsetsPartition rp : rt.partitions()) {
+                tr.partitions().add(answer(topic, rt.name(), rp));
+            }
+        }
+        return Future.succeededFuture(resp);
+    }
+
+    private ListOffsetsPartitionResponse answer(TopicInfo topic, String name, ListOffsetsRequestData.ListOffsetsPartition rp) {
+        ListOffsetsPartitionResponse pr = new ListOffsetsPartitionResponse().setPartitionIndex(rp.partitionIndex())
+                .setTimestamp(-1).setOffset(-1).setLeaderEpoch(-1);
+        PartitionOwner owner = topic == null ? null : partitions.get(new TopicPartition(name, rp.partitionIndex()));
+        if (owner == null) {
+            boolean exists = topic != null && rp.partitionIndex() >= 0 && rp.partitionIndex() < topic.partitions();
+            return pr.setErrorCode((exists ? Errors.NOT_LEADER_OR_FOLLOWER : Errors.UNKNOWN_TOPIC_OR_PARTITION).code());
+        }
+        if (rp.currentLeaderEpoch() >= 0 && rp.currentLeaderEpoch() < owner.leaderEpoch()) {
+            return pr.setErrorCode(Errors.FENCED_LEADER_EPOCH.code());
+        }
+        if (rp.currentLeaderEpoch() > owner.leaderEpoch()) {
+            return pr.setErrorCode(Errors.UNKNOWN_LEADER_EPOCH.code());
+        }
+        long hw = owner.highWatermark();
+        long ts = rp.timestamp();
+        try {
+            if (ts == ListOffsetsRequest.EARLIEST_TIMESTAMP || ts == ListOffsetsRequest.EARLIEST_LOCAL_TIMESTAMP) {
+                return pr.setOffset(owner.log().logStartOffset());
+            }
+            if (ts == ListOffsetsRequest.LATEST_TIMESTAMP) {
+                return pr.setOffset(hw).setLeaderEpoch(owner.log().latestEpoch());
+            }
+            if (ts == ListOffsetsRequest.LATEST_TIERED_TIMESTAMP || ts == ListOffsetsRequest.EARLIEST_PENDING_UPLOAD_TIMESTAMP) {
+                // no tiered storage: nothing is tiered or pending upload
+                return pr;
+            }
+            if (ts < 0 && ts != ListOffsetsRequest.MAX_TIMESTAMP) {
+                return pr.setErrorCode(Errors.INVALID_REQUEST.code());
+            }
+            Optional<TimestampOffset> found = owner.log().offsetForTimestamp(ts);
+            if (found.isPresent() && found.get().offset() < hw) {
+                TimestampOffset t = found.get();
+                return pr.setTimestamp(t.timestamp()).setOffset(t.offset()).setLeaderEpoch(t.leaderEpoch());
+            }
+            return pr;
+        } catch (RuntimeException e) {
+            return pr.setErrorCode(Errors.forException(e).code());
+        }
+    }
+}
