@@ -813,6 +813,14 @@ public final class PartitionLog implements Closeable {
         }
     }
 
+    /**
+     * Drops the file handles as a killed process would: no flush, no snapshot, no clean-shutdown marker
+     * (what reaches the page cache stays). For crash-recovery tests.
+     */
+    void closeWithoutShutdown() {
+        closeQuietly();
+    }
+
     private void closeQuietly() {
         for (LogSegment seg : segments.values()) {
             try {
