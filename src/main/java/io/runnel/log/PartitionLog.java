@@ -2,26 +2,92 @@ package io.runnel.log;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.stream.Stream;
 
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.ApiException;
+import org.apache.kafka.common.errors.KafkaStorageException;
+import org.apache.kafka.common.errors.OffsetOutOfRangeException;
+import org.apache.kafka.common.errors.RecordBatchTooLargeException;
+import org.apache.kafka.common.record.FileLogInputStream.FileChannelRecordBatch;
 import org.apache.kafka.common.record.MemoryRecords;
+import org.apache.kafka.common.record.RecordBatch;
+import org.apache.kafka.common.requests.ListOffsetsRequest;
 import org.apache.kafka.common.utils.Time;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The log of one partition: a directory of segments in Kafka's on-disk format.
  *
+ * <p>Directory: {@code %020d.log/.index/.timeindex} per segment, {@code %020d.snapshot} producer-state
+ * snapshots (see {@link ProducerStateManager}), {@code leader-epoch-checkpoint} (Kafka's format),
+ * {@code recovery-point} and {@code log-start-offset} (version line {@code 0}, then the offset), and
+ * {@code clean-shutdown} while the log is cleanly closed. Deleted segments are renamed
+ * {@code *.deleted} and removed after {@code file.delete.delay.ms} by {@link #deleteScheduledFiles()};
+ * leftovers are removed on open.
+ *
  * <p>Threading: not thread-safe for writers. {@code append*}, {@code deleteRecordsBefore},
- * {@code deleteExpiredSegments}, {@code flush*}, {@code updateConfig}, {@code close} and
- * {@code delete} are called by the partition's owner only, on a context that may block on the disk.
- * {@code read}, {@code logStartOffset}, {@code logEndOffset}, {@code sizeInBytes} and
- * {@code offsetForTimestamp} may be called from any thread concurrently with the owner and never
- * see a partially appended batch.
+ * {@code deleteExpiredSegments}, {@code deleteScheduledFiles}, {@code truncateTo}, {@code flush*},
+ * {@code updateConfig}, {@code close} and {@code delete} are called by the partition's owner only, on a
+ * context that may block on the disk. {@code read}, {@code logStartOffset}, {@code logEndOffset},
+ * {@code sizeInBytes}, {@code latestEpoch}, {@code endOffsetForEpoch} and {@code offsetForTimestamp} may
+ * be called from any thread concurrently with the owner and never see a partially appended batch: the
+ * owner writes the bytes first and then publishes the new end (offset, segment, position) through one
+ * volatile field, which bounds every read.
  */
 public final class PartitionLog implements Closeable {
 
-    private PartitionLog() {
+    private static final Logger LOG = LoggerFactory.getLogger(PartitionLog.class);
+
+    static final String RECOVERY_POINT_FILE = "recovery-point";
+    static final String LOG_START_OFFSET_FILE = "log-start-offset";
+    static final String CLEAN_SHUTDOWN_FILE = "clean-shutdown";
+
+    /** The published end of the log: readers never look past it. */
+    private record LogEnd(long offset, LogSegment segment, int position) {
+    }
+
+    private record PendingDelete(LogSegment segment, long dueMs) {
+    }
+
+    private final TopicPartition tp;
+    private final Path dir;
+    private final Time time;
+    private volatile LogConfig config;
+    private final ConcurrentSkipListMap<Long, LogSegment> segments = new ConcurrentSkipListMap<>();
+    private volatile LogEnd end;
+    private volatile long logStartOffset;
+    private long recoveryPoint;
+    private long unflushedMessages;
+    private long lastFlushMs;
+    private final ProducerStateManager producerState;
+    private final LeaderEpochCache epochCache;
+    private final ArrayDeque<PendingDelete> pendingDeletes = new ArrayDeque<>();
+    private volatile boolean failed;
+    private boolean closed;
+
+    private PartitionLog(TopicPartition tp, Path dir, LogConfig config, Time time) throws IOException {
+        this.tp = tp;
+        this.dir = dir;
+        this.config = config;
+        this.time = time;
+        this.producerState = new ProducerStateManager(dir);
+        this.epochCache = new LeaderEpochCache(dir);
+        this.lastFlushMs = time.milliseconds();
     }
 
     /**
@@ -30,20 +96,221 @@ public final class PartitionLog implements Closeable {
      * state is rebuilt.
      */
     public static PartitionLog open(TopicPartition tp, Path dir, LogConfig config, Time time) throws IOException {
-        throw new UnsupportedOperationException("not yet");
+        Files.createDirectories(dir);
+        PartitionLog log = new PartitionLog(tp, dir, config, time);
+        try {
+            log.load();
+        } catch (IOException | RuntimeException e) {
+            log.closeQuietly();
+            throw e;
+        }
+        return log;
     }
 
+    // ------------------------------------------------------------------ loading and recovery
+
+    private void load() throws IOException {
+        Path cleanMarker = dir.resolve(CLEAN_SHUTDOWN_FILE);
+        boolean clean = Files.exists(cleanMarker);
+        removeTempAndDeletedFiles();
+        TreeSet<Long> bases = new TreeSet<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*" + LogSegment.LOG_SUFFIX)) {
+            for (Path p : ds) {
+                String name = p.getFileName().toString();
+                try {
+                    bases.add(Long.parseLong(name.substring(0, name.length() - LogSegment.LOG_SUFFIX.length())));
+                } catch (NumberFormatException e) {
+                    LOG.warn("Ignoring unexpected file {}", p);
+                }
+            }
+        }
+        deleteOrphanIndexes(bases);
+        long persistedStart = Checkpoints.readOffset(dir.resolve(LOG_START_OFFSET_FILE), 0L);
+        recoveryPoint = Checkpoints.readOffset(dir.resolve(RECOVERY_POINT_FILE), 0L);
+        if (bases.isEmpty()) {
+            bases.add(persistedStart);
+        }
+        long lastBase = bases.last();
+        long nextOffset = bases.first();
+        java.util.Set<Long> missingIndexes = new java.util.HashSet<>();
+        for (long base : bases) {
+            if (!Files.exists(dir.resolve(LogSegment.fileName(base, LogSegment.INDEX_SUFFIX)))
+                    || !Files.exists(dir.resolve(LogSegment.fileName(base, LogSegment.TIME_INDEX_SUFFIX)))) {
+                missingIndexes.add(base);
+            }
+            segments.put(base, LogSegment.open(dir, base, config, time));
+        }
+        // unclean: scan from the segment holding the recovery point; later segments after a torn one go
+        List<LogSegment> all = new ArrayList<>(segments.values());
+        Long recoverFrom = clean ? null : Optional.ofNullable(segments.floorKey(recoveryPoint)).orElse(all.get(0).baseOffset);
+        boolean dropRest = false;
+        for (LogSegment seg : all) {
+            if (dropRest) {
+                LOG.warn("{}: deleting segment {} after a truncated one", tp, seg);
+                segments.remove(seg.baseOffset);
+                seg.closeAndDelete();
+                continue;
+            }
+            boolean scan = recoverFrom != null && seg.baseOffset >= recoverFrom;
+            if (!scan && (missingIndexes.contains(seg.baseOffset) || !seg.indexesSane())) {
+                LOG.warn("{}: rebuilding corrupt or missing index of {}", tp, seg);
+                scan = true;
+            }
+            if (scan) {
+                int truncated = seg.recover(nextOffset, batch -> epochCache(batch));
+                if (truncated > 0) {
+                    LOG.warn("{}: truncated {} invalid bytes at the end of {}", tp, truncated, seg);
+                    dropRest = true;
+                }
+            }
+            nextOffset = seg.readNextOffset();
+        }
+        LogSegment active = segments.lastEntry().getValue();
+        active.resizeIndexes(config.segmentIndexBytes());
+        for (LogSegment seg : segments.values()) {
+            if (seg != active) {
+                seg.onBecomeInactive();
+            }
+        }
+        long leo = nextOffset;
+        logStartOffset = Math.max(persistedStart, segments.firstKey());
+        if (logStartOffset > leo) {
+            logStartOffset = leo;
+        }
+        recoveryPoint = Math.min(leo, recoveryPoint);
+        epochCache.truncateFromEnd(leo);
+        epochCache.truncateFromStart(logStartOffset);
+        end = new LogEnd(leo, active, active.size());
+        rebuildProducerState(leo);
+        Files.deleteIfExists(cleanMarker);
+        if (!clean) {
+            // what was just scanned is valid now; persist so the next crash does not rescan it
+            recoveryPoint = leo;
+            flushSegments(segments.values());
+            Checkpoints.writeOffset(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
+        }
+        Checkpoints.writeOffset(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
+        LOG.debug("{}: opened {} segments, log start {}, log end {}, clean {}", tp, segments.size(),
+                logStartOffset, leo, clean);
+    }
+
+    private void epochCache(RecordBatch batch) {
+        if (batch.partitionLeaderEpoch() >= 0 && batch.partitionLeaderEpoch() > epochCache.latestEpoch()) {
+            try {
+                epochCache.assign(batch.partitionLeaderEpoch(), batch.baseOffset());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    private void removeTempAndDeletedFiles() throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                String name = p.getFileName().toString();
+                if (name.endsWith(LogSegment.DELETED_SUFFIX) || name.endsWith(".tmp")) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
+    private void deleteOrphanIndexes(TreeSet<Long> bases) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                String name = p.getFileName().toString();
+                for (String suffix : List.of(LogSegment.INDEX_SUFFIX, LogSegment.TIME_INDEX_SUFFIX)) {
+                    if (name.endsWith(suffix)) {
+                        try {
+                            long base = Long.parseLong(name.substring(0, name.length() - suffix.length()));
+                            if (!bases.contains(base)) {
+                                Files.deleteIfExists(p);
+                            }
+                        } catch (NumberFormatException e) {
+                            // not ours
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Newest valid snapshot at or below {@code leo}, then replay of every batch after it. */
+    private void rebuildProducerState(long leo) throws IOException {
+        producerState.deleteSnapshotsAbove(leo);
+        OptionalLong snap = producerState.loadLatestSnapshot(leo, time.milliseconds(),
+                ProducerStateManager.DEFAULT_PRODUCER_ID_EXPIRATION_MS);
+        long from = snap.isPresent() ? Math.max(snap.getAsLong(), logStartOffset) : logStartOffset;
+        if (snap.isEmpty()) {
+            producerState.clear(from);
+        }
+        LogEnd e = end;
+        Map.Entry<Long, LogSegment> first = segments.floorEntry(from);
+        for (LogSegment seg : (first == null ? segments : segments.tailMap(first.getKey(), true)).values()) {
+            int maxPosition = seg == e.segment() ? e.position() : seg.size();
+            LogSegment.BatchPosition start = seg.translateOffset(from, maxPosition);
+            if (start == null) {
+                continue;
+            }
+            for (FileChannelRecordBatch batch : seg.batchesFrom(start.position())) {
+                if (batch.position() + batch.sizeInBytes() > maxPosition) {
+                    break;
+                }
+                if (batch.lastOffset() >= from) {
+                    producerState.replay(batch);
+                }
+            }
+        }
+        producerState.setMapEndOffset(leo);
+    }
+
+    // ------------------------------------------------------------------ accessors
+
     public TopicPartition topicPartition() {
-        throw new UnsupportedOperationException("not yet");
+        return tp;
     }
 
     public Path dir() {
-        throw new UnsupportedOperationException("not yet");
+        return dir;
     }
 
     public LogConfig config() {
-        throw new UnsupportedOperationException("not yet");
+        return config;
     }
+
+    public long logStartOffset() {
+        return logStartOffset;
+    }
+
+    public long logEndOffset() {
+        return end.offset();
+    }
+
+    /** Total bytes of all segments. */
+    public long sizeInBytes() {
+        long total = 0;
+        for (LogSegment seg : segments.values()) {
+            total += seg.size();
+        }
+        return total;
+    }
+
+    /** Number of segments (tests and metrics). */
+    public int numberOfSegments() {
+        return segments.size();
+    }
+
+    /** Base offsets of the segments, oldest first (tests and admin). */
+    public List<Long> segmentBaseOffsets() {
+        return new ArrayList<>(segments.keySet());
+    }
+
+    /** Offset up to which the log is known flushed (and will not be rescanned after a crash). */
+    public long recoveryPoint() {
+        return recoveryPoint;
+    }
+
+    // ------------------------------------------------------------------ appends
 
     /**
      * Validates the producer's batches (magic v2 only, CRC, record count, codec, sizes against
@@ -55,7 +322,38 @@ public final class PartitionLog implements Closeable {
      * KafkaStorageException for I/O failure).
      */
     public LogAppendResult appendAsLeader(MemoryRecords records, int leaderEpoch) {
-        throw new UnsupportedOperationException("not yet");
+        checkWritable();
+        LogConfig cfg = config;
+        long now = time.milliseconds();
+        LogValidator.Validated v = LogValidator.validateForLeader(records, cfg, now, tp.toString());
+        if (v.batches().isEmpty()) {
+            return new LogAppendResult(-1L, -1L, -1L, logStartOffset, 0, 0, false);
+        }
+        if (v.sizeInBytes() > cfg.segmentBytes()) {
+            throw new RecordBatchTooLargeException("Message batch size is " + v.sizeInBytes()
+                    + " bytes in append to " + tp + " which exceeds the maximum configured segment size of "
+                    + cfg.segmentBytes() + ".");
+        }
+        long firstOffset = end.offset();
+        ProducerStateManager.Append producerAppend = producerState.begin();
+        long offset = firstOffset;
+        for (LogValidator.BatchInfo info : v.batches()) {
+            RecordBatch batch = info.batch();
+            long last = offset + info.count() - 1;
+            if (batch.hasProducerId()) {
+                ProducerStateManager.BatchMetadata dup = producerAppend.findDuplicate(batch);
+                if (dup != null) {
+                    return new LogAppendResult(dup.firstOffset(), dup.lastOffset(), -1L, logStartOffset, 0, 0, true);
+                }
+                long ts = cfg.logAppendTime() ? now : info.maxTimestamp();
+                producerAppend.append(batch, offset, last, ts, true);
+            }
+            offset = last + 1;
+        }
+        long lastOffset = LogValidator.assignInPlace(v, firstOffset, leaderEpoch, cfg, now);
+        write(v, firstOffset, lastOffset, leaderEpoch, producerAppend);
+        return new LogAppendResult(firstOffset, lastOffset, cfg.logAppendTime() ? now : -1L, logStartOffset,
+                v.recordCount(), v.sizeInBytes(), false);
     }
 
     /**
@@ -63,8 +361,92 @@ public final class PartitionLog implements Closeable {
      * replication later). Offsets must start at logEndOffset.
      */
     public LogAppendResult appendAsFollower(MemoryRecords records) {
-        throw new UnsupportedOperationException("not yet");
+        checkWritable();
+        long firstOffset = end.offset();
+        LogValidator.Validated v = LogValidator.validateForFollower(records, firstOffset, tp.toString());
+        if (v.batches().isEmpty()) {
+            return new LogAppendResult(-1L, -1L, -1L, logStartOffset, 0, 0, false);
+        }
+        ProducerStateManager.Append producerAppend = producerState.begin();
+        long lastOffset = firstOffset - 1;
+        for (LogValidator.BatchInfo info : v.batches()) {
+            RecordBatch batch = info.batch();
+            if (batch.hasProducerId()) {
+                producerAppend.append(batch, batch.baseOffset(), batch.lastOffset(), batch.maxTimestamp(), false);
+            }
+            lastOffset = batch.lastOffset();
+        }
+        write(v, firstOffset, lastOffset, -1, producerAppend);
+        return new LogAppendResult(firstOffset, lastOffset, -1L, logStartOffset, v.recordCount(), v.sizeInBytes(),
+                false);
     }
+
+    /** Rolls if needed, writes, then updates epochs and producer state and publishes the new end. */
+    private void write(LogValidator.Validated v, long firstOffset, long lastOffset, int leaderEpoch,
+                       ProducerStateManager.Append producerAppend) {
+        try {
+            LogSegment seg = maybeRoll(v.sizeInBytes(), v.maxTimestamp(), lastOffset);
+            seg.append(v.records());
+            if (leaderEpoch >= 0) {
+                if (leaderEpoch != epochCache.latestEpoch()) {
+                    epochCache.assign(leaderEpoch, firstOffset);
+                }
+            } else {
+                for (LogValidator.BatchInfo info : v.batches()) {
+                    epochCache(info.batch());
+                }
+            }
+            producerState.commit(producerAppend, lastOffset + 1);
+            end = new LogEnd(lastOffset + 1, seg, seg.size());
+        } catch (IOException | UncheckedIOException e) {
+            throw fail("appending to " + tp, e);
+        }
+        unflushedMessages += lastOffset - firstOffset + 1;
+        if (unflushedMessages >= config.flushMessages()) {
+            flush();
+        }
+    }
+
+    private LogSegment maybeRoll(int messagesSize, long maxTimestamp, long maxOffset) throws IOException {
+        LogSegment active = end.segment();
+        long now = time.milliseconds();
+        if (active.shouldRoll(config, messagesSize, maxTimestamp, maxOffset, now)) {
+            return roll();
+        }
+        return active;
+    }
+
+    /** Closes the active segment for appends and starts a new one at the log end. */
+    private LogSegment roll() throws IOException {
+        LogEnd e = end;
+        long newBase = e.offset();
+        LogSegment old = e.segment();
+        if (old.baseOffset == newBase && old.size() == 0) {
+            return old;
+        }
+        old.onBecomeInactive();
+        producerState.takeSnapshot();
+        for (String suffix : List.of(LogSegment.LOG_SUFFIX, LogSegment.INDEX_SUFFIX, LogSegment.TIME_INDEX_SUFFIX)) {
+            Files.deleteIfExists(dir.resolve(LogSegment.fileName(newBase, suffix)));
+        }
+        LogSegment seg = LogSegment.open(dir, newBase, config, time);
+        segments.put(newBase, seg);
+        end = new LogEnd(newBase, seg, 0);
+        LOG.debug("{}: rolled new segment at {}", tp, newBase);
+        return seg;
+    }
+
+    /** Rolls the active segment now if it holds data (admin, tests). */
+    public void forceRoll() {
+        checkWritable();
+        try {
+            roll();
+        } catch (IOException e) {
+            throw fail("rolling " + tp, e);
+        }
+    }
+
+    // ------------------------------------------------------------------ reads
 
     /**
      * Reads from {@code fetchOffset}, up to {@code maxBytes} but never past {@code maxOffsetExclusive}
@@ -75,34 +457,86 @@ public final class PartitionLog implements Closeable {
      *         log start offset or above the log end offset
      */
     public LogReadResult read(long fetchOffset, int maxBytes, long maxOffsetExclusive, boolean minOneMessage) {
-        throw new UnsupportedOperationException("not yet");
-    }
-
-    public long logStartOffset() {
-        throw new UnsupportedOperationException("not yet");
-    }
-
-    public long logEndOffset() {
-        throw new UnsupportedOperationException("not yet");
-    }
-
-    /** Total bytes of all segments. */
-    public long sizeInBytes() {
-        throw new UnsupportedOperationException("not yet");
+        LogEnd e = end;
+        long start = logStartOffset;
+        if (fetchOffset < start || fetchOffset > e.offset()) {
+            throw new OffsetOutOfRangeException("Offset " + fetchOffset + " is out of range for " + tp
+                    + ": log start " + start + ", log end " + e.offset());
+        }
+        long limit = Math.min(maxOffsetExclusive, e.offset());
+        if (fetchOffset >= limit) {
+            return new LogReadResult(LogSlice.EMPTY, start, e.offset());
+        }
+        try {
+            Map.Entry<Long, LogSegment> entry = segments.floorEntry(fetchOffset);
+            while (entry != null && entry.getKey() <= e.segment().baseOffset) {
+                LogSegment seg = entry.getValue();
+                int maxPosition = seg == e.segment() ? e.position() : seg.size();
+                LogSlice slice = seg.read(fetchOffset, maxBytes, limit, maxPosition, minOneMessage);
+                if (slice != null) {
+                    return new LogReadResult(slice, start, e.offset());
+                }
+                entry = segments.higherEntry(entry.getKey());
+            }
+        } catch (IOException ex) {
+            throw fail("reading " + tp, ex);
+        }
+        if (fetchOffset < logStartOffset) {
+            throw new OffsetOutOfRangeException("Offset " + fetchOffset + " was deleted from " + tp
+                    + " while reading; log start is now " + logStartOffset);
+        }
+        return new LogReadResult(LogSlice.EMPTY, start, e.offset());
     }
 
     /**
      * The first record whose timestamp is at or after {@code timestamp}, through the time index
      * (ListOffsets by timestamp); empty if none. {@code ListOffsetsRequest.MAX_TIMESTAMP} (-3) answers
-     * the record with the largest timestamp.
+     * the record with the largest timestamp; {@code EARLIEST_TIMESTAMP} (-2) and {@code EARLIEST_LOCAL_TIMESTAMP}
+     * (-4) the log start offset and {@code LATEST_TIMESTAMP} (-1) the log end offset, with timestamp -1.
      */
     public Optional<TimestampOffset> offsetForTimestamp(long timestamp) {
-        throw new UnsupportedOperationException("not yet");
+        LogEnd e = end;
+        long start = logStartOffset;
+        if (timestamp == ListOffsetsRequest.EARLIEST_TIMESTAMP || timestamp == ListOffsetsRequest.EARLIEST_LOCAL_TIMESTAMP) {
+            return Optional.of(new TimestampOffset(-1L, start, epochCache.epochForOffset(start)));
+        }
+        if (timestamp == ListOffsetsRequest.LATEST_TIMESTAMP) {
+            return Optional.of(new TimestampOffset(-1L, e.offset(), epochCache.latestEpoch()));
+        }
+        try {
+            if (timestamp == ListOffsetsRequest.MAX_TIMESTAMP) {
+                LogSegment best = null;
+                for (LogSegment seg : segments.headMap(e.segment().baseOffset, true).values()) {
+                    if (seg.maxTimestampSoFar() >= 0 && (best == null || seg.maxTimestampSoFar() > best.maxTimestampSoFar())) {
+                        best = seg;
+                    }
+                }
+                if (best == null) {
+                    return Optional.empty();
+                }
+                return Optional.ofNullable(best.maxTimestampRecord(best == e.segment() ? e.position() : best.size()));
+            }
+            if (timestamp < 0) {
+                return Optional.empty();
+            }
+            for (LogSegment seg : segments.headMap(e.segment().baseOffset, true).values()) {
+                if (seg.maxTimestampSoFar() >= timestamp) {
+                    int maxPosition = seg == e.segment() ? e.position() : seg.size();
+                    TimestampOffset found = seg.findOffsetByTimestamp(timestamp, start, maxPosition);
+                    if (found != null) {
+                        return Optional.of(found);
+                    }
+                }
+            }
+            return Optional.empty();
+        } catch (IOException ex) {
+            throw fail("searching " + tp + " by timestamp", ex);
+        }
     }
 
     /** Leader epoch of the batch holding the last record, or -1 when empty (ListOffsets latest). */
     public int latestEpoch() {
-        throw new UnsupportedOperationException("not yet");
+        return epochCache.latestEpoch();
     }
 
     /**
@@ -111,12 +545,63 @@ public final class PartitionLog implements Closeable {
      * one; for OffsetForLeaderEpoch. Returns (epoch, endOffset), or (-1, -1) when unknown.
      */
     public TimestampOffset endOffsetForEpoch(int epoch) {
-        throw new UnsupportedOperationException("not yet");
+        return epochCache.endOffsetFor(epoch, end.offset());
     }
+
+    // ------------------------------------------------------------------ truncation and retention
 
     /** Truncates the log to {@code offset} (exclusive), for replica truncation. */
     public void truncateTo(long offset) {
-        throw new UnsupportedOperationException("not yet");
+        checkWritable();
+        LogEnd e = end;
+        if (offset >= e.offset()) {
+            return;
+        }
+        try {
+            if (offset < logStartOffset || offset <= segments.firstKey()) {
+                truncateFullyAndStartAt(offset);
+                return;
+            }
+            List<LogSegment> doomed = new ArrayList<>(segments.tailMap(offset, false).values());
+            LogSegment keep = segments.floorEntry(offset).getValue();
+            // readers bounded by the old end could still scan the truncated tail: publish the cut first
+            long now = time.milliseconds();
+            for (LogSegment seg : doomed) {
+                segments.remove(seg.baseOffset);
+                scheduleDelete(seg, now);
+            }
+            end = new LogEnd(keep.baseOffset, keep, 0);
+            keep.truncateTo(offset);
+            keep.resizeIndexes(config.segmentIndexBytes());
+            end = new LogEnd(offset, keep, keep.size());
+            afterTruncation(offset);
+        } catch (IOException ex) {
+            throw fail("truncating " + tp, ex);
+        }
+    }
+
+    private void truncateFullyAndStartAt(long offset) throws IOException {
+        long now = time.milliseconds();
+        List<LogSegment> doomed = new ArrayList<>(segments.values());
+        LogSegment seg = null;
+        for (LogSegment old : doomed) {
+            segments.remove(old.baseOffset);
+            scheduleDelete(old, now);
+        }
+        seg = LogSegment.open(dir, offset, config, time);
+        segments.put(offset, seg);
+        logStartOffset = offset;
+        Checkpoints.writeOffset(dir.resolve(LOG_START_OFFSET_FILE), offset);
+        end = new LogEnd(offset, seg, 0);
+        epochCache.truncateFromStart(offset);
+        afterTruncation(offset);
+    }
+
+    private void afterTruncation(long offset) throws IOException {
+        epochCache.truncateFromEnd(offset);
+        recoveryPoint = Math.min(recoveryPoint, offset);
+        Checkpoints.writeOffset(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
+        rebuildProducerState(offset);
     }
 
     /**
@@ -126,7 +611,37 @@ public final class PartitionLog implements Closeable {
      * @throws org.apache.kafka.common.errors.OffsetOutOfRangeException if offset is above logEndOffset
      */
     public long deleteRecordsBefore(long offset) {
-        throw new UnsupportedOperationException("not yet");
+        checkWritable();
+        if (offset > end.offset()) {
+            throw new OffsetOutOfRangeException("Cannot delete records of " + tp + " before " + offset
+                    + ": above log end offset " + end.offset());
+        }
+        if (offset <= logStartOffset) {
+            return logStartOffset;
+        }
+        try {
+            logStartOffset = offset;
+            Checkpoints.writeOffset(dir.resolve(LOG_START_OFFSET_FILE), offset);
+            epochCache.truncateFromStart(offset);
+            deleteSegments(nextBaseAtOrBelow(offset));
+        } catch (IOException ex) {
+            throw fail("deleting records of " + tp, ex);
+        }
+        return logStartOffset;
+    }
+
+    /** Segments that end at or below {@code offset} (their successor starts at or below it). */
+    private List<LogSegment> nextBaseAtOrBelow(long offset) {
+        List<LogSegment> out = new ArrayList<>();
+        for (Map.Entry<Long, LogSegment> entry : segments.entrySet()) {
+            Long next = segments.higherKey(entry.getKey());
+            if (next != null && next <= offset) {
+                out.add(entry.getValue());
+            } else {
+                break;
+            }
+        }
+        return out;
     }
 
     /**
@@ -135,31 +650,222 @@ public final class PartitionLog implements Closeable {
      * .deleted and removed after file.delete.delay.ms. Returns the number of segments deleted.
      */
     public int deleteExpiredSegments() {
-        throw new UnsupportedOperationException("not yet");
+        return deleteExpiredSegments(end.offset());
     }
+
+    /**
+     * As {@link #deleteExpiredSegments()}, deleting only segments wholly below {@code highWatermark}, as
+     * Kafka never lets retention remove data not yet replicated. Also removes files whose delete delay
+     * has passed and expires idle producers (producer.id.expiration.ms).
+     */
+    public int deleteExpiredSegments(long highWatermark) {
+        checkWritable();
+        deleteScheduledFiles();
+        LogConfig cfg = config;
+        long now = time.milliseconds();
+        producerState.removeExpiredProducers(now, ProducerStateManager.DEFAULT_PRODUCER_ID_EXPIRATION_MS);
+        List<LogSegment> doomed = new ArrayList<>();
+        List<LogSegment> all = new ArrayList<>(segments.values());
+        long leo = end.offset();
+        long bytesOverLimit = cfg.retentionBytes() < 0 ? 0 : sizeInBytes() - cfg.retentionBytes();
+        for (int i = 0; i < all.size(); i++) {
+            LogSegment seg = all.get(i);
+            long upperBound = i + 1 < all.size() ? all.get(i + 1).baseOffset : leo;
+            boolean lastAndEmpty = i + 1 == all.size() && seg.size() == 0;
+            if (lastAndEmpty || upperBound > highWatermark) {
+                break;
+            }
+            boolean byStart = i + 1 < all.size() && all.get(i + 1).baseOffset <= logStartOffset;
+            boolean byTime = cfg.deleteRetention() && cfg.retentionMs() >= 0
+                    && now - seg.largestTimestamp() > cfg.retentionMs();
+            boolean bySize = cfg.deleteRetention() && cfg.retentionBytes() >= 0 && bytesOverLimit - seg.size() >= 0;
+            if (!(byStart || byTime || bySize)) {
+                break;
+            }
+            bytesOverLimit -= seg.size();
+            doomed.add(seg);
+        }
+        if (doomed.isEmpty()) {
+            return 0;
+        }
+        try {
+            if (doomed.size() == segments.size()) {
+                // always keep one segment: the new active one starts at the log end
+                roll();
+            }
+            deleteSegments(doomed);
+        } catch (IOException ex) {
+            throw fail("applying retention to " + tp, ex);
+        }
+        return doomed.size();
+    }
+
+    private void deleteSegments(List<LogSegment> doomed) throws IOException {
+        if (doomed.isEmpty()) {
+            return;
+        }
+        long now = time.milliseconds();
+        for (LogSegment seg : doomed) {
+            segments.remove(seg.baseOffset);
+        }
+        long newStart = Math.max(logStartOffset, segments.firstKey());
+        if (newStart != logStartOffset) {
+            logStartOffset = newStart;
+            Checkpoints.writeOffset(dir.resolve(LOG_START_OFFSET_FILE), newStart);
+            epochCache.truncateFromStart(newStart);
+        }
+        for (LogSegment seg : doomed) {
+            scheduleDelete(seg, now);
+        }
+        producerState.deleteSnapshotsBelow(segments.firstKey());
+    }
+
+    private void scheduleDelete(LogSegment seg, long now) throws IOException {
+        seg.renameToDeleted();
+        pendingDeletes.add(new PendingDelete(seg, now + config.fileDeleteDelayMs()));
+    }
+
+    /**
+     * Closes and removes the files of deleted segments whose file.delete.delay.ms has passed. The owner
+     * calls it periodically (deleteExpiredSegments calls it too). Returns how many segments were removed.
+     */
+    public int deleteScheduledFiles() {
+        long now = time.milliseconds();
+        int n = 0;
+        try {
+            while (!pendingDeletes.isEmpty() && pendingDeletes.peekFirst().dueMs() <= now) {
+                pendingDeletes.pollFirst().segment().closeAndDelete();
+                n++;
+            }
+        } catch (IOException e) {
+            throw fail("removing deleted segments of " + tp, e);
+        }
+        return n;
+    }
+
+    // ------------------------------------------------------------------ flush, config, close
 
     /** Flushes when flush.messages or flush.ms say so; returns true if it flushed. */
     public boolean flushIfNeeded() {
-        throw new UnsupportedOperationException("not yet");
+        LogConfig cfg = config;
+        long now = time.milliseconds();
+        boolean byCount = unflushedMessages >= cfg.flushMessages();
+        boolean byTime = unflushedMessages > 0 && cfg.flushMs() != Long.MAX_VALUE && now - lastFlushMs >= cfg.flushMs();
+        if (byCount || byTime) {
+            flush();
+            return true;
+        }
+        return false;
     }
 
     /** Forces everything appended so far to disk and advances the recovery point. */
     public void flush() {
-        throw new UnsupportedOperationException("not yet");
+        checkWritable();
+        LogEnd e = end;
+        try {
+            Long from = segments.floorKey(recoveryPoint);
+            flushSegments((from == null ? segments : segments.tailMap(from, true)).values());
+            if (e.offset() > recoveryPoint) {
+                recoveryPoint = e.offset();
+                Checkpoints.writeOffset(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
+            }
+        } catch (IOException ex) {
+            throw fail("flushing " + tp, ex);
+        }
+        unflushedMessages = 0;
+        lastFlushMs = time.milliseconds();
+    }
+
+    private static void flushSegments(Iterable<LogSegment> segs) throws IOException {
+        for (LogSegment seg : segs) {
+            seg.flush();
+        }
     }
 
     public void updateConfig(LogConfig config) {
-        throw new UnsupportedOperationException("not yet");
+        this.config = config;
     }
 
     /** Flushes, writes the producer-state snapshot and clean-shutdown marker, and closes files. */
     @Override
     public void close() throws IOException {
-        throw new UnsupportedOperationException("not yet");
+        if (closed) {
+            return;
+        }
+        try {
+            if (!failed) {
+                flush();
+                producerState.takeSnapshot();
+            }
+            for (PendingDelete p : pendingDeletes) {
+                p.segment().closeAndDelete();
+            }
+            pendingDeletes.clear();
+            for (LogSegment seg : segments.values()) {
+                seg.close();
+            }
+            closed = true;
+            if (!failed) {
+                Checkpoints.write(dir.resolve(CLEAN_SHUTDOWN_FILE), "0\n");
+            }
+        } catch (IOException | UncheckedIOException e) {
+            throw fail("closing " + tp, e);
+        }
+    }
+
+    /**
+     * Drops the file handles as a killed process would: no flush, no snapshot, no clean-shutdown marker
+     * (what reaches the page cache stays). For crash-recovery tests.
+     */
+    void closeWithoutShutdown() {
+        closeQuietly();
+    }
+
+    private void closeQuietly() {
+        for (LogSegment seg : segments.values()) {
+            try {
+                seg.closeHandlersOnly();
+            } catch (IOException e) {
+                LOG.debug("{}: closing {} after a failed open", tp, seg, e);
+            }
+        }
+        closed = true;
     }
 
     /** Closes and removes the whole partition directory (DeleteTopics). */
     public void delete() throws IOException {
-        throw new UnsupportedOperationException("not yet");
+        closed = true;
+        for (LogSegment seg : segments.values()) {
+            seg.closeHandlersOnly();
+        }
+        for (PendingDelete p : pendingDeletes) {
+            p.segment().closeHandlersOnly();
+        }
+        segments.clear();
+        pendingDeletes.clear();
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ failure
+
+    private void checkWritable() {
+        if (failed) {
+            throw new KafkaStorageException("Log of " + tp + " in " + dir + " is offline after an I/O error");
+        }
+        if (closed) {
+            throw new KafkaStorageException("Log of " + tp + " is closed");
+        }
+    }
+
+    private KafkaStorageException fail(String what, Throwable cause) {
+        if (cause instanceof ApiException api && !(cause instanceof KafkaStorageException)) {
+            throw api;
+        }
+        failed = true;
+        return StorageErrors.failed(dir, what, cause);
     }
 }

@@ -1,0 +1,229 @@
+package io.runnel.log;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * A sparse, memory-mapped index file of fixed-size entries whose first key grows strictly, as Kafka's
+ * {@code .index} and {@code .timeindex}. The file of the active segment is preallocated to
+ * {@code segment.index.bytes} (rounded down to whole entries) and trimmed to its entries on roll and
+ * close, so a file of a closed segment holds exactly its entries.
+ *
+ * <p>Threading: one writer (the partition's owner) appends, truncates and resizes; any thread may look
+ * up. An entry is written into the mapping before {@link #entries} (volatile) counts it, so a reader
+ * never sees a half-written entry. Resizing maps a new buffer and keeps every counted entry inside
+ * both the old and the new file length, so a reader holding the old mapping stays within the file.
+ */
+abstract class AbstractIndex implements Closeable {
+
+    protected final long baseOffset;
+    private final int entrySize;
+    private Path file;
+    private FileChannel channel;
+    private volatile MappedByteBuffer mmap;
+    protected volatile int entries;
+    private int maxEntries;
+
+    protected AbstractIndex(Path file, long baseOffset, int maxIndexSize, int entrySize) throws IOException {
+        this.file = file;
+        this.baseOffset = baseOffset;
+        this.entrySize = entrySize;
+        boolean existed = Files.exists(file);
+        this.channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
+        long length = channel.size();
+        if (!existed || length == 0) {
+            length = roundDown(maxIndexSize);
+            setLength(length);
+            this.entries = 0;
+        } else {
+            // a file of a cleanly closed segment is trimmed to its entries; a torn one is caught by sanityCheck
+            this.entries = (int) (length / entrySize);
+        }
+        this.mmap = channel.map(FileChannel.MapMode.READ_WRITE, 0, length);
+        this.maxEntries = (int) (length / entrySize);
+    }
+
+    private long roundDown(long size) {
+        return Math.max(entrySize, size / entrySize * entrySize);
+    }
+
+    private void setLength(long length) throws IOException {
+        if (channel.size() > length) {
+            channel.truncate(length);
+        } else if (channel.size() < length) {
+            channel.write(java.nio.ByteBuffer.allocate(1), length - 1);
+        }
+    }
+
+    Path file() {
+        return file;
+    }
+
+    int entries() {
+        return entries;
+    }
+
+    boolean isFull() {
+        return entries >= maxEntries;
+    }
+
+    long sizeInBytes() {
+        return (long) entries * entrySize;
+    }
+
+    protected MappedByteBuffer mmap() {
+        return mmap;
+    }
+
+    protected int relative(long offset) {
+        long rel = offset - baseOffset;
+        if (rel < 0 || rel > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("offset " + offset + " out of range of index with base " + baseOffset);
+        }
+        return (int) rel;
+    }
+
+    /** Writes one entry at the end; the subclass fills it at {@code entries * entrySize}. */
+    protected void publishAppended() {
+        entries = entries + 1;
+    }
+
+    protected int entrySize() {
+        return entrySize;
+    }
+
+    /** Index of the largest entry whose key is at or below {@code target}, or -1. */
+    protected int floorSlot(MappedByteBuffer buf, int n, long target) {
+        int lo = 0;
+        int hi = n - 1;
+        int found = -1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            long key = keyAt(buf, mid);
+            if (key <= target) {
+                found = mid;
+                lo = mid + 1;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return found;
+    }
+
+    /** Index of the smallest entry whose offset is at or above {@code offset}, or n. */
+    protected int ceilingOffsetSlot(MappedByteBuffer buf, int n, long offset) {
+        int lo = 0;
+        int hi = n - 1;
+        int found = n;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            if (offsetAt(buf, mid) >= offset) {
+                found = mid;
+                hi = mid - 1;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        return found;
+    }
+
+    protected abstract long keyAt(MappedByteBuffer buf, int slot);
+
+    protected abstract long offsetAt(MappedByteBuffer buf, int slot);
+
+    /** Removes every entry whose offset is at or above {@code offset}. */
+    void truncateTo(long offset) {
+        entries = ceilingOffsetSlot(mmap, entries, offset);
+    }
+
+    void reset() {
+        entries = 0;
+    }
+
+    /** Resizes the file and mapping to {@code newSize} rounded to whole entries (never below the entries). */
+    void resize(int newSize) throws IOException {
+        long length = Math.max(roundDown(newSize), (long) entries * entrySize);
+        if (length == channel.size() && length == mmap.capacity()) {
+            maxEntries = (int) (length / entrySize);
+            return;
+        }
+        mmap.force();
+        setLength(length);
+        mmap = channel.map(FileChannel.MapMode.READ_WRITE, 0, length);
+        maxEntries = (int) (length / entrySize);
+    }
+
+    /** Trims the file to its entries (roll, close): a closed index holds exactly its entries. */
+    void trimToValidSize() throws IOException {
+        resize(Math.max(entries, 1) * entrySize);
+        if (entries == 0) {
+            // an empty index is an empty file, as Kafka leaves it
+            mmap = channel.map(FileChannel.MapMode.READ_WRITE, 0, 0);
+            channel.truncate(0);
+            maxEntries = 0;
+        }
+    }
+
+    void flush() throws IOException {
+        mmap.force();
+        channel.force(true);
+    }
+
+    /**
+     * Checks the file is usable: whole entries, keys and offsets strictly increasing, offsets
+     * within the segment and positions (offset index) within {@code logSize}.
+     */
+    boolean isSane(long logSize, long nextOffset) throws IOException {
+        if (channel.size() % entrySize != 0) {
+            return false;
+        }
+        MappedByteBuffer buf = mmap;
+        int n = entries;
+        for (int i = 0; i < n; i++) {
+            long off = offsetAt(buf, i);
+            if (off < baseOffset || off >= Math.max(nextOffset, baseOffset + 1)) {
+                return false;
+            }
+            if (i > 0 && (keyAt(buf, i) <= keyAt(buf, i - 1) || off < offsetAt(buf, i - 1))) {
+                return false;
+            }
+            if (!entryWithin(buf, i, logSize)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    protected boolean entryWithin(MappedByteBuffer buf, int slot, long logSize) {
+        return true;
+    }
+
+    void renameTo(Path target) throws IOException {
+        Files.move(file, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        file = target;
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (channel.isOpen()) {
+            trimToValidSize();
+            channel.close();
+        }
+    }
+
+    /** Closes without trimming (the file is about to be deleted or rebuilt). */
+    void closeHandler() throws IOException {
+        channel.close();
+    }
+
+    void deleteIfExists() throws IOException {
+        closeHandler();
+        Files.deleteIfExists(file);
+    }
+}

@@ -1,0 +1,56 @@
+package io.runnel.log;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+
+/**
+ * Small text files of a partition directory ({@code recovery-point}, {@code log-start-offset},
+ * {@code leader-epoch-checkpoint}): written whole to a temp file, forced and renamed atomically, so a
+ * crash leaves either the old or the new content, never a torn one.
+ */
+final class Checkpoints {
+
+    private Checkpoints() {
+    }
+
+    static void write(Path file, String content) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer buf = ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8));
+            while (buf.hasRemaining()) {
+                ch.write(buf);
+            }
+            ch.force(true);
+        }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** Writes a single offset; format: the version line "0" then the offset. */
+    static void writeOffset(Path file, long offset) throws IOException {
+        write(file, "0\n" + offset + "\n");
+    }
+
+    /** Reads an offset written by {@link #writeOffset}, or {@code fallback} if absent or unreadable. */
+    static long readOffset(Path file, long fallback) throws IOException {
+        if (!Files.exists(file)) {
+            return fallback;
+        }
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        try {
+            if (lines.size() >= 2 && lines.get(0).trim().equals("0")) {
+                return Long.parseLong(lines.get(1).trim());
+            }
+        } catch (NumberFormatException e) {
+            // fall through: a damaged checkpoint is treated as missing
+        }
+        return fallback;
+    }
+}

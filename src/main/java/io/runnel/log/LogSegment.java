@@ -1,0 +1,447 @@
+package io.runnel.log;
+
+import java.io.Closeable;
+import java.io.File;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.Consumer;
+
+import org.apache.kafka.common.errors.CorruptRecordException;
+import org.apache.kafka.common.record.DefaultRecordBatch;
+import org.apache.kafka.common.record.FileLogInputStream.FileChannelRecordBatch;
+import org.apache.kafka.common.record.FileRecords;
+import org.apache.kafka.common.record.MemoryRecords;
+import org.apache.kafka.common.record.MutableRecordBatch;
+import org.apache.kafka.common.record.Record;
+import org.apache.kafka.common.record.RecordBatch;
+import org.apache.kafka.common.utils.Time;
+
+/**
+ * One segment of a partition log: {@code <base offset %020d>.log} holding v2 record batches back to
+ * back exactly as Kafka stores them, with its sparse {@link OffsetIndex} ({@code .index}) and
+ * {@link TimeIndex} ({@code .timeindex}). Offsets inside the segment are below
+ * {@code baseOffset + Integer.MAX_VALUE} so they fit the indexes' 4-byte relative offsets.
+ *
+ * <p>Threading: appends, truncation, recovery, roll and close come from the partition's owner only.
+ * Reads ({@link #read}, {@link #translateOffset}, {@link #findOffsetByTimestamp}) may run on any thread;
+ * they read the file positionally and never look beyond the position the caller passes (the published
+ * end of the log), so they never see a batch being written.
+ */
+final class LogSegment implements Closeable {
+
+    static final String LOG_SUFFIX = ".log";
+    static final String INDEX_SUFFIX = ".index";
+    static final String TIME_INDEX_SUFFIX = ".timeindex";
+    static final String DELETED_SUFFIX = ".deleted";
+
+    /** Bytes of a v2 batch header up to and including lastOffsetDelta. */
+    private static final int HEADER_PREFIX = DefaultRecordBatch.LAST_OFFSET_DELTA_OFFSET + 4;
+
+    final long baseOffset;
+    private final FileRecords log;
+    private final OffsetIndex offsetIndex;
+    private final TimeIndex timeIndex;
+    private final int indexIntervalBytes;
+    private final long created;
+    private int bytesSinceLastIndexEntry;
+    private volatile long maxTimestampSoFar = RecordBatch.NO_TIMESTAMP;
+    private volatile long offsetOfMaxTimestampSoFar;
+    private long rollingBasedTimestamp = RecordBatch.NO_TIMESTAMP;
+
+    private LogSegment(long baseOffset, FileRecords log, OffsetIndex offsetIndex, TimeIndex timeIndex,
+                       int indexIntervalBytes, long created) {
+        this.baseOffset = baseOffset;
+        this.log = log;
+        this.offsetIndex = offsetIndex;
+        this.timeIndex = timeIndex;
+        this.indexIntervalBytes = indexIntervalBytes;
+        this.created = created;
+        this.offsetOfMaxTimestampSoFar = baseOffset;
+    }
+
+    static String fileName(long offset, String suffix) {
+        return String.format("%020d%s", offset, suffix);
+    }
+
+    /** Opens (creating if absent) the segment files in {@code dir}. Indexes are sanity-checked by the caller. */
+    static LogSegment open(Path dir, long baseOffset, LogConfig config, Time time) throws IOException {
+        File logFile = dir.resolve(fileName(baseOffset, LOG_SUFFIX)).toFile();
+        FileRecords records = FileRecords.open(logFile);
+        OffsetIndex oi = new OffsetIndex(dir.resolve(fileName(baseOffset, INDEX_SUFFIX)), baseOffset,
+                config.segmentIndexBytes());
+        TimeIndex ti = new TimeIndex(dir.resolve(fileName(baseOffset, TIME_INDEX_SUFFIX)), baseOffset,
+                config.segmentIndexBytes());
+        LogSegment segment = new LogSegment(baseOffset, records, oi, ti, config.indexIntervalBytes(),
+                time.milliseconds());
+        TimestampOffset last = ti.lastEntry();
+        if (last.timestamp() >= 0) {
+            segment.maxTimestampSoFar = last.timestamp();
+            segment.offsetOfMaxTimestampSoFar = last.offset();
+        }
+        return segment;
+    }
+
+    int size() {
+        return log.sizeInBytes();
+    }
+
+    FileChannel channel() {
+        return log.channel();
+    }
+
+    Path logFile() {
+        return log.file().toPath();
+    }
+
+    OffsetIndex offsetIndex() {
+        return offsetIndex;
+    }
+
+    TimeIndex timeIndex() {
+        return timeIndex;
+    }
+
+    long maxTimestampSoFar() {
+        return maxTimestampSoFar;
+    }
+
+    long offsetOfMaxTimestampSoFar() {
+        return offsetOfMaxTimestampSoFar;
+    }
+
+    /** The segment's largest timestamp for retention: from its batches, else its file's mtime (as Kafka). */
+    long largestTimestamp() {
+        long ts = maxTimestampSoFar;
+        return ts >= 0 ? ts : log.file().lastModified();
+    }
+
+    boolean canConvertToRelativeOffset(long offset) {
+        long rel = offset - baseOffset;
+        return rel >= 0 && rel <= Integer.MAX_VALUE;
+    }
+
+    /**
+     * Kafka's roll rule for the batches about to be appended: the segment would exceed segment.bytes,
+     * segment.ms has passed since its first batch's timestamp (or its creation when it has none), an
+     * index is full, or the last offset would not fit a relative offset.
+     */
+    boolean shouldRoll(LogConfig config, int messagesSize, long maxTimestampInMessages, long maxOffsetInMessages,
+                       long now) {
+        int size = size();
+        boolean reachedRollMs = size > 0 && timeWaitedForRoll(now, maxTimestampInMessages) > config.segmentMs();
+        return size > config.segmentBytes() - messagesSize || reachedRollMs || offsetIndex.isFull()
+                || timeIndex.isFull() || !canConvertToRelativeOffset(maxOffsetInMessages);
+    }
+
+    private long timeWaitedForRoll(long now, long messageTimestamp) {
+        if (rollingBasedTimestamp == RecordBatch.NO_TIMESTAMP && size() > 0) {
+            var it = log.batches().iterator();
+            if (it.hasNext()) {
+                rollingBasedTimestamp = it.next().maxTimestamp();
+            }
+        }
+        if (rollingBasedTimestamp >= 0) {
+            return messageTimestamp - rollingBasedTimestamp;
+        }
+        return now - created;
+    }
+
+    /** Appends validated batches that already carry their offsets, indexing them per index.interval.bytes. */
+    void append(MemoryRecords records) throws IOException {
+        int physicalPosition = log.sizeInBytes();
+        if (physicalPosition == 0 && rollingBasedTimestamp == RecordBatch.NO_TIMESTAMP) {
+            for (MutableRecordBatch b : records.batches()) {
+                rollingBasedTimestamp = b.maxTimestamp();
+                break;
+            }
+        }
+        log.append(records);
+        for (MutableRecordBatch batch : records.batches()) {
+            indexBatch(batch, physicalPosition);
+            physicalPosition += batch.sizeInBytes();
+        }
+    }
+
+    private void indexBatch(RecordBatch batch, int physicalPosition) {
+        if (batch.maxTimestamp() > maxTimestampSoFar) {
+            maxTimestampSoFar = batch.maxTimestamp();
+            offsetOfMaxTimestampSoFar = batch.lastOffset();
+        }
+        if (bytesSinceLastIndexEntry > indexIntervalBytes) {
+            offsetIndex.append(batch.lastOffset(), physicalPosition);
+            timeIndex.maybeAppend(maxTimestampSoFar, offsetOfMaxTimestampSoFar, false);
+            bytesSinceLastIndexEntry = 0;
+        }
+        bytesSinceLastIndexEntry += batch.sizeInBytes();
+    }
+
+    /** Position and size of the first batch at or after {@code startPosition} whose last offset is >= target. */
+    record BatchPosition(long baseOffset, long lastOffset, int position, int size) {
+    }
+
+    /**
+     * Scans batch headers from the index position for {@code offset} up to {@code maxPosition}; returns the
+     * batch holding {@code offset} (or the first one after it), or null if none below maxPosition.
+     */
+    BatchPosition translateOffset(long offset, int maxPosition) throws IOException {
+        int pos = offsetIndex.lookup(offset).position();
+        ByteBuffer header = ByteBuffer.allocate(HEADER_PREFIX);
+        while (true) {
+            BatchPosition b = readHeader(pos, maxPosition, header);
+            if (b == null) {
+                return null;
+            }
+            if (b.lastOffset >= offset) {
+                return b;
+            }
+            pos += b.size;
+        }
+    }
+
+    private BatchPosition readHeader(int pos, int maxPosition, ByteBuffer header) throws IOException {
+        if (pos + HEADER_PREFIX > maxPosition) {
+            return null;
+        }
+        header.clear();
+        FileChannel ch = log.channel();
+        while (header.hasRemaining()) {
+            if (ch.read(header, pos + header.position()) < 0) {
+                return null;
+            }
+        }
+        long base = header.getLong(0);
+        int size = header.getInt(8) + 12;
+        int delta = header.getInt(DefaultRecordBatch.LAST_OFFSET_DELTA_OFFSET);
+        if (size < DefaultRecordBatch.RECORD_BATCH_OVERHEAD || pos + (long) size > maxPosition) {
+            return null;
+        }
+        return new BatchPosition(base, base + delta, pos, size);
+    }
+
+    /**
+     * Whole batches from the one holding {@code startOffset}: at most {@code maxBytes} (at least one batch
+     * with {@code minOneMessage}), none whose last offset reaches {@code maxOffsetExclusive}, none past
+     * {@code maxPosition}. Returns null when the offset is not in this segment below maxPosition.
+     */
+    LogSlice read(long startOffset, int maxBytes, long maxOffsetExclusive, int maxPosition, boolean minOneMessage)
+            throws IOException {
+        BatchPosition first = translateOffset(startOffset, maxPosition);
+        if (first == null) {
+            return null;
+        }
+        ByteBuffer header = ByteBuffer.allocate(HEADER_PREFIX);
+        int total = 0;
+        BatchPosition b = first;
+        while (b != null && b.lastOffset < maxOffsetExclusive) {
+            boolean fits = total + (long) b.size <= maxBytes;
+            if (!fits && !(minOneMessage && total == 0)) {
+                break;
+            }
+            total += b.size;
+            b = readHeader(b.position + b.size, maxPosition, header);
+        }
+        return total == 0 ? LogSlice.EMPTY : new LogSlice(log.channel(), first.position, total);
+    }
+
+    /** The offset after the last batch of the segment (its base offset when empty). */
+    long readNextOffset() throws IOException {
+        int maxPosition = size();
+        ByteBuffer header = ByteBuffer.allocate(HEADER_PREFIX);
+        int pos = offsetIndex.lookup(Long.MAX_VALUE).position();
+        long next = baseOffset;
+        BatchPosition b;
+        while ((b = readHeader(pos, maxPosition, header)) != null) {
+            next = b.lastOffset + 1;
+            pos += b.size;
+        }
+        return next;
+    }
+
+    /**
+     * The first record at or after {@code timestamp} with offset at or above {@code startingOffset}, using
+     * the time index to skip batches whose timestamps are all below it.
+     */
+    TimestampOffset findOffsetByTimestamp(long timestamp, long startingOffset, int maxPosition) throws IOException {
+        TimestampOffset hint = timeIndex.lookup(timestamp);
+        int pos = offsetIndex.lookup(Math.max(hint.offset(), startingOffset)).position();
+        for (FileChannelRecordBatch batch : log.batchesFrom(pos)) {
+            if (batch.position() + batch.sizeInBytes() > maxPosition) {
+                break;
+            }
+            if (batch.maxTimestamp() >= timestamp && batch.lastOffset() >= startingOffset) {
+                for (Record record : batch) {
+                    if (record.timestamp() >= timestamp && record.offset() >= startingOffset) {
+                        return new TimestampOffset(record.timestamp(), record.offset(), batch.partitionLeaderEpoch());
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /** The record with this segment's largest timestamp (ListOffsets MAX_TIMESTAMP), or null. */
+    TimestampOffset maxTimestampRecord(int maxPosition) throws IOException {
+        long ts = maxTimestampSoFar;
+        if (ts < 0) {
+            return null;
+        }
+        int pos = offsetIndex.lookup(offsetOfMaxTimestampSoFar).position();
+        for (FileChannelRecordBatch batch : log.batchesFrom(pos)) {
+            if (batch.position() + batch.sizeInBytes() > maxPosition) {
+                break;
+            }
+            if (batch.maxTimestamp() == ts) {
+                for (Record record : batch) {
+                    if (record.timestamp() == ts) {
+                        return new TimestampOffset(ts, record.offset(), batch.partitionLeaderEpoch());
+                    }
+                }
+                // LogAppendTime batches stamp only the batch header
+                return new TimestampOffset(ts, batch.lastOffset(), batch.partitionLeaderEpoch());
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Rebuilds both indexes and the timestamps by scanning every batch, stopping at the first one that is
+     * torn, not v2, out of order or fails its CRC, and truncating the file there. Each valid batch is
+     * handed to {@code onBatch} (producer state, leader epochs). Returns the number of bytes truncated.
+     */
+    int recover(long expectedFirstOffset, Consumer<RecordBatch> onBatch) throws IOException {
+        offsetIndex.reset();
+        timeIndex.reset();
+        maxTimestampSoFar = RecordBatch.NO_TIMESTAMP;
+        offsetOfMaxTimestampSoFar = baseOffset;
+        bytesSinceLastIndexEntry = 0;
+        int validBytes = 0;
+        long nextOffset = Math.max(expectedFirstOffset, baseOffset);
+        try {
+            for (FileChannelRecordBatch batch : log.batches()) {
+                if (batch.magic() != RecordBatch.MAGIC_VALUE_V2 || batch.baseOffset() < nextOffset
+                        || !canConvertToRelativeOffset(batch.lastOffset()) || !batch.isValid()) {
+                    break;
+                }
+                indexBatch(batch, validBytes);
+                onBatch.accept(batch);
+                validBytes += batch.sizeInBytes();
+                nextOffset = batch.nextOffset();
+            }
+        } catch (CorruptRecordException e) {
+            // a size field below the minimum: the rest of the file is garbage
+        }
+        int truncated = log.sizeInBytes() - validBytes;
+        if (truncated > 0) {
+            log.truncateTo(validBytes);
+        }
+        timeIndex.maybeAppend(maxTimestampSoFar, offsetOfMaxTimestampSoFar, true);
+        return truncated;
+    }
+
+    /** Truncates to {@code offset} (exclusive); returns the bytes removed. */
+    int truncateTo(long offset) throws IOException {
+        BatchPosition b = translateOffset(offset, size());
+        if (b == null) {
+            return 0;
+        }
+        if (b.baseOffset < offset) {
+            throw new IllegalStateException("truncation offset " + offset + " is inside batch " + b);
+        }
+        offsetIndex.truncateTo(offset);
+        timeIndex.truncateTo(offset);
+        int before = size();
+        log.truncateTo(b.position);
+        // the largest timestamp may have been cut off: recompute from the remaining batches
+        maxTimestampSoFar = RecordBatch.NO_TIMESTAMP;
+        offsetOfMaxTimestampSoFar = baseOffset;
+        for (FileChannelRecordBatch batch : log.batches()) {
+            if (batch.maxTimestamp() > maxTimestampSoFar) {
+                maxTimestampSoFar = batch.maxTimestamp();
+                offsetOfMaxTimestampSoFar = batch.lastOffset();
+            }
+        }
+        bytesSinceLastIndexEntry = 0;
+        if (size() == 0) {
+            rollingBasedTimestamp = RecordBatch.NO_TIMESTAMP;
+        }
+        return before - size();
+    }
+
+    /** The segment stops being active: write its final time-index entry and trim the indexes. */
+    void onBecomeInactive() throws IOException {
+        timeIndex.maybeAppend(maxTimestampSoFar, offsetOfMaxTimestampSoFar, true);
+        offsetIndex.trimToValidSize();
+        timeIndex.trimToValidSize();
+        log.trim();
+    }
+
+    void resizeIndexes(int size) throws IOException {
+        offsetIndex.resize(size);
+        timeIndex.resize(size);
+    }
+
+    void flush() throws IOException {
+        log.flush();
+        offsetIndex.flush();
+        timeIndex.flush();
+    }
+
+    /** Renames the three files with the {@code .deleted} suffix; handles stay open for in-flight reads. */
+    void renameToDeleted() throws IOException {
+        log.renameTo(new File(log.file().getPath() + DELETED_SUFFIX));
+        offsetIndex.renameTo(Path.of(offsetIndex.file() + DELETED_SUFFIX));
+        timeIndex.renameTo(Path.of(timeIndex.file() + DELETED_SUFFIX));
+    }
+
+    Iterable<FileChannelRecordBatch> batchesFrom(int position) {
+        return log.batchesFrom(position);
+    }
+
+    /**
+     * Sanity check of untrusted indexes (Kafka's, plus one header read): whole entries, increasing,
+     * within the file, and the last offset-index entry pointing at the start of the batch it names.
+     */
+    boolean indexesSane() throws IOException {
+        int logSize = size();
+        if (!offsetIndex.isSane(logSize, Long.MAX_VALUE) || !timeIndex.isSane(logSize, Long.MAX_VALUE)) {
+            return false;
+        }
+        if (offsetIndex.entries() == 0) {
+            return true;
+        }
+        OffsetIndex.Entry last = offsetIndex.lookup(Long.MAX_VALUE);
+        BatchPosition b = readHeader(last.position(), logSize, ByteBuffer.allocate(HEADER_PREFIX));
+        return b != null && b.lastOffset == last.offset();
+    }
+
+    void closeHandlersOnly() throws IOException {
+        log.closeHandlers();
+        offsetIndex.closeHandler();
+        timeIndex.closeHandler();
+    }
+
+    void closeAndDelete() throws IOException {
+        log.closeHandlers();
+        offsetIndex.closeHandler();
+        timeIndex.closeHandler();
+        Files.deleteIfExists(log.file().toPath());
+        Files.deleteIfExists(offsetIndex.file());
+        Files.deleteIfExists(timeIndex.file());
+    }
+
+    @Override
+    public void close() throws IOException {
+        timeIndex.maybeAppend(maxTimestampSoFar, offsetOfMaxTimestampSoFar, true);
+        offsetIndex.close();
+        timeIndex.close();
+        log.close();
+    }
+
+    @Override
+    public String toString() {
+        return "LogSegment(base=" + baseOffset + ", size=" + size() + ")";
+    }
+}

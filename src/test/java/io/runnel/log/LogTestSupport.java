@@ -1,0 +1,160 @@
+package io.runnel.log;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.compress.Compression;
+import org.apache.kafka.common.record.CompressionType;
+import org.apache.kafka.common.record.MemoryRecords;
+import org.apache.kafka.common.record.Record;
+import org.apache.kafka.common.record.RecordBatch;
+import org.apache.kafka.common.record.SimpleRecord;
+import org.apache.kafka.common.utils.Crc32C;
+import org.apache.kafka.common.utils.Time;
+
+/** Builders of producer batches, a manual clock and byte surgery on v2 batches for the log tests. */
+final class LogTestSupport {
+
+    static final TopicPartition TP = new TopicPartition("t", 0);
+    /** v2 header: the CRC covers attributes (offset 21) to the end. */
+    static final int ATTRIBUTES_OFFSET = 21;
+    static final int CRC_OFFSET = 17;
+    static final int LAST_OFFSET_DELTA_OFFSET = 23;
+    static final int RECORDS_COUNT_OFFSET = 57;
+    static final long T0 = 1_700_000_000_000L;
+
+    private LogTestSupport() {
+    }
+
+    /** A clock moved by hand; nothing in the log sleeps. */
+    static final class ManualTime implements Time {
+        volatile long ms;
+
+        ManualTime(long ms) {
+            this.ms = ms;
+        }
+
+        @Override
+        public long milliseconds() {
+            return ms;
+        }
+
+        @Override
+        public long nanoseconds() {
+            return ms * 1_000_000L;
+        }
+
+        @Override
+        public void sleep(long millis) {
+            ms += millis;
+        }
+
+        @Override
+        public void waitObject(Object obj, Supplier<Boolean> condition, long deadlineMs) {
+            throw new UnsupportedOperationException("the log never waits");
+        }
+    }
+
+    static LogConfig config() {
+        return LogConfig.defaults();
+    }
+
+    static LogConfig withSegmentBytes(LogConfig c, int segmentBytes) {
+        return new LogConfig(segmentBytes, c.segmentMs(), c.retentionMs(), c.retentionBytes(), c.maxMessageBytes(),
+                c.indexIntervalBytes(), c.segmentIndexBytes(), c.flushMessages(), c.flushMs(), c.fileDeleteDelayMs(),
+                c.compact(), c.deleteRetention(), c.logAppendTime(), c.messageTimestampBeforeMaxMs(),
+                c.messageTimestampAfterMaxMs());
+    }
+
+    static LogConfig with(LogConfig c, int segmentBytes, long segmentMs, long retentionMs, long retentionBytes,
+                          int maxMessageBytes, int indexIntervalBytes, long fileDeleteDelayMs, boolean logAppendTime) {
+        return new LogConfig(segmentBytes, segmentMs, retentionMs, retentionBytes, maxMessageBytes,
+                indexIntervalBytes, c.segmentIndexBytes(), c.flushMessages(), c.flushMs(), fileDeleteDelayMs,
+                c.compact(), c.deleteRetention(), logAppendTime, c.messageTimestampBeforeMaxMs(),
+                c.messageTimestampAfterMaxMs());
+    }
+
+    static PartitionLog open(Path dir, LogConfig config, Time time) throws Exception {
+        return PartitionLog.open(TP, dir, config, time);
+    }
+
+    static SimpleRecord[] records(long timestamp, String... values) {
+        SimpleRecord[] out = new SimpleRecord[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = new SimpleRecord(timestamp, ("k" + i).getBytes(StandardCharsets.UTF_8),
+                    values[i].getBytes(StandardCharsets.UTF_8));
+        }
+        return out;
+    }
+
+    static MemoryRecords batch(CompressionType type, long timestamp, String... values) {
+        return MemoryRecords.withRecords(Compression.of(type).build(), records(timestamp, values));
+    }
+
+    static MemoryRecords batch(long timestamp, String... values) {
+        return batch(CompressionType.NONE, timestamp, values);
+    }
+
+    static MemoryRecords idempotent(long producerId, short epoch, int baseSequence, long timestamp, String... values) {
+        return MemoryRecords.withIdempotentRecords(Compression.NONE, producerId, epoch, baseSequence,
+                records(timestamp, values));
+    }
+
+    /** Recomputes the v2 CRC after deliberate edits, so only the edit under test is wrong. */
+    static void fixCrc(ByteBuffer buf) {
+        int size = buf.limit() - ATTRIBUTES_OFFSET;
+        long crc = Crc32C.compute(buf.duplicate().position(0), ATTRIBUTES_OFFSET, size);
+        buf.putInt(CRC_OFFSET, (int) crc);
+    }
+
+    static List<String> values(MemoryRecords records) {
+        List<String> out = new ArrayList<>();
+        for (RecordBatch b : records.batches()) {
+            for (Record r : b) {
+                byte[] v = new byte[r.valueSize()];
+                r.value().get(v);
+                out.add(new String(v, StandardCharsets.UTF_8));
+            }
+        }
+        return out;
+    }
+
+    static List<Long> offsets(MemoryRecords records) {
+        List<Long> out = new ArrayList<>();
+        for (RecordBatch b : records.batches()) {
+            for (Record r : b) {
+                out.add(r.offset());
+            }
+        }
+        return out;
+    }
+
+    static MemoryRecords readAll(PartitionLog log, long from) {
+        return log.read(from, Integer.MAX_VALUE, Long.MAX_VALUE, true).records().toMemoryRecords();
+    }
+
+    /** Every record from {@code from} to the log end, across segments. */
+    static List<String> readValues(PartitionLog log, long from) {
+        List<String> out = new ArrayList<>();
+        long next = from;
+        while (next < log.logEndOffset()) {
+            MemoryRecords r = log.read(next, Integer.MAX_VALUE, Long.MAX_VALUE, true).records().toMemoryRecords();
+            for (RecordBatch b : r.batches()) {
+                for (Record rec : b) {
+                    if (rec.offset() >= next) {
+                        byte[] v = new byte[rec.valueSize()];
+                        rec.value().get(v);
+                        out.add(new String(v, StandardCharsets.UTF_8));
+                    }
+                }
+                next = b.nextOffset();
+            }
+        }
+        return out;
+    }
+}
