@@ -28,6 +28,8 @@ import org.apache.kafka.common.protocol.Errors;
  */
 public final class MetadataHandler implements ApiHandler<MetadataRequestData> {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(MetadataHandler.class);
+
     private final BrokerConfig config;
     private final TopicManager topics;
     private final PartitionManager partitions;
@@ -95,7 +97,13 @@ public final class MetadataHandler implements ApiHandler<MetadataRequestData> {
             return Future.succeededFuture(error(name, Errors.UNKNOWN_TOPIC_OR_PARTITION));
         }
         return topics.autoCreate(name).map(this::describe)
-                .otherwise(e -> error(name, Errors.forException(e)));
+                .otherwise(e -> {
+                    Errors error = Errors.forException(e);
+                    if (error == Errors.UNKNOWN_SERVER_ERROR) {
+                        LOG.error("Auto-creating topic {} failed", name, e);
+                    }
+                    return error(name, error);
+                });
     }
 
     private static MetadataResponseTopic error(String name, Errors error) {

@@ -34,6 +34,8 @@ import org.apache.kafka.common.record.RecordBatch;
  */
 public final class ProduceHandler implements ApiHandler<ProduceRequestData> {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ProduceHandler.class);
+
     private final TopicManager topics;
     private final PartitionManager partitions;
 
@@ -159,6 +161,9 @@ public final class ProduceHandler implements ApiHandler<ProduceRequestData> {
     }
 
     private static PartitionProduceResponse failed(int index, Errors error, Throwable cause) {
+        if (error == Errors.UNKNOWN_SERVER_ERROR) {
+            LOG.error("Unexpected error appending to partition {}", index, cause);
+        }
         String message = cause == null ? null : cause.getMessage();
         return new PartitionProduceResponse().setIndex(index).setErrorCode(error.code()).setBaseOffset(-1)
                 .setLogAppendTimeMs(-1).setLogStartOffset(-1).setErrorMessage(message);

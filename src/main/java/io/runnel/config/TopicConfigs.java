@@ -21,27 +21,27 @@ import org.apache.kafka.common.errors.InvalidConfigurationException;
 public final class TopicConfigs {
 
     public static final ConfigDef DEF = new ConfigDef()
-            .define(TopicConfig.RETENTION_MS_CONFIG, Type.LONG, null, atLeast(-1), MEDIUM, "")
-            .define(TopicConfig.RETENTION_BYTES_CONFIG, Type.LONG, null, MEDIUM, "")
-            .define(TopicConfig.SEGMENT_BYTES_CONFIG, Type.INT, null, atLeast(14), MEDIUM, "")
-            .define(TopicConfig.SEGMENT_MS_CONFIG, Type.LONG, null, atLeast(1), MEDIUM, "")
-            .define(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Type.INT, null, atLeast(0), MEDIUM, "")
-            .define(TopicConfig.CLEANUP_POLICY_CONFIG, Type.LIST, null,
+            .define(TopicConfig.RETENTION_MS_CONFIG, Type.LONG, ConfigDef.NO_DEFAULT_VALUE, atLeast(-1), MEDIUM, "")
+            .define(TopicConfig.RETENTION_BYTES_CONFIG, Type.LONG, ConfigDef.NO_DEFAULT_VALUE, MEDIUM, "")
+            .define(TopicConfig.SEGMENT_BYTES_CONFIG, Type.INT, ConfigDef.NO_DEFAULT_VALUE, atLeast(14), MEDIUM, "")
+            .define(TopicConfig.SEGMENT_MS_CONFIG, Type.LONG, ConfigDef.NO_DEFAULT_VALUE, atLeast(1), MEDIUM, "")
+            .define(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Type.INT, ConfigDef.NO_DEFAULT_VALUE, atLeast(0), MEDIUM, "")
+            .define(TopicConfig.CLEANUP_POLICY_CONFIG, Type.LIST, ConfigDef.NO_DEFAULT_VALUE,
                     ConfigDef.ValidList.in(TopicConfig.CLEANUP_POLICY_DELETE, TopicConfig.CLEANUP_POLICY_COMPACT),
                     MEDIUM, "")
-            .define(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG, Type.INT, null, atLeast(1), MEDIUM, "")
-            .define(TopicConfig.FLUSH_MESSAGES_INTERVAL_CONFIG, Type.LONG, null, atLeast(1), MEDIUM, "")
-            .define(TopicConfig.FLUSH_MS_CONFIG, Type.LONG, null, atLeast(0), MEDIUM, "")
-            .define(TopicConfig.INDEX_INTERVAL_BYTES_CONFIG, Type.INT, null, atLeast(0), MEDIUM, "")
-            .define(TopicConfig.SEGMENT_INDEX_BYTES_CONFIG, Type.INT, null, atLeast(4), MEDIUM, "")
-            .define(TopicConfig.FILE_DELETE_DELAY_MS_CONFIG, Type.LONG, null, atLeast(0), MEDIUM, "")
-            .define(TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG, Type.STRING, null,
+            .define(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG, Type.INT, ConfigDef.NO_DEFAULT_VALUE, atLeast(1), MEDIUM, "")
+            .define(TopicConfig.FLUSH_MESSAGES_INTERVAL_CONFIG, Type.LONG, ConfigDef.NO_DEFAULT_VALUE, atLeast(1), MEDIUM, "")
+            .define(TopicConfig.FLUSH_MS_CONFIG, Type.LONG, ConfigDef.NO_DEFAULT_VALUE, atLeast(0), MEDIUM, "")
+            .define(TopicConfig.INDEX_INTERVAL_BYTES_CONFIG, Type.INT, ConfigDef.NO_DEFAULT_VALUE, atLeast(0), MEDIUM, "")
+            .define(TopicConfig.SEGMENT_INDEX_BYTES_CONFIG, Type.INT, ConfigDef.NO_DEFAULT_VALUE, atLeast(4), MEDIUM, "")
+            .define(TopicConfig.FILE_DELETE_DELAY_MS_CONFIG, Type.LONG, ConfigDef.NO_DEFAULT_VALUE, atLeast(0), MEDIUM, "")
+            .define(TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG, Type.STRING, ConfigDef.NO_DEFAULT_VALUE,
                     ConfigDef.ValidString.in("CreateTime", "LogAppendTime"), MEDIUM, "")
-            .define(TopicConfig.MESSAGE_TIMESTAMP_BEFORE_MAX_MS_CONFIG, Type.LONG, null, atLeast(0), MEDIUM, "")
-            .define(TopicConfig.MESSAGE_TIMESTAMP_AFTER_MAX_MS_CONFIG, Type.LONG, null, atLeast(0), MEDIUM, "")
-            .define(TopicConfig.COMPRESSION_TYPE_CONFIG, Type.STRING, null,
+            .define(TopicConfig.MESSAGE_TIMESTAMP_BEFORE_MAX_MS_CONFIG, Type.LONG, ConfigDef.NO_DEFAULT_VALUE, atLeast(0), MEDIUM, "")
+            .define(TopicConfig.MESSAGE_TIMESTAMP_AFTER_MAX_MS_CONFIG, Type.LONG, ConfigDef.NO_DEFAULT_VALUE, atLeast(0), MEDIUM, "")
+            .define(TopicConfig.COMPRESSION_TYPE_CONFIG, Type.STRING, ConfigDef.NO_DEFAULT_VALUE,
                     ConfigDef.ValidString.in("producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"), MEDIUM, "")
-            .define(TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE_CONFIG, Type.BOOLEAN, null, MEDIUM, "");
+            .define(TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE_CONFIG, Type.BOOLEAN, ConfigDef.NO_DEFAULT_VALUE, MEDIUM, "");
 
     private TopicConfigs() {
     }
