@@ -75,7 +75,12 @@ public final class Broker {
         VertxOptions options = new VertxOptions()
                 .setEventLoopPoolSize(Math.max(1, cores))
                 .setWorkerPoolSize(Math.max(8, cores * 4))
-                .setPreferNativeTransport(false);
+                .setPreferNativeTransport(false)
+                // tests lower these (see pom.xml) and fail on the checker's warnings
+                .setMaxEventLoopExecuteTime(Long.getLong("runnel.vertx.maxEventLoopExecuteTimeMs", 2000))
+                .setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS)
+                .setBlockedThreadCheckInterval(Long.getLong("runnel.vertx.blockedThreadCheckIntervalMs", 1000))
+                .setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS);
         Vertx vertx = Vertx.vertx(options);
         Broker broker = new Broker(config, vertx, locks);
         return broker.boot().transform(ar -> {
@@ -158,14 +163,15 @@ public final class Broker {
         Listener advertised = config.advertisedFor(listener);
         java.util.function.IntFunction<Node> node = actualPort -> new Node(config.nodeId(),
                 advertisedHost(advertised.host()), advertised.port() == 0 ? actualPort : advertised.port());
-        KafkaServerVerticle first = new KafkaServerVerticle(config, listener, registry, node);
+        // port 0 becomes Vert.x's shared random port (-1) so that every instance shares one socket
+        Listener shared = listener.port() == 0 ? listener.withPort(-1) : listener;
+        KafkaServerVerticle first = new KafkaServerVerticle(config, shared, registry, node);
         return vertx.deployVerticle(first).compose(id -> {
             int port = first.actualPort();
-            Listener bound = listener.withPort(port);
             bootstrap = node.apply(port).host() + ":" + node.apply(port).port();
             List<Future<String>> rest = new ArrayList<>();
             for (int i = 1; i < instances; i++) {
-                rest.add(vertx.deployVerticle(new KafkaServerVerticle(config, bound, registry, node)));
+                rest.add(vertx.deployVerticle(new KafkaServerVerticle(config, shared, registry, node)));
             }
             return Future.all(rest).<Void>mapEmpty();
         }).onSuccess(v -> LOG.info("Runnel node {} ready: Kafka listener {} (advertised {}), log dirs {}",

@@ -1,0 +1,82 @@
+package io.runnel.testutil;
+
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+
+import org.apache.kafka.common.message.RequestHeaderData;
+import org.apache.kafka.common.message.ResponseHeaderData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.protocol.ByteBufferAccessor;
+import org.apache.kafka.common.protocol.ObjectSerializationCache;
+
+/** A bare Kafka protocol client over a blocking socket, for sending exactly the bytes a test wants. */
+public final class RawKafkaClient implements AutoCloseable {
+
+    private final Socket socket;
+    private final DataInputStream in;
+    private final OutputStream out;
+    private int correlationId;
+
+    public RawKafkaClient(String hostPort) throws IOException {
+        int colon = hostPort.lastIndexOf(':');
+        socket = new Socket();
+        socket.connect(new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1))), 5000);
+        socket.setSoTimeout(10_000);
+        in = new DataInputStream(socket.getInputStream());
+        out = socket.getOutputStream();
+    }
+
+    public void sendRaw(byte[] bytes) throws IOException {
+        out.write(bytes);
+        out.flush();
+    }
+
+    /** Encodes a request with the generated classes; returns its correlation id. */
+    public int send(ApiKeys key, short version, ApiMessage body) throws IOException {
+        int id = ++correlationId;
+        RequestHeaderData header = new RequestHeaderData().setRequestApiKey(key.id).setRequestApiVersion(version)
+                .setCorrelationId(id).setClientId("raw-test");
+        short headerVersion = key.requestHeaderVersion(version);
+        ObjectSerializationCache cache = new ObjectSerializationCache();
+        int size = header.size(cache, headerVersion) + body.size(cache, version);
+        ByteBuffer buf = ByteBuffer.allocate(4 + size);
+        buf.putInt(size);
+        ByteBufferAccessor acc = new ByteBufferAccessor(buf);
+        header.write(acc, cache, headerVersion);
+        body.write(acc, cache, version);
+        sendRaw(buf.array());
+        return id;
+    }
+
+    /** Reads one response frame and returns the body after the response header. */
+    public ByteBuffer receive(ApiKeys key, short version) throws IOException {
+        int size = in.readInt();
+        byte[] frame = new byte[size];
+        in.readFully(frame);
+        ByteBuffer buf = ByteBuffer.wrap(frame);
+        new ResponseHeaderData(new ByteBufferAccessor(buf), key.responseHeaderVersion(version));
+        return buf;
+    }
+
+    /** True when the broker closed the connection (EOF) within the socket timeout. */
+    public boolean closedByPeer() throws IOException {
+        try {
+            return in.read() == -1;
+        } catch (SocketTimeoutException e) {
+            return false;
+        } catch (IOException e) {
+            return true; // reset
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        socket.close();
+    }
+}
