@@ -15,6 +15,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 JAR="${RUNNEL_JAR:-$ROOT/target/runnel.jar}"
+[[ "$JAR" == /* ]] || JAR="$OLDPWD/$JAR"
 if [[ ! -f "$JAR" ]]; then
     echo "runnel.sh: $JAR not found: build it with 'mvn -B -q package -DskipTests'" >&2
     exit 1
@@ -33,5 +34,8 @@ MODULE_FLAGS=(
 )
 read -r -a HEAP <<< "${RUNNEL_HEAP_OPTS:--Xms1g -Xmx1g}"
 read -r -a EXTRA <<< "${RUNNEL_JVM_OPTS:-}"
+
+# Runnel reads RUNNEL_<KEY> variables as configuration; keep this script's own out of its sight.
+unset RUNNEL_JAR RUNNEL_HEAP_OPTS RUNNEL_JVM_OPTS
 
 exec java "${HEAP[@]}" -XX:+UseG1GC "${MODULE_FLAGS[@]}" "${EXTRA[@]+"${EXTRA[@]}"}" -jar "$JAR" "$@"
