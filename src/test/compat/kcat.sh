@@ -25,20 +25,33 @@ WORK="$(mktemp -d -t compat-kcat.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 # Every kcat call gets a deadline, so a broker that hangs fails the test instead of stalling CI.
 TMO=60
-KCAT=(timeout "$TMO" kcat -b "$BOOTSTRAP" -q -X socket.timeout.ms=30000)
-# Producer runs give up on undelivered records well before the deadline, so the error is librdkafka's own.
+KCAT=(timeout "$TMO" kcat -b "$BOOTSTRAP" -X socket.timeout.ms=30000)
+# Producer runs give up on undelivered records well before the deadline, so the error is librdkafka's
+# own; not quiet (-q), since -q hides the delivery failures that say why.
 PRODUCE=("${KCAT[@]}" -P -X message.timeout.ms=30000)
+CONSUME=("${KCAT[@]}" -C -q)
+GROUP=("${KCAT[@]}" -q)
 FMT='%p\t%o\t%k\t%s\t%h\n'
 
 fail() { echo "kcat.sh: FAIL: $*" >&2; exit 1; }
 step() { echo "kcat.sh: $*"; }
+
+# produce WHAT KCAT-ARGS... < records: a failed run shows librdkafka's errors, counted, not one per record.
+produce() {
+    local what="$1"
+    shift
+    if ! "${PRODUCE[@]}" "$@" 2> "$WORK/produce.err"; then
+        sort "$WORK/produce.err" | uniq -c | sort -rn | head -5 >&2
+        fail "$what"
+    fi
+}
 
 # Shows the first differing lines of two files and fails.
 must_equal() {
     local expected="$1" actual="$2" what="$3"
     if ! diff -q "$expected" "$actual" >/dev/null; then
         echo "--- expected ($expected) vs +++ actual ($actual), first differences:" >&2
-        diff -u "$expected" "$actual" | head -20 >&2 || true
+        diff -u "$expected" "$actual" | head -20 | cut -c1-200 >&2 || true
         fail "$what"
     fi
 }
@@ -75,9 +88,8 @@ codec_round_trip() {
             printf 'k%d\tv%d-%s-lorem ipsum dolor sit amet %d\n' $((i % 17)) "$i" "$codec" $((i * 7919))
         fi
     done > "$dir/batch1.in"
-    "${PRODUCE[@]}" -t "$topic" -K $'\t' -H "run=$RUN" -H "codec=$codec" \
-        -X "compression.codec=$codec" < "$dir/batch1.in" \
-        || fail "[$codec] producing batch 1 to $topic failed"
+    produce "[$codec] producing batch 1 to $topic failed" -t "$topic" -K $'\t' -H "run=$RUN" -H "codec=$codec" \
+        -X "compression.codec=$codec" < "$dir/batch1.in"
 
     local parts
     parts="$(partition_count "$topic")"
@@ -89,12 +101,11 @@ codec_round_trip() {
         for ((i = 0; i < 40; i++)); do
             printf 'pk%d-%d\tp%d-seq%d\n' "$p" "$i" "$p" "$i"
         done > "$dir/batch2-$p.in"
-        "${PRODUCE[@]}" -t "$topic" -p "$p" -K $'\t' -H "part=$p" \
-            -X "compression.codec=$codec" < "$dir/batch2-$p.in" \
-            || fail "[$codec] producing batch 2 to $topic partition $p failed"
+        produce "[$codec] producing batch 2 to $topic partition $p failed" -t "$topic" -p "$p" -K $'\t' \
+            -H "part=$p" -X "compression.codec=$codec" < "$dir/batch2-$p.in"
     done
 
-    "${KCAT[@]}" -C -t "$topic" -o beginning -e -f "$FMT" > "$dir/consumed" \
+    "${CONSUME[@]}" -t "$topic" -o beginning -e -f "$FMT" > "$dir/consumed" \
         || fail "[$codec] consuming $topic failed"
 
     local expected_total=$((300 + 40 * parts)) got
@@ -159,17 +170,17 @@ metadata() {
 consumer_group() {
     local topic="compat-kcat-group-$RUN" group="compat-kcat-group-$RUN"
     seq 1 200 | sed 's/^/g/' > "$WORK/group.in"
-    "${PRODUCE[@]}" -t "$topic" < "$WORK/group.in" || fail "producing to $topic failed"
+    produce "producing to $topic failed" -t "$topic" < "$WORK/group.in"
 
     # First member: read 70 records and leave; closing the consumer commits what it delivered.
-    "${KCAT[@]}" -G "$group" "$topic" -X auto.offset.reset=earliest -c 70 -f "$FMT" > "$WORK/group.1" \
+    "${GROUP[@]}" -G "$group" "$topic" -X auto.offset.reset=earliest -c 70 -f "$FMT" > "$WORK/group.1" \
         || fail "first group consumer on $topic failed"
     local n1 n2
     n1="$(wc -l < "$WORK/group.1")"
     [[ "$n1" -eq 70 ]] || fail "first group consumer read $n1 records, expected 70"
 
     # Second member, same group: must resume after the commits, so it reads exactly the other 130.
-    "${KCAT[@]}" -G "$group" "$topic" -X auto.offset.reset=earliest -e -f "$FMT" > "$WORK/group.2" \
+    "${GROUP[@]}" -G "$group" "$topic" -X auto.offset.reset=earliest -e -f "$FMT" > "$WORK/group.2" \
         || fail "second group consumer on $topic failed"
     n2="$(wc -l < "$WORK/group.2")"
     local dup
@@ -181,7 +192,7 @@ consumer_group() {
     must_equal "$WORK/group.sorted" "$WORK/group.values" "the two group runs together did not read exactly the 200 records produced"
 
     # Third member: everything is committed now, so nothing at all comes back.
-    "${KCAT[@]}" -G "$group" "$topic" -X auto.offset.reset=earliest -e -f "$FMT" > "$WORK/group.3" \
+    "${GROUP[@]}" -G "$group" "$topic" -X auto.offset.reset=earliest -e -f "$FMT" > "$WORK/group.3" \
         || fail "third group consumer on $topic failed"
     [[ ! -s "$WORK/group.3" ]] || fail "third group consumer re-read $(wc -l < "$WORK/group.3") committed records"
     step "consumer group ok: 70 + 130 of 200, resumed after the committed offsets, nothing re-read"
