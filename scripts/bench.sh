@@ -95,8 +95,11 @@ start_runnel() {
     local deadline=$((SECONDS + START_TIMEOUT))
     until port_open "$PORT"; do
         if ! kill -0 "$BROKER_PID" 2>/dev/null; then
+            local rc=0
+            wait "$BROKER_PID" || rc=$?
+            BROKER_PID=""
             tail -20 "$log" >&2
-            die "the Runnel broker exited during startup (log: $log)"
+            die "the Runnel broker exited during startup with exit code $rc (log: $log)"
         fi
         (( SECONDS < deadline )) || { tail -20 "$log" >&2; die "the Runnel broker did not listen on $BOOTSTRAP within ${START_TIMEOUT}s (log: $log)"; }
         sleep 0.5

@@ -34,10 +34,12 @@ fetch() {
     echo "kafka-ref: fetching Apache Kafka jars into $LIB" >&2
     rm -rf "$LIB"
     mkdir -p "$LIB"
+    local log="$ROOT/target/kafka-ref/fetch.log"
     if ! mvn -B -q -f "$POM" dependency:copy-dependencies -DincludeScope=runtime \
-            -DoutputDirectory="$LIB" >&2; then
+            -DoutputDirectory="$LIB" > "$log" 2>&1; then
+        tail -30 "$log" >&2
         rm -rf "$LIB"
-        die "mvn dependency:copy-dependencies failed (see above)"
+        die "mvn dependency:copy-dependencies failed (log: $log)"
     fi
     echo "$sum" > "$LIB/.complete"
 }

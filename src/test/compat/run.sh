@@ -92,8 +92,11 @@ wait_ready() {
     local deadline=$((SECONDS + TIMEOUT))
     until port_open "$PORT" && timeout 10 kcat -b "127.0.0.1:$PORT" -L -m 5 >/dev/null 2>&1; do
         if [[ -n "$BROKER_PID" ]] && ! kill -0 "$BROKER_PID" 2>/dev/null; then
+            local rc=0
+            wait "$BROKER_PID" || rc=$?
+            BROKER_PID=""
             show_log
-            die "the broker exited during startup"
+            die "the broker exited during startup (exit code $rc)"
         fi
         if (( SECONDS >= deadline )); then
             show_log
