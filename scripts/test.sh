@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The project's one test command: unit and integration tests (`mvn -B verify`, which also builds
+# target/runnel.jar), then the client compatibility tests against a Runnel node started from that JAR
+# (src/test/compat/run.sh: kcat with every codec, kafka-python 2.0.2).
+# Installs kcat and python3-kafka with apt-get when they are missing and we are root; fails with a
+# clear message otherwise. Extra arguments go to mvn (e.g. scripts/test.sh -o for an offline build).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+"$ROOT/scripts/install-test-deps.sh" || {
+    echo "test.sh: kcat and python3-kafka are needed for the compatibility tests (see above)" >&2
+    exit 1
+}
+
+echo "test.sh: mvn -B verify $*"
+mvn -B verify "$@"
+
+echo "test.sh: compatibility tests against Runnel"
+"$ROOT/src/test/compat/run.sh"
+echo "test.sh: all tests passed"
