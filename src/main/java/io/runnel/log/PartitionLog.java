@@ -478,6 +478,10 @@ public final class PartitionLog implements Closeable {
                 }
                 entry = segments.higherEntry(entry.getKey());
             }
+        } catch (java.nio.channels.ClosedChannelException ex) {
+            // the segment was deleted (retention, truncation) and its delete delay passed during the read
+            throw new OffsetOutOfRangeException("Offset " + fetchOffset + " of " + tp
+                    + " was deleted while reading; log start is now " + logStartOffset);
         } catch (IOException ex) {
             throw fail("reading " + tp, ex);
         }
@@ -573,8 +577,9 @@ public final class PartitionLog implements Closeable {
             end = new LogEnd(keep.baseOffset, keep, 0);
             keep.truncateTo(offset);
             keep.resizeIndexes(config.segmentIndexBytes());
-            end = new LogEnd(offset, keep, keep.size());
-            afterTruncation(offset);
+            long newEnd = keep.readNextOffset();
+            end = new LogEnd(newEnd, keep, keep.size());
+            afterTruncation(newEnd);
         } catch (IOException ex) {
             throw fail("truncating " + tp, ex);
         }
