@@ -388,7 +388,8 @@ public final class PartitionLog implements Closeable {
             LogSegment seg = maybeRoll(v.sizeInBytes(), v.maxTimestamp(), lastOffset);
             seg.append(v.records());
             if (leaderEpoch >= 0) {
-                if (leaderEpoch != epochCache.latestEpoch()) {
+                // a stale leader is fenced by the partition layer; never let it rewrite later epochs here
+                if (leaderEpoch > epochCache.latestEpoch()) {
                     epochCache.assign(leaderEpoch, firstOffset);
                 }
             } else {
