@@ -185,8 +185,9 @@ public final class PartitionLog implements Closeable {
         Files.deleteIfExists(cleanMarker);
         if (!clean) {
             // what was just scanned is valid now; persist so the next crash does not rescan it
+            Long flushFrom = segments.floorKey(recoverFrom);
+            flushSegments((flushFrom == null ? segments : segments.tailMap(flushFrom, true)).values());
             recoveryPoint = leo;
-            flushSegments(segments.values());
             Checkpoints.writeOffset(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
         }
         Checkpoints.writeOffset(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
@@ -351,7 +352,7 @@ public final class PartitionLog implements Closeable {
             offset = last + 1;
         }
         long lastOffset = LogValidator.assignInPlace(v, firstOffset, leaderEpoch, cfg, now);
-        write(v, firstOffset, lastOffset, leaderEpoch, producerAppend);
+        write(v, firstOffset, lastOffset, leaderEpoch, cfg.logAppendTime() ? now : v.maxTimestamp(), producerAppend);
         return new LogAppendResult(firstOffset, lastOffset, cfg.logAppendTime() ? now : -1L, logStartOffset,
                 v.recordCount(), v.sizeInBytes(), false);
     }
@@ -376,16 +377,16 @@ public final class PartitionLog implements Closeable {
             }
             lastOffset = batch.lastOffset();
         }
-        write(v, firstOffset, lastOffset, -1, producerAppend);
+        write(v, firstOffset, lastOffset, -1, v.maxTimestamp(), producerAppend);
         return new LogAppendResult(firstOffset, lastOffset, -1L, logStartOffset, v.recordCount(), v.sizeInBytes(),
                 false);
     }
 
     /** Rolls if needed, writes, then updates epochs and producer state and publishes the new end. */
     private void write(LogValidator.Validated v, long firstOffset, long lastOffset, int leaderEpoch,
-                       ProducerStateManager.Append producerAppend) {
+                       long maxTimestamp, ProducerStateManager.Append producerAppend) {
         try {
-            LogSegment seg = maybeRoll(v.sizeInBytes(), v.maxTimestamp(), lastOffset);
+            LogSegment seg = maybeRoll(v.sizeInBytes(), maxTimestamp, lastOffset);
             seg.append(v.records());
             if (leaderEpoch >= 0) {
                 // a stale leader is fenced by the partition layer; never let it rewrite later epochs here

@@ -137,6 +137,24 @@ class RecoveryTest {
     }
 
     @Test
+    void rebuildsAnIndexThatNeedsMoreEntriesThanTheTrimmedFileHeld() throws Exception {
+        LogConfig sparse = with(config(), 1 << 30, Long.MAX_VALUE, -1, -1, 1 << 20, 1 << 20, 0, false);
+        try (PartitionLog log = open(dir, sparse, time)) {
+            appendValues(log, 30);
+            log.forceRoll();
+        }
+        assertThat(Files.size(file(dir, 0, ".index"))).isZero();
+        // one entry pointing into the middle of a batch: sane-looking, but wrong
+        Files.write(file(dir, 0, ".index"), ByteBuffer.allocate(8).putInt(5).putInt(3).array());
+        LogConfig dense = with(config(), 1 << 30, Long.MAX_VALUE, -1, -1, 1 << 20, 1, 0, false);
+        try (PartitionLog log = open(dir, dense, time)) {
+            assertThat(readValues(log, 17)).hasSize(13);
+            log.appendAsLeader(batch(T0, "more"), 1);
+        }
+        assertThat(Files.size(file(dir, 0, ".index")) / 8).isGreaterThanOrEqualTo(29);
+    }
+
+    @Test
     void rebuildsMissingIndexesWithKafkasEntryLayout() throws Exception {
         LogConfig cfg = with(config(), 1 << 30, Long.MAX_VALUE, -1, -1, 1 << 20, 1, 0, false);
         try (PartitionLog log = open(dir, cfg, time)) {
