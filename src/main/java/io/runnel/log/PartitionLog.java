@@ -77,6 +77,7 @@ public final class PartitionLog implements Closeable {
     private final ProducerStateManager producerState;
     private final LeaderEpochCache epochCache;
     private final ArrayDeque<PendingDelete> pendingDeletes = new ArrayDeque<>();
+    private boolean dirNeedsFsync;
     private volatile boolean failed;
     private boolean closed;
 
@@ -434,6 +435,7 @@ public final class PartitionLog implements Closeable {
         LogSegment seg = LogSegment.open(dir, newBase, config, time);
         segments.put(newBase, seg);
         end = new LogEnd(newBase, seg, 0);
+        dirNeedsFsync = true;
         LOG.debug("{}: rolled new segment at {}", tp, newBase);
         return seg;
     }
@@ -772,6 +774,11 @@ public final class PartitionLog implements Closeable {
         try {
             Long from = segments.floorKey(recoveryPoint);
             flushSegments((from == null ? segments : segments.tailMap(from, true)).values());
+            if (dirNeedsFsync) {
+                // new segment files must survive a power loss along with their data
+                Checkpoints.fsyncDir(dir);
+                dirNeedsFsync = false;
+            }
             if (e.offset() > recoveryPoint) {
                 recoveryPoint = e.offset();
                 Checkpoints.writeOffset(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
