@@ -9,10 +9,12 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.stream.Stream;
@@ -131,9 +133,8 @@ public final class PartitionLog implements Closeable {
         if (bases.isEmpty()) {
             bases.add(persistedStart);
         }
-        long lastBase = bases.last();
         long nextOffset = bases.first();
-        java.util.Set<Long> missingIndexes = new java.util.HashSet<>();
+        Set<Long> missingIndexes = new HashSet<>();
         for (long base : bases) {
             if (!Files.exists(dir.resolve(LogSegment.fileName(base, LogSegment.INDEX_SUFFIX)))
                     || !Files.exists(dir.resolve(LogSegment.fileName(base, LogSegment.TIME_INDEX_SUFFIX)))) {
@@ -143,7 +144,11 @@ public final class PartitionLog implements Closeable {
         }
         // unclean: scan from the segment holding the recovery point; later segments after a torn one go
         List<LogSegment> all = new ArrayList<>(segments.values());
-        Long recoverFrom = clean ? null : Optional.ofNullable(segments.floorKey(recoveryPoint)).orElse(all.get(0).baseOffset);
+        Long recoverFrom = null;
+        if (!clean) {
+            Long floor = segments.floorKey(recoveryPoint);
+            recoverFrom = floor == null ? all.get(0).baseOffset : floor;
+        }
         boolean dropRest = false;
         for (LogSegment seg : all) {
             if (dropRest) {
