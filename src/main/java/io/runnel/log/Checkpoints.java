@@ -31,6 +31,14 @@ final class Checkpoints {
             ch.force(true);
         }
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        fsyncDir(file.getParent());
+    }
+
+    /** Makes created, renamed and deleted names in {@code dir} durable (Kafka's flushDir). */
+    static void fsyncDir(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
     }
 
     /** Writes a single offset; format: the version line "0" then the offset. */

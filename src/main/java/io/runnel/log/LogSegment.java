@@ -45,6 +45,7 @@ final class LogSegment implements Closeable {
     private final OffsetIndex offsetIndex;
     private final TimeIndex timeIndex;
     private final int indexIntervalBytes;
+    private final int maxIndexSize;
     private final long created;
     private int bytesSinceLastIndexEntry;
     private volatile long maxTimestampSoFar = RecordBatch.NO_TIMESTAMP;
@@ -52,12 +53,13 @@ final class LogSegment implements Closeable {
     private long rollingBasedTimestamp = RecordBatch.NO_TIMESTAMP;
 
     private LogSegment(long baseOffset, FileRecords log, OffsetIndex offsetIndex, TimeIndex timeIndex,
-                       int indexIntervalBytes, long created) {
+                       int indexIntervalBytes, int maxIndexSize, long created) {
         this.baseOffset = baseOffset;
         this.log = log;
         this.offsetIndex = offsetIndex;
         this.timeIndex = timeIndex;
         this.indexIntervalBytes = indexIntervalBytes;
+        this.maxIndexSize = maxIndexSize;
         this.created = created;
         this.offsetOfMaxTimestampSoFar = baseOffset;
     }
@@ -75,7 +77,7 @@ final class LogSegment implements Closeable {
         TimeIndex ti = new TimeIndex(dir.resolve(fileName(baseOffset, TIME_INDEX_SUFFIX)), baseOffset,
                 config.segmentIndexBytes());
         LogSegment segment = new LogSegment(baseOffset, records, oi, ti, config.indexIntervalBytes(),
-                time.milliseconds());
+                config.segmentIndexBytes(), time.milliseconds());
         TimestampOffset last = ti.lastEntry();
         if (last.timestamp() >= 0) {
             segment.maxTimestampSoFar = last.timestamp();
@@ -314,6 +316,8 @@ final class LogSegment implements Closeable {
     int recover(long expectedFirstOffset, Consumer<RecordBatch> onBatch) throws IOException {
         offsetIndex.reset();
         timeIndex.reset();
+        // a trimmed index of a closed segment has no room to be rebuilt in; the caller trims it again
+        resizeIndexes(maxIndexSize);
         maxTimestampSoFar = RecordBatch.NO_TIMESTAMP;
         offsetOfMaxTimestampSoFar = baseOffset;
         bytesSinceLastIndexEntry = 0;
@@ -347,11 +351,9 @@ final class LogSegment implements Closeable {
         if (b == null) {
             return 0;
         }
-        if (b.baseOffset < offset) {
-            throw new IllegalStateException("truncation offset " + offset + " is inside batch " + b);
-        }
-        offsetIndex.truncateTo(offset);
-        timeIndex.truncateTo(offset);
+        // an offset inside a batch drops that whole batch, as Kafka's LogSegment.truncateTo does
+        offsetIndex.truncateTo(b.baseOffset);
+        timeIndex.truncateTo(b.baseOffset);
         int before = size();
         log.truncateTo(b.position);
         // the largest timestamp may have been cut off: recompute from the remaining batches
@@ -406,15 +408,17 @@ final class LogSegment implements Closeable {
      */
     boolean indexesSane() throws IOException {
         int logSize = size();
-        if (!offsetIndex.isSane(logSize, Long.MAX_VALUE) || !timeIndex.isSane(logSize, Long.MAX_VALUE)) {
+        if (!offsetIndex.isSane(logSize, Long.MAX_VALUE)) {
             return false;
         }
-        if (offsetIndex.entries() == 0) {
-            return true;
+        if (offsetIndex.entries() > 0) {
+            OffsetIndex.Entry last = offsetIndex.lookup(Long.MAX_VALUE);
+            BatchPosition b = readHeader(last.position(), logSize, ByteBuffer.allocate(HEADER_PREFIX));
+            if (b == null || b.lastOffset != last.offset()) {
+                return false;
+            }
         }
-        OffsetIndex.Entry last = offsetIndex.lookup(Long.MAX_VALUE);
-        BatchPosition b = readHeader(last.position(), logSize, ByteBuffer.allocate(HEADER_PREFIX));
-        return b != null && b.lastOffset == last.offset();
+        return timeIndex.isSane(logSize, readNextOffset());
     }
 
     void closeHandlersOnly() throws IOException {

@@ -9,10 +9,12 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.stream.Stream;
@@ -77,6 +79,7 @@ public final class PartitionLog implements Closeable {
     private final ProducerStateManager producerState;
     private final LeaderEpochCache epochCache;
     private final ArrayDeque<PendingDelete> pendingDeletes = new ArrayDeque<>();
+    private boolean dirNeedsFsync;
     private volatile boolean failed;
     private boolean closed;
 
@@ -130,9 +133,8 @@ public final class PartitionLog implements Closeable {
         if (bases.isEmpty()) {
             bases.add(persistedStart);
         }
-        long lastBase = bases.last();
         long nextOffset = bases.first();
-        java.util.Set<Long> missingIndexes = new java.util.HashSet<>();
+        Set<Long> missingIndexes = new HashSet<>();
         for (long base : bases) {
             if (!Files.exists(dir.resolve(LogSegment.fileName(base, LogSegment.INDEX_SUFFIX)))
                     || !Files.exists(dir.resolve(LogSegment.fileName(base, LogSegment.TIME_INDEX_SUFFIX)))) {
@@ -142,7 +144,11 @@ public final class PartitionLog implements Closeable {
         }
         // unclean: scan from the segment holding the recovery point; later segments after a torn one go
         List<LogSegment> all = new ArrayList<>(segments.values());
-        Long recoverFrom = clean ? null : Optional.ofNullable(segments.floorKey(recoveryPoint)).orElse(all.get(0).baseOffset);
+        Long recoverFrom = null;
+        if (!clean) {
+            Long floor = segments.floorKey(recoveryPoint);
+            recoverFrom = floor == null ? all.get(0).baseOffset : floor;
+        }
         boolean dropRest = false;
         for (LogSegment seg : all) {
             if (dropRest) {
@@ -185,8 +191,9 @@ public final class PartitionLog implements Closeable {
         Files.deleteIfExists(cleanMarker);
         if (!clean) {
             // what was just scanned is valid now; persist so the next crash does not rescan it
+            Long flushFrom = segments.floorKey(recoverFrom);
+            flushSegments((flushFrom == null ? segments : segments.tailMap(flushFrom, true)).values());
             recoveryPoint = leo;
-            flushSegments(segments.values());
             Checkpoints.writeOffset(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
         }
         Checkpoints.writeOffset(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
@@ -351,7 +358,7 @@ public final class PartitionLog implements Closeable {
             offset = last + 1;
         }
         long lastOffset = LogValidator.assignInPlace(v, firstOffset, leaderEpoch, cfg, now);
-        write(v, firstOffset, lastOffset, leaderEpoch, producerAppend);
+        write(v, firstOffset, lastOffset, leaderEpoch, cfg.logAppendTime() ? now : v.maxTimestamp(), producerAppend);
         return new LogAppendResult(firstOffset, lastOffset, cfg.logAppendTime() ? now : -1L, logStartOffset,
                 v.recordCount(), v.sizeInBytes(), false);
     }
@@ -376,19 +383,20 @@ public final class PartitionLog implements Closeable {
             }
             lastOffset = batch.lastOffset();
         }
-        write(v, firstOffset, lastOffset, -1, producerAppend);
+        write(v, firstOffset, lastOffset, -1, v.maxTimestamp(), producerAppend);
         return new LogAppendResult(firstOffset, lastOffset, -1L, logStartOffset, v.recordCount(), v.sizeInBytes(),
                 false);
     }
 
     /** Rolls if needed, writes, then updates epochs and producer state and publishes the new end. */
     private void write(LogValidator.Validated v, long firstOffset, long lastOffset, int leaderEpoch,
-                       ProducerStateManager.Append producerAppend) {
+                       long maxTimestamp, ProducerStateManager.Append producerAppend) {
         try {
-            LogSegment seg = maybeRoll(v.sizeInBytes(), v.maxTimestamp(), lastOffset);
+            LogSegment seg = maybeRoll(v.sizeInBytes(), maxTimestamp, lastOffset);
             seg.append(v.records());
             if (leaderEpoch >= 0) {
-                if (leaderEpoch != epochCache.latestEpoch()) {
+                // a stale leader is fenced by the partition layer; never let it rewrite later epochs here
+                if (leaderEpoch > epochCache.latestEpoch()) {
                     epochCache.assign(leaderEpoch, firstOffset);
                 }
             } else {
@@ -432,6 +440,7 @@ public final class PartitionLog implements Closeable {
         LogSegment seg = LogSegment.open(dir, newBase, config, time);
         segments.put(newBase, seg);
         end = new LogEnd(newBase, seg, 0);
+        dirNeedsFsync = true;
         LOG.debug("{}: rolled new segment at {}", tp, newBase);
         return seg;
     }
@@ -478,6 +487,10 @@ public final class PartitionLog implements Closeable {
                 }
                 entry = segments.higherEntry(entry.getKey());
             }
+        } catch (java.nio.channels.ClosedChannelException ex) {
+            // the segment was deleted (retention, truncation) and its delete delay passed during the read
+            throw new OffsetOutOfRangeException("Offset " + fetchOffset + " of " + tp
+                    + " was deleted while reading; log start is now " + logStartOffset);
         } catch (IOException ex) {
             throw fail("reading " + tp, ex);
         }
@@ -573,8 +586,9 @@ public final class PartitionLog implements Closeable {
             end = new LogEnd(keep.baseOffset, keep, 0);
             keep.truncateTo(offset);
             keep.resizeIndexes(config.segmentIndexBytes());
-            end = new LogEnd(offset, keep, keep.size());
-            afterTruncation(offset);
+            long newEnd = keep.readNextOffset();
+            end = new LogEnd(newEnd, keep, keep.size());
+            afterTruncation(newEnd);
         } catch (IOException ex) {
             throw fail("truncating " + tp, ex);
         }
@@ -765,6 +779,11 @@ public final class PartitionLog implements Closeable {
         try {
             Long from = segments.floorKey(recoveryPoint);
             flushSegments((from == null ? segments : segments.tailMap(from, true)).values());
+            if (dirNeedsFsync) {
+                // new segment files must survive a power loss along with their data
+                Checkpoints.fsyncDir(dir);
+                dirNeedsFsync = false;
+            }
             if (e.offset() > recoveryPoint) {
                 recoveryPoint = e.offset();
                 Checkpoints.writeOffset(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);

@@ -261,6 +261,17 @@ class PartitionLogAppendReadTest {
     }
 
     @Test
+    void truncationInsideABatchDropsTheWholeBatch() throws Exception {
+        try (PartitionLog log = open(dir, config(), time)) {
+            log.appendAsLeader(batch(T0, "a"), 0);
+            log.appendAsLeader(batch(T0, "b", "c", "d"), 0);
+            log.truncateTo(2);
+            assertThat(log.logEndOffset()).isEqualTo(1);
+            assertThat(values(readAll(log, 0))).containsExactly("a");
+        }
+    }
+
+    @Test
     void followerAppendKeepsTheLeadersOffsetsAndEpochs() throws Exception {
         Path leaderDir = dir.resolve("leader");
         Path followerDir = dir.resolve("follower");

@@ -1,0 +1,22 @@
+/**
+ * The partition log: plain Java NIO and kafka-clients record classes, no Vert.x.
+ *
+ * <p>On disk a partition is one directory in Kafka's layout: {@code %020d.log} segments of v2 record
+ * batches stored exactly as the producer sent them (offsets and leader epoch assigned in place), their
+ * sparse {@code .index} (8-byte entries) and {@code .timeindex} (12-byte entries), Kafka's
+ * {@code leader-epoch-checkpoint}, plus our own {@code %020d.snapshot} producer-state snapshots,
+ * {@code recovery-point}, {@code log-start-offset} and {@code clean-shutdown} files.
+ *
+ * <p>Threading, once for the package: each {@link io.runnel.log.PartitionLog} has one writer, the
+ * partition's owner, on a context allowed to block on the disk; all mutation (append, roll, truncate,
+ * retention, flush, close) happens there. Readers on any thread go through the log's published end
+ * (a volatile (offset, segment, position) written after the bytes), the concurrent segment map and the
+ * indexes' volatile entry counts, so they see only whole batches and never take a lock. Internal classes
+ * ({@code LogSegment}, {@code OffsetIndex}, {@code TimeIndex}, {@code ProducerStateManager},
+ * {@code LeaderEpochCache}) state which of their methods a reader may call.
+ *
+ * <p>Errors: validation failures are kafka-clients {@code ApiException}s and leave the log untouched; any
+ * I/O failure goes through {@code StorageErrors}, becomes a {@code KafkaStorageException} and takes the
+ * log offline for writes.
+ */
+package io.runnel.log;
