@@ -154,7 +154,7 @@ public final class PartitionManager {
         retentionTimer = vertx.setPeriodic(retentionInterval, id -> {
             for (PartitionOwner o : owners.values()) {
                 o.submit(() -> {
-                    int deleted = o.log().deleteExpiredSegments();
+                    int deleted = o.log().deleteExpiredSegments(o.highWatermark());
                     if (deleted > 0) {
                         o.afterLogChange();
                         LOG.info("Retention deleted {} segment(s) of {}", deleted, o.topicPartition());
