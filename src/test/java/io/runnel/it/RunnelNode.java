@@ -33,7 +33,10 @@ import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
+import org.slf4j.LoggerFactory;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
 import io.runnel.Broker;
 import io.vertx.core.Future;
 
@@ -64,6 +67,13 @@ public final class RunnelNode implements BeforeAllCallback, AfterAllCallback, Af
     public static final String EXTERNAL_PROPERTY = "it.bootstrap";
     private static final String BROKER_PROPERTY_PREFIX = "it.broker.";
     private static final long START_TIMEOUT_SECONDS = 60;
+
+    static {
+        // Kafka's clients log every request at DEBUG when no logback config is present; that output drowns
+        // the broker's own and costs time. -Dit.clientLogLevel=DEBUG brings it back when a test needs it.
+        Logger kafkaClients = (Logger) LoggerFactory.getLogger("org.apache.kafka");
+        kafkaClients.setLevel(Level.toLevel(System.getProperty("it.clientLogLevel"), Level.WARN));
+    }
 
     private final Map<String, String> overrides = new LinkedHashMap<>();
     private final String external = emptyToNull(System.getProperty(EXTERNAL_PROPERTY));
