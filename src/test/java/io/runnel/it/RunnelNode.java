@@ -51,7 +51,8 @@ import io.vertx.core.Future;
  *
  * <p>With {@code -Dit.bootstrap=host:port} nothing is started: every test runs against that external
  * broker (this is how the suite is checked against Apache Kafka), and tests that need a restart are
- * skipped through an assumption. In that mode the broker must run with the same group settings and
+ * skipped through an assumption, unless {@code -Dit.restartCommand=...} says how to restart that
+ * broker (used to check RestartIT against Apache Kafka). In that mode the broker must run with the same group settings and
  * {@code num.partitions}; {@link #defaultPartitions()} reads the value it really has.
  *
  * <p>Extra broker properties for the in-process node come from {@link #withProperty} and from system
@@ -77,6 +78,7 @@ public final class RunnelNode implements BeforeAllCallback, AfterAllCallback, Af
 
     private final Map<String, String> overrides = new LinkedHashMap<>();
     private final String external = emptyToNull(System.getProperty(EXTERNAL_PROPERTY));
+    private final String restartCommand = emptyToNull(System.getProperty("it.restartCommand"));
     private final List<AutoCloseable> perTest = new ArrayList<>();
 
     private Path dataDir;
@@ -161,10 +163,34 @@ public final class RunnelNode implements BeforeAllCallback, AfterAllCallback, Af
         }
     }
 
-    /** Stops and starts the broker on the same data directory and port. Skips the test against an external broker. */
+    /**
+     * Stops and starts the broker on the same data directory and port. Against an external broker this
+     * runs the shell command given by {@code -Dit.restartCommand} (which must return once the broker
+     * listens again), or skips the test when there is none.
+     */
     public void restart() throws Exception {
+        if (isExternal() && restartCommand != null) {
+            restartExternal();
+            return;
+        }
         stop();
         start();
+    }
+
+    /** Whether {@link #restart()} can run here rather than skip the test. */
+    public boolean canRestart() {
+        return !isExternal() || restartCommand != null;
+    }
+
+    private void restartExternal() throws Exception {
+        Process process = new ProcessBuilder("bash", "-c", restartCommand).inheritIO().start();
+        if (!process.waitFor(START_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new IllegalStateException("restart command did not finish: " + restartCommand);
+        }
+        if (process.exitValue() != 0) {
+            throw new IllegalStateException("restart command failed (" + process.exitValue() + "): " + restartCommand);
+        }
     }
 
     /** The broker properties the in-process node starts with. */
