@@ -2,6 +2,7 @@ package io.runnel.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.List;
 import java.util.Map;
@@ -19,6 +20,7 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.errors.InvalidTopicException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -35,6 +37,13 @@ class AutoCreateIT {
     static final RunnelNode node = RunnelNode.create();
 
     private static final long T = 30;
+
+    @BeforeEach
+    void brokerHasAutoCreateOn() throws Exception {
+        // Only an external broker can have it off; AutoCreateDisabledIT covers that case.
+        assumeTrue("true".equals(node.brokerConfig("auto.create.topics.enable")),
+                "needs a broker configured with auto.create.topics.enable=true");
+    }
 
     @Test
     void producingToAnUnknownTopicCreatesItWithNumPartitions() throws Exception {

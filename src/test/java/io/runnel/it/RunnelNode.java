@@ -22,10 +22,12 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -214,14 +216,19 @@ public final class RunnelNode implements BeforeAllCallback, AfterAllCallback, Af
 
     /** The broker's {@code num.partitions} as the broker itself reports it (external) or as configured. */
     public int defaultPartitions() throws Exception {
+        return Integer.parseInt(brokerConfig("num.partitions"));
+    }
+
+    /** A broker setting: as the external broker reports it through DescribeConfigs, or as configured here. */
+    public String brokerConfig(String name) throws Exception {
         if (!isExternal()) {
-            return Integer.parseInt(brokerProperties().get("num.partitions"));
+            return brokerProperties().get(name);
         }
         String nodeId = String.valueOf(admin().describeCluster().nodes().get(30, TimeUnit.SECONDS)
                 .iterator().next().id());
         ConfigResource res = new ConfigResource(ConfigResource.Type.BROKER, nodeId);
         Config config = admin().describeConfigs(List.of(res)).all().get(30, TimeUnit.SECONDS).get(res);
-        return Integer.parseInt(config.get("num.partitions").value());
+        return config.get(name).value();
     }
 
     /** A shared admin client for the class (closed after it). */
@@ -278,13 +285,27 @@ public final class RunnelNode implements BeforeAllCallback, AfterAllCallback, Af
         return consumer(Map.of(), true);
     }
 
-    /** Creates topics and waits until every partition has a leader the client can see. */
+    /**
+     * Creates topics and waits until every partition's leader serves requests. Metadata can name a
+     * leader before that leader acts as one (Kafka answers NOT_LEADER_OR_FOLLOWER for a moment), and
+     * an idempotent producer whose first batch is refused while later in-flight batches land then
+     * loops on OUT_OF_ORDER_SEQUENCE_NUMBER until its delivery timeout: a test must not start there.
+     */
     public void createTopics(NewTopic... topics) throws Exception {
         admin().createTopics(List.of(topics)).all().get(30, TimeUnit.SECONDS);
         for (NewTopic t : topics) {
             Await.until("leaders of " + t.name(), () -> admin().describeTopics(Set.of(t.name()))
                     .allTopicNames().get(10, TimeUnit.SECONDS).get(t.name()).partitions().stream()
                     .allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
+            int partitions = admin().describeTopics(Set.of(t.name())).allTopicNames().get(10, TimeUnit.SECONDS)
+                    .get(t.name()).partitions().size();
+            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+            for (int p = 0; p < partitions; p++) {
+                latest.put(new TopicPartition(t.name(), p), OffsetSpec.latest());
+            }
+            // ListOffsets is answered by the leader itself, and the Admin client retries it while the
+            // leader is not ready yet.
+            admin().listOffsets(latest).all().get(30, TimeUnit.SECONDS);
         }
     }
 
