@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import io.vertx.core.Future;
 import org.apache.kafka.clients.consumer.internals.ConsumerProtocol;
 import org.apache.kafka.common.TopicPartition;
 
@@ -45,8 +46,10 @@ final class ClassicGroup {
     Set<String> subscribedTopics = Set.of();
 
     final Map<TopicPartition, CommittedOffset> offsets = new HashMap<>();
-    /** Offset commits appended to the log but not yet applied, per partition (for require_stable). */
+    /** Offset commits being appended to the log, not yet applied, per partition. */
     final Map<TopicPartition, Integer> pendingOffsetCommits = new HashMap<>();
+    /** Completes once the latest offset commit of this group has been appended and applied. */
+    Future<Void> lastOffsetAppend = Future.succeededFuture();
 
     ClassicGroup(String groupId, long now) {
         this.groupId = groupId;

@@ -943,7 +943,7 @@ public final class GroupCoordinator {
         valid.keySet().forEach(tp -> target.pendingOffsetCommits.merge(tp, 1, Integer::sum));
         List<GroupRecord> records = new ArrayList<>();
         valid.forEach((tp, co) -> records.add(new GroupRecord.OffsetCommit(groupId, tp, co)));
-        return append(partitionFor(groupId), records).transform(ar -> {
+        Future<OffsetCommitResponseData> result = append(partitionFor(groupId), records).transform(ar -> {
             valid.keySet().forEach(tp -> target.pendingOffsetCommits.computeIfPresent(tp, (k, n) -> n > 1 ? n - 1 : null));
             if (ar.succeeded()) {
                 // the group may have been deleted meanwhile; the log holds these offsets after its
@@ -961,6 +961,9 @@ public final class GroupCoordinator {
             }
             return Future.succeededFuture(response);
         });
+        // appends complete in order, so waiting for the latest one waits for all earlier ones
+        target.lastOffsetAppend = result.mapEmpty();
+        return result;
     }
 
     private Errors validateOffsetCommit(ClassicGroup group, OffsetCommitRequestData request) {
@@ -988,17 +991,24 @@ public final class GroupCoordinator {
     }
 
     /**
-     * OffsetFetch for one group (the v8+ per-group form; older versions map onto it).
+     * OffsetFetch for one group (the v8+ per-group form; older versions map onto it). Offsets are visible
+     * once appended; with {@code requireStable} the answer also waits for commits still being appended.
      *
      * @param topics null for every committed offset of the group
      */
     public Future<OffsetFetchResponseGroup> fetchOffsets(String groupId, List<OffsetFetchRequestTopics> topics,
                                                         boolean requireStable) {
-        return call(() -> Future.succeededFuture(doFetch(groupId, topics, requireStable)));
+        return call(() -> {
+            ClassicGroup group = groups.get(groupId);
+            if (requireStable && !loading && group != null && !group.pendingOffsetCommits.isEmpty()) {
+                // as Kafka 4.x: a stable read sees the latest commits, once they are written
+                return group.lastOffsetAppend.transform(ar -> Future.succeededFuture(doFetch(groupId, topics)));
+            }
+            return Future.succeededFuture(doFetch(groupId, topics));
+        });
     }
 
-    private OffsetFetchResponseGroup doFetch(String groupId, List<OffsetFetchRequestTopics> topics,
-                                             boolean requireStable) {
+    private OffsetFetchResponseGroup doFetch(String groupId, List<OffsetFetchRequestTopics> topics) {
         OffsetFetchResponseGroup response = new OffsetFetchResponseGroup().setGroupId(groupId);
         Errors pre = closed ? Errors.NOT_COORDINATOR : loading ? Errors.COORDINATOR_LOAD_IN_PROGRESS : Errors.NONE;
         if (pre != Errors.NONE) {
@@ -1015,7 +1025,7 @@ public final class GroupCoordinator {
                 all.sort((a, b) -> a.topic().equals(b.topic()) ? Integer.compare(a.partition(), b.partition())
                         : a.topic().compareTo(b.topic()));
                 for (TopicPartition tp : all) {
-                    addFetchedPartition(byTopic, group, tp, requireStable);
+                    addFetchedPartition(byTopic, group, tp);
                 }
             }
         } else {
@@ -1023,7 +1033,7 @@ public final class GroupCoordinator {
                 byTopic.computeIfAbsent(t.name(), n -> new OffsetFetchResponseTopics().setName(n)
                         .setTopicId(t.topicId()));
                 for (int partition : t.partitionIndexes()) {
-                    addFetchedPartition(byTopic, group, new TopicPartition(t.name(), partition), requireStable);
+                    addFetchedPartition(byTopic, group, new TopicPartition(t.name(), partition));
                 }
             }
         }
@@ -1032,19 +1042,13 @@ public final class GroupCoordinator {
     }
 
     private void addFetchedPartition(Map<String, OffsetFetchResponseTopics> byTopic, ClassicGroup group,
-                                     TopicPartition tp, boolean requireStable) {
+                                     TopicPartition tp) {
         OffsetFetchResponsePartitions p = new OffsetFetchResponsePartitions().setPartitionIndex(tp.partition())
                 .setCommittedOffset(-1L).setCommittedLeaderEpoch(-1).setMetadata("");
-        if (group != null) {
-            if (requireStable && group.hasPendingOffsetCommit(tp)) {
-                p.setErrorCode(Errors.UNSTABLE_OFFSET_COMMIT.code());
-            } else {
-                CommittedOffset co = group.offsets.get(tp);
-                if (co != null) {
-                    p.setCommittedOffset(co.offset()).setCommittedLeaderEpoch(co.leaderEpoch())
-                            .setMetadata(co.metadata());
-                }
-            }
+        // UNSTABLE_OFFSET_COMMIT is for pending transactional offsets, which come with transactions
+        CommittedOffset co = group == null ? null : group.offsets.get(tp);
+        if (co != null) {
+            p.setCommittedOffset(co.offset()).setCommittedLeaderEpoch(co.leaderEpoch()).setMetadata(co.metadata());
         }
         byTopic.computeIfAbsent(tp.topic(), n -> new OffsetFetchResponseTopics().setName(n)).partitions().add(p);
     }

@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -344,6 +345,29 @@ class GroupCoordinatorTest {
         assertThat(listed.groupId()).isEqualTo(GROUP);
         assertThat(listed.protocolType()).isEmpty();
         assertThat(listed.groupState()).isEqualTo("Empty");
+    }
+
+    @Test
+    void offsetsBecomeVisibleOnceAppendedAndStableFetchWaitsForThem() {
+        CountDownLatch slowDisk = new CountDownLatch(1);
+        log.gate = slowDisk;
+        OffsetCommitRequestData request = new OffsetCommitRequestData().setGroupId(GROUP).setMemberId("")
+                .setGenerationIdOrMemberEpoch(-1);
+        request.topics().add(new OffsetCommitRequestTopic().setName("t1").setPartitions(List.of(
+                new OffsetCommitRequestPartition().setPartitionIndex(0).setCommittedOffset(42))));
+        Future<OffsetCommitResponseData> pending = coordinator.commitOffsets(request, V);
+        List<OffsetFetchRequestTopics> t1p0 = List.of(new OffsetFetchRequestTopics().setName("t1")
+                .setPartitionIndexes(List.of(0)));
+        Future<OffsetFetchResponseGroup> stable = coordinator.fetchOffsets(GROUP, t1p0, true);
+        // the context runs tasks in order: once this plain fetch is answered the stable one has been seen
+        assertThat(await(coordinator.fetchOffsets(GROUP, t1p0, false)).topics().get(0).partitions().get(0)
+                .committedOffset()).isEqualTo(-1);
+        assertThat(pending.isComplete()).isFalse();
+        assertThat(stable.isComplete()).isFalse();
+        log.gate = null;
+        slowDisk.countDown();
+        assertThat(commitError(await(pending))).isEqualTo(Errors.NONE);
+        assertThat(await(stable).topics().get(0).partitions().get(0).committedOffset()).isEqualTo(42);
     }
 
     @Test

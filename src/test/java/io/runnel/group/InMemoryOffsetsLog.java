@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 import org.apache.kafka.common.record.MemoryRecords;
@@ -21,9 +23,20 @@ final class InMemoryOffsetsLog implements OffsetsLog {
     private final Map<Integer, List<ByteBuffer>> partitions = new HashMap<>();
     volatile boolean failAppends;
     volatile boolean closed;
+    /** When set, appends wait for it (a slow disk). */
+    volatile CountDownLatch gate;
 
     @Override
     public synchronized void append(int partition, MemoryRecords records) throws IOException {
+        CountDownLatch g = gate;
+        if (g != null) {
+            try {
+                g.await(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException(e);
+            }
+        }
         if (failAppends) {
             throw new IOException("disk failed (test)");
         }
