@@ -268,8 +268,10 @@ class GroupCoordinatorTest {
         DescribedGroup d = describe((short) 5);
         assertThat(d.groupState()).isEqualTo("Empty");
         assertThat(d.members()).isEmpty();
-        assertThat(await(coordinator.leaveGroup("no-such-group", List.of(new MemberIdentity().setMemberId(a))))
-                .errorCode()).isEqualTo(Errors.UNKNOWN_MEMBER_ID.code());
+        LeaveGroupResponseData unknownGroup = await(coordinator.leaveGroup("no-such-group",
+                List.of(new MemberIdentity().setMemberId(a))));
+        assertThat(unknownGroup.errorCode()).isZero();
+        assertThat(unknownGroup.members().get(0).errorCode()).isEqualTo(Errors.UNKNOWN_MEMBER_ID.code());
     }
 
     @Test
@@ -496,6 +498,8 @@ class GroupCoordinatorTest {
         assertThat(r.errorCode()).isEqualTo(Errors.COORDINATOR_LOAD_IN_PROGRESS.code());
         assertThat(await(unstarted.fetchOffsets(GROUP, null, false)).errorCode())
                 .isEqualTo(Errors.COORDINATOR_LOAD_IN_PROGRESS.code());
+        assertThat(await(unstarted.heartbeat(new HeartbeatRequestData().setGroupId(GROUP).setMemberId("m")
+                .setGenerationId(3))).errorCode()).isEqualTo(Errors.NONE.code());
         await(unstarted.close());
     }
 
