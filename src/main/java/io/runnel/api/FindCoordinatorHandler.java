@@ -19,6 +19,9 @@ import org.apache.kafka.common.requests.FindCoordinatorRequest.CoordinatorType;
  */
 public final class FindCoordinatorHandler implements ApiHandler<FindCoordinatorRequestData> {
 
+    // unused while one broker coordinates everything; with several brokers the answer becomes the
+    // leader of coordinator.partitionFor(key)
+    @SuppressWarnings("unused")
     private final GroupCoordinator coordinator;
 
     public FindCoordinatorHandler(GroupCoordinator coordinator) {

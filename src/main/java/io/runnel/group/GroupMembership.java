@@ -54,7 +54,7 @@ final class GroupMembership {
     }
 
     void doJoin(JoinGroupRequestData request, short version, String clientId, String clientHost,
-                        Promise<JoinGroupResponseData> promise) {
+                Promise<JoinGroupResponseData> promise) {
         String groupId = request.groupId();
         String memberId = request.memberId() == null ? "" : request.memberId();
         Errors pre = store.precheck(groupId);
@@ -753,7 +753,7 @@ final class GroupMembership {
     }
 
     static JoinGroupResponseData currentGenerationResponse(ClassicGroup group, String memberId,
-                                                                   boolean withMembers) {
+                                                           boolean withMembers) {
         return new JoinGroupResponseData()
                 .setMembers(withMembers ? currentMemberMetadata(group) : new ArrayList<>())
                 .setMemberId(memberId)
