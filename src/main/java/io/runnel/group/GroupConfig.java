@@ -1,5 +1,7 @@
 package io.runnel.group;
 
+import java.util.Map;
+
 /**
  * Group coordinator settings, named as Kafka's broker properties.
  *
@@ -33,6 +35,44 @@ public record GroupConfig(int groupInitialRebalanceDelayMs, int groupMinSessionT
     /** Apache Kafka's defaults. */
     public static GroupConfig defaults() {
         return new GroupConfig(3000, 6000, 1_800_000, Integer.MAX_VALUE, 7L * 24 * 3600 * 1000, 600_000L, 50, 4096);
+    }
+
+    /**
+     * Reads the settings from Kafka's property names, with Kafka's defaults for those absent.
+     *
+     * @throws IllegalArgumentException naming the property when a value is not a number or out of range
+     */
+    public static GroupConfig fromProperties(Map<String, String> props) {
+        GroupConfig d = defaults();
+        return new GroupConfig(
+                intProp(props, "group.initial.rebalance.delay.ms", d.groupInitialRebalanceDelayMs()),
+                intProp(props, "group.min.session.timeout.ms", d.groupMinSessionTimeoutMs()),
+                intProp(props, "group.max.session.timeout.ms", d.groupMaxSessionTimeoutMs()),
+                intProp(props, "group.max.size", d.groupMaxSize()),
+                longProp(props, "offsets.retention.ms", d.offsetsRetentionMs()),
+                longProp(props, "offsets.retention.check.interval.ms", d.offsetsRetentionCheckIntervalMs()),
+                intProp(props, "offsets.topic.num.partitions", d.offsetsTopicNumPartitions()),
+                intProp(props, "offset.metadata.max.bytes", d.offsetMetadataMaxBytes()));
+    }
+
+    private static int intProp(Map<String, String> props, String name, int dflt) {
+        long v = longProp(props, name, dflt);
+        if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(name + " must fit in an int, got " + v);
+        }
+        return (int) v;
+    }
+
+    private static long longProp(Map<String, String> props, String name, long dflt) {
+        String v = props.get(name);
+        if (v == null || v.isBlank()) {
+            return dflt;
+        }
+        try {
+            return Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " must be a number, got '" + v + "'", e);
+        }
     }
 
     public GroupConfig withInitialRebalanceDelayMs(int ms) {

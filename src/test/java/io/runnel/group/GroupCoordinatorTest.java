@@ -236,6 +236,33 @@ class GroupCoordinatorTest {
     }
 
     @Test
+    void memberThatNeverSyncsIsRemovedAfterTheRebalanceTimeout() throws InterruptedException {
+        Future<JoinGroupResponseData> a = joinDynamic("t1");
+        Future<JoinGroupResponseData> b = joinDynamic("t1");
+        JoinGroupResponseData ra = await(a);
+        JoinGroupResponseData rb = await(b);
+        String leader = ra.memberId().equals(ra.leader()) ? ra.memberId() : rb.memberId();
+        String follower = leader.equals(ra.memberId()) ? rb.memberId() : ra.memberId();
+        assertThat(await(sync(leader, 1, List.of(leader, follower))).errorCode()).isZero();
+        // the follower heartbeats but never syncs: after the rebalance timeout (1 s) it is removed and the
+        // group rebalances
+        long start = System.nanoTime();
+        Errors seen = Errors.NONE;
+        long deadline = start + TimeUnit.SECONDS.toNanos(3);
+        while (seen == Errors.NONE && System.nanoTime() < deadline) {
+            Thread.sleep(80);
+            heartbeat(follower, null, 1);
+            seen = heartbeat(leader, null, 1);
+        }
+        assertThat(seen).isEqualTo(Errors.REBALANCE_IN_PROGRESS);
+        assertThat(heartbeat(follower, null, 1)).isEqualTo(Errors.UNKNOWN_MEMBER_ID);
+        assertThat(System.nanoTime() - start).isGreaterThan(TimeUnit.MILLISECONDS.toNanos(800));
+        JoinGroupResponseData rejoin = await(join(joinRequest(leader, null, "t1")));
+        assertThat(rejoin.generationId()).isEqualTo(2);
+        assertThat(rejoin.members()).extracting(m -> m.memberId()).containsExactly(leader);
+    }
+
+    @Test
     void newMemberTriggersRebalanceOfStableGroup() {
         String a = stableGroup(1, "t1").get(0).memberId();
         Future<JoinGroupResponseData> b = joinDynamic("t2");
@@ -488,6 +515,23 @@ class GroupCoordinatorTest {
         assertThat(new String(d.members().get(0).memberAssignment(), StandardCharsets.UTF_8))
                 .isEqualTo("assignment-" + a);
         eventually(() -> describe((short) 5).groupState().equals("Empty"));
+    }
+
+    @Test
+    void aStableConsumerGroupLosesOnlyOffsetsOfTopicsItNoLongerSubscribes() throws InterruptedException {
+        await(coordinator.close());
+        coordinator = startCoordinator(new GroupConfig(0, 100, 30_000, 10, 300L, 50L, 4, 64));
+        String a = stableGroup(1, "t1").get(0).memberId();
+        assertThat(commitError(commit(a, 1, "t1", 0, 10, ""))).isEqualTo(Errors.NONE);
+        assertThat(commitError(commit(a, 1, "t2", 0, 20, ""))).isEqualTo(Errors.NONE);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
+        while (fetch("t2", 0).committedOffset() != -1) {
+            assertThat(System.nanoTime()).as("t2 offset expired in time").isLessThan(deadline);
+            assertThat(heartbeat(a, null, 1)).isEqualTo(Errors.NONE);
+            Thread.sleep(60);
+        }
+        assertThat(fetch("t1", 0).committedOffset()).isEqualTo(10);
+        assertThat(describe((short) 5).groupState()).isEqualTo("Stable");
     }
 
     @Test
