@@ -178,6 +178,29 @@ public final class TopicManager {
                 : partitions.updateConfigs(name, t.configs()).map(t));
     }
 
+    /**
+     * Applies {@code change} to the topic's current overrides (a mutable copy) and stores the result. The
+     * read, the change and the write happen together on the metadata context, so concurrent incremental
+     * changes (IncrementalAlterConfigs) never lose each other's updates.
+     */
+    public Future<TopicInfo> alterConfigs(String name, java.util.function.UnaryOperator<Map<String, String>> change,
+                                          boolean validateOnly) {
+        return onMeta(() -> {
+            TopicInfo t = store.get(name);
+            if (t == null) {
+                throw new UnknownTopicOrPartitionException("The topic '" + name + "' does not exist.");
+            }
+            Map<String, String> newConfigs = change.apply(new HashMap<>(t.configs()));
+            TopicConfigs.validate(newConfigs);
+            TopicInfo updated = t.withConfigs(newConfigs);
+            if (!validateOnly) {
+                store.put(updated);
+            }
+            return updated;
+        }).compose(t -> validateOnly ? Future.succeededFuture(t)
+                : partitions.updateConfigs(name, t.configs()).map(t));
+    }
+
     private Future<Void> openAll(TopicInfo t, int from) {
         List<Future<?>> opens = new ArrayList<>();
         for (int p = from; p < t.partitions(); p++) {

@@ -1,0 +1,74 @@
+package io.runnel.api;
+
+import java.util.Set;
+
+import io.runnel.config.BrokerConfig;
+import io.runnel.protocol.RequestContext;
+import io.vertx.core.Future;
+import org.apache.kafka.clients.admin.EndpointType;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.message.DescribeClusterRequestData;
+import org.apache.kafka.common.message.DescribeClusterResponseData;
+import org.apache.kafka.common.message.DescribeClusterResponseData.DescribeClusterBroker;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.utils.Utils;
+
+/**
+ * DescribeCluster as a Kafka broker answers it: the cluster id, this node as the only broker (as clients
+ * reach it on the listener the request came in on) and as the controller. Every listener is a broker
+ * endpoint: a request for controllers gets MISMATCHED_ENDPOINT_TYPE, an endpoint type Kafka does not
+ * know UNSUPPORTED_ENDPOINT_TYPE (both INVALID_REQUEST at v0). Without an authorizer every operation Kafka
+ * defines on the cluster resource is allowed, which is what include_cluster_authorized_operations
+ * reports. There are no fenced brokers to include.
+ */
+public final class DescribeClusterHandler implements ApiHandler<DescribeClusterRequestData> {
+
+    /** Kafka's AclEntry.supportedOperations(CLUSTER). */
+    private static final Set<AclOperation> CLUSTER_OPERATIONS = Set.of(AclOperation.CREATE,
+            AclOperation.CLUSTER_ACTION, AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS,
+            AclOperation.IDEMPOTENT_WRITE, AclOperation.ALTER, AclOperation.DESCRIBE);
+
+    private final BrokerConfig config;
+
+    public DescribeClusterHandler(BrokerConfig config) {
+        this.config = config;
+    }
+
+    @Override
+    public ApiKeys apiKey() {
+        return ApiKeys.DESCRIBE_CLUSTER;
+    }
+
+    @Override
+    public Future<DescribeClusterResponseData> handle(RequestContext ctx, DescribeClusterRequestData request) {
+        EndpointType requested = EndpointType.fromId(request.endpointType());
+        if (requested == EndpointType.UNKNOWN) {
+            return Future.succeededFuture(new DescribeClusterResponseData()
+                    .setErrorCode(ctx.apiVersion() == 0 ? Errors.INVALID_REQUEST.code()
+                            : Errors.UNSUPPORTED_ENDPOINT_TYPE.code())
+                    .setErrorMessage("Unsupported endpoint type " + request.endpointType()));
+        }
+        if (requested != EndpointType.BROKER) {
+            return Future.succeededFuture(new DescribeClusterResponseData()
+                    .setErrorCode(ctx.apiVersion() == 0 ? Errors.INVALID_REQUEST.code()
+                            : Errors.MISMATCHED_ENDPOINT_TYPE.code())
+                    .setErrorMessage("The request was sent to an endpoint of type " + EndpointType.BROKER
+                            + ", but we wanted an endpoint of type " + requested));
+        }
+        Node self = ctx.localNode();
+        DescribeClusterResponseData response = new DescribeClusterResponseData()
+                .setErrorCode(Errors.NONE.code())
+                .setClusterId(config.clusterId())
+                .setControllerId(self.id())
+                .setEndpointType(EndpointType.BROKER.id())
+                .setClusterAuthorizedOperations(request.includeClusterAuthorizedOperations()
+                        ? Utils.to32BitField(CLUSTER_OPERATIONS.stream().map(AclOperation::code)
+                                .collect(java.util.stream.Collectors.toSet()))
+                        : Integer.MIN_VALUE);
+        response.brokers().add(new DescribeClusterBroker().setBrokerId(self.id()).setHost(self.host())
+                .setPort(self.port()).setRack(self.rack()).setIsFenced(false));
+        return Future.succeededFuture(response);
+    }
+}

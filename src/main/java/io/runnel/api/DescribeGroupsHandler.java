@@ -1,0 +1,41 @@
+package io.runnel.api;
+
+import java.util.Set;
+
+import io.runnel.group.GroupCoordinator;
+import io.runnel.protocol.RequestContext;
+import io.vertx.core.Future;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.message.DescribeGroupsRequestData;
+import org.apache.kafka.common.message.DescribeGroupsResponseData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.utils.Utils;
+
+/** DescribeGroups. Without an authorizer every group operation is allowed, which is what it reports. */
+public final class DescribeGroupsHandler implements ApiHandler<DescribeGroupsRequestData> {
+
+    private static final int GROUP_OPERATIONS = Utils.to32BitField(Set.of(AclOperation.READ.code(),
+            AclOperation.DELETE.code(), AclOperation.DESCRIBE.code(), AclOperation.DESCRIBE_CONFIGS.code(),
+            AclOperation.ALTER_CONFIGS.code()));
+
+    private final GroupCoordinator coordinator;
+
+    public DescribeGroupsHandler(GroupCoordinator coordinator) {
+        this.coordinator = coordinator;
+    }
+
+    @Override
+    public ApiKeys apiKey() {
+        return ApiKeys.DESCRIBE_GROUPS;
+    }
+
+    @Override
+    public Future<DescribeGroupsResponseData> handle(RequestContext ctx, DescribeGroupsRequestData request) {
+        return coordinator.describeGroups(request.groups(), ctx.apiVersion()).map(groups -> {
+            if (request.includeAuthorizedOperations()) {
+                groups.forEach(g -> g.setAuthorizedOperations(GROUP_OPERATIONS));
+            }
+            return new DescribeGroupsResponseData().setGroups(groups);
+        });
+    }
+}

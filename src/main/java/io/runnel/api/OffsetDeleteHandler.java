@@ -1,0 +1,27 @@
+package io.runnel.api;
+
+import io.runnel.group.GroupCoordinator;
+import io.runnel.protocol.RequestContext;
+import io.vertx.core.Future;
+import org.apache.kafka.common.message.OffsetDeleteRequestData;
+import org.apache.kafka.common.message.OffsetDeleteResponseData;
+import org.apache.kafka.common.protocol.ApiKeys;
+
+public final class OffsetDeleteHandler implements ApiHandler<OffsetDeleteRequestData> {
+
+    private final GroupCoordinator coordinator;
+
+    public OffsetDeleteHandler(GroupCoordinator coordinator) {
+        this.coordinator = coordinator;
+    }
+
+    @Override
+    public ApiKeys apiKey() {
+        return ApiKeys.OFFSET_DELETE;
+    }
+
+    @Override
+    public Future<OffsetDeleteResponseData> handle(RequestContext ctx, OffsetDeleteRequestData request) {
+        return coordinator.deleteOffsets(request);
+    }
+}

@@ -1,0 +1,398 @@
+package io.runnel.group;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.internal.VertxInternal;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.message.DeleteGroupsResponseData.DeletableGroupResult;
+import org.apache.kafka.common.message.DeleteGroupsResponseData.DeletableGroupResultCollection;
+import org.apache.kafka.common.message.DescribeGroupsResponseData.DescribedGroup;
+import org.apache.kafka.common.message.DescribeGroupsResponseData.DescribedGroupMember;
+import org.apache.kafka.common.message.HeartbeatRequestData;
+import org.apache.kafka.common.message.HeartbeatResponseData;
+import org.apache.kafka.common.message.JoinGroupRequestData;
+import org.apache.kafka.common.message.JoinGroupResponseData;
+import org.apache.kafka.common.message.LeaveGroupRequestData.MemberIdentity;
+import org.apache.kafka.common.message.LeaveGroupResponseData;
+import org.apache.kafka.common.message.ListGroupsResponseData;
+import org.apache.kafka.common.message.ListGroupsResponseData.ListedGroup;
+import org.apache.kafka.common.message.OffsetCommitRequestData;
+import org.apache.kafka.common.message.OffsetCommitResponseData;
+import org.apache.kafka.common.message.OffsetDeleteRequestData;
+import org.apache.kafka.common.message.OffsetDeleteResponseData;
+import org.apache.kafka.common.message.OffsetFetchRequestData.OffsetFetchRequestTopics;
+import org.apache.kafka.common.message.OffsetFetchResponseData.OffsetFetchResponseGroup;
+import org.apache.kafka.common.message.SyncGroupRequestData;
+import org.apache.kafka.common.message.SyncGroupResponseData;
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.utils.Time;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The classic consumer group coordinator, as Apache Kafka 4.x's classic group coordinator behaves:
+ * the membership protocol ({@link GroupMembership}), committed offsets ({@link OffsetManager}) and the
+ * admin APIs over groups, over one {@link GroupStore}.
+ *
+ * <p>Threading: every group lives on ONE event-loop context created for the coordinator. Public methods
+ * may be called from any thread; they hop onto that context and return futures completed on it. No
+ * thread is ever parked: JoinGroup and SyncGroup answers are promises completed by the rebalance.
+ *
+ * <p>Persistence: offsets and group snapshots are appended to {@code __consumer_offsets} partition
+ * {@code abs(groupId.hashCode()) % offsets.topic.num.partitions} through {@link OffsetsLog}, in the
+ * format of {@link GroupRecordCodec}. Until {@link #start()} has replayed every partition, requests get
+ * COORDINATOR_LOAD_IN_PROGRESS.
+ */
+public final class GroupCoordinator {
+
+    private static final Logger LOG = LoggerFactory.getLogger(GroupCoordinator.class);
+    private static final byte[] EMPTY_BYTES = new byte[0];
+    private static final String GROUP_TYPE_CLASSIC = "classic";
+
+    private final Vertx vertx;
+    private final Context context;
+    private final GroupConfig config;
+    private final GroupStore store;
+    private final Map<String, ClassicGroup> groups;
+    private final GroupMembership membership;
+    private final OffsetManager offsets;
+    private long retentionTimerId = -1;
+
+    /**
+     * @param topicExists whether a topic-partition exists (OffsetCommit and OffsetDelete to an unknown one get
+     *                    UNKNOWN_TOPIC_OR_PARTITION); called on the coordinator's context, must not block
+     */
+    public GroupCoordinator(Vertx vertx, GroupConfig config, OffsetsLog log, Predicate<TopicPartition> topicExists,
+                            Time time) {
+        this.vertx = vertx;
+        // an event-loop context of its own: the coordinator must not share (and be stalled by) its creator's
+        this.context = ((VertxInternal) vertx).createEventLoopContext();
+        this.config = config;
+        this.store = new GroupStore(vertx, context, config, log, time);
+        this.groups = store.groups;
+        this.membership = new GroupMembership(store);
+        this.offsets = new OffsetManager(store, membership, topicExists);
+    }
+
+    public GroupConfig config() {
+        return config;
+    }
+
+    /** The {@code __consumer_offsets} partition holding the group, as Kafka computes it. */
+    public int partitionFor(String groupId) {
+        return store.partitionFor(groupId);
+    }
+
+    /**
+     * Replays every offsets partition, then starts serving and the periodic offset expiry. Completes on the
+     * coordinator's context once loaded; fails (and the coordinator keeps answering
+     * COORDINATOR_LOAD_IN_PROGRESS) if a partition cannot be read.
+     */
+    public Future<Void> start() {
+        return call(() -> {
+            Future<Void> chain = Future.succeededFuture();
+            for (int p = 0; p < config.offsetsTopicNumPartitions(); p++) {
+                int partition = p;
+                chain = chain.compose(v -> context.executeBlocking(() -> readPartition(partition), true))
+                        .map(records -> {
+                            records.forEach(this::replay);
+                            return null;
+                        });
+            }
+            return chain.map(v -> {
+                finishLoading();
+                return null;
+            });
+        });
+    }
+
+    /** Stops timers, answers parked JoinGroup/SyncGroup requests with NOT_COORDINATOR and closes the log. */
+    public Future<Void> close() {
+        return call(() -> {
+            if (store.closed) {
+                return Future.succeededFuture();
+            }
+            store.closed = true;
+            if (retentionTimerId >= 0) {
+                vertx.cancelTimer(retentionTimerId);
+            }
+            membership.shutdown();
+            return context.executeBlocking(() -> {
+                store.log.close();
+                return null;
+            }, true);
+        });
+    }
+
+    /**
+     * JoinGroup. The future completes when the member's join completes: at once for errors and
+     * MEMBER_ID_REQUIRED, otherwise when the rebalance's join phase ends.
+     */
+    public Future<JoinGroupResponseData> joinGroup(JoinGroupRequestData request, short version, String clientId,
+                                                   String clientHost) {
+        return call(() -> {
+            Promise<JoinGroupResponseData> promise = Promise.promise();
+            membership.doJoin(request, version, clientId, clientHost, promise);
+            return promise.future();
+        });
+    }
+
+    /** SyncGroup; a follower's future completes when the leader's assignment has been persisted. */
+    public Future<SyncGroupResponseData> syncGroup(SyncGroupRequestData request) {
+        return call(() -> {
+            Promise<SyncGroupResponseData> promise = Promise.promise();
+            membership.doSync(request, promise);
+            return promise.future();
+        });
+    }
+
+    public Future<HeartbeatResponseData> heartbeat(HeartbeatRequestData request) {
+        return call(() -> Future.succeededFuture(new HeartbeatResponseData()
+                .setErrorCode(membership.doHeartbeat(request).code())));
+    }
+
+    /**
+     * LeaveGroup in its v3+ form (a batch of members); callers of v0-v2 pass one identity and use the
+     * member's error as the top-level one.
+     */
+    public Future<LeaveGroupResponseData> leaveGroup(String groupId, List<MemberIdentity> members) {
+        return call(() -> Future.succeededFuture(membership.doLeave(groupId, members)));
+    }
+
+    /** OffsetCommit (topics by name); answered once the offsets are in the log. */
+    public Future<OffsetCommitResponseData> commitOffsets(OffsetCommitRequestData request, short version) {
+        return call(() -> offsets.doCommit(request, version));
+    }
+
+    /**
+     * OffsetFetch for one group (the v8+ per-group form; older versions map onto it). Offsets are visible
+     * once appended; with {@code requireStable} the answer also waits for commits still being appended.
+     *
+     * @param topics null for every committed offset of the group
+     */
+    public Future<OffsetFetchResponseGroup> fetchOffsets(String groupId, List<OffsetFetchRequestTopics> topics,
+                                                        boolean requireStable) {
+        return call(() -> offsets.fetch(groupId, topics, requireStable));
+    }
+
+    /** OffsetDelete: removes committed offsets of topics the group no longer consumes. */
+    public Future<OffsetDeleteResponseData> deleteOffsets(OffsetDeleteRequestData request) {
+        return call(() -> offsets.doDeleteOffsets(request));
+    }
+
+    /** DescribeGroups; v6+ answers GROUP_ID_NOT_FOUND for an unknown group, older versions a Dead group. */
+    public Future<List<DescribedGroup>> describeGroups(List<String> groupIds, short version) {
+        return call(() -> {
+            List<DescribedGroup> out = new ArrayList<>();
+            for (String groupId : groupIds) {
+                out.add(describe(groupId, version));
+            }
+            return Future.succeededFuture(out);
+        });
+    }
+
+    private DescribedGroup describe(String groupId, short version) {
+        DescribedGroup d = new DescribedGroup().setGroupId(groupId);
+        if (store.closed || store.loading) {
+            return d.setErrorCode((store.closed ? Errors.COORDINATOR_NOT_AVAILABLE : Errors.COORDINATOR_LOAD_IN_PROGRESS).code());
+        }
+        ClassicGroup group = groups.get(groupId);
+        if (group == null || group.is(GroupState.DEAD)) {
+            if (version >= 6) {
+                return d.setErrorCode(Errors.GROUP_ID_NOT_FOUND.code())
+                        .setErrorMessage("Group " + groupId + " not found.");
+            }
+            return d.setGroupState(GroupState.DEAD.kafkaName()).setProtocolType("").setProtocolData("");
+        }
+        boolean stable = group.is(GroupState.STABLE);
+        d.setGroupState(group.state.kafkaName())
+                .setProtocolType(group.protocolType == null ? "" : group.protocolType)
+                .setProtocolData(stable && group.protocolName != null ? group.protocolName : "");
+        for (GroupMember m : group.members.values()) {
+            d.members().add(new DescribedGroupMember().setMemberId(m.memberId).setGroupInstanceId(m.groupInstanceId)
+                    .setClientId(m.clientId).setClientHost(m.clientHost)
+                    .setMemberMetadata(stable ? m.metadata(group.protocolName) : EMPTY_BYTES)
+                    .setMemberAssignment(stable ? m.assignment : EMPTY_BYTES));
+        }
+        return d;
+    }
+
+    /**
+     * ListGroups.
+     *
+     * @param states states filter (case-insensitive Kafka names); empty for all
+     * @param types  types filter (case-insensitive, "classic" or "consumer"); empty for all
+     */
+    public Future<ListGroupsResponseData> listGroups(List<String> states, List<String> types) {
+        return call(() -> {
+            ListGroupsResponseData response = new ListGroupsResponseData();
+            if (store.closed || store.loading) {
+                return Future.succeededFuture(response.setErrorCode(
+                        (store.closed ? Errors.COORDINATOR_NOT_AVAILABLE : Errors.COORDINATOR_LOAD_IN_PROGRESS).code()));
+            }
+            Set<String> stateFilter = new java.util.HashSet<>();
+            states.forEach(s -> stateFilter.add(s.toLowerCase(Locale.ROOT)));
+            Set<String> typeFilter = new java.util.HashSet<>();
+            types.forEach(t -> typeFilter.add(t.toLowerCase(Locale.ROOT)));
+            if (!typeFilter.isEmpty() && !typeFilter.contains(GROUP_TYPE_CLASSIC)) {
+                return Future.succeededFuture(response);
+            }
+            List<String> ids = new ArrayList<>(groups.keySet());
+            ids.sort(null);
+            for (String id : ids) {
+                ClassicGroup g = groups.get(id);
+                if (g.is(GroupState.DEAD)) {
+                    continue;
+                }
+                if (!stateFilter.isEmpty() && !stateFilter.contains(g.state.kafkaName().toLowerCase(Locale.ROOT))) {
+                    continue;
+                }
+                response.groups().add(new ListedGroup().setGroupId(id)
+                        .setProtocolType(g.protocolType == null ? "" : g.protocolType)
+                        .setGroupState(g.state.kafkaName()).setGroupType(GROUP_TYPE_CLASSIC));
+            }
+            return Future.succeededFuture(response);
+        });
+    }
+
+    /** DeleteGroups: only Empty groups; their offsets and metadata are tombstoned. */
+    public Future<DeletableGroupResultCollection> deleteGroups(List<String> groupIds) {
+        return call(() -> {
+            List<Future<DeletableGroupResult>> results = new ArrayList<>();
+            for (String groupId : groupIds) {
+                results.add(deleteGroup(groupId));
+            }
+            return Future.all(results).map(cf -> {
+                DeletableGroupResultCollection out = new DeletableGroupResultCollection();
+                for (Future<DeletableGroupResult> f : results) {
+                    DeletableGroupResult r = f.result();
+                    if (out.find(r.groupId()) == null) {
+                        out.add(r);
+                    }
+                }
+                return out;
+            });
+        });
+    }
+
+    private Future<DeletableGroupResult> deleteGroup(String groupId) {
+        DeletableGroupResult result = new DeletableGroupResult().setGroupId(groupId);
+        Errors error = store.precheck(groupId);
+        ClassicGroup group = groups.get(groupId);
+        if (error == Errors.NONE) {
+            if (group == null || group.is(GroupState.DEAD)) {
+                error = Errors.GROUP_ID_NOT_FOUND;
+            } else if (!group.is(GroupState.EMPTY) || !group.pendingMembers.isEmpty()) {
+                error = Errors.NON_EMPTY_GROUP;
+            }
+        }
+        if (error != Errors.NONE) {
+            return Future.succeededFuture(result.setErrorCode(error.code()));
+        }
+        List<GroupRecord> records = new ArrayList<>();
+        group.offsets.keySet().forEach(tp -> records.add(new GroupRecord.OffsetCommit(groupId, tp, null)));
+        records.add(new GroupRecord.GroupMetadata(groupId, null));
+        // Dead at once, so joins racing with the append are refused instead of joining a vanishing group
+        group.transitionTo(GroupState.DEAD, now());
+        return store.append(store.partitionFor(groupId), records).transform(ar -> {
+            if (ar.failed()) {
+                group.transitionTo(GroupState.EMPTY, now());
+                return Future.succeededFuture(result.setErrorCode(GroupStore.groupAppendError(ar.cause()).code()));
+            }
+            if (groups.get(groupId) == group) {
+                groups.remove(groupId);
+            }
+            return Future.succeededFuture(result.setErrorCode(Errors.NONE.code()));
+        });
+    }
+
+    private List<GroupRecord> readPartition(int partition) throws IOException {
+        List<GroupRecord> records = new ArrayList<>();
+        store.log.replay(partition, r -> {
+            if (!r.hasKey()) {
+                return;
+            }
+            GroupRecord decoded = GroupRecordCodec.decode(r.key(), r.hasValue() ? r.value() : null);
+            if (decoded != null) {
+                records.add(decoded);
+            }
+        });
+        return records;
+    }
+
+    private void replay(GroupRecord record) {
+        if (record instanceof GroupRecord.OffsetCommit oc) {
+            if (oc.value() == null) {
+                ClassicGroup g = groups.get(oc.groupId());
+                if (g != null) {
+                    g.offsets.remove(oc.tp());
+                }
+            } else {
+                groups.computeIfAbsent(oc.groupId(), id -> new ClassicGroup(id, now())).offsets.put(oc.tp(), oc.value());
+            }
+            return;
+        }
+        GroupRecord.GroupMetadata gm = (GroupRecord.GroupMetadata) record;
+        if (gm.value() == null) {
+            groups.remove(gm.groupId());
+            return;
+        }
+        GroupRecord.GroupMetadataValue v = gm.value();
+        ClassicGroup g = groups.computeIfAbsent(gm.groupId(), id -> new ClassicGroup(id, now()));
+        g.members.clear();
+        g.staticMembers.clear();
+        g.protocolType = v.protocolType();
+        g.generationId = v.generationId();
+        g.protocolName = v.protocolName();
+        g.leaderId = null;
+        for (GroupRecord.MemberValue m : v.members()) {
+            GroupMember member = new GroupMember(m.memberId(), m.groupInstanceId(), m.clientId(), m.clientHost(),
+                    m.rebalanceTimeoutMs(), m.sessionTimeoutMs(), v.protocolType(),
+                    List.of(new GroupMember.Protocol(v.protocolName(), m.subscription())));
+            member.assignment = m.assignment();
+            g.add(member);
+        }
+        g.leaderId = v.leaderId() != null && g.members.containsKey(v.leaderId()) ? v.leaderId() : g.leaderId;
+        g.state = g.members.isEmpty() ? GroupState.EMPTY : GroupState.STABLE;
+        g.previousState = g.state;
+        g.currentStateTimestamp = v.currentStateTimestamp();
+        g.subscribedTopics = g.computeSubscribedTopics();
+    }
+
+    private void finishLoading() {
+        store.loading = false;
+        for (ClassicGroup g : groups.values()) {
+            membership.restoreLoadedGroup(g);
+        }
+        retentionTimerId = vertx.setPeriodic(config.offsetsRetentionCheckIntervalMs(), id -> offsets.expireOffsets());
+        LOG.info("Loaded {} groups from {} offsets partitions", groups.size(), config.offsetsTopicNumPartitions());
+    }
+
+    private <T> Future<T> call(Supplier<Future<T>> op) {
+        Promise<T> promise = Promise.promise();
+        context.runOnContext(v -> {
+            try {
+                op.get().onComplete(promise);
+            } catch (RuntimeException e) {
+                LOG.error("Group coordinator operation failed", e);
+                promise.fail(e);
+            }
+        });
+        return promise.future();
+    }
+
+    private long now() {
+        return store.now();
+    }
+}

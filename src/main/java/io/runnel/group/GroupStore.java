@@ -1,0 +1,126 @@
+package io.runnel.group;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import org.apache.kafka.common.compress.Compression;
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.record.MemoryRecords;
+import org.apache.kafka.common.record.SimpleRecord;
+import org.apache.kafka.common.utils.Time;
+import org.apache.kafka.common.utils.Utils;
+
+/**
+ * What the parts of the group coordinator share: the groups, the load state, and the writes to
+ * {@code __consumer_offsets}.
+ *
+ * <p>Threading: confined to the coordinator's context, except the appends themselves, which run on the
+ * context's ordered executeBlocking so they reach the log in the order they were made and never block
+ * the event loop.
+ */
+final class GroupStore {
+
+    final Vertx vertx;
+    final Context context;
+    final GroupConfig config;
+    final OffsetsLog log;
+    final Time time;
+    final Map<String, ClassicGroup> groups = new HashMap<>();
+    boolean loading = true;
+    boolean closed;
+
+    GroupStore(Vertx vertx, Context context, GroupConfig config, OffsetsLog log, Time time) {
+        this.vertx = vertx;
+        this.context = context;
+        this.config = config;
+        this.log = log;
+        this.time = time;
+    }
+
+    /** The {@code __consumer_offsets} partition holding the group, as Kafka computes it. */
+    int partitionFor(String groupId) {
+        return Utils.abs(groupId.hashCode()) % config.offsetsTopicNumPartitions();
+    }
+
+    Future<Void> appendGroupSnapshot(ClassicGroup group) {
+        return append(partitionFor(group.groupId), List.of(new GroupRecord.GroupMetadata(group.groupId,
+                group.snapshot())));
+    }
+
+    /** Appends on the ordered worker of the coordinator's context; completes on the context. */
+    Future<Void> append(int partition, List<GroupRecord> records) {
+        long now = now();
+        SimpleRecord[] simple = new SimpleRecord[records.size()];
+        for (int i = 0; i < simple.length; i++) {
+            GroupRecord r = records.get(i);
+            simple[i] = new SimpleRecord(now, GroupRecordCodec.key(r), GroupRecordCodec.value(r));
+        }
+        MemoryRecords batch = MemoryRecords.withRecords(Compression.NONE, simple);
+        return context.executeBlocking(() -> {
+            log.append(partition, batch);
+            return null;
+        }, true);
+    }
+
+    Errors precheck(String groupId) {
+        if (closed) {
+            return Errors.COORDINATOR_NOT_AVAILABLE;
+        }
+        if (loading) {
+            return Errors.COORDINATOR_LOAD_IN_PROGRESS;
+        }
+        if (groupId == null || groupId.isEmpty()) {
+            return Errors.INVALID_GROUP_ID;
+        }
+        return Errors.NONE;
+    }
+
+    static Errors validateMember(ClassicGroup group, String memberId, String groupInstanceId) {
+        if (groupInstanceId != null) {
+            String existing = group.staticMembers.get(groupInstanceId);
+            if (existing == null) {
+                return Errors.UNKNOWN_MEMBER_ID;
+            }
+            return existing.equals(memberId) ? Errors.NONE : Errors.FENCED_INSTANCE_ID;
+        }
+        return group.members.containsKey(memberId) ? Errors.NONE : Errors.UNKNOWN_MEMBER_ID;
+    }
+
+    /** Kafka's mapping of a failed group-metadata append to the error the client sees. */
+    static Errors groupAppendError(Throwable t) {
+        Errors e = appendErrors(t);
+        return switch (e) {
+            case UNKNOWN_TOPIC_OR_PARTITION, NOT_ENOUGH_REPLICAS, NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+                 REQUEST_TIMED_OUT -> Errors.COORDINATOR_NOT_AVAILABLE;
+            case NOT_LEADER_OR_FOLLOWER, KAFKA_STORAGE_ERROR -> Errors.NOT_COORDINATOR;
+            case MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_FETCH_SIZE -> Errors.UNKNOWN_SERVER_ERROR;
+            default -> e;
+        };
+    }
+
+    /** Kafka's mapping of a failed offset append. */
+    static Errors offsetAppendError(Throwable t) {
+        Errors e = appendErrors(t);
+        return switch (e) {
+            case MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_FETCH_SIZE -> Errors.INVALID_COMMIT_OFFSET_SIZE;
+            default -> groupAppendError(t);
+        };
+    }
+
+    static Errors appendErrors(Throwable t) {
+        if (t instanceof IOException || t instanceof UncheckedIOException) {
+            return Errors.KAFKA_STORAGE_ERROR;
+        }
+        return Errors.forException(t);
+    }
+
+    long now() {
+        return time.milliseconds();
+    }
+}

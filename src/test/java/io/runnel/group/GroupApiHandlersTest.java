@@ -1,0 +1,264 @@
+package io.runnel.group;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import io.runnel.api.ApiHandler;
+import io.runnel.api.DeleteGroupsHandler;
+import io.runnel.api.DescribeGroupsHandler;
+import io.runnel.api.FindCoordinatorHandler;
+import io.runnel.api.HeartbeatHandler;
+import io.runnel.api.JoinGroupHandler;
+import io.runnel.api.LeaveGroupHandler;
+import io.runnel.api.ListGroupsHandler;
+import io.runnel.api.OffsetCommitHandler;
+import io.runnel.api.OffsetDeleteHandler;
+import io.runnel.api.OffsetFetchHandler;
+import io.runnel.api.SyncGroupHandler;
+import io.runnel.protocol.RequestContext;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.net.SocketAddress;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.message.DeleteGroupsRequestData;
+import org.apache.kafka.common.message.DescribeGroupsRequestData;
+import org.apache.kafka.common.message.DescribeGroupsResponseData;
+import org.apache.kafka.common.message.FindCoordinatorRequestData;
+import org.apache.kafka.common.message.FindCoordinatorResponseData;
+import org.apache.kafka.common.message.HeartbeatRequestData;
+import org.apache.kafka.common.message.JoinGroupRequestData;
+import org.apache.kafka.common.message.JoinGroupRequestData.JoinGroupRequestProtocol;
+import org.apache.kafka.common.message.JoinGroupRequestData.JoinGroupRequestProtocolCollection;
+import org.apache.kafka.common.message.JoinGroupResponseData;
+import org.apache.kafka.common.message.LeaveGroupRequestData;
+import org.apache.kafka.common.message.LeaveGroupRequestData.MemberIdentity;
+import org.apache.kafka.common.message.LeaveGroupResponseData;
+import org.apache.kafka.common.message.ListGroupsRequestData;
+import org.apache.kafka.common.message.ListGroupsResponseData;
+import org.apache.kafka.common.message.OffsetCommitRequestData;
+import org.apache.kafka.common.message.OffsetCommitRequestData.OffsetCommitRequestPartition;
+import org.apache.kafka.common.message.OffsetCommitRequestData.OffsetCommitRequestTopic;
+import org.apache.kafka.common.message.OffsetDeleteRequestData;
+import org.apache.kafka.common.message.OffsetFetchRequestData;
+import org.apache.kafka.common.message.OffsetFetchRequestData.OffsetFetchRequestGroup;
+import org.apache.kafka.common.message.OffsetFetchRequestData.OffsetFetchRequestTopic;
+import org.apache.kafka.common.message.OffsetFetchRequestData.OffsetFetchRequestTopics;
+import org.apache.kafka.common.message.OffsetFetchResponseData;
+import org.apache.kafka.common.message.SyncGroupRequestData;
+import org.apache.kafka.common.message.SyncGroupRequestData.SyncGroupRequestAssignment;
+import org.apache.kafka.common.message.SyncGroupResponseData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.protocol.MessageUtil;
+import org.apache.kafka.common.requests.RequestHeader;
+import org.apache.kafka.common.utils.Time;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Drives the group handlers at every served version and checks each response encodes at that version. */
+@Timeout(value = 20, unit = TimeUnit.SECONDS)
+class GroupApiHandlersTest {
+
+    private static final Node NODE = new Node(7, "127.0.0.1", 19092);
+
+    private Vertx vertx;
+    private GroupCoordinator coordinator;
+
+    @BeforeEach
+    void setUp() {
+        vertx = Vertx.vertx();
+        coordinator = new GroupCoordinator(vertx, new GroupConfig(0, 100, 30_000, 100, 600_000L, 600_000L, 3, 4096),
+                new InMemoryOffsetsLog(), tp -> tp.topic().equals("t1"), Time.SYSTEM);
+        await(coordinator.start());
+    }
+
+    @AfterEach
+    void tearDown() {
+        await(coordinator.close());
+        await(vertx.close());
+    }
+
+    private static <T> T await(Future<T> f) {
+        try {
+            return f.toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private RequestContext ctx(ApiKeys api, short version) {
+        return new RequestContext(new RequestHeader(api, version, "client", 1),
+                SocketAddress.inetSocketAddress(40000, "127.0.0.1"), vertx.getOrCreateContext(), NODE, "conn-1");
+    }
+
+    @SuppressWarnings("unchecked")
+    private <Q extends ApiMessage, R extends ApiMessage> R call(ApiHandler<Q> handler, short version, Q request) {
+        R response = (R) await(handler.handle(ctx(handler.apiKey(), version), request));
+        assertThatCode(() -> MessageUtil.toByteBufferAccessor(response, version))
+                .as("%s v%d response encodes", handler.apiKey(), version).doesNotThrowAnyException();
+        return response;
+    }
+
+    private static JoinGroupRequestData joinRequest(String group, String memberId) {
+        JoinGroupRequestProtocolCollection protocols = new JoinGroupRequestProtocolCollection();
+        protocols.add(new JoinGroupRequestProtocol().setName("range").setMetadata(new byte[]{0, 1}));
+        return new JoinGroupRequestData().setGroupId(group).setMemberId(memberId).setSessionTimeoutMs(10_000)
+                .setRebalanceTimeoutMs(10_000).setProtocolType("consumer").setProtocols(protocols);
+    }
+
+    @Test
+    void fullGroupLifecycleAtEveryJoinGroupVersion() {
+        JoinGroupHandler join = new JoinGroupHandler(coordinator);
+        SyncGroupHandler sync = new SyncGroupHandler(coordinator);
+        HeartbeatHandler heartbeat = new HeartbeatHandler(coordinator);
+        LeaveGroupHandler leave = new LeaveGroupHandler(coordinator);
+        OffsetCommitHandler commit = new OffsetCommitHandler(coordinator);
+        for (short v = join.minVersion(); v <= join.maxVersion(); v++) {
+            String group = "g" + v;
+            JoinGroupResponseData joined = call(join, v, joinRequest(group, ""));
+            if (v >= 4) {
+                assertThat(joined.errorCode()).isEqualTo(Errors.MEMBER_ID_REQUIRED.code());
+                joined = call(join, v, joinRequest(group, joined.memberId()));
+            }
+            assertThat(joined.errorCode()).as("join v%d", v).isZero();
+            assertThat(joined.generationId()).isEqualTo(1);
+            String memberId = joined.memberId();
+
+            short syncVersion = (short) Math.min(v, sync.maxVersion());
+            SyncGroupRequestData syncRequest = new SyncGroupRequestData().setGroupId(group).setMemberId(memberId)
+                    .setGenerationId(1).setAssignments(List.of(new SyncGroupRequestAssignment().setMemberId(memberId)
+                            .setAssignment(new byte[]{9})));
+            SyncGroupResponseData synced = call(sync, syncVersion, syncRequest);
+            assertThat(synced.errorCode()).isZero();
+            assertThat(synced.assignment()).containsExactly(9);
+
+            short hbVersion = (short) Math.min(v, heartbeat.maxVersion());
+            assertThat(((ApiMessage) call(heartbeat, hbVersion, new HeartbeatRequestData().setGroupId(group)
+                    .setMemberId(memberId).setGenerationId(1))).toString()).contains("errorCode=0");
+
+            short commitVersion = (short) Math.max(commit.minVersion(), Math.min(v, commit.maxVersion()));
+            OffsetCommitRequestData commitRequest = new OffsetCommitRequestData().setGroupId(group)
+                    .setMemberId(memberId).setGenerationIdOrMemberEpoch(1).setTopics(List.of(
+                            new OffsetCommitRequestTopic().setName("t1").setPartitions(List.of(
+                                    new OffsetCommitRequestPartition().setPartitionIndex(0).setCommittedOffset(5)))));
+            call(commit, commitVersion, commitRequest);
+
+            short leaveVersion = (short) Math.min(v, leave.maxVersion());
+            LeaveGroupRequestData leaveRequest = new LeaveGroupRequestData().setGroupId(group);
+            if (leaveVersion >= 3) {
+                leaveRequest.setMembers(List.of(new MemberIdentity().setMemberId(memberId)));
+            } else {
+                leaveRequest.setMemberId(memberId);
+            }
+            LeaveGroupResponseData left = call(leave, leaveVersion, leaveRequest);
+            assertThat(left.errorCode()).isZero();
+        }
+    }
+
+    @Test
+    void legacyLeaveGroupReportsTheMemberErrorAtTopLevel() {
+        LeaveGroupHandler leave = new LeaveGroupHandler(coordinator);
+        LeaveGroupResponseData r = call(leave, (short) 1, new LeaveGroupRequestData().setGroupId("nope")
+                .setMemberId("m"));
+        assertThat(r.errorCode()).isEqualTo(Errors.UNKNOWN_MEMBER_ID.code());
+    }
+
+    @Test
+    void offsetFetchAnswersInTheFormOfEachVersion() {
+        OffsetCommitHandler commit = new OffsetCommitHandler(coordinator);
+        call(commit, (short) 2, new OffsetCommitRequestData().setGroupId("simple").setGenerationIdOrMemberEpoch(-1)
+                .setTopics(List.of(new OffsetCommitRequestTopic().setName("t1").setPartitions(List.of(
+                        new OffsetCommitRequestPartition().setPartitionIndex(1).setCommittedOffset(77))))));
+        OffsetFetchHandler fetch = new OffsetFetchHandler(coordinator);
+        for (short v = fetch.minVersion(); v <= fetch.maxVersion(); v++) {
+            OffsetFetchRequestData request = new OffsetFetchRequestData();
+            if (v >= 8) {
+                request.setGroups(List.of(new OffsetFetchRequestGroup().setGroupId("simple").setTopics(List.of(
+                        new OffsetFetchRequestTopics().setName("t1").setPartitionIndexes(List.of(1, 2)))),
+                        new OffsetFetchRequestGroup().setGroupId("other").setTopics(null)));
+                OffsetFetchResponseData r = call(fetch, v, request);
+                assertThat(r.groups()).hasSize(2);
+                assertThat(r.groups().get(0).topics().get(0).partitions().get(0).committedOffset()).isEqualTo(77);
+                assertThat(r.groups().get(0).topics().get(0).partitions().get(1).committedOffset()).isEqualTo(-1);
+                assertThat(r.groups().get(1).topics()).isEmpty();
+            } else {
+                request.setGroupId("simple").setTopics(List.of(new OffsetFetchRequestTopic().setName("t1")
+                        .setPartitionIndexes(List.of(1))));
+                OffsetFetchResponseData r = call(fetch, v, request);
+                assertThat(r.topics().get(0).partitions().get(0).committedOffset()).as("v%d", v).isEqualTo(77);
+                if (v >= 2) {
+                    request.setTopics(null);
+                    OffsetFetchResponseData all = call(fetch, v, request);
+                    assertThat(all.topics().get(0).partitions().get(0).committedOffset()).isEqualTo(77);
+                }
+            }
+        }
+    }
+
+    @Test
+    void adminApisEncodeAtEveryVersion() {
+        OffsetCommitHandler commit = new OffsetCommitHandler(coordinator);
+        call(commit, (short) 9, new OffsetCommitRequestData().setGroupId("simple").setGenerationIdOrMemberEpoch(-1)
+                .setTopics(List.of(new OffsetCommitRequestTopic().setName("t1").setPartitions(List.of(
+                        new OffsetCommitRequestPartition().setPartitionIndex(0).setCommittedOffset(1))))));
+        DescribeGroupsHandler describe = new DescribeGroupsHandler(coordinator);
+        for (short v = describe.minVersion(); v <= describe.maxVersion(); v++) {
+            DescribeGroupsResponseData r = call(describe, v, new DescribeGroupsRequestData()
+                    .setGroups(List.of("simple", "missing")).setIncludeAuthorizedOperations(v >= 3));
+            assertThat(r.groups().get(0).groupState()).isEqualTo("Empty");
+            assertThat(r.groups().get(1).errorCode())
+                    .isEqualTo(v >= 6 ? Errors.GROUP_ID_NOT_FOUND.code() : Errors.NONE.code());
+        }
+        ListGroupsHandler list = new ListGroupsHandler(coordinator);
+        for (short v = list.minVersion(); v <= list.maxVersion(); v++) {
+            ListGroupsResponseData r = call(list, v, new ListGroupsRequestData());
+            assertThat(r.groups()).extracting(g -> g.groupId()).containsExactly("simple");
+        }
+        ListGroupsResponseData stable = call(list, (short) 4, new ListGroupsRequestData()
+                .setStatesFilter(List.of("Stable")));
+        assertThat(stable.groups()).isEmpty();
+        ListGroupsResponseData consumerType = call(list, (short) 5, new ListGroupsRequestData()
+                .setTypesFilter(List.of("consumer")));
+        assertThat(consumerType.groups()).isEmpty();
+        call(new OffsetDeleteHandler(coordinator), (short) 0, new OffsetDeleteRequestData().setGroupId("simple"));
+        DeleteGroupsHandler delete = new DeleteGroupsHandler(coordinator);
+        for (short v = delete.minVersion(); v <= delete.maxVersion(); v++) {
+            call(delete, v, new DeleteGroupsRequestData().setGroupsNames(List.of("simple")));
+        }
+    }
+
+    @Test
+    void findCoordinatorAnswersThisBrokerInBothForms() {
+        FindCoordinatorHandler find = new FindCoordinatorHandler(coordinator);
+        for (short v = find.minVersion(); v <= find.maxVersion(); v++) {
+            FindCoordinatorRequestData request = new FindCoordinatorRequestData();
+            if (v >= 4) {
+                request.setCoordinatorKeys(List.of("g1", "g2"));
+                FindCoordinatorResponseData r = call(find, v, request);
+                assertThat(r.coordinators()).extracting(c -> c.key()).containsExactly("g1", "g2");
+                assertThat(r.coordinators()).allSatisfy(c -> {
+                    assertThat(c.nodeId()).isEqualTo(7);
+                    assertThat(c.port()).isEqualTo(19092);
+                });
+                request.setKeyType((byte) 5);
+                assertThat(((FindCoordinatorResponseData) call(find, v, request)).coordinators().get(0).errorCode())
+                        .isEqualTo(Errors.INVALID_REQUEST.code());
+            } else {
+                request.setKey("g1");
+                if (v >= 1) {
+                    request.setKeyType((byte) 1);
+                }
+                FindCoordinatorResponseData r = call(find, v, request);
+                assertThat(r.errorCode()).isZero();
+                assertThat(r.nodeId()).isEqualTo(7);
+                assertThat(r.host()).isEqualTo("127.0.0.1");
+            }
+        }
+    }
+}
