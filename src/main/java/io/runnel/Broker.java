@@ -12,7 +12,26 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import io.runnel.api.AlterConfigsHandler;
 import io.runnel.api.ApiVersionsHandler;
+import io.runnel.api.CreatePartitionsHandler;
+import io.runnel.api.CreateTopicsHandler;
+import io.runnel.api.DeleteGroupsHandler;
+import io.runnel.api.DeleteRecordsHandler;
+import io.runnel.api.DeleteTopicsHandler;
+import io.runnel.api.DescribeClusterHandler;
+import io.runnel.api.DescribeConfigsHandler;
+import io.runnel.api.DescribeGroupsHandler;
+import io.runnel.api.FindCoordinatorHandler;
+import io.runnel.api.HeartbeatHandler;
+import io.runnel.api.IncrementalAlterConfigsHandler;
+import io.runnel.api.JoinGroupHandler;
+import io.runnel.api.LeaveGroupHandler;
+import io.runnel.api.ListGroupsHandler;
+import io.runnel.api.OffsetCommitHandler;
+import io.runnel.api.OffsetDeleteHandler;
+import io.runnel.api.OffsetFetchHandler;
+import io.runnel.api.SyncGroupHandler;
 import io.runnel.api.FetchHandler;
 import io.runnel.api.InitProducerIdHandler;
 import io.runnel.api.ListOffsetsHandler;
@@ -23,6 +42,9 @@ import io.runnel.cluster.ProducerIdManager;
 import io.runnel.cluster.TopicManager;
 import io.runnel.config.BrokerConfig;
 import io.runnel.config.Listener;
+import io.runnel.group.GroupConfig;
+import io.runnel.group.GroupCoordinator;
+import io.runnel.group.PartitionLogOffsetsLog;
 import io.runnel.partition.PartitionManager;
 import io.runnel.protocol.ApiRegistry;
 import io.runnel.server.KafkaServerVerticle;
@@ -52,6 +74,7 @@ public final class Broker {
     private final Vertx vertx;
     private final List<FileLock> dirLocks;
     private PartitionManager partitions;
+    private GroupCoordinator groups;
     private String bootstrap;
     private volatile boolean closed;
 
@@ -133,18 +156,52 @@ public final class Broker {
             ProducerIdManager producerIds = new ProducerIdManager(metaDir);
             partitions = new PartitionManager(vertx, config, contexts, Time.SYSTEM);
             TopicManager topics = new TopicManager(config, store, partitions, metaContext);
+            GroupConfig groupConfig = new GroupConfig(config.getInt(BrokerConfig.GROUP_INITIAL_REBALANCE_DELAY_MS),
+                    config.getInt(BrokerConfig.GROUP_MIN_SESSION_TIMEOUT_MS),
+                    config.getInt(BrokerConfig.GROUP_MAX_SESSION_TIMEOUT_MS), config.getInt(BrokerConfig.GROUP_MAX_SIZE),
+                    config.offsetsRetentionMs(), config.getLong(BrokerConfig.OFFSETS_RETENTION_CHECK_INTERVAL_MS),
+                    config.getInt(BrokerConfig.OFFSETS_TOPIC_NUM_PARTITIONS),
+                    config.getInt(BrokerConfig.OFFSET_METADATA_MAX_BYTES));
+            groups = new GroupCoordinator(vertx, groupConfig,
+                    new PartitionLogOffsetsLog(partitions.logDirs().get(0), groupConfig.offsetsTopicNumPartitions(),
+                            Time.SYSTEM),
+                    tp -> {
+                        io.runnel.cluster.TopicInfo t = topics.topic(tp.topic());
+                        return t != null && tp.partition() >= 0 && tp.partition() < t.partitions();
+                    }, Time.SYSTEM);
             ApiRegistry registry = new ApiRegistry();
             registry.register(new ApiVersionsHandler(registry))
                     .register(new MetadataHandler(config, topics, partitions))
                     .register(new ProduceHandler(topics, partitions))
                     .register(new FetchHandler(vertx, topics, partitions))
                     .register(new ListOffsetsHandler(topics, partitions))
-                    .register(new InitProducerIdHandler(producerIds, metaContext));
+                    .register(new InitProducerIdHandler(producerIds, metaContext))
+                    .register(new CreateTopicsHandler(config, topics))
+                    .register(new DeleteTopicsHandler(config, topics))
+                    .register(new CreatePartitionsHandler(config, topics))
+                    .register(new DeleteRecordsHandler(config, topics, partitions))
+                    .register(new DescribeConfigsHandler(config, topics))
+                    .register(new AlterConfigsHandler(config, topics))
+                    .register(new IncrementalAlterConfigsHandler(config, topics))
+                    .register(new DescribeClusterHandler(config))
+                    .register(new FindCoordinatorHandler(groups))
+                    .register(new JoinGroupHandler(groups))
+                    .register(new SyncGroupHandler(groups))
+                    .register(new HeartbeatHandler(groups))
+                    .register(new LeaveGroupHandler(groups))
+                    .register(new OffsetCommitHandler(groups))
+                    .register(new OffsetFetchHandler(groups))
+                    .register(new OffsetDeleteHandler(groups))
+                    .register(new DescribeGroupsHandler(groups))
+                    .register(new ListGroupsHandler(groups))
+                    .register(new DeleteGroupsHandler(groups));
             Future<Void> loadIds = metaContext.executeBlocking(() -> {
                 producerIds.load();
                 return null;
             });
             return loadIds.compose(v -> topics.start()).compose(v -> {
+                // groups load in the background; until then the coordinator answers COORDINATOR_LOAD_IN_PROGRESS
+                groups.start().onFailure(t -> LOG.error("Loading consumer groups failed", t));
                 partitions.startBackgroundTasks();
                 return listen(registry);
             });
@@ -205,7 +262,13 @@ public final class Broker {
             return Future.succeededFuture();
         }
         closed = true;
-        Future<Void> logs = partitions == null ? Future.succeededFuture() : partitions.closeAll();
+        Future<Void> groupsClosed = groups == null ? Future.succeededFuture()
+                : groups.close().otherwise(t -> {
+                    LOG.error("Closing the group coordinator failed", t);
+                    return null;
+                });
+        Future<Void> logs = groupsClosed.compose(v -> partitions == null ? Future.succeededFuture()
+                : partitions.closeAll());
         return logs.transform(ar -> {
             if (ar.failed()) {
                 LOG.error("Closing the logs failed", ar.cause());

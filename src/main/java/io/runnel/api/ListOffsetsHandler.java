@@ -70,10 +70,14 @@ public final class ListOffsetsHandler implements ApiHandler<ListOffsetsRequestDa
         long ts = rp.timestamp();
         try {
             if (ts == ListOffsetsRequest.EARLIEST_TIMESTAMP || ts == ListOffsetsRequest.EARLIEST_LOCAL_TIMESTAMP) {
-                return pr.setOffset(owner.log().logStartOffset());
+                // an empty epoch cache means nothing was written under an older epoch: the current one holds
+                Optional<TimestampOffset> earliest = owner.log().offsetForTimestamp(ListOffsetsRequest.EARLIEST_TIMESTAMP);
+                int epoch = earliest.map(TimestampOffset::leaderEpoch).orElse(-1);
+                return pr.setOffset(owner.log().logStartOffset()).setLeaderEpoch(epoch < 0 ? owner.leaderEpoch() : epoch);
             }
             if (ts == ListOffsetsRequest.LATEST_TIMESTAMP) {
-                return pr.setOffset(hw).setLeaderEpoch(owner.log().latestEpoch());
+                int epoch = owner.log().latestEpoch();
+                return pr.setOffset(hw).setLeaderEpoch(epoch < 0 ? owner.leaderEpoch() : epoch);
             }
             if (ts == ListOffsetsRequest.LATEST_TIERED_TIMESTAMP || ts == ListOffsetsRequest.EARLIEST_PENDING_UPLOAD_TIMESTAMP) {
                 // no tiered storage: nothing is tiered or pending upload

@@ -68,6 +68,17 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String GROUP_MAX_SESSION_TIMEOUT_MS = "group.max.session.timeout.ms";
     public static final String GROUP_MAX_SIZE = "group.max.size";
     public static final String LOG_SHARDS = "runnel.log.shards";
+    public static final String LOG_CLEANER_DELETE_RETENTION_MS = "log.cleaner.delete.retention.ms";
+    public static final String LOG_CLEANER_MIN_COMPACTION_LAG_MS = "log.cleaner.min.compaction.lag.ms";
+    public static final String LOG_CLEANER_MAX_COMPACTION_LAG_MS = "log.cleaner.max.compaction.lag.ms";
+    public static final String LOG_CLEANER_MIN_CLEANABLE_RATIO = "log.cleaner.min.cleanable.ratio";
+    public static final String LOG_PREALLOCATE = "log.preallocate";
+    public static final String LOG_ROLL_JITTER_MS = "log.roll.jitter.ms";
+    public static final String LOG_LOCAL_RETENTION_MS = "log.local.retention.ms";
+    public static final String LOG_LOCAL_RETENTION_BYTES = "log.local.retention.bytes";
+    public static final String COMPRESSION_GZIP_LEVEL = "compression.gzip.level";
+    public static final String COMPRESSION_LZ4_LEVEL = "compression.lz4.level";
+    public static final String COMPRESSION_ZSTD_LEVEL = "compression.zstd.level";
 
     private static final long DAY_MS = 24L * 3600 * 1000;
 
@@ -137,6 +148,21 @@ public final class BrokerConfig extends AbstractConfig {
             .define(GROUP_MIN_SESSION_TIMEOUT_MS, Type.INT, 6000, atLeast(0), MEDIUM, "Smallest session timeout.")
             .define(GROUP_MAX_SESSION_TIMEOUT_MS, Type.INT, 1_800_000, atLeast(0), MEDIUM, "Largest session timeout.")
             .define(GROUP_MAX_SIZE, Type.INT, Integer.MAX_VALUE, atLeast(1), MEDIUM, "Largest consumer group.")
+            .define(LOG_CLEANER_DELETE_RETENTION_MS, Type.LONG, 86_400_000L, atLeast(0), MEDIUM,
+                    "How long tombstones are kept on compacted topics.")
+            .define(LOG_CLEANER_MIN_COMPACTION_LAG_MS, Type.LONG, 0L, atLeast(0), MEDIUM, "Minimum age before compaction.")
+            .define(LOG_CLEANER_MAX_COMPACTION_LAG_MS, Type.LONG, Long.MAX_VALUE, atLeast(1), MEDIUM,
+                    "Maximum age before compaction.")
+            .define(LOG_CLEANER_MIN_CLEANABLE_RATIO, Type.DOUBLE, 0.5, between(0, 1), MEDIUM,
+                    "Dirty ratio that makes a log eligible for compaction.")
+            .define(LOG_PREALLOCATE, Type.BOOLEAN, false, MEDIUM, "Preallocate segment files.")
+            .define(LOG_ROLL_JITTER_MS, Type.LONG, 0L, atLeast(0), MEDIUM, "Jitter subtracted from segment.ms.")
+            .define(LOG_LOCAL_RETENTION_MS, Type.LONG, -2L, atLeast(-2), MEDIUM, "Local retention with tiered storage.")
+            .define(LOG_LOCAL_RETENTION_BYTES, Type.LONG, -2L, atLeast(-2), MEDIUM,
+                    "Local retention with tiered storage.")
+            .define(COMPRESSION_GZIP_LEVEL, Type.INT, -1, between(-1, 9), LOW, "gzip level when recompressing.")
+            .define(COMPRESSION_LZ4_LEVEL, Type.INT, 9, between(1, 17), LOW, "lz4 level when recompressing.")
+            .define(COMPRESSION_ZSTD_LEVEL, Type.INT, 3, between(-131072, 22), LOW, "zstd level when recompressing.")
             .define(LOG_SHARDS, Type.INT, 0, atLeast(0), LOW,
                     "Worker contexts owning partitions; 0 picks the number of cores.");
 
@@ -223,6 +249,23 @@ public final class BrokerConfig extends AbstractConfig {
         m.put(TopicConfig.MESSAGE_TIMESTAMP_AFTER_MAX_MS_CONFIG, getLong(LOG_MESSAGE_TIMESTAMP_AFTER_MAX_MS));
         m.put(TopicConfig.COMPRESSION_TYPE_CONFIG, getString(COMPRESSION_TYPE));
         m.put(TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE_CONFIG, getBoolean(UNCLEAN_LEADER_ELECTION_ENABLE));
+        m.put(TopicConfig.DELETE_RETENTION_MS_CONFIG, getLong(LOG_CLEANER_DELETE_RETENTION_MS));
+        m.put(TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG, getLong(LOG_CLEANER_MIN_COMPACTION_LAG_MS));
+        m.put(TopicConfig.MAX_COMPACTION_LAG_MS_CONFIG, getLong(LOG_CLEANER_MAX_COMPACTION_LAG_MS));
+        m.put(TopicConfig.MIN_CLEANABLE_DIRTY_RATIO_CONFIG, getDouble(LOG_CLEANER_MIN_CLEANABLE_RATIO));
+        m.put(TopicConfig.PREALLOCATE_CONFIG, getBoolean(LOG_PREALLOCATE));
+        m.put(TopicConfig.SEGMENT_JITTER_MS_CONFIG, getLong(LOG_ROLL_JITTER_MS));
+        m.put(TopicConfig.LOCAL_LOG_RETENTION_MS_CONFIG, getLong(LOG_LOCAL_RETENTION_MS));
+        m.put(TopicConfig.LOCAL_LOG_RETENTION_BYTES_CONFIG, getLong(LOG_LOCAL_RETENTION_BYTES));
+        m.put(TopicConfig.COMPRESSION_GZIP_LEVEL_CONFIG, getInt(COMPRESSION_GZIP_LEVEL));
+        m.put(TopicConfig.COMPRESSION_LZ4_LEVEL_CONFIG, getInt(COMPRESSION_LZ4_LEVEL));
+        m.put(TopicConfig.COMPRESSION_ZSTD_LEVEL_CONFIG, getInt(COMPRESSION_ZSTD_LEVEL));
+        // topic-only configs without a broker property
+        m.put(TopicConfig.REMOTE_LOG_STORAGE_ENABLE_CONFIG, false);
+        m.put(TopicConfig.REMOTE_LOG_COPY_DISABLE_CONFIG, false);
+        m.put(TopicConfig.REMOTE_LOG_DELETE_ON_DISABLE_CONFIG, false);
+        m.put("leader.replication.throttled.replicas", List.of());
+        m.put("follower.replication.throttled.replicas", List.of());
         return m;
     }
 
@@ -244,7 +287,18 @@ public final class BrokerConfig extends AbstractConfig {
             Map.entry(TopicConfig.MESSAGE_TIMESTAMP_BEFORE_MAX_MS_CONFIG, LOG_MESSAGE_TIMESTAMP_BEFORE_MAX_MS),
             Map.entry(TopicConfig.MESSAGE_TIMESTAMP_AFTER_MAX_MS_CONFIG, LOG_MESSAGE_TIMESTAMP_AFTER_MAX_MS),
             Map.entry(TopicConfig.COMPRESSION_TYPE_CONFIG, COMPRESSION_TYPE),
-            Map.entry(TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE_CONFIG, UNCLEAN_LEADER_ELECTION_ENABLE));
+            Map.entry(TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE_CONFIG, UNCLEAN_LEADER_ELECTION_ENABLE),
+            Map.entry(TopicConfig.DELETE_RETENTION_MS_CONFIG, LOG_CLEANER_DELETE_RETENTION_MS),
+            Map.entry(TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG, LOG_CLEANER_MIN_COMPACTION_LAG_MS),
+            Map.entry(TopicConfig.MAX_COMPACTION_LAG_MS_CONFIG, LOG_CLEANER_MAX_COMPACTION_LAG_MS),
+            Map.entry(TopicConfig.MIN_CLEANABLE_DIRTY_RATIO_CONFIG, LOG_CLEANER_MIN_CLEANABLE_RATIO),
+            Map.entry(TopicConfig.PREALLOCATE_CONFIG, LOG_PREALLOCATE),
+            Map.entry(TopicConfig.SEGMENT_JITTER_MS_CONFIG, LOG_ROLL_JITTER_MS),
+            Map.entry(TopicConfig.LOCAL_LOG_RETENTION_MS_CONFIG, LOG_LOCAL_RETENTION_MS),
+            Map.entry(TopicConfig.LOCAL_LOG_RETENTION_BYTES_CONFIG, LOG_LOCAL_RETENTION_BYTES),
+            Map.entry(TopicConfig.COMPRESSION_GZIP_LEVEL_CONFIG, COMPRESSION_GZIP_LEVEL),
+            Map.entry(TopicConfig.COMPRESSION_LZ4_LEVEL_CONFIG, COMPRESSION_LZ4_LEVEL),
+            Map.entry(TopicConfig.COMPRESSION_ZSTD_LEVEL_CONFIG, COMPRESSION_ZSTD_LEVEL));
 
     static long days(int n) {
         return n * DAY_MS;

@@ -41,7 +41,28 @@ public final class TopicConfigs {
             .define(TopicConfig.MESSAGE_TIMESTAMP_AFTER_MAX_MS_CONFIG, Type.LONG, ConfigDef.NO_DEFAULT_VALUE, atLeast(0), MEDIUM, "")
             .define(TopicConfig.COMPRESSION_TYPE_CONFIG, Type.STRING, ConfigDef.NO_DEFAULT_VALUE,
                     ConfigDef.ValidString.in("producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"), MEDIUM, "")
-            .define(TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE_CONFIG, Type.BOOLEAN, ConfigDef.NO_DEFAULT_VALUE, MEDIUM, "");
+            .define(TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE_CONFIG, Type.BOOLEAN, ConfigDef.NO_DEFAULT_VALUE, MEDIUM, "")
+            // accepted and shown like Kafka's; compaction, tiering and throttling come later
+            .define(TopicConfig.DELETE_RETENTION_MS_CONFIG, Type.LONG, ConfigDef.NO_DEFAULT_VALUE, atLeast(0), MEDIUM, "")
+            .define(TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG, Type.LONG, ConfigDef.NO_DEFAULT_VALUE, atLeast(0), MEDIUM, "")
+            .define(TopicConfig.MAX_COMPACTION_LAG_MS_CONFIG, Type.LONG, ConfigDef.NO_DEFAULT_VALUE, atLeast(1), MEDIUM, "")
+            .define(TopicConfig.MIN_CLEANABLE_DIRTY_RATIO_CONFIG, Type.DOUBLE, ConfigDef.NO_DEFAULT_VALUE,
+                    ConfigDef.Range.between(0, 1), MEDIUM, "")
+            .define(TopicConfig.PREALLOCATE_CONFIG, Type.BOOLEAN, ConfigDef.NO_DEFAULT_VALUE, MEDIUM, "")
+            .define(TopicConfig.SEGMENT_JITTER_MS_CONFIG, Type.LONG, ConfigDef.NO_DEFAULT_VALUE, atLeast(0), MEDIUM, "")
+            .define(TopicConfig.LOCAL_LOG_RETENTION_MS_CONFIG, Type.LONG, ConfigDef.NO_DEFAULT_VALUE, atLeast(-2), MEDIUM, "")
+            .define(TopicConfig.LOCAL_LOG_RETENTION_BYTES_CONFIG, Type.LONG, ConfigDef.NO_DEFAULT_VALUE, atLeast(-2), MEDIUM, "")
+            .define(TopicConfig.COMPRESSION_GZIP_LEVEL_CONFIG, Type.INT, ConfigDef.NO_DEFAULT_VALUE,
+                    ConfigDef.Range.between(-1, 9), MEDIUM, "")
+            .define(TopicConfig.COMPRESSION_LZ4_LEVEL_CONFIG, Type.INT, ConfigDef.NO_DEFAULT_VALUE,
+                    ConfigDef.Range.between(1, 17), MEDIUM, "")
+            .define(TopicConfig.COMPRESSION_ZSTD_LEVEL_CONFIG, Type.INT, ConfigDef.NO_DEFAULT_VALUE,
+                    ConfigDef.Range.between(-131072, 22), MEDIUM, "")
+            .define(TopicConfig.REMOTE_LOG_STORAGE_ENABLE_CONFIG, Type.BOOLEAN, ConfigDef.NO_DEFAULT_VALUE, MEDIUM, "")
+            .define(TopicConfig.REMOTE_LOG_COPY_DISABLE_CONFIG, Type.BOOLEAN, ConfigDef.NO_DEFAULT_VALUE, MEDIUM, "")
+            .define(TopicConfig.REMOTE_LOG_DELETE_ON_DISABLE_CONFIG, Type.BOOLEAN, ConfigDef.NO_DEFAULT_VALUE, MEDIUM, "")
+            .define("leader.replication.throttled.replicas", Type.LIST, ConfigDef.NO_DEFAULT_VALUE, MEDIUM, "")
+            .define("follower.replication.throttled.replicas", Type.LIST, ConfigDef.NO_DEFAULT_VALUE, MEDIUM, "");
 
     private TopicConfigs() {
     }
