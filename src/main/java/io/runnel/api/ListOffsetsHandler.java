@@ -46,7 +46,12 @@ public final class ListOffsetsHandler implements ApiHandler<ListOffsetsRequestDa
             resp.topics().add(tr);
             TopicInfo topic = topics.topic(rt.name());
             for (ListOffsetsRequestData.ListOffsetsPartition rp : rt.partitions()) {
-                tr.partitions().add(answer(topic, rt.name(), rp));
+                ListOffsetsPartitionResponse pr = answer(topic, rt.name(), rp);
+                if (ctx.apiVersion() < 4) {
+                    // leader epochs are only part of v4 and up
+                    pr.setLeaderEpoch(-1);
+                }
+                tr.partitions().add(pr);
             }
         }
         return Future.succeededFuture(resp);
