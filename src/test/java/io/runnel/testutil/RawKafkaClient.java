@@ -14,6 +14,9 @@ import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
 import org.apache.kafka.common.protocol.ObjectSerializationCache;
+import org.apache.kafka.common.requests.AbstractRequest;
+import org.apache.kafka.common.requests.AbstractResponse;
+import org.apache.kafka.common.requests.RequestHeader;
 
 /** A bare Kafka protocol client over a blocking socket, for sending exactly the bytes a test wants. */
 public final class RawKafkaClient implements AutoCloseable {
@@ -52,6 +55,19 @@ public final class RawKafkaClient implements AutoCloseable {
         body.write(acc, cache, version);
         sendRaw(buf.array());
         return id;
+    }
+
+    /** Sends a kafka-clients request object at its version and parses the answer. */
+    @SuppressWarnings("unchecked")
+    public <R extends AbstractResponse> R send(AbstractRequest request) throws IOException {
+        RequestHeader header = new RequestHeader(request.apiKey(), request.version(), "raw-test", ++correlationId);
+        ByteBuffer body = request.serializeWithHeader(header);
+        ByteBuffer frame = ByteBuffer.allocate(4 + body.remaining());
+        frame.putInt(body.remaining()).put(body);
+        sendRaw(frame.array());
+        byte[] response = new byte[in.readInt()];
+        in.readFully(response);
+        return (R) AbstractResponse.parseResponse(ByteBuffer.wrap(response), header);
     }
 
     /** Reads one response frame and returns the body after the response header. */
