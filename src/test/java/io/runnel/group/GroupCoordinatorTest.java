@@ -58,7 +58,7 @@ class GroupCoordinatorTest {
     private Vertx vertx;
     private InMemoryOffsetsLog log;
     private GroupCoordinator coordinator;
-    private GroupConfig config = new GroupConfig(200, 100, 30_000, 10, 7L * 24 * 3600 * 1000, 600_000L, 4, 64);
+    private GroupConfig config = new GroupConfig(300, 100, 30_000, 10, 7L * 24 * 3600 * 1000, 600_000L, 4, 64);
 
     @BeforeEach
     void setUp() {
