@@ -241,6 +241,15 @@ final class ConfigDescriber {
                 // a config without documentation text: DescribeConfigs answers null for it
             }
         }
+        // these two live in Kafka's server module, not in kafka-clients' TopicConfig
+        docs.put("leader.replication.throttled.replicas", "A list of replicas for which log replication should be "
+                + "throttled on the leader side. The list should describe a set of replicas in the form "
+                + "[PartitionId]:[BrokerId],[PartitionId]:[BrokerId]:... or alternatively the wildcard '*' can be used "
+                + "to throttle all replicas for this topic.");
+        docs.put("follower.replication.throttled.replicas", "A list of replicas for which log replication should be "
+                + "throttled on the follower side. The list should describe a set of replicas in the form "
+                + "[PartitionId]:[BrokerId],[PartitionId]:[BrokerId]:... or alternatively the wildcard '*' can be used "
+                + "to throttle all replicas for this topic.");
         return Map.copyOf(docs);
     }
 }
