@@ -75,6 +75,7 @@ public final class PartitionLog implements Closeable {
     private volatile long logStartOffset;
     private long recoveryPoint;
     private long unflushedMessages;
+    private volatile long flushCount;
     private long lastFlushMs;
     private final ProducerStateManager producerState;
     private final LeaderEpochCache epochCache;
@@ -409,10 +410,8 @@ public final class PartitionLog implements Closeable {
         } catch (IOException | UncheckedIOException e) {
             throw fail("appending to " + tp, e);
         }
+        // flush.messages is applied by the owner (flushDue, then one flush for a burst of appends)
         unflushedMessages += lastOffset - firstOffset + 1;
-        if (unflushedMessages >= config.flushMessages()) {
-            flush();
-        }
     }
 
     private LogSegment maybeRoll(int messagesSize, long maxTimestamp, long maxOffset) throws IOException {
@@ -761,20 +760,31 @@ public final class PartitionLog implements Closeable {
 
     /** Flushes when flush.messages or flush.ms say so; returns true if it flushed. */
     public boolean flushIfNeeded() {
-        LogConfig cfg = config;
-        long now = time.milliseconds();
-        boolean byCount = unflushedMessages >= cfg.flushMessages();
-        boolean byTime = unflushedMessages > 0 && cfg.flushMs() != Long.MAX_VALUE && now - lastFlushMs >= cfg.flushMs();
-        if (byCount || byTime) {
+        if (flushDue()) {
             flush();
             return true;
         }
         return false;
     }
 
+    /** Whether flush.messages or flush.ms call for a flush now (the owner may batch several appends first). */
+    public boolean flushDue() {
+        LogConfig cfg = config;
+        boolean byCount = unflushedMessages >= cfg.flushMessages();
+        boolean byTime = unflushedMessages > 0 && cfg.flushMs() != Long.MAX_VALUE
+                && time.milliseconds() - lastFlushMs >= cfg.flushMs();
+        return byCount || byTime;
+    }
+
+    /** How many times {@link #flush()} ran (for metrics and group-commit tests). */
+    public long flushCount() {
+        return flushCount;
+    }
+
     /** Forces everything appended so far to disk and advances the recovery point. */
     public void flush() {
         checkWritable();
+        flushCount++;
         LogEnd e = end;
         try {
             Long from = segments.floorKey(recoveryPoint);

@@ -1,5 +1,7 @@
 package io.runnel.partition;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -31,6 +33,9 @@ public final class PartitionOwner {
     private volatile long highWatermark;
     private volatile int minInsyncReplicas;
     private volatile boolean closed;
+    // appends waiting for the next group fsync; owner context only
+    private final List<FlushWaiter> awaitingFlush = new ArrayList<>();
+    private boolean flushScheduled;
 
     PartitionOwner(TopicPartition tp, Uuid topicId, Context context, PartitionLog log, int leaderEpoch,
                    int minInsyncReplicas) {
@@ -95,15 +100,48 @@ public final class PartitionOwner {
                 LogAppendResult result = log.appendAsLeader(records, leaderEpoch);
                 if (!result.duplicate()) {
                     highWatermark = log.logEndOffset();
-                    log.flushIfNeeded();
                     notifyListeners();
                 }
-                promise.complete(result);
+                if (log.flushDue()) {
+                    awaitFlush(new FlushWaiter(promise, result));
+                } else {
+                    promise.complete(result);
+                }
             } catch (Throwable t) {
                 promise.fail(t);
             }
         });
         return promise.future();
+    }
+
+    /** An acknowledgement held back until the next group fsync. */
+    private record FlushWaiter(Promise<LogAppendResult> promise, LogAppendResult result) {
+    }
+
+    /**
+     * Group commit: appends that need an fsync (flush.messages / flush.ms) wait for one flush that runs
+     * after every append already queued on this context, so a burst of appends shares one fsync.
+     * Owner context only.
+     */
+    private void awaitFlush(FlushWaiter waiter) {
+        awaitingFlush.add(waiter);
+        if (!flushScheduled) {
+            flushScheduled = true;
+            context.runOnContext(v -> groupFlush());
+        }
+    }
+
+    private void groupFlush() {
+        flushScheduled = false;
+        List<FlushWaiter> waiters = new ArrayList<>(awaitingFlush);
+        awaitingFlush.clear();
+        try {
+            log.flush();
+        } catch (Throwable t) {
+            waiters.forEach(w -> w.promise().fail(t));
+            return;
+        }
+        waiters.forEach(w -> w.promise().complete(w.result()));
     }
 
     /** Reads committed data (below the high watermark); any thread. */

@@ -226,10 +226,15 @@ class RecoveryTest {
                 false, true, false, Long.MAX_VALUE, Long.MAX_VALUE);
         try (PartitionLog log = open(dir, cfg, time)) {
             appendValues(log, 2);
+            assertThat(log.flushDue()).isFalse();
             assertThat(log.flushIfNeeded()).isFalse();
-            log.appendAsLeader(batch(T0, "third"), 1);  // flush.messages reached inside append
+            log.appendAsLeader(batch(T0, "third"), 1);
+            // the owner flushes (group commit): the append only says a flush is due
+            assertThat(log.flushDue()).isTrue();
+            assertThat(log.flushIfNeeded()).isTrue();
             assertThat(log.recoveryPoint()).isEqualTo(3);
             log.appendAsLeader(batch(T0, "fourth"), 1);
+            assertThat(log.flushDue()).isFalse();
             assertThat(log.flushIfNeeded()).isFalse();
             time.sleep(1000);
             assertThat(log.flushIfNeeded()).isTrue();
