@@ -102,7 +102,22 @@ public final class TopicManager {
                 store.put(t);
             }
             return t;
-        }).compose(t -> validateOnly ? Future.succeededFuture(t) : openAll(t, 0).map(t));
+        }).compose(t -> validateOnly ? Future.succeededFuture(t) : openAll(t, 0).map(t)
+                .recover(err -> forget(t).transform(v -> Future.failedFuture(err))));
+    }
+
+    /** Undoes a creation whose logs could not all be opened, so no half-created topic stays behind. */
+    private Future<Void> forget(TopicInfo t) {
+        return onMeta(() -> {
+            store.remove(t.name());
+            return null;
+        }).compose(v -> {
+            List<Future<Void>> deletes = new ArrayList<>();
+            for (int p = 0; p < t.partitions(); p++) {
+                deletes.add(partitions.delete(new TopicPartition(t.name(), p)));
+            }
+            return Future.join(deletes).mapEmpty();
+        });
     }
 
     /** Creates a topic with the broker defaults unless it exists (auto-creation); either way returns it. */
