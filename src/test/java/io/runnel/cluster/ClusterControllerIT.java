@@ -1,0 +1,207 @@
+package io.runnel.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import com.hazelcast.config.Config;
+import com.hazelcast.config.JoinConfig;
+import com.hazelcast.core.Hazelcast;
+import com.hazelcast.core.HazelcastInstance;
+import io.runnel.server.ShardVerticle;
+import io.vertx.core.Context;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.ThreadingModel;
+import io.vertx.core.Vertx;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InvalidUpdateVersionException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Three Hazelcast members on loopback, each with its own controller instance and persisted state:
+ * controller election by age and majority, failover elections by epoch, compare-and-set ISR changes,
+ * and a full-cluster restart rebuilt from what the brokers persisted.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class ClusterControllerIT {
+
+    private static final TopicPartition TP = new TopicPartition("orders", 0);
+
+    @TempDir
+    Path dir;
+    private final Vertx vertx = Vertx.vertx();
+    private final String clusterName = "ctrl-" + UUID.randomUUID();
+    private final List<Node> nodes = new ArrayList<>();
+    private int[] ports;
+
+    private final class Node {
+        final int id;
+        final HazelcastInstance hz;
+        final ClusterController controller;
+        final Map<TopicPartition, PartitionState> applied = new ConcurrentHashMap<>();
+
+        Node(int id) throws Exception {
+            this.id = id;
+            Config config = new Config().setClusterName(clusterName);
+            config.setProperty("hazelcast.wait.seconds.before.join", "0");
+            config.setProperty("hazelcast.phone.home.enabled", "false");
+            config.setProperty("hazelcast.logging.type", "slf4j");
+            config.setProperty("hazelcast.max.no.heartbeat.seconds", "5");
+            config.setProperty("hazelcast.heartbeat.interval.seconds", "1");
+            config.getNetworkConfig().setPort(ports[id - 1]).setPortAutoIncrement(false);
+            config.getNetworkConfig().getInterfaces().setEnabled(true).addInterface("127.0.0.1");
+            JoinConfig join = config.getNetworkConfig().getJoin();
+            join.getMulticastConfig().setEnabled(false);
+            join.getAutoDetectionConfig().setEnabled(false);
+            join.getTcpIpConfig().setEnabled(true);
+            for (int p : ports) {
+                join.getTcpIpConfig().addMember("127.0.0.1:" + p);
+            }
+            config.getMemberAttributeConfig().setAttribute(ClusterController.NODE_ID_ATTRIBUTE, Integer.toString(id))
+                    .setAttribute(ClusterController.KAFKA_HOST_ATTRIBUTE, "127.0.0.1")
+                    .setAttribute(ClusterController.KAFKA_PORT_ATTRIBUTE, Integer.toString(9090 + id));
+            ClusterController.configure(config, 3);
+            hz = Hazelcast.newHazelcastInstance(config);
+            ShardVerticle worker = new ShardVerticle();
+            vertx.deployVerticle(worker, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
+                    .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            Context context = worker.ownContext();
+            PartitionStateStore store = new PartitionStateStore(dir.resolve("node-" + id));
+            controller = new ClusterController(context, hz, 3, store, t -> false, applied::put);
+            controller.start().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        for (Node n : nodes) {
+            n.hz.getLifecycleService().terminate();
+        }
+        vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    private void startAll() throws Exception {
+        if (ports == null) {
+            ports = new int[3];
+            for (int i = 0; i < 3; i++) {
+                try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+                    ports[i] = s.getLocalPort();
+                }
+            }
+        }
+        for (int id = 1; id <= 3; id++) {
+            nodes.add(new Node(id));
+        }
+        await("three members", () -> nodes.stream().allMatch(n -> n.hz.getCluster().getMembers().size() == 3));
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    private static <T> T get(io.vertx.core.Future<T> f) throws Exception {
+        return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void oldestMemberWithAMajorityIsTheController() throws Exception {
+        startAll();
+        assertThat(nodes.get(0).controller.isController()).isTrue();
+        assertThat(nodes.get(1).controller.isController()).isFalse();
+        assertThat(nodes.stream().map(n -> n.controller.controllerId())).containsOnly(1);
+        assertThat(nodes.get(2).controller.liveBrokers()).extracting(BrokerEndpoint::nodeId).containsExactlyInAnyOrder(1, 2, 3);
+        assertThat(nodes.get(2).controller.endpoint(2).port()).isEqualTo(9092);
+
+        // the controller is lost: the next oldest takes over
+        nodes.remove(0).hz.getLifecycleService().terminate();
+        await("node 2 is controller", () -> nodes.get(0).controller.isController());
+        // then a second member is lost: the survivor sees no majority and stops acting
+        nodes.remove(1).hz.getLifecycleService().terminate();
+        await("no majority", () -> !nodes.get(0).controller.isController());
+        assertThat(nodes.get(0).controller.controllerId()).isEqualTo(-1);
+    }
+
+    @Test
+    void failedLeaderIsReplacedByAnInSyncReplicaEverywhere() throws Exception {
+        startAll();
+        Map<Integer, PartitionState> created = get(nodes.get(0).controller.createPartitions("orders", 0, 1, 3));
+        PartitionState initial = created.get(0);
+        assertThat(initial.isr()).containsExactlyInAnyOrderElementsOf(List.of(1, 2, 3));
+        await("every broker persisted the new partition", () -> nodes.stream().allMatch(n -> initial.equals(n.applied.get(TP))));
+
+        int leader = initial.leader();
+        Node dying = nodes.stream().filter(n -> n.id == leader).findFirst().orElseThrow();
+        nodes.remove(dying);
+        dying.hz.getLifecycleService().terminate();
+        await("a new leader", () -> nodes.stream().allMatch(n -> {
+            PartitionState s = n.applied.get(TP);
+            return s != null && s.leader() != leader && s.leader() >= 0;
+        }));
+        PartitionState after = nodes.get(0).applied.get(TP);
+        assertThat(after.leaderEpoch()).isEqualTo(initial.leaderEpoch() + 1);
+        assertThat(after.isr()).doesNotContain(leader).contains(after.leader());
+        assertThat(nodes.get(1).controller.state(TP)).isEqualTo(after);
+    }
+
+    @Test
+    void isrChangesAreCompareAndSet() throws Exception {
+        startAll();
+        PartitionState initial = get(nodes.get(0).controller.createPartitions("orders", 0, 1, 3)).get(0);
+        Node leader = nodes.stream().filter(n -> n.id == initial.leader()).findFirst().orElseThrow();
+        List<Integer> shrunk = List.of(initial.leader());
+        PartitionState next = get(leader.controller.alterPartition(TP, initial, initial.withIsr(shrunk)));
+        assertThat(next.isr()).containsExactly(initial.leader());
+        assertThat(next.partitionEpoch()).isEqualTo(initial.partitionEpoch() + 1);
+        assertThatThrownBy(() -> get(leader.controller.alterPartition(TP, initial, initial.withIsr(shrunk))))
+                .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(InvalidUpdateVersionException.class);
+        await("followers saw the shrink", () -> nodes.stream().allMatch(n -> next.equals(n.applied.get(TP))));
+    }
+
+    @Test
+    void fullRestartRebuildsTheStatesFromDisk() throws Exception {
+        startAll();
+        PartitionState initial = get(nodes.get(0).controller.createPartitions("orders", 0, 1, 3)).get(0);
+        Node leader = nodes.stream().filter(n -> n.id == initial.leader()).findFirst().orElseThrow();
+        PartitionState shrunk = get(leader.controller.alterPartition(TP, initial,
+                initial.withIsr(List.of(initial.leader()))));
+        await("all persisted", () -> nodes.stream().allMatch(n -> shrunk.equals(n.controller.state(TP))));
+        for (Node n : nodes) {
+            n.hz.getLifecycleService().terminate();
+        }
+        nodes.clear();
+
+        startAll();
+        // the only in-sync replica leads again once it is back; epochs continue from where they were,
+        // (the controller may have marked the partition leaderless while that broker was still starting)
+        await("the state is back with its epochs", () -> nodes.stream().allMatch(n -> {
+            PartitionState s = n.controller.state(TP);
+            return s != null && s.leader() == shrunk.leader() && s.isr().equals(shrunk.isr())
+                    && n.hz.getMap(ClusterController.PARTITIONS).containsKey("orders/0");
+        }));
+        for (Node n : nodes) {
+            PartitionState s = n.controller.state(TP);
+            assertThat(s.leaderEpoch()).isGreaterThanOrEqualTo(shrunk.leaderEpoch());
+            assertThat(s.partitionEpoch()).isGreaterThanOrEqualTo(shrunk.partitionEpoch());
+        }
+    }
+}
