@@ -1,5 +1,6 @@
 package io.runnel.cluster;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -7,27 +8,36 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BiConsumer;
 import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 
 import com.hazelcast.cluster.Member;
 import com.hazelcast.cluster.MembershipEvent;
 import com.hazelcast.cluster.MembershipListener;
+import com.hazelcast.config.Config;
+import com.hazelcast.config.SplitBrainProtectionConfig;
 import com.hazelcast.core.EntryEvent;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
 import com.hazelcast.map.listener.EntryAddedListener;
 import com.hazelcast.map.listener.EntryUpdatedListener;
+import com.hazelcast.splitbrainprotection.SplitBrainProtectionOn;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.errors.InvalidPartitionsException;
 import org.apache.kafka.common.errors.InvalidUpdateVersionException;
 import org.apache.kafka.common.errors.NotControllerException;
+import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.apache.kafka.common.internals.Topic;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,75 +47,173 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  * <li>The controller is the oldest member, and it acts only while it sees a majority of the configured
- *     brokers; the maps carry Hazelcast split-brain protection (configured by the caller, see
- *     {@link #splitBrainProtection}) so a minority side cannot write at all.</li>
- * <li>Partition states live in the map {@value #PARTITIONS} as JSON, and change only by
- *     compare-and-set ({@code IMap.replace(key, old, new)}), every change bumping the partition epoch.
- *     Elections after a broker leaves or returns are the controller's ({@link Elections}); ISR changes
- *     come from the partition's leader and are validated and fenced the same way.</li>
- * <li>Every broker persists each newer state it sees ({@link PartitionStateStore}) before acting on it,
- *     and publishes what it persisted in {@value #PERSISTED}; after a full-cluster restart (the map is
- *     empty) the controller rebuilds the map from the newest state any broker saw, so epochs never go
- *     backwards.</li>
+ *     brokers; the maps carry Hazelcast split-brain protection ({@link #configure}) so a minority side
+ *     cannot write at all.</li>
+ * <li>Topics ({@value #TOPICS}, by id) and partition states ({@value #PARTITIONS}) are JSON values that
+ *     change only by compare-and-set ({@code IMap.replace(key, old, new)}); every change bumps a version
+ *     (a topic's version, a partition's epochs). Elections after a broker leaves or returns and topic
+ *     changes are the controller's; ISR changes come from the partition's leader ({@link #alterPartition})
+ *     and are validated and fenced the same way ({@link Elections}).</li>
+ * <li>Every broker persists each newer value it sees ({@link VersionedStore}) before acting on it and
+ *     publishes what it persisted; after a full-cluster restart (the maps are empty) the controller
+ *     rebuilds them from the newest values any broker saw, so epochs never go backwards and deleted topics
+ *     stay deleted.</li>
  * </ul>
  *
- * <p>Threading: Hazelcast calls block, so everything runs on one worker {@code context} of this
- * class, one task at a time; Hazelcast listeners only hop onto it. Futures complete on that context.
+ * <p>Threading: Hazelcast calls block, so everything runs on one worker {@code context}, one task at a
+ * time; Hazelcast listeners only hop onto it. Futures and listener callbacks complete on that context.
  */
 public final class ClusterController implements PartitionStateChanger, BrokerDirectory {
 
     private static final Logger LOG = LoggerFactory.getLogger(ClusterController.class);
 
     public static final String PARTITIONS = "runnel-partitions";
-    public static final String PERSISTED = "runnel-persisted";
+    public static final String TOPICS = "runnel-topics";
+    public static final String PUBLISHED_PARTITIONS = "runnel-persisted-partitions";
+    public static final String PUBLISHED_TOPICS = "runnel-persisted-topics";
     public static final String NODE_ID_ATTRIBUTE = "runnel.node.id";
     public static final String KAFKA_HOST_ATTRIBUTE = "runnel.kafka.host";
     public static final String KAFKA_PORT_ATTRIBUTE = "runnel.kafka.port";
     public static final String SPLIT_BRAIN_PROTECTION = "runnel-majority";
 
+    /** What a broker does with metadata it has persisted; called on the controller's context. */
+    public interface Listener {
+        void onTopic(TopicRecord topic);
+
+        void onPartitionState(TopicPartition tp, PartitionState state);
+    }
+
     private final Context context;
     private final HazelcastInstance hz;
-    private final int configuredBrokers;
-    private final PartitionStateStore store;
+    private final int majority;
     private final Predicate<String> uncleanAllowed;
-    private final BiConsumer<TopicPartition, PartitionState> onState;
-    private final IMap<String, String> partitions;
-    private final IMap<Integer, String> persisted;
+    private final Table<TopicPartition, PartitionState> partitions;
+    private final Table<Uuid, TopicRecord> topics;
     private volatile Map<Integer, BrokerEndpoint> live = Map.of();
 
     /**
      * @param configuredBrokers size of the configured broker set; the controller needs a majority of it
-     * @param onState           called on {@code context} with each newer state, after it was persisted
+     * @param metaDir           where this broker persists the metadata it has seen
      */
-    public ClusterController(Context context, HazelcastInstance hz, int configuredBrokers, PartitionStateStore store,
-                             Predicate<String> uncleanAllowed, BiConsumer<TopicPartition, PartitionState> onState) {
+    public ClusterController(Context context, HazelcastInstance hz, int configuredBrokers, Path metaDir,
+                             Predicate<String> uncleanAllowed, Listener listener) {
         this.context = context;
         this.hz = hz;
-        this.configuredBrokers = configuredBrokers;
-        this.store = store;
+        this.majority = configuredBrokers / 2 + 1;
         this.uncleanAllowed = uncleanAllowed;
-        this.onState = onState;
-        this.partitions = hz.getMap(PARTITIONS);
-        this.persisted = hz.getMap(PERSISTED);
+        this.partitions = new Table<>(PARTITIONS, PUBLISHED_PARTITIONS, PartitionStateStore.open(metaDir),
+                listener::onPartitionState);
+        this.topics = new Table<>(TOPICS, PUBLISHED_TOPICS, TopicRecord.open(metaDir), (id, t) -> listener.onTopic(t));
     }
 
-    /** The split-brain protection every control-plane map must carry: a majority of the configured brokers. */
-    public static com.hazelcast.config.SplitBrainProtectionConfig splitBrainProtection(int configuredBrokers) {
-        return new com.hazelcast.config.SplitBrainProtectionConfig(SPLIT_BRAIN_PROTECTION, true,
-                configuredBrokers / 2 + 1).setProtectOn(com.hazelcast.splitbrainprotection.SplitBrainProtectionOn.READ_WRITE);
+    /** Adds the maps' split-brain protection (a majority of the configured brokers) before the member starts. */
+    public static void configure(Config config, int configuredBrokers) {
+        config.addSplitBrainProtectionConfig(new SplitBrainProtectionConfig(SPLIT_BRAIN_PROTECTION, true,
+                configuredBrokers / 2 + 1).setProtectOn(SplitBrainProtectionOn.READ_WRITE));
+        for (String map : List.of(PARTITIONS, TOPICS, PUBLISHED_PARTITIONS, PUBLISHED_TOPICS)) {
+            config.getMapConfig(map).setSplitBrainProtectionName(SPLIT_BRAIN_PROTECTION).setBackupCount(2);
+        }
     }
 
-    /** Adds the maps' split-brain protection to a Hazelcast config before the member starts. */
-    public static void configure(com.hazelcast.config.Config config, int configuredBrokers) {
-        config.addSplitBrainProtectionConfig(splitBrainProtection(configuredBrokers));
-        config.getMapConfig(PARTITIONS).setSplitBrainProtectionName(SPLIT_BRAIN_PROTECTION).setBackupCount(2);
-        config.getMapConfig(PERSISTED).setSplitBrainProtectionName(SPLIT_BRAIN_PROTECTION).setBackupCount(2);
+    /**
+     * One shared map, this broker's persisted copy of it, and where this broker publishes that copy for a
+     * full-restart rebuild.
+     */
+    private final class Table<K, V> {
+        final IMap<String, String> map;
+        final IMap<Integer, String> published;
+        final VersionedStore<K, V> store;
+        final BiConsumer<K, V> onNewer;
+
+        Table(String mapName, String publishedName, VersionedStore<K, V> store, BiConsumer<K, V> onNewer) {
+            this.map = hz.getMap(mapName);
+            this.published = hz.getMap(publishedName);
+            this.store = store;
+            this.onNewer = onNewer;
+        }
+
+        void listen() {
+            map.addEntryListener(new Changes(), true);
+        }
+
+        final class Changes implements EntryAddedListener<String, String>, EntryUpdatedListener<String, String> {
+            @Override
+            public void entryAdded(EntryEvent<String, String> e) {
+                String key = e.getKey();
+                String value = e.getValue();
+                context.runOnContext(v -> safely(() -> accept(key, value)));
+            }
+
+            @Override
+            public void entryUpdated(EntryEvent<String, String> e) {
+                entryAdded(e);
+            }
+        }
+
+        void accept(String key, String json) {
+            K k = store.codec().keyFromString().apply(key);
+            V v = decode(key, json);
+            if (store.offer(k, v)) {
+                onNewer.accept(k, v);
+                publish();
+            }
+        }
+
+        V decode(String key, String json) {
+            return store.codec().fromJson().apply(new JsonObject(json).put("key", key));
+        }
+
+        String encode(V v) {
+            return store.codec().toJson().apply(v).encode();
+        }
+
+        String key(K k) {
+            return store.codec().keyToString().apply(k);
+        }
+
+        void publish() {
+            published.set(localNodeId(), store.encode());
+        }
+
+        /** Catches up with values written while this broker was away or without a majority. */
+        void sync() {
+            publish();
+            for (Map.Entry<String, String> e : map.entrySet()) {
+                accept(e.getKey(), e.getValue());
+            }
+        }
+
+        /** After a full-cluster restart: the newest value any live broker persisted, for every key. */
+        void rebuildIfEmpty() {
+            if (!map.isEmpty()) {
+                return;
+            }
+            List<Map<K, V>> images = new ArrayList<>();
+            for (String json : published.values()) {
+                images.add(store.decode(json));
+            }
+            VersionedStore.merge(images, store.codec().isNewer()).forEach((k, v) -> map.putIfAbsent(key(k), encode(v)));
+        }
+
+        /** Current values with their exact stored text, for compare-and-set. */
+        Map<K, String> raw() {
+            Map<K, String> m = new HashMap<>();
+            for (Map.Entry<String, String> e : map.entrySet()) {
+                m.put(store.codec().keyFromString().apply(e.getKey()), e.getValue());
+            }
+            return m;
+        }
+
+        boolean compareAndSet(K k, String expectedJson, V next) {
+            return map.replace(key(k), expectedJson, encode(next));
+        }
     }
 
-    /** Loads what this broker persisted, publishes it, and starts following membership and states. */
+    /** Loads what this broker persisted and starts following membership, topics and partition states. */
     public Future<Void> start() {
         return run(() -> {
-            store.load();
+            topics.store.load();
+            partitions.store.load();
             refreshMembers();
             hz.getCluster().addMembershipListener(new MembershipListener() {
                 @Override
@@ -118,40 +226,12 @@ public final class ClusterController implements PartitionStateChanger, BrokerDir
                     context.runOnContext(v -> safely(ClusterController.this::onMembershipChange));
                 }
             });
-            partitions.addEntryListener(new StateListener(), true);
+            topics.listen();
+            partitions.listen();
             // without a majority the maps refuse every operation: the first membership change with one retries
             safely(this::onMembershipChange);
             return null;
         });
-    }
-
-    private final class StateListener implements EntryAddedListener<String, String>, EntryUpdatedListener<String, String> {
-        @Override
-        public void entryAdded(EntryEvent<String, String> e) {
-            String key = e.getKey();
-            String value = e.getValue();
-            context.runOnContext(v -> safely(() -> accept(key, value)));
-        }
-
-        @Override
-        public void entryUpdated(EntryEvent<String, String> e) {
-            entryAdded(e);
-        }
-    }
-
-    private void accept(String key, String json) {
-        TopicPartition tp = parseKey(key);
-        PartitionState state = fromJson(new JsonObject(json));
-        if (store.offer(tp, state)) {
-            onState.accept(tp, state);
-            publishPersisted();
-        }
-    }
-
-    private void publishPersisted() {
-        JsonArray arr = new JsonArray();
-        store.snapshot().forEach((tp, s) -> arr.add(toJson(s).put("key", key(tp))));
-        persisted.set(localNodeId(), arr.encode());
     }
 
     private void refreshMembers() {
@@ -171,17 +251,20 @@ public final class ClusterController implements PartitionStateChanger, BrokerDir
         return Integer.parseInt(hz.getCluster().getLocalMember().getAttribute(NODE_ID_ATTRIBUTE));
     }
 
+    private boolean hasMajority() {
+        return hz.getCluster().getMembers().size() >= majority;
+    }
+
     /** The oldest member leads, and only while it sees a majority of the configured brokers. */
     public boolean isController() {
         Set<Member> members = hz.getCluster().getMembers();
-        return !members.isEmpty() && members.iterator().next().localMember()
-                && members.size() >= configuredBrokers / 2 + 1;
+        return members.size() >= majority && members.iterator().next().localMember();
     }
 
     /** Node id of the current controller as this member sees it, or -1 without a majority. */
     public int controllerId() {
         Set<Member> members = hz.getCluster().getMembers();
-        if (members.size() < configuredBrokers / 2 + 1) {
+        if (members.size() < majority) {
             return -1;
         }
         String id = members.iterator().next().getAttribute(NODE_ID_ATTRIBUTE);
@@ -198,138 +281,195 @@ public final class ClusterController implements PartitionStateChanger, BrokerDir
         return live.values();
     }
 
-    /** The state of a partition as this broker has it (persisted, newest seen), or null. */
+    /** The state of a partition as this broker has persisted it (the newest it saw), or null. */
     public PartitionState state(TopicPartition tp) {
-        return store.get(tp);
+        return partitions.store.get(tp);
+    }
+
+    /** The live (not deleted) topic of that name as this broker has persisted it, or null. */
+    public TopicRecord topic(String name) {
+        return liveTopic(topics.store.snapshot().values(), name);
+    }
+
+    private static TopicRecord liveTopic(Collection<TopicRecord> records, String name) {
+        return records.stream().filter(t -> !t.deleted() && t.name().equals(name)).findFirst().orElse(null);
     }
 
     private void onMembershipChange() {
         refreshMembers();
-        if (hz.getCluster().getMembers().size() < configuredBrokers / 2 + 1) {
+        if (!hasMajority()) {
             return;
         }
-        publishPersisted();
-        // states written while this broker was away or without a majority
-        for (Map.Entry<String, String> e : partitions.entrySet()) {
-            accept(e.getKey(), e.getValue());
-        }
+        topics.sync();
+        partitions.sync();
         if (!isController()) {
             return;
         }
-        if (partitions.isEmpty()) {
-            rebuildFromPersisted();
-        }
+        topics.rebuildIfEmpty();
+        partitions.rebuildIfEmpty();
         reconcile();
-    }
-
-    /** After a full-cluster restart: the newest state any live broker persisted, for every partition. */
-    private void rebuildFromPersisted() {
-        List<Map<TopicPartition, PartitionState>> images = new ArrayList<>();
-        for (String json : persisted.values()) {
-            Map<TopicPartition, PartitionState> image = new HashMap<>();
-            for (Object o : new JsonArray(json)) {
-                JsonObject j = (JsonObject) o;
-                image.put(parseKey(j.getString("key")), fromJson(j));
-            }
-            images.add(image);
-        }
-        PartitionStateStore.merge(images).forEach((tp, s) -> partitions.putIfAbsent(key(tp), toJson(s).encode()));
     }
 
     /** Elects leaders for partitions whose leader is gone and drops dead brokers from ISRs. */
     private void reconcile() {
         Set<Integer> liveIds = new HashSet<>(live.keySet());
-        Map<TopicPartition, String> raw = new HashMap<>();
-        for (Map.Entry<String, String> e : partitions.entrySet()) {
-            raw.put(parseKey(e.getKey()), e.getValue());
-        }
-        Map<TopicPartition, PartitionState> current = new HashMap<>();
-        raw.forEach((tp, json) -> current.put(tp, fromJson(new JsonObject(json))));
-        Map<TopicPartition, PartitionState> changes = new HashMap<>();
-        Set<Integer> dead = new HashSet<>();
-        current.values().forEach(s -> {
-            s.isr().forEach(r -> {
-                if (!liveIds.contains(r)) {
-                    dead.add(r);
-                }
-            });
+        Map<TopicPartition, String> raw = partitions.raw();
+        Map<TopicPartition, PartitionState> working = new HashMap<>();
+        raw.forEach((tp, json) -> working.put(tp, partitions.decode(partitions.key(tp), json)));
+        Set<Integer> dead = new TreeSet<>();
+        working.values().forEach(s -> {
+            s.isr().stream().filter(r -> !liveIds.contains(r)).forEach(dead::add);
             if (s.leader() >= 0 && !liveIds.contains(s.leader())) {
                 dead.add(s.leader());
             }
         });
-        Map<TopicPartition, PartitionState> working = new HashMap<>(current);
+        Map<TopicPartition, PartitionState> changes = new HashMap<>();
         for (int node : dead) {
             Elections.brokerFailed(node, working, liveIds, uncleanAllowed).forEach((tp, s) -> {
                 working.put(tp, s);
                 changes.put(tp, s);
             });
         }
-        for (int node : liveIds) {
+        for (int node : new TreeSet<>(liveIds)) {
             Elections.brokerJoined(node, working, liveIds, uncleanAllowed).forEach((tp, s) -> {
                 working.put(tp, s);
                 changes.put(tp, s);
             });
         }
         changes.forEach((tp, s) -> {
-            // compare-and-set against exactly the value read
-            if (!partitions.replace(key(tp), raw.get(tp), toJson(s).encode())) {
-                LOG.info("State of {} changed under the controller; the next membership event reconciles it", tp);
-            } else {
+            if (partitions.compareAndSet(tp, raw.get(tp), s)) {
                 LOG.info("Controller changed {}: {}", tp, s);
+            } else {
+                LOG.info("State of {} changed under the controller; the next membership event reconciles it", tp);
             }
         });
     }
 
-    /**
-     * Creates the states of new partitions with Kafka's replica assignment over the live brokers; only the
-     * controller does this. Existing partitions are left as they are (putIfAbsent).
-     */
-    public Future<Map<Integer, PartitionState>> createPartitions(String topic, int fromPartition, int toPartition,
-                                                                 int replicationFactor) {
+    /** Creates a topic and its partitions with Kafka's replica assignment over the live brokers. */
+    public Future<TopicRecord> createTopic(String name, int partitionCount, short replicationFactor,
+                                           Map<String, String> configs) {
         return run(() -> {
-            if (!isController()) {
-                throw new NotControllerException("This broker is not the controller");
+            requireController();
+            Topic.validate(name);
+            if (liveTopic(topicValues(), name) != null) {
+                throw new TopicExistsException("Topic '" + name + "' already exists.");
             }
-            List<Integer> brokers = new ArrayList<>(new java.util.TreeSet<>(live.keySet()));
-            int start = java.util.concurrent.ThreadLocalRandom.current().nextInt(brokers.size());
-            int shift = java.util.concurrent.ThreadLocalRandom.current().nextInt(brokers.size());
-            Map<Integer, List<Integer>> assignment = ReplicaAssigner.assign(brokers, toPartition - fromPartition,
-                    replicationFactor, start, shift, fromPartition);
-            Map<Integer, PartitionState> created = new HashMap<>();
-            assignment.forEach((p, replicas) -> {
-                PartitionState s = Elections.initial(replicas, live.keySet());
-                String prev = partitions.putIfAbsent(key(new TopicPartition(topic, p)), toJson(s).encode());
-                created.put(p, prev == null ? s : fromJson(new JsonObject(prev)));
-            });
-            return created;
+            if (partitionCount <= 0) {
+                throw new InvalidPartitionsException("Number of partitions must be larger than 0.");
+            }
+            TopicRecord record = new TopicRecord(Uuid.randomUuid(), name, partitionCount, replicationFactor, configs,
+                    0, false);
+            // assign first: a replication factor the live brokers cannot hold fails before anything is written
+            Map<Integer, List<Integer>> assignment = assign(partitionCount, replicationFactor, 0);
+            topics.map.putIfAbsent(topics.key(record.id()), topics.encode(record));
+            writeInitialStates(name, assignment);
+            return record;
         });
     }
 
-    /** Removes a deleted topic's partition states; only the controller does this. */
-    public Future<Void> deletePartitions(String topic, int count) {
+    /** Grows a topic to {@code newTotal} partitions. */
+    public Future<TopicRecord> createPartitions(String name, int newTotal) {
         return run(() -> {
-            if (!isController()) {
-                throw new NotControllerException("This broker is not the controller");
+            requireController();
+            TopicRecord t = requireTopic(name);
+            if (newTotal <= t.partitions()) {
+                throw new InvalidPartitionsException("Topic currently has " + t.partitions()
+                        + " partitions, which is higher than or equal to the requested " + newTotal + ".");
             }
-            for (int p = 0; p < count; p++) {
-                partitions.remove(key(new TopicPartition(topic, p)));
+            Map<Integer, List<Integer>> assignment = assign(newTotal - t.partitions(), t.replicationFactor(),
+                    t.partitions());
+            TopicRecord next = t.withPartitions(newTotal);
+            if (!topics.compareAndSet(t.id(), topics.raw().get(t.id()), next)) {
+                throw new InvalidUpdateVersionException("Topic " + name + " changed concurrently");
             }
-            store.removeTopic(topic);
-            publishPersisted();
+            writeInitialStates(name, assignment);
+            return next;
+        });
+    }
+
+    /** Changes a topic's config overrides by compare-and-set on its version. */
+    public Future<TopicRecord> alterConfigs(String name, UnaryOperator<Map<String, String>> change) {
+        return run(() -> {
+            requireController();
+            TopicRecord t = requireTopic(name);
+            TopicRecord next = t.withConfigs(change.apply(new HashMap<>(t.configs())));
+            if (!topics.compareAndSet(t.id(), topics.raw().get(t.id()), next)) {
+                throw new InvalidUpdateVersionException("Topic " + name + " changed concurrently");
+            }
+            return next;
+        });
+    }
+
+    /** Deletes a topic: a tombstone for the topic, and its partition states removed. */
+    public Future<TopicRecord> deleteTopic(String name) {
+        return run(() -> {
+            requireController();
+            TopicRecord t = requireTopic(name);
+            if (!topics.compareAndSet(t.id(), topics.raw().get(t.id()), t.tombstone())) {
+                throw new InvalidUpdateVersionException("Topic " + name + " changed concurrently");
+            }
+            for (int p = 0; p < t.partitions(); p++) {
+                partitions.map.remove(partitions.key(new TopicPartition(name, p)));
+            }
+            return t.tombstone();
+        });
+    }
+
+    /** Forgets the partition states of a deleted topic on this broker (after its logs are removed). */
+    public Future<Void> forgetTopic(String name) {
+        return run(() -> {
+            partitions.store.removeIf(tp -> tp.topic().equals(name));
+            if (hasMajority()) {
+                partitions.publish();
+            }
             return null;
         });
+    }
+
+    private Map<Integer, List<Integer>> assign(int count, short replicationFactor, int firstPartition) {
+        List<Integer> brokers = new ArrayList<>(new TreeSet<>(live.keySet()));
+        int n = Math.max(1, brokers.size());
+        return ReplicaAssigner.assign(brokers, count, replicationFactor, ThreadLocalRandom.current().nextInt(n),
+                ThreadLocalRandom.current().nextInt(n), firstPartition);
+    }
+
+    private void writeInitialStates(String topic, Map<Integer, List<Integer>> assignment) {
+        assignment.forEach((p, replicas) -> {
+            PartitionState s = Elections.initial(replicas, live.keySet());
+            partitions.map.putIfAbsent(partitions.key(new TopicPartition(topic, p)), partitions.encode(s));
+        });
+    }
+
+    private Collection<TopicRecord> topicValues() {
+        List<TopicRecord> out = new ArrayList<>();
+        topics.raw().forEach((id, json) -> out.add(topics.decode(topics.key(id), json)));
+        return out;
+    }
+
+    private TopicRecord requireTopic(String name) {
+        TopicRecord t = liveTopic(topicValues(), name);
+        if (t == null) {
+            throw new UnknownTopicOrPartitionException("The topic '" + name + "' does not exist.");
+        }
+        return t;
+    }
+
+    private void requireController() {
+        if (!isController()) {
+            throw new NotControllerException("This broker is not the controller");
+        }
     }
 
     @Override
     public Future<PartitionState> alterPartition(TopicPartition tp, PartitionState expected, PartitionState proposed) {
         return run(() -> {
-            String currentJson = partitions.get(key(tp));
+            String currentJson = partitions.map.get(partitions.key(tp));
             if (currentJson == null) {
                 throw new UnknownTopicOrPartitionException("No state for " + tp);
             }
-            PartitionState current = fromJson(new JsonObject(currentJson));
+            PartitionState current = partitions.decode(partitions.key(tp), currentJson);
             PartitionState next = Elections.alterIsr(current, expected, proposed.isr(), live.keySet());
-            if (!partitions.replace(key(tp), currentJson, toJson(next).encode())) {
+            if (!partitions.compareAndSet(tp, currentJson, next)) {
                 throw new InvalidUpdateVersionException("State of " + tp + " changed concurrently");
             }
             return next;
@@ -354,29 +494,5 @@ public final class ClusterController implements PartitionStateChanger, BrokerDir
         } catch (RuntimeException e) {
             LOG.warn("Cluster metadata update failed (retried on the next event): {}", e.toString());
         }
-    }
-
-    static String key(TopicPartition tp) {
-        return tp.topic() + "/" + tp.partition();
-    }
-
-    static TopicPartition parseKey(String key) {
-        int slash = key.lastIndexOf('/');
-        return new TopicPartition(key.substring(0, slash), Integer.parseInt(key.substring(slash + 1)));
-    }
-
-    static JsonObject toJson(PartitionState s) {
-        return new JsonObject().put("leader", s.leader()).put("leaderEpoch", s.leaderEpoch())
-                .put("replicas", new JsonArray(s.replicas())).put("isr", new JsonArray(s.isr()))
-                .put("partitionEpoch", s.partitionEpoch());
-    }
-
-    static PartitionState fromJson(JsonObject j) {
-        List<Integer> replicas = new ArrayList<>();
-        j.getJsonArray("replicas").forEach(o -> replicas.add(((Number) o).intValue()));
-        List<Integer> isr = new ArrayList<>();
-        j.getJsonArray("isr").forEach(o -> isr.add(((Number) o).intValue()));
-        return new PartitionState(j.getInteger("leader"), j.getInteger("leaderEpoch"), replicas, isr,
-                j.getInteger("partitionEpoch"));
     }
 }

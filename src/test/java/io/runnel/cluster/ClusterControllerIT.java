@@ -53,6 +53,7 @@ class ClusterControllerIT {
         final HazelcastInstance hz;
         final ClusterController controller;
         final Map<TopicPartition, PartitionState> applied = new ConcurrentHashMap<>();
+        final Map<String, TopicRecord> topics = new ConcurrentHashMap<>();
 
         Node(int id) throws Exception {
             this.id = id;
@@ -80,8 +81,18 @@ class ClusterControllerIT {
             vertx.deployVerticle(worker, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
                     .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
             Context context = worker.ownContext();
-            PartitionStateStore store = new PartitionStateStore(dir.resolve("node-" + id));
-            controller = new ClusterController(context, hz, 3, store, t -> false, applied::put);
+            controller = new ClusterController(context, hz, 3, dir.resolve("node-" + id), t -> false,
+                    new ClusterController.Listener() {
+                        @Override
+                        public void onTopic(TopicRecord topic) {
+                            topics.put(topic.name(), topic);
+                        }
+
+                        @Override
+                        public void onPartitionState(TopicPartition tp, PartitionState state) {
+                            applied.put(tp, state);
+                        }
+                    });
             controller.start().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
         }
     }
@@ -123,6 +134,14 @@ class ClusterControllerIT {
         return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
 
+    /** Creates topic orders (1 partition, RF 3) through the controller; returns its state once all saw it. */
+    private PartitionState createOrders() throws Exception {
+        TopicRecord t = get(nodes.get(0).controller.createTopic("orders", 1, (short) 3, Map.of("retention.ms", "1000")));
+        await("every broker persisted the topic and its partition", () -> nodes.stream()
+                .allMatch(n -> t.equals(n.topics.get("orders")) && n.applied.get(TP) != null));
+        return nodes.get(0).applied.get(TP);
+    }
+
     @Test
     void oldestMemberWithAMajorityIsTheController() throws Exception {
         startAll();
@@ -144,8 +163,7 @@ class ClusterControllerIT {
     @Test
     void failedLeaderIsReplacedByAnInSyncReplicaEverywhere() throws Exception {
         startAll();
-        Map<Integer, PartitionState> created = get(nodes.get(0).controller.createPartitions("orders", 0, 1, 3));
-        PartitionState initial = created.get(0);
+        PartitionState initial = createOrders();
         assertThat(initial.isr()).containsExactlyInAnyOrderElementsOf(List.of(1, 2, 3));
         await("every broker persisted the new partition", () -> nodes.stream().allMatch(n -> initial.equals(n.applied.get(TP))));
 
@@ -166,7 +184,7 @@ class ClusterControllerIT {
     @Test
     void isrChangesAreCompareAndSet() throws Exception {
         startAll();
-        PartitionState initial = get(nodes.get(0).controller.createPartitions("orders", 0, 1, 3)).get(0);
+        PartitionState initial = createOrders();
         Node leader = nodes.stream().filter(n -> n.id == initial.leader()).findFirst().orElseThrow();
         List<Integer> shrunk = List.of(initial.leader());
         PartitionState next = get(leader.controller.alterPartition(TP, initial, initial.withIsr(shrunk)));
@@ -178,9 +196,45 @@ class ClusterControllerIT {
     }
 
     @Test
+    void onlyTheControllerChangesTopicsAndDuplicatesAreRefused() throws Exception {
+        startAll();
+        createOrders();
+        assertThatThrownBy(() -> get(nodes.get(0).controller.createTopic("orders", 1, (short) 1, Map.of())))
+                .hasCauseInstanceOf(org.apache.kafka.common.errors.TopicExistsException.class);
+        assertThatThrownBy(() -> get(nodes.get(1).controller.createTopic("other", 1, (short) 1, Map.of())))
+                .hasCauseInstanceOf(org.apache.kafka.common.errors.NotControllerException.class);
+        assertThatThrownBy(() -> get(nodes.get(0).controller.createTopic("wide", 1, (short) 4, Map.of())))
+                .hasCauseInstanceOf(org.apache.kafka.common.errors.InvalidReplicationFactorException.class);
+        TopicRecord grown = get(nodes.get(0).controller.createPartitions("orders", 4));
+        await("four partitions everywhere", () -> nodes.stream().allMatch(n -> grown.equals(n.topics.get("orders"))
+                && n.applied.keySet().stream().filter(tp -> tp.topic().equals("orders")).count() == 4));
+    }
+
+    @Test
+    void aTopicDeletedWhileABrokerWasDownStaysDeletedAfterAFullRestart() throws Exception {
+        startAll();
+        createOrders();
+        Node down = nodes.remove(2);
+        down.hz.getLifecycleService().terminate();
+        TopicRecord tombstone = get(nodes.get(0).controller.deleteTopic("orders"));
+        await("survivors saw the deletion", () -> nodes.stream().allMatch(n -> n.topics.get("orders").deleted()));
+        for (Node n : nodes) {
+            n.hz.getLifecycleService().terminate();
+        }
+        nodes.clear();
+        startAll();
+        // the broker that was down learns the deletion instead of bringing the topic back
+        Node returned = nodes.stream().filter(n -> n.id == down.id).findFirst().orElseThrow();
+        await("the returning broker learns the deletion", () -> tombstone.equals(returned.topics.get("orders")));
+        await("nobody sees the topic", () -> nodes.stream().allMatch(n -> n.controller.topic("orders") == null));
+        assertThat(nodes.get(0).hz.getMap(ClusterController.TOPICS).values())
+                .allSatisfy(json -> assertThat((String) json).contains("\"deleted\":true"));
+    }
+
+    @Test
     void fullRestartRebuildsTheStatesFromDisk() throws Exception {
         startAll();
-        PartitionState initial = get(nodes.get(0).controller.createPartitions("orders", 0, 1, 3)).get(0);
+        PartitionState initial = createOrders();
         Node leader = nodes.stream().filter(n -> n.id == initial.leader()).findFirst().orElseThrow();
         PartitionState shrunk = get(leader.controller.alterPartition(TP, initial,
                 initial.withIsr(List.of(initial.leader()))));
