@@ -55,6 +55,9 @@ public final class ClusterManagerFactory {
         }
     }
 
+    /** The member attribute in which vertx-hazelcast stores the Vert.x node id. */
+    private static final String VERTX_NODE_ID_ATTRIBUTE = "__vertx.nodeId";
+
     private ClusterManagerFactory() {
     }
 
@@ -104,7 +107,7 @@ public final class ClusterManagerFactory {
         return Vertx.builder().with(options).withClusterManager(manager).buildClustered();
     }
 
-    /** The Vert.x node id of a clustered instance (the Hazelcast member UUID), or null when standalone. */
+    /** The Vert.x node id of a clustered instance, or null when standalone. */
     public static String nodeId(Vertx vertx) {
         if (vertx instanceof VertxInternal internal && internal.isClustered()) {
             return internal.clusterManager().getNodeId();
@@ -130,8 +133,13 @@ public final class ClusterManagerFactory {
             @Override
             public void memberRemoved(MembershipEvent event) {
                 // a Hazelcast event thread: hand over at once, never do the work here
-                String nodeId = event.getMember().getUuid().toString();
-                context.runOnContext(v -> listener.accept(nodeId));
+                // vertx-hazelcast names its nodes by a member attribute, not by the member UUID
+                String nodeId = event.getMember().getAttribute(VERTX_NODE_ID_ATTRIBUTE);
+                if (nodeId == null) {
+                    nodeId = event.getMember().getUuid().toString();
+                }
+                String left = nodeId;
+                context.runOnContext(v -> listener.accept(left));
             }
         });
         return () -> {
