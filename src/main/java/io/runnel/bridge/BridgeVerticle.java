@@ -80,7 +80,10 @@ public final class BridgeVerticle extends VerticleBase {
         register(BridgeAddresses.COMMIT, this::commit);
         register(BridgeAddresses.UNSUBSCRIBE, this::unsubscribe);
         register(BridgeAddresses.METADATA, this::metadata);
-        memberListener = ClusterManagerFactory.onMemberRemoved(vertx, context, this::nodeLeft);
+        if (((io.vertx.core.internal.VertxInternal) vertx).isClustered()) {
+            // only a clustered node touches the cluster classes (and with them Hazelcast)
+            memberListener = ClusterManagerFactory.onMemberRemoved(vertx, context, this::nodeLeft);
+        }
         List<Future<Void>> ready = new ArrayList<>();
         consumers.forEach(c -> ready.add(c.completion()));
         return Future.all(ready);
