@@ -37,6 +37,8 @@ import io.runnel.api.InitProducerIdHandler;
 import io.runnel.api.ListOffsetsHandler;
 import io.runnel.api.MetadataHandler;
 import io.runnel.api.ProduceHandler;
+import io.runnel.bridge.BridgeVerticle;
+import io.runnel.cluster.ClusterManagerFactory;
 import io.runnel.cluster.MetadataStore;
 import io.runnel.cluster.ProducerIdManager;
 import io.runnel.cluster.TopicManager;
@@ -104,13 +106,21 @@ public final class Broker {
                 .setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS)
                 .setBlockedThreadCheckInterval(Long.getLong("runnel.vertx.blockedThreadCheckIntervalMs", 1000))
                 .setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS);
-        Vertx vertx = Vertx.vertx(options);
-        Broker broker = new Broker(config, vertx, locks);
-        return broker.boot().transform(ar -> {
-            if (ar.succeeded()) {
-                return Future.succeededFuture(broker);
-            }
-            return broker.close().transform(v -> Future.<Broker>failedFuture(ar.cause()));
+        // clustering is opt-in: the standalone path never loads Hazelcast
+        Future<Vertx> started = config.getBoolean(BrokerConfig.CLUSTER_ENABLED)
+                ? ClusterManagerFactory.startClustered(options, ClusterManagerFactory.Settings.from(config))
+                : Future.succeededFuture(Vertx.vertx(options));
+        return started.recover(t -> {
+            releaseLocks(locks);
+            return Future.failedFuture(t);
+        }).compose(vertx -> {
+            Broker broker = new Broker(config, vertx, locks);
+            return broker.boot().transform(ar -> {
+                if (ar.succeeded()) {
+                    return Future.succeededFuture(broker);
+                }
+                return broker.close().transform(v -> Future.<Broker>failedFuture(ar.cause()));
+            });
         });
     }
 
@@ -204,7 +214,9 @@ public final class Broker {
                 groups.start().onFailure(t -> LOG.error("Loading consumer groups failed", t));
                 partitions.startBackgroundTasks();
                 return listen(registry);
-            });
+            }).compose(v -> config.getBoolean(BrokerConfig.BRIDGE_ENABLED)
+                    ? vertx.deployVerticle(new BridgeVerticle(config, topics, partitions, groups)).<Void>mapEmpty()
+                    : Future.<Void>succeededFuture());
         });
     }
 
@@ -274,16 +286,23 @@ public final class Broker {
                 LOG.error("Closing the logs failed", ar.cause());
             }
             return vertx.close();
-        }).onComplete(ar -> {
-            for (FileLock lock : dirLocks) {
-                try {
-                    lock.release();
-                    lock.channel().close();
-                } catch (IOException e) {
-                    LOG.warn("Cannot release {}", lock, e);
-                }
+        }).onComplete(ar -> releaseLocks(dirLocks));
+    }
+
+    private static void releaseLocks(List<FileLock> locks) {
+        for (FileLock lock : locks) {
+            try {
+                lock.release();
+                lock.channel().close();
+            } catch (IOException e) {
+                LOG.warn("Cannot release {}", lock, e);
             }
-        });
+        }
+    }
+
+    /** The node's Vert.x instance (clustered when {@code cluster.enabled}). */
+    public Vertx vertx() {
+        return vertx;
     }
 
     /** Blocking close for shutdown hooks and tests. */

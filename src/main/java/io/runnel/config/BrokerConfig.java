@@ -79,6 +79,14 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String COMPRESSION_GZIP_LEVEL = "compression.gzip.level";
     public static final String COMPRESSION_LZ4_LEVEL = "compression.lz4.level";
     public static final String COMPRESSION_ZSTD_LEVEL = "compression.zstd.level";
+    public static final String CLUSTER_ENABLED = "cluster.enabled";
+    public static final String CLUSTER_NAME = "cluster.name";
+    public static final String CLUSTER_HOST = "cluster.host";
+    public static final String CLUSTER_PORT = "cluster.port";
+    public static final String CLUSTER_PORT_COUNT = "cluster.port.count";
+    public static final String CLUSTER_MEMBERS = "cluster.members";
+    public static final String BRIDGE_ENABLED = "bridge.enabled";
+    public static final String BRIDGE_ADDRESS_PREFIX = "bridge.address.prefix";
 
     private static final long DAY_MS = 24L * 3600 * 1000;
 
@@ -164,7 +172,22 @@ public final class BrokerConfig extends AbstractConfig {
             .define(COMPRESSION_LZ4_LEVEL, Type.INT, 9, between(1, 17), LOW, "lz4 level when recompressing.")
             .define(COMPRESSION_ZSTD_LEVEL, Type.INT, 3, between(-131072, 22), LOW, "zstd level when recompressing.")
             .define(LOG_SHARDS, Type.INT, 0, atLeast(0), LOW,
-                    "Worker contexts owning partitions; 0 picks the number of cores.");
+                    "Worker contexts owning partitions; 0 picks the number of cores.")
+            .define(CLUSTER_ENABLED, Type.BOOLEAN, false, HIGH,
+                    "Join a Hazelcast cluster so the event bus reaches other Vert.x applications.")
+            .define(CLUSTER_NAME, Type.STRING, "runnel", new ConfigDef.NonEmptyString(), MEDIUM, "Hazelcast cluster name; only members with the same name join.")
+            .define(CLUSTER_HOST, Type.STRING, "127.0.0.1", new ConfigDef.NonEmptyString(), HIGH,
+                    "Interface the Hazelcast member and the event bus bind to and advertise.")
+            .define(CLUSTER_PORT, Type.INT, 5701, between(1, 65535), HIGH,
+                    "First Hazelcast member port; the next cluster.port.count - 1 ports are tried if it is taken.")
+            .define(CLUSTER_PORT_COUNT, Type.INT, 10, between(1, 1000), LOW,
+                    "How many ports from cluster.port a member may take.")
+            .define(CLUSTER_MEMBERS, Type.LIST, "", HIGH,
+                    "Hazelcast members to join, host:port each (TCP-IP join; multicast is off).")
+            .define(BRIDGE_ENABLED, Type.BOOLEAN, true, MEDIUM,
+                    "Serve the event-bus addresses (produce, subscribe, metadata) to Vert.x applications.")
+            .define(BRIDGE_ADDRESS_PREFIX, Type.STRING, "runnel", new ConfigDef.NonEmptyString(), LOW,
+                    "Prefix of the event-bus addresses: <prefix>.produce, <prefix>.subscribe, ...");
 
     private final List<Listener> listeners;
     private final List<Listener> advertisedListeners;
@@ -195,6 +218,12 @@ public final class BrokerConfig extends AbstractConfig {
     /** The advertised listener with the same name as {@code listener}, else the listener itself. */
     public Listener advertisedFor(Listener listener) {
         return advertisedListeners.stream().filter(a -> a.name().equals(listener.name())).findFirst().orElse(listener);
+    }
+
+    /** Hazelcast members to join as host:port strings, in the configured order. */
+    public List<String> clusterMembers() {
+        List<String> members = getList(CLUSTER_MEMBERS);
+        return members == null ? List.of() : members.stream().map(String::trim).filter(m -> !m.isEmpty()).toList();
     }
 
     public List<String> logDirs() {

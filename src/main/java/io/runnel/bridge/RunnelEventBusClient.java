@@ -1,0 +1,208 @@
+package io.runnel.bridge;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.function.Function;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * A thin Java wrapper over the bridge's event-bus addresses for Vert.x applications (on the broker's
+ * own Vert.x, or on another one clustered with it). Failures are {@link io.vertx.core.eventbus.ReplyException}s
+ * whose {@code failureCode()} is Kafka's error code and whose message starts with the error name.
+ *
+ * <pre>{@code
+ * RunnelEventBusClient runnel = new RunnelEventBusClient(vertx);
+ * runnel.produce(BridgeRecord.of("orders", key, value, List.of()))
+ *       .onSuccess(r -> System.out.println("written at " + r.partition() + "/" + r.offset()));
+ * runnel.subscribe(new RunnelEventBusClient.SubscribeOptions("billing", List.of("orders")),
+ *         record -> process(record)) // a Future: success acknowledges, failure redelivers
+ *       .onSuccess(subscription -> ...);
+ * }</pre>
+ *
+ * <p>Threading: call from any thread; futures complete on the event bus's usual contexts. A subscription's
+ * handler runs on the context that called {@link #subscribe} (or an event loop when called outside one).
+ */
+public final class RunnelEventBusClient {
+
+    private final Vertx vertx;
+    private final String prefix;
+
+    public RunnelEventBusClient(Vertx vertx) {
+        this(vertx, BridgeAddresses.DEFAULT_PREFIX);
+    }
+
+    public RunnelEventBusClient(Vertx vertx, String prefix) {
+        this.vertx = vertx;
+        this.prefix = prefix;
+    }
+
+    /** Where a produced record was written. */
+    public record Produced(String topic, int partition, long offset, long timestamp) {
+    }
+
+    /**
+     * What to subscribe to. {@code credits} is the most records delivered and not yet acknowledged;
+     * {@code sessionTimeoutMs} is how long the broker waits for a heartbeat before the subscription ends;
+     * {@code ackTimeoutMs} how long for each acknowledgement before the record is delivered again.
+     */
+    public record SubscribeOptions(String group, List<String> topics, int credits, int sessionTimeoutMs,
+                                   long ackTimeoutMs, String autoOffsetReset) {
+
+        public SubscribeOptions(String group, List<String> topics) {
+            this(group, topics, 100, 10_000, 30_000, "latest");
+        }
+
+        public SubscribeOptions withCredits(int credits) {
+            return new SubscribeOptions(group, topics, credits, sessionTimeoutMs, ackTimeoutMs, autoOffsetReset);
+        }
+
+        public SubscribeOptions withSessionTimeoutMs(int ms) {
+            return new SubscribeOptions(group, topics, credits, ms, ackTimeoutMs, autoOffsetReset);
+        }
+
+        public SubscribeOptions withAckTimeoutMs(long ms) {
+            return new SubscribeOptions(group, topics, credits, sessionTimeoutMs, ms, autoOffsetReset);
+        }
+
+        public SubscribeOptions withAutoOffsetReset(String reset) {
+            return new SubscribeOptions(group, topics, credits, sessionTimeoutMs, ackTimeoutMs, reset);
+        }
+    }
+
+    /** Produces one record; the broker picks the partition when {@code record.partition()} is -1. */
+    public Future<Produced> produce(BridgeRecord record) {
+        DeliveryOptions options = new DeliveryOptions().addHeader(BridgeAddresses.H_TOPIC, record.topic());
+        if (record.partition() >= 0) {
+            options.addHeader(BridgeAddresses.H_PARTITION, Integer.toString(record.partition()));
+        }
+        if (record.timestamp() >= 0) {
+            options.addHeader(BridgeAddresses.H_TIMESTAMP, Long.toString(record.timestamp()));
+        }
+        if (record.key() != null) {
+            options.addHeader(BridgeAddresses.H_KEY, BridgeMessages.encodeBytes(record.key()));
+        }
+        if (record.headers() != null && !record.headers().isEmpty()) {
+            options.addHeader(BridgeAddresses.H_HEADERS, BridgeMessages.encodeHeaders(record.headers()));
+        }
+        Buffer body = record.value() == null ? null : Buffer.buffer(record.value());
+        return vertx.eventBus().<JsonObject>request(address(BridgeAddresses.PRODUCE), body, options)
+                .map(reply -> {
+                    JsonObject j = reply.body();
+                    return new Produced(j.getString("topic"), j.getInteger("partition"), j.getLong("offset"),
+                            j.getLong("timestamp"));
+                });
+    }
+
+    /** Topic metadata; no names means every topic. */
+    public Future<JsonObject> metadata(String... topics) {
+        JsonObject request = new JsonObject();
+        if (topics.length > 0) {
+            request.put("topics", new JsonArray(List.of((Object[]) topics)));
+        }
+        return vertx.eventBus().<JsonObject>request(address(BridgeAddresses.METADATA), request).map(Message::body);
+    }
+
+    /**
+     * Joins {@code options.group()} and delivers its share of the topics' records to {@code handler}, in
+     * order per partition. The future the handler returns acknowledges the record when it succeeds (the
+     * broker then commits it) and has it delivered again when it fails.
+     */
+    public Future<Subscription> subscribe(SubscribeOptions options, Function<BridgeRecord, Future<?>> handler) {
+        String deliveryAddress = prefix + ".delivery." + UUID.randomUUID();
+        MessageConsumer<Object> consumer = vertx.eventBus().consumer(deliveryAddress, msg -> {
+            BridgeRecord record;
+            try {
+                record = BridgeMessages.fromDelivery(msg.headers(), msg.body());
+            } catch (RuntimeException e) {
+                msg.fail(0, "cannot decode the delivery: " + e.getMessage());
+                return;
+            }
+            Future<?> done;
+            try {
+                done = handler.apply(record);
+            } catch (RuntimeException e) {
+                done = Future.failedFuture(e);
+            }
+            (done == null ? Future.succeededFuture() : done).onComplete(ar -> {
+                if (ar.succeeded()) {
+                    msg.reply(null);
+                } else {
+                    msg.fail(0, String.valueOf(ar.cause().getMessage()));
+                }
+            });
+        });
+        JsonObject request = new JsonObject().put("group", options.group())
+                .put("topics", new JsonArray(new ArrayList<Object>(options.topics()))).put("address", deliveryAddress)
+                .put("credits", options.credits()).put("sessionTimeoutMs", options.sessionTimeoutMs())
+                .put("ackTimeoutMs", options.ackTimeoutMs()).put("autoOffsetReset", options.autoOffsetReset())
+                .put("nodeId", nodeId(vertx));
+        return consumer.completion()
+                .compose(v -> vertx.eventBus().<JsonObject>request(address(BridgeAddresses.SUBSCRIBE), request))
+                .map(reply -> new Subscription(reply.body(), consumer))
+                .recover(t -> consumer.unregister().transform(ar -> Future.failedFuture(t)));
+    }
+
+    /** A live subscription: the client heartbeats it until {@link #close()}. */
+    public final class Subscription {
+        private final String id;
+        private final MessageConsumer<Object> consumer;
+        private final long timerId;
+        private volatile JsonObject state;
+
+        private Subscription(JsonObject state, MessageConsumer<Object> consumer) {
+            this.id = state.getString("subscriptionId");
+            this.consumer = consumer;
+            this.state = state;
+            this.timerId = vertx.setPeriodic(state.getLong("heartbeatIntervalMs"), t ->
+                    vertx.eventBus().<JsonObject>request(address(BridgeAddresses.HEARTBEAT), idRequest())
+                            .onSuccess(reply -> this.state = reply.body()));
+        }
+
+        public String id() {
+            return id;
+        }
+
+        /** The partitions assigned as of the last heartbeat: [{"topic", "partition"}]. */
+        public JsonArray partitions() {
+            return state.getJsonArray("partitions");
+        }
+
+        /** Commits everything acknowledged so far; answers the committed offsets. */
+        public Future<JsonObject> commit() {
+            return vertx.eventBus().<JsonObject>request(address(BridgeAddresses.COMMIT), idRequest()).map(Message::body);
+        }
+
+        /** Commits what was acknowledged, leaves the group and stops deliveries. */
+        public Future<Void> close() {
+            vertx.cancelTimer(timerId);
+            return vertx.eventBus().request(address(BridgeAddresses.UNSUBSCRIBE), idRequest())
+                    .transform(ar -> consumer.unregister());
+        }
+
+        private JsonObject idRequest() {
+            return new JsonObject().put("subscriptionId", id);
+        }
+    }
+
+    private String address(String name) {
+        return BridgeAddresses.address(prefix, name);
+    }
+
+    private static String nodeId(Vertx vertx) {
+        // lets the broker end the subscription at once when this node leaves the cluster
+        if (vertx instanceof VertxInternal internal && internal.isClustered()) {
+            return internal.clusterManager().getNodeId();
+        }
+        return null;
+    }
+}

@@ -1,0 +1,177 @@
+package io.runnel.cluster;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.List;
+import java.util.UUID;
+import java.util.function.Consumer;
+
+import com.hazelcast.cluster.MembershipEvent;
+import com.hazelcast.cluster.MembershipListener;
+import com.hazelcast.config.Config;
+import com.hazelcast.config.JoinConfig;
+import com.hazelcast.config.NetworkConfig;
+import com.hazelcast.config.TcpIpConfig;
+import io.runnel.config.BrokerConfig;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.spi.cluster.hazelcast.ConfigUtil;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import org.apache.kafka.common.config.ConfigException;
+
+/**
+ * The one place that builds the Hazelcast member and the clustered Vert.x instance, so the event-bus
+ * bridge, replication and the controller all join the same way: the interface given by
+ * {@code cluster.host} only, multicast and auto-detection off, TCP-IP join over the members listed in
+ * {@code cluster.members} one by one, no join wait, no Hazelcast shutdown hook (the node's own hook
+ * closes Vert.x, which leaves the cluster cleanly), and the event bus bound to the same host on a
+ * random port.
+ *
+ * <p>Only clustered start-up loads this class, so a standalone node never loads Hazelcast.
+ *
+ * <p>Threading: {@link #startClustered} may block its caller briefly while Hazelcast resolves; the
+ * join itself runs on Vert.x's worker pool. Membership callbacks registered through
+ * {@link #onMemberRemoved} run on the given Vert.x context, never on a Hazelcast thread.
+ */
+public final class ClusterManagerFactory {
+
+    /**
+     * @param name      cluster name; only members with the same name form a cluster
+     * @param host      interface (IP or host name) the member and the event bus bind to
+     * @param port      first member port
+     * @param portCount ports from {@code port} the member may take (1 = exactly {@code port})
+     * @param members   host:port of members to join
+     */
+    public record Settings(String name, String host, int port, int portCount, List<String> members) {
+
+        public static Settings from(BrokerConfig config) {
+            return new Settings(config.getString(BrokerConfig.CLUSTER_NAME), config.getString(BrokerConfig.CLUSTER_HOST),
+                    config.getInt(BrokerConfig.CLUSTER_PORT), config.getInt(BrokerConfig.CLUSTER_PORT_COUNT),
+                    config.clusterMembers());
+        }
+    }
+
+    /** The member attribute in which vertx-hazelcast stores the Vert.x node id. */
+    private static final String VERTX_NODE_ID_ATTRIBUTE = "__vertx.nodeId";
+
+    private ClusterManagerFactory() {
+    }
+
+    /** The Hazelcast configuration for {@code settings}; fails with a ConfigException naming a bad member. */
+    public static Config hazelcastConfig(Settings settings) {
+        String ip = resolve(BrokerConfig.CLUSTER_HOST, settings.host());
+        // loadConfig keeps the maps and multimaps the Vert.x event bus and shared data need
+        Config config = ConfigUtil.loadConfig();
+        config.setClusterName(settings.name());
+        config.setProperty("hazelcast.wait.seconds.before.join", "0");
+        config.setProperty("hazelcast.phone.home.enabled", "false");
+        config.setProperty("hazelcast.shutdownhook.enabled", "false");
+        config.setProperty("hazelcast.socket.bind.any", "false");
+        config.setProperty("hazelcast.logging.type", "slf4j");
+        NetworkConfig network = config.getNetworkConfig();
+        network.setPort(settings.port()).setPortAutoIncrement(settings.portCount() > 1)
+                .setPortCount(settings.portCount());
+        network.getInterfaces().setEnabled(true).clear().addInterface(ip);
+        JoinConfig join = network.getJoin();
+        join.getMulticastConfig().setEnabled(false);
+        join.getAutoDetectionConfig().setEnabled(false);
+        join.getAwsConfig().setEnabled(false);
+        join.getKubernetesConfig().setEnabled(false);
+        TcpIpConfig tcp = join.getTcpIpConfig().setEnabled(true);
+        tcp.clear();
+        for (String member : settings.members()) {
+            tcp.addMember(checkMember(member));
+        }
+        return config;
+    }
+
+    public static HazelcastClusterManager clusterManager(Settings settings) {
+        return new HazelcastClusterManager(hazelcastConfig(settings));
+    }
+
+    /** Starts a clustered Vert.x that joins the cluster described by {@code settings}. */
+    public static Future<Vertx> startClustered(VertxOptions options, Settings settings) {
+        HazelcastClusterManager manager;
+        try {
+            manager = clusterManager(settings);
+        } catch (RuntimeException e) {
+            return Future.failedFuture(e);
+        }
+        EventBusOptions eventBus = options.getEventBusOptions();
+        // port 0: several nodes share a host, each event bus takes its own free port
+        eventBus.setHost(settings.host()).setPort(0);
+        return Vertx.builder().with(options).withClusterManager(manager).buildClustered();
+    }
+
+    /** The Vert.x node id of a clustered instance, or null when standalone. */
+    public static String nodeId(Vertx vertx) {
+        if (vertx instanceof VertxInternal internal && internal.isClustered()) {
+            return internal.clusterManager().getNodeId();
+        }
+        return null;
+    }
+
+    /**
+     * Calls {@code listener} with the node id of every member that leaves the cluster, on {@code context}.
+     * Does nothing on a standalone instance. Returns a handle that removes the listener.
+     */
+    public static Runnable onMemberRemoved(Vertx vertx, Context context, Consumer<String> listener) {
+        if (!(vertx instanceof VertxInternal internal) || !internal.isClustered()
+                || !(internal.clusterManager() instanceof HazelcastClusterManager hz)) {
+            return () -> {
+            };
+        }
+        UUID registration = hz.getHazelcastInstance().getCluster().addMembershipListener(new MembershipListener() {
+            @Override
+            public void memberAdded(MembershipEvent event) {
+            }
+
+            @Override
+            public void memberRemoved(MembershipEvent event) {
+                // a Hazelcast event thread: hand over at once, never do the work here
+                // vertx-hazelcast names its nodes by a member attribute, not by the member UUID
+                String nodeId = event.getMember().getAttribute(VERTX_NODE_ID_ATTRIBUTE);
+                if (nodeId == null) {
+                    nodeId = event.getMember().getUuid().toString();
+                }
+                String left = nodeId;
+                context.runOnContext(v -> listener.accept(left));
+            }
+        });
+        return () -> {
+            if (hz.getHazelcastInstance().getLifecycleService().isRunning()) {
+                hz.getHazelcastInstance().getCluster().removeMembershipListener(registration);
+            }
+        };
+    }
+
+    private static String checkMember(String member) {
+        int colon = member.lastIndexOf(':');
+        if (colon <= 0 || colon == member.length() - 1) {
+            throw new ConfigException(BrokerConfig.CLUSTER_MEMBERS, member, "each member must be host:port");
+        }
+        String port = member.substring(colon + 1);
+        try {
+            int p = Integer.parseInt(port);
+            if (p < 1 || p > 65535) {
+                throw new NumberFormatException();
+            }
+        } catch (NumberFormatException e) {
+            throw new ConfigException(BrokerConfig.CLUSTER_MEMBERS, member,
+                    "port must be one number from 1 to 65535 (list members one by one, no ranges)");
+        }
+        return member;
+    }
+
+    private static String resolve(String key, String host) {
+        try {
+            return InetAddress.getByName(host).getHostAddress();
+        } catch (UnknownHostException e) {
+            throw new ConfigException(key, host, "unknown host");
+        }
+    }
+}
