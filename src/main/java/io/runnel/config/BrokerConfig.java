@@ -79,6 +79,8 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String COMPRESSION_GZIP_LEVEL = "compression.gzip.level";
     public static final String COMPRESSION_LZ4_LEVEL = "compression.lz4.level";
     public static final String COMPRESSION_ZSTD_LEVEL = "compression.zstd.level";
+    public static final String ADMIN_LISTENER = "admin.listener";
+    public static final String ADMIN_AUTH_TOKEN = "admin.auth.token";
 
     private static final long DAY_MS = 24L * 3600 * 1000;
 
@@ -164,7 +166,11 @@ public final class BrokerConfig extends AbstractConfig {
             .define(COMPRESSION_LZ4_LEVEL, Type.INT, 9, between(1, 17), LOW, "lz4 level when recompressing.")
             .define(COMPRESSION_ZSTD_LEVEL, Type.INT, 3, between(-131072, 22), LOW, "zstd level when recompressing.")
             .define(LOG_SHARDS, Type.INT, 0, atLeast(0), LOW,
-                    "Worker contexts owning partitions; 0 picks the number of cores.");
+                    "Worker contexts owning partitions; 0 picks the number of cores.")
+            .define(ADMIN_LISTENER, Type.STRING, "127.0.0.1:8080", MEDIUM,
+                    "host:port of the admin HTTP API, web console and /metrics (port 0 picks a free port).")
+            .define(ADMIN_AUTH_TOKEN, Type.PASSWORD, null, HIGH,
+                    "Bearer token the admin HTTP API requires; without one it binds to loopback only.");
 
     private final List<Listener> listeners;
     private final List<Listener> advertisedListeners;
