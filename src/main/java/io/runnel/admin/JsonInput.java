@@ -19,19 +19,19 @@ final class JsonInput {
     }
 
     static JsonObject body(RoutingContext ctx) {
-        if (ctx.body() == null || ctx.body().length() == 0) {
+        if (ctx.body() == null || ctx.body().buffer() == null || ctx.body().length() <= 0) {
             throw HttpError.badField("body", "a JSON object body is required");
         }
         Object parsed;
         try {
-            parsed = ctx.body().asPojo(Object.class);
+            parsed = io.vertx.core.json.Json.decodeValue(ctx.body().buffer());
         } catch (DecodeException | IllegalArgumentException e) {
             throw HttpError.badField("body", "the body is not valid JSON");
         }
-        if (!(parsed instanceof Map<?, ?>)) {
+        if (!(parsed instanceof JsonObject o)) {
             throw HttpError.badField("body", "the body must be a JSON object");
         }
-        return ctx.body().asJsonObject();
+        return o;
     }
 
     static String requiredString(JsonObject o, String field, String path) {
