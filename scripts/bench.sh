@@ -88,6 +88,7 @@ start_runnel() {
     RUNNEL_HEAP_OPTS="-Xms$HEAP -Xmx$HEAP" "$ROOT/scripts/runnel.sh" \
         --override "listeners=PLAINTEXT://$BOOTSTRAP" \
         --override "advertised.listeners=PLAINTEXT://$BOOTSTRAP" \
+        --override "admin.listener=127.0.0.1:0" \
         --override "log.dirs=$DATA_DIR" \
         --override group.initial.rebalance.delay.ms=0 \
         > "$log" 2>&1 < /dev/null &

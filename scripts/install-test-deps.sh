@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs the clients the compatibility tests drive, from Debian: kcat (librdkafka) and kafka-python
 # 2.0.2 (python3-kafka), plus the Python codec libraries kafka-python uses for snappy, lz4 and zstd
-# (python3-kafka does not depend on them; without them those codec tests are skipped, not failed).
+# (python3-kafka does not depend on them; without them those codec tests are skipped, not failed),
+# and headless Chromium with its driver for the console browser test (ConsoleBrowserIT; skipped without).
 # Needs root (or sudo). Does nothing when everything is already there.
 #
 # Usage: scripts/install-test-deps.sh [--check]     --check: only report what is missing (exit 1 if required ones are)
 set -euo pipefail
 
 REQUIRED=(kcat python3-kafka)
-OPTIONAL=(python3-snappy python3-lz4 python3-zstandard)
+OPTIONAL=(python3-snappy python3-lz4 python3-zstandard chromium chromium-driver)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 

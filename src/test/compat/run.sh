@@ -130,6 +130,7 @@ case "$MODE" in
             BROKER_CMD="'$ROOT/scripts/runnel.sh'"
             BROKER_CMD+=" --override listeners=PLAINTEXT://127.0.0.1:$PORT"
             BROKER_CMD+=" --override advertised.listeners=PLAINTEXT://127.0.0.1:$PORT"
+            BROKER_CMD+=" --override admin.listener=127.0.0.1:0"
             BROKER_CMD+=" --override log.dirs=$DATA_DIR"
             BROKER_CMD+=" --override num.partitions=3"
             BROKER_CMD+=" --override group.initial.rebalance.delay.ms=0"

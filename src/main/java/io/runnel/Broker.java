@@ -12,6 +12,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.runnel.admin.AdminVerticle;
 import io.runnel.api.AlterConfigsHandler;
 import io.runnel.api.ApiVersionsHandler;
 import io.runnel.api.CreatePartitionsHandler;
@@ -47,6 +50,7 @@ import io.runnel.config.Listener;
 import io.runnel.group.GroupConfig;
 import io.runnel.group.GroupCoordinator;
 import io.runnel.group.PartitionLogOffsetsLog;
+import io.runnel.metrics.BrokerMetrics;
 import io.runnel.partition.PartitionManager;
 import io.runnel.protocol.ApiRegistry;
 import io.runnel.server.KafkaServerVerticle;
@@ -57,6 +61,8 @@ import io.vertx.core.Future;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.errors.KafkaStorageException;
 import org.apache.kafka.common.utils.Time;
@@ -75,15 +81,18 @@ public final class Broker {
     private final BrokerConfig config;
     private final Vertx vertx;
     private final List<FileLock> dirLocks;
+    private final BrokerMetrics metrics;
+    private AdminVerticle admin;
     private PartitionManager partitions;
     private GroupCoordinator groups;
     private String bootstrap;
     private volatile boolean closed;
 
-    private Broker(BrokerConfig config, Vertx vertx, List<FileLock> dirLocks) {
+    private Broker(BrokerConfig config, Vertx vertx, List<FileLock> dirLocks, BrokerMetrics metrics) {
         this.config = config;
         this.vertx = vertx;
         this.dirLocks = dirLocks;
+        this.metrics = metrics;
     }
 
     /** Starts a node; the properties override the embedded defaults. Fails on a bad config value. */
@@ -106,15 +115,21 @@ public final class Broker {
                 .setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS)
                 .setBlockedThreadCheckInterval(Long.getLong("runnel.vertx.blockedThreadCheckIntervalMs", 1000))
                 .setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS);
+        // one registry per broker (tests run several in one JVM); Vert.x and JVM meters land in it too
+        PrometheusMeterRegistry meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true));
+        MicrometerMetricsFactory metricsFactory = new MicrometerMetricsFactory(meterRegistry);
         // clustering is opt-in: the standalone path never loads Hazelcast
         Future<Vertx> started = config.getBoolean(BrokerConfig.CLUSTER_ENABLED)
-                ? ClusterManagerFactory.startClustered(options, ClusterManagerFactory.Settings.from(config))
-                : Future.succeededFuture(Vertx.vertx(options));
+                ? ClusterManagerFactory.startClustered(options, metricsFactory, ClusterManagerFactory.Settings.from(config))
+                : Future.succeededFuture(Vertx.builder().with(options).withMetrics(metricsFactory).build());
         return started.recover(t -> {
             releaseLocks(locks);
             return Future.failedFuture(t);
         }).compose(vertx -> {
-            Broker broker = new Broker(config, vertx, locks);
+            BrokerMetrics metrics = new BrokerMetrics(meterRegistry);
+            metrics.startEventLoopProbe(vertx);
+            Broker broker = new Broker(config, vertx, locks, metrics);
             return broker.boot().transform(ar -> {
                 if (ar.succeeded()) {
                     return Future.succeededFuture(broker);
@@ -179,11 +194,12 @@ public final class Broker {
                         io.runnel.cluster.TopicInfo t = topics.topic(tp.topic());
                         return t != null && tp.partition() >= 0 && tp.partition() < t.partitions();
                     }, Time.SYSTEM);
-            ApiRegistry registry = new ApiRegistry();
+            metrics.bindPartitions(topics, partitions);
+            ApiRegistry registry = new ApiRegistry(metrics);
             registry.register(new ApiVersionsHandler(registry))
                     .register(new MetadataHandler(config, topics, partitions))
-                    .register(new ProduceHandler(topics, partitions))
-                    .register(new FetchHandler(vertx, topics, partitions))
+                    .register(new ProduceHandler(topics, partitions, metrics))
+                    .register(new FetchHandler(vertx, topics, partitions, metrics))
                     .register(new ListOffsetsHandler(topics, partitions))
                     .register(new InitProducerIdHandler(producerIds, metaContext))
                     .register(new CreateTopicsHandler(config, topics))
@@ -213,7 +229,7 @@ public final class Broker {
                 // groups load in the background; until then the coordinator answers COORDINATOR_LOAD_IN_PROGRESS
                 groups.start().onFailure(t -> LOG.error("Loading consumer groups failed", t));
                 partitions.startBackgroundTasks();
-                return listen(registry);
+                return listen(registry).compose(l -> startAdmin(topics));
             }).compose(v -> config.getBoolean(BrokerConfig.BRIDGE_ENABLED)
                     ? vertx.deployVerticle(new BridgeVerticle(config, topics, partitions, groups)).<Void>mapEmpty()
                     : Future.<Void>succeededFuture());
@@ -248,6 +264,11 @@ public final class Broker {
                 bootstrap, config.logDirs()));
     }
 
+    private Future<Void> startAdmin(TopicManager topics) {
+        admin = new AdminVerticle(config, topics, partitions, groups, metrics, () -> bootstrap);
+        return vertx.deployVerticle(admin).<Void>mapEmpty();
+    }
+
     private static String advertisedHost(String host) {
         if (!host.equals("0.0.0.0") && !host.equals("::")) {
             return host;
@@ -268,12 +289,18 @@ public final class Broker {
         return bootstrap;
     }
 
+    /** Port the admin HTTP API and console listen on (the real one when admin.listener asked for port 0). */
+    public int adminPort() {
+        return admin.actualPort();
+    }
+
     /** Stops the listener, closes every log cleanly (clean-shutdown marker) and Vert.x. */
     public synchronized Future<Void> close() {
         if (closed) {
             return Future.succeededFuture();
         }
         closed = true;
+        metrics.stop();
         Future<Void> groupsClosed = groups == null ? Future.succeededFuture()
                 : groups.close().otherwise(t -> {
                     LOG.error("Closing the group coordinator failed", t);

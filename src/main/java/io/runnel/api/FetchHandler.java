@@ -8,6 +8,7 @@ import io.runnel.cluster.TopicInfo;
 import io.runnel.cluster.TopicManager;
 import io.runnel.log.LogReadResult;
 import io.runnel.log.LogSlice;
+import io.runnel.metrics.BrokerMetrics;
 import io.runnel.partition.PartitionManager;
 import io.runnel.partition.PartitionOwner;
 import io.runnel.protocol.RequestContext;
@@ -38,11 +39,17 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
     private final Vertx vertx;
     private final TopicManager topics;
     private final PartitionManager partitions;
+    private final BrokerMetrics metrics;
 
     public FetchHandler(Vertx vertx, TopicManager topics, PartitionManager partitions) {
+        this(vertx, topics, partitions, BrokerMetrics.noop());
+    }
+
+    public FetchHandler(Vertx vertx, TopicManager topics, PartitionManager partitions, BrokerMetrics metrics) {
         this.vertx = vertx;
         this.topics = topics;
         this.partitions = partitions;
+        this.metrics = metrics;
     }
 
     @Override
@@ -59,7 +66,7 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
         List<Target> targets = resolve(request);
         Result first = readAll(request, targets);
         if (first.bytes >= request.minBytes() || request.maxWaitMs() <= 0 || first.hasError || targets.isEmpty()) {
-            return Future.succeededFuture(first.response);
+            return Future.succeededFuture(count(first.response));
         }
         return new DelayedFetch(ctx.context(), request, targets).start();
     }
@@ -150,6 +157,24 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
         return new Result(resp, bytes, hasError);
     }
 
+    /** Counts what a fetch answer sends: bytes per topic and errors per code (delayed re-reads are not sent). */
+    private FetchResponseData count(FetchResponseData response) {
+        for (FetchableTopicResponse tr : response.responses()) {
+            BrokerMetrics.TopicMeters meters = null;
+            for (PartitionData pd : tr.partitions()) {
+                if (pd.errorCode() != Errors.NONE.code()) {
+                    metrics.fetchError(pd.errorCode());
+                } else if (pd.records() != null && pd.records().sizeInBytes() > 0) {
+                    if (meters == null) {
+                        meters = metrics.topic(tr.topic());
+                    }
+                    meters.bytesOut().increment(pd.records().sizeInBytes());
+                }
+            }
+        }
+        return response;
+    }
+
     /**
      * A fetch waiting for min_bytes. Lives on the connection's context: appends (on owner threads) only
      * schedule a re-read there; the timer and the answer also run there.
@@ -222,7 +247,7 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
                     t.owner().removeAppendListener(onAppend);
                 }
             }
-            promise.complete(r.response);
+            promise.complete(count(r.response));
         }
     }
 }

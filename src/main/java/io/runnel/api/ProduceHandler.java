@@ -7,6 +7,7 @@ import java.util.List;
 import io.runnel.cluster.TopicInfo;
 import io.runnel.cluster.TopicManager;
 import io.runnel.log.LogAppendResult;
+import io.runnel.metrics.BrokerMetrics;
 import io.runnel.partition.PartitionManager;
 import io.runnel.partition.PartitionOwner;
 import io.runnel.protocol.RequestContext;
@@ -38,10 +39,16 @@ public final class ProduceHandler implements ApiHandler<ProduceRequestData> {
 
     private final TopicManager topics;
     private final PartitionManager partitions;
+    private final BrokerMetrics metrics;
 
     public ProduceHandler(TopicManager topics, PartitionManager partitions) {
+        this(topics, partitions, BrokerMetrics.noop());
+    }
+
+    public ProduceHandler(TopicManager topics, PartitionManager partitions, BrokerMetrics metrics) {
         this.topics = topics;
         this.partitions = partitions;
+        this.metrics = metrics;
     }
 
     @Override
@@ -72,6 +79,7 @@ public final class ProduceHandler implements ApiHandler<ProduceRequestData> {
             } else if (topic == null) {
                 topicError = unknownTopicError(td);
             }
+            BrokerMetrics.TopicMeters meters = topic == null ? null : metrics.topic(topic.name());
             for (ProduceRequestData.PartitionProduceData pd : td.partitionData()) {
                 targets.add(tr);
                 if (topicError != Errors.NONE) {
@@ -89,7 +97,11 @@ public final class ProduceHandler implements ApiHandler<ProduceRequestData> {
                 Future<PartitionProduceResponse> f;
                 try {
                     MemoryRecords records = validateShape(pd);
-                    f = owner.append(records, acks).map(r -> succeeded(pd.index(), r))
+                    f = owner.append(records, acks).map(r -> {
+                                meters.bytesIn().increment(r.sizeInBytes());
+                                meters.recordsIn().increment(r.recordCount());
+                                return succeeded(pd.index(), r);
+                            })
                             .otherwise(t -> failed(pd.index(), Errors.forException(t), t));
                 } catch (ApiException e) {
                     f = Future.succeededFuture(failed(pd.index(), Errors.forException(e), e));
@@ -100,7 +112,11 @@ public final class ProduceHandler implements ApiHandler<ProduceRequestData> {
         // futures complete on the owners' threads; the response is assembled once, in request order
         return Future.all(pending).transform(ar -> {
             for (int i = 0; i < pending.size(); i++) {
-                targets.get(i).partitionResponses().add(pending.get(i).result());
+                PartitionProduceResponse pr = pending.get(i).result();
+                targets.get(i).partitionResponses().add(pr);
+                if (pr.errorCode() != Errors.NONE.code()) {
+                    metrics.produceError(pr.errorCode());
+                }
             }
             if (acks == 0) {
                 for (TopicProduceResponse tr : response.responses()) {

@@ -95,6 +95,12 @@ public final class ClusterManagerFactory {
 
     /** Starts a clustered Vert.x that joins the cluster described by {@code settings}. */
     public static Future<Vertx> startClustered(VertxOptions options, Settings settings) {
+        return startClustered(options, null, settings);
+    }
+
+    /** As {@link #startClustered(VertxOptions, Settings)}, with a metrics factory (null for none). */
+    public static Future<Vertx> startClustered(VertxOptions options, io.vertx.core.spi.VertxMetricsFactory metrics,
+                                               Settings settings) {
         HazelcastClusterManager manager;
         try {
             manager = clusterManager(settings);
@@ -104,7 +110,11 @@ public final class ClusterManagerFactory {
         EventBusOptions eventBus = options.getEventBusOptions();
         // port 0: several nodes share a host, each event bus takes its own free port
         eventBus.setHost(settings.host()).setPort(0);
-        return Vertx.builder().with(options).withClusterManager(manager).buildClustered();
+        io.vertx.core.VertxBuilder builder = Vertx.builder().with(options).withClusterManager(manager);
+        if (metrics != null) {
+            builder.withMetrics(metrics);
+        }
+        return builder.buildClustered();
     }
 
     /** The Vert.x node id of a clustered instance, or null when standalone. */

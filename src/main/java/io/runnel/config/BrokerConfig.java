@@ -87,6 +87,8 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String CLUSTER_MEMBERS = "cluster.members";
     public static final String BRIDGE_ENABLED = "bridge.enabled";
     public static final String BRIDGE_ADDRESS_PREFIX = "bridge.address.prefix";
+    public static final String ADMIN_LISTENER = "admin.listener";
+    public static final String ADMIN_AUTH_TOKEN = "admin.auth.token";
 
     private static final long DAY_MS = 24L * 3600 * 1000;
 
@@ -187,7 +189,11 @@ public final class BrokerConfig extends AbstractConfig {
             .define(BRIDGE_ENABLED, Type.BOOLEAN, true, MEDIUM,
                     "Serve the event-bus addresses (produce, subscribe, metadata) to Vert.x applications.")
             .define(BRIDGE_ADDRESS_PREFIX, Type.STRING, "runnel", new ConfigDef.NonEmptyString(), LOW,
-                    "Prefix of the event-bus addresses: <prefix>.produce, <prefix>.subscribe, ...");
+                    "Prefix of the event-bus addresses: <prefix>.produce, <prefix>.subscribe, ...")
+            .define(ADMIN_LISTENER, Type.STRING, "127.0.0.1:8080", MEDIUM,
+                    "host:port of the admin HTTP API, web console and /metrics (port 0 picks a free port).")
+            .define(ADMIN_AUTH_TOKEN, Type.PASSWORD, null, HIGH,
+                    "Bearer token the admin HTTP API requires; without one it binds to loopback only.");
 
     private final List<Listener> listeners;
     private final List<Listener> advertisedListeners;

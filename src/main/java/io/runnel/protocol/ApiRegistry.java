@@ -5,12 +5,27 @@ import java.util.EnumMap;
 import java.util.Map;
 
 import io.runnel.api.ApiHandler;
+import io.runnel.metrics.BrokerMetrics;
 import org.apache.kafka.common.protocol.ApiKeys;
 
 /** The handlers this broker serves, one per API key; ApiVersions is generated from it. */
 public final class ApiRegistry {
 
     private final Map<ApiKeys, ApiHandler<?>> handlers = new EnumMap<>(ApiKeys.class);
+    private final BrokerMetrics metrics;
+
+    public ApiRegistry() {
+        this(BrokerMetrics.noop());
+    }
+
+    /** @param metrics where connections count their requests, latencies and themselves */
+    public ApiRegistry(BrokerMetrics metrics) {
+        this.metrics = metrics;
+    }
+
+    public BrokerMetrics metrics() {
+        return metrics;
+    }
 
     public ApiRegistry register(ApiHandler<?> handler) {
         if (handlers.putIfAbsent(handler.apiKey(), handler) != null) {

@@ -69,6 +69,7 @@ final class KafkaConnection {
     }
 
     void start() {
+        registry.metrics().connectionOpened();
         socket.handler(this::onData);
         socket.closeHandler(v -> onClosed());
         socket.exceptionHandler(t -> LOG.debug("Connection {} error: {}", id, t.toString()));
@@ -76,6 +77,7 @@ final class KafkaConnection {
     }
 
     private void onClosed() {
+        registry.metrics().connectionClosed();
         closed = true;
         cumulation.release();
         cumulation = Unpooled.EMPTY_BUFFER;
@@ -173,6 +175,7 @@ final class KafkaConnection {
             return;
         }
         Slot slot = enqueue();
+        long started = System.nanoTime();
         RequestContext ctx = new RequestContext(header, socket.remoteAddress(), context, localNode, id);
         Future<? extends ApiMessage> result;
         try {
@@ -182,7 +185,10 @@ final class KafkaConnection {
         } catch (Throwable t) {
             result = Future.failedFuture(t);
         }
-        result.onComplete(ar -> context.execute(() -> respond(slot, header, request, ar)));
+        result.onComplete(ar -> {
+            registry.metrics().requestCompleted(apiKey, started);
+            context.execute(() -> respond(slot, header, request, ar));
+        });
     }
 
     private Slot enqueue() {

@@ -63,6 +63,7 @@ class KillNineIT {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         ProcessBuilder pb = new ProcessBuilder(java, "-Xmx512m", "-jar", jar.toString(),
                 "--override", "listeners=PLAINTEXT://127.0.0.1:" + port,
+                "--override", "admin.listener=127.0.0.1:0",
                 "--override", "log.dirs=" + dataDir,
                 "--override", "num.partitions=3");
         pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));

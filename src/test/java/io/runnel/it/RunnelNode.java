@@ -155,6 +155,11 @@ public final class RunnelNode implements BeforeAllCallback, AfterAllCallback, Af
         bootstrap = broker.bootstrapServers();
     }
 
+    /** The in-process broker (null while stopped). */
+    public Broker broker() {
+        return broker;
+    }
+
     /** Closes the in-process broker cleanly; {@link #bootstrapServers()} stays valid for {@link #start()}. */
     public void stop() throws Exception {
         requireInProcess();
@@ -201,6 +206,8 @@ public final class RunnelNode implements BeforeAllCallback, AfterAllCallback, Af
         // Reuse the first port on restart: clients created earlier reconnect as they would to Kafka.
         p.put("listeners", "PLAINTEXT://" + (bootstrap == null ? "127.0.0.1:0" : bootstrap));
         p.put("log.dirs", dataDir.toString());
+        // several nodes run in one JVM: never the fixed default port 8080
+        p.put("admin.listener", "127.0.0.1:0");
         p.put("num.partitions", "3");
         p.put("auto.create.topics.enable", "true");
         p.put("group.initial.rebalance.delay.ms", "0");

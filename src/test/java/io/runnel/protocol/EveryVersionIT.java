@@ -47,7 +47,8 @@ class EveryVersionIT {
 
     @BeforeAll
     static void start() throws Exception {
-        broker = Broker.start(Map.of("log.dirs", dir.toString(), "listeners", "PLAINTEXT://127.0.0.1:0"))
+        broker = Broker.start(Map.of("log.dirs", dir.toString(), "listeners", "PLAINTEXT://127.0.0.1:0",
+                "admin.listener", "127.0.0.1:0"))
                 .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
         try (RawKafkaClient c = new RawKafkaClient(broker.bootstrapServers())) {
             MetadataResponseData md = metadata(c, (short) 12);

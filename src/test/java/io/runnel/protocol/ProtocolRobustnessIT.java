@@ -51,7 +51,7 @@ class ProtocolRobustnessIT {
 
     @BeforeAll
     static void start() throws Exception {
-        broker = Broker.start(Map.of("log.dirs", dir.toString(), "listeners", "PLAINTEXT://127.0.0.1:0",
+        broker = Broker.start(Map.of("log.dirs", dir.toString(), "listeners", "PLAINTEXT://127.0.0.1:0", "admin.listener", "127.0.0.1:0",
                         "socket.request.max.bytes", Integer.toString(MAX_FRAME), "message.max.bytes", "10000"))
                 .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }

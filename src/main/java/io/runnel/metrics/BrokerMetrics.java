@@ -1,0 +1,270 @@
+package io.runnel.metrics;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.runnel.cluster.TopicInfo;
+import io.runnel.cluster.TopicManager;
+import io.runnel.partition.PartitionManager;
+import io.runnel.partition.PartitionOwner;
+import io.vertx.core.Vertx;
+import io.vertx.core.internal.VertxInternal;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.Errors;
+
+/**
+ * The broker's own meters over one {@link MeterRegistry} (names in {@link MeterNames}).
+ *
+ * <p>Hot-path cost: request meters sit in arrays indexed by API key and error meters in arrays indexed
+ * by the error's ordinal, created on first use; per-topic meters are one map lookup per topic per
+ * request; counting a batch is one increment per counter, never per record. Gauges over partitions and
+ * groups are computed when Prometheus scrapes, not on the data path.
+ *
+ * <p>Threading: every method may be called from any thread (Micrometer meters are thread-safe, and two
+ * racing first uses resolve to the same meter because the registry deduplicates by id).
+ */
+public final class BrokerMetrics {
+
+    private static final Duration[] LATENCY_BUCKETS = {
+        Duration.ofMillis(1), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
+        Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
+        Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(30)};
+
+    private final MeterRegistry registry;
+    private final Counter[] requests = new Counter[ApiKeys.values().length];
+    private final Timer[] latency = new Timer[ApiKeys.values().length];
+    private final Counter[] produceErrors = new Counter[Errors.values().length];
+    private final Counter[] fetchErrors = new Counter[Errors.values().length];
+    private final Map<String, TopicMeters> topics = new ConcurrentHashMap<>();
+    private final AtomicInteger activeConnections = new AtomicInteger();
+    private final Counter connectionsOpened;
+    private final Counter isrShrinks;
+    private final Counter isrExpands;
+    private final MultiGauge logSize;
+    private final MultiGauge logStart;
+    private final MultiGauge logEnd;
+    private final MultiGauge groupLag;
+    private final MultiGauge groupLagSum;
+    private final List<ScheduledFuture<?>> probes = new ArrayList<>();
+
+    /** The counters of one topic, resolved once and reused by every request that touches it. */
+    public record TopicMeters(Counter bytesIn, Counter bytesOut, Counter recordsIn, Counter recordsOut) {
+    }
+
+    /** One partition's lag for a group: end offset (high watermark) minus the committed offset. */
+    public record LagSample(String group, String topic, int partition, long lag) {
+    }
+
+    public BrokerMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        Gauge.builder(MeterNames.CONNECTIONS_ACTIVE, activeConnections, AtomicInteger::get)
+                .description("Open Kafka protocol connections").register(registry);
+        connectionsOpened = Counter.builder(MeterNames.CONNECTIONS_OPENED)
+                .description("Kafka protocol connections accepted").register(registry);
+        isrShrinks = Counter.builder(MeterNames.ISR_SHRINKS).description("Replicas removed from an ISR")
+                .register(registry);
+        isrExpands = Counter.builder(MeterNames.ISR_EXPANDS).description("Replicas added to an ISR")
+                .register(registry);
+        logSize = MultiGauge.builder(MeterNames.LOG_SIZE).baseUnit("bytes")
+                .description("Bytes of all segments of a hosted partition").register(registry);
+        logStart = MultiGauge.builder(MeterNames.LOG_START_OFFSET).description("Log start offset").register(registry);
+        logEnd = MultiGauge.builder(MeterNames.LOG_END_OFFSET).description("Log end offset").register(registry);
+        groupLag = MultiGauge.builder(MeterNames.GROUP_LAG)
+                .description("High watermark minus the group's committed offset").register(registry);
+        groupLagSum = MultiGauge.builder(MeterNames.GROUP_LAG_SUM)
+                .description("Lag of a group summed over its partitions").register(registry);
+    }
+
+    /** Meters that count nothing anyone reads: for handlers built without a broker (unit tests). */
+    public static BrokerMetrics noop() {
+        return new BrokerMetrics(new CompositeMeterRegistry());
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    /** A Kafka request was answered; {@code startNanos} is {@link System#nanoTime()} at dispatch. */
+    public void requestCompleted(ApiKeys api, long startNanos) {
+        int i = api.ordinal();
+        Counter c = requests[i];
+        Timer t = latency[i];
+        if (c == null || t == null) {
+            c = Counter.builder(MeterNames.REQUESTS).tag(MeterNames.TAG_API, api.name())
+                    .description("Kafka protocol requests served").register(registry);
+            t = Timer.builder(MeterNames.REQUEST_LATENCY).tag(MeterNames.TAG_API, api.name())
+                    .description("Time from dispatch to the handler's answer").serviceLevelObjectives(LATENCY_BUCKETS)
+                    .register(registry);
+            requests[i] = c;
+            latency[i] = t;
+        }
+        c.increment();
+        t.record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
+    }
+
+    public void connectionOpened() {
+        activeConnections.incrementAndGet();
+        connectionsOpened.increment();
+    }
+
+    public void connectionClosed() {
+        activeConnections.decrementAndGet();
+    }
+
+    public TopicMeters topic(String name) {
+        TopicMeters m = topics.get(name);
+        return m != null ? m : topics.computeIfAbsent(name, this::newTopicMeters);
+    }
+
+    private TopicMeters newTopicMeters(String name) {
+        return new TopicMeters(
+                Counter.builder(MeterNames.TOPIC_BYTES_IN).baseUnit("bytes").tag(MeterNames.TAG_TOPIC, name)
+                        .description("Record batch bytes appended by producers").register(registry),
+                Counter.builder(MeterNames.TOPIC_BYTES_OUT).baseUnit("bytes").tag(MeterNames.TAG_TOPIC, name)
+                        .description("Record batch bytes sent to consumers").register(registry),
+                Counter.builder(MeterNames.TOPIC_RECORDS_IN).tag(MeterNames.TAG_TOPIC, name)
+                        .description("Records appended by producers").register(registry),
+                Counter.builder(MeterNames.TOPIC_RECORDS_OUT).tag(MeterNames.TAG_TOPIC, name)
+                        .description("Records read through the admin API and its live tail").register(registry));
+    }
+
+    /** Drops a deleted topic's meters so a scrape no longer shows them. */
+    public void removeTopic(String name) {
+        TopicMeters m = topics.remove(name);
+        if (m != null) {
+            registry.remove(m.bytesIn());
+            registry.remove(m.bytesOut());
+            registry.remove(m.recordsIn());
+            registry.remove(m.recordsOut());
+        }
+    }
+
+    public void produceError(short code) {
+        countError(produceErrors, MeterNames.PRODUCE_ERRORS, code);
+    }
+
+    public void fetchError(short code) {
+        countError(fetchErrors, MeterNames.FETCH_ERRORS, code);
+    }
+
+    private void countError(Counter[] counters, String name, short code) {
+        Errors error = Errors.forCode(code);
+        int i = error.ordinal();
+        Counter c = counters[i];
+        if (c == null) {
+            c = Counter.builder(name).tag(MeterNames.TAG_ERROR, error.name()).register(registry);
+            counters[i] = c;
+        }
+        c.increment();
+    }
+
+    /** Replication calls these when a follower leaves or joins an ISR led here. */
+    public void isrShrink() {
+        isrShrinks.increment();
+    }
+
+    public void isrExpand() {
+        isrExpands.increment();
+    }
+
+    /**
+     * Registers the partition-state gauges over what this node hosts: partitions it leads, led partitions
+     * whose ISR is smaller than the replica set, and partitions of known topics that no node serves
+     * (on one node: those without an open log).
+     */
+    public void bindPartitions(TopicManager topicManager, PartitionManager partitions) {
+        Gauge.builder(MeterNames.PARTITIONS_LEADER, partitions, p -> p.all().stream().filter(o -> !o.isClosed()).count())
+                .description("Partitions led by this broker").register(registry);
+        Gauge.builder(MeterNames.PARTITIONS_UNDER_REPLICATED, partitions, p -> p.all().stream().filter(o -> {
+            TopicInfo t = topicManager.topic(o.topicPartition().topic());
+            return !o.isClosed() && t != null && o.isrSize() < t.replicationFactor();
+        }).count()).description("Led partitions whose ISR is smaller than the replica set").register(registry);
+        Gauge.builder(MeterNames.PARTITIONS_OFFLINE, partitions, p -> {
+            long offline = 0;
+            for (TopicInfo t : topicManager.topics()) {
+                for (int i = 0; i < t.partitions(); i++) {
+                    PartitionOwner o = p.get(new TopicPartition(t.name(), i));
+                    if (o == null || o.isClosed()) {
+                        offline++;
+                    }
+                }
+            }
+            return offline;
+        }).description("Partitions without a live leader").register(registry);
+    }
+
+    /** Re-lists the per-partition gauges (partitions come and go); their values are read live at scrape. */
+    public void refreshPartitions(PartitionManager partitions) {
+        List<MultiGauge.Row<?>> size = new ArrayList<>();
+        List<MultiGauge.Row<?>> start = new ArrayList<>();
+        List<MultiGauge.Row<?>> end = new ArrayList<>();
+        for (PartitionOwner o : partitions.all()) {
+            Tags tags = Tags.of(MeterNames.TAG_TOPIC, o.topicPartition().topic(),
+                    MeterNames.TAG_PARTITION, Integer.toString(o.topicPartition().partition()));
+            size.add(MultiGauge.Row.of(tags, o, x -> x.log().sizeInBytes()));
+            start.add(MultiGauge.Row.of(tags, o, x -> x.log().logStartOffset()));
+            end.add(MultiGauge.Row.of(tags, o, x -> x.log().logEndOffset()));
+        }
+        logSize.register(size, true);
+        logStart.register(start, true);
+        logEnd.register(end, true);
+    }
+
+    /** Replaces the consumer-group lag gauges with a fresh computation. */
+    public void updateLag(List<LagSample> samples) {
+        List<MultiGauge.Row<?>> rows = new ArrayList<>();
+        Map<String, Long> sums = new java.util.TreeMap<>();
+        for (LagSample s : samples) {
+            rows.add(MultiGauge.Row.of(Tags.of(MeterNames.TAG_GROUP, s.group(), MeterNames.TAG_TOPIC, s.topic(),
+                    MeterNames.TAG_PARTITION, Integer.toString(s.partition())), s.lag()));
+            sums.merge(s.group(), s.lag(), Long::sum);
+        }
+        List<MultiGauge.Row<?>> sumRows = new ArrayList<>();
+        sums.forEach((g, v) -> sumRows.add(MultiGauge.Row.of(Tags.of(MeterNames.TAG_GROUP, g), v)));
+        groupLag.register(rows, true);
+        groupLagSum.register(sumRows, true);
+    }
+
+    /**
+     * Measures how late a 500 ms fixed-rate task runs on each event loop: a loop kept busy or blocked
+     * delays it. The task runs on the loop itself and does nothing else.
+     */
+    public void startEventLoopProbe(Vertx vertx) {
+        int index = 0;
+        for (EventExecutor loop : ((VertxInternal) vertx).nettyEventLoopGroup()) {
+            Timer delay = Timer.builder(MeterNames.EVENT_LOOP_DELAY).tag(MeterNames.TAG_LOOP, Integer.toString(index++))
+                    .description("How late a periodic task ran on the event loop").register(registry);
+            long periodNanos = TimeUnit.MILLISECONDS.toNanos(500);
+            long[] expected = {System.nanoTime() + periodNanos};
+            probes.add(loop.scheduleAtFixedRate(() -> {
+                long now = System.nanoTime();
+                delay.record(Math.max(0, now - expected[0]), TimeUnit.NANOSECONDS);
+                expected[0] += periodNanos;
+                if (now - expected[0] > periodNanos) {
+                    // skipped runs after a long stall: measure from now on
+                    expected[0] = now + periodNanos;
+                }
+            }, periodNanos, periodNanos, TimeUnit.NANOSECONDS));
+        }
+    }
+
+    public void stop() {
+        probes.forEach(p -> p.cancel(false));
+        probes.clear();
+    }
+}

@@ -1,0 +1,62 @@
+package io.runnel.metrics;
+
+/**
+ * Every meter name and tag Runnel registers, in one place. Names are Micrometer's dotted form; the
+ * Prometheus registry renders them with underscores and unit suffixes ({@code runnel.requests} becomes
+ * {@code runnel_requests_total}, {@code runnel.request.latency} becomes
+ * {@code runnel_request_latency_seconds_bucket/_count/_sum}). Vert.x's own meters ({@code vertx_*}) and
+ * the JVM's ({@code jvm_*}) come from vertx-micrometer-metrics.
+ */
+public final class MeterNames {
+
+    private MeterNames() {
+    }
+
+    // tags
+    /** Kafka API name as kafka-clients' ApiKeys spells it (PRODUCE, FETCH, ...). */
+    public static final String TAG_API = "api";
+    public static final String TAG_TOPIC = "topic";
+    public static final String TAG_PARTITION = "partition";
+    /** kafka-clients' Errors name (NOT_LEADER_OR_FOLLOWER, ...). */
+    public static final String TAG_ERROR = "error";
+    public static final String TAG_GROUP = "group";
+    /** Index of the event loop (0 .. loops-1). */
+    public static final String TAG_LOOP = "loop";
+
+    // Kafka protocol requests, tagged by api
+    public static final String REQUESTS = "runnel.requests";
+    public static final String REQUEST_LATENCY = "runnel.request.latency";
+
+    // Kafka protocol connections
+    public static final String CONNECTIONS_ACTIVE = "runnel.connections.active";
+    public static final String CONNECTIONS_OPENED = "runnel.connections.opened";
+
+    // data in and out, tagged by topic
+    public static final String TOPIC_BYTES_IN = "runnel.topic.bytes.in";
+    public static final String TOPIC_BYTES_OUT = "runnel.topic.bytes.out";
+    public static final String TOPIC_RECORDS_IN = "runnel.topic.records.in";
+    public static final String TOPIC_RECORDS_OUT = "runnel.topic.records.out";
+
+    // per-partition errors of Produce and Fetch, tagged by error
+    public static final String PRODUCE_ERRORS = "runnel.produce.errors";
+    public static final String FETCH_ERRORS = "runnel.fetch.errors";
+
+    // partition state of this broker
+    public static final String PARTITIONS_LEADER = "runnel.partitions.leader";
+    public static final String PARTITIONS_UNDER_REPLICATED = "runnel.partitions.under.replicated";
+    public static final String PARTITIONS_OFFLINE = "runnel.partitions.offline";
+    public static final String ISR_SHRINKS = "runnel.isr.shrinks";
+    public static final String ISR_EXPANDS = "runnel.isr.expands";
+
+    // per hosted partition, tagged by topic and partition
+    public static final String LOG_SIZE = "runnel.log.size";
+    public static final String LOG_START_OFFSET = "runnel.log.start.offset";
+    public static final String LOG_END_OFFSET = "runnel.log.end.offset";
+
+    // consumer group lag: per partition (group, topic, partition) and summed per group
+    public static final String GROUP_LAG = "runnel.group.lag";
+    public static final String GROUP_LAG_SUM = "runnel.group.lag.sum";
+
+    // how late event-loop timers fire: a busy or blocked event loop shows here first
+    public static final String EVENT_LOOP_DELAY = "runnel.eventloop.delay";
+}
