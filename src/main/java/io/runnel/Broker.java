@@ -36,6 +36,7 @@ import io.runnel.api.FetchHandler;
 import io.runnel.api.InitProducerIdHandler;
 import io.runnel.api.ListOffsetsHandler;
 import io.runnel.api.MetadataHandler;
+import io.runnel.api.OffsetForLeaderEpochHandler;
 import io.runnel.api.ProduceHandler;
 import io.runnel.cluster.MetadataStore;
 import io.runnel.cluster.ProducerIdManager;
@@ -46,6 +47,8 @@ import io.runnel.group.GroupConfig;
 import io.runnel.group.GroupCoordinator;
 import io.runnel.group.PartitionLogOffsetsLog;
 import io.runnel.partition.PartitionManager;
+import io.runnel.partition.Replication;
+import io.runnel.replication.ReplicaFetcherManager;
 import io.runnel.protocol.ApiRegistry;
 import io.runnel.server.KafkaServerVerticle;
 import io.runnel.server.ShardVerticle;
@@ -73,19 +76,29 @@ public final class Broker {
     private final BrokerConfig config;
     private final Vertx vertx;
     private final List<FileLock> dirLocks;
+    private final ClusterHooks cluster;
     private PartitionManager partitions;
     private GroupCoordinator groups;
     private String bootstrap;
     private volatile boolean closed;
 
-    private Broker(BrokerConfig config, Vertx vertx, List<FileLock> dirLocks) {
+    private Broker(BrokerConfig config, Vertx vertx, List<FileLock> dirLocks, ClusterHooks cluster) {
         this.config = config;
         this.vertx = vertx;
         this.dirLocks = dirLocks;
+        this.cluster = cluster;
     }
 
     /** Starts a node; the properties override the embedded defaults. Fails on a bad config value. */
     public static Future<Broker> start(Map<String, String> properties) {
+        return start(properties, null);
+    }
+
+    /**
+     * Starts a cluster member: partitions replicate, with roles from the partition states applied through
+     * {@link #partitionManager()}; {@code cluster} null starts a standalone node.
+     */
+    public static Future<Broker> start(Map<String, String> properties, ClusterHooks cluster) {
         BrokerConfig config;
         List<FileLock> locks;
         try {
@@ -105,7 +118,7 @@ public final class Broker {
                 .setBlockedThreadCheckInterval(Long.getLong("runnel.vertx.blockedThreadCheckIntervalMs", 1000))
                 .setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS);
         Vertx vertx = Vertx.vertx(options);
-        Broker broker = new Broker(config, vertx, locks);
+        Broker broker = new Broker(config, vertx, locks, cluster);
         return broker.boot().transform(ar -> {
             if (ar.succeeded()) {
                 return Future.succeededFuture(broker);
@@ -145,7 +158,9 @@ public final class Broker {
         for (int i = 0; i < shardCount + 1; i++) {
             shardFutures.add(workerContext());
         }
-        return Future.all(shardFutures).compose(all -> {
+        Future<ReplicaFetcherManager> fetchers = cluster == null ? Future.succeededFuture()
+                : ReplicaFetcherManager.start(vertx, config, cluster.directory());
+        return Future.all(shardFutures).compose(all -> fetchers).compose(fetcherManager -> {
             List<Context> contexts = new ArrayList<>();
             for (Future<Context> f : shardFutures) {
                 contexts.add(f.result());
@@ -154,7 +169,9 @@ public final class Broker {
             Path metaDir = Path.of(config.logDirs().get(0)).toAbsolutePath().resolve("__runnel_meta");
             MetadataStore store = new MetadataStore(metaDir);
             ProducerIdManager producerIds = new ProducerIdManager(metaDir);
-            partitions = new PartitionManager(vertx, config, contexts, Time.SYSTEM);
+            partitions = new PartitionManager(vertx, config, contexts, Time.SYSTEM, cluster == null ? null
+                    : new Replication(config.nodeId(), cluster.changer(), fetcherManager,
+                    config.getLong(BrokerConfig.REPLICA_LAG_TIME_MAX_MS), vertx, Time.SYSTEM));
             TopicManager topics = new TopicManager(config, store, partitions, metaContext);
             GroupConfig groupConfig = new GroupConfig(config.getInt(BrokerConfig.GROUP_INITIAL_REBALANCE_DELAY_MS),
                     config.getInt(BrokerConfig.GROUP_MIN_SESSION_TIMEOUT_MS),
@@ -171,10 +188,12 @@ public final class Broker {
                     }, Time.SYSTEM);
             ApiRegistry registry = new ApiRegistry();
             registry.register(new ApiVersionsHandler(registry))
-                    .register(new MetadataHandler(config, topics, partitions))
+                    .register(new MetadataHandler(config, topics, partitions,
+                            cluster == null ? null : cluster.directory()))
                     .register(new ProduceHandler(topics, partitions))
                     .register(new FetchHandler(vertx, topics, partitions))
                     .register(new ListOffsetsHandler(topics, partitions))
+                    .register(new OffsetForLeaderEpochHandler(topics, partitions))
                     .register(new InitProducerIdHandler(producerIds, metaContext))
                     .register(new CreateTopicsHandler(config, topics))
                     .register(new DeleteTopicsHandler(config, topics))
@@ -245,6 +264,11 @@ public final class Broker {
         } catch (IOException e) {
             return "localhost";
         }
+    }
+
+    /** The hosted partitions; a cluster member's partition states are applied here. */
+    public PartitionManager partitionManager() {
+        return partitions;
     }
 
     public BrokerConfig config() {

@@ -89,7 +89,7 @@ public final class ProduceHandler implements ApiHandler<ProduceRequestData> {
                 Future<PartitionProduceResponse> f;
                 try {
                     MemoryRecords records = validateShape(pd);
-                    f = owner.append(records, acks).map(r -> succeeded(pd.index(), r))
+                    f = owner.append(records, acks, request.timeoutMs()).map(r -> succeeded(pd.index(), r))
                             .otherwise(t -> failed(pd.index(), Errors.forException(t), t));
                 } catch (ApiException e) {
                     f = Future.succeededFuture(failed(pd.index(), Errors.forException(e), e));
