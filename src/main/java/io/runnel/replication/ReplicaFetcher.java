@@ -230,7 +230,8 @@ final class ReplicaFetcher {
 
     private void sendFetch() {
         long now = System.currentTimeMillis();
-        FetchRequestData req = new FetchRequestData().setReplicaId(localNode)
+        // v15+ names the replica only in replica_state; the old field must keep its default there
+        FetchRequestData req = new FetchRequestData()
                 .setReplicaState(new FetchRequestData.ReplicaState().setReplicaId(localNode).setReplicaEpoch(-1))
                 .setMaxWaitMs(settings.maxWaitMs()).setMinBytes(settings.minBytes()).setMaxBytes(settings.maxBytes())
                 .setIsolationLevel((byte) 0).setSessionId(0).setSessionEpoch(-1);
