@@ -39,6 +39,7 @@ import io.runnel.api.FetchHandler;
 import io.runnel.api.InitProducerIdHandler;
 import io.runnel.api.ListOffsetsHandler;
 import io.runnel.api.MetadataHandler;
+import io.runnel.api.OffsetForLeaderEpochHandler;
 import io.runnel.api.ProduceHandler;
 import io.runnel.bridge.BridgeVerticle;
 import io.runnel.cluster.ClusterManagerFactory;
@@ -52,6 +53,8 @@ import io.runnel.group.GroupCoordinator;
 import io.runnel.group.PartitionLogOffsetsLog;
 import io.runnel.metrics.BrokerMetrics;
 import io.runnel.partition.PartitionManager;
+import io.runnel.partition.Replication;
+import io.runnel.replication.ReplicaFetcherManager;
 import io.runnel.protocol.ApiRegistry;
 import io.runnel.server.KafkaServerVerticle;
 import io.runnel.server.ShardVerticle;
@@ -83,20 +86,31 @@ public final class Broker {
     private final List<FileLock> dirLocks;
     private final BrokerMetrics metrics;
     private AdminVerticle admin;
+    private final ClusterHooks cluster;
     private PartitionManager partitions;
     private GroupCoordinator groups;
     private String bootstrap;
     private volatile boolean closed;
 
-    private Broker(BrokerConfig config, Vertx vertx, List<FileLock> dirLocks, BrokerMetrics metrics) {
+    private Broker(BrokerConfig config, Vertx vertx, List<FileLock> dirLocks, BrokerMetrics metrics,
+                   ClusterHooks cluster) {
         this.config = config;
         this.vertx = vertx;
         this.dirLocks = dirLocks;
         this.metrics = metrics;
+        this.cluster = cluster;
     }
 
     /** Starts a node; the properties override the embedded defaults. Fails on a bad config value. */
     public static Future<Broker> start(Map<String, String> properties) {
+        return start(properties, null);
+    }
+
+    /**
+     * Starts a cluster member: partitions replicate, with roles from the partition states applied through
+     * {@link #partitionManager()}; {@code cluster} null starts a standalone node.
+     */
+    public static Future<Broker> start(Map<String, String> properties, ClusterHooks cluster) {
         BrokerConfig config;
         List<FileLock> locks;
         try {
@@ -129,7 +143,7 @@ public final class Broker {
         }).compose(vertx -> {
             BrokerMetrics metrics = new BrokerMetrics(meterRegistry);
             metrics.startEventLoopProbe(vertx);
-            Broker broker = new Broker(config, vertx, locks, metrics);
+            Broker broker = new Broker(config, vertx, locks, metrics, cluster);
             return broker.boot().transform(ar -> {
                 if (ar.succeeded()) {
                     return Future.succeededFuture(broker);
@@ -170,7 +184,9 @@ public final class Broker {
         for (int i = 0; i < shardCount + 1; i++) {
             shardFutures.add(workerContext());
         }
-        return Future.all(shardFutures).compose(all -> {
+        Future<ReplicaFetcherManager> fetchers = cluster == null ? Future.succeededFuture()
+                : ReplicaFetcherManager.start(vertx, config, cluster.directory());
+        return Future.all(shardFutures).compose(all -> fetchers).compose(fetcherManager -> {
             List<Context> contexts = new ArrayList<>();
             for (Future<Context> f : shardFutures) {
                 contexts.add(f.result());
@@ -179,7 +195,9 @@ public final class Broker {
             Path metaDir = Path.of(config.logDirs().get(0)).toAbsolutePath().resolve("__runnel_meta");
             MetadataStore store = new MetadataStore(metaDir);
             ProducerIdManager producerIds = new ProducerIdManager(metaDir);
-            partitions = new PartitionManager(vertx, config, contexts, Time.SYSTEM);
+            partitions = new PartitionManager(vertx, config, contexts, Time.SYSTEM, cluster == null ? null
+                    : new Replication(config.nodeId(), cluster.changer(), fetcherManager,
+                    config.getLong(BrokerConfig.REPLICA_LAG_TIME_MAX_MS), vertx, Time.SYSTEM));
             TopicManager topics = new TopicManager(config, store, partitions, metaContext);
             GroupConfig groupConfig = new GroupConfig(config.getInt(BrokerConfig.GROUP_INITIAL_REBALANCE_DELAY_MS),
                     config.getInt(BrokerConfig.GROUP_MIN_SESSION_TIMEOUT_MS),
@@ -197,10 +215,12 @@ public final class Broker {
             metrics.bindPartitions(topics, partitions);
             ApiRegistry registry = new ApiRegistry(metrics);
             registry.register(new ApiVersionsHandler(registry))
-                    .register(new MetadataHandler(config, topics, partitions))
+                    .register(new MetadataHandler(config, topics, partitions,
+                            cluster == null ? null : cluster.directory()))
                     .register(new ProduceHandler(topics, partitions, metrics))
                     .register(new FetchHandler(vertx, topics, partitions, metrics))
                     .register(new ListOffsetsHandler(topics, partitions))
+                    .register(new OffsetForLeaderEpochHandler(topics, partitions))
                     .register(new InitProducerIdHandler(producerIds, metaContext))
                     .register(new CreateTopicsHandler(config, topics))
                     .register(new DeleteTopicsHandler(config, topics))
@@ -278,6 +298,11 @@ public final class Broker {
         } catch (IOException e) {
             return "localhost";
         }
+    }
+
+    /** The hosted partitions; a cluster member's partition states are applied here. */
+    public PartitionManager partitionManager() {
+        return partitions;
     }
 
     public BrokerConfig config() {

@@ -9,6 +9,7 @@ import io.runnel.cluster.TopicManager;
 import io.runnel.log.LogReadResult;
 import io.runnel.log.LogSlice;
 import io.runnel.metrics.BrokerMetrics;
+import io.runnel.log.TimestampOffset;
 import io.runnel.partition.PartitionManager;
 import io.runnel.partition.PartitionOwner;
 import io.runnel.protocol.RequestContext;
@@ -33,6 +34,12 @@ import org.apache.kafka.common.record.MemoryRecords;
  * {@link DelayedFetch}: it listens for appends on its partitions and answers when enough arrives or
  * max_wait_ms passes; no thread waits. Fetch sessions are declined (session id 0), so every request is
  * a full fetch, which every client supports.
+ *
+ * <p>A fetch with a replica id (v4-v14 {@code replica_id}, v15+ {@code replica_state}) is a follower's:
+ * only the leader answers it, it reads up to the log end instead of the high watermark, it gets
+ * {@code diverging_epoch} instead of data when its last fetched epoch and offset disagree with the
+ * leader's epoch cache (KIP-320), and its fetch offset is reported to the partition owner as the
+ * follower's log end (which moves the high watermark and the ISR).
  */
 public final class FetchHandler implements ApiHandler<FetchRequestData> {
 
@@ -63,12 +70,22 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
             return Future.succeededFuture(new FetchResponseData()
                     .setErrorCode(Errors.FETCH_SESSION_ID_NOT_FOUND.code()).setSessionId(0));
         }
-        List<Target> targets = resolve(request);
-        Result first = readAll(request, targets);
+        int replicaId = ctx.apiVersion() >= 15 ? request.replicaState().replicaId() : request.replicaId();
+        List<Target> targets = resolve(request, replicaId);
+        Result first = readAll(request, targets, replicaId);
         if (first.bytes >= request.minBytes() || request.maxWaitMs() <= 0 || first.hasError || targets.isEmpty()) {
+            recordFollowerFetches(first, replicaId);
             return Future.succeededFuture(count(first.response));
         }
-        return new DelayedFetch(ctx.context(), request, targets).start();
+        // a follower's fetch offset acknowledges what it has now, so it counts before the wait
+        recordFollowerFetches(first, replicaId);
+        return new DelayedFetch(ctx.context(), request, targets, replicaId).start();
+    }
+
+    private static void recordFollowerFetches(Result r, int replicaId) {
+        for (FollowerRead f : r.followerReads) {
+            f.owner().recordFollowerFetch(replicaId, f.fetchOffset(), f.leaderLogEnd(), f.timeMs());
+        }
     }
 
     /** A requested partition, resolved once. */
@@ -76,10 +93,14 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
                           FetchRequestData.FetchPartition partition, PartitionOwner owner, Errors error) {
     }
 
-    private record Result(FetchResponseData response, long bytes, boolean hasError) {
+    private record Result(FetchResponseData response, long bytes, boolean hasError, List<FollowerRead> followerReads) {
     }
 
-    private List<Target> resolve(FetchRequestData request) {
+    /** A follower's read of one partition: its fetch offset and the leader's log end at that moment. */
+    private record FollowerRead(PartitionOwner owner, long fetchOffset, long leaderLogEnd, long timeMs) {
+    }
+
+    private List<Target> resolve(FetchRequestData request, int replicaId) {
         List<Target> targets = new ArrayList<>();
         for (FetchRequestData.FetchTopic ft : request.topics()) {
             TopicInfo t = ft.topic() != null && !ft.topic().isEmpty() ? topics.topic(ft.topic())
@@ -96,10 +117,8 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
                 if (owner == null) {
                     error = fp.partition() >= 0 && fp.partition() < t.partitions() ? Errors.NOT_LEADER_OR_FOLLOWER
                             : Errors.UNKNOWN_TOPIC_OR_PARTITION;
-                } else if (fp.currentLeaderEpoch() >= 0 && fp.currentLeaderEpoch() < owner.leaderEpoch()) {
-                    error = Errors.FENCED_LEADER_EPOCH;
-                } else if (fp.currentLeaderEpoch() > owner.leaderEpoch()) {
-                    error = Errors.UNKNOWN_LEADER_EPOCH;
+                } else {
+                    error = roleError(owner, fp, replicaId);
                 }
                 targets.add(new Target(ft, t.name(), t.id(), fp, owner, error));
             }
@@ -107,7 +126,23 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
         return targets;
     }
 
-    private Result readAll(FetchRequestData request, List<Target> targets) {
+    /** Checked again at every read: a parked fetch must not outlive the leadership it was made to. */
+    private static Errors roleError(PartitionOwner owner, FetchRequestData.FetchPartition fp, int replicaId) {
+        if (fp.currentLeaderEpoch() >= 0 && fp.currentLeaderEpoch() < owner.leaderEpoch()) {
+            return Errors.FENCED_LEADER_EPOCH;
+        }
+        if (fp.currentLeaderEpoch() > owner.leaderEpoch()) {
+            return Errors.UNKNOWN_LEADER_EPOCH;
+        }
+        if (!owner.isLeader() || replicaId >= 0 && !owner.state().replicas().contains(replicaId)) {
+            return Errors.NOT_LEADER_OR_FOLLOWER;
+        }
+        return Errors.NONE;
+    }
+
+    private Result readAll(FetchRequestData request, List<Target> targets, int replicaId) {
+        List<FollowerRead> followerReads = new ArrayList<>();
+        long now = System.currentTimeMillis();
         FetchResponseData resp = new FetchResponseData().setSessionId(0).setErrorCode(Errors.NONE.code());
         long remaining = request.maxBytes() <= 0 ? Integer.MAX_VALUE : request.maxBytes();
         long bytes = 0;
@@ -127,8 +162,10 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
                     .setPreferredReadReplica(-1)
                     .setAbortedTransactions(readCommitted ? new ArrayList<>() : null);
             current.partitions().add(pd);
-            if (target.error() != Errors.NONE) {
-                pd.setErrorCode(target.error().code());
+            Errors error = target.error() != Errors.NONE ? target.error()
+                    : roleError(target.owner(), target.partition(), replicaId);
+            if (error != Errors.NONE) {
+                pd.setErrorCode(error.code());
                 hasError = true;
                 continue;
             }
@@ -137,7 +174,19 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
             pd.setHighWatermark(hw).setLastStableOffset(hw);
             int limit = (int) Math.min(Math.min(fp.partitionMaxBytes(), remaining), Integer.MAX_VALUE);
             try {
-                LogReadResult read = limit <= 0 && bytes > 0 ? null : owner.read(fp.fetchOffset(), Math.max(limit, 0), bytes == 0);
+                if (replicaId >= 0 && divergence(owner, fp, pd)) {
+                    hasError = true;
+                    continue;
+                }
+                LogReadResult read;
+                if (limit <= 0 && bytes > 0) {
+                    read = null;
+                } else if (replicaId >= 0) {
+                    read = owner.readForReplica(fp.fetchOffset(), Math.max(limit, 0), bytes == 0);
+                    followerReads.add(new FollowerRead(owner, fp.fetchOffset(), read.logEndOffset(), now));
+                } else {
+                    read = owner.read(fp.fetchOffset(), Math.max(limit, 0), bytes == 0);
+                }
                 if (read == null) {
                     pd.setLogStartOffset(owner.log().logStartOffset());
                     continue;
@@ -154,7 +203,32 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
                 hasError = true;
             }
         }
-        return new Result(resp, bytes, hasError);
+        return new Result(resp, bytes, hasError, followerReads);
+    }
+
+    /**
+     * Kafka's check of a follower's last fetched epoch against the leader's epoch cache: if the leader's
+     * end of that epoch is before the fetch offset, or the leader only knows an older epoch, the follower
+     * diverged and gets (epoch, end offset) to truncate to instead of data. True when the answer is set.
+     */
+    private static boolean divergence(PartitionOwner owner, FetchRequestData.FetchPartition fp, PartitionData pd) {
+        int lastFetchedEpoch = fp.lastFetchedEpoch();
+        if (lastFetchedEpoch < 0) {
+            return false;
+        }
+        TimestampOffset end = owner.log().endOffsetForEpoch(lastFetchedEpoch);
+        long logStart = owner.log().logStartOffset();
+        if (end.offset() < 0 || end.leaderEpoch() < 0 || fp.fetchOffset() < logStart) {
+            pd.setErrorCode(Errors.OFFSET_OUT_OF_RANGE.code()).setLogStartOffset(logStart);
+            return true;
+        }
+        if (end.leaderEpoch() < lastFetchedEpoch || end.offset() < fp.fetchOffset()) {
+            pd.setLogStartOffset(logStart).setDivergingEpoch(new FetchResponseData.EpochEndOffset()
+                    .setEpoch(end.leaderEpoch()).setEndOffset(end.offset()));
+            // an answer that needs no waiting, like an error
+            return true;
+        }
+        return false;
     }
 
     /** Counts what a fetch answer sends: bytes per topic and errors per code (delayed re-reads are not sent). */
@@ -183,16 +257,18 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
         private final Context context;
         private final FetchRequestData request;
         private final List<Target> targets;
+        private final int replicaId;
         private final Promise<FetchResponseData> promise = Promise.promise();
         private final AtomicBoolean recheckScheduled = new AtomicBoolean();
         private final Runnable onAppend = this::scheduleRecheck;
         private long timer = -1;
         private boolean done;
 
-        DelayedFetch(Context context, FetchRequestData request, List<Target> targets) {
+        DelayedFetch(Context context, FetchRequestData request, List<Target> targets, int replicaId) {
             this.context = context;
             this.request = request;
             this.targets = targets;
+            this.replicaId = replicaId;
         }
 
         Future<FetchResponseData> start() {
@@ -223,7 +299,7 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
                             return;
                         }
                     }
-                    Result r = readAll(request, targets);
+                    Result r = readAll(request, targets, replicaId);
                     if (r.bytes >= request.minBytes() || r.hasError) {
                         complete(r);
                     }
@@ -233,7 +309,7 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
 
         private void finish() {
             if (!done) {
-                complete(readAll(request, targets));
+                complete(readAll(request, targets, replicaId));
             }
         }
 
@@ -247,6 +323,7 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
                     t.owner().removeAppendListener(onAppend);
                 }
             }
+            recordFollowerFetches(r, replicaId);
             promise.complete(count(r.response));
         }
     }

@@ -46,7 +46,7 @@ public final class ListOffsetsHandler implements ApiHandler<ListOffsetsRequestDa
             resp.topics().add(tr);
             TopicInfo topic = topics.topic(rt.name());
             for (ListOffsetsRequestData.ListOffsetsPartition rp : rt.partitions()) {
-                ListOffsetsPartitionResponse pr = answer(topic, rt.name(), rp);
+                ListOffsetsPartitionResponse pr = answer(topic, rt.name(), rp, request.replicaId());
                 if (ctx.apiVersion() < 4) {
                     // leader epochs are only part of v4 and up
                     pr.setLeaderEpoch(-1);
@@ -57,7 +57,8 @@ public final class ListOffsetsHandler implements ApiHandler<ListOffsetsRequestDa
         return Future.succeededFuture(resp);
     }
 
-    private ListOffsetsPartitionResponse answer(TopicInfo topic, String name, ListOffsetsRequestData.ListOffsetsPartition rp) {
+    private ListOffsetsPartitionResponse answer(TopicInfo topic, String name, ListOffsetsRequestData.ListOffsetsPartition rp,
+                                                int replicaId) {
         ListOffsetsPartitionResponse pr = new ListOffsetsPartitionResponse().setPartitionIndex(rp.partitionIndex())
                 .setTimestamp(-1).setOffset(-1).setLeaderEpoch(-1);
         PartitionOwner owner = topic == null ? null : partitions.get(new TopicPartition(name, rp.partitionIndex()));
@@ -71,7 +72,13 @@ public final class ListOffsetsHandler implements ApiHandler<ListOffsetsRequestDa
         if (rp.currentLeaderEpoch() > owner.leaderEpoch()) {
             return pr.setErrorCode(Errors.UNKNOWN_LEADER_EPOCH.code());
         }
+        if (!owner.isLeader() && replicaId != ListOffsetsRequest.DEBUGGING_REPLICA_ID) {
+            return pr.setErrorCode(Errors.NOT_LEADER_OR_FOLLOWER.code());
+        }
         long hw = owner.highWatermark();
+        // a new leader whose high watermark has not reached its epoch's start cannot tell the end yet
+        boolean hwLagging = replicaId == ListOffsetsRequest.CONSUMER_REPLICA_ID
+                && owner.leaderEpochStartOffset() > hw;
         long ts = rp.timestamp();
         try {
             if (ts == ListOffsetsRequest.EARLIEST_TIMESTAMP || ts == ListOffsetsRequest.EARLIEST_LOCAL_TIMESTAMP) {
@@ -81,6 +88,9 @@ public final class ListOffsetsHandler implements ApiHandler<ListOffsetsRequestDa
                 return pr.setOffset(owner.log().logStartOffset()).setLeaderEpoch(epoch < 0 ? owner.leaderEpoch() : epoch);
             }
             if (ts == ListOffsetsRequest.LATEST_TIMESTAMP) {
+                if (hwLagging) {
+                    return pr.setErrorCode(Errors.OFFSET_NOT_AVAILABLE.code());
+                }
                 int epoch = owner.log().latestEpoch();
                 return pr.setOffset(hw).setLeaderEpoch(epoch < 0 ? owner.leaderEpoch() : epoch);
             }
@@ -96,7 +106,7 @@ public final class ListOffsetsHandler implements ApiHandler<ListOffsetsRequestDa
                 TimestampOffset t = found.get();
                 return pr.setTimestamp(t.timestamp()).setOffset(t.offset()).setLeaderEpoch(t.leaderEpoch());
             }
-            return pr;
+            return hwLagging ? pr.setErrorCode(Errors.OFFSET_NOT_AVAILABLE.code()) : pr;
         } catch (RuntimeException e) {
             return pr.setErrorCode(Errors.forException(e).code());
         }

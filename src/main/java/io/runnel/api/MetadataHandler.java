@@ -3,6 +3,9 @@ package io.runnel.api;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.runnel.cluster.BrokerDirectory;
+import io.runnel.cluster.BrokerEndpoint;
+import io.runnel.cluster.PartitionState;
 import io.runnel.cluster.TopicInfo;
 import io.runnel.cluster.TopicManager;
 import io.runnel.config.BrokerConfig;
@@ -33,11 +36,19 @@ public final class MetadataHandler implements ApiHandler<MetadataRequestData> {
     private final BrokerConfig config;
     private final TopicManager topics;
     private final PartitionManager partitions;
+    private final BrokerDirectory brokers;
 
     public MetadataHandler(BrokerConfig config, TopicManager topics, PartitionManager partitions) {
+        this(config, topics, partitions, null);
+    }
+
+    /** With {@code brokers}, every live broker is listed and partitions show their replicated state. */
+    public MetadataHandler(BrokerConfig config, TopicManager topics, PartitionManager partitions,
+                           BrokerDirectory brokers) {
         this.config = config;
         this.topics = topics;
         this.partitions = partitions;
+        this.brokers = brokers;
     }
 
     @Override
@@ -67,6 +78,14 @@ public final class MetadataHandler implements ApiHandler<MetadataRequestData> {
                     .setClusterAuthorizedOperations(Integer.MIN_VALUE);
             resp.brokers().add(new MetadataResponseBroker().setNodeId(ctx.localNode().id())
                     .setHost(ctx.localNode().host()).setPort(ctx.localNode().port()).setRack(ctx.localNode().rack()));
+            if (brokers != null) {
+                for (BrokerEndpoint b : brokers.liveBrokers()) {
+                    if (b.nodeId() != ctx.localNode().id()) {
+                        resp.brokers().add(new MetadataResponseBroker().setNodeId(b.nodeId()).setHost(b.host())
+                                .setPort(b.port()));
+                    }
+                }
+            }
             for (Future<MetadataResponseTopic> f : answers) {
                 resp.topics().add(f.result());
             }
@@ -121,6 +140,17 @@ public final class MetadataHandler implements ApiHandler<MetadataRequestData> {
             if (owner == null) {
                 mp.setErrorCode(Errors.LEADER_NOT_AVAILABLE.code()).setLeaderId(-1).setLeaderEpoch(-1)
                         .setIsrNodes(List.of());
+            } else if (brokers != null) {
+                PartitionState s = owner.state();
+                if (s == null || s.leader() < 0) {
+                    mp.setErrorCode(Errors.LEADER_NOT_AVAILABLE.code()).setLeaderId(-1).setLeaderEpoch(-1)
+                            .setIsrNodes(s == null ? List.of() : s.isr());
+                } else {
+                    mp.setLeaderId(s.leader()).setLeaderEpoch(s.leaderEpoch()).setIsrNodes(s.isr());
+                }
+                if (s != null) {
+                    mp.setReplicaNodes(s.replicas());
+                }
             } else {
                 mp.setLeaderId(node).setLeaderEpoch(owner.leaderEpoch()).setIsrNodes(List.of(node));
             }

@@ -97,7 +97,7 @@ public final class ProduceHandler implements ApiHandler<ProduceRequestData> {
                 Future<PartitionProduceResponse> f;
                 try {
                     MemoryRecords records = validateShape(pd);
-                    f = owner.append(records, acks).map(r -> {
+                    f = owner.append(records, acks, request.timeoutMs()).map(r -> {
                                 meters.bytesIn().increment(r.sizeInBytes());
                                 meters.recordsIn().increment(r.recordCount());
                                 return succeeded(pd.index(), r);

@@ -68,6 +68,12 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String GROUP_MAX_SESSION_TIMEOUT_MS = "group.max.session.timeout.ms";
     public static final String GROUP_MAX_SIZE = "group.max.size";
     public static final String LOG_SHARDS = "runnel.log.shards";
+    public static final String REPLICA_LAG_TIME_MAX_MS = "replica.lag.time.max.ms";
+    public static final String REPLICA_FETCH_WAIT_MAX_MS = "replica.fetch.wait.max.ms";
+    public static final String REPLICA_FETCH_MIN_BYTES = "replica.fetch.min.bytes";
+    public static final String REPLICA_FETCH_MAX_BYTES = "replica.fetch.max.bytes";
+    public static final String REPLICA_FETCH_RESPONSE_MAX_BYTES = "replica.fetch.response.max.bytes";
+    public static final String REPLICA_FETCH_BACKOFF_MS = "replica.fetch.backoff.ms";
     public static final String LOG_CLEANER_DELETE_RETENTION_MS = "log.cleaner.delete.retention.ms";
     public static final String LOG_CLEANER_MIN_COMPACTION_LAG_MS = "log.cleaner.min.compaction.lag.ms";
     public static final String LOG_CLEANER_MAX_COMPACTION_LAG_MS = "log.cleaner.max.compaction.lag.ms";
@@ -173,6 +179,17 @@ public final class BrokerConfig extends AbstractConfig {
             .define(COMPRESSION_GZIP_LEVEL, Type.INT, -1, between(-1, 9), LOW, "gzip level when recompressing.")
             .define(COMPRESSION_LZ4_LEVEL, Type.INT, 9, between(1, 17), LOW, "lz4 level when recompressing.")
             .define(COMPRESSION_ZSTD_LEVEL, Type.INT, 3, between(-131072, 22), LOW, "zstd level when recompressing.")
+            .define(REPLICA_LAG_TIME_MAX_MS, Type.LONG, 30_000L, atLeast(1), HIGH,
+                    "A follower that has not caught up to the leader's log end for this long leaves the ISR.")
+            .define(REPLICA_FETCH_WAIT_MAX_MS, Type.INT, 500, atLeast(0), MEDIUM,
+                    "Longest wait of a follower's fetch for new data.")
+            .define(REPLICA_FETCH_MIN_BYTES, Type.INT, 1, atLeast(0), MEDIUM, "Bytes a follower's fetch waits for.")
+            .define(REPLICA_FETCH_MAX_BYTES, Type.INT, 1024 * 1024, atLeast(0), MEDIUM,
+                    "Bytes a follower fetches per partition (at least one batch).")
+            .define(REPLICA_FETCH_RESPONSE_MAX_BYTES, Type.INT, 10 * 1024 * 1024, atLeast(0), MEDIUM,
+                    "Bytes a follower fetches per request (at least one batch).")
+            .define(REPLICA_FETCH_BACKOFF_MS, Type.INT, 1000, atLeast(0), MEDIUM,
+                    "Pause of a follower's fetching after an error.")
             .define(LOG_SHARDS, Type.INT, 0, atLeast(0), LOW,
                     "Worker contexts owning partitions; 0 picks the number of cores.")
             .define(CLUSTER_ENABLED, Type.BOOLEAN, false, HIGH,

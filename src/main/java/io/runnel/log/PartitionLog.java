@@ -560,6 +560,23 @@ public final class PartitionLog implements Closeable {
         return epochCache.endOffsetFor(epoch, end.offset());
     }
 
+    /**
+     * Records that {@code epoch} starts at {@code startOffset} (a leader does so at its log end when it
+     * takes over, as Kafka's makeLeader, so that followers of an older epoch find where it ended even
+     * before the new leader appends). Ignored unless newer than every known epoch.
+     */
+    public void assignEpochStartOffset(int epoch, long startOffset) {
+        checkWritable();
+        if (epoch <= epochCache.latestEpoch()) {
+            return;
+        }
+        try {
+            epochCache.assign(epoch, startOffset);
+        } catch (IOException e) {
+            throw fail("recording leader epoch " + epoch + " of " + tp, e);
+        }
+    }
+
     // ------------------------------------------------------------------ truncation and retention
 
     /** Truncates the log to {@code offset} (exclusive), for replica truncation. */
@@ -571,7 +588,7 @@ public final class PartitionLog implements Closeable {
         }
         try {
             if (offset < logStartOffset || offset <= segments.firstKey()) {
-                truncateFullyAndStartAt(offset);
+                truncateFullyAndStartAtInternal(offset);
                 return;
             }
             List<LogSegment> doomed = new ArrayList<>(segments.tailMap(offset, false).values());
@@ -593,7 +610,20 @@ public final class PartitionLog implements Closeable {
         }
     }
 
-    private void truncateFullyAndStartAt(long offset) throws IOException {
+    /**
+     * Drops every segment and starts an empty log at {@code offset}: a follower whose log ends below the
+     * leader's log start offset (Kafka's truncateFullyAndStartAt).
+     */
+    public void truncateFullyAndStartAt(long offset) {
+        checkWritable();
+        try {
+            truncateFullyAndStartAtInternal(offset);
+        } catch (IOException ex) {
+            throw fail("truncating " + tp, ex);
+        }
+    }
+
+    private void truncateFullyAndStartAtInternal(long offset) throws IOException {
         long now = time.milliseconds();
         List<LogSegment> doomed = new ArrayList<>(segments.values());
         LogSegment seg = null;

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import io.runnel.cluster.PartitionState;
 import io.runnel.config.BrokerConfig;
 import io.runnel.config.TopicConfigs;
 import io.runnel.log.PartitionLog;
@@ -24,7 +25,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The partitions hosted on this node. Each partition is owned by one of a fixed set of worker contexts
  * (log shards), chosen by hash, so a partition's writes are serial and may wait on the disk without
- * touching an event loop. Also runs retention and time-based flush in the background.
+ * touching an event loop. Also runs retention and time-based flush in the background. Standalone, each
+ * partition is led by this node alone; in a cluster ({@link Replication} given) the controller's
+ * {@link PartitionState}s assign roles through {@link #applyState}.
  */
 public final class PartitionManager {
 
@@ -34,12 +37,23 @@ public final class PartitionManager {
     private final BrokerConfig config;
     private final List<Context> shards;
     private final Time time;
+    private final Replication replication;
     private final List<Path> logDirs = new ArrayList<>();
     private final Map<TopicPartition, PartitionOwner> owners = new ConcurrentHashMap<>();
     private long retentionTimer = -1;
     private long flushTimer = -1;
 
+    /** A standalone node: every partition opens as its only replica and leader. */
     public PartitionManager(Vertx vertx, BrokerConfig config, List<Context> shards, Time time) {
+        this(vertx, config, shards, time, null);
+    }
+
+    /**
+     * With {@code replication} (a cluster member), partitions open with no role and take one from
+     * {@link #applyState}; without it, standalone.
+     */
+    public PartitionManager(Vertx vertx, BrokerConfig config, List<Context> shards, Time time, Replication replication) {
+        this.replication = replication;
         this.vertx = vertx;
         this.config = config;
         this.shards = shards;
@@ -101,8 +115,10 @@ public final class PartitionManager {
                     return;
                 }
                 PartitionLog log = PartitionLog.open(tp, dirFor(tp), TopicConfigs.logConfig(topicConfigs, config), time);
-                PartitionOwner owner = new PartitionOwner(tp, topicId, shard, log, 0,
-                        TopicConfigs.minInsyncReplicas(topicConfigs, config));
+                int minIsr = TopicConfigs.minInsyncReplicas(topicConfigs, config);
+                PartitionOwner owner = replication == null
+                        ? new PartitionOwner(tp, topicId, shard, log, 0, minIsr, config.nodeId())
+                        : new PartitionOwner(tp, topicId, shard, log, minIsr, replication);
                 owners.put(tp, owner);
                 promise.complete(owner);
             } catch (Throwable t) {
@@ -110,6 +126,19 @@ public final class PartitionManager {
             }
         });
         return promise.future();
+    }
+
+    /**
+     * Applies a partition state from the controller: opens the log if this node does not host it yet,
+     * then makes the partition leader or follower per the state (states older than the one held are
+     * ignored). Completes on the partition's context once the role is in place.
+     */
+    public Future<Void> applyState(TopicPartition tp, Uuid topicId, Map<String, String> topicConfigs,
+                                   PartitionState state) {
+        if (replication == null) {
+            return Future.failedFuture(new IllegalStateException("a standalone node takes no partition states"));
+        }
+        return open(tp, topicId, topicConfigs).compose(owner -> owner.applyState(state));
     }
 
     /** Applies changed topic configs to every hosted partition of the topic. */

@@ -1,10 +1,15 @@
 package io.runnel.partition;
 
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
+import io.runnel.cluster.PartitionState;
 import io.runnel.log.LogAppendResult;
 import io.runnel.log.LogReadResult;
 import io.runnel.log.PartitionLog;
@@ -13,40 +18,87 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.errors.NotEnoughReplicasAfterAppendException;
 import org.apache.kafka.common.errors.NotEnoughReplicasException;
+import org.apache.kafka.common.errors.NotLeaderOrFollowerException;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.record.MemoryRecords;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The owner of one hosted partition. Writes run on its worker context (a log shard), one at a time,
  * where waiting on the disk is allowed; reads come from any thread through the log's lock-free read
  * path, capped at the high watermark. Fetches that wait for data register a {@link Runnable} that is
- * run (on the appender's thread: it must only hop to its own context) after every append.
+ * run (on the appender's thread: it must only hop to its own context) after every append and every
+ * high-watermark advance.
+ *
+ * <p>Roles follow the {@link PartitionState} the controller hands over ({@link #applyState}): a leader
+ * accepts produce, tracks each follower's log end and last caught-up time from its fetches, advances the
+ * high watermark to the smallest log end over the (maximal) ISR, never while the committed ISR is below
+ * min.insync.replicas, and asks the controller to expand or shrink the ISR; a follower refuses produce
+ * (NOT_LEADER_OR_FOLLOWER) and is fed by a replica fetcher. Standalone, the partition is its own only
+ * replica and everything appended is committed at once, as before replication existed.
+ *
+ * <p>Threading: role, follower progress, pending acks=all produces and ISR proposals are touched on the
+ * owner's context only; {@link #state()}, {@link #leaderEpoch()}, {@link #highWatermark()} and
+ * {@link #isLeader()} are volatile reads for any thread.
  */
 public final class PartitionOwner {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PartitionOwner.class);
 
     private final TopicPartition tp;
     private final Uuid topicId;
     private final Context context;
     private final PartitionLog log;
+    private final Replication replication;
     private final Set<Runnable> appendListeners = ConcurrentHashMap.newKeySet();
+    private volatile PartitionState state;
+    private volatile boolean leader;
     private volatile int leaderEpoch;
     private volatile long highWatermark;
+    private volatile long leaderEpochStartOffset = -1;
     private volatile int minInsyncReplicas;
     private volatile boolean closed;
     // appends waiting for the next group fsync; owner context only
     private final List<FlushWaiter> awaitingFlush = new ArrayList<>();
     private boolean flushScheduled;
+    // leader only, owner context only
+    private final Map<Integer, FollowerProgress> followers = new HashMap<>();
+    private final List<PendingAck> pendingAcks = new ArrayList<>();
+    private PartitionState proposedIsr;
+    private long shrinkTimer = -1;
 
     PartitionOwner(TopicPartition tp, Uuid topicId, Context context, PartitionLog log, int leaderEpoch,
                    int minInsyncReplicas) {
+        this(tp, topicId, context, log, leaderEpoch, minInsyncReplicas, 0);
+    }
+
+    /** A standalone owner on node {@code nodeId}: its own only replica, leader at {@code leaderEpoch}. */
+    PartitionOwner(TopicPartition tp, Uuid topicId, Context context, PartitionLog log, int leaderEpoch,
+                   int minInsyncReplicas, int nodeId) {
+        this(tp, topicId, context, log, minInsyncReplicas, null);
+        this.state = new PartitionState(nodeId, leaderEpoch, List.of(nodeId), List.of(nodeId), 0);
+        this.leader = true;
+        this.leaderEpoch = leaderEpoch;
+        // a single replica is the whole ISR: everything in the log is committed
+        this.highWatermark = log.logEndOffset();
+    }
+
+    /**
+     * A replicated owner with no role yet: it refuses produce and fetch until {@link #applyState}. The
+     * high watermark starts at the log start, a safe lower bound that the leader's fetch answers raise.
+     */
+    PartitionOwner(TopicPartition tp, Uuid topicId, Context context, PartitionLog log, int minInsyncReplicas,
+                   Replication replication) {
         this.tp = tp;
         this.topicId = topicId;
         this.context = context;
         this.log = log;
-        this.leaderEpoch = leaderEpoch;
         this.minInsyncReplicas = minInsyncReplicas;
-        // a single replica is the whole ISR: everything in the log is committed
-        this.highWatermark = log.logEndOffset();
+        this.replication = replication;
+        this.highWatermark = log.logStartOffset();
     }
 
     public TopicPartition topicPartition() {
@@ -73,45 +125,389 @@ public final class PartitionOwner {
         return highWatermark;
     }
 
+    /** The state last applied, or null when none has been (a replicated partition before the controller spoke). */
+    public PartitionState state() {
+        return state;
+    }
+
+    public boolean isLeader() {
+        return leader && !closed;
+    }
+
+    /** Where the current leader epoch started in this log, or -1 (standalone, or not leader). */
+    public long leaderEpochStartOffset() {
+        return leaderEpochStartOffset;
+    }
+
     public int isrSize() {
-        return 1;
+        PartitionState s = state;
+        return s == null ? 0 : s.isr().size();
     }
 
     void minInsyncReplicas(int n) {
         this.minInsyncReplicas = n;
+        if (replication != null) {
+            context.runOnContext(v -> {
+                maybeIncrementHighWatermark();
+                checkPendingAcks();
+            });
+        }
+    }
+
+    // ------------------------------------------------------------------ roles
+
+    /**
+     * Applies a state from the controller (or the answer to this leader's own ISR proposal). States older
+     * than the current one (lower partition or leader epoch) are ignored. Completes on the owner's context.
+     */
+    public Future<Void> applyState(PartitionState newState) {
+        if (replication == null) {
+            return Future.failedFuture(new IllegalStateException("standalone partition " + tp + " has no replicas"));
+        }
+        return submit(() -> {
+            applyOnContext(newState);
+            return null;
+        });
+    }
+
+    private void applyOnContext(PartitionState s) {
+        PartitionState old = state;
+        if (closed || old != null && (s.partitionEpoch() < old.partitionEpoch() || s.leaderEpoch() < old.leaderEpoch())) {
+            return;
+        }
+        state = s;
+        int me = replication.localNode();
+        boolean newEpoch = old == null || s.leaderEpoch() != old.leaderEpoch();
+        if (s.leader() == me) {
+            if (!leader || newEpoch) {
+                becomeLeader(s);
+            } else {
+                if (proposedIsr != null && s.partitionEpoch() >= proposedIsr.partitionEpoch()) {
+                    proposedIsr = null;
+                }
+                if (maybeIncrementHighWatermark()) {
+                    notifyListeners();
+                }
+                checkPendingAcks();
+            }
+        } else if (leader || newEpoch || old.leader() != s.leader() || !old.replicas().equals(s.replicas())) {
+            becomeFollower(s);
+        }
+    }
+
+    private void becomeLeader(PartitionState s) {
+        long leo = log.logEndOffset();
+        LOG.info("{}: leader at epoch {} from offset {}, ISR {}", tp, s.leaderEpoch(), leo, s.isr());
+        replication.followers().unfollow(this);
+        log.assignEpochStartOffset(s.leaderEpoch(), leo);
+        leaderEpochStartOffset = leo;
+        leaderEpoch = s.leaderEpoch();
+        proposedIsr = null;
+        followers.clear();
+        long now = replication.time().milliseconds();
+        for (int r : s.replicas()) {
+            if (r != replication.localNode()) {
+                // ISR members get a full lag period to show up before they can be dropped
+                followers.put(r, new FollowerProgress(s.isr().contains(r) ? now : 0));
+            }
+        }
+        leader = true;
+        if (shrinkTimer < 0) {
+            long interval = Math.max(1, replication.replicaLagTimeMaxMs() / 2);
+            shrinkTimer = replication.vertx().setPeriodic(interval, id -> context.runOnContext(v -> maybeShrinkIsr()));
+        }
+        maybeIncrementHighWatermark();
+        notifyListeners();
+    }
+
+    private void becomeFollower(PartitionState s) {
+        LOG.info("{}: follower of {} at epoch {}", tp, s.leader(), s.leaderEpoch());
+        leader = false;
+        leaderEpoch = s.leaderEpoch();
+        leaderEpochStartOffset = -1;
+        stopLeading(new NotLeaderOrFollowerException("Leadership of " + tp + " moved to broker " + s.leader()));
+        if (s.leader() >= 0 && s.replicas().contains(replication.localNode())) {
+            replication.followers().follow(this, s.leader());
+        } else {
+            replication.followers().unfollow(this);
+        }
+        notifyListeners();
+    }
+
+    private void stopLeading(RuntimeException reason) {
+        followers.clear();
+        proposedIsr = null;
+        if (shrinkTimer >= 0) {
+            replication.vertx().cancelTimer(shrinkTimer);
+            shrinkTimer = -1;
+        }
+        List<PendingAck> waiting = new ArrayList<>(pendingAcks);
+        pendingAcks.clear();
+        waiting.forEach(p -> p.fail(reason));
+    }
+
+    // ------------------------------------------------------------------ leader: followers, ISR, high watermark
+
+    /** A follower as its leader sees it. Owner context only. */
+    private static final class FollowerProgress {
+        long logEndOffset = -1;
+        long lastCaughtUpTimeMs;
+        long lastFetchLeaderLogEndOffset;
+        long lastFetchTimeMs;
+
+        FollowerProgress(long lastCaughtUpTimeMs) {
+            this.lastCaughtUpTimeMs = lastCaughtUpTimeMs;
+        }
+
+        boolean caughtUp(long leaderLogEnd, long now, long maxLagMs) {
+            return logEndOffset == leaderLogEnd || now - lastCaughtUpTimeMs <= maxLagMs;
+        }
     }
 
     /**
-     * Appends a producer's records. Completes on the owner's worker thread; the caller hops back to its
-     * own context.
+     * Records a follower's fetch (its fetch offset is its log end), as Kafka's updateFollowerFetchState:
+     * it counts as caught up at this fetch if it asked for the leader's log end, or at its previous fetch
+     * if it has now reached the log end the leader had then. May expand the ISR and advance the high
+     * watermark. Any thread; runs on the owner's context.
      */
+    public void recordFollowerFetch(int replicaId, long fetchOffset, long leaderLogEndAtRead, long fetchTimeMs) {
+        context.runOnContext(v -> {
+            FollowerProgress p = followers.get(replicaId);
+            if (!leader || closed || p == null) {
+                return;
+            }
+            if (fetchOffset >= leaderLogEndAtRead) {
+                p.lastCaughtUpTimeMs = Math.max(p.lastCaughtUpTimeMs, fetchTimeMs);
+            } else if (fetchOffset >= p.lastFetchLeaderLogEndOffset) {
+                p.lastCaughtUpTimeMs = Math.max(p.lastCaughtUpTimeMs, p.lastFetchTimeMs);
+            }
+            p.logEndOffset = Math.min(fetchOffset, log.logEndOffset());
+            p.lastFetchLeaderLogEndOffset = leaderLogEndAtRead;
+            p.lastFetchTimeMs = fetchTimeMs;
+            maybeExpandIsr(replicaId, p);
+            if (maybeIncrementHighWatermark()) {
+                notifyListeners();
+            }
+            checkPendingAcks();
+        });
+    }
+
+    /** The committed ISR plus any member a pending proposal adds: the set the high watermark waits for. */
+    private Set<Integer> maximalIsr() {
+        Set<Integer> isr = new HashSet<>(state.isr());
+        if (proposedIsr != null) {
+            isr.addAll(proposedIsr.isr());
+        }
+        return isr;
+    }
+
+    private boolean maybeIncrementHighWatermark() {
+        if (!leader || closed || state.isr().size() < minInsyncReplicas) {
+            return false;
+        }
+        long leo = log.logEndOffset();
+        long newHw = leo;
+        Set<Integer> maximal = maximalIsr();
+        long now = replication.time().milliseconds();
+        for (Map.Entry<Integer, FollowerProgress> e : followers.entrySet()) {
+            FollowerProgress p = e.getValue();
+            // a caught-up follower outside the ISR holds the high watermark back so that it can join
+            boolean counts = maximal.contains(e.getKey()) || p.caughtUp(leo, now, replication.replicaLagTimeMaxMs());
+            if (counts && p.logEndOffset < newHw) {
+                newHw = p.logEndOffset;
+            }
+        }
+        if (newHw > highWatermark) {
+            highWatermark = newHw;
+            return true;
+        }
+        return false;
+    }
+
+    private void maybeExpandIsr(int replicaId, FollowerProgress p) {
+        if (proposedIsr != null || state.isr().contains(replicaId)) {
+            return;
+        }
+        if (p.logEndOffset >= highWatermark && p.logEndOffset >= leaderEpochStartOffset) {
+            List<Integer> isr = new ArrayList<>(state.isr());
+            isr.add(replicaId);
+            propose(state.withIsr(isr));
+        }
+    }
+
+    private void maybeShrinkIsr() {
+        if (!leader || closed || proposedIsr != null) {
+            return;
+        }
+        long leo = log.logEndOffset();
+        long now = replication.time().milliseconds();
+        List<Integer> isr = new ArrayList<>();
+        boolean shrink = false;
+        for (int r : state.isr()) {
+            FollowerProgress p = followers.get(r);
+            if (r != replication.localNode() && (p == null || !p.caughtUp(leo, now, replication.replicaLagTimeMaxMs()))) {
+                shrink = true;
+            } else {
+                isr.add(r);
+            }
+        }
+        if (shrink) {
+            LOG.info("{}: shrinking ISR from {} to {}", tp, state.isr(), isr);
+            propose(state.withIsr(isr));
+        }
+    }
+
+    /** One ISR change in flight at a time, like Kafka's pending AlterPartition. */
+    private void propose(PartitionState proposed) {
+        PartitionState expected = state;
+        proposedIsr = proposed;
+        replication.changer().alterPartition(tp, expected, proposed).onComplete(ar -> context.runOnContext(v -> {
+            if (proposedIsr == proposed) {
+                proposedIsr = null;
+            }
+            if (ar.succeeded()) {
+                applyOnContext(ar.result());
+            } else {
+                // the controller pushes whatever state now holds; the next fetch or timer tick retries
+                LOG.info("{}: ISR change to {} refused: {}", tp, proposed.isr(), ar.cause().toString());
+                if (maybeIncrementHighWatermark()) {
+                    notifyListeners();
+                }
+                checkPendingAcks();
+            }
+        }));
+    }
+
+    // ------------------------------------------------------------------ produce
+
+    /** Appends with no bound on an acks=all wait (tests, internal callers). */
     public Future<LogAppendResult> append(MemoryRecords records, short acks) {
+        return append(records, acks, Long.MAX_VALUE);
+    }
+
+    /**
+     * Appends a producer's records as leader. With acks=all on a replicated partition the result waits
+     * until the high watermark passes the batch (REQUEST_TIMED_OUT after {@code timeoutMs}, and
+     * NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR falls below min.insync.replicas meanwhile). Completes
+     * on the owner's worker thread; the caller hops back to its own context.
+     */
+    public Future<LogAppendResult> append(MemoryRecords records, short acks, long timeoutMs) {
         Promise<LogAppendResult> promise = Promise.promise();
         context.runOnContext(v -> {
             try {
                 if (closed) {
-                    throw new org.apache.kafka.common.errors.NotLeaderOrFollowerException(
-                            "partition " + tp + " is no longer hosted here");
+                    throw new NotLeaderOrFollowerException("partition " + tp + " is no longer hosted here");
+                }
+                if (!leader) {
+                    throw new NotLeaderOrFollowerException("This broker is not the leader of " + tp);
                 }
                 if (acks == -1 && isrSize() < minInsyncReplicas) {
-                    throw new NotEnoughReplicasException("ISR of " + tp + " has " + isrSize()
-                            + " replica(s), below min.insync.replicas=" + minInsyncReplicas);
+                    throw new NotEnoughReplicasException("The size of the current ISR " + state.isr() + " of " + tp
+                            + " is insufficient to satisfy the min.isr requirement of " + minInsyncReplicas);
                 }
                 LogAppendResult result = log.appendAsLeader(records, leaderEpoch);
                 if (!result.duplicate()) {
-                    highWatermark = log.logEndOffset();
+                    if (replication == null) {
+                        highWatermark = log.logEndOffset();
+                    } else {
+                        maybeIncrementHighWatermark();
+                    }
                     notifyListeners();
                 }
+                Promise<LogAppendResult> local = promise;
+                if (replication != null && acks == -1) {
+                    local = Promise.promise();
+                    local.future().onComplete(ar -> {
+                        if (ar.failed()) {
+                            promise.fail(ar.cause());
+                        } else {
+                            awaitHighWatermark(new PendingAck(promise, ar.result(), ar.result().lastOffset() + 1), timeoutMs);
+                        }
+                    });
+                }
                 if (log.flushDue()) {
-                    awaitFlush(new FlushWaiter(promise, result));
+                    awaitFlush(new FlushWaiter(local, result));
                 } else {
-                    promise.complete(result);
+                    local.complete(result);
                 }
             } catch (Throwable t) {
                 promise.fail(t);
             }
         });
         return promise.future();
+    }
+
+    /** An acks=all produce waiting for the high watermark to reach {@code requiredOffset}. Owner context only. */
+    private final class PendingAck {
+        final Promise<LogAppendResult> promise;
+        final LogAppendResult result;
+        final long requiredOffset;
+        long timer = -1;
+
+        PendingAck(Promise<LogAppendResult> promise, LogAppendResult result, long requiredOffset) {
+            this.promise = promise;
+            this.result = result;
+            this.requiredOffset = requiredOffset;
+        }
+
+        void fail(Throwable t) {
+            if (timer >= 0) {
+                replication.vertx().cancelTimer(timer);
+            }
+            promise.tryFail(t);
+        }
+
+        void complete() {
+            if (timer >= 0) {
+                replication.vertx().cancelTimer(timer);
+            }
+            promise.tryComplete(result);
+        }
+    }
+
+    private void awaitHighWatermark(PendingAck ack, long timeoutMs) {
+        if (!leader || closed) {
+            ack.fail(new NotLeaderOrFollowerException("This broker is no longer the leader of " + tp));
+            return;
+        }
+        pendingAcks.add(ack);
+        if (timeoutMs < Long.MAX_VALUE / 2) {
+            ack.timer = replication.vertx().setTimer(Math.max(1, timeoutMs), id -> context.runOnContext(v -> {
+                ack.timer = -1;
+                if (pendingAcks.remove(ack)) {
+                    ack.fail(new TimeoutException("acks=all for " + tp + " not satisfied within " + timeoutMs + " ms"));
+                }
+            }));
+        }
+        checkPendingAcks();
+    }
+
+    /** Kafka's checkEnoughReplicasReachOffset, over every waiting produce. Owner context only. */
+    private void checkPendingAcks() {
+        if (pendingAcks.isEmpty()) {
+            return;
+        }
+        boolean underMinIsr = state.isr().size() < minInsyncReplicas;
+        int maximal = maximalIsr().size();
+        for (Iterator<PendingAck> it = pendingAcks.iterator(); it.hasNext(); ) {
+            PendingAck ack = it.next();
+            if (highWatermark >= ack.requiredOffset) {
+                it.remove();
+                if (maximal >= minInsyncReplicas) {
+                    ack.complete();
+                } else {
+                    ack.fail(afterAppend());
+                }
+            } else if (underMinIsr) {
+                it.remove();
+                ack.fail(afterAppend());
+            }
+        }
+    }
+
+    private NotEnoughReplicasAfterAppendException afterAppend() {
+        return new NotEnoughReplicasAfterAppendException("The ISR " + state.isr() + " of " + tp
+                + " fell below min.insync.replicas=" + minInsyncReplicas + " after the append");
     }
 
     /** An acknowledgement held back until the next group fsync. */
@@ -144,9 +540,62 @@ public final class PartitionOwner {
         waiters.forEach(w -> w.promise().complete(w.result()));
     }
 
+    // ------------------------------------------------------------------ follower
+
+    /**
+     * Appends what the leader returned to a follower fetch at {@code fetchOffset}, then sets the follower
+     * high watermark to min(leader's, own log end). Skipped (returns false) if this replica is no longer
+     * a follower at {@code leaderEpoch} or its log end moved meanwhile. Owner context only.
+     */
+    public boolean appendAsFollower(int expectedLeaderEpoch, long fetchOffset, MemoryRecords records,
+                                    long leaderHighWatermark, long leaderLogStartOffset) {
+        if (closed || leader || leaderEpoch != expectedLeaderEpoch || log.logEndOffset() != fetchOffset) {
+            return false;
+        }
+        if (records.sizeInBytes() > 0) {
+            log.appendAsFollower(records);
+        }
+        long leo = log.logEndOffset();
+        long hw = Math.max(Math.min(leaderHighWatermark, leo), log.logStartOffset());
+        if (leaderLogStartOffset > log.logStartOffset() && leaderLogStartOffset <= hw) {
+            log.deleteRecordsBefore(leaderLogStartOffset);
+        }
+        highWatermark = hw;
+        notifyListeners();
+        return true;
+    }
+
+    /**
+     * Truncates a follower's log to {@code offset} (divergence found by leader epoch, or below the
+     * leader's log start), keeping the high watermark at or below the new end. Owner context only.
+     */
+    public void truncateAsFollower(long offset) {
+        if (offset < log.logStartOffset()) {
+            log.truncateFullyAndStartAt(offset);
+        } else {
+            log.truncateTo(offset);
+        }
+        highWatermark = Math.min(highWatermark, log.logEndOffset());
+        notifyListeners();
+    }
+
+    /** Restarts a follower's log at the leader's log start, which is past this log's end. Owner context only. */
+    public void restartAsFollowerAt(long offset) {
+        log.truncateFullyAndStartAt(offset);
+        highWatermark = offset;
+        notifyListeners();
+    }
+
+    // ------------------------------------------------------------------ reads
+
     /** Reads committed data (below the high watermark); any thread. */
     public LogReadResult read(long offset, int maxBytes, boolean minOneMessage) {
         return log.read(offset, maxBytes, highWatermark, minOneMessage);
+    }
+
+    /** Reads up to the log end, for a follower's fetch; any thread. */
+    public LogReadResult readForReplica(long offset, int maxBytes, boolean minOneMessage) {
+        return log.read(offset, maxBytes, log.logEndOffset(), minOneMessage);
     }
 
     /** Runs {@code task} on the owner's context and completes with its result. */
@@ -182,8 +631,13 @@ public final class PartitionOwner {
         }
     }
 
+    /** Owner context only. */
     void markClosed() {
         closed = true;
+        if (replication != null) {
+            replication.followers().unfollow(this);
+            stopLeading(new NotLeaderOrFollowerException("partition " + tp + " is no longer hosted here"));
+        }
         notifyListeners();
     }
 

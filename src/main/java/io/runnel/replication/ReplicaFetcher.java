@@ -1,0 +1,411 @@
+package io.runnel.replication;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import io.runnel.cluster.BrokerDirectory;
+import io.runnel.cluster.BrokerEndpoint;
+import io.runnel.log.TimestampOffset;
+import io.runnel.partition.PartitionOwner;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetSocket;
+import io.vertx.core.parsetools.RecordParser;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.message.FetchRequestData;
+import org.apache.kafka.common.message.FetchResponseData;
+import org.apache.kafka.common.message.RequestHeaderData;
+import org.apache.kafka.common.message.ResponseHeaderData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.ByteBufferAccessor;
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.protocol.ObjectSerializationCache;
+import org.apache.kafka.common.record.MemoryRecords;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Fetches, for every partition this node follows from one leader broker, over one Kafka-protocol
+ * connection to that broker's listener (Kafka's ReplicaFetcherThread, without a thread): one Fetch with
+ * this node's replica id in flight at a time, each partition at its log end with its last fetched
+ * epoch, so that the leader answers data, a diverging epoch to truncate to, or an error.
+ *
+ * <p>Data is appended on the partition owner's context ({@code appendAsFollower}, follower high
+ * watermark = min(leader's, own log end)); a diverging epoch truncates the log by leader epoch (never to
+ * the high watermark); NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH and other
+ * partition errors pause that partition for replica.fetch.backoff.ms or until a new state re-adds it;
+ * a broken or silent connection is closed and opened again after the backoff.
+ *
+ * <p>Threading: everything here runs on the fetcher manager's event-loop context.
+ */
+final class ReplicaFetcher {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ReplicaFetcher.class);
+    /** Fetch v17: replica state and topic ids, without v18's follower-sent high watermark. */
+    static final short FETCH_VERSION = 17;
+
+    private final Vertx vertx;
+    private final Context context;
+    private final NetClient client;
+    private final BrokerDirectory directory;
+    private final FetcherSettings settings;
+    private final int localNode;
+    private final int leaderId;
+    private final Map<TopicPartition, FetchState> partitions = new LinkedHashMap<>();
+    private NetSocket socket;
+    private boolean connecting;
+    private boolean inFlight;
+    private long timer = -1;
+    private long requestTimer = -1;
+    private int correlationId;
+    private Sent sent;
+    private boolean stopped;
+
+    /** One followed partition. */
+    private static final class FetchState {
+        final PartitionOwner owner;
+        long delayedUntil;
+
+        FetchState(PartitionOwner owner) {
+            this.owner = owner;
+        }
+    }
+
+    /** What the request in flight asked, to match the answer. */
+    private record Sent(int correlationId, Map<TopicPartition, Asked> partitions, Map<Uuid, String> topicNames) {
+    }
+
+    private record Asked(PartitionOwner owner, long fetchOffset, int leaderEpoch) {
+    }
+
+    ReplicaFetcher(Vertx vertx, Context context, NetClient client, BrokerDirectory directory, FetcherSettings settings,
+                   int localNode, int leaderId) {
+        this.vertx = vertx;
+        this.context = context;
+        this.client = client;
+        this.directory = directory;
+        this.settings = settings;
+        this.localNode = localNode;
+        this.leaderId = leaderId;
+    }
+
+    int leaderId() {
+        return leaderId;
+    }
+
+    boolean isEmpty() {
+        return partitions.isEmpty();
+    }
+
+    void add(PartitionOwner owner) {
+        partitions.put(owner.topicPartition(), new FetchState(owner));
+        // a new state may be what a paused partition was waiting for
+        if (timer >= 0 && !inFlight) {
+            vertx.cancelTimer(timer);
+            timer = -1;
+        }
+        kick();
+    }
+
+    /** Stops fetching {@code owner}'s partition; false if it was registered by another owner. */
+    boolean remove(PartitionOwner owner) {
+        FetchState st = partitions.get(owner.topicPartition());
+        if (st != null && st.owner == owner) {
+            partitions.remove(owner.topicPartition());
+            return true;
+        }
+        return false;
+    }
+
+    void stop() {
+        stopped = true;
+        partitions.clear();
+        cancelTimers();
+        if (socket != null) {
+            socket.close();
+            socket = null;
+        }
+    }
+
+    private void cancelTimers() {
+        if (timer >= 0) {
+            vertx.cancelTimer(timer);
+            timer = -1;
+        }
+        if (requestTimer >= 0) {
+            vertx.cancelTimer(requestTimer);
+            requestTimer = -1;
+        }
+    }
+
+    /** Starts the next step unless one is under way. */
+    private void kick() {
+        if (stopped || inFlight || connecting || timer >= 0 || partitions.isEmpty()) {
+            return;
+        }
+        if (socket == null) {
+            connect();
+        } else {
+            sendFetch();
+        }
+    }
+
+    private void backoff(long ms) {
+        if (timer >= 0 || stopped) {
+            return;
+        }
+        timer = vertx.setTimer(Math.max(1, ms), id -> {
+            timer = -1;
+            kick();
+        });
+    }
+
+    private void connect() {
+        BrokerEndpoint endpoint = directory.endpoint(leaderId);
+        if (endpoint == null) {
+            backoff(settings.backoffMs());
+            return;
+        }
+        connecting = true;
+        client.connect(endpoint.port(), endpoint.host()).onComplete(ar -> {
+            connecting = false;
+            if (ar.failed()) {
+                LOG.info("Replica fetcher of node {} cannot reach leader {} at {}:{}: {}", localNode, leaderId,
+                        endpoint.host(), endpoint.port(), ar.cause().toString());
+                backoff(settings.backoffMs());
+                return;
+            }
+            NetSocket s = ar.result();
+            if (stopped) {
+                s.close();
+                return;
+            }
+            socket = s;
+            RecordParser parser = RecordParser.newFixed(4);
+            parser.handler(new io.vertx.core.Handler<>() {
+                private int size = -1;
+
+                @Override
+                public void handle(Buffer b) {
+                    if (size < 0) {
+                        size = b.getInt(0);
+                        parser.fixedSizeMode(size);
+                    } else {
+                        size = -1;
+                        parser.fixedSizeMode(4);
+                        onResponse(s, b);
+                    }
+                }
+            });
+            s.handler(parser);
+            s.closeHandler(v -> onBroken(s, "connection closed"));
+            s.exceptionHandler(t -> onBroken(s, t.toString()));
+            kick();
+        });
+    }
+
+    private void onBroken(NetSocket s, String why) {
+        if (socket != s) {
+            return;
+        }
+        LOG.info("Replica fetcher of node {} lost leader {}: {}", localNode, leaderId, why);
+        socket = null;
+        inFlight = false;
+        sent = null;
+        if (requestTimer >= 0) {
+            vertx.cancelTimer(requestTimer);
+            requestTimer = -1;
+        }
+        s.close();
+        backoff(settings.backoffMs());
+    }
+
+    private void sendFetch() {
+        long now = System.currentTimeMillis();
+        // v15+ names the replica only in replica_state; the old field must keep its default there
+        FetchRequestData req = new FetchRequestData()
+                .setReplicaState(new FetchRequestData.ReplicaState().setReplicaId(localNode).setReplicaEpoch(-1))
+                .setMaxWaitMs(settings.maxWaitMs()).setMinBytes(settings.minBytes()).setMaxBytes(settings.maxBytes())
+                .setIsolationLevel((byte) 0).setSessionId(0).setSessionEpoch(-1);
+        Map<TopicPartition, Asked> asked = new HashMap<>();
+        Map<Uuid, String> names = new HashMap<>();
+        Map<Uuid, FetchRequestData.FetchTopic> topics = new LinkedHashMap<>();
+        long nextReady = Long.MAX_VALUE;
+        for (FetchState st : partitions.values()) {
+            if (st.delayedUntil > now) {
+                nextReady = Math.min(nextReady, st.delayedUntil);
+                continue;
+            }
+            PartitionOwner o = st.owner;
+            if (o.isClosed() || o.isLeader()) {
+                continue;
+            }
+            TopicPartition tp = o.topicPartition();
+            long fetchOffset = o.log().logEndOffset();
+            int epoch = o.leaderEpoch();
+            FetchRequestData.FetchTopic ft = topics.computeIfAbsent(o.topicId(),
+                    id -> new FetchRequestData.FetchTopic().setTopic(tp.topic()).setTopicId(id));
+            names.put(o.topicId(), tp.topic());
+            ft.partitions().add(new FetchRequestData.FetchPartition().setPartition(tp.partition())
+                    .setCurrentLeaderEpoch(epoch).setFetchOffset(fetchOffset)
+                    .setLastFetchedEpoch(o.log().latestEpoch()).setLogStartOffset(o.log().logStartOffset())
+                    .setPartitionMaxBytes(settings.partitionMaxBytes()));
+            asked.put(tp, new Asked(o, fetchOffset, epoch));
+        }
+        if (asked.isEmpty()) {
+            if (nextReady != Long.MAX_VALUE) {
+                backoff(nextReady - now);
+            }
+            return;
+        }
+        req.topics().addAll(topics.values());
+        int id = ++correlationId;
+        RequestHeaderData header = new RequestHeaderData().setRequestApiKey(ApiKeys.FETCH.id)
+                .setRequestApiVersion(FETCH_VERSION).setCorrelationId(id).setClientId("runnel-replica-" + localNode);
+        short headerVersion = ApiKeys.FETCH.requestHeaderVersion(FETCH_VERSION);
+        ObjectSerializationCache cache = new ObjectSerializationCache();
+        int size = header.size(cache, headerVersion) + req.size(cache, FETCH_VERSION);
+        ByteBuffer buf = ByteBuffer.allocate(4 + size);
+        buf.putInt(size);
+        ByteBufferAccessor acc = new ByteBufferAccessor(buf);
+        header.write(acc, cache, headerVersion);
+        req.write(acc, cache, FETCH_VERSION);
+        sent = new Sent(id, asked, names);
+        inFlight = true;
+        NetSocket s = socket;
+        // a leader that stops answering (paused, partitioned) must not hold this fetcher forever
+        requestTimer = vertx.setTimer(settings.maxWaitMs() + settings.requestTimeoutMs(), t -> {
+            requestTimer = -1;
+            onBroken(s, "no answer within " + settings.requestTimeoutMs() + " ms");
+        });
+        s.write(Buffer.buffer(buf.array()));
+    }
+
+    private void onResponse(NetSocket s, Buffer frame) {
+        if (s != socket || sent == null) {
+            return;
+        }
+        if (requestTimer >= 0) {
+            vertx.cancelTimer(requestTimer);
+            requestTimer = -1;
+        }
+        Sent request = sent;
+        FetchResponseData resp;
+        try {
+            ByteBuffer buf = ByteBuffer.wrap(frame.getBytes());
+            ResponseHeaderData header = new ResponseHeaderData(new ByteBufferAccessor(buf),
+                    ApiKeys.FETCH.responseHeaderVersion(FETCH_VERSION));
+            if (header.correlationId() != request.correlationId()) {
+                throw new IllegalStateException("correlation id " + header.correlationId() + ", expected "
+                        + request.correlationId());
+            }
+            resp = new FetchResponseData(new ByteBufferAccessor(buf), FETCH_VERSION);
+        } catch (RuntimeException e) {
+            onBroken(s, "bad fetch response: " + e);
+            return;
+        }
+        sent = null;
+        if (resp.errorCode() != Errors.NONE.code()) {
+            inFlight = false;
+            LOG.info("Fetch of node {} from leader {} failed: {}", localNode, leaderId, Errors.forCode(resp.errorCode()));
+            backoff(settings.backoffMs());
+            return;
+        }
+        List<Future<?>> work = new ArrayList<>();
+        for (FetchResponseData.FetchableTopicResponse tr : resp.responses()) {
+            String topic = tr.topic() != null && !tr.topic().isEmpty() ? tr.topic() : request.topicNames().get(tr.topicId());
+            for (FetchResponseData.PartitionData pd : tr.partitions()) {
+                TopicPartition tp = new TopicPartition(topic, pd.partitionIndex());
+                Asked a = request.partitions().get(tp);
+                FetchState st = partitions.get(tp);
+                if (a == null || st == null || st.owner != a.owner()) {
+                    continue;
+                }
+                work.add(process(st, a, pd).otherwise(t -> {
+                    LOG.warn("Replication of {} from leader {} failed", tp, leaderId, t);
+                    delay(tp, a.owner());
+                    return null;
+                }));
+            }
+        }
+        Future.join(work).onComplete(ar -> context.runOnContext(v -> {
+            inFlight = false;
+            kick();
+        }));
+    }
+
+    private Future<?> process(FetchState st, Asked a, FetchResponseData.PartitionData pd) {
+        PartitionOwner owner = a.owner();
+        Errors error = Errors.forCode(pd.errorCode());
+        if (error == Errors.NONE) {
+            FetchResponseData.EpochEndOffset diverging = pd.divergingEpoch();
+            if (diverging != null && diverging.epoch() >= 0) {
+                return owner.submit(() -> {
+                    truncateOnDivergence(owner, a, diverging.epoch(), diverging.endOffset());
+                    return null;
+                });
+            }
+            MemoryRecords records = pd.records() instanceof MemoryRecords m ? m : MemoryRecords.EMPTY;
+            return owner.submit(() -> owner.appendAsFollower(a.leaderEpoch(), a.fetchOffset(), records,
+                    pd.highWatermark(), pd.logStartOffset()));
+        }
+        if (error == Errors.OFFSET_OUT_OF_RANGE && pd.logStartOffset() > a.fetchOffset()) {
+            // this replica's log ends before the leader's starts: begin again at the leader's start
+            long leaderStart = pd.logStartOffset();
+            return owner.submit(() -> {
+                if (!owner.isLeader() && owner.leaderEpoch() == a.leaderEpoch()
+                        && owner.log().logEndOffset() == a.fetchOffset()) {
+                    LOG.info("{}: log end {} is below the leader's log start {}; restarting there",
+                            owner.topicPartition(), a.fetchOffset(), leaderStart);
+                    owner.restartAsFollowerAt(leaderStart);
+                }
+                return null;
+            });
+        }
+        LOG.debug("{}: fetch from leader {} answered {}; pausing", owner.topicPartition(), leaderId, error);
+        st.delayedUntil = System.currentTimeMillis() + settings.backoffMs();
+        return Future.succeededFuture();
+    }
+
+    /**
+     * Kafka's truncation on a diverging epoch (KIP-320, with KIP-279's rule): find where this log's copy
+     * of the leader's epoch ends; if this log has that epoch, cut at the smaller of both ends; if it only
+     * has an older one, cut at that epoch's end and let the next fetch compare again. Owner context.
+     */
+    private static void truncateOnDivergence(PartitionOwner owner, Asked a, int leaderEpoch, long leaderEndOffset) {
+        if (owner.isLeader() || owner.isClosed() || owner.leaderEpoch() != a.leaderEpoch()
+                || owner.log().logEndOffset() != a.fetchOffset()) {
+            return;
+        }
+        long leo = owner.log().logEndOffset();
+        TimestampOffset mine = owner.log().endOffsetForEpoch(leaderEpoch);
+        long target;
+        if (mine.offset() < 0 || mine.leaderEpoch() < 0) {
+            target = Math.min(leaderEndOffset, leo);
+        } else if (mine.leaderEpoch() != leaderEpoch) {
+            target = Math.min(mine.offset(), leo);
+        } else {
+            target = Math.min(Math.min(leaderEndOffset, mine.offset()), leo);
+        }
+        LOG.info("{}: diverged from the leader (leader's epoch {} ends at {}); truncating from {} to {}",
+                owner.topicPartition(), leaderEpoch, leaderEndOffset, leo, target);
+        owner.truncateAsFollower(target);
+    }
+
+    private void delay(TopicPartition tp, PartitionOwner owner) {
+        context.runOnContext(v -> {
+            FetchState st = partitions.get(tp);
+            if (st != null && st.owner == owner) {
+                st.delayedUntil = System.currentTimeMillis() + settings.backoffMs();
+            }
+        });
+    }
+}
