@@ -84,7 +84,8 @@ class ReplicationIT {
         }
         Map<String, String> props = Map.of("node.id", Integer.toString(id), "log.dirs", dir.toString(),
                 "listeners", "PLAINTEXT://127.0.0.1:0", "replica.lag.time.max.ms", Long.toString(LAG_MS),
-                "runnel.log.shards", "2", "offsets.topic.num.partitions", "1", "group.initial.rebalance.delay.ms", "0");
+                "runnel.log.shards", "2", "offsets.topic.num.partitions", "1", "group.initial.rebalance.delay.ms", "0",
+                "admin.listener", "127.0.0.1:0");
         Broker b = Broker.start(props, new ClusterHooks(controller, controller))
                 .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
         brokers.put(id, b);
