@@ -43,6 +43,7 @@ import io.runnel.api.OffsetForLeaderEpochHandler;
 import io.runnel.api.ProduceHandler;
 import io.runnel.bridge.BridgeVerticle;
 import io.runnel.cluster.ClusterManagerFactory;
+import io.runnel.cluster.ClusterMember;
 import io.runnel.cluster.MetadataStore;
 import io.runnel.cluster.ProducerIdManager;
 import io.runnel.cluster.TopicManager;
@@ -86,9 +87,11 @@ public final class Broker {
     private final List<FileLock> dirLocks;
     private final BrokerMetrics metrics;
     private AdminVerticle admin;
-    private final ClusterHooks cluster;
+    private ClusterHooks cluster;
+    private io.runnel.cluster.ClusterController controller;
     private PartitionManager partitions;
     private GroupCoordinator groups;
+    private ClusterMember member;
     private String bootstrap;
     private volatile boolean closed;
 
@@ -184,9 +187,16 @@ public final class Broker {
         for (int i = 0; i < shardCount + 1; i++) {
             shardFutures.add(workerContext());
         }
-        Future<ReplicaFetcherManager> fetchers = cluster == null ? Future.succeededFuture()
-                : ReplicaFetcherManager.start(vertx, config, cluster.directory());
-        return Future.all(shardFutures).compose(all -> fetchers).compose(fetcherManager -> {
+        Path metaDirectory = Path.of(config.logDirs().get(0)).toAbsolutePath().resolve("__runnel_meta");
+        Future<Void> clusterReady = config.getBoolean(BrokerConfig.CLUSTER_ENABLED) && cluster == null
+                ? workerContext().map(ctx -> {
+                    startController(ctx, metaDirectory);
+                    return null;
+                })
+                : Future.succeededFuture();
+        return Future.all(shardFutures).compose(all -> clusterReady).compose(ready -> cluster == null
+                ? Future.<ReplicaFetcherManager>succeededFuture()
+                : ReplicaFetcherManager.start(vertx, config, cluster.directory())).compose(fetcherManager -> {
             List<Context> contexts = new ArrayList<>();
             for (Future<Context> f : shardFutures) {
                 contexts.add(f.result());
@@ -199,6 +209,11 @@ public final class Broker {
                     : new Replication(config.nodeId(), cluster.changer(), fetcherManager,
                     config.getLong(BrokerConfig.REPLICA_LAG_TIME_MAX_MS), vertx, Time.SYSTEM));
             TopicManager topics = new TopicManager(config, store, partitions, metaContext);
+            if (controller != null) {
+                member = new ClusterMember(vertx, config.nodeId(), controller, topics, partitions);
+                topics.clusterMode(member);
+                producerIds.clustered(config.nodeId());
+            }
             GroupConfig groupConfig = new GroupConfig(config.getInt(BrokerConfig.GROUP_INITIAL_REBALANCE_DELAY_MS),
                     config.getInt(BrokerConfig.GROUP_MIN_SESSION_TIMEOUT_MS),
                     config.getInt(BrokerConfig.GROUP_MAX_SESSION_TIMEOUT_MS), config.getInt(BrokerConfig.GROUP_MAX_SIZE),
@@ -229,18 +244,18 @@ public final class Broker {
                     .register(new DescribeConfigsHandler(config, topics))
                     .register(new AlterConfigsHandler(config, topics))
                     .register(new IncrementalAlterConfigsHandler(config, topics))
-                    .register(new DescribeClusterHandler(config))
-                    .register(new FindCoordinatorHandler(groups))
-                    .register(new JoinGroupHandler(groups))
-                    .register(new SyncGroupHandler(groups))
-                    .register(new HeartbeatHandler(groups))
-                    .register(new LeaveGroupHandler(groups))
-                    .register(new OffsetCommitHandler(groups))
-                    .register(new OffsetFetchHandler(groups))
-                    .register(new OffsetDeleteHandler(groups))
-                    .register(new DescribeGroupsHandler(groups))
-                    .register(new ListGroupsHandler(groups))
-                    .register(new DeleteGroupsHandler(groups));
+                    .register(new DescribeClusterHandler(config, controller))
+                    .register(gate(new FindCoordinatorHandler(groups)))
+                    .register(gate(new JoinGroupHandler(groups)))
+                    .register(gate(new SyncGroupHandler(groups)))
+                    .register(gate(new HeartbeatHandler(groups)))
+                    .register(gate(new LeaveGroupHandler(groups)))
+                    .register(gate(new OffsetCommitHandler(groups)))
+                    .register(gate(new OffsetFetchHandler(groups)))
+                    .register(gate(new OffsetDeleteHandler(groups)))
+                    .register(gate(new DescribeGroupsHandler(groups)))
+                    .register(gate(new ListGroupsHandler(groups)))
+                    .register(gate(new DeleteGroupsHandler(groups)));
             Future<Void> loadIds = metaContext.executeBlocking(() -> {
                 producerIds.load();
                 return null;
@@ -249,11 +264,61 @@ public final class Broker {
                 // groups load in the background; until then the coordinator answers COORDINATOR_LOAD_IN_PROGRESS
                 groups.start().onFailure(t -> LOG.error("Loading consumer groups failed", t));
                 partitions.startBackgroundTasks();
-                return listen(registry).compose(l -> startAdmin(topics));
+                return listen(registry).compose(l -> joinCluster()).compose(l -> startAdmin(topics));
             }).compose(v -> config.getBoolean(BrokerConfig.BRIDGE_ENABLED)
                     ? vertx.deployVerticle(new BridgeVerticle(config, topics, partitions, groups)).<Void>mapEmpty()
                     : Future.<Void>succeededFuture());
         });
+    }
+
+    /** Group APIs on a cluster member go through the coordinator gate; standalone, straight to the handler. */
+    private <Q extends org.apache.kafka.common.protocol.ApiMessage> io.runnel.api.ApiHandler<Q> gate(
+            io.runnel.api.ApiHandler<Q> handler) {
+        return controller == null ? handler : new io.runnel.api.CoordinatorGate<>(handler, controller, config.nodeId());
+    }
+
+    /**
+     * Creates the controller over the clustered Vert.x's Hazelcast member; its callbacks reach the
+     * {@link ClusterMember}, which exists once the topics and partitions do.
+     */
+    private void startController(Context context, Path metaDir) {
+        com.hazelcast.core.HazelcastInstance hz = ((io.vertx.spi.cluster.hazelcast.HazelcastClusterManager)
+                ((io.vertx.core.internal.VertxInternal) vertx).clusterManager()).getHazelcastInstance();
+        ClusterManagerFactory.Settings settings = ClusterManagerFactory.Settings.from(config);
+        controller = new io.runnel.cluster.ClusterController(context, hz, settings.clusterSize(), metaDir,
+                this::uncleanElectionAllowed, new io.runnel.cluster.ClusterController.Listener() {
+                    @Override
+                    public void onTopic(io.runnel.cluster.TopicRecord topic) {
+                        member.onTopic(topic);
+                    }
+
+                    @Override
+                    public void onPartitionState(org.apache.kafka.common.TopicPartition tp,
+                                                 io.runnel.cluster.PartitionState state) {
+                        member.onPartitionState(tp, state);
+                    }
+                });
+        cluster = new ClusterHooks(controller, controller);
+    }
+
+    private boolean uncleanElectionAllowed(String topic) {
+        io.runnel.cluster.TopicRecord t = controller.topic(topic);
+        Map<String, String> overrides = t == null ? Map.of() : t.configs();
+        return Boolean.TRUE.equals(io.runnel.config.TopicConfigs.effective(overrides, config)
+                .get(org.apache.kafka.common.config.TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE_CONFIG));
+    }
+
+    /** After the listener is up: serve forwarded controller calls, follow the cluster, announce the endpoint. */
+    private Future<Void> joinCluster() {
+        if (controller == null) {
+            return Future.succeededFuture();
+        }
+        String host = bootstrap.substring(0, bootstrap.lastIndexOf(':'));
+        int port = Integer.parseInt(bootstrap.substring(bootstrap.lastIndexOf(':') + 1));
+        return member.listen()
+                .compose(v -> controller.start())
+                .compose(v -> controller.registerEndpoint(new io.runnel.cluster.BrokerEndpoint(config.nodeId(), host, port)))
+                .onSuccess(v -> vertx.runOnContext(x -> member.applyPersisted()));
     }
 
     private Future<Context> workerContext() {

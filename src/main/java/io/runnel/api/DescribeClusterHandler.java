@@ -31,9 +31,16 @@ public final class DescribeClusterHandler implements ApiHandler<DescribeClusterR
             AclOperation.IDEMPOTENT_WRITE, AclOperation.ALTER, AclOperation.DESCRIBE);
 
     private final BrokerConfig config;
+    private final io.runnel.cluster.ClusterView cluster;
 
     public DescribeClusterHandler(BrokerConfig config) {
+        this(config, null);
+    }
+
+    /** With {@code cluster}, every live broker and the controller as membership knows them. */
+    public DescribeClusterHandler(BrokerConfig config, io.runnel.cluster.ClusterView cluster) {
         this.config = config;
+        this.cluster = cluster;
     }
 
     @Override
@@ -61,7 +68,7 @@ public final class DescribeClusterHandler implements ApiHandler<DescribeClusterR
         DescribeClusterResponseData response = new DescribeClusterResponseData()
                 .setErrorCode(Errors.NONE.code())
                 .setClusterId(config.clusterId())
-                .setControllerId(self.id())
+                .setControllerId(cluster == null ? self.id() : cluster.controllerId())
                 .setEndpointType(EndpointType.BROKER.id())
                 .setClusterAuthorizedOperations(request.includeClusterAuthorizedOperations()
                         ? Utils.to32BitField(CLUSTER_OPERATIONS.stream().map(AclOperation::code)
@@ -69,6 +76,12 @@ public final class DescribeClusterHandler implements ApiHandler<DescribeClusterR
                         : Integer.MIN_VALUE);
         response.brokers().add(new DescribeClusterBroker().setBrokerId(self.id()).setHost(self.host())
                 .setPort(self.port()).setRack(self.rack()).setIsFenced(false));
+        if (cluster != null) {
+            cluster.liveBrokers().stream().filter(b -> b.nodeId() != self.id()).sorted(
+                    java.util.Comparator.comparingInt(io.runnel.cluster.BrokerEndpoint::nodeId)).forEach(b ->
+                    response.brokers().add(new DescribeClusterBroker().setBrokerId(b.nodeId()).setHost(b.host())
+                            .setPort(b.port()).setIsFenced(false)));
+        }
         return Future.succeededFuture(response);
     }
 }

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.runnel.cluster.BrokerDirectory;
+import io.runnel.cluster.ClusterView;
 import io.runnel.cluster.BrokerEndpoint;
 import io.runnel.cluster.PartitionState;
 import io.runnel.cluster.TopicInfo;
@@ -74,7 +75,7 @@ public final class MetadataHandler implements ApiHandler<MetadataRequestData> {
         return Future.all(answers).map(all -> {
             MetadataResponseData resp = new MetadataResponseData()
                     .setClusterId(config.clusterId())
-                    .setControllerId(ctx.localNode().id())
+                    .setControllerId(brokers instanceof ClusterView view ? view.controllerId() : ctx.localNode().id())
                     .setClusterAuthorizedOperations(Integer.MIN_VALUE);
             resp.brokers().add(new MetadataResponseBroker().setNodeId(ctx.localNode().id())
                     .setHost(ctx.localNode().host()).setPort(ctx.localNode().port()).setRack(ctx.localNode().rack()));
@@ -134,14 +135,14 @@ public final class MetadataHandler implements ApiHandler<MetadataRequestData> {
                 .setIsInternal(Topic.isInternal(t.name())).setTopicAuthorizedOperations(Integer.MIN_VALUE);
         int node = config.nodeId();
         for (int p = 0; p < t.partitions(); p++) {
-            PartitionOwner owner = partitions.get(new TopicPartition(t.name(), p));
+            TopicPartition tp = new TopicPartition(t.name(), p);
+            PartitionOwner owner = partitions.get(tp);
             MetadataResponsePartition mp = new MetadataResponsePartition().setPartitionIndex(p)
                     .setReplicaNodes(List.of(node)).setOfflineReplicas(List.of());
-            if (owner == null) {
-                mp.setErrorCode(Errors.LEADER_NOT_AVAILABLE.code()).setLeaderId(-1).setLeaderEpoch(-1)
-                        .setIsrNodes(List.of());
-            } else if (brokers != null) {
-                PartitionState s = owner.state();
+            if (brokers != null) {
+                // a cluster member answers from the controller's states, hosted here or not
+                PartitionState s = brokers instanceof ClusterView view ? view.state(tp)
+                        : owner == null ? null : owner.state();
                 if (s == null || s.leader() < 0) {
                     mp.setErrorCode(Errors.LEADER_NOT_AVAILABLE.code()).setLeaderId(-1).setLeaderEpoch(-1)
                             .setIsrNodes(s == null ? List.of() : s.isr());
@@ -150,7 +151,17 @@ public final class MetadataHandler implements ApiHandler<MetadataRequestData> {
                 }
                 if (s != null) {
                     mp.setReplicaNodes(s.replicas());
+                    List<Integer> offline = new ArrayList<>();
+                    for (int r : s.replicas()) {
+                        if (brokers.endpoint(r) == null) {
+                            offline.add(r);
+                        }
+                    }
+                    mp.setOfflineReplicas(offline);
                 }
+            } else if (owner == null) {
+                mp.setErrorCode(Errors.LEADER_NOT_AVAILABLE.code()).setLeaderId(-1).setLeaderEpoch(-1)
+                        .setIsrNodes(List.of());
             } else {
                 mp.setLeaderId(node).setLeaderEpoch(owner.leaderEpoch()).setIsrNodes(List.of(node));
             }

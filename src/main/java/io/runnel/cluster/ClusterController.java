@@ -63,7 +63,7 @@ import org.slf4j.LoggerFactory;
  * <p>Threading: Hazelcast calls block, so everything runs on one worker {@code context}, one task at a
  * time; Hazelcast listeners only hop onto it. Futures and listener callbacks complete on that context.
  */
-public final class ClusterController implements PartitionStateChanger, BrokerDirectory {
+public final class ClusterController implements PartitionStateChanger, ClusterView {
 
     private static final Logger LOG = LoggerFactory.getLogger(ClusterController.class);
 
@@ -75,6 +75,7 @@ public final class ClusterController implements PartitionStateChanger, BrokerDir
     public static final String KAFKA_HOST_ATTRIBUTE = "runnel.kafka.host";
     public static final String KAFKA_PORT_ATTRIBUTE = "runnel.kafka.port";
     public static final String SPLIT_BRAIN_PROTECTION = "runnel-majority";
+    public static final String BROKERS = "runnel-brokers";
 
     /** What a broker does with metadata it has persisted; called on the controller's context. */
     public interface Listener {
@@ -89,6 +90,9 @@ public final class ClusterController implements PartitionStateChanger, BrokerDir
     private final Predicate<String> uncleanAllowed;
     private final Table<TopicPartition, PartitionState> partitions;
     private final Table<Uuid, TopicRecord> topics;
+    private final IMap<Integer, String> brokers;
+    private final Map<Integer, BrokerEndpoint> endpoints = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile BrokerEndpoint self;
     private volatile Map<Integer, BrokerEndpoint> live = Map.of();
 
     /**
@@ -104,13 +108,40 @@ public final class ClusterController implements PartitionStateChanger, BrokerDir
         this.partitions = new Table<>(PARTITIONS, PUBLISHED_PARTITIONS, PartitionStateStore.open(metaDir),
                 listener::onPartitionState);
         this.topics = new Table<>(TOPICS, PUBLISHED_TOPICS, TopicRecord.open(metaDir), (id, t) -> listener.onTopic(t));
+        this.brokers = hz.getMap(BROKERS);
+    }
+
+    private static long brokerCount(Collection<Member> members) {
+        return members.stream().filter(m -> m.getAttribute(NODE_ID_ATTRIBUTE) != null).count();
+    }
+
+    /** Broker members, oldest first (Vert.x applications in the cluster are members without a node id). */
+    private List<Member> brokerMembers() {
+        return hz.getCluster().getMembers().stream().filter(m -> m.getAttribute(NODE_ID_ATTRIBUTE) != null).toList();
+    }
+
+    /**
+     * Makes this broker's Kafka endpoint known to the others (after its listener is up); written again on
+     * every membership change until a majority accepts it.
+     */
+    public Future<Void> registerEndpoint(BrokerEndpoint endpoint) {
+        return run(() -> {
+            self = endpoint;
+            endpoints.put(endpoint.nodeId(), endpoint);
+            refreshMembers();
+            safely(this::onMembershipChange);
+            return null;
+        });
     }
 
     /** Adds the maps' split-brain protection (a majority of the configured brokers) before the member starts. */
     public static void configure(Config config, int configuredBrokers) {
-        config.addSplitBrainProtectionConfig(new SplitBrainProtectionConfig(SPLIT_BRAIN_PROTECTION, true,
-                configuredBrokers / 2 + 1).setProtectOn(SplitBrainProtectionOn.READ_WRITE));
-        for (String map : List.of(PARTITIONS, TOPICS, PUBLISHED_PARTITIONS, PUBLISHED_TOPICS)) {
+        int majority = configuredBrokers / 2 + 1;
+        // Vert.x applications joined to the cluster are members too: only brokers count towards the majority
+        config.addSplitBrainProtectionConfig(new SplitBrainProtectionConfig(SPLIT_BRAIN_PROTECTION, true, majority)
+                .setProtectOn(SplitBrainProtectionOn.READ_WRITE)
+                .setFunctionImplementation(members -> brokerCount(members) >= majority));
+        for (String map : List.of(PARTITIONS, TOPICS, PUBLISHED_PARTITIONS, PUBLISHED_TOPICS, BROKERS)) {
             config.getMapConfig(map).setSplitBrainProtectionName(SPLIT_BRAIN_PROTECTION).setBackupCount(2);
         }
     }
@@ -228,23 +259,47 @@ public final class ClusterController implements PartitionStateChanger, BrokerDir
             });
             topics.listen();
             partitions.listen();
+            brokers.addEntryListener((EntryAddedListener<Integer, String>) e -> {
+                BrokerEndpoint ep = parseEndpoint(e.getKey(), e.getValue());
+                context.runOnContext(v -> {
+                    endpoints.put(ep.nodeId(), ep);
+                    refreshMembers();
+                });
+            }, true);
             // without a majority the maps refuse every operation: the first membership change with one retries
             safely(this::onMembershipChange);
             return null;
         });
     }
 
+    /** Live brokers: broker members whose Kafka endpoint is known (from member attributes or the map). */
     private void refreshMembers() {
         Map<Integer, BrokerEndpoint> m = new HashMap<>();
-        for (Member member : hz.getCluster().getMembers()) {
-            String id = member.getAttribute(NODE_ID_ATTRIBUTE);
-            if (id != null) {
-                int node = Integer.parseInt(id);
-                m.put(node, new BrokerEndpoint(node, member.getAttribute(KAFKA_HOST_ATTRIBUTE),
-                        Integer.parseInt(member.getAttribute(KAFKA_PORT_ATTRIBUTE))));
+        for (Member member : brokerMembers()) {
+            int node = Integer.parseInt(member.getAttribute(NODE_ID_ATTRIBUTE));
+            String host = member.getAttribute(KAFKA_HOST_ATTRIBUTE);
+            BrokerEndpoint ep = host != null
+                    ? new BrokerEndpoint(node, host, Integer.parseInt(member.getAttribute(KAFKA_PORT_ATTRIBUTE)))
+                    : endpoints.get(node);
+            if (ep != null) {
+                m.put(node, ep);
             }
         }
         live = Map.copyOf(m);
+    }
+
+    /** Node ids of the broker members: who is alive for elections, endpoint known or not. */
+    private Set<Integer> memberIds() {
+        Set<Integer> ids = new HashSet<>();
+        for (Member member : brokerMembers()) {
+            ids.add(Integer.parseInt(member.getAttribute(NODE_ID_ATTRIBUTE)));
+        }
+        return ids;
+    }
+
+    private static BrokerEndpoint parseEndpoint(int node, String hostPort) {
+        int colon = hostPort.lastIndexOf(':');
+        return new BrokerEndpoint(node, hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
     }
 
     public int localNodeId() {
@@ -252,23 +307,23 @@ public final class ClusterController implements PartitionStateChanger, BrokerDir
     }
 
     private boolean hasMajority() {
-        return hz.getCluster().getMembers().size() >= majority;
+        return brokerMembers().size() >= majority;
     }
 
-    /** The oldest member leads, and only while it sees a majority of the configured brokers. */
+    /** The oldest broker leads, and only while it sees a majority of the configured brokers. */
     public boolean isController() {
-        Set<Member> members = hz.getCluster().getMembers();
-        return members.size() >= majority && members.iterator().next().localMember();
+        List<Member> members = brokerMembers();
+        return members.size() >= majority && members.get(0).localMember();
     }
 
     /** Node id of the current controller as this member sees it, or -1 without a majority. */
+    @Override
     public int controllerId() {
-        Set<Member> members = hz.getCluster().getMembers();
+        List<Member> members = brokerMembers();
         if (members.size() < majority) {
             return -1;
         }
-        String id = members.iterator().next().getAttribute(NODE_ID_ATTRIBUTE);
-        return id == null ? -1 : Integer.parseInt(id);
+        return Integer.parseInt(members.get(0).getAttribute(NODE_ID_ATTRIBUTE));
     }
 
     @Override
@@ -282,8 +337,19 @@ public final class ClusterController implements PartitionStateChanger, BrokerDir
     }
 
     /** The state of a partition as this broker has persisted it (the newest it saw), or null. */
+    @Override
     public PartitionState state(TopicPartition tp) {
         return partitions.store.get(tp);
+    }
+
+    /** Every topic record this broker has persisted, tombstones included. */
+    public Collection<TopicRecord> topicRecords() {
+        return topics.store.snapshot().values();
+    }
+
+    /** Every partition state this broker has persisted. */
+    public Map<TopicPartition, PartitionState> states() {
+        return partitions.store.snapshot();
     }
 
     /** The live (not deleted) topic of that name as this broker has persisted it, or null. */
@@ -300,6 +366,14 @@ public final class ClusterController implements PartitionStateChanger, BrokerDir
         if (!hasMajority()) {
             return;
         }
+        BrokerEndpoint me = self;
+        if (me != null) {
+            brokers.set(me.nodeId(), me.host() + ":" + me.port());
+        }
+        for (Map.Entry<Integer, String> e : brokers.entrySet()) {
+            endpoints.put(e.getKey(), parseEndpoint(e.getKey(), e.getValue()));
+        }
+        refreshMembers();
         topics.sync();
         partitions.sync();
         if (!isController()) {
@@ -312,7 +386,7 @@ public final class ClusterController implements PartitionStateChanger, BrokerDir
 
     /** Elects leaders for partitions whose leader is gone and drops dead brokers from ISRs. */
     private void reconcile() {
-        Set<Integer> liveIds = new HashSet<>(live.keySet());
+        Set<Integer> liveIds = memberIds();
         Map<TopicPartition, String> raw = partitions.raw();
         Map<TopicPartition, PartitionState> working = new HashMap<>();
         raw.forEach((tp, json) -> working.put(tp, partitions.decode(partitions.key(tp), json)));
@@ -427,15 +501,15 @@ public final class ClusterController implements PartitionStateChanger, BrokerDir
     }
 
     private Map<Integer, List<Integer>> assign(int count, short replicationFactor, int firstPartition) {
-        List<Integer> brokers = new ArrayList<>(new TreeSet<>(live.keySet()));
-        int n = Math.max(1, brokers.size());
-        return ReplicaAssigner.assign(brokers, count, replicationFactor, ThreadLocalRandom.current().nextInt(n),
+        List<Integer> brokerIds = new ArrayList<>(new TreeSet<>(memberIds()));
+        int n = Math.max(1, brokerIds.size());
+        return ReplicaAssigner.assign(brokerIds, count, replicationFactor, ThreadLocalRandom.current().nextInt(n),
                 ThreadLocalRandom.current().nextInt(n), firstPartition);
     }
 
     private void writeInitialStates(String topic, Map<Integer, List<Integer>> assignment) {
         assignment.forEach((p, replicas) -> {
-            PartitionState s = Elections.initial(replicas, live.keySet());
+            PartitionState s = Elections.initial(replicas, memberIds());
             partitions.map.putIfAbsent(partitions.key(new TopicPartition(topic, p)), partitions.encode(s));
         });
     }
@@ -468,7 +542,7 @@ public final class ClusterController implements PartitionStateChanger, BrokerDir
                 throw new UnknownTopicOrPartitionException("No state for " + tp);
             }
             PartitionState current = partitions.decode(partitions.key(tp), currentJson);
-            PartitionState next = Elections.alterIsr(current, expected, proposed.isr(), live.keySet());
+            PartitionState next = Elections.alterIsr(current, expected, proposed.isr(), memberIds());
             if (!partitions.compareAndSet(tp, currentJson, next)) {
                 throw new InvalidUpdateVersionException("State of " + tp + " changed concurrently");
             }

@@ -46,12 +46,21 @@ public final class ClusterManagerFactory {
      * @param portCount ports from {@code port} the member may take (1 = exactly {@code port})
      * @param members   host:port of members to join
      */
-    public record Settings(String name, String host, int port, int portCount, List<String> members) {
+    public record Settings(String name, String host, int port, int portCount, List<String> members,
+                           Integer brokerNodeId, int clusterSize) {
 
+        /** A Vert.x application's membership: it joins the cluster but is not a broker. */
+        public Settings(String name, String host, int port, int portCount, List<String> members) {
+            this(name, host, port, portCount, members, null, 0);
+        }
+
+        /** A broker's membership: its node id is a member attribute, and the control-plane maps need a majority. */
         public static Settings from(BrokerConfig config) {
+            int size = config.getInt(BrokerConfig.CLUSTER_SIZE);
             return new Settings(config.getString(BrokerConfig.CLUSTER_NAME), config.getString(BrokerConfig.CLUSTER_HOST),
                     config.getInt(BrokerConfig.CLUSTER_PORT), config.getInt(BrokerConfig.CLUSTER_PORT_COUNT),
-                    config.clusterMembers());
+                    config.clusterMembers(), config.nodeId(),
+                    size > 0 ? size : Math.max(1, config.clusterMembers().size()));
         }
     }
 
@@ -85,6 +94,11 @@ public final class ClusterManagerFactory {
         tcp.clear();
         for (String member : settings.members()) {
             tcp.addMember(checkMember(member));
+        }
+        if (settings.brokerNodeId() != null) {
+            config.getMemberAttributeConfig().setAttribute(ClusterController.NODE_ID_ATTRIBUTE,
+                    Integer.toString(settings.brokerNodeId()));
+            ClusterController.configure(config, settings.clusterSize());
         }
         return config;
     }

@@ -22,6 +22,7 @@ public final class ProducerIdManager {
 
     private final Path file;
     private long next;
+    private int nodeBits = -1;
     private long blockEnd;
 
     public ProducerIdManager(Path metaDir) {
@@ -41,13 +42,25 @@ public final class ProducerIdManager {
         }
     }
 
+    /**
+     * In a cluster every broker hands out ids: each id then carries the node id in its low 10 bits, so no
+     * two brokers can give out the same one without asking each other.
+     */
+    public void clustered(int nodeId) {
+        if (nodeId < 0 || nodeId >= 1024) {
+            throw new IllegalArgumentException("node.id must be below 1024 in a cluster, got " + nodeId);
+        }
+        this.nodeBits = nodeId;
+    }
+
     public long next() {
         if (next >= blockEnd) {
             long end = blockEnd + BLOCK_SIZE;
             persist(end);
             blockEnd = end;
         }
-        return next++;
+        long id = next++;
+        return nodeBits < 0 ? id : (id << 10) | nodeBits;
     }
 
     private void persist(long end) {

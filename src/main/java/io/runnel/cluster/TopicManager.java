@@ -37,6 +37,56 @@ public final class TopicManager {
     private final Context metaContext;
     private final int liveBrokers = 1;
 
+    /**
+     * Topic changes in a cluster: carried out by the controller, which every broker then hears about
+     * through {@link #applyClusterTopic} / {@link #removeClusterTopic}. Futures may complete on any thread.
+     */
+    public interface ClusterOps {
+        Future<TopicInfo> create(String name, int partitions, short replicationFactor, Map<String, String> configs);
+
+        Future<Void> delete(String name);
+
+        Future<TopicInfo> createPartitions(String name, int newTotal);
+
+        /** Replaces the topic's overrides with {@code configs} (already merged and validated). */
+        Future<TopicInfo> setConfigs(String name, Map<String, String> configs);
+    }
+
+    private volatile ClusterOps cluster;
+
+    /** Switches topic changes to the controller; partitions then open as their states arrive. */
+    public void clusterMode(ClusterOps ops) {
+        this.cluster = ops;
+    }
+
+    /** A topic the controller created or changed: recorded here (persisted), configs applied to hosted logs. */
+    public Future<Void> applyClusterTopic(TopicInfo t) {
+        return onMeta(() -> {
+            TopicInfo old = store.get(t.name());
+            if (old == null || !old.equals(t)) {
+                store.put(t);
+            }
+            return old;
+        }).compose(old -> old != null && !old.configs().equals(t.configs())
+                ? partitions.updateConfigs(t.name(), t.configs()) : Future.<Void>succeededFuture());
+    }
+
+    /** A topic the controller deleted: forgotten here and its hosted logs removed. */
+    public Future<Void> removeClusterTopic(String name) {
+        return onMeta(() -> {
+            store.remove(name);
+            return null;
+        }).compose(v -> {
+            List<Future<Void>> deletes = new ArrayList<>();
+            for (var owner : partitions.all()) {
+                if (owner.topicPartition().topic().equals(name)) {
+                    deletes.add(partitions.delete(owner.topicPartition()));
+                }
+            }
+            return Future.join(deletes).mapEmpty();
+        });
+    }
+
     public TopicManager(BrokerConfig config, MetadataStore store, PartitionManager partitions, Context metaContext) {
         this.config = config;
         this.store = store;
@@ -50,6 +100,10 @@ public final class TopicManager {
             store.load();
             return null;
         }).compose(v -> {
+            if (cluster != null) {
+                // a cluster member opens a partition when its state says it holds a replica
+                return Future.succeededFuture();
+            }
             List<Future<?>> opens = new ArrayList<>();
             for (TopicInfo t : store.all()) {
                 for (int p = 0; p < t.partitions(); p++) {
@@ -91,19 +145,26 @@ public final class TopicManager {
             if (rf <= 0) {
                 throw new InvalidReplicationFactorException("Replication factor must be larger than 0.");
             }
-            if (rf > liveBrokers) {
+            if (cluster == null && rf > liveBrokers) {
                 throw new InvalidReplicationFactorException("Unable to replicate the partition " + rf
                         + " time(s): The target replication factor of " + rf
                         + " cannot be reached because only " + liveBrokers + " broker(s) are registered.");
             }
             TopicConfigs.validate(configs);
             TopicInfo t = new TopicInfo(name, Uuid.randomUuid(), n, rf, Map.copyOf(configs));
-            if (!validateOnly) {
+            if (!validateOnly && cluster == null) {
                 store.put(t);
             }
             return t;
-        }).compose(t -> validateOnly ? Future.succeededFuture(t) : openAll(t, 0).map(t)
-                .recover(err -> forget(t).transform(v -> Future.failedFuture(err))));
+        }).compose(t -> {
+            if (validateOnly) {
+                return Future.succeededFuture(t);
+            }
+            if (cluster != null) {
+                return cluster.create(name, t.partitions(), t.replicationFactor(), t.configs());
+            }
+            return openAll(t, 0).map(t).recover(err -> forget(t).transform(v -> Future.failedFuture(err)));
+        });
     }
 
     /** Undoes a creation whose logs could not all be opened, so no half-created topic stays behind. */
@@ -143,9 +204,14 @@ public final class TopicManager {
             if (t == null) {
                 throw new UnknownTopicOrPartitionException("This server does not host this topic-partition.");
             }
-            store.remove(name);
+            if (cluster == null) {
+                store.remove(name);
+            }
             return t;
         }).compose(t -> {
+            if (cluster != null) {
+                return cluster.delete(name);
+            }
             List<Future<Void>> deletes = new ArrayList<>();
             for (int p = 0; p < t.partitions(); p++) {
                 deletes.add(partitions.delete(new TopicPartition(name, p)));
@@ -168,12 +234,19 @@ public final class TopicManager {
                 throw new InvalidPartitionsException("Topic already has " + t.partitions() + " partitions.");
             }
             TopicInfo updated = t.withPartitions(newTotal);
-            if (!validateOnly) {
+            if (!validateOnly && cluster == null) {
                 store.put(updated);
             }
             return new TopicInfo[] {t, updated};
-        }).compose(pair -> validateOnly ? Future.succeededFuture(pair[1])
-                : openAll(pair[1], pair[0].partitions()).map(pair[1]));
+        }).compose(pair -> {
+            if (validateOnly) {
+                return Future.succeededFuture(pair[1]);
+            }
+            if (cluster != null) {
+                return cluster.createPartitions(name, newTotal);
+            }
+            return openAll(pair[1], pair[0].partitions()).map(pair[1]);
+        });
     }
 
     /** Replaces the topic's overrides by {@code newConfigs} (already merged by the caller). */
@@ -185,11 +258,12 @@ public final class TopicManager {
             }
             TopicConfigs.validate(newConfigs);
             TopicInfo updated = t.withConfigs(new HashMap<>(newConfigs));
-            if (!validateOnly) {
+            if (!validateOnly && cluster == null) {
                 store.put(updated);
             }
             return updated;
         }).compose(t -> validateOnly ? Future.succeededFuture(t)
+                : cluster != null ? cluster.setConfigs(name, t.configs())
                 : partitions.updateConfigs(name, t.configs()).map(t));
     }
 
@@ -208,11 +282,15 @@ public final class TopicManager {
             Map<String, String> newConfigs = change.apply(new HashMap<>(t.configs()));
             TopicConfigs.validate(newConfigs);
             TopicInfo updated = t.withConfigs(newConfigs);
-            if (!validateOnly) {
+            if (!validateOnly && cluster == null) {
                 store.put(updated);
             }
             return updated;
         }).compose(t -> validateOnly ? Future.succeededFuture(t)
+                // in a cluster two incremental changes racing through different brokers could still
+                // overwrite each other: the controller's compare-and-set on the topic version catches
+                // concurrent writers only when they read the same version
+                : cluster != null ? cluster.setConfigs(name, t.configs())
                 : partitions.updateConfigs(name, t.configs()).map(t));
     }
 

@@ -1,0 +1,13 @@
+package io.runnel.cluster;
+
+import org.apache.kafka.common.TopicPartition;
+
+/** What the request path reads of the cluster: live brokers, the controller, every partition's state. */
+public interface ClusterView extends BrokerDirectory {
+
+    /** Node id of the controller, or -1 while there is no majority. */
+    int controllerId();
+
+    /** The newest state this broker has seen for the partition, or null. */
+    PartitionState state(TopicPartition tp);
+}

@@ -1,0 +1,206 @@
+package io.runnel.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import io.runnel.Broker;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.TopicPartitionInfo;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Three nodes clustered through Hazelcast on loopback, driven with the official Java clients: a topic
+ * with replication factor 3 is created through any node, replicated, and survives losing the leader of a
+ * partition with every acknowledged record read back exactly once, in order.
+ */
+@Timeout(value = 3, unit = TimeUnit.MINUTES)
+class ThreeNodeClusterIT {
+
+    private static final String TOPIC = "orders";
+
+    @TempDir
+    Path dir;
+    private final Map<Integer, Broker> brokers = new HashMap<>();
+    private final String clusterName = "three-" + UUID.randomUUID();
+    private int[] hzPorts;
+
+    @AfterEach
+    void stop() throws Exception {
+        for (Broker b : brokers.values()) {
+            b.closeAndWait(30, TimeUnit.SECONDS);
+        }
+    }
+
+    private static int freePort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private void start(int id) throws Exception {
+        List<String> members = new ArrayList<>();
+        for (int p : hzPorts) {
+            members.add("127.0.0.1:" + p);
+        }
+        Map<String, String> props = new HashMap<>();
+        props.put("node.id", Integer.toString(id));
+        props.put("log.dirs", dir.resolve("node" + id).toString());
+        props.put("listeners", "PLAINTEXT://127.0.0.1:0");
+        props.put("admin.listener", "127.0.0.1:0");
+        props.put("cluster.enabled", "true");
+        props.put("cluster.name", clusterName);
+        props.put("cluster.port", Integer.toString(hzPorts[id - 1]));
+        props.put("cluster.port.count", "1");
+        props.put("cluster.members", String.join(",", members));
+        props.put("cluster.size", "3");
+        props.put("bridge.enabled", "false");
+        props.put("offsets.topic.num.partitions", "2");
+        props.put("group.initial.rebalance.delay.ms", "0");
+        props.put("replica.lag.time.max.ms", "5000");
+        props.put("runnel.log.shards", "2");
+        brokers.put(id, Broker.start(props).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS));
+    }
+
+    private String bootstrap() {
+        List<String> all = new ArrayList<>();
+        brokers.values().forEach(b -> all.add(b.bootstrapServers()));
+        return String.join(",", all);
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    private Admin admin() {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
+        return Admin.create(p);
+    }
+
+    private TopicDescription describe(Admin admin) {
+        try {
+            return admin.describeTopics(List.of(TOPIC)).allTopicNames().get(10, TimeUnit.SECONDS).get(TOPIC);
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    private KafkaProducer<String, String> producer() {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "60000");
+        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
+        p.put(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, "200");
+        return new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
+    }
+
+    private void produce(KafkaProducer<String, String> producer, int from, int to, Map<String, RecordMetadata> acked)
+            throws Exception {
+        List<Future<RecordMetadata>> sends = new ArrayList<>();
+        List<String> values = new ArrayList<>();
+        for (int i = from; i < to; i++) {
+            String v = "r-" + i;
+            values.add(v);
+            sends.add(producer.send(new ProducerRecord<>(TOPIC, "k" + (i % 7), v)));
+        }
+        for (int i = 0; i < sends.size(); i++) {
+            acked.put(values.get(i), sends.get(i).get(90, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
+    void replicatedTopicSurvivesLosingAPartitionLeader() throws Exception {
+        hzPorts = new int[] {freePort(), freePort(), freePort()};
+        for (int id = 1; id <= 3; id++) {
+            start(id);
+        }
+        try (Admin admin = admin()) {
+            await("three brokers", () -> {
+                try {
+                    return admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size() == 3;
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+            admin.createTopics(List.of(new NewTopic(TOPIC, 3, (short) 3)
+                    .configs(Map.of("min.insync.replicas", "2")))).all().get(30, TimeUnit.SECONDS);
+            await("every partition led with a full ISR", () -> {
+                TopicDescription d = describe(admin);
+                return d != null && d.partitions().size() == 3 && d.partitions().stream()
+                        .allMatch(p -> p.leader() != null && p.isr().size() == 3);
+            });
+        }
+
+        Map<String, RecordMetadata> acked = new ConcurrentHashMap<>();
+        try (KafkaProducer<String, String> producer = producer()) {
+            produce(producer, 0, 300, acked);
+            int leader;
+            try (Admin admin = admin()) {
+                TopicPartitionInfo p0 = describe(admin).partitions().get(0);
+                leader = p0.leader().id();
+            }
+            // lose the leader of partition 0; the others elect an in-sync replica
+            brokers.remove(leader).closeAndWait(30, TimeUnit.SECONDS);
+            produce(producer, 300, 600, acked);
+        }
+
+        Properties cp = new Properties();
+        cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
+        cp.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        Map<String, Long> seen = new HashMap<>();
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(cp, new StringDeserializer(), new StringDeserializer())) {
+            List<TopicPartition> tps = List.of(new TopicPartition(TOPIC, 0), new TopicPartition(TOPIC, 1),
+                    new TopicPartition(TOPIC, 2));
+            consumer.assign(tps);
+            consumer.seekToBeginning(tps);
+            Map<Integer, Long> lastOffset = new HashMap<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (seen.size() < acked.size() && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
+                    assertThat(seen.put(r.value(), r.offset())).as("%s read twice", r.value()).isNull();
+                    Long prev = lastOffset.put(r.partition(), r.offset());
+                    assertThat(prev == null || prev < r.offset()).as("offsets in order").isTrue();
+                }
+            }
+        }
+        assertThat(seen).hasSameSizeAs(acked);
+        acked.forEach((value, md) -> assertThat(seen.get(value)).as("offset of %s", value).isEqualTo(md.offset()));
+    }
+}
