@@ -146,7 +146,7 @@ class ThreeNodeClusterIT {
     }
 
     @Test
-    void replicatedTopicSurvivesLosingAPartitionLeader() throws Exception {
+    void replicatedTopicSurvivesLosingALeaderAndAFullRestart() throws Exception {
         hzPorts = new int[] {freePort(), freePort(), freePort()};
         for (int id = 1; id <= 3; id++) {
             start(id);
@@ -202,5 +202,42 @@ class ThreeNodeClusterIT {
         }
         assertThat(seen).hasSameSizeAs(acked);
         acked.forEach((value, md) -> assertThat(seen.get(value)).as("offset of %s", value).isEqualTo(md.offset()));
+
+        // stop every node, then start all three again: Hazelcast's memory is gone, the disks are not
+        for (Broker b : brokers.values()) {
+            b.closeAndWait(30, TimeUnit.SECONDS);
+        }
+        brokers.clear();
+        for (int id = 1; id <= 3; id++) {
+            start(id);
+        }
+        try (Admin admin = admin()) {
+            await("the topic back with leaders and full ISRs", () -> {
+                TopicDescription d = describe(admin);
+                return d != null && d.partitions().size() == 3 && d.partitions().stream()
+                        .allMatch(p -> p.leader() != null && p.isr().size() == 3);
+            });
+        }
+        Map<String, Long> reread = readAll(acked.size());
+        assertThat(reread).isEqualTo(seen);
+    }
+
+    private Map<String, Long> readAll(int expected) {
+        Properties cp = new Properties();
+        cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
+        Map<String, Long> out = new HashMap<>();
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(cp, new StringDeserializer(), new StringDeserializer())) {
+            List<TopicPartition> tps = List.of(new TopicPartition(TOPIC, 0), new TopicPartition(TOPIC, 1),
+                    new TopicPartition(TOPIC, 2));
+            consumer.assign(tps);
+            consumer.seekToBeginning(tps);
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (out.size() < expected && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
+                    assertThat(out.put(r.value(), r.offset())).as("%s read twice", r.value()).isNull();
+                }
+            }
+        }
+        return out;
     }
 }
