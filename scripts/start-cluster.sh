@@ -7,7 +7,8 @@
 # the admin HTTP API on 127.0.0.1:808(N-1) (8080, 8081, 8082), the Hazelcast member port 5700+N, and
 # the data directory DIR/node-N (default DIR: ./data/cluster). Clients bootstrap from any node, e.g.
 # 127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094. Logs go to DIR/node-N.log. Running the same command
-# again restarts the same cluster on the same data.
+# again restarts the same cluster on the same data. A node that dies is reported and the others keep
+# running, so failover can be tried by killing one.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -56,6 +57,11 @@ for ((i = 1; i <= N; i++)); do
 done
 
 echo "start-cluster: $N node(s) running; Ctrl-C stops them"
-# exit when any node dies, so a failed start is not hidden
-wait -n "${PIDS[@]}" || true
-echo "start-cluster: a node exited; see its log" >&2
+# a node that dies (or is killed to test failover) is reported; the others keep running
+remaining=${#PIDS[@]}
+while (( remaining > 0 )); do
+    rc=0
+    wait -n -p exited "${PIDS[@]}" || rc=$?
+    echo "start-cluster: node process ${exited:-?} exited with status $rc; see its log" >&2
+    remaining=$((remaining - 1))
+done

@@ -47,11 +47,11 @@ public final class ClusterManagerFactory {
      * @param members   host:port of members to join
      */
     public record Settings(String name, String host, int port, int portCount, List<String> members,
-                           Integer brokerNodeId, int clusterSize) {
+                           Integer brokerNodeId, int clusterSize, int sessionTimeoutMs) {
 
         /** A Vert.x application's membership: it joins the cluster but is not a broker. */
         public Settings(String name, String host, int port, int portCount, List<String> members) {
-            this(name, host, port, portCount, members, null, 0);
+            this(name, host, port, portCount, members, null, 0, 9000);
         }
 
         /** A broker's membership: its node id is a member attribute, and the control-plane maps need a majority. */
@@ -60,7 +60,8 @@ public final class ClusterManagerFactory {
             return new Settings(config.getString(BrokerConfig.CLUSTER_NAME), config.getString(BrokerConfig.CLUSTER_HOST),
                     config.getInt(BrokerConfig.CLUSTER_PORT), config.getInt(BrokerConfig.CLUSTER_PORT_COUNT),
                     config.clusterMembers(), config.nodeId(),
-                    size > 0 ? size : Math.max(1, config.clusterMembers().size()));
+                    size > 0 ? size : Math.max(1, config.clusterMembers().size()),
+                    config.getInt(BrokerConfig.BROKER_SESSION_TIMEOUT_MS));
         }
     }
 
@@ -95,6 +96,11 @@ public final class ClusterManagerFactory {
         for (String member : settings.members()) {
             tcp.addMember(checkMember(member));
         }
+        // failure detection: a member silent for the session timeout is removed (kill -9 is seen at once
+        // through the refused connection; this bounds a hung or partitioned member)
+        config.setProperty("hazelcast.heartbeat.interval.seconds", "1");
+        config.setProperty("hazelcast.max.no.heartbeat.seconds",
+                Integer.toString(Math.max(2, (settings.sessionTimeoutMs() + 999) / 1000)));
         if (settings.brokerNodeId() != null) {
             config.getMemberAttributeConfig().setAttribute(ClusterController.NODE_ID_ATTRIBUTE,
                     Integer.toString(settings.brokerNodeId()));

@@ -92,6 +92,7 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String CLUSTER_PORT_COUNT = "cluster.port.count";
     public static final String CLUSTER_MEMBERS = "cluster.members";
     public static final String CLUSTER_SIZE = "cluster.size";
+    public static final String BROKER_SESSION_TIMEOUT_MS = "broker.session.timeout.ms";
     public static final String BRIDGE_ENABLED = "bridge.enabled";
     public static final String BRIDGE_ADDRESS_PREFIX = "bridge.address.prefix";
     public static final String ADMIN_LISTENER = "admin.listener";
@@ -202,6 +203,8 @@ public final class BrokerConfig extends AbstractConfig {
                     "First Hazelcast member port; the next cluster.port.count - 1 ports are tried if it is taken.")
             .define(CLUSTER_PORT_COUNT, Type.INT, 10, between(1, 1000), LOW,
                     "How many ports from cluster.port a member may take.")
+            .define(BROKER_SESSION_TIMEOUT_MS, Type.INT, 9000, atLeast(1000), HIGH,
+                    "A cluster member that sends no heartbeat for this long is removed, and its partitions fail over.")
             .define(CLUSTER_SIZE, Type.INT, 0, atLeast(0), HIGH,
                     "Brokers in the cluster; the controller acts only with a majority of them. 0: as many as cluster.members lists.")
             .define(CLUSTER_MEMBERS, Type.LIST, "", HIGH,
