@@ -4,7 +4,6 @@ import io.runnel.cluster.ProducerIdManager;
 import io.runnel.protocol.RequestContext;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import org.apache.kafka.common.errors.InvalidRequestException;
 import org.apache.kafka.common.message.InitProducerIdRequestData;
 import org.apache.kafka.common.message.InitProducerIdResponseData;
@@ -38,15 +37,7 @@ public final class InitProducerIdHandler implements ApiHandler<InitProducerIdReq
                     "Transactions are not supported by this broker yet (transactional.id="
                             + request.transactionalId() + ")"));
         }
-        Promise<InitProducerIdResponseData> promise = Promise.promise();
-        metaContext.runOnContext(v -> {
-            try {
-                promise.complete(new InitProducerIdResponseData().setErrorCode(Errors.NONE.code())
-                        .setProducerId(ids.next()).setProducerEpoch((short) 0));
-            } catch (Throwable t) {
-                promise.fail(t);
-            }
-        });
-        return promise.future();
+        return io.runnel.server.OnContext.call(metaContext, () -> new InitProducerIdResponseData()
+                .setErrorCode(Errors.NONE.code()).setProducerId(ids.next()).setProducerEpoch((short) 0));
     }
 }

@@ -28,7 +28,6 @@ import com.hazelcast.map.listener.EntryUpdatedListener;
 import com.hazelcast.splitbrainprotection.SplitBrainProtectionOn;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.json.JsonObject;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
@@ -551,15 +550,7 @@ public final class ClusterController implements PartitionStateChanger, ClusterVi
     }
 
     private <T> Future<T> run(Callable<T> task) {
-        Promise<T> promise = Promise.promise();
-        context.runOnContext(v -> {
-            try {
-                promise.complete(task.call());
-            } catch (Throwable t) {
-                promise.fail(t);
-            }
-        });
-        return promise.future();
+        return io.runnel.server.OnContext.call(context, task);
     }
 
     private void safely(Runnable r) {

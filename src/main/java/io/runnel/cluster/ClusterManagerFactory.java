@@ -83,6 +83,8 @@ public final class ClusterManagerFactory {
         config.setProperty("hazelcast.socket.bind.any", "false");
         config.setProperty("hazelcast.logging.type", "slf4j");
         NetworkConfig network = config.getNetworkConfig();
+        // a restarted node takes its port back at once, as Kafka's listener does
+        network.setReuseAddress(true);
         network.setPort(settings.port()).setPortAutoIncrement(settings.portCount() > 1)
                 .setPortCount(settings.portCount());
         network.getInterfaces().setEnabled(true).clear().addInterface(ip);

@@ -11,7 +11,6 @@ import io.runnel.config.TopicConfigs;
 import io.runnel.partition.PartitionManager;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.InvalidPartitionsException;
@@ -303,14 +302,6 @@ public final class TopicManager {
     }
 
     private <T> Future<T> onMeta(Callable<T> task) {
-        Promise<T> promise = Promise.promise();
-        metaContext.runOnContext(v -> {
-            try {
-                promise.complete(task.call());
-            } catch (Throwable t) {
-                promise.fail(t);
-            }
-        });
-        return promise.future();
+        return io.runnel.server.OnContext.call(metaContext, task);
     }
 }

@@ -600,15 +600,7 @@ public final class PartitionOwner {
 
     /** Runs {@code task} on the owner's context and completes with its result. */
     public <T> Future<T> submit(java.util.concurrent.Callable<T> task) {
-        Promise<T> promise = Promise.promise();
-        context.runOnContext(v -> {
-            try {
-                promise.complete(task.call());
-            } catch (Throwable t) {
-                promise.fail(t);
-            }
-        });
-        return promise.future();
+        return io.runnel.server.OnContext.call(context, task);
     }
 
     /** Called on the owner's context after the log start moved or the log changed otherwise. */
