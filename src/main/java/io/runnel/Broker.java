@@ -318,7 +318,7 @@ public final class Broker {
         return member.listen()
                 .compose(v -> controller.start())
                 .compose(v -> controller.registerEndpoint(new io.runnel.cluster.BrokerEndpoint(config.nodeId(), host, port)))
-                .onSuccess(v -> vertx.runOnContext(x -> member.applyPersisted()));
+                .compose(v -> controller.replayPersisted());
     }
 
     private Future<Context> workerContext() {

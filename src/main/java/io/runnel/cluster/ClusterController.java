@@ -89,6 +89,7 @@ public final class ClusterController implements PartitionStateChanger, ClusterVi
     private final Predicate<String> uncleanAllowed;
     private final Table<TopicPartition, PartitionState> partitions;
     private final Table<Uuid, TopicRecord> topics;
+    private final Listener listener;
     private final IMap<Integer, String> brokers;
     private final Map<Integer, BrokerEndpoint> endpoints = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile BrokerEndpoint self;
@@ -104,6 +105,7 @@ public final class ClusterController implements PartitionStateChanger, ClusterVi
         this.hz = hz;
         this.majority = configuredBrokers / 2 + 1;
         this.uncleanAllowed = uncleanAllowed;
+        this.listener = listener;
         this.partitions = new Table<>(PARTITIONS, PUBLISHED_PARTITIONS, PartitionStateStore.open(metaDir),
                 listener::onPartitionState);
         this.topics = new Table<>(TOPICS, PUBLISHED_TOPICS, TopicRecord.open(metaDir), (id, t) -> listener.onTopic(t));
@@ -341,14 +343,16 @@ public final class ClusterController implements PartitionStateChanger, ClusterVi
         return partitions.store.get(tp);
     }
 
-    /** Every topic record this broker has persisted, tombstones included. */
-    public Collection<TopicRecord> topicRecords() {
-        return topics.store.snapshot().values();
-    }
-
-    /** Every partition state this broker has persisted. */
-    public Map<TopicPartition, PartitionState> states() {
-        return partitions.store.snapshot();
+    /**
+     * Hands everything this broker persisted to the listener once (topics first), on this controller's
+     * context: what a restarted broker applies before the cluster is reachable.
+     */
+    public Future<Void> replayPersisted() {
+        return run(() -> {
+            topics.store.snapshot().values().forEach(listener::onTopic);
+            partitions.store.snapshot().forEach(listener::onPartitionState);
+            return null;
+        });
     }
 
     /** The live (not deleted) topic of that name as this broker has persisted it, or null. */

@@ -53,12 +53,6 @@ public final class ClusterMember implements ClusterController.Listener, TopicMan
         return vertx.eventBus().<JsonObject>consumer(ADDRESS_PREFIX + localNode, this::serve).completion();
     }
 
-    /** Applies what this broker persisted before the controller was reachable (a restart). */
-    public void applyPersisted() {
-        controller.topicRecords().forEach(this::onTopic);
-        controller.states().forEach(this::onPartitionState);
-    }
-
     @Override
     public void onTopic(TopicRecord topic) {
         if (topic.deleted()) {
