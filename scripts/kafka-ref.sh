@@ -12,7 +12,8 @@
 #                              [--timeout 90] [--override key=value]...
 #       Format a fresh single-node KRaft broker+controller in DIR (default: a new temporary directory),
 #       start it in the background on 127.0.0.1, wait until it serves requests, and print its pid on
-#       stdout. DIR holds server.properties, data/, kafka.log (stdout+stderr) and kafka.pid.
+#       stdout. DIR holds server.properties, data/, kafka.log (stdout+stderr), kafka.pid and launch.ts
+#       (epoch seconds just before the broker JVM was launched, after the storage format).
 #       --override lines are appended to server.properties (later keys win).
 #   scripts/kafka-ref.sh stop DIR
 #       Stop the broker started in DIR (SIGTERM, then SIGKILL after 30 s) and wait for it to exit.
@@ -122,6 +123,8 @@ EOF
         die "storage format failed"
     fi
 
+    # The launch instant (epoch seconds), for start-up timing that leaves out the storage format above.
+    date +%s.%N > "$dir/launch.ts"
     "${jvm[@]}" kafka.Kafka "$dir/server.properties" > "$dir/kafka.log" 2>&1 < /dev/null &
     local pid=$!
     echo "$pid" > "$dir/kafka.pid"
