@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Helpers for scripts/bench.sh, standard library only (python3 as Debian ships it).
 
-  probe PORT LAUNCH_FILE TIMEOUT_S
+  probe PORT LAUNCH_FILE TIMEOUT_S [WATCH_PID]
       Wait for LAUNCH_FILE (the epoch seconds written just before the broker's JVM was launched), then
       send ApiVersions v0 requests to 127.0.0.1:PORT until one is answered; print the seconds from
       launch to the answer. An open port is not enough: Kafka binds its listener before it serves.
+      Gives up early once WATCH_PID (the broker or its starter) has exited.
   rss PID
       Print VmRSS and VmHWM of PID in MiB (from /proc/PID/status).
   parse KIND FILE
@@ -24,10 +25,14 @@ import sys
 import time
 
 
-def probe(port, launch_file, timeout_s):
+def probe(port, launch_file, timeout_s, watch_pid=None):
     deadline = time.time() + timeout_s
+
+    def gone():
+        return watch_pid is not None and not os.path.exists("/proc/%d" % watch_pid)
+
     while not os.path.exists(launch_file) or os.path.getsize(launch_file) == 0:
-        if time.time() > deadline:
+        if time.time() > deadline or gone():
             sys.exit("probe: %s never appeared" % launch_file)
         time.sleep(0.002)
     with open(launch_file) as f:
@@ -51,9 +56,11 @@ def probe(port, launch_file, timeout_s):
                     print("%.3f" % (answered - launched))
                     return
         except OSError:
-            pass
+            if gone():
+                break
         time.sleep(0.005)
-    sys.exit("probe: no ApiVersions answer on port %d within %ss" % (port, timeout_s))
+    sys.exit("probe: no ApiVersions answer on port %d (%s)" % (port, "the process exited" if gone()
+                                                                 else "within %ss" % timeout_s))
 
 
 def rss(pid):
@@ -74,15 +81,20 @@ def parse(kind, path):
     if kind == "producer":
         # "N records sent, R records/sec (M MB/sec), A ms avg latency, X ms max latency, a ms 50th, b ms 95th,
         #  c ms 99th, d ms 99.9th."
+        # with --warmup-records, a second summary of the steady state follows ("N steady state records
+        # sent, ..."): prefer it, and report the total count from the first
         lines = [l for l in text.splitlines() if re.match(r"^\d+ records sent, ", l)]
+        steady = [l for l in text.splitlines() if re.match(r"^\d+ steady state records sent, ", l)]
         if not lines:
             sys.exit("parse: no ProducerPerformance summary in %s" % path)
-        l = lines[-1]
+        total = lines[-1].split()[0]
+        l = steady[-1].replace(" steady state", "", 1) if steady else lines[-1]
         m = re.match(r"^(\d+) records sent, %s records/sec \(%s MB/sec\), %s ms avg latency, %s ms max latency, "
                      r"(\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99.9th" % (NUM, NUM, NUM, NUM), l)
         if not m:
             sys.exit("parse: unexpected ProducerPerformance summary: %s" % l)
-        names = ["records", "rps", "mbps", "avg_ms", "max_ms", "p50_ms", "p95_ms", "p99_ms", "p999_ms"]
+        print("records", total)
+        names = ["measured_records", "rps", "mbps", "avg_ms", "max_ms", "p50_ms", "p95_ms", "p99_ms", "p999_ms"]
         for n, v in zip(names, m.groups()):
             print(n, v)
     elif kind == "consumer":
@@ -269,7 +281,7 @@ def svg(summary):
 def main():
     cmd = sys.argv[1] if len(sys.argv) > 1 else ""
     if cmd == "probe":
-        probe(int(sys.argv[2]), sys.argv[3], float(sys.argv[4]))
+        probe(int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), int(sys.argv[5]) if len(sys.argv) > 5 else None)
     elif cmd == "rss":
         rss(sys.argv[2])
     elif cmd == "parse":

@@ -111,6 +111,7 @@ logger.state.level = WARN
 EOF
 
     # Kafka's Uuid is 16 random bytes, URL-safe base64 without padding; generating it here saves a JVM start.
+    # It may begin with "-", so it is passed as --cluster-id=ID, never as a separate argument.
     local cluster_id
     cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
     local -a jvm=(java "-Xms$heap" "-Xmx$heap" -XX:+UseG1GC -XX:MaxGCPauseMillis=20
@@ -118,7 +119,7 @@ EOF
                   -Djava.awt.headless=true "-Dlog4j2.configurationFile=$dir/log4j2.properties"
                   -cp "$LIB/*")
     if ! java -cp "$LIB/*" "-Dlog4j2.configurationFile=$dir/log4j2.properties" kafka.tools.StorageTool \
-            format -t "$cluster_id" -c "$dir/server.properties" > "$dir/format.log" 2>&1; then
+            format --cluster-id="$cluster_id" -c "$dir/server.properties" > "$dir/format.log" 2>&1; then
         cat "$dir/format.log" >&2
         die "storage format failed"
     fi

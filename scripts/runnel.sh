@@ -10,6 +10,14 @@
 #   RUNNEL_JAR        the JAR to run (default: target/runnel.jar; build it with `mvn -B -q package -DskipTests`)
 #   RUNNEL_HEAP_OPTS  heap flags (default: -Xms1g -Xmx1g, as Apache Kafka's start script)
 #   RUNNEL_JVM_OPTS   further JVM flags (GC, debugging, system properties)
+#   RUNNEL_CDS        "auto" (default) or "off": class-data sharing. Loading and linking some 4,500 classes is
+#                     most of an empty node's start-up (about 1.3 s of 1.5 s here); a dynamic AppCDS archive
+#                     of them (target/runnel.jsa, next to the JAR) brings start-up to ready to about 0.55 s.
+#                     Java 17 has no -XX:+AutoCreateSharedArchive, so this script does the same: a start
+#                     without an up-to-date archive writes one when the JVM exits (to a per-process temporary
+#                     file, adopted by the next start once that process is gone), and later starts map it.
+#                     An archive older than the JAR is discarded; the JVM also checks the JAR itself and
+#                     runs without the archive on any mismatch.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,7 +43,32 @@ MODULE_FLAGS=(
 read -r -a HEAP <<< "${RUNNEL_HEAP_OPTS:--Xms1g -Xmx1g}"
 read -r -a EXTRA <<< "${RUNNEL_JVM_OPTS:-}"
 
-# Runnel reads RUNNEL_<KEY> variables as configuration; keep this script's own out of its sight.
-unset RUNNEL_JAR RUNNEL_HEAP_OPTS RUNNEL_JVM_OPTS
+CDS=()
+if [[ "${RUNNEL_CDS:-auto}" != off ]]; then
+    ARCHIVE="${JAR%.jar}.jsa"
+    # adopt the archive a finished earlier start wrote; drop stale or abandoned ones
+    for tmp in "$ARCHIVE".*.tmp; do
+        [[ -e "$tmp" ]] || continue
+        writer="${tmp%.tmp}"
+        writer="${writer##*.}"
+        kill -0 "$writer" 2>/dev/null && continue
+        if [[ -s "$tmp" && "$tmp" -nt "$JAR" && ! ( -f "$ARCHIVE" && "$ARCHIVE" -nt "$JAR" ) ]]; then
+            mv -f "$tmp" "$ARCHIVE"
+        else
+            rm -f "$tmp"
+        fi
+    done
+    if [[ -f "$ARCHIVE" && "$ARCHIVE" -nt "$JAR" ]]; then
+        CDS=(-XX:SharedArchiveFile="$ARCHIVE")
+    else
+        rm -f "$ARCHIVE"
+        # $$ is the JVM's pid too, as the script execs it; classes CDS cannot store are only warned about
+        CDS=(-XX:ArchiveClassesAtExit="$ARCHIVE.$$.tmp" -Xlog:cds=error,cds+dynamic=error)
+    fi
+fi
 
-exec java "${HEAP[@]}" -XX:+UseG1GC "${MODULE_FLAGS[@]}" "${EXTRA[@]+"${EXTRA[@]}"}" -jar "$JAR" "$@"
+# Runnel reads RUNNEL_<KEY> variables as configuration; keep this script's own out of its sight.
+unset RUNNEL_JAR RUNNEL_HEAP_OPTS RUNNEL_JVM_OPTS RUNNEL_CDS
+
+exec java "${HEAP[@]}" -XX:+UseG1GC "${MODULE_FLAGS[@]}" "${CDS[@]+"${CDS[@]}"}" "${EXTRA[@]+"${EXTRA[@]}"}" \
+    -jar "$JAR" "$@"
