@@ -70,5 +70,12 @@ fi
 # Runnel reads RUNNEL_<KEY> variables as configuration; keep this script's own out of its sight.
 unset RUNNEL_JAR RUNNEL_HEAP_OPTS RUNNEL_JVM_OPTS RUNNEL_CDS
 
-exec java "${HEAP[@]}" -XX:+UseG1GC "${MODULE_FLAGS[@]}" "${CDS[@]+"${CDS[@]}"}" "${EXTRA[@]+"${EXTRA[@]}"}" \
+# A fixed young generation of 64 MB. Runnel keeps no data on the heap (records live in the page cache and
+# leave by sendfile), so almost everything it allocates dies within one request; left to itself, G1 grows
+# eden towards 60% of the heap under a produce load and the process touches ~690 MB where ~200 MB do
+# (300k x 1 KiB produce + consume + produce, 1 GB heap: peak RSS 687 -> 203 MiB, 4 -> 12 young pauses of
+# at most 15 ms, throughput unchanged within noise). RUNNEL_JVM_OPTS comes later and may override it.
+GC=(-XX:+UseG1GC -Xmn64m)
+
+exec java "${HEAP[@]}" "${GC[@]}" "${MODULE_FLAGS[@]}" "${CDS[@]+"${CDS[@]}"}" "${EXTRA[@]+"${EXTRA[@]}"}" \
     -jar "$JAR" "$@"
