@@ -12,8 +12,8 @@
 #   --latency-rate R      records/s of the fixed-rate latency run (default 2000, about 2 MB/s)
 #   --latency-records N   records of the fixed-rate latency run (default 30000: 15 s), of which the
 #                         first 2 s are warm-up (--warmup-records: the client's metadata fetch and JIT)
-#   --e2e-records N       round trips of the end-to-end latency run (default 3000)
-#   --workloads "..."     subset of: startup produce1 consume produceall latency e2e
+#   --e2e-records N       round trips of the one-in-flight end-to-end run (default 3000)
+#   --workloads "..."     subset of: startup produce1 consume produceall latency e2erate e2e
 #                         (default all; startup and memory are always measured, as each run starts a broker)
 #   --heap SIZE           broker heap, -Xms and -Xmx alike, for both (default 1g, as kafka-server-start.sh)
 #   --systems "..."       default "runnel kafka"
@@ -29,8 +29,11 @@
 # linger.ms 5, no compression) to topic bench; consume the same records (ConsumerPerformance; its fetch.*
 # columns, without the group join); produce acks=all at full speed to topic bench-all; a fixed-rate
 # produce (ProducerPerformance --throughput R, acks=all, linger.ms=0) whose send-to-acknowledgement
-# percentiles are the "latency at a fixed rate"; and EndToEndLatency (one record in flight: send, wait
-# for the acknowledgement, poll until the consumer sees it; its rate cannot be fixed). Resident memory
+# percentiles are the produce-acknowledgement latency at a fixed rate; the end-to-end latency at the same
+# fixed rate (scripts/bench/FixedRateEndToEnd.java: the Java producer sends on a schedule, linger.ms=0,
+# acks=all, the Java consumer in the same JVM times each record from its scheduled send until polled,
+# microsecond resolution, first 2 s discarded) - kafka-tools' EndToEndLatency cannot hold a rate, as it
+# keeps one record in flight, so it runs last, as extra information. Resident memory
 # under load is the peak VmRSS sampled every 0.25 s from the first produce to the end of the acks=all
 # produce. Client tools run one at a time with -Xmx512m on the same machine.
 # Runnel starts through scripts/runnel.sh, which maps a class-data-sharing archive (AppCDS) written by
@@ -50,7 +53,7 @@ PARTITIONS=6
 LAT_RATE=2000
 LAT_RECORDS=30000
 E2E_RECORDS=3000
-WORKLOADS="startup produce1 consume produceall latency e2e"
+WORKLOADS="startup produce1 consume produceall latency e2erate e2e"
 HEAP=1g
 SYSTEMS="runnel kafka"
 PORT=19292
@@ -73,7 +76,7 @@ while [[ $# -gt 0 ]]; do
         --port) PORT="$2"; shift 2 ;;
         --cluster) CLUSTER=1; shift ;;
         --keep-data) KEEP_DATA=1; shift ;;
-        -h|--help) sed -n '2,42p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,45p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -256,7 +259,7 @@ run_system() {
     fi
     create_topic "$run" bench "$PARTITIONS"
     wants produceall && create_topic "$run" bench-all "$PARTITIONS"
-    wants latency && create_topic "$run" bench-latency 1
+    if wants latency || wants e2erate; then create_topic "$run" bench-latency 1; fi
 
     start_sampler "$run/rss-peak-kib"
     local p
@@ -297,8 +300,20 @@ run_system() {
         record latency_p99_ms "$(val p99_ms "$p")"
         progress "[rep $REP/$REPS] [$SYS] latency: $(val rps "$p") records/s, p50 $(val p50_ms "$p") ms, p99 $(val p99_ms "$p") ms, max $(val max_ms "$p") ms"
     fi
+    if wants e2erate; then
+        progress "[rep $REP/$REPS] [$SYS] end-to-end latency at $LAT_RATE records/s: $LAT_RECORDS records"
+        local raw="$run/e2e-rate.txt"
+        timeout 600 "${TOOL_JVM[@]}" "$ROOT/scripts/bench/FixedRateEndToEnd.java" "$BOOTSTRAP" bench-latency "$LAT_RATE" \
+            "$LAT_RECORDS" $((LAT_RATE * 2)) "$RECORD_SIZE" all > "$raw" 2>&1 \
+            || { tail -20 "$raw" >&2; die "[$SYS] FixedRateEndToEnd failed: $raw"; }
+        local e
+        e="$("$PY" "$LIB" parse e2erate "$raw")" || die "[$SYS] cannot read $raw"
+        record e2e_rate_p50_ms "$(val p50_ms "$e")"
+        record e2e_rate_p99_ms "$(val p99_ms "$e")"
+        progress "[rep $REP/$REPS] [$SYS] end-to-end at fixed rate: p50 $(val p50_ms "$e") ms, p99 $(val p99_ms "$e") ms, p99.9 $(val p999_ms "$e") ms, max $(val max_ms "$e") ms"
+    fi
     if wants e2e; then
-        progress "[rep $REP/$REPS] [$SYS] end-to-end latency: $E2E_RECORDS round trips"
+        progress "[rep $REP/$REPS] [$SYS] end-to-end latency, one in flight: $E2E_RECORDS round trips"
         local raw="$run/e2e.txt"
         timeout 600 "${TOOL_JVM[@]}" org.apache.kafka.tools.EndToEndLatency "$BOOTSTRAP" bench-e2e "$E2E_RECORDS" all \
             "$RECORD_SIZE" > "$raw" 2>&1 || { tail -20 "$raw" >&2; die "[$SYS] EndToEndLatency failed: $raw"; }

@@ -114,6 +114,13 @@ def parse(kind, path):
         print("rps", row["fetch.nMsg.sec"])
         print("mbps", row["fetch.MB.sec"])
         print("rebalance_ms", row["rebalance.time.ms"])
+    elif kind == "e2erate":
+        # scripts/bench/FixedRateEndToEnd.java: "e2e records=N p50_ms=.. p99_ms=.. p999_ms=.. max_ms=.."
+        m = re.search(r"^e2e records=(\d+) p50_ms=%s p99_ms=%s p999_ms=%s max_ms=%s" % (NUM, NUM, NUM, NUM), text, re.M)
+        if not m:
+            sys.exit("parse: no FixedRateEndToEnd result in %s" % path)
+        for n, v in zip(["records", "p50_ms", "p99_ms", "p999_ms", "max_ms"], m.groups()):
+            print(n, v)
     elif kind == "e2e":
         # "Avg latency: 1.2345 ms" and "Percentiles: 50th = 1, 99th = 3, 99.9th = 7" (whole milliseconds)
         avg = re.search(r"Avg latency: %s ms" % NUM, text)
@@ -135,10 +142,12 @@ METRICS = [
     ("produce_acks1_mbps", "produce acks=1", "MB/s", "higher", "ratio_min", 1.3),
     ("produce_acksall_mbps", "produce acks=all", "MB/s", "higher", None, None),
     ("consume_mbps", "consume", "MB/s", "higher", "ratio_min", 1.3),
-    ("latency_p50_ms", "produce latency p50 at fixed rate", "ms", "lower", None, None),
-    ("latency_p99_ms", "produce latency p99 at fixed rate", "ms", "lower", "ratio_max", 0.5),
-    ("e2e_p50_ms", "end-to-end latency p50 (1 in flight)", "ms", "lower", None, None),
-    ("e2e_p99_ms", "end-to-end latency p99 (1 in flight)", "ms", "lower", "ratio_max", 0.5),
+    ("e2e_rate_p50_ms", "end-to-end latency p50 at fixed rate", "ms", "lower", None, None),
+    ("e2e_rate_p99_ms", "end-to-end latency p99 at fixed rate", "ms", "lower", "ratio_max", 0.5),
+    ("latency_p50_ms", "produce-ack latency p50 at fixed rate", "ms", "lower", None, None),
+    ("latency_p99_ms", "produce-ack latency p99 at fixed rate", "ms", "lower", None, None),
+    ("e2e_p50_ms", "end-to-end p50, 1 in flight (kafka-tools)", "ms", "lower", None, None),
+    ("e2e_p99_ms", "end-to-end p99, 1 in flight (kafka-tools)", "ms", "lower", None, None),
     ("rss_idle_mib", "resident memory idle", "MiB", "lower", None, None),
     ("rss_load_mib", "resident memory under load (peak)", "MiB", "lower", "ratio_max", 0.5),
     # three nodes, RF=3, min.insync.replicas=2: waits for clustering (see bench.sh --cluster)
@@ -186,7 +195,7 @@ def report(out):
         lines.append("Benchmark: %s" % meta.get("description", ""))
     lines.append("Medians of %s repetition(s), the two systems alternating; ratio = Runnel/Kafka."
                  % meta.get("reps", "?"))
-    lines.append("%-38s %5s %10s %10s %8s %10s %6s" % ("metric", "unit", "runnel", "kafka", "ratio", "target", "met"))
+    lines.append("%-42s %5s %10s %10s %8s %10s %6s" % ("metric", "unit", "runnel", "kafka", "ratio", "target", "met"))
     for key, label, unit, better, tkind, tval in METRICS:
         rv = values.get((key, "runnel"))
         kv = values.get((key, "kafka"))
@@ -203,7 +212,7 @@ def report(out):
         elif tkind == "abs_max" and rmed is not None:
             met = rmed < tval
         pending = key.startswith("cluster_") and rmed is None
-        lines.append("%-38s %5s %10s %10s %8s %10s %6s" % (
+        lines.append("%-42s %5s %10s %10s %8s %10s %6s" % (
             label, unit, fmt(rmed), fmt(kmed), "%.2fx" % ratio if ratio is not None else "-",
             target_text(tkind, tval), "pending" if pending else ("-" if met is None else ("yes" if met else "NO"))))
         summary["metrics"].append({
@@ -211,8 +220,9 @@ def report(out):
             "runnel": {"median": rmed, "all": rv or []}, "kafka": {"median": kmed, "all": kv or []},
             "ratio": ratio, "target": target_text(tkind, tval) or None,
             "met": met, "pending": pending})
-    lines.append("Latency p99 at fixed rate: ProducerPerformance's send-to-acknowledgement percentiles; end-to-end:")
-    lines.append("EndToEndLatency (one record in flight, produce until consumed). Percentiles are whole ms.")
+    lines.append("End-to-end at fixed rate: scheduled send until the consumer polls it (scripts/bench/FixedRateEndToEnd.java,")
+    lines.append("Java clients, microsecond resolution). Produce-ack: ProducerPerformance --throughput, send until acknowledged.")
+    lines.append("1 in flight: kafka-tools EndToEndLatency. kafka-tools percentiles are whole milliseconds.")
     lines.append("Three-node rows wait for clustering (bench.sh --cluster).")
     text = "\n".join(lines) + "\n"
     with open(os.path.join(out, "summary.txt"), "w") as f:
