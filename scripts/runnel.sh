@@ -17,7 +17,8 @@
 #                     without an up-to-date archive writes one when the JVM exits (to a per-process temporary
 #                     file, adopted by the next start once that process is gone), and later starts map it.
 #                     An archive older than the JAR is discarded; the JVM also checks the JAR itself and
-#                     runs without the archive on any mismatch.
+#                     runs without the archive on any mismatch. Without write access to the JAR's
+#                     directory (e.g. the Docker image's non-root user) it starts without CDS.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -60,7 +61,7 @@ if [[ "${RUNNEL_CDS:-auto}" != off ]]; then
     done
     if [[ -f "$ARCHIVE" && "$ARCHIVE" -nt "$JAR" ]]; then
         CDS=(-XX:SharedArchiveFile="$ARCHIVE")
-    else
+    elif [[ -w "$(dirname "$ARCHIVE")" ]]; then
         rm -f "$ARCHIVE"
         # $$ is the JVM's pid too, as the script execs it; classes CDS cannot store are only warned about
         CDS=(-XX:ArchiveClassesAtExit="$ARCHIVE.$$.tmp" -Xlog:cds=error,cds+dynamic=error)
