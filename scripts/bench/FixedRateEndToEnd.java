@@ -127,7 +127,16 @@ public final class FixedRateEndToEnd {
             System.err.println("e2e: only " + received.get() + " of " + records + " records arrived within 30 s");
             System.exit(1);
         }
-        long[] steady = Arrays.copyOfRange(latencyNanos, Math.min(warmup, records - 1), records);
+        int from = Math.min(warmup, records - 1);
+        int worst = from;
+        for (int i = from; i < records; i++) {
+            if (latencyNanos[i] > latencyNanos[worst]) {
+                worst = i;
+            }
+        }
+        // when the worst record was due (seconds after the first send): stalls show as one window
+        System.out.printf("e2e worst record %d, due %.3f s after the first send%n", worst, (double) worst / rate);
+        long[] steady = Arrays.copyOfRange(latencyNanos, from, records);
         Arrays.sort(steady);
         System.out.printf("e2e records=%d p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f%n", steady.length,
                 ms(pct(steady, 0.50)), ms(pct(steady, 0.99)), ms(pct(steady, 0.999)), ms(steady[steady.length - 1]));
