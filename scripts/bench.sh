@@ -81,7 +81,14 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
-die() { echo "bench.sh: $*" >&2; exit 1; }
+die() {
+    echo "bench.sh: $*" >&2
+    if [[ -n "${OUT:-}" && -f "$OUT/results.csv" ]] && (( $(wc -l < "$OUT/results.csv") > 1 )); then
+        echo "bench.sh: partial results, up to the failure:" >&2
+        "$PY" "$LIB" report "$OUT" >&2 || true
+    fi
+    exit 1
+}
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wants() { [[ " $WORKLOADS " == *" $1 "* ]]; }
 PY="$(command -v python3 || true)"
@@ -260,6 +267,8 @@ run_system() {
     create_topic "$run" bench "$PARTITIONS"
     wants produceall && create_topic "$run" bench-all "$PARTITIONS"
     if wants latency || wants e2erate; then create_topic "$run" bench-latency 1; fi
+    # EndToEndLatency would create it itself, but its consumer may then look before the metadata has it
+    wants e2e && create_topic "$run" bench-e2e 1
 
     start_sampler "$run/rss-peak-kib"
     local p
