@@ -274,14 +274,15 @@ def svg(summary):
                                 m["unit"]))
         out.append('<rect x="%.1f" y="%d" width="%.1f" height="20" fill="%s"/>'
                    % (min(x0, x1), y + 5, max(abs(x1 - x0), 1), colour))
-        out.append('<text x="%.1f" y="%d" fill="#000" %s>%.2fx</text>'
-                   % (max(x0, x1) + 4, y + 20, "", m["ratio"]))
-        tgt = m["target"] or ""
-        tm = re.match(r"[<>]= ([0-9.]+)x", tgt)
+        label_x = max(x0, x1) + 4
+        tm = re.match(r"[<>]= ([0-9.]+)x", m["target"] or "")
         if tm:
             tx = x(float(tm.group(1)))
             out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#000" stroke-width="3"/>'
                        % (tx, y + 2, tx, y + 28))
+            if tx >= label_x - 4:  # keep the label clear of the target tick
+                label_x = tx + 6
+        out.append('<text x="%.1f" y="%d" fill="#000">%.2fx</text>' % (label_x, y + 20, m["ratio"]))
     out.append('<text x="10" y="%d" fill="#555">Start-up target is absolute (under 1 s); its bar still shows '
                'the ratio.</text>' % (h - 12))
     out.append("</svg>\n")
