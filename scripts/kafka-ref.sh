@@ -12,7 +12,8 @@
 #                              [--timeout 90] [--override key=value]...
 #       Format a fresh single-node KRaft broker+controller in DIR (default: a new temporary directory),
 #       start it in the background on 127.0.0.1, wait until it serves requests, and print its pid on
-#       stdout. DIR holds server.properties, data/, kafka.log (stdout+stderr) and kafka.pid.
+#       stdout. DIR holds server.properties, data/, kafka.log (stdout+stderr), kafka.pid and launch.ts
+#       (epoch seconds just before the broker JVM was launched, after the storage format).
 #       --override lines are appended to server.properties (later keys win).
 #   scripts/kafka-ref.sh stop DIR
 #       Stop the broker started in DIR (SIGTERM, then SIGKILL after 30 s) and wait for it to exit.
@@ -110,6 +111,7 @@ logger.state.level = WARN
 EOF
 
     # Kafka's Uuid is 16 random bytes, URL-safe base64 without padding; generating it here saves a JVM start.
+    # It may begin with "-", so it is passed as --cluster-id=ID, never as a separate argument.
     local cluster_id
     cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
     local -a jvm=(java "-Xms$heap" "-Xmx$heap" -XX:+UseG1GC -XX:MaxGCPauseMillis=20
@@ -117,11 +119,13 @@ EOF
                   -Djava.awt.headless=true "-Dlog4j2.configurationFile=$dir/log4j2.properties"
                   -cp "$LIB/*")
     if ! java -cp "$LIB/*" "-Dlog4j2.configurationFile=$dir/log4j2.properties" kafka.tools.StorageTool \
-            format -t "$cluster_id" -c "$dir/server.properties" > "$dir/format.log" 2>&1; then
+            format --cluster-id="$cluster_id" -c "$dir/server.properties" > "$dir/format.log" 2>&1; then
         cat "$dir/format.log" >&2
         die "storage format failed"
     fi
 
+    # The launch instant (epoch seconds), for start-up timing that leaves out the storage format above.
+    date +%s.%N > "$dir/launch.ts"
     "${jvm[@]}" kafka.Kafka "$dir/server.properties" > "$dir/kafka.log" 2>&1 < /dev/null &
     local pid=$!
     echo "$pid" > "$dir/kafka.pid"

@@ -5,14 +5,11 @@ import java.util.ArrayDeque;
 import java.util.List;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.util.ReferenceCountUtil;
 import io.runnel.api.ApiHandler;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.ContextInternal;
-import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.internal.net.NetSocketInternal;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.errors.ApiException;
@@ -47,7 +44,11 @@ final class KafkaConnection {
     private final Node localNode;
     private final String id;
     private final ArrayDeque<Slot> inflight = new ArrayDeque<>();
-    private ByteBuf cumulation = Unpooled.EMPTY_BUFFER;
+    /** The size prefix being read (it may span reads), then the frame being filled, exactly its size. */
+    private final byte[] sizePrefix = new byte[4];
+    private int sizeFilled;
+    private byte[] frame;
+    private int frameFilled;
     private boolean closed;
     private boolean readingPaused;
 
@@ -70,7 +71,8 @@ final class KafkaConnection {
 
     void start() {
         registry.metrics().connectionOpened();
-        socket.handler(this::onData);
+        // raw Netty buffers: the plain data handler would first copy each read into a new heap buffer
+        socket.messageHandler(this::onMessage);
         socket.closeHandler(v -> onClosed());
         socket.exceptionHandler(t -> LOG.debug("Connection {} error: {}", id, t.toString()));
         socket.drainHandler(v -> updateReading());
@@ -79,51 +81,58 @@ final class KafkaConnection {
     private void onClosed() {
         registry.metrics().connectionClosed();
         closed = true;
-        cumulation.release();
-        cumulation = Unpooled.EMPTY_BUFFER;
+        frame = null;
         for (Slot s : inflight) {
             release(s);
         }
         inflight.clear();
     }
 
-    private void onData(Buffer data) {
-        if (closed) {
-            return;
-        }
-        ByteBuf in = ((BufferInternal) data).getByteBuf();
-        if (cumulation == Unpooled.EMPTY_BUFFER) {
-            cumulation = Unpooled.buffer(Math.max(in.readableBytes(), 256));
-        }
-        cumulation.writeBytes(in);
-        while (!closed && cumulation.readableBytes() >= 4) {
-            int size = cumulation.getInt(cumulation.readerIndex());
-            if (size < 0 || size > maxFrameBytes) {
-                rejectFrameSize(size);
-                return;
+    private void onMessage(Object msg) {
+        try {
+            if (msg instanceof ByteBuf in) {
+                onData(in);
             }
-            if (cumulation.readableBytes() < 4 + size) {
-                break;
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    /**
+     * Copies each frame once, from the (pooled) read buffer straight into an array of exactly its size,
+     * which the request then owns: no cumulation buffer that grows and is copied out of again.
+     */
+    private void onData(ByteBuf in) {
+        while (!closed && in.isReadable()) {
+            if (frame == null) {
+                int n = Math.min(4 - sizeFilled, in.readableBytes());
+                in.readBytes(sizePrefix, sizeFilled, n);
+                sizeFilled += n;
+                if (sizeFilled < 4) {
+                    return;
+                }
+                sizeFilled = 0;
+                int size = ByteBuffer.wrap(sizePrefix).getInt();
+                if (size < 0 || size > maxFrameBytes) {
+                    rejectFrameSize(size);
+                    return;
+                }
+                frame = new byte[size];
+                frameFilled = 0;
             }
-            cumulation.skipBytes(4);
-            byte[] frame = new byte[size];
-            cumulation.readBytes(frame);
-            dispatch(ByteBuffer.wrap(frame));
-        }
-        if (closed) {
-            return;
-        }
-        if (!cumulation.isReadable()) {
-            cumulation.clear();
-        } else if (cumulation.readerIndex() > 0) {
-            cumulation.discardReadBytes();
+            int n = Math.min(frame.length - frameFilled, in.readableBytes());
+            in.readBytes(frame, frameFilled, n);
+            frameFilled += n;
+            if (frameFilled == frame.length) {
+                ByteBuffer complete = ByteBuffer.wrap(frame);
+                frame = null;
+                dispatch(complete);
+            }
         }
     }
 
     private void rejectFrameSize(int size) {
-        int start = cumulation.readerIndex();
-        String firstBytes = cumulation.toString(start, Math.min(4, cumulation.readableBytes()),
-                java.nio.charset.StandardCharsets.ISO_8859_1);
+        String firstBytes = new String(sizePrefix, java.nio.charset.StandardCharsets.ISO_8859_1);
         if (firstBytes.matches("GET |POST|PUT |HEAD|DELE|OPTI|PATC|CONN")) {
             close("an HTTP request was sent to the Kafka port");
         } else if (size < 0) {

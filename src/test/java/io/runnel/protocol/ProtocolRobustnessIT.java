@@ -97,6 +97,45 @@ class ProtocolRobustnessIT {
         assertBrokerStillServes();
     }
 
+    /** An ApiVersions v3 request frame (size prefix included) with the given correlation id. */
+    private static byte[] apiVersionsFrame(int correlationId) {
+        org.apache.kafka.common.message.RequestHeaderData header = new org.apache.kafka.common.message.RequestHeaderData()
+                .setRequestApiKey(ApiKeys.API_VERSIONS.id).setRequestApiVersion((short) 3)
+                .setCorrelationId(correlationId).setClientId("split-test");
+        ApiVersionsRequestData body = new ApiVersionsRequestData().setClientSoftwareName("t").setClientSoftwareVersion("1");
+        org.apache.kafka.common.protocol.ObjectSerializationCache cache = new org.apache.kafka.common.protocol.ObjectSerializationCache();
+        short headerVersion = ApiKeys.API_VERSIONS.requestHeaderVersion((short) 3);
+        int size = header.size(cache, headerVersion) + body.size(cache, (short) 3);
+        ByteBuffer buf = ByteBuffer.allocate(4 + size).putInt(size);
+        ByteBufferAccessor acc = new ByteBufferAccessor(buf);
+        header.write(acc, cache, headerVersion);
+        body.write(acc, cache, (short) 3);
+        return buf.array();
+    }
+
+    @Test
+    void servesFramesSplitAnywhereAndSeveralInOneRead() throws Exception {
+        byte[] a = apiVersionsFrame(1);
+        byte[] b = apiVersionsFrame(2);
+        byte[] c3 = apiVersionsFrame(3);
+        try (RawKafkaClient c = client()) {
+            // two whole frames and the first bytes of a third (inside its size prefix) in one write
+            byte[] first = new byte[a.length + b.length + 2];
+            System.arraycopy(a, 0, first, 0, a.length);
+            System.arraycopy(b, 0, first, a.length, b.length);
+            System.arraycopy(c3, 0, first, a.length + b.length, 2);
+            c.sendRaw(first);
+            for (int i = 2; i < c3.length; i++) {
+                c.sendRaw(new byte[] {c3[i]});
+            }
+            for (int i = 0; i < 3; i++) {
+                ApiVersionsResponseData r = new ApiVersionsResponseData(
+                        new ByteBufferAccessor(c.receive(ApiKeys.API_VERSIONS, (short) 3)), (short) 3);
+                assertThat(r.errorCode()).isEqualTo(Errors.NONE.code());
+            }
+        }
+    }
+
     @Test
     void closesOnNegativeFrameSize() throws Exception {
         try (RawKafkaClient c = client()) {

@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""Helpers for scripts/bench.sh, standard library only (python3 as Debian ships it).
+
+  probe PORT LAUNCH_FILE TIMEOUT_S [WATCH_PID]
+      Wait for LAUNCH_FILE (the epoch seconds written just before the broker's JVM was launched), then
+      send ApiVersions v0 requests to 127.0.0.1:PORT until one is answered; print the seconds from
+      launch to the answer. An open port is not enough: Kafka binds its listener before it serves.
+      Gives up early once WATCH_PID (the broker or its starter) has exited.
+  rss PID
+      Print VmRSS and VmHWM of PID in MiB (from /proc/PID/status).
+  parse KIND FILE
+      Print "metric value" lines from a kafka-tools output file (KIND: producer, consumer, e2e).
+  report OUT_DIR
+      Read OUT_DIR/results.csv (rep,system,metric,value), write summary.json, summary.txt (the table) and
+      plot.svg, and print the table.
+"""
+import json
+import math
+import os
+import re
+import socket
+import statistics
+import struct
+import sys
+import time
+
+
+def probe(port, launch_file, timeout_s, watch_pid=None):
+    deadline = time.time() + timeout_s
+
+    def gone():
+        return watch_pid is not None and not os.path.exists("/proc/%d" % watch_pid)
+
+    while not os.path.exists(launch_file) or os.path.getsize(launch_file) == 0:
+        if time.time() > deadline or gone():
+            sys.exit("probe: %s never appeared" % launch_file)
+        time.sleep(0.002)
+    with open(launch_file) as f:
+        launched = float(f.read().strip())
+    # ApiVersions v0: request header v1 (api key 18, version 0, correlation id, client id)
+    body = struct.pack(">hhih", 18, 0, 1, 5) + b"probe"
+    frame = struct.pack(">i", len(body)) + body
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(frame)
+                got = b""
+                while len(got) < 8:
+                    chunk = s.recv(8 - len(got))
+                    if not chunk:
+                        raise OSError("closed before answering")
+                    got += chunk
+                answered = time.time()
+                size, corr = struct.unpack(">ii", got)
+                if corr == 1 and size > 4:
+                    print("%.3f" % (answered - launched))
+                    return
+        except OSError:
+            if gone():
+                break
+        time.sleep(0.005)
+    sys.exit("probe: no ApiVersions answer on port %d (%s)" % (port, "the process exited" if gone()
+                                                                 else "within %ss" % timeout_s))
+
+
+def rss(pid):
+    vals = {}
+    with open("/proc/%s/status" % pid) as f:
+        for line in f:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                key, kb = line.split()[:2]
+                vals[key[:-1]] = int(kb) / 1024.0
+    print("%.1f %.1f" % (vals.get("VmRSS", 0), vals.get("VmHWM", 0)))
+
+
+NUM = r"([0-9]+(?:\.[0-9]+)?)"
+
+
+def parse(kind, path):
+    text = open(path, errors="replace").read()
+    if kind == "producer":
+        # "N records sent, R records/sec (M MB/sec), A ms avg latency, X ms max latency, a ms 50th, b ms 95th,
+        #  c ms 99th, d ms 99.9th."
+        # with --warmup-records, a second summary of the steady state follows ("N steady state records
+        # sent, ..."): prefer it, and report the total count from the first
+        lines = [l for l in text.splitlines() if re.match(r"^\d+ records sent, ", l)]
+        steady = [l for l in text.splitlines() if re.match(r"^\d+ steady state records sent, ", l)]
+        if not lines:
+            sys.exit("parse: no ProducerPerformance summary in %s" % path)
+        total = lines[-1].split()[0]
+        l = steady[-1].replace(" steady state", "", 1) if steady else lines[-1]
+        m = re.match(r"^(\d+) records sent, %s records/sec \(%s MB/sec\), %s ms avg latency, %s ms max latency, "
+                     r"(\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99.9th" % (NUM, NUM, NUM, NUM), l)
+        if not m:
+            sys.exit("parse: unexpected ProducerPerformance summary: %s" % l)
+        print("records", total)
+        names = ["measured_records", "rps", "mbps", "avg_ms", "max_ms", "p50_ms", "p95_ms", "p99_ms", "p999_ms"]
+        for n, v in zip(names, m.groups()):
+            print(n, v)
+    elif kind == "consumer":
+        # a header naming the columns, then one line of values
+        cols = None
+        values = None
+        for l in text.splitlines():
+            fields = [f.strip() for f in l.split(",")]
+            if fields and fields[0] == "start.time":
+                cols = fields
+            elif cols and len(fields) == len(cols):
+                values = fields
+        if not values:
+            sys.exit("parse: no ConsumerPerformance result in %s" % path)
+        row = dict(zip(cols, values))
+        print("records", row["data.consumed.in.nMsg"])
+        print("rps", row["fetch.nMsg.sec"])
+        print("mbps", row["fetch.MB.sec"])
+        print("rebalance_ms", row["rebalance.time.ms"])
+    elif kind == "e2erate":
+        # scripts/bench/FixedRateEndToEnd.java: "e2e records=N p50_ms=.. p99_ms=.. p999_ms=.. max_ms=.."
+        m = re.search(r"^e2e records=(\d+) p50_ms=%s p99_ms=%s p999_ms=%s max_ms=%s" % (NUM, NUM, NUM, NUM), text, re.M)
+        if not m:
+            sys.exit("parse: no FixedRateEndToEnd result in %s" % path)
+        for n, v in zip(["records", "p50_ms", "p99_ms", "p999_ms", "max_ms"], m.groups()):
+            print(n, v)
+    elif kind == "e2e":
+        # "Avg latency: 1.2345 ms" and "Percentiles: 50th = 1, 99th = 3, 99.9th = 7" (whole milliseconds)
+        avg = re.search(r"Avg latency: %s ms" % NUM, text)
+        pct = re.search(r"Percentiles: 50th = (\d+), 99th = (\d+), 99\.9th = (\d+)", text)
+        if not avg or not pct:
+            sys.exit("parse: no EndToEndLatency result in %s" % path)
+        print("avg_ms", avg.group(1))
+        print("p50_ms", pct.group(1))
+        print("p99_ms", pct.group(2))
+        print("p999_ms", pct.group(3))
+    else:
+        sys.exit("parse: unknown kind %s" % kind)
+
+
+# metric -> (label, unit, better, target kind, target value)
+#   better: "higher" or "lower"; target kinds: "ratio_min", "ratio_max", "abs_max" (Runnel's own value), None
+METRICS = [
+    ("startup_s", "start-up to ready (empty node)", "s", "lower", "abs_max", 1.0),
+    ("produce_acks1_mbps", "produce acks=1", "MB/s", "higher", "ratio_min", 1.3),
+    ("produce_acksall_mbps", "produce acks=all", "MB/s", "higher", None, None),
+    ("consume_mbps", "consume", "MB/s", "higher", "ratio_min", 1.3),
+    ("e2e_rate_p50_ms", "end-to-end latency p50 at fixed rate", "ms", "lower", None, None),
+    ("e2e_rate_p99_ms", "end-to-end latency p99 at fixed rate", "ms", "lower", "ratio_max", 0.5),
+    ("latency_p50_ms", "produce-ack latency p50 at fixed rate", "ms", "lower", None, None),
+    ("latency_p99_ms", "produce-ack latency p99 at fixed rate", "ms", "lower", None, None),
+    ("e2e_p50_ms", "end-to-end p50, 1 in flight (kafka-tools)", "ms", "lower", None, None),
+    ("e2e_p99_ms", "end-to-end p99, 1 in flight (kafka-tools)", "ms", "lower", None, None),
+    ("rss_idle_mib", "resident memory idle", "MiB", "lower", None, None),
+    ("rss_load_mib", "resident memory under load (peak)", "MiB", "lower", "ratio_max", 0.5),
+    # three nodes, RF=3, min.insync.replicas=2: waits for clustering (see bench.sh --cluster)
+    ("cluster_produce_acksall_mbps", "3 nodes: produce acks=all", "MB/s", "higher", "ratio_min", 1.2),
+    ("cluster_e2e_p99_ms", "3 nodes: end-to-end latency p99", "ms", "lower", None, None),
+]
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if v >= 100:
+        return "%.0f" % v
+    if v >= 10:
+        return "%.1f" % v
+    return "%.2f" % v
+
+
+def target_text(kind, value):
+    if kind == "ratio_min":
+        return ">= %.1fx" % value
+    if kind == "ratio_max":
+        return "<= %.1fx" % value
+    if kind == "abs_max":
+        return "< %g s" % value
+    return ""
+
+
+def report(out):
+    rows = []
+    with open(os.path.join(out, "results.csv")) as f:
+        header = f.readline().strip().split(",")
+        for line in f:
+            rows.append(dict(zip(header, line.strip().split(","))))
+    meta = {}
+    meta_path = os.path.join(out, "meta.json")
+    if os.path.exists(meta_path):
+        meta = json.load(open(meta_path))
+    values = {}
+    for r in rows:
+        values.setdefault((r["metric"], r["system"]), []).append(float(r["value"]))
+    summary = {"meta": meta, "metrics": []}
+    lines = []
+    if meta:
+        lines.append("Benchmark: %s" % meta.get("description", ""))
+    lines.append("Medians of %s repetition(s), the two systems alternating; ratio = Runnel/Kafka."
+                 % meta.get("reps", "?"))
+    lines.append("%-42s %5s %10s %10s %8s %10s %6s" % ("metric", "unit", "runnel", "kafka", "ratio", "target", "met"))
+    for key, label, unit, better, tkind, tval in METRICS:
+        rv = values.get((key, "runnel"))
+        kv = values.get((key, "kafka"))
+        if not rv and not kv and not key.startswith("cluster_"):
+            continue
+        rmed = statistics.median(rv) if rv else None
+        kmed = statistics.median(kv) if kv else None
+        ratio = rmed / kmed if rmed is not None and kmed else None
+        met = None
+        if tkind == "ratio_min" and ratio is not None:
+            met = ratio >= tval
+        elif tkind == "ratio_max" and ratio is not None:
+            met = ratio <= tval
+        elif tkind == "abs_max" and rmed is not None:
+            met = rmed < tval
+        pending = key.startswith("cluster_") and rmed is None
+        lines.append("%-42s %5s %10s %10s %8s %10s %6s" % (
+            label, unit, fmt(rmed), fmt(kmed), "%.2fx" % ratio if ratio is not None else "-",
+            target_text(tkind, tval), "pending" if pending else ("-" if met is None else ("yes" if met else "NO"))))
+        summary["metrics"].append({
+            "metric": key, "label": label, "unit": unit, "better": better,
+            "runnel": {"median": rmed, "all": rv or []}, "kafka": {"median": kmed, "all": kv or []},
+            "ratio": ratio, "target": target_text(tkind, tval) or None,
+            "met": met, "pending": pending})
+    lines.append("End-to-end at fixed rate: scheduled send until the consumer polls it (scripts/bench/FixedRateEndToEnd.java,")
+    lines.append("Java clients, microsecond resolution). Produce-ack: ProducerPerformance --throughput, send until acknowledged.")
+    lines.append("1 in flight: kafka-tools EndToEndLatency. kafka-tools percentiles are whole milliseconds.")
+    lines.append("Three-node rows wait for clustering (bench.sh --cluster).")
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(out, "summary.txt"), "w") as f:
+        f.write(text)
+    with open(os.path.join(out, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+    with open(os.path.join(out, "plot.svg"), "w") as f:
+        f.write(svg(summary))
+    sys.stdout.write(text)
+
+
+def esc(s):
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def svg(summary):
+    """Horizontal bars of the ratio Runnel/Kafka per metric on a log axis, 1x marked, with the target."""
+    ms = [m for m in summary["metrics"] if m["ratio"] is not None]
+    w, left, right, top, row = 980, 330, 40, 70, 34
+    h = top + row * max(1, len(ms)) + 70
+    lo, hi = 0.1, 10.0
+    plot_w = w - left - right
+
+    def x(r):
+        r = min(max(r, lo), hi)
+        return left + plot_w * (math.log10(r) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" '
+           'font-size="13">' % (w, h),
+           '<rect width="100%" height="100%" fill="white"/>',
+           '<text x="%d" y="24" font-size="16" font-weight="bold">Runnel / Apache Kafka, same machine, '
+           'same run (medians)</text>' % 10,
+           '<text x="10" y="44" fill="#555">%s</text>' % esc(summary["meta"].get("description", "")),
+           '<text x="10" y="60" fill="#555">Bar: Runnel/Kafka (log scale). Green: target met, red: missed, '
+           'grey: no target; black tick: the target. Latency, memory, start-up: lower is better.</text>']
+    for t in (0.1, 0.2, 0.5, 1, 2, 5, 10):
+        xx = x(t)
+        out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s" stroke-width="%s"/>'
+                   % (xx, top - 4, xx, top + row * len(ms), "#000" if t == 1 else "#ddd", 1.5 if t == 1 else 1))
+        out.append('<text x="%.1f" y="%d" text-anchor="middle" fill="#555">%gx</text>'
+                   % (xx, top + row * len(ms) + 16, t))
+    for i, m in enumerate(ms):
+        y = top + i * row
+        colour = "#999" if m["met"] is None else ("#2e8b57" if m["met"] else "#c0392b")
+        x0, x1 = x(1.0), x(m["ratio"])
+        out.append('<text x="%d" y="%d" text-anchor="end">%s</text>' % (left - 8, y + 15, esc(m["label"])))
+        out.append('<text x="%d" y="%d" text-anchor="end" fill="#777" font-size="11">runnel %s %s, kafka %s %s'
+                   '</text>' % (left - 8, y + 28, fmt(m["runnel"]["median"]), m["unit"], fmt(m["kafka"]["median"]),
+                                m["unit"]))
+        out.append('<rect x="%.1f" y="%d" width="%.1f" height="20" fill="%s"/>'
+                   % (min(x0, x1), y + 5, max(abs(x1 - x0), 1), colour))
+        label_x = max(x0, x1) + 4
+        tm = re.match(r"[<>]= ([0-9.]+)x", m["target"] or "")
+        if tm:
+            tx = x(float(tm.group(1)))
+            out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#000" stroke-width="3"/>'
+                       % (tx, y + 2, tx, y + 28))
+            if tx >= label_x - 4:  # keep the label clear of the target tick
+                label_x = tx + 6
+        out.append('<text x="%.1f" y="%d" fill="#000">%.2fx</text>' % (label_x, y + 20, m["ratio"]))
+    out.append('<text x="10" y="%d" fill="#555">Start-up target is absolute (under 1 s); its bar still shows '
+               'the ratio.</text>' % (h - 12))
+    out.append("</svg>\n")
+    return "\n".join(out)
+
+
+def main():
+    cmd = sys.argv[1] if len(sys.argv) > 1 else ""
+    if cmd == "probe":
+        probe(int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), int(sys.argv[5]) if len(sys.argv) > 5 else None)
+    elif cmd == "rss":
+        rss(sys.argv[2])
+    elif cmd == "parse":
+        parse(sys.argv[2], sys.argv[3])
+    elif cmd == "report":
+        report(sys.argv[2])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
