@@ -54,7 +54,8 @@ if [[ "${RUNNEL_CDS:-auto}" != off ]]; then
         writer="${writer##*.}"
         kill -0 "$writer" 2>/dev/null && continue
         if [[ -s "$tmp" && "$tmp" -nt "$JAR" && ! ( -f "$ARCHIVE" && "$ARCHIVE" -nt "$JAR" ) ]]; then
-            mv -f "$tmp" "$ARCHIVE"
+            # several nodes starting at once (start-cluster.sh) may race for the same file: one wins
+            mv -f "$tmp" "$ARCHIVE" 2>/dev/null || true
         else
             rm -f "$tmp"
         fi
