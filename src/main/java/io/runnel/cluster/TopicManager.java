@@ -171,13 +171,7 @@ public final class TopicManager {
         return onMeta(() -> {
             store.remove(t.name());
             return null;
-        }).compose(v -> {
-            List<Future<Void>> deletes = new ArrayList<>();
-            for (int p = 0; p < t.partitions(); p++) {
-                deletes.add(partitions.delete(new TopicPartition(t.name(), p)));
-            }
-            return Future.join(deletes).mapEmpty();
-        });
+        }).compose(v -> deleteLogs(t.name(), t.partitions()));
     }
 
     /** Creates a topic with the broker defaults unless it exists (auto-creation); either way returns it. */
@@ -211,11 +205,7 @@ public final class TopicManager {
             if (cluster != null) {
                 return cluster.delete(name);
             }
-            List<Future<Void>> deletes = new ArrayList<>();
-            for (int p = 0; p < t.partitions(); p++) {
-                deletes.add(partitions.delete(new TopicPartition(name, p)));
-            }
-            return Future.all(deletes).mapEmpty();
+            return deleteLogs(name, t.partitions());
         });
     }
 
@@ -250,20 +240,7 @@ public final class TopicManager {
 
     /** Replaces the topic's overrides by {@code newConfigs} (already merged by the caller). */
     public Future<TopicInfo> replaceConfigs(String name, Map<String, String> newConfigs, boolean validateOnly) {
-        return onMeta(() -> {
-            TopicInfo t = store.get(name);
-            if (t == null) {
-                throw new UnknownTopicOrPartitionException("The topic '" + name + "' does not exist.");
-            }
-            TopicConfigs.validate(newConfigs);
-            TopicInfo updated = t.withConfigs(new HashMap<>(newConfigs));
-            if (!validateOnly && cluster == null) {
-                store.put(updated);
-            }
-            return updated;
-        }).compose(t -> validateOnly ? Future.succeededFuture(t)
-                : cluster != null ? cluster.setConfigs(name, t.configs())
-                : partitions.updateConfigs(name, t.configs()).map(t));
+        return alterConfigs(name, old -> new HashMap<>(newConfigs), validateOnly);
     }
 
     /**
@@ -291,6 +268,15 @@ public final class TopicManager {
                 // concurrent writers only when they read the same version
                 : cluster != null ? cluster.setConfigs(name, t.configs())
                 : partitions.updateConfigs(name, t.configs()).map(t));
+    }
+
+    /** Removes the logs of partitions {@code 0..count-1} of a topic hosted here. */
+    private Future<Void> deleteLogs(String topic, int count) {
+        List<Future<Void>> deletes = new ArrayList<>();
+        for (int p = 0; p < count; p++) {
+            deletes.add(partitions.delete(new TopicPartition(topic, p)));
+        }
+        return Future.join(deletes).mapEmpty();
     }
 
     private Future<Void> openAll(TopicInfo t, int from) {
