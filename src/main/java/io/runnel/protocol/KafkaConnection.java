@@ -5,6 +5,7 @@ import java.util.ArrayDeque;
 import java.util.List;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.ReferenceCountUtil;
 import io.runnel.api.ApiHandler;
 import io.vertx.core.AsyncResult;
@@ -166,7 +167,7 @@ final class KafkaConnection {
             Slot slot = enqueue();
             ApiVersionsResponseData resp = ApiVersionsHandlers.versions(registry)
                     .setErrorCode(Errors.UNSUPPORTED_VERSION.code());
-            complete(slot, ResponseEncoder.encode(buf.getInt(4), (short) 0, resp, (short) 0));
+            complete(slot, ResponseEncoder.encode(alloc(), buf.getInt(4), (short) 0, resp, (short) 0));
             return;
         }
         if (!versionServed) {
@@ -230,7 +231,7 @@ final class KafkaConnection {
             response = request.getErrorResponse(0, cause).data();
         }
         try {
-            complete(slot, response == null ? null : ResponseEncoder.encode(header.correlationId(), headerVersion,
+            complete(slot, response == null ? null : ResponseEncoder.encode(alloc(), header.correlationId(), headerVersion,
                     response, version));
         } catch (RuntimeException e) {
             LOG.error("Cannot encode {} v{} response", apiKey, version, e);
@@ -250,6 +251,11 @@ final class KafkaConnection {
             }
         }
         updateReading();
+    }
+
+    /** The channel's allocator: responses come from the same pool as the reads, on this event loop's cache. */
+    private ByteBufAllocator alloc() {
+        return socket.channelHandlerContext().alloc();
     }
 
     private void updateReading() {

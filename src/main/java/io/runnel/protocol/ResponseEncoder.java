@@ -5,9 +5,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.util.ReferenceCountUtil;
 import io.runnel.log.LogSlice;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.message.FetchResponseData;
 import org.apache.kafka.common.message.ResponseHeaderData;
 import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.protocol.ObjectSerializationCache;
@@ -17,54 +19,94 @@ import org.apache.kafka.common.record.MemoryRecords;
 
 /**
  * Serialises a response (size prefix, header, body) with kafka-clients' generated code into Netty
- * messages: heap buffers for the encoded fields, and a zero-copy {@link SliceRegion} wherever the body
- * holds a {@link LogSlice} (Fetch records), so record data never passes through the heap.
+ * messages: one buffer from the connection's (pooled, direct) allocator holding every encoded field, cut
+ * into slices of it wherever the body holds a {@link LogSlice} (Fetch records), which goes out as a
+ * zero-copy {@link SliceRegion}; record data never passes through the heap.
+ *
+ * <p>The buffer is sized exactly (the body's size minus its file slices), so encoding allocates no
+ * garbage per response and Netty needs no heap-to-direct copy before the socket write. Each returned
+ * part holds its own reference; whoever takes the list releases every part (Netty does on write).
  */
 final class ResponseEncoder {
 
     private ResponseEncoder() {
     }
 
-    static List<Object> encode(int correlationId, short headerVersion, ApiMessage body, short version) {
+    static List<Object> encode(ByteBufAllocator alloc, int correlationId, short headerVersion, ApiMessage body,
+                               short version) {
         ObjectSerializationCache cache = new ObjectSerializationCache();
         ResponseHeaderData header = new ResponseHeaderData().setCorrelationId(correlationId);
         int headerSize = header.size(cache, headerVersion);
         int bodySize = body.size(cache, version);
-        SplittingWritable out = new SplittingWritable(4 + headerSize + bodySize);
-        out.writeInt(headerSize + bodySize);
-        header.write(out, cache, headerVersion);
-        body.write(out, cache, version);
-        return out.finish();
+        long inBuffer = 4L + headerSize + bodySize - zeroCopyBytes(body);
+        SplittingWritable out = new SplittingWritable(alloc.directBuffer((int) Math.max(0, Math.min(inBuffer, Integer.MAX_VALUE))));
+        try {
+            out.writeInt(headerSize + bodySize);
+            header.write(out, cache, headerVersion);
+            body.write(out, cache, version);
+            return out.finish();
+        } catch (RuntimeException | Error e) {
+            out.discard();
+            throw e;
+        }
+    }
+
+    /** Bytes of the body that go out by zero copy: the Fetch records that are file slices. */
+    static long zeroCopyBytes(ApiMessage body) {
+        long n = 0;
+        if (body instanceof FetchResponseData fetch) {
+            for (FetchResponseData.FetchableTopicResponse t : fetch.responses()) {
+                for (FetchResponseData.PartitionData p : t.partitions()) {
+                    if (p.records() instanceof LogSlice slice) {
+                        n += slice.size();
+                    }
+                }
+            }
+        }
+        return n;
     }
 
     /**
-     * Writes into heap buffers, cutting wherever a file slice must go out by zero copy. Sizes are known
-     * up front except for how much of the body is file slices, so each buffer grows as needed.
+     * Writes into one buffer and, wherever a file slice must go out by zero copy, ends the current part
+     * (a retained slice of the buffer) and adds the slice's region. The buffer grows if the size computed
+     * up front was short (a records type it does not know), which keeps the earlier parts valid: they are
+     * views through the buffer, not of its old memory.
      */
     private static final class SplittingWritable implements Writable {
         private final List<Object> parts = new ArrayList<>(3);
-        private ByteBuf buf;
+        private final ByteBuf buf;
+        private int partStart;
 
-        SplittingWritable(int sizeHint) {
-            this.buf = Unpooled.buffer(Math.min(sizeHint, 64 * 1024));
+        SplittingWritable(ByteBuf buf) {
+            this.buf = buf;
         }
 
         List<Object> finish() {
-            if (buf.isReadable()) {
-                parts.add(buf);
-            } else {
-                buf.release();
-            }
+            cut();
+            buf.release();
             return parts;
+        }
+
+        void discard() {
+            parts.forEach(ReferenceCountUtil::safeRelease);
+            parts.clear();
+            buf.release();
+        }
+
+        private void cut() {
+            int end = buf.writerIndex();
+            if (end > partStart) {
+                parts.add(buf.retainedSlice(partStart, end - partStart));
+                partStart = end;
+            }
         }
 
         @Override
         public void writeRecords(BaseRecords records) {
             if (records instanceof LogSlice slice) {
                 if (slice.size() > 0) {
-                    parts.add(buf);
+                    cut();
                     parts.add(new SliceRegion(slice));
-                    buf = Unpooled.buffer(256);
                 }
             } else if (records instanceof MemoryRecords m) {
                 buf.writeBytes(m.buffer().duplicate());
