@@ -41,10 +41,17 @@ public final class KafkaServerVerticle extends AbstractVerticle {
                 .setPort(listener.port())
                 .setTcpNoDelay(true)
                 .setReuseAddress(true)
-                .setReceiveBufferSize(256 * 1024)
-                .setSendBufferSize(256 * 1024)
                 .setIdleTimeout((int) Math.min(Integer.MAX_VALUE, config.getLong(BrokerConfig.CONNECTIONS_MAX_IDLE_MS)))
                 .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS);
+        // as in Kafka, -1 leaves the OS default, which keeps TCP's buffer auto-tuning on
+        int sendBuffer = config.getInt(BrokerConfig.SOCKET_SEND_BUFFER_BYTES);
+        if (sendBuffer > 0) {
+            options.setSendBufferSize(sendBuffer);
+        }
+        int receiveBuffer = config.getInt(BrokerConfig.SOCKET_RECEIVE_BUFFER_BYTES);
+        if (receiveBuffer > 0) {
+            options.setReceiveBufferSize(receiveBuffer);
+        }
         server = vertx.createNetServer(options);
         server.connectHandler(socket -> Connections.accept(socket, registry,
                 config.getInt(BrokerConfig.SOCKET_REQUEST_MAX_BYTES),
