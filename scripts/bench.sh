@@ -32,7 +32,8 @@
 # percentiles are the produce-acknowledgement latency at a fixed rate; the end-to-end latency at the same
 # fixed rate (scripts/bench/FixedRateEndToEnd.java: the Java producer sends on a schedule, linger.ms=0,
 # acks=all, the Java consumer in the same JVM times each record from its scheduled send until polled,
-# microsecond resolution, first 2 s discarded) - kafka-tools' EndToEndLatency cannot hold a rate, as it
+# microsecond resolution, first 2 s discarded, its own young generation large enough not to collect during
+# the measured window) - kafka-tools' EndToEndLatency cannot hold a rate, as it
 # keeps one record in flight, so it runs last, as extra information. Resident memory
 # under load is the peak VmRSS sampled every 0.25 s from the first produce to the end of the acks=all
 # produce. Client tools run one at a time with -Xmx512m on the same machine.
@@ -261,7 +262,7 @@ run_system() {
     record rss_idle_mib "${mem%% *}"
     progress "[rep $REP/$REPS] [$SYS] idle resident memory ${mem%% *} MiB"
 
-    if ! wants produce1 && ! wants consume && ! wants produceall && ! wants latency && ! wants e2e; then
+    if ! wants produce1 && ! wants consume && ! wants produceall && ! wants latency && ! wants e2erate && ! wants e2e; then
         stop_broker
         return
     fi
@@ -313,14 +314,16 @@ run_system() {
     if wants e2erate; then
         progress "[rep $REP/$REPS] [$SYS] end-to-end latency at $LAT_RATE records/s: $LAT_RECORDS records"
         local raw="$run/e2e-rate.txt"
-        timeout 600 "${TOOL_JVM[@]}" "$ROOT/scripts/bench/FixedRateEndToEnd.java" "$BOOTSTRAP" bench-latency "$LAT_RATE" \
+        # a young generation that the run does not fill: the tool's own collections would stall its producer
+        # and consumer and count as the broker's latency (G1 sized for -Xmx512m paused every ~1 s for 2-15 ms)
+        timeout 600 "${TOOL_JVM[@]}" -Xms1g -Xmx1g -Xmn768m "$ROOT/scripts/bench/FixedRateEndToEnd.java" "$BOOTSTRAP" bench-latency "$LAT_RATE" \
             "$LAT_RECORDS" $((LAT_RATE * 2)) "$RECORD_SIZE" all > "$raw" 2>&1 \
             || { tail -20 "$raw" >&2; die "[$SYS] FixedRateEndToEnd failed: $raw"; }
         local e
         e="$("$PY" "$LIB" parse e2erate "$raw")" || die "[$SYS] cannot read $raw"
         record e2e_rate_p50_ms "$(val p50_ms "$e")"
         record e2e_rate_p99_ms "$(val p99_ms "$e")"
-        progress "[rep $REP/$REPS] [$SYS] end-to-end at fixed rate: p50 $(val p50_ms "$e") ms, p99 $(val p99_ms "$e") ms, p99.9 $(val p999_ms "$e") ms, max $(val max_ms "$e") ms"
+        progress "[rep $REP/$REPS] [$SYS] end-to-end at fixed rate: p50 $(val p50_ms "$e") ms, p99 $(val p99_ms "$e") ms, p99.9 $(val p999_ms "$e") ms, max $(val max_ms "$e") ms (client GC in window: $(val client_gc "$e") x, $(val client_gc_ms "$e") ms)"
     fi
     if wants e2e; then
         progress "[rep $REP/$REPS] [$SYS] end-to-end latency, one in flight: $E2E_RECORDS round trips"

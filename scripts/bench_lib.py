@@ -121,6 +121,11 @@ def parse(kind, path):
             sys.exit("parse: no FixedRateEndToEnd result in %s" % path)
         for n, v in zip(["records", "p50_ms", "p99_ms", "p999_ms", "max_ms"], m.groups()):
             print(n, v)
+        # the tool's own collections in the measured window (they count as latency): shown, not scored
+        gc = re.search(r"client_gc=(\d+) client_gc_ms=(\d+)", text)
+        if gc:
+            print("client_gc", gc.group(1))
+            print("client_gc_ms", gc.group(2))
     elif kind == "e2e":
         # "Avg latency: 1.2345 ms" and "Percentiles: 50th = 1, 99th = 3, 99.9th = 7" (whole milliseconds)
         avg = re.search(r"Avg latency: %s ms" % NUM, text)

@@ -23,12 +23,15 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * flight (its rate is whatever the latency allows) and prints whole milliseconds, so this sends records on
  * a fixed schedule with the Java producer and times each until the Java consumer (same JVM, same clock)
  * polls it. Latency runs from the record's scheduled send time, so a stalled producer counts against the
- * broker rather than hiding the stall (no coordinated omission).
+ * broker rather than hiding the stall (no coordinated omission). The tool's own garbage collections stall
+ * its producer and consumer too and would be counted as the broker's latency: run it with a young
+ * generation large enough that none falls in the measured window (bench.sh gives it -Xmn768m), and it
+ * reports how many did ({@code client_gc=N client_gc_ms=..}) so a run where they did can be told apart.
  *
  * <p>Run with the Kafka client jars on the class path (the source launcher compiles it):
  * {@code java -cp 'target/kafka-ref/lib/*' scripts/bench/FixedRateEndToEnd.java BOOTSTRAP TOPIC RATE RECORDS
  * WARMUP RECORD_SIZE ACKS}. The topic must exist. Prints one line: {@code e2e records=N p50_ms=.. p99_ms=..
- * p999_ms=.. max_ms=..} over the records after the warm-up.
+ * p999_ms=.. max_ms=.. client_gc=N client_gc_ms=..} over the records after the warm-up.
  */
 public final class FixedRateEndToEnd {
 
@@ -59,6 +62,7 @@ public final class FixedRateEndToEnd {
         AtomicInteger received = new AtomicInteger();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         AtomicLongArray scheduled = new AtomicLongArray(records); // written by the sender, read by the poller
+        long[] gcInWindow = new long[2]; // this JVM's collections and their milliseconds after the warm-up
 
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer());
              KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(cp, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
@@ -94,9 +98,13 @@ public final class FixedRateEndToEnd {
             }, "e2e-consumer");
             poller.start();
 
+            long[] gcAtWarmupEnd = null;
             long period = TimeUnit.SECONDS.toNanos(1) / rate;
             long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100);
             for (int i = 0; i < records && failure.get() == null; i++) {
+                if (i == Math.min(warmup, records - 1)) {
+                    gcAtWarmupEnd = gcTotals();
+                }
                 long at = start + i * period;
                 long wait;
                 while ((wait = at - System.nanoTime()) > 0) {
@@ -118,6 +126,11 @@ public final class FixedRateEndToEnd {
             }
             consumer.wakeup();
             poller.join(10_000);
+            long[] gcAtEnd = gcTotals();
+            if (gcAtWarmupEnd != null) {
+                gcInWindow[0] = gcAtEnd[0] - gcAtWarmupEnd[0];
+                gcInWindow[1] = gcAtEnd[1] - gcAtWarmupEnd[1];
+            }
         }
         if (failure.get() != null) {
             System.err.println("e2e failed: " + failure.get());
@@ -138,8 +151,20 @@ public final class FixedRateEndToEnd {
         System.out.printf("e2e worst record %d, due %.3f s after the first send%n", worst, (double) worst / rate);
         long[] steady = Arrays.copyOfRange(latencyNanos, from, records);
         Arrays.sort(steady);
-        System.out.printf("e2e records=%d p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f%n", steady.length,
-                ms(pct(steady, 0.50)), ms(pct(steady, 0.99)), ms(pct(steady, 0.999)), ms(steady[steady.length - 1]));
+        System.out.printf("e2e records=%d p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f client_gc=%d client_gc_ms=%d%n",
+                steady.length, ms(pct(steady, 0.50)), ms(pct(steady, 0.99)), ms(pct(steady, 0.999)),
+                ms(steady[steady.length - 1]), gcInWindow[0], gcInWindow[1]);
+    }
+
+    /** Collections so far and their accumulated milliseconds, over every collector of this JVM. */
+    private static long[] gcTotals() {
+        long count = 0;
+        long ms = 0;
+        for (java.lang.management.GarbageCollectorMXBean gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+            count += Math.max(0, gc.getCollectionCount());
+            ms += Math.max(0, gc.getCollectionTime());
+        }
+        return new long[] {count, ms};
     }
 
     private static long pct(long[] sorted, double q) {
