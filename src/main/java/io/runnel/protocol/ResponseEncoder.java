@@ -38,8 +38,9 @@ final class ResponseEncoder {
         ResponseHeaderData header = new ResponseHeaderData().setCorrelationId(correlationId);
         int headerSize = header.size(cache, headerVersion);
         int bodySize = body.size(cache, version);
-        long inBuffer = 4L + headerSize + bodySize - zeroCopyBytes(body);
-        SplittingWritable out = new SplittingWritable(alloc.directBuffer((int) Math.max(0, Math.min(inBuffer, Integer.MAX_VALUE))));
+        // the body's size counts the file slices too, and it fits an int, so this does as well
+        int inBuffer = (int) (4L + headerSize + bodySize - zeroCopyBytes(body));
+        SplittingWritable out = new SplittingWritable(alloc.directBuffer(inBuffer));
         try {
             out.writeInt(headerSize + bodySize);
             header.write(out, cache, headerVersion);
