@@ -315,8 +315,9 @@ run_system() {
         progress "[rep $REP/$REPS] [$SYS] end-to-end latency at $LAT_RATE records/s: $LAT_RECORDS records"
         local raw="$run/e2e-rate.txt"
         # a young generation that the run does not fill: the tool's own collections would stall its producer
-        # and consumer and count as the broker's latency (G1 sized for -Xmx512m paused every ~1 s for 2-15 ms)
-        timeout 600 "${TOOL_JVM[@]}" -Xms1g -Xmx1g -Xmn768m "$ROOT/scripts/bench/FixedRateEndToEnd.java" "$BOOTSTRAP" bench-latency "$LAT_RATE" \
+        # and consumer and count as the broker's latency (G1 sized for -Xmx512m paused every ~1 s for 2-15 ms;
+        # it allocates ~45 MB/s at 2000 records/s, and collects once just before its clock starts)
+        timeout 600 "${TOOL_JVM[@]}" -Xms1536m -Xmx1536m -Xmn1g "$ROOT/scripts/bench/FixedRateEndToEnd.java" "$BOOTSTRAP" bench-latency "$LAT_RATE" \
             "$LAT_RECORDS" $((LAT_RATE * 2)) "$RECORD_SIZE" all > "$raw" 2>&1 \
             || { tail -20 "$raw" >&2; die "[$SYS] FixedRateEndToEnd failed: $raw"; }
         local e

@@ -24,9 +24,10 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * a fixed schedule with the Java producer and times each until the Java consumer (same JVM, same clock)
  * polls it. Latency runs from the record's scheduled send time, so a stalled producer counts against the
  * broker rather than hiding the stall (no coordinated omission). The tool's own garbage collections stall
- * its producer and consumer too and would be counted as the broker's latency: run it with a young
- * generation large enough that none falls in the measured window (bench.sh gives it -Xmn768m), and it
- * reports how many did ({@code client_gc=N client_gc_ms=..}) so a run where they did can be told apart.
+ * its producer and consumer too and would be counted as the broker's latency: it collects once before
+ * the clock starts, should run with a young generation that the run does not fill (bench.sh gives it
+ * -Xmn1g), and reports how many of its collections still fell after the warm-up
+ * ({@code client_gc=N client_gc_ms=..}), so a run where some did can be told apart.
  *
  * <p>Run with the Kafka client jars on the class path (the source launcher compiles it):
  * {@code java -cp 'target/kafka-ref/lib/*' scripts/bench/FixedRateEndToEnd.java BOOTSTRAP TOPIC RATE RECORDS
@@ -76,6 +77,9 @@ public final class FixedRateEndToEnd {
                 consumer.position(tp, Duration.ofSeconds(30)); // resolve "end" before the first send
             }
             producer.partitionsFor(topic); // metadata before the clock starts
+            // start the clock with an empty young generation, so that (with bench.sh's -Xmn) none of this
+            // JVM's own collections falls into the run
+            System.gc();
 
             Thread poller = new Thread(() -> {
                 try {
