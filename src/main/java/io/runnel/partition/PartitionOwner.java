@@ -87,18 +87,29 @@ public final class PartitionOwner {
     }
 
     /**
-     * A replicated owner with no role yet: it refuses produce and fetch until {@link #applyState}. The
-     * high watermark starts at the log start, a safe lower bound that the leader's fetch answers raise.
+     * A replicated owner with no role yet: it refuses produce and fetch until {@link #applyState}.
      */
     PartitionOwner(TopicPartition tp, Uuid topicId, Context context, PartitionLog log, int minInsyncReplicas,
                    Replication replication) {
+        this(tp, topicId, context, log, minInsyncReplicas, replication, -1);
+    }
+
+    /**
+     * A replicated owner with no role yet, its high watermark starting at {@code checkpointedHighWatermark}
+     * (the replication-offset-checkpoint's, -1 for none) kept within the log start and end, as Kafka
+     * starts a partition after a restart: it was committed when written, and a log that lost its tail
+     * (no fsync before a crash) cannot claim more than it holds. Without a checkpoint, the log start: a
+     * safe lower bound that the leader's fetch answers raise.
+     */
+    PartitionOwner(TopicPartition tp, Uuid topicId, Context context, PartitionLog log, int minInsyncReplicas,
+                   Replication replication, long checkpointedHighWatermark) {
         this.tp = tp;
         this.topicId = topicId;
         this.context = context;
         this.log = log;
         this.minInsyncReplicas = minInsyncReplicas;
         this.replication = replication;
-        this.highWatermark = log.logStartOffset();
+        this.highWatermark = Math.max(log.logStartOffset(), Math.min(checkpointedHighWatermark, log.logEndOffset()));
     }
 
     public TopicPartition topicPartition() {

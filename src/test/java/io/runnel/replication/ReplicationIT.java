@@ -85,7 +85,7 @@ class ReplicationIT {
         Map<String, String> props = Map.of("node.id", Integer.toString(id), "log.dirs", dir.toString(),
                 "listeners", "PLAINTEXT://127.0.0.1:0", "replica.lag.time.max.ms", Long.toString(LAG_MS),
                 "runnel.log.shards", "2", "offsets.topic.num.partitions", "1", "group.initial.rebalance.delay.ms", "0",
-                "admin.listener", "127.0.0.1:0");
+                "admin.listener", "127.0.0.1:0", "replica.high.watermark.checkpoint.interval.ms", "200");
         Broker b = Broker.start(props, new ClusterHooks(controller, controller))
                 .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
         brokers.put(id, b);
@@ -246,6 +246,33 @@ class ReplicationIT {
     }
 
     @Test
+    void highWatermarksAreCheckpointedPeriodicallyAndARestartedReplicaStartsFromItsCheckpoint() throws Exception {
+        startCluster();
+        KafkaProducer<String, String> producer = producer(bootstrap(), Map.of());
+        for (int i = 0; i < 50; i++) {
+            producer.send(new ProducerRecord<>(TOPIC, "v" + i)).get(30, TimeUnit.SECONDS);
+        }
+        await("followers to learn the high watermark", () -> owner(2).highWatermark() == 50
+                && owner(3).highWatermark() == 50);
+        // written by the periodic task on the leader and on the followers, with no restart
+        for (int id = 1; id <= 3; id++) {
+            Path file = root.resolve("node" + id).resolve("replication-offset-checkpoint");
+            await("node " + id + "'s checkpoint", () -> Files.exists(file)
+                    && Files.readString(file).equals("0\n1\n" + TOPIC + " 0 50\n"));
+        }
+        producer.send(new ProducerRecord<>(TOPIC, "v50")).get(30, TimeUnit.SECONDS);
+        await("node 3 to learn the high watermark", () -> owner(3).highWatermark() == 51);
+        // a clean shutdown writes the last high watermark whatever the timer did
+        stop(3);
+        assertThat(Files.readString(root.resolve("node3").resolve("replication-offset-checkpoint")))
+                .isEqualTo("0\n1\n" + TOPIC + " 0 51\n");
+        // back, unknown to the controller so that no fetch can raise it: the checkpoint is where it starts
+        start(3, false);
+        assertThat(owner(3).state()).isNull();
+        assertThat(owner(3).highWatermark()).isEqualTo(51);
+    }
+
+    @Test
     void divergentFollowerTruncatesByLeaderEpochNotToItsHighWatermark() throws Exception {
         startCluster();
         KafkaProducer<String, String> producer = producer(bootstrap(), Map.of());
@@ -256,8 +283,10 @@ class ReplicationIT {
         producer.close();
         clients.remove(producer);
 
-        // node 2 restarts (its high watermark is back at 0), then believes it leads epoch 2 and takes writes
+        // node 2 restarts with its high watermark back at 0 (as after a kill -9 before its first
+        // high-watermark checkpoint), then believes it leads epoch 2 and takes writes
         stop(2);
+        Files.delete(root.resolve("node2").resolve("replication-offset-checkpoint"));
         // unknown to the controller for now, so that only the stale state below reaches it
         Broker restarted = start(2, false);
         assertThat(owner(2).highWatermark()).isZero();
