@@ -173,7 +173,12 @@ public final class PartitionManager {
             owner.markClosed();
             owner.log().delete();
             return null;
-        }).compose(v -> replication == null ? Future.<Void>succeededFuture() : checkpointHighWatermarks());
+        }).onSuccess(v -> {
+            if (replication != null) {
+                // without the deleted partition, at once (a failed write is logged and retried by the timer)
+                checkpointHighWatermarks();
+            }
+        }).mapEmpty();
     }
 
     /** Moves a partition's log start offset (DeleteRecords); returns the new low watermark. */
