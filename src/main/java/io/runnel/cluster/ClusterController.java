@@ -437,14 +437,27 @@ public final class ClusterController implements PartitionStateChanger, ClusterVi
                 changes.put(tp, s);
             });
         }
-        changes.forEach((tp, s) -> {
-            if (partitions.compareAndSet(tp, raw.get(tp), s)) {
-                LOG.info("Controller changed {}: {}", tp, s);
+        boolean conflict = false;
+        for (Map.Entry<TopicPartition, PartitionState> e : changes.entrySet()) {
+            if (partitions.compareAndSet(e.getKey(), raw.get(e.getKey()), e.getValue())) {
+                LOG.info("Controller changed {}: {}", e.getKey(), e.getValue());
             } else {
-                LOG.info("State of {} changed under the controller; the next membership event reconciles it", tp);
+                LOG.info("State of {} changed under the controller; reconciling again", e.getKey());
+                conflict = true;
             }
-        });
+        }
+        if (conflict) {
+            // a leader's ISR change or a broker moving a stale entry forward won the race: decide again from
+            // what holds now rather than wait for a membership event that may not come
+            context.owner().setTimer(RECONCILE_RETRY_MS, id -> context.runOnContext(v -> safely(() -> {
+                if (isController()) {
+                    reconcile();
+                }
+            })));
+        }
     }
+
+    private static final long RECONCILE_RETRY_MS = 200;
 
     /** Creates a topic and its partitions with Kafka's replica assignment over the live brokers. */
     public Future<TopicRecord> createTopic(String name, int partitionCount, short replicationFactor,
