@@ -297,8 +297,12 @@ class ReplicationIT {
         Broker restarted = start(2, false);
         assertThat(owner(2).highWatermark()).isZero();
         controller.pushOnly(restarted, TP, new PartitionState(2, 2, List.of(1, 2, 3), List.of(2), 50));
+        // its metadata must come from node 2 alone: with the helper's 1 s metadata age, a slow run refreshed
+        // it from node 1 or 3, which do not list node 2 and name leader 1, and the zombie records then
+        // went elsewhere or nowhere (node 2's log end stayed at 10)
         KafkaProducer<String, String> zombie = producer(brokers.get(2).bootstrapServers(), Map.of(
-                ProducerConfig.ACKS_CONFIG, "1", ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false));
+                ProducerConfig.ACKS_CONFIG, "1", ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false,
+                ProducerConfig.METADATA_MAX_AGE_CONFIG, 300_000));
         for (int i = 0; i < 5; i++) {
             zombie.send(new ProducerRecord<>(TOPIC, "zombie-" + i)).get(30, TimeUnit.SECONDS);
         }
@@ -309,7 +313,8 @@ class ReplicationIT {
 
         // meanwhile node 1 still leads epoch 1 and takes three more records
         KafkaProducer<String, String> acks1 = producer(brokers.get(1).bootstrapServers(), Map.of(
-                ProducerConfig.ACKS_CONFIG, "1", ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false));
+                ProducerConfig.ACKS_CONFIG, "1", ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false,
+                ProducerConfig.METADATA_MAX_AGE_CONFIG, 300_000));
         for (int i = 0; i < 3; i++) {
             acks1.send(new ProducerRecord<>(TOPIC, "e1-late-" + i)).get(30, TimeUnit.SECONDS);
         }
