@@ -106,9 +106,12 @@ public final class ClusterController implements PartitionStateChanger, ClusterVi
         this.majority = configuredBrokers / 2 + 1;
         this.uncleanAllowed = uncleanAllowed;
         this.listener = listener;
+        // a partition state is keyed by topic name: never move one forward for a topic this broker does not
+        // hold live, it could be the state of a deleted topic of the same name
         this.partitions = new Table<>(PARTITIONS, PUBLISHED_PARTITIONS, PartitionStateStore.open(metaDir),
-                listener::onPartitionState);
-        this.topics = new Table<>(TOPICS, PUBLISHED_TOPICS, TopicRecord.open(metaDir), (id, t) -> listener.onTopic(t));
+                listener::onPartitionState, tp -> topic(tp.topic()) != null);
+        this.topics = new Table<>(TOPICS, PUBLISHED_TOPICS, TopicRecord.open(metaDir), (id, t) -> listener.onTopic(t),
+                id -> true);
         this.brokers = hz.getMap(BROKERS);
     }
 
@@ -156,12 +159,15 @@ public final class ClusterController implements PartitionStateChanger, ClusterVi
         final IMap<Integer, String> published;
         final VersionedStore<K, V> store;
         final BiConsumer<K, V> onNewer;
+        final Predicate<K> repairable;
 
-        Table(String mapName, String publishedName, VersionedStore<K, V> store, BiConsumer<K, V> onNewer) {
+        Table(String mapName, String publishedName, VersionedStore<K, V> store, BiConsumer<K, V> onNewer,
+              Predicate<K> repairable) {
             this.map = hz.getMap(mapName);
             this.published = hz.getMap(publishedName);
             this.store = store;
             this.onNewer = onNewer;
+            this.repairable = repairable;
         }
 
         void listen() {
@@ -207,12 +213,30 @@ public final class ClusterController implements PartitionStateChanger, ClusterVi
             published.set(localNodeId(), store.encode());
         }
 
-        /** Catches up with values written while this broker was away or without a majority. */
+        /**
+         * Catches up with values written while this broker was away or without a majority, and moves
+         * forward any value of the map that is older than the one this broker persisted: after a split the
+         * smaller side merges back with Hazelcast's put-if-absent policy, so the map can keep the bigger
+         * side's older copy (or a copy from before partitions were lost) of what the other side committed,
+         * and every later compare-and-set against the newer state would fail. Only a newer value is
+         * written, by compare-and-set, so this never undoes a change; absent keys are left alone (a deleted
+         * topic's partition states are removed from the map before brokers forget them).
+         */
         void sync() {
             publish();
+            Map<String, String> current = new HashMap<>();
             for (Map.Entry<String, String> e : map.entrySet()) {
+                current.put(e.getKey(), e.getValue());
                 accept(e.getKey(), e.getValue());
             }
+            store.snapshot().forEach((k, mine) -> {
+                String key = key(k);
+                String json = current.get(key);
+                if (json != null && repairable.test(k) && store.codec().isNewer().test(mine, decode(key, json))
+                        && map.replace(key, json, encode(mine))) {
+                    LOG.info("Moved {} forward to the newer value this broker persisted: {}", key, mine);
+                }
+            });
         }
 
         /** After a full-cluster restart: the newest value any live broker persisted, for every key. */
@@ -413,14 +437,27 @@ public final class ClusterController implements PartitionStateChanger, ClusterVi
                 changes.put(tp, s);
             });
         }
-        changes.forEach((tp, s) -> {
-            if (partitions.compareAndSet(tp, raw.get(tp), s)) {
-                LOG.info("Controller changed {}: {}", tp, s);
+        boolean conflict = false;
+        for (Map.Entry<TopicPartition, PartitionState> e : changes.entrySet()) {
+            if (partitions.compareAndSet(e.getKey(), raw.get(e.getKey()), e.getValue())) {
+                LOG.info("Controller changed {}: {}", e.getKey(), e.getValue());
             } else {
-                LOG.info("State of {} changed under the controller; the next membership event reconciles it", tp);
+                LOG.info("State of {} changed under the controller; reconciling again", e.getKey());
+                conflict = true;
             }
-        });
+        }
+        if (conflict) {
+            // a leader's ISR change or a broker moving a stale entry forward won the race: decide again from
+            // what holds now rather than wait for a membership event that may not come
+            context.owner().setTimer(RECONCILE_RETRY_MS, id -> context.runOnContext(v -> safely(() -> {
+                if (isController()) {
+                    reconcile();
+                }
+            })));
+        }
     }
+
+    private static final long RECONCILE_RETRY_MS = 200;
 
     /** Creates a topic and its partitions with Kafka's replica assignment over the live brokers. */
     public Future<TopicRecord> createTopic(String name, int partitionCount, short replicationFactor,
@@ -551,6 +588,12 @@ public final class ClusterController implements PartitionStateChanger, ClusterVi
             }
             return next;
         });
+    }
+
+    /** A broker joins ISRs only as a live member (what {@link Elections#alterIsr} will check). */
+    @Override
+    public boolean eligibleForIsr(int brokerId) {
+        return memberIds().contains(brokerId);
     }
 
     private <T> Future<T> run(Callable<T> task) {

@@ -65,6 +65,9 @@ public final class ClusterManagerFactory {
         }
     }
 
+    /** How often a member that finds itself split off looks for the bigger cluster to merge into. */
+    static final int MERGE_DELAY_SECONDS = 5;
+
     /** The member attribute in which vertx-hazelcast stores the Vert.x node id. */
     private static final String VERTX_NODE_ID_ATTRIBUTE = "__vertx.nodeId";
 
@@ -103,6 +106,11 @@ public final class ClusterManagerFactory {
         config.setProperty("hazelcast.heartbeat.interval.seconds", "1");
         config.setProperty("hazelcast.max.no.heartbeat.seconds",
                 Integer.toString(Math.max(2, (settings.sessionTimeoutMs() + 999) / 1000)));
+        // a member paused for longer than that (a long GC, SIGSTOP) is removed, and on waking up forms a
+        // cluster of its own; look for the bigger cluster and merge back into it within seconds instead of
+        // Hazelcast's default five minutes, so a paused broker rejoins the ISRs by itself
+        config.setProperty("hazelcast.merge.first.run.delay.seconds", Integer.toString(MERGE_DELAY_SECONDS));
+        config.setProperty("hazelcast.merge.next.run.delay.seconds", Integer.toString(MERGE_DELAY_SECONDS));
         if (settings.brokerNodeId() != null) {
             config.getMemberAttributeConfig().setAttribute(ClusterController.NODE_ID_ATTRIBUTE,
                     Integer.toString(settings.brokerNodeId()));

@@ -30,6 +30,7 @@ public final class ClusterMember implements ClusterController.Listener, TopicMan
 
     private static final Logger LOG = LoggerFactory.getLogger(ClusterMember.class);
     static final String ADDRESS_PREFIX = "runnel.controller.";
+    private static final String STALE = "staleConfigs";
 
     private final Vertx vertx;
     private final int localNode;
@@ -117,8 +118,9 @@ public final class ClusterMember implements ClusterController.Listener, TopicMan
     }
 
     @Override
-    public Future<TopicInfo> setConfigs(String name, Map<String, String> configs) {
+    public Future<TopicInfo> alterConfigs(String name, Map<String, String> expected, Map<String, String> configs) {
         return forward(new JsonObject().put("op", "configs").put("name", name)
+                .put("expected", new JsonObject(new HashMap<>(expected)))
                 .put("configs", new JsonObject(new HashMap<>(configs)))).compose(this::recordLocally);
     }
 
@@ -137,16 +139,22 @@ public final class ClusterMember implements ClusterController.Listener, TopicMan
             return execute(request);
         }
         return vertx.eventBus().<JsonObject>request(ADDRESS_PREFIX + controllerId, request)
-                .map(reply -> TopicRecord.CODEC.fromJson().apply(reply.body()))
                 .recover(t -> Future.failedFuture(t instanceof ReplyException re && re.failureCode() > 0
                         ? Errors.forCode((short) re.failureCode()).exception(re.getMessage())
-                        : new NotControllerException("The controller did not answer: " + t.getMessage())));
+                        : new NotControllerException("The controller did not answer: " + t.getMessage())))
+                .compose(reply -> reply.body().containsKey(STALE)
+                        ? Future.failedFuture(new StaleConfigsException(request.getString("name"),
+                                strings(reply.body().getJsonObject(STALE))))
+                        : Future.succeededFuture(TopicRecord.CODEC.fromJson().apply(reply.body())));
     }
 
     private void serve(Message<JsonObject> message) {
         execute(message.body()).onComplete(ar -> {
             if (ar.succeeded()) {
                 message.reply(TopicRecord.CODEC.toJson().apply(ar.result()).put("key", ar.result().id().toString()));
+            } else if (ar.cause() instanceof StaleConfigsException stale) {
+                // not a failure: the answer the forwarding broker recomputes its change from
+                message.reply(new JsonObject().put(STALE, new JsonObject(new HashMap<>(stale.current()))));
             } else {
                 Throwable t = ar.cause();
                 Errors error = t instanceof ApiException ? Errors.forException(t) : Errors.UNKNOWN_SERVER_ERROR;
@@ -163,8 +171,17 @@ public final class ClusterMember implements ClusterController.Listener, TopicMan
             case "delete" -> controller.deleteTopic(name);
             case "partitions" -> controller.createPartitions(name, req.getInteger("partitions"));
             case "configs" -> {
+                // applied only over the overrides the forwarding broker computed the change from, checked
+                // on the controller's context where topic changes run one at a time: two changes through
+                // different brokers cannot overwrite each other
+                Map<String, String> expected = strings(req.getJsonObject("expected"));
                 Map<String, String> configs = strings(req.getJsonObject("configs"));
-                yield controller.alterConfigs(name, old -> configs);
+                yield controller.alterConfigs(name, current -> {
+                    if (!current.equals(expected)) {
+                        throw new StaleConfigsException(name, current);
+                    }
+                    return configs;
+                });
             }
             default -> Future.failedFuture(new IllegalArgumentException("unknown controller operation"));
         };

@@ -13,4 +13,14 @@ import org.apache.kafka.common.TopicPartition;
 public interface PartitionStateChanger {
 
     Future<PartitionState> alterPartition(TopicPartition tp, PartitionState expected, PartitionState proposed);
+
+    /**
+     * Whether {@code brokerId} may join an ISR now, as far as this broker can tell without asking anyone
+     * (Kafka's leader checks that a follower is not fenced before proposing it): a follower that fetches
+     * again before the cluster has taken it back would otherwise have every fetch turned into a proposal
+     * the controller refuses. Any thread, never blocks.
+     */
+    default boolean eligibleForIsr(int brokerId) {
+        return true;
+    }
 }

@@ -47,8 +47,11 @@ public final class TopicManager {
 
         Future<TopicInfo> createPartitions(String name, int newTotal);
 
-        /** Replaces the topic's overrides with {@code configs} (already merged and validated). */
-        Future<TopicInfo> setConfigs(String name, Map<String, String> configs);
+        /**
+         * Replaces the topic's overrides with {@code configs} (already merged and validated) if they are
+         * still {@code expected}; fails with {@link StaleConfigsException} naming the current ones if not.
+         */
+        Future<TopicInfo> alterConfigs(String name, Map<String, String> expected, Map<String, String> configs);
     }
 
     private volatile ClusterOps cluster;
@@ -244,9 +247,12 @@ public final class TopicManager {
     }
 
     /**
-     * Applies {@code change} to the topic's current overrides (a mutable copy) and stores the result. The
-     * read, the change and the write happen together on the metadata context, so concurrent incremental
-     * changes (IncrementalAlterConfigs) never lose each other's updates.
+     * Applies {@code change} to the topic's current overrides (a mutable copy) and stores the result, so
+     * that concurrent incremental changes (IncrementalAlterConfigs) never lose each other's updates.
+     * Standalone, the read, the change and the write happen together on the metadata context. In a
+     * cluster this broker's copy of the topic may be behind the controller's, so the controller applies
+     * the result only over the overrides it was computed from, and when they changed meanwhile the change
+     * is computed again from the controller's current ones ({@value #CONFIG_CHANGE_ATTEMPTS} attempts).
      */
     public Future<TopicInfo> alterConfigs(String name, java.util.function.UnaryOperator<Map<String, String>> change,
                                           boolean validateOnly) {
@@ -255,19 +261,43 @@ public final class TopicManager {
             if (t == null) {
                 throw new UnknownTopicOrPartitionException("The topic '" + name + "' does not exist.");
             }
-            Map<String, String> newConfigs = change.apply(new HashMap<>(t.configs()));
-            TopicConfigs.validate(newConfigs);
-            TopicInfo updated = t.withConfigs(newConfigs);
+            TopicInfo updated = t.withConfigs(changed(t.configs(), change));
             if (!validateOnly && cluster == null) {
                 store.put(updated);
             }
-            return updated;
-        }).compose(t -> validateOnly ? Future.succeededFuture(t)
-                // in a cluster two incremental changes racing through different brokers could still
-                // overwrite each other: the controller's compare-and-set on the topic version catches
-                // concurrent writers only when they read the same version
-                : cluster != null ? cluster.setConfigs(name, t.configs())
-                : partitions.updateConfigs(name, t.configs()).map(t));
+            return new TopicInfo[] {t, updated};
+        }).compose(pair -> validateOnly ? Future.succeededFuture(pair[1])
+                : cluster != null ? alterOnController(name, change, pair[0].configs(), pair[1].configs(), 1)
+                : partitions.updateConfigs(name, pair[1].configs()).map(pair[1]));
+    }
+
+    private static final int CONFIG_CHANGE_ATTEMPTS = 10;
+
+    private static Map<String, String> changed(Map<String, String> current,
+                                               java.util.function.UnaryOperator<Map<String, String>> change) {
+        Map<String, String> newConfigs = change.apply(new HashMap<>(current));
+        TopicConfigs.validate(newConfigs);
+        return newConfigs;
+    }
+
+    private Future<TopicInfo> alterOnController(String name, java.util.function.UnaryOperator<Map<String, String>> change,
+                                                Map<String, String> expected, Map<String, String> configs, int attempt) {
+        return cluster.alterConfigs(name, expected, configs).recover(t -> {
+            if (!(t instanceof StaleConfigsException stale)) {
+                return Future.failedFuture(t);
+            }
+            if (attempt >= CONFIG_CHANGE_ATTEMPTS) {
+                return Future.failedFuture(new org.apache.kafka.common.errors.InvalidUpdateVersionException(
+                        "The configs of topic " + name + " changed concurrently " + attempt + " times; try again"));
+            }
+            Map<String, String> next;
+            try {
+                next = changed(stale.current(), change);
+            } catch (RuntimeException e) {
+                return Future.failedFuture(e);
+            }
+            return alterOnController(name, change, stale.current(), next, attempt + 1);
+        });
     }
 
     /** Removes the logs of partitions {@code 0..count-1} of a topic hosted here. */

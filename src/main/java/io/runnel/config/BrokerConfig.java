@@ -76,6 +76,7 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String REPLICA_FETCH_MAX_BYTES = "replica.fetch.max.bytes";
     public static final String REPLICA_FETCH_RESPONSE_MAX_BYTES = "replica.fetch.response.max.bytes";
     public static final String REPLICA_FETCH_BACKOFF_MS = "replica.fetch.backoff.ms";
+    public static final String REPLICA_HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS = "replica.high.watermark.checkpoint.interval.ms";
     public static final String LOG_CLEANER_DELETE_RETENTION_MS = "log.cleaner.delete.retention.ms";
     public static final String LOG_CLEANER_MIN_COMPACTION_LAG_MS = "log.cleaner.min.compaction.lag.ms";
     public static final String LOG_CLEANER_MAX_COMPACTION_LAG_MS = "log.cleaner.max.compaction.lag.ms";
@@ -202,6 +203,9 @@ public final class BrokerConfig extends AbstractConfig {
                     "Bytes a follower fetches per request (at least one batch).")
             .define(REPLICA_FETCH_BACKOFF_MS, Type.INT, 1000, atLeast(0), MEDIUM,
                     "Pause of a follower's fetching after an error.")
+            .define(REPLICA_HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS, Type.LONG, 5000L, atLeast(1), HIGH,
+                    "How often each log directory's replication-offset-checkpoint (the high watermarks a restart"
+                            + " starts from) is written.")
             .define(LOG_SHARDS, Type.INT, 0, atLeast(0), LOW,
                     "Worker contexts owning partitions; 0 picks the number of cores.")
             .define(CLUSTER_ENABLED, Type.BOOLEAN, false, HIGH,

@@ -4,6 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -42,6 +43,8 @@ public final class PartitionManager {
     private final Map<TopicPartition, PartitionOwner> owners = new ConcurrentHashMap<>();
     private long retentionTimer = -1;
     private long flushTimer = -1;
+    private long checkpointTimer = -1;
+    private final HighWatermarkCheckpoints checkpoints;
 
     /** A standalone node: every partition opens as its only replica and leader. */
     public PartitionManager(Vertx vertx, BrokerConfig config, List<Context> shards, Time time) {
@@ -58,6 +61,7 @@ public final class PartitionManager {
         this.config = config;
         this.shards = shards;
         this.time = time;
+        this.checkpoints = new HighWatermarkCheckpoints(vertx);
         for (String d : config.logDirs()) {
             logDirs.add(Path.of(d).toAbsolutePath());
         }
@@ -114,11 +118,13 @@ public final class PartitionManager {
                     promise.complete(current);
                     return;
                 }
-                PartitionLog log = PartitionLog.open(tp, dirFor(tp), TopicConfigs.logConfig(topicConfigs, config), time);
+                Path dir = dirFor(tp);
+                PartitionLog log = PartitionLog.open(tp, dir, TopicConfigs.logConfig(topicConfigs, config), time);
                 int minIsr = TopicConfigs.minInsyncReplicas(topicConfigs, config);
                 PartitionOwner owner = replication == null
                         ? new PartitionOwner(tp, topicId, shard, log, 0, minIsr, config.nodeId())
-                        : new PartitionOwner(tp, topicId, shard, log, minIsr, replication);
+                        : new PartitionOwner(tp, topicId, shard, log, minIsr, replication,
+                                checkpoints.take(dir.getParent(), tp));
                 owners.put(tp, owner);
                 promise.complete(owner);
             } catch (Throwable t) {
@@ -162,10 +168,16 @@ public final class PartitionManager {
         if (owner == null) {
             return Future.succeededFuture();
         }
+        checkpoints.forget(owner.log().dir().getParent(), tp);
         return owner.submit(() -> {
             owner.markClosed();
             owner.log().delete();
             return null;
+        }).onSuccess(v -> {
+            if (replication != null) {
+                // without the deleted partition, at once (a failed write is logged and retried by the timer)
+                checkpointHighWatermarks();
+            }
         }).mapEmpty();
     }
 
@@ -192,6 +204,11 @@ public final class PartitionManager {
                 }).onFailure(t -> LOG.warn("Retention of {} failed", o.topicPartition(), t));
             }
         });
+        if (replication != null) {
+            // standalone, every partition's high watermark is its log end: there is nothing to keep
+            checkpointTimer = vertx.setPeriodic(config.getLong(BrokerConfig.REPLICA_HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS),
+                    id -> checkpointHighWatermarks());
+        }
         // flush.ms is checked every second; each log decides whether it is due
         flushTimer = vertx.setPeriodic(1000, id -> {
             for (PartitionOwner o : owners.values()) {
@@ -203,23 +220,51 @@ public final class PartitionManager {
         });
     }
 
-    /** Closes every log cleanly (flush, snapshots, clean-shutdown marker). */
+    /**
+     * Writes every log directory's replication-offset-checkpoint with the hosted partitions' high
+     * watermarks, off the event loop. Any thread.
+     */
+    public Future<Void> checkpointHighWatermarks() {
+        Map<Path, Map<TopicPartition, Long>> hosted = new HashMap<>();
+        for (PartitionOwner o : owners.values()) {
+            if (!o.isClosed()) {
+                hosted.computeIfAbsent(o.log().dir().getParent(), d -> new HashMap<>()).put(o.topicPartition(), o.highWatermark());
+            }
+        }
+        return writeCheckpoints(hosted);
+    }
+
+    private Future<Void> writeCheckpoints(Map<Path, Map<TopicPartition, Long>> hosted) {
+        return checkpoints.write(logDirs, hosted)
+                .onFailure(t -> LOG.warn("Writing the high-watermark checkpoints failed", t));
+    }
+
+    /** Closes every log cleanly (flush, snapshots, clean-shutdown marker), then checkpoints the high watermarks. */
     public Future<Void> closeAll() {
-        if (retentionTimer >= 0) {
-            vertx.cancelTimer(retentionTimer);
+        for (long timer : new long[] {retentionTimer, flushTimer, checkpointTimer}) {
+            if (timer >= 0) {
+                vertx.cancelTimer(timer);
+            }
         }
-        if (flushTimer >= 0) {
-            vertx.cancelTimer(flushTimer);
-        }
+        Map<Path, Map<TopicPartition, Long>> last = new ConcurrentHashMap<>();
         List<Future<Object>> all = new ArrayList<>();
         for (PartitionOwner o : owners.values()) {
             all.add(o.submit(() -> {
                 o.markClosed();
+                last.computeIfAbsent(o.log().dir().getParent(), d -> new ConcurrentHashMap<>())
+                        .put(o.topicPartition(), o.highWatermark());
                 o.log().close();
                 return null;
             }));
         }
         owners.clear();
-        return Future.join(all).mapEmpty();
+        Future<Void> closed = Future.join(all).mapEmpty();
+        if (replication == null) {
+            return closed;
+        }
+        // the last high watermarks, as Kafka's ReplicaManager writes them at shutdown, even if a log failed to close
+        return closed.transform(ar -> writeCheckpoints(last).transform(w -> ar.failed()
+                ? Future.<Void>failedFuture(ar.cause()) : w.failed() ? Future.<Void>failedFuture(w.cause())
+                : Future.<Void>succeededFuture()));
     }
 }

@@ -87,18 +87,29 @@ public final class PartitionOwner {
     }
 
     /**
-     * A replicated owner with no role yet: it refuses produce and fetch until {@link #applyState}. The
-     * high watermark starts at the log start, a safe lower bound that the leader's fetch answers raise.
+     * A replicated owner with no role yet: it refuses produce and fetch until {@link #applyState}.
      */
     PartitionOwner(TopicPartition tp, Uuid topicId, Context context, PartitionLog log, int minInsyncReplicas,
                    Replication replication) {
+        this(tp, topicId, context, log, minInsyncReplicas, replication, -1);
+    }
+
+    /**
+     * A replicated owner with no role yet, its high watermark starting at {@code checkpointedHighWatermark}
+     * (the replication-offset-checkpoint's, -1 for none) kept within the log start and end, as Kafka
+     * starts a partition after a restart: it was committed when written, and a log that lost its tail
+     * (no fsync before a crash) cannot claim more than it holds. Without a checkpoint, the log start: a
+     * safe lower bound that the leader's fetch answers raise.
+     */
+    PartitionOwner(TopicPartition tp, Uuid topicId, Context context, PartitionLog log, int minInsyncReplicas,
+                   Replication replication, long checkpointedHighWatermark) {
         this.tp = tp;
         this.topicId = topicId;
         this.context = context;
         this.log = log;
         this.minInsyncReplicas = minInsyncReplicas;
         this.replication = replication;
-        this.highWatermark = log.logStartOffset();
+        this.highWatermark = Math.max(log.logStartOffset(), Math.min(checkpointedHighWatermark, log.logEndOffset()));
     }
 
     public TopicPartition topicPartition() {
@@ -324,8 +335,37 @@ public final class PartitionOwner {
         return false;
     }
 
+    /**
+     * Members of the committed ISR that this leader sees in sync now: itself, and each follower that has
+     * caught up within replica.lag.time.max.ms. Kafka checks the committed ISR alone at append time, which
+     * is the same once the controller has committed the leader's shrink; here the shrink needs a majority
+     * of the cluster (a compare-and-set through Hazelcast), and with two of three brokers frozen there is
+     * none, so the committed ISR would stay full and acks=all would time out instead of being refused.
+     * Refusing on the leader's own knowledge only ever refuses more, so it cannot lose a write.
+     * Owner context only.
+     */
+    private int inSyncReplicaCount() {
+        PartitionState s = state;
+        if (s == null) {
+            return 0;
+        }
+        if (replication == null) {
+            return s.isr().size();
+        }
+        long leo = log.logEndOffset();
+        long now = replication.time().milliseconds();
+        int n = 0;
+        for (int r : s.isr()) {
+            FollowerProgress p = followers.get(r);
+            if (r == replication.localNode() || p != null && p.caughtUp(leo, now, replication.replicaLagTimeMaxMs())) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     private void maybeExpandIsr(int replicaId, FollowerProgress p) {
-        if (proposedIsr != null || state.isr().contains(replicaId)) {
+        if (proposedIsr != null || state.isr().contains(replicaId) || !replication.changer().eligibleForIsr(replicaId)) {
             return;
         }
         if (p.logEndOffset >= highWatermark && p.logEndOffset >= leaderEpochStartOffset) {
@@ -401,9 +441,10 @@ public final class PartitionOwner {
                 if (!leader) {
                     throw new NotLeaderOrFollowerException("This broker is not the leader of " + tp);
                 }
-                if (acks == -1 && isrSize() < minInsyncReplicas) {
-                    throw new NotEnoughReplicasException("The size of the current ISR " + state.isr() + " of " + tp
-                            + " is insufficient to satisfy the min.isr requirement of " + minInsyncReplicas);
+                if (acks == -1 && inSyncReplicaCount() < minInsyncReplicas) {
+                    throw new NotEnoughReplicasException("The in-sync replicas of " + tp + " (ISR " + state.isr()
+                            + ", of which " + inSyncReplicaCount() + " caught up within replica.lag.time.max.ms)"
+                            + " are fewer than min.insync.replicas=" + minInsyncReplicas);
                 }
                 LogAppendResult result = log.appendAsLeader(records, leaderEpoch);
                 if (!result.duplicate()) {

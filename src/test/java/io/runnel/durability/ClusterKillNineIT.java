@@ -2,18 +2,12 @@ package io.runnel.durability;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -48,81 +42,17 @@ class ClusterKillNineIT {
 
     @TempDir
     Path dir;
-    private final Map<Integer, Process> nodes = new HashMap<>();
-    private final int[] kafkaPorts = new int[3];
-    private final int[] hzPorts = new int[3];
-    private final String clusterName = "k9-" + UUID.randomUUID();
+    private ProcessCluster cluster;
 
     @AfterEach
-    void stop() {
-        nodes.values().forEach(Process::destroyForcibly);
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
+    void stop() throws Exception {
+        if (cluster != null) {
+            cluster.close();
         }
-    }
-
-    private void start(int id) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> members = new ArrayList<>();
-        for (int p : hzPorts) {
-            members.add("127.0.0.1:" + p);
-        }
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx384m", "--add-modules", "java.se",
-                "--add-opens", "java.base/java.lang=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
-                "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "-jar", Path.of("target", "runnel.jar").toString()));
-        Map<String, String> o = new java.util.LinkedHashMap<>();
-        o.put("node.id", Integer.toString(id));
-        o.put("listeners", "PLAINTEXT://127.0.0.1:" + kafkaPorts[id - 1]);
-        o.put("admin.listener", "127.0.0.1:0");
-        o.put("log.dirs", dir.resolve("node" + id).toString());
-        o.put("cluster.enabled", "true");
-        o.put("cluster.name", clusterName);
-        o.put("cluster.port", Integer.toString(hzPorts[id - 1]));
-        o.put("cluster.port.count", "1");
-        o.put("cluster.members", String.join(",", members));
-        o.put("cluster.size", "3");
-        o.put("bridge.enabled", "false");
-        o.put("replica.lag.time.max.ms", "5000");
-        o.put("offsets.topic.num.partitions", "2");
-        o.forEach((k, v) -> {
-            cmd.add("--override");
-            cmd.add(k + "=" + v);
-        });
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("node" + id + ".log").toFile())).start();
-        nodes.put(id, p);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (System.nanoTime() < deadline) {
-            assertThat(p.isAlive()).as("node %d died at start-up", id).isTrue();
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress("127.0.0.1", kafkaPorts[id - 1]), 200);
-                return;
-            } catch (IOException e) {
-                Thread.sleep(100);
-            }
-        }
-        throw new AssertionError("node " + id + " did not open its port");
-    }
-
-    private String bootstrap() {
-        List<String> all = new ArrayList<>();
-        for (int p : kafkaPorts) {
-            all.add("127.0.0.1:" + p);
-        }
-        return String.join(",", all);
     }
 
     private static void await(String what, java.util.function.BooleanSupplier c) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-        while (!c.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(200);
-        }
+        ProcessCluster.await(what, Duration.ofSeconds(90), c);
     }
 
     private static TopicDescription describe(Admin admin) {
@@ -135,15 +65,10 @@ class ClusterKillNineIT {
 
     @Test
     void acknowledgedRecordsSurviveKillingTheLeaderFiveTimes() throws Exception {
-        for (int i = 0; i < 3; i++) {
-            kafkaPorts[i] = freePort();
-            hzPorts[i] = freePort();
-        }
-        for (int id = 1; id <= 3; id++) {
-            start(id);
-        }
+        cluster = new ProcessCluster(dir, Map.of("replica.lag.time.max.ms", "5000"));
+        cluster.startAll();
         Properties ap = new Properties();
-        ap.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
+        ap.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrap());
         try (Admin admin = Admin.create(ap)) {
             await("three brokers", () -> {
                 try {
@@ -163,7 +88,7 @@ class ClusterKillNineIT {
             Map<String, Long> acked = new ConcurrentHashMap<>();
             AtomicBoolean stop = new AtomicBoolean();
             Properties pp = new Properties();
-            pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
+            pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrap());
             pp.put(ProducerConfig.ACKS_CONFIG, "all");
             pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
             pp.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "120000");
@@ -193,10 +118,10 @@ class ClusterKillNineIT {
                     int before = acked.size();
                     await("progress before kill " + round, () -> acked.size() > before + 300);
                     int leader = describe(admin).partitions().get(0).leader().id();
-                    nodes.remove(leader).destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                    cluster.kill(leader);
                     int afterKill = acked.size();
                     await("progress without node " + leader, () -> acked.size() > afterKill + 300);
-                    start(leader);
+                    cluster.start(leader);
                     await("node " + leader + " back in every ISR", () -> {
                         TopicDescription d = describe(admin);
                         return d != null && d.partitions().stream().allMatch(p -> p.isr().size() == 3);
@@ -207,7 +132,7 @@ class ClusterKillNineIT {
                 producer.flush();
             }
             Properties cp = new Properties();
-            cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
+            cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrap());
             Map<String, Long> seen = new HashMap<>();
             try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(cp, new StringDeserializer(), new StringDeserializer())) {
                 List<TopicPartition> tps = List.of(new TopicPartition(TOPIC, 0), new TopicPartition(TOPIC, 1));

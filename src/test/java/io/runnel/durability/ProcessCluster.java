@@ -1,0 +1,161 @@
+package io.runnel.durability;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Three brokers as separate processes of {@code target/runnel.jar} (failsafe runs after package), on free
+ * loopback ports, each with its own data directory under {@code dir} and its log file under
+ * {@code target/it-logs/<cluster name>}: what a test needs that
+ * kills (kill -9) or freezes (SIGSTOP) a broker.
+ */
+final class ProcessCluster implements AutoCloseable {
+
+    private final Path dir;
+    private final Map<String, String> overrides;
+    private final Map<Integer, Process> nodes = new HashMap<>();
+    private final int[] kafkaPorts = new int[3];
+    private final int[] hzPorts = new int[3];
+    private final String clusterName = "pc-" + UUID.randomUUID();
+    private final Path logDir;
+
+    /** @param overrides extra broker settings, the same on every node */
+    ProcessCluster(Path dir, Map<String, String> overrides) throws IOException {
+        this.dir = dir;
+        this.overrides = overrides;
+        // node logs outlive the test's temporary directory, for the failure that needs them
+        this.logDir = Path.of("target", "it-logs", clusterName);
+        java.nio.file.Files.createDirectories(logDir);
+        for (int i = 0; i < 3; i++) {
+            kafkaPorts[i] = freePort();
+            hzPorts[i] = freePort();
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** Starts node {@code id} (1 to 3) and waits until its Kafka port accepts connections. */
+    void start(int id) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> members = new ArrayList<>();
+        for (int p : hzPorts) {
+            members.add("127.0.0.1:" + p);
+        }
+        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx384m", "--add-modules", "java.se",
+                "--add-opens", "java.base/java.lang=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
+                "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "-jar", Path.of("target", "runnel.jar").toString()));
+        Map<String, String> o = new LinkedHashMap<>();
+        o.put("node.id", Integer.toString(id));
+        o.put("listeners", "PLAINTEXT://127.0.0.1:" + kafkaPorts[id - 1]);
+        o.put("admin.listener", "127.0.0.1:0");
+        o.put("log.dirs", dir.resolve("node" + id).toString());
+        o.put("cluster.enabled", "true");
+        o.put("cluster.name", clusterName);
+        o.put("cluster.port", Integer.toString(hzPorts[id - 1]));
+        o.put("cluster.port.count", "1");
+        o.put("cluster.members", String.join(",", members));
+        o.put("cluster.size", "3");
+        o.put("bridge.enabled", "false");
+        o.put("offsets.topic.num.partitions", "2");
+        o.putAll(overrides);
+        o.forEach((k, v) -> {
+            cmd.add("--override");
+            cmd.add(k + "=" + v);
+        });
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(logDir.resolve("node" + id + ".log").toFile())).start();
+        nodes.put(id, p);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            assertThat(p.isAlive()).as("node %d died at start-up", id).isTrue();
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.1", kafkaPorts[id - 1]), 200);
+                return;
+            } catch (IOException e) {
+                Thread.sleep(100);
+            }
+        }
+        throw new AssertionError("node " + id + " did not open its port");
+    }
+
+    void startAll() throws Exception {
+        for (int id = 1; id <= 3; id++) {
+            start(id);
+        }
+    }
+
+    /** kill -9 of node {@code id}. */
+    void kill(int id) throws InterruptedException {
+        nodes.remove(id).destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+
+    /** SIGSTOP: the process is frozen, its sockets stay open. */
+    void freeze(int id) throws Exception {
+        signal(id, "-STOP");
+    }
+
+    /** SIGCONT of a frozen node. */
+    void thaw(int id) throws Exception {
+        signal(id, "-CONT");
+    }
+
+    private void signal(int id, String signal) throws Exception {
+        long pid = nodes.get(id).pid();
+        Process kill = new ProcessBuilder("kill", signal, Long.toString(pid)).inheritIO().start();
+        assertThat(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0)
+                .as("kill %s %d (node %d)", signal, pid, id).isTrue();
+    }
+
+    String bootstrap() {
+        List<String> all = new ArrayList<>();
+        for (int p : kafkaPorts) {
+            all.add("127.0.0.1:" + p);
+        }
+        return String.join(",", all);
+    }
+
+    /** Polls {@code condition} every 200 ms until it holds, failing after {@code timeout}. */
+    static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + timeout + " waiting for " + what);
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        for (Map.Entry<Integer, Process> e : nodes.entrySet()) {
+            // a frozen process still dies of SIGKILL; thaw first anyway so nothing stays stopped if that fails
+            try {
+                thaw(e.getKey());
+            } catch (Throwable ignored) {
+                // already gone
+            }
+            e.getValue().destroyForcibly();
+        }
+        for (Process p : nodes.values()) {
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+package io.runnel.partition;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import io.runnel.log.LogConfig;
+import io.runnel.log.PartitionLog;
+import io.runnel.log.ReplicationOffsetCheckpoint;
+import io.vertx.core.Vertx;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.compress.Compression;
+import org.apache.kafka.common.record.MemoryRecords;
+import org.apache.kafka.common.record.SimpleRecord;
+import org.apache.kafka.common.utils.Time;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class HighWatermarkCheckpointsTest {
+
+    private static final TopicPartition A0 = new TopicPartition("a", 0);
+    private static final TopicPartition A1 = new TopicPartition("a", 1);
+    private static final TopicPartition GONE = new TopicPartition("gone", 0);
+
+    @TempDir
+    Path dir;
+    private final Vertx vertx = Vertx.vertx();
+
+    @AfterEach
+    void close() throws Exception {
+        vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    private void write(HighWatermarkCheckpoints c, Map<TopicPartition, Long> hosted) throws Exception {
+        c.write(List.of(dir), Map.of(dir, hosted)).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void entriesOfPartitionsNotOpenedYetSurviveTheNextWriteUnlessTheirDirectoryIsGone() throws Exception {
+        Files.createDirectories(dir.resolve("a-0"));
+        Files.createDirectories(dir.resolve("a-1"));
+        ReplicationOffsetCheckpoint.write(dir, Map.of(A0, 10L, A1, 20L, GONE, 30L));
+        HighWatermarkCheckpoints checkpoints = new HighWatermarkCheckpoints(vertx);
+
+        assertThat(checkpoints.take(dir, A0)).isEqualTo(10);
+        // taken once: a partition recreated in this process does not get the old value again
+        assertThat(checkpoints.take(dir, A0)).isEqualTo(-1);
+        write(checkpoints, Map.of(A0, 12L));
+
+        // a-1 has not opened yet and keeps its entry; gone-0 has no directory any more
+        assertThat(ReplicationOffsetCheckpoint.read(dir)).isEqualTo(Map.of(A0, 12L, A1, 20L));
+        checkpoints.forget(dir, A1);
+        write(checkpoints, Map.of(A0, 13L));
+        assertThat(ReplicationOffsetCheckpoint.read(dir)).isEqualTo(Map.of(A0, 13L));
+    }
+
+    @Test
+    void aMalformedCheckpointIsTreatedAsNoneAndReplacedByTheNextWrite() throws Exception {
+        Files.writeString(ReplicationOffsetCheckpoint.file(dir), "garbage\n");
+        HighWatermarkCheckpoints checkpoints = new HighWatermarkCheckpoints(vertx);
+        assertThat(checkpoints.take(dir, A0)).isEqualTo(-1);
+        write(checkpoints, Map.of(A0, 5L));
+        assertThat(ReplicationOffsetCheckpoint.read(dir)).isEqualTo(Map.of(A0, 5L));
+    }
+
+    @Test
+    void aReplicaStartsAtItsCheckpointedHighWatermarkKeptWithinItsLog() throws Exception {
+        PartitionLog log = PartitionLog.open(A0, dir.resolve("a-0"), LogConfig.defaults(), Time.SYSTEM);
+        for (int i = 0; i < 10; i++) {
+            log.appendAsLeader(MemoryRecords.withRecords(Compression.NONE, new SimpleRecord(("v" + i).getBytes())), 0);
+        }
+        var context = vertx.getOrCreateContext();
+        assertThat(new PartitionOwner(A0, Uuid.randomUuid(), context, log, 2, null, 7).highWatermark()).isEqualTo(7);
+        // a log that lost its tail (no fsync before a crash) cannot claim more than it holds
+        assertThat(new PartitionOwner(A0, Uuid.randomUuid(), context, log, 2, null, 25).highWatermark()).isEqualTo(10);
+        assertThat(new PartitionOwner(A0, Uuid.randomUuid(), context, log, 2, null, -1).highWatermark()).isZero();
+        log.deleteRecordsBefore(4);
+        assertThat(new PartitionOwner(A0, Uuid.randomUuid(), context, log, 2, null, 2).highWatermark()).isEqualTo(4);
+        log.close();
+    }
+}
