@@ -239,16 +239,24 @@ public final class ClusterController implements PartitionStateChanger, ClusterVi
             });
         }
 
-        /** After a full-cluster restart: the newest value any live broker persisted, for every key. */
-        void rebuildIfEmpty() {
+        /**
+         * After a full-cluster restart: the newest value any live broker persisted, for every key. Waits
+         * (returns false) until every live broker has published its copy: rebuilt from fewer, the map could
+         * hold a state older than one a live broker acted on, and the controller would then hand out leader
+         * and partition epochs that already mean something else on that broker's disk.
+         */
+        boolean rebuildIfEmpty(Set<Integer> liveIds) {
             if (!map.isEmpty()) {
-                return;
+                return true;
             }
-            List<Map<K, V>> images = new ArrayList<>();
-            for (String json : published.values()) {
-                images.add(store.decode(json));
+            Map<Integer, String> images = new HashMap<>(published.getAll(liveIds));
+            if (!images.keySet().containsAll(liveIds)) {
+                return false;
             }
-            VersionedStore.merge(images, store.codec().isNewer()).forEach((k, v) -> map.putIfAbsent(key(k), encode(v)));
+            List<Map<K, V>> decoded = new ArrayList<>();
+            images.values().forEach(json -> decoded.add(store.decode(json)));
+            VersionedStore.merge(decoded, store.codec().isNewer()).forEach((k, v) -> map.putIfAbsent(key(k), encode(v)));
+            return true;
         }
 
         /** Current values with their exact stored text, for compare-and-set. */
@@ -406,8 +414,12 @@ public final class ClusterController implements PartitionStateChanger, ClusterVi
         if (!isController()) {
             return;
         }
-        topics.rebuildIfEmpty();
-        partitions.rebuildIfEmpty();
+        Set<Integer> liveIds = memberIds();
+        if (!topics.rebuildIfEmpty(liveIds) || !partitions.rebuildIfEmpty(liveIds)) {
+            LOG.info("Waiting for every live broker to publish what it persisted before rebuilding the metadata");
+            context.owner().setTimer(RECONCILE_RETRY_MS, id -> context.runOnContext(v -> safely(this::onMembershipChange)));
+            return;
+        }
         reconcile();
     }
 
