@@ -583,10 +583,14 @@ public final class PartitionLog implements Closeable {
     public void truncateTo(long offset) {
         checkWritable();
         LogEnd e = end;
-        if (offset >= e.offset()) {
-            return;
-        }
         try {
+            if (offset >= e.offset()) {
+                // nothing to cut from the log, but an epoch this replica started at its log end while it
+                // led (and wrote nothing in) is not the leader's: keep it and the follower's next fetch
+                // reports that epoch again, diverges again, and truncates to here forever (Kafka does the same)
+                epochCache.truncateFromEnd(offset);
+                return;
+            }
             if (offset < logStartOffset || offset <= segments.firstKey()) {
                 truncateFullyAndStartAtInternal(offset);
                 return;

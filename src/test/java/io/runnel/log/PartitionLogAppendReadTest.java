@@ -261,6 +261,19 @@ class PartitionLogAppendReadTest {
     }
 
     @Test
+    void truncatingToTheLogEndDropsAnEpochStartedThereWithoutRecords() throws Exception {
+        try (PartitionLog log = open(dir, config(), time)) {
+            log.appendAsLeader(batch(T0, "a", "b"), 1);
+            log.assignEpochStartOffset(2, 2);
+            assertThat(log.latestEpoch()).isEqualTo(2);
+            log.truncateTo(2);
+            assertThat(log.logEndOffset()).isEqualTo(2);
+            assertThat(log.latestEpoch()).isEqualTo(1);
+            assertThat(log.endOffsetForEpoch(1).offset()).isEqualTo(2);
+        }
+    }
+
+    @Test
     void truncationInsideABatchDropsTheWholeBatch() throws Exception {
         try (PartitionLog log = open(dir, config(), time)) {
             log.appendAsLeader(batch(T0, "a"), 0);
