@@ -24,12 +24,15 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.message.DescribeConfigsRequestData;
 import org.apache.kafka.common.message.IncrementalAlterConfigsRequestData;
 import org.apache.kafka.common.message.IncrementalAlterConfigsRequestData.AlterConfigsResource;
 import org.apache.kafka.common.message.IncrementalAlterConfigsRequestData.AlterableConfig;
 import org.apache.kafka.common.message.IncrementalAlterConfigsRequestData.AlterableConfigCollection;
 import org.apache.kafka.common.message.IncrementalAlterConfigsRequestData.AlterConfigsResourceCollection;
 import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.requests.DescribeConfigsRequest;
+import org.apache.kafka.common.requests.DescribeConfigsResponse;
 import org.apache.kafka.common.requests.IncrementalAlterConfigsRequest;
 import org.apache.kafka.common.requests.IncrementalAlterConfigsResponse;
 import org.junit.jupiter.api.AfterEach;
@@ -95,7 +98,9 @@ class ClusterConfigChangesIT {
              RawKafkaClient viaTwo = new RawKafkaClient(brokers.get(1).bootstrapServers())) {
             await("two brokers", () -> admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size() == 2);
             admin.createTopics(List.of(new NewTopic(TOPIC, 1, (short) 2))).all().get(30, TimeUnit.SECONDS);
-            await("the topic on both brokers", () -> configs(admin).get("retention.ms") != null);
+            // Creation returns once the controller has the topic; each broker learns it a moment later.
+            await("the topic on broker 1", () -> describes(viaOne));
+            await("the topic on broker 2", () -> describes(viaTwo));
 
             CyclicBarrier together = new CyclicBarrier(2);
             for (int round = 1; round <= ROUNDS; round++) {
@@ -131,6 +136,13 @@ class ClusterConfigChangesIT {
         IncrementalAlterConfigsResponse response = client.send(new IncrementalAlterConfigsRequest.Builder(
                 new IncrementalAlterConfigsRequestData().setResources(resources)).build());
         return Errors.forCode(response.data().responses().get(0).errorCode());
+    }
+
+    private static boolean describes(RawKafkaClient client) throws Exception {
+        DescribeConfigsResponse response = client.send(new DescribeConfigsRequest.Builder(new DescribeConfigsRequestData()
+                .setResources(List.of(new DescribeConfigsRequestData.DescribeConfigsResource()
+                        .setResourceType(ConfigResource.Type.TOPIC.id()).setResourceName(TOPIC)))).build());
+        return response.data().results().get(0).errorCode() == Errors.NONE.code();
     }
 
     private static Map<String, String> configs(Admin admin) throws Exception {
