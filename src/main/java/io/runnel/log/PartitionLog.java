@@ -584,6 +584,14 @@ public final class PartitionLog implements Closeable {
         checkWritable();
         LogEnd e = end;
         if (offset >= e.offset()) {
+            // nothing to cut, but as Kafka: an epoch this replica started at its log end as a leader that
+            // appended nothing conflicts with the leader it now follows, and would be sent again as its last
+            // fetched epoch, diverging again and again; entries with data (below the end) stay
+            try {
+                epochCache.truncateFromEnd(e.offset());
+            } catch (IOException ex) {
+                throw fail("truncating the leader epochs of " + tp, ex);
+            }
             return;
         }
         try {
