@@ -271,7 +271,9 @@ public final class Broker {
                 return null;
             });
             return loadIds.compose(v -> groups.startFollowingLeadership()).compose(v -> topics.start()).compose(v -> {
-                if (controller != null) {
+                if (cluster != null) {
+                    // a cluster member: the controller creates it (without one, as in tests driving the
+                    // partition states themselves, groups have no offsets topic and no coordinator)
                     return Future.<Void>succeededFuture();
                 }
                 // a single node: __consumer_offsets exists from the start (adopting an older layout's
