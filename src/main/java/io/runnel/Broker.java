@@ -45,13 +45,14 @@ import io.runnel.bridge.BridgeVerticle;
 import io.runnel.cluster.ClusterManagerFactory;
 import io.runnel.cluster.ClusterMember;
 import io.runnel.cluster.MetadataStore;
+import io.runnel.cluster.OffsetsTopic;
 import io.runnel.cluster.ProducerIdManager;
 import io.runnel.cluster.TopicManager;
 import io.runnel.config.BrokerConfig;
 import io.runnel.config.Listener;
 import io.runnel.group.GroupConfig;
 import io.runnel.group.GroupCoordinator;
-import io.runnel.group.PartitionLogOffsetsLog;
+import io.runnel.group.ReplicatedOffsetsLog;
 import io.runnel.metrics.BrokerMetrics;
 import io.runnel.partition.PartitionManager;
 import io.runnel.partition.Replication;
@@ -221,12 +222,21 @@ public final class Broker {
                     config.getInt(BrokerConfig.OFFSETS_TOPIC_NUM_PARTITIONS),
                     config.getInt(BrokerConfig.OFFSET_METADATA_MAX_BYTES));
             groups = new GroupCoordinator(vertx, groupConfig,
-                    new PartitionLogOffsetsLog(partitions.logDirs().get(0), groupConfig.offsetsTopicNumPartitions(),
-                            Time.SYSTEM),
+                    new ReplicatedOffsetsLog(partitions, config.getInt(BrokerConfig.OFFSETS_COMMIT_TIMEOUT_MS)),
                     tp -> {
                         io.runnel.cluster.TopicInfo t = topics.topic(tp.topic());
                         return t != null && tp.partition() >= 0 && tp.partition() < t.partitions();
                     }, Time.SYSTEM);
+            // a group is coordinated where its offsets partition is led: load it there, drop it elsewhere
+            partitions.addLeadershipListener((owner, leader) -> {
+                if (owner.topicPartition().topic().equals(OffsetsTopic.NAME)) {
+                    int p = owner.topicPartition().partition();
+                    (leader ? groups.onElected(p) : groups.onResigned(p))
+                            .onFailure(t -> LOG.error("Moving the groups of {} failed", owner.topicPartition(), t));
+                }
+            });
+            OffsetsTopic offsetsTopic = new OffsetsTopic(config, topics, controller == null ? 1
+                    : ClusterManagerFactory.Settings.from(config).clusterSize());
             metrics.bindPartitions(topics, partitions);
             ApiRegistry registry = new ApiRegistry(metrics);
             registry.register(new ApiVersionsHandler(registry))
@@ -245,36 +255,46 @@ public final class Broker {
                     .register(new AlterConfigsHandler(config, topics))
                     .register(new IncrementalAlterConfigsHandler(config, topics))
                     .register(new DescribeClusterHandler(config, controller))
-                    .register(gate(new FindCoordinatorHandler(groups)))
-                    .register(gate(new JoinGroupHandler(groups)))
-                    .register(gate(new SyncGroupHandler(groups)))
-                    .register(gate(new HeartbeatHandler(groups)))
-                    .register(gate(new LeaveGroupHandler(groups)))
-                    .register(gate(new OffsetCommitHandler(groups)))
-                    .register(gate(new OffsetFetchHandler(groups)))
-                    .register(gate(new OffsetDeleteHandler(groups)))
-                    .register(gate(new DescribeGroupsHandler(groups)))
-                    .register(gate(new ListGroupsHandler(groups)))
-                    .register(gate(new DeleteGroupsHandler(groups)));
+                    .register(new FindCoordinatorHandler(groups, offsetsTopic, controller))
+                    .register(new JoinGroupHandler(groups))
+                    .register(new SyncGroupHandler(groups))
+                    .register(new HeartbeatHandler(groups))
+                    .register(new LeaveGroupHandler(groups))
+                    .register(new OffsetCommitHandler(groups))
+                    .register(new OffsetFetchHandler(groups))
+                    .register(new OffsetDeleteHandler(groups))
+                    .register(new DescribeGroupsHandler(groups))
+                    .register(new ListGroupsHandler(groups))
+                    .register(new DeleteGroupsHandler(groups));
             Future<Void> loadIds = metaContext.executeBlocking(() -> {
                 producerIds.load();
                 return null;
             });
-            return loadIds.compose(v -> topics.start()).compose(v -> {
-                // groups load in the background; until then the coordinator answers COORDINATOR_LOAD_IN_PROGRESS
-                groups.start().onFailure(t -> LOG.error("Loading consumer groups failed", t));
+            return loadIds.compose(v -> groups.startFollowingLeadership()).compose(v -> topics.start()).compose(v -> {
+                if (cluster != null) {
+                    // a cluster member: the controller creates it (without one, as in tests driving the
+                    // partition states themselves, groups have no offsets topic and no coordinator)
+                    return Future.<Void>succeededFuture();
+                }
+                // a single node: __consumer_offsets exists from the start (adopting an older layout's
+                // partition directories); its partitions' groups load in the background, answering
+                // COORDINATOR_LOAD_IN_PROGRESS until then
+                return offsetsTopic.ensure().<Void>mapEmpty().recover(t -> {
+                    LOG.error("Creating {} failed: consumer groups are unavailable", OffsetsTopic.NAME, t);
+                    return Future.succeededFuture();
+                });
+            }).compose(v -> {
                 partitions.startBackgroundTasks();
-                return listen(registry).compose(l -> joinCluster()).compose(l -> startAdmin(topics));
+                return listen(registry).compose(l -> joinCluster()).compose(l -> {
+                    if (controller != null) {
+                        offsetsTopic.checkInBackground(vertx);
+                    }
+                    return startAdmin(topics);
+                });
             }).compose(v -> config.getBoolean(BrokerConfig.BRIDGE_ENABLED)
                     ? vertx.deployVerticle(new BridgeVerticle(config, topics, partitions, groups)).<Void>mapEmpty()
                     : Future.<Void>succeededFuture());
         });
-    }
-
-    /** Group APIs on a cluster member go through the coordinator gate; standalone, straight to the handler. */
-    private <Q extends org.apache.kafka.common.protocol.ApiMessage> io.runnel.api.ApiHandler<Q> gate(
-            io.runnel.api.ApiHandler<Q> handler) {
-        return controller == null ? handler : new io.runnel.api.CoordinatorGate<>(handler, controller, config.nodeId());
     }
 
     /**

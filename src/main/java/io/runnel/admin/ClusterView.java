@@ -103,7 +103,8 @@ final class ClusterView {
             }
             out.add(new JsonObject().put("name", t.name()).put("id", t.id().toString())
                     .put("partitions", t.partitions()).put("replicationFactor", t.replicationFactor())
-                    .put("sizeBytes", size).put("offsets", records));
+                    .put("sizeBytes", size).put("offsets", records)
+                    .put("internal", org.apache.kafka.common.internals.Topic.isInternal(t.name())));
         }
         return out;
     }
@@ -111,6 +112,7 @@ final class ClusterView {
     JsonObject topicDetail(TopicInfo t) {
         return new JsonObject().put("name", t.name()).put("id", t.id().toString())
                 .put("partitionCount", t.partitions()).put("replicationFactor", t.replicationFactor())
+                .put("internal", org.apache.kafka.common.internals.Topic.isInternal(t.name()))
                 .put("configs", new JsonObject(new java.util.TreeMap<>(t.configs())))
                 .put("partitions", partitions(t));
     }

@@ -60,6 +60,9 @@ final class RecordRoutes {
     private void produce(RoutingContext ctx) {
         Responses.handle(ctx, 200, () -> {
             TopicInfo topic = view.topic(ctx.pathParam("topic"));
+            if (org.apache.kafka.common.internals.Topic.isInternal(topic.name())) {
+                throw new HttpError(403, "internal_topic", "Only the broker writes internal topic " + topic.name(), null);
+            }
             JsonObject body = JsonInput.body(ctx);
             String encoding = JsonInput.encoding(JsonInput.optionalString(body, "encoding", "encoding"), "encoding");
             JsonArray list = JsonInput.optionalArray(body, "records", "records");

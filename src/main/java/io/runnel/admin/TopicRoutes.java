@@ -76,6 +76,9 @@ final class TopicRoutes {
         String name = ctx.pathParam("topic");
         Responses.handle(ctx, 204, () -> {
             view.topic(name);
+            if (org.apache.kafka.common.internals.Topic.isInternal(name)) {
+                throw new HttpError(403, "internal_topic", "Internal topic " + name + " cannot be deleted", null);
+            }
             return topics.delete(name).map(v -> {
                 metrics.removeTopic(name);
                 return null;

@@ -16,6 +16,7 @@ import io.vertx.core.Future;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.InvalidRequestException;
 import org.apache.kafka.common.errors.TopicDeletionDisabledException;
+import org.apache.kafka.common.internals.Topic;
 import org.apache.kafka.common.message.DeleteTopicsRequestData;
 import org.apache.kafka.common.message.DeleteTopicsRequestData.DeleteTopicState;
 import org.apache.kafka.common.message.DeleteTopicsResponseData;
@@ -102,6 +103,14 @@ public final class DeleteTopicsHandler implements ApiHandler<DeleteTopicsRequest
                 toDelete.remove(t.id());
                 results.add(result(name, t.id(), new ApiError(Errors.INVALID_REQUEST,
                         "The provided topic name maps to an ID that was already supplied.")));
+            }
+        }
+        for (Map.Entry<Uuid, String> e : new ArrayList<>(toDelete.entrySet())) {
+            if (Topic.isInternal(e.getValue())) {
+                // as Kafka: the broker's own topics cannot be deleted by a client
+                toDelete.remove(e.getKey());
+                results.add(result(e.getValue(), e.getKey(), new ApiError(Errors.TOPIC_AUTHORIZATION_FAILED,
+                        "Internal topic " + e.getValue() + " cannot be deleted.")));
             }
         }
         Map<Uuid, Future<Void>> deletions = new HashMap<>();

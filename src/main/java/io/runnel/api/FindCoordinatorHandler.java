@@ -1,31 +1,47 @@
 package io.runnel.api;
 
+import io.runnel.cluster.BrokerEndpoint;
+import io.runnel.cluster.ClusterView;
+import io.runnel.cluster.OffsetsTopic;
+import io.runnel.cluster.PartitionState;
 import io.runnel.group.GroupCoordinator;
 import io.runnel.protocol.RequestContext;
 import io.vertx.core.Future;
 import org.apache.kafka.common.Node;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.message.FindCoordinatorRequestData;
 import org.apache.kafka.common.message.FindCoordinatorResponseData;
 import org.apache.kafka.common.message.FindCoordinatorResponseData.Coordinator;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.Errors;
 import org.apache.kafka.common.requests.FindCoordinatorRequest.CoordinatorType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * FindCoordinator: this broker coordinates every group (and, until transactions land, every
- * transactional id). v4+ answers a batch of keys, older versions one key.
+ * FindCoordinator, as Kafka answers it: a group's coordinator is the leader of its
+ * {@code __consumer_offsets} partition ({@code abs(groupId.hashCode()) % partitions}); while the topic
+ * does not exist it is created and the answer is COORDINATOR_NOT_AVAILABLE, as it is while the partition
+ * has no leader. On a single node that leader is this broker. Until transactions land, a transactional id
+ * is answered with this broker. v4+ answers a batch of keys, older versions one key.
  *
  * <p>Served up to v5: v6 adds share-group keys, which Runnel does not coordinate.
  */
 public final class FindCoordinatorHandler implements ApiHandler<FindCoordinatorRequestData> {
 
-    // unused while one broker coordinates everything; with several brokers the answer becomes the
-    // leader of coordinator.partitionFor(key)
-    @SuppressWarnings("unused")
-    private final GroupCoordinator coordinator;
+    private static final Logger LOG = LoggerFactory.getLogger(FindCoordinatorHandler.class);
 
-    public FindCoordinatorHandler(GroupCoordinator coordinator) {
+    private final GroupCoordinator coordinator;
+    private final OffsetsTopic offsetsTopic;
+    private final ClusterView cluster;
+
+    /**
+     * @param cluster null on a single node, where every group is coordinated here
+     */
+    public FindCoordinatorHandler(GroupCoordinator coordinator, OffsetsTopic offsetsTopic, ClusterView cluster) {
         this.coordinator = coordinator;
+        this.offsetsTopic = offsetsTopic;
+        this.cluster = cluster;
     }
 
     @Override
@@ -38,32 +54,57 @@ public final class FindCoordinatorHandler implements ApiHandler<FindCoordinatorR
         return 5;
     }
 
+    /** A coordinator answer: the node, or an error with no node. */
+    private record Answer(Errors error, String message, Node node) {
+        static Answer of(Node node) {
+            return new Answer(Errors.NONE, null, node);
+        }
+
+        static Answer error(Errors error, String message) {
+            return new Answer(error, message, null);
+        }
+    }
+
     @Override
     public Future<FindCoordinatorResponseData> handle(RequestContext ctx, FindCoordinatorRequestData request) {
-        Node node = ctx.localNode();
-        boolean validType = request.keyType() == CoordinatorType.GROUP.id()
-                || request.keyType() == CoordinatorType.TRANSACTION.id();
         FindCoordinatorResponseData response = new FindCoordinatorResponseData();
         if (ctx.apiVersion() >= 4) {
             for (String key : request.coordinatorKeys()) {
-                Coordinator c = new Coordinator().setKey(key);
-                if (validType) {
-                    c.setNodeId(node.id()).setHost(node.host()).setPort(node.port());
-                } else {
-                    c.setNodeId(-1).setHost("").setPort(-1).setErrorCode(Errors.INVALID_REQUEST.code())
-                            .setErrorMessage("Invalid coordinator key type " + request.keyType());
-                }
+                Answer a = answer(ctx, request.keyType(), key);
+                Coordinator c = new Coordinator().setKey(key).setErrorCode(a.error().code()).setErrorMessage(a.message());
+                c.setNodeId(a.node() == null ? -1 : a.node().id()).setHost(a.node() == null ? "" : a.node().host())
+                        .setPort(a.node() == null ? -1 : a.node().port());
                 response.coordinators().add(c);
             }
             return Future.succeededFuture(response);
         }
-        if (validType) {
-            response.setNodeId(node.id()).setHost(node.host()).setPort(node.port());
-        } else {
-            response.setNodeId(-1).setHost("").setPort(-1).setErrorCode(Errors.INVALID_REQUEST.code())
-                    .setErrorMessage(ctx.apiVersion() >= 1 ? "Invalid coordinator key type " + request.keyType() : null);
-        }
+        Answer a = answer(ctx, request.keyType(), request.key());
+        response.setErrorCode(a.error().code()).setErrorMessage(ctx.apiVersion() >= 1 ? a.message() : null)
+                .setNodeId(a.node() == null ? -1 : a.node().id()).setHost(a.node() == null ? "" : a.node().host())
+                .setPort(a.node() == null ? -1 : a.node().port());
         return Future.succeededFuture(response);
     }
 
+    private Answer answer(RequestContext ctx, byte keyType, String key) {
+        if (keyType == CoordinatorType.TRANSACTION.id()) {
+            return Answer.of(ctx.localNode());
+        }
+        if (keyType != CoordinatorType.GROUP.id()) {
+            return Answer.error(Errors.INVALID_REQUEST, "Invalid coordinator key type " + keyType);
+        }
+        if (cluster == null) {
+            return Answer.of(ctx.localNode());
+        }
+        if (!offsetsTopic.exists()) {
+            offsetsTopic.ensure().onFailure(t -> LOG.debug("Creating {} failed: {}", OffsetsTopic.NAME, t.toString()));
+            return Answer.error(Errors.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.");
+        }
+        int partition = coordinator.partitionFor(key == null ? "" : key);
+        PartitionState state = cluster.state(new TopicPartition(OffsetsTopic.NAME, partition));
+        BrokerEndpoint leader = state == null || state.leader() < 0 ? null : cluster.endpoint(state.leader());
+        if (leader == null) {
+            return Answer.error(Errors.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.");
+        }
+        return Answer.of(new Node(leader.nodeId(), leader.host(), leader.port()));
+    }
 }

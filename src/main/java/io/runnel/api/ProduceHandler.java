@@ -78,6 +78,9 @@ public final class ProduceHandler implements ApiHandler<ProduceRequestData> {
                 topicError = Errors.INVALID_REQUIRED_ACKS;
             } else if (topic == null) {
                 topicError = unknownTopicError(td);
+            } else if (Topic.isInternal(topic.name())) {
+                // as Kafka: only the broker itself writes its internal topics
+                topicError = Errors.INVALID_TOPIC_EXCEPTION;
             }
             BrokerMetrics.TopicMeters meters = topic == null ? null : metrics.topic(topic.name());
             for (ProduceRequestData.PartitionProduceData pd : td.partitionData()) {

@@ -188,12 +188,35 @@ public final class ClusterController implements PartitionStateChanger, ClusterVi
             }
         }
 
+        /**
+         * A value seen in the map: persisted and acted on if newer than this broker's; if older, this broker's
+         * newer one is written back ({@link #moveForward}), so a map rebuilt after a full-cluster restart from
+         * the brokers that had published by then still ends with the newest epochs of every broker.
+         */
         void accept(String key, String json) {
             K k = store.codec().keyFromString().apply(key);
             V v = decode(key, json);
             if (store.offer(k, v)) {
                 onNewer.accept(k, v);
                 publish();
+            } else {
+                moveForward(k, key, json, v);
+            }
+        }
+
+        /**
+         * Moves the map's value forward to the one this broker persisted when that is newer: after a split
+         * the smaller side merges back with Hazelcast's put-if-absent policy, so the map can keep the bigger
+         * side's older copy (or a copy from before partitions were lost) of what the other side committed,
+         * and every later compare-and-set against the newer state would fail; after a full-cluster restart
+         * the controller rebuilds the map from the copies published by then. Only a newer value is written,
+         * by compare-and-set, so this never undoes a change.
+         */
+        private void moveForward(K k, String key, String json, V current) {
+            V mine = store.get(k);
+            if (mine != null && repairable.test(k) && store.codec().isNewer().test(mine, current)
+                    && map.replace(key, json, encode(mine))) {
+                LOG.info("Moved {} forward to the newer value this broker persisted: {}", key, mine);
             }
         }
 
@@ -214,29 +237,15 @@ public final class ClusterController implements PartitionStateChanger, ClusterVi
         }
 
         /**
-         * Catches up with values written while this broker was away or without a majority, and moves
-         * forward any value of the map that is older than the one this broker persisted: after a split the
-         * smaller side merges back with Hazelcast's put-if-absent policy, so the map can keep the bigger
-         * side's older copy (or a copy from before partitions were lost) of what the other side committed,
-         * and every later compare-and-set against the newer state would fail. Only a newer value is
-         * written, by compare-and-set, so this never undoes a change; absent keys are left alone (a deleted
-         * topic's partition states are removed from the map before brokers forget them).
+         * Catches up with values written while this broker was away or without a majority, and moves forward
+         * any value of the map older than the one this broker persisted ({@link #accept}). Absent keys are
+         * left alone (a deleted topic's partition states are removed from the map before brokers forget them).
          */
         void sync() {
             publish();
-            Map<String, String> current = new HashMap<>();
             for (Map.Entry<String, String> e : map.entrySet()) {
-                current.put(e.getKey(), e.getValue());
                 accept(e.getKey(), e.getValue());
             }
-            store.snapshot().forEach((k, mine) -> {
-                String key = key(k);
-                String json = current.get(key);
-                if (json != null && repairable.test(k) && store.codec().isNewer().test(mine, decode(key, json))
-                        && map.replace(key, json, encode(mine))) {
-                    LOG.info("Moved {} forward to the newer value this broker persisted: {}", key, mine);
-                }
-            });
         }
 
         /**

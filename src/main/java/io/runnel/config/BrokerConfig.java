@@ -62,6 +62,8 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String QUEUED_MAX_REQUESTS_PER_CONNECTION = "queued.max.requests.per.connection";
     public static final String OFFSETS_TOPIC_NUM_PARTITIONS = "offsets.topic.num.partitions";
     public static final String OFFSETS_TOPIC_SEGMENT_BYTES = "offsets.topic.segment.bytes";
+    public static final String OFFSETS_TOPIC_REPLICATION_FACTOR = "offsets.topic.replication.factor";
+    public static final String OFFSETS_COMMIT_TIMEOUT_MS = "offsets.commit.timeout.ms";
     public static final String OFFSETS_RETENTION_MINUTES = "offsets.retention.minutes";
     public static final String OFFSETS_RETENTION_CHECK_INTERVAL_MS = "offsets.retention.check.interval.ms";
     public static final String OFFSET_METADATA_MAX_BYTES = "offset.metadata.max.bytes";
@@ -168,6 +170,10 @@ public final class BrokerConfig extends AbstractConfig {
                     "Partitions of __consumer_offsets.")
             .define(OFFSETS_TOPIC_SEGMENT_BYTES, Type.INT, 100 * 1024 * 1024, atLeast(1024 * 1024), LOW,
                     "Segment size of __consumer_offsets.")
+            .define(OFFSETS_TOPIC_REPLICATION_FACTOR, Type.SHORT, (short) 3, atLeast(1), HIGH,
+                    "Replication factor of __consumer_offsets, capped at cluster.size (1 on a single node).")
+            .define(OFFSETS_COMMIT_TIMEOUT_MS, Type.INT, 5000, atLeast(1), HIGH,
+                    "How long an offset commit waits for the replicas of its __consumer_offsets partition.")
             .define(OFFSETS_RETENTION_MINUTES, Type.INT, 7 * 24 * 60, atLeast(1), HIGH, "Committed offset retention.")
             .define(OFFSETS_RETENTION_CHECK_INTERVAL_MS, Type.LONG, 600_000L, atLeast(1), LOW,
                     "How often expired offsets are removed.")

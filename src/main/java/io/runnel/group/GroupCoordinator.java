@@ -15,6 +15,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.VertxInternal;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.internals.Topic;
 import org.apache.kafka.common.message.DeleteGroupsResponseData.DeletableGroupResult;
 import org.apache.kafka.common.message.DeleteGroupsResponseData.DeletableGroupResultCollection;
 import org.apache.kafka.common.message.DescribeGroupsResponseData.DescribedGroup;
@@ -51,8 +52,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Persistence: offsets and group snapshots are appended to {@code __consumer_offsets} partition
  * {@code abs(groupId.hashCode()) % offsets.topic.num.partitions} through {@link OffsetsLog}, in the
- * format of {@link GroupRecordCodec}. Until {@link #start()} has replayed every partition, requests get
- * COORDINATOR_LOAD_IN_PROGRESS.
+ * format of {@link GroupRecordCodec}. A group is served by the broker that leads its partition, as in
+ * Kafka: {@link #onElected} replays the partition (its groups get COORDINATOR_LOAD_IN_PROGRESS until
+ * then), {@link #onResigned} drops its groups, and groups of partitions led elsewhere get
+ * NOT_COORDINATOR.
  */
 public final class GroupCoordinator {
 
@@ -68,6 +71,10 @@ public final class GroupCoordinator {
     private final GroupMembership membership;
     private final OffsetManager offsets;
     private long retentionTimerId = -1;
+    // which load of a partition is current: a replay finishing after an unload (or a newer load) is dropped
+    private final Map<Integer, Long> loadTokens = new java.util.HashMap<>();
+    private long loadSequence;
+    private static final long LOAD_RETRY_MS = 1000;
 
     /**
      * @param topicExists whether a topic-partition exists (OffsetCommit and OffsetDelete to an unknown one get
@@ -95,26 +102,128 @@ public final class GroupCoordinator {
     }
 
     /**
-     * Replays every offsets partition, then starts serving and the periodic offset expiry. Completes on the
-     * coordinator's context once loaded; fails (and the coordinator keeps answering
-     * COORDINATOR_LOAD_IN_PROGRESS) if a partition cannot be read.
+     * Serves every offsets partition, as the only broker does: starts the periodic offset expiry and loads
+     * them all. Completes on the coordinator's context once every partition is loaded.
      */
     public Future<Void> start() {
         return call(() -> {
-            Future<Void> chain = Future.succeededFuture();
+            startTimers();
+            List<Future<Void>> loads = new ArrayList<>();
             for (int p = 0; p < config.offsetsTopicNumPartitions(); p++) {
-                int partition = p;
-                chain = chain.compose(v -> context.executeBlocking(() -> readPartition(partition), true))
-                        .map(records -> {
-                            records.forEach(this::replay);
-                            return null;
-                        });
+                loads.add(load(p));
             }
-            return chain.map(v -> {
-                finishLoading();
-                return null;
-            });
+            return Future.all(loads).mapEmpty();
         });
+    }
+
+    /**
+     * Starts the periodic offset expiry and serves no partition until {@link #onElected} says this broker
+     * leads it: a broker whose offsets partitions follow their replicated leaders.
+     */
+    public Future<Void> startFollowingLeadership() {
+        return call(() -> {
+            startTimers();
+            return Future.succeededFuture();
+        });
+    }
+
+    /**
+     * This broker became the leader of offsets partition {@code partition}: its groups are loaded by
+     * replaying the partition (requests for them get COORDINATOR_LOAD_IN_PROGRESS meanwhile). Completes on
+     * the coordinator's context once they are served. Any thread.
+     */
+    public Future<Void> onElected(int partition) {
+        return call(() -> load(partition));
+    }
+
+    /**
+     * This broker no longer leads offsets partition {@code partition}: its groups are dropped from memory,
+     * their parked JoinGroup/SyncGroup requests answered NOT_COORDINATOR, so their members find the new
+     * coordinator. Any thread.
+     */
+    public Future<Void> onResigned(int partition) {
+        return call(() -> {
+            unload(partition);
+            return Future.succeededFuture();
+        });
+    }
+
+    /** Whether every partition this coordinator leads is loaded (for readiness). Any thread. */
+    public Future<Boolean> loaded() {
+        return call(() -> Future.succeededFuture(!store.anyLoading()));
+    }
+
+    /** Offsets partitions whose groups this coordinator serves now. Any thread. */
+    public Future<Set<Integer>> servedPartitions() {
+        return call(() -> {
+            Set<Integer> out = new java.util.TreeSet<>();
+            store.partitions.forEach((p, status) -> {
+                if (status == GroupStore.PartitionStatus.LOADED) {
+                    out.add(p);
+                }
+            });
+            return Future.succeededFuture(out);
+        });
+    }
+
+    private void startTimers() {
+        if (retentionTimerId < 0 && !store.closed) {
+            retentionTimerId = vertx.setPeriodic(config.offsetsRetentionCheckIntervalMs(),
+                    id -> context.runOnContext(v -> offsets.expireOffsets()));
+        }
+    }
+
+    private Future<Void> load(int partition) {
+        if (store.closed || store.partitions.containsKey(partition)) {
+            return Future.succeededFuture();
+        }
+        store.partitions.put(partition, GroupStore.PartitionStatus.LOADING);
+        long token = ++loadSequence;
+        loadTokens.put(partition, token);
+        return context.executeBlocking(() -> readPartition(partition), true).transform(ar -> {
+            if (store.closed || !Long.valueOf(token).equals(loadTokens.get(partition))
+                    || store.partitions.get(partition) != GroupStore.PartitionStatus.LOADING) {
+                // unloaded (or reloaded) meanwhile: this replay is stale
+                return Future.succeededFuture();
+            }
+            if (ar.failed()) {
+                LOG.error("Loading the groups of {}-{} failed; retrying", Topic.GROUP_METADATA_TOPIC_NAME, partition,
+                        ar.cause());
+                store.partitions.remove(partition);
+                loadTokens.remove(partition);
+                vertx.setTimer(LOAD_RETRY_MS, id -> context.runOnContext(v -> load(partition)));
+                return Future.succeededFuture();
+            }
+            ar.result().forEach(this::replay);
+            store.partitions.put(partition, GroupStore.PartitionStatus.LOADED);
+            int count = 0;
+            for (ClassicGroup g : groups.values()) {
+                if (store.partitionFor(g.groupId) == partition) {
+                    membership.restoreLoadedGroup(g);
+                    count++;
+                }
+            }
+            LOG.info("Loaded {} groups from {}-{}", count, Topic.GROUP_METADATA_TOPIC_NAME, partition);
+            return Future.succeededFuture();
+        });
+    }
+
+    private void unload(int partition) {
+        if (store.partitions.remove(partition) == null) {
+            return;
+        }
+        loadTokens.remove(partition);
+        int count = 0;
+        for (java.util.Iterator<ClassicGroup> it = groups.values().iterator(); it.hasNext(); ) {
+            ClassicGroup g = it.next();
+            if (store.partitionFor(g.groupId) == partition) {
+                membership.abandon(g);
+                it.remove();
+                count++;
+            }
+        }
+        LOG.info("Unloaded {} groups of {}-{}: no longer its leader", count, Topic.GROUP_METADATA_TOPIC_NAME,
+                partition);
     }
 
     /** Stops timers, answers parked JoinGroup/SyncGroup requests with NOT_COORDINATOR and closes the log. */
@@ -127,7 +236,7 @@ public final class GroupCoordinator {
             if (retentionTimerId >= 0) {
                 vertx.cancelTimer(retentionTimerId);
             }
-            membership.shutdown();
+            groups.values().forEach(membership::abandon);
             return context.executeBlocking(() -> {
                 store.log.close();
                 return null;
@@ -204,8 +313,9 @@ public final class GroupCoordinator {
 
     private DescribedGroup describe(String groupId, short version) {
         DescribedGroup d = new DescribedGroup().setGroupId(groupId);
-        if (store.closed || store.loading) {
-            return d.setErrorCode((store.closed ? Errors.COORDINATOR_NOT_AVAILABLE : Errors.COORDINATOR_LOAD_IN_PROGRESS).code());
+        Errors pre = store.partitionError(store.partitionFor(groupId == null ? "" : groupId));
+        if (pre != Errors.NONE) {
+            return d.setErrorCode(pre.code());
         }
         ClassicGroup group = groups.get(groupId);
         if (group == null || group.is(GroupState.DEAD)) {
@@ -237,7 +347,7 @@ public final class GroupCoordinator {
     public Future<ListGroupsResponseData> listGroups(List<String> states, List<String> types) {
         return call(() -> {
             ListGroupsResponseData response = new ListGroupsResponseData();
-            if (store.closed || store.loading) {
+            if (store.closed || store.anyLoading()) {
                 return Future.succeededFuture(response.setErrorCode(
                         (store.closed ? Errors.COORDINATOR_NOT_AVAILABLE : Errors.COORDINATOR_LOAD_IN_PROGRESS).code()));
             }
@@ -252,7 +362,7 @@ public final class GroupCoordinator {
             ids.sort(null);
             for (String id : ids) {
                 ClassicGroup g = groups.get(id);
-                if (g.is(GroupState.DEAD)) {
+                if (g.is(GroupState.DEAD) || !store.serves(id)) {
                     continue;
                 }
                 if (!stateFilter.isEmpty() && !stateFilter.contains(g.state.kafkaName().toLowerCase(Locale.ROOT))) {
@@ -368,15 +478,6 @@ public final class GroupCoordinator {
         g.previousState = g.state;
         g.currentStateTimestamp = v.currentStateTimestamp();
         g.subscribedTopics = g.computeSubscribedTopics();
-    }
-
-    private void finishLoading() {
-        store.loading = false;
-        for (ClassicGroup g : groups.values()) {
-            membership.restoreLoadedGroup(g);
-        }
-        retentionTimerId = vertx.setPeriodic(config.offsetsRetentionCheckIntervalMs(), id -> offsets.expireOffsets());
-        LOG.info("Loaded {} groups from {} offsets partitions", groups.size(), config.offsetsTopicNumPartitions());
     }
 
     private <T> Future<T> call(Supplier<Future<T>> op) {

@@ -731,17 +731,18 @@ final class GroupMembership {
         }
     }
 
-    /** Stops every timer and answers parked JoinGroup/SyncGroup requests with NOT_COORDINATOR. */
-    void shutdown() {
-        for (ClassicGroup group : groups.values()) {
-            cancelGroupTimers(group);
-            for (GroupMember m : group.members.values()) {
-                cancelHeartbeat(m);
-                completeJoin(m, joinError(m.memberId, Errors.NOT_COORDINATOR));
-                completeSync(m, new SyncGroupResponseData().setErrorCode(Errors.NOT_COORDINATOR.code()));
-            }
-            group.pendingMembers.values().forEach(vertx::cancelTimer);
+    /**
+     * Stops the group's timers and answers its parked JoinGroup/SyncGroup requests with NOT_COORDINATOR:
+     * the coordinator is closing or no longer leads the group's partition.
+     */
+    void abandon(ClassicGroup group) {
+        cancelGroupTimers(group);
+        for (GroupMember m : group.members.values()) {
+            cancelHeartbeat(m);
+            completeJoin(m, joinError(m.memberId, Errors.NOT_COORDINATOR));
+            completeSync(m, new SyncGroupResponseData().setErrorCode(Errors.NOT_COORDINATOR.code()));
         }
+        group.pendingMembers.values().forEach(vertx::cancelTimer);
     }
 
     private long now() {

@@ -8,6 +8,7 @@ import java.util.Map;
 
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.protocol.Errors;
@@ -20,9 +21,8 @@ import org.apache.kafka.common.utils.Utils;
  * What the parts of the group coordinator share: the groups, the load state, and the writes to
  * {@code __consumer_offsets}.
  *
- * <p>Threading: confined to the coordinator's context, except the appends themselves, which run on the
- * context's ordered executeBlocking so they reach the log in the order they were made and never block
- * the event loop.
+ * <p>Threading: confined to the coordinator's context; the appends complete wherever the offsets log
+ * completes them and hop back onto the context.
  */
 final class GroupStore {
 
@@ -32,8 +32,14 @@ final class GroupStore {
     final OffsetsLog log;
     final Time time;
     final Map<String, ClassicGroup> groups = new HashMap<>();
-    boolean loading = true;
+    /**
+     * The {@code __consumer_offsets} partitions this coordinator leads: LOADING while their log is replayed,
+     * LOADED once their groups are served. Groups of any other partition are another broker's.
+     */
+    final Map<Integer, PartitionStatus> partitions = new HashMap<>();
     boolean closed;
+
+    enum PartitionStatus { LOADING, LOADED }
 
     GroupStore(Vertx vertx, Context context, GroupConfig config, OffsetsLog log, Time time) {
         this.vertx = vertx;
@@ -53,7 +59,10 @@ final class GroupStore {
                 group.snapshot())));
     }
 
-    /** Appends on the ordered worker of the coordinator's context; completes on the context. */
+    /**
+     * Appends through {@link OffsetsLog#append} (which keeps the order of calls); completes on the
+     * coordinator's context once the records are committed.
+     */
     Future<Void> append(int partition, List<GroupRecord> records) {
         long now = now();
         SimpleRecord[] simple = new SimpleRecord[records.size()];
@@ -62,23 +71,47 @@ final class GroupStore {
             simple[i] = new SimpleRecord(now, GroupRecordCodec.key(r), GroupRecordCodec.value(r));
         }
         MemoryRecords batch = MemoryRecords.withRecords(Compression.NONE, simple);
-        return context.executeBlocking(() -> {
-            log.append(partition, batch);
-            return null;
-        }, true);
+        Promise<Void> done = Promise.promise();
+        Future<Void> appended;
+        try {
+            appended = log.append(partition, batch);
+        } catch (RuntimeException e) {
+            appended = Future.failedFuture(e);
+        }
+        appended.onComplete(ar -> context.runOnContext(v -> done.handle(ar)));
+        return done.future();
     }
 
+    /** Whether this coordinator serves the group's partition, is loading it, or is not its coordinator. */
     Errors precheck(String groupId) {
         if (closed) {
             return Errors.COORDINATOR_NOT_AVAILABLE;
         }
-        if (loading) {
-            return Errors.COORDINATOR_LOAD_IN_PROGRESS;
-        }
         if (groupId == null || groupId.isEmpty()) {
             return Errors.INVALID_GROUP_ID;
         }
-        return Errors.NONE;
+        return partitionError(partitionFor(groupId));
+    }
+
+    /** NONE when the partition is loaded here; COORDINATOR_LOAD_IN_PROGRESS or NOT_COORDINATOR otherwise. */
+    Errors partitionError(int partition) {
+        if (closed) {
+            return Errors.COORDINATOR_NOT_AVAILABLE;
+        }
+        PartitionStatus status = partitions.get(partition);
+        if (status == null) {
+            return Errors.NOT_COORDINATOR;
+        }
+        return status == PartitionStatus.LOADING ? Errors.COORDINATOR_LOAD_IN_PROGRESS : Errors.NONE;
+    }
+
+    /** Whether the group's partition is loaded here (its group is served by this coordinator). */
+    boolean serves(String groupId) {
+        return !closed && partitions.get(partitionFor(groupId)) == PartitionStatus.LOADED;
+    }
+
+    boolean anyLoading() {
+        return partitions.containsValue(PartitionStatus.LOADING);
     }
 
     static Errors validateMember(ClassicGroup group, String memberId, String groupInstanceId) {
@@ -109,6 +142,8 @@ final class GroupStore {
         Errors e = appendErrors(t);
         return switch (e) {
             case MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_FETCH_SIZE -> Errors.INVALID_COMMIT_OFFSET_SIZE;
+            // unlike a group's metadata, a commit that timed out waiting for the replicas says so
+            case REQUEST_TIMED_OUT -> Errors.REQUEST_TIMED_OUT;
             default -> groupAppendError(t);
         };
     }

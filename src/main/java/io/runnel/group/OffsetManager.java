@@ -125,6 +125,10 @@ final class OffsetManager {
         valid.forEach((tp, co) -> records.add(new GroupRecord.OffsetCommit(groupId, tp, co)));
         Future<OffsetCommitResponseData> result = store.append(store.partitionFor(groupId), records).transform(ar -> {
             valid.keySet().forEach(tp -> target.pendingOffsetCommits.computeIfPresent(tp, (k, n) -> n > 1 ? n - 1 : null));
+            if (ar.succeeded() && !store.serves(groupId)) {
+                // the partition was unloaded meanwhile: its next leader replays these offsets from the log
+                return Future.succeededFuture(response);
+            }
             if (ar.succeeded()) {
                 // the group may have been deleted meanwhile; the log holds these offsets after its
                 // tombstones, so a replay would recreate it: do the same
@@ -174,7 +178,7 @@ final class OffsetManager {
     Future<OffsetFetchResponseGroup> fetch(String groupId, List<OffsetFetchRequestTopics> topics,
                                            boolean requireStable) {
         ClassicGroup group = groups.get(groupId);
-        if (requireStable && !store.loading && group != null && !group.pendingOffsetCommits.isEmpty()) {
+        if (requireStable && store.serves(groupId) && group != null && !group.pendingOffsetCommits.isEmpty()) {
             return group.lastOffsetAppend.transform(ar -> Future.succeededFuture(doFetch(groupId, topics)));
         }
         return Future.succeededFuture(doFetch(groupId, topics));
@@ -182,7 +186,7 @@ final class OffsetManager {
 
     private OffsetFetchResponseGroup doFetch(String groupId, List<OffsetFetchRequestTopics> topics) {
         OffsetFetchResponseGroup response = new OffsetFetchResponseGroup().setGroupId(groupId);
-        Errors pre = store.closed ? Errors.COORDINATOR_NOT_AVAILABLE : store.loading ? Errors.COORDINATOR_LOAD_IN_PROGRESS : Errors.NONE;
+        Errors pre = store.partitionError(store.partitionFor(groupId == null ? "" : groupId));
         if (pre != Errors.NONE) {
             return response.setErrorCode(pre.code());
         }
@@ -277,12 +281,12 @@ final class OffsetManager {
 
     /** Kafka's cleanupGroupMetadata: expires offsets per the group's expiration condition. */
     void expireOffsets() {
-        if (store.closed || store.loading) {
+        if (store.closed) {
             return;
         }
         long now = now();
         for (ClassicGroup group : new ArrayList<>(groups.values())) {
-            if (group.is(GroupState.DEAD)) {
+            if (group.is(GroupState.DEAD) || !store.serves(group.groupId)) {
                 continue;
             }
             if (group.isUnused()) {

@@ -4,20 +4,29 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.util.function.Consumer;
 
+import io.vertx.core.Future;
 import org.apache.kafka.common.record.MemoryRecords;
 import org.apache.kafka.common.record.Record;
 
 /**
  * Storage of the {@code __consumer_offsets} partitions as the group coordinator sees it.
  *
- * <p>Threading: every method may block on the disk. The coordinator calls them one at a time, in order,
- * from an ordered {@code executeBlocking} of its own context, never from an event loop.
+ * <p>Threading: {@link #append} is called from the coordinator's context and must not block; appends
+ * reach the partition in the order of the calls, and the future may complete on any thread.
+ * {@link #replay} and {@link #close} may block on the disk and are called off the event loop (an
+ * ordered {@code executeBlocking} of the coordinator's context).
  */
 public interface OffsetsLog extends Closeable {
 
-    /** Appends the batch to the partition; returns once it is in the log (as durable as a produce). */
-    void append(int partition, MemoryRecords records) throws IOException;
+    /**
+     * Appends the batch to the partition; completes once it is committed (as an acks=all produce: in the
+     * log of every in-sync replica), or fails with the error a produce would get.
+     */
+    Future<Void> append(int partition, MemoryRecords records);
 
-    /** Feeds every record of the partition, oldest first, to {@code sink}; control batches are skipped. */
+    /**
+     * Feeds every committed record of the partition this broker leads, oldest first, to {@code sink};
+     * control batches are skipped. Blocks on the disk.
+     */
     void replay(int partition, Consumer<Record> sink) throws IOException;
 }

@@ -45,6 +45,7 @@ public final class PartitionManager {
     private long flushTimer = -1;
     private long checkpointTimer = -1;
     private final HighWatermarkCheckpoints checkpoints;
+    private final List<PartitionOwner.LeadershipListener> leadershipListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /** A standalone node: every partition opens as its only replica and leader. */
     public PartitionManager(Vertx vertx, BrokerConfig config, List<Context> shards, Time time) {
@@ -64,6 +65,21 @@ public final class PartitionManager {
         this.checkpoints = new HighWatermarkCheckpoints(vertx);
         for (String d : config.logDirs()) {
             logDirs.add(Path.of(d).toAbsolutePath());
+        }
+    }
+
+    /**
+     * Tells {@code listener} whenever a hosted replica starts or stops leading, on the partition's
+     * context (a standalone partition leads from the moment it opens; a deleted or closed one stops).
+     * Add listeners before opening partitions.
+     */
+    public void addLeadershipListener(PartitionOwner.LeadershipListener listener) {
+        leadershipListeners.add(listener);
+    }
+
+    private void notifyLeadership(PartitionOwner owner, boolean leader) {
+        for (PartitionOwner.LeadershipListener l : leadershipListeners) {
+            l.onLeadershipChange(owner, leader);
         }
     }
 
@@ -125,7 +141,11 @@ public final class PartitionManager {
                         ? new PartitionOwner(tp, topicId, shard, log, 0, minIsr, config.nodeId())
                         : new PartitionOwner(tp, topicId, shard, log, minIsr, replication,
                                 checkpoints.take(dir.getParent(), tp));
+                owner.leadershipListener(this::notifyLeadership);
                 owners.put(tp, owner);
+                if (owner.isLeader()) {
+                    owner.leadershipChanged(true);
+                }
                 promise.complete(owner);
             } catch (Throwable t) {
                 promise.fail(t);

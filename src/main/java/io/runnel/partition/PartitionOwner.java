@@ -54,6 +54,8 @@ public final class PartitionOwner {
     private final PartitionLog log;
     private final Replication replication;
     private final Set<Runnable> appendListeners = ConcurrentHashMap.newKeySet();
+    // told when this replica starts or stops leading; set once by the partition manager
+    private volatile LeadershipListener leadershipListener;
     private volatile PartitionState state;
     private volatile boolean leader;
     private volatile int leaderEpoch;
@@ -207,6 +209,7 @@ public final class PartitionOwner {
     }
 
     private void becomeLeader(PartitionState s) {
+        boolean wasLeader = leader;
         long leo = log.logEndOffset();
         LOG.info("{}: leader at epoch {} from offset {}, ISR {}", tp, s.leaderEpoch(), leo, s.isr());
         replication.followers().unfollow(this);
@@ -229,10 +232,14 @@ public final class PartitionOwner {
         }
         maybeIncrementHighWatermark();
         notifyListeners();
+        if (!wasLeader) {
+            leadershipChanged(true);
+        }
     }
 
     private void becomeFollower(PartitionState s) {
         LOG.info("{}: follower of {} at epoch {}", tp, s.leader(), s.leaderEpoch());
+        boolean wasLeader = leader;
         leader = false;
         leaderEpoch = s.leaderEpoch();
         leaderEpochStartOffset = -1;
@@ -243,6 +250,9 @@ public final class PartitionOwner {
             replication.followers().unfollow(this);
         }
         notifyListeners();
+        if (wasLeader) {
+            leadershipChanged(false);
+        }
     }
 
     private void stopLeading(RuntimeException reason) {
@@ -666,12 +676,43 @@ public final class PartitionOwner {
 
     /** Owner context only. */
     void markClosed() {
+        boolean wasLeader = leader && !closed;
         closed = true;
         if (replication != null) {
             replication.followers().unfollow(this);
             stopLeading(new NotLeaderOrFollowerException("partition " + tp + " is no longer hosted here"));
         }
         notifyListeners();
+        if (wasLeader) {
+            leadershipChanged(false);
+        }
+    }
+
+    /** What wants to know when a hosted replica starts or stops leading (the group coordinator). */
+    @FunctionalInterface
+    public interface LeadershipListener {
+        /**
+         * Called on the owner's context, after the role changed; must not block: hop onto a context of
+         * your own.
+         */
+        void onLeadershipChange(PartitionOwner owner, boolean leader);
+    }
+
+    /** Sets the listener; a standalone owner, leader from the start, tells it at once. */
+    void leadershipListener(LeadershipListener listener) {
+        this.leadershipListener = listener;
+    }
+
+    void leadershipChanged(boolean nowLeader) {
+        LeadershipListener l = leadershipListener;
+        if (l == null) {
+            return;
+        }
+        try {
+            l.onLeadershipChange(this, nowLeader);
+        } catch (RuntimeException e) {
+            LOG.warn("{}: leadership listener failed", tp, e);
+        }
     }
 
     public boolean isClosed() {

@@ -24,6 +24,7 @@ import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -40,12 +41,14 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Three nodes clustered through Hazelcast on loopback, driven with the official Java clients: a topic
  * with replication factor 3 is created through any node, replicated, and survives losing the leader of a
- * partition with every acknowledged record read back exactly once, in order.
+ * partition with every acknowledged record read back exactly once, in order; after a full restart every
+ * topic, record and committed offset is back.
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class ThreeNodeClusterIT {
 
     private static final String TOPIC = "orders";
+    private static final String GROUP = "orders-billing";
 
     @TempDir
     Path dir;
@@ -146,6 +149,7 @@ class ThreeNodeClusterIT {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
     void replicatedTopicSurvivesLosingALeaderAndAFullRestart() throws Exception {
         hzPorts = new int[] {freePort(), freePort(), freePort()};
         for (int id = 1; id <= 3; id++) {
@@ -203,6 +207,19 @@ class ThreeNodeClusterIT {
         assertThat(seen).hasSameSizeAs(acked);
         acked.forEach((value, md) -> assertThat(seen.get(value)).as("offset of %s", value).isEqualTo(md.offset()));
 
+        // a group commits offsets while one node is down: they go to a replicated __consumer_offsets partition
+        Map<TopicPartition, OffsetAndMetadata> committed = new HashMap<>();
+        for (int p = 0; p < 3; p++) {
+            committed.put(new TopicPartition(TOPIC, p), new OffsetAndMetadata(100 + p, "m" + p));
+        }
+        Properties gp = new Properties();
+        gp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
+        gp.put(ConsumerConfig.GROUP_ID_CONFIG, GROUP);
+        gp.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(gp, new StringDeserializer(), new StringDeserializer())) {
+            consumer.commitSync(committed, Duration.ofSeconds(60));
+        }
+
         // stop every node, then start all three again: Hazelcast's memory is gone, the disks are not
         for (Broker b : brokers.values()) {
             b.closeAndWait(30, TimeUnit.SECONDS);
@@ -220,6 +237,22 @@ class ThreeNodeClusterIT {
         }
         Map<String, Long> reread = readAll(acked.size());
         assertThat(reread).isEqualTo(seen);
+        try (Admin admin = admin()) {
+            Map<TopicPartition, OffsetAndMetadata>[] after = new Map[1];
+            await("the group's committed offsets back", () -> {
+                try {
+                    after[0] = admin.listConsumerGroupOffsets(GROUP).partitionsToOffsetAndMetadata()
+                            .get(10, TimeUnit.SECONDS);
+                    return after[0].size() == committed.size();
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+            committed.forEach((tp, om) -> {
+                assertThat(after[0].get(tp).offset()).as("offset of %s", tp).isEqualTo(om.offset());
+                assertThat(after[0].get(tp).metadata()).isEqualTo(om.metadata());
+            });
+        }
     }
 
     private Map<String, Long> readAll(int expected) {

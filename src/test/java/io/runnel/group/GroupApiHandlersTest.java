@@ -235,7 +235,7 @@ class GroupApiHandlersTest {
 
     @Test
     void findCoordinatorAnswersThisBrokerInBothForms() {
-        FindCoordinatorHandler find = new FindCoordinatorHandler(coordinator);
+        FindCoordinatorHandler find = new FindCoordinatorHandler(coordinator, null, null);
         for (short v = find.minVersion(); v <= find.maxVersion(); v++) {
             FindCoordinatorRequestData request = new FindCoordinatorRequestData();
             if (v >= 4) {

@@ -535,16 +535,83 @@ class GroupCoordinatorTest {
     }
 
     @Test
-    void requestsBeforeLoadingCompleteGetLoadInProgress() {
-        GroupCoordinator unstarted = new GroupCoordinator(vertx, config, new InMemoryOffsetsLog(), tp -> true,
+    void groupsOfAPartitionNotLedHereGetNotCoordinator() {
+        GroupCoordinator follower = new GroupCoordinator(vertx, config, new InMemoryOffsetsLog(), tp -> true,
                 Time.SYSTEM);
-        JoinGroupResponseData r = await(unstarted.joinGroup(joinRequest("", null, "t1"), V, "c", "h"));
+        await(follower.startFollowingLeadership());
+        JoinGroupResponseData r = await(follower.joinGroup(joinRequest("", null, "t1"), V, "c", "h"));
+        assertThat(r.errorCode()).isEqualTo(Errors.NOT_COORDINATOR.code());
+        assertThat(await(follower.fetchOffsets(GROUP, null, false)).errorCode())
+                .isEqualTo(Errors.NOT_COORDINATOR.code());
+        assertThat(await(follower.heartbeat(new HeartbeatRequestData().setGroupId(GROUP).setMemberId("m")
+                .setGenerationId(3))).errorCode()).isEqualTo(Errors.NOT_COORDINATOR.code());
+        await(follower.close());
+    }
+
+    @Test
+    void requestsWhileThePartitionLoadsGetLoadInProgress() {
+        InMemoryOffsetsLog slow = new InMemoryOffsetsLog() {
+            @Override
+            public synchronized void replay(int partition, java.util.function.Consumer<org.apache.kafka.common.record.Record> sink) {
+                try {
+                    loadGate.await(5, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                super.replay(partition, sink);
+            }
+        };
+        GroupCoordinator loading = new GroupCoordinator(vertx, config, slow, tp -> true, Time.SYSTEM);
+        await(loading.startFollowingLeadership());
+        Future<Void> loaded = loading.onElected(loading.partitionFor(GROUP));
+        JoinGroupResponseData r = await(loading.joinGroup(joinRequest("", null, "t1"), V, "c", "h"));
         assertThat(r.errorCode()).isEqualTo(Errors.COORDINATOR_LOAD_IN_PROGRESS.code());
-        assertThat(await(unstarted.fetchOffsets(GROUP, null, false)).errorCode())
+        assertThat(await(loading.fetchOffsets(GROUP, null, false)).errorCode())
                 .isEqualTo(Errors.COORDINATOR_LOAD_IN_PROGRESS.code());
-        assertThat(await(unstarted.heartbeat(new HeartbeatRequestData().setGroupId(GROUP).setMemberId("m")
+        assertThat(await(loading.heartbeat(new HeartbeatRequestData().setGroupId(GROUP).setMemberId("m")
                 .setGenerationId(3))).errorCode()).isEqualTo(Errors.NONE.code());
-        await(unstarted.close());
+        slow.loadGate.countDown();
+        await(loaded);
+        assertThat(await(loading.fetchOffsets(GROUP, null, false)).errorCode()).isEqualTo(Errors.NONE.code());
+        await(loading.close());
+    }
+
+    @Test
+    void aNewLeaderOfTheOffsetsPartitionLoadsTheGroupsCommittedOnTheOldOne() {
+        assertThat(commitError(commit("", -1, "t1", 0, 42, ""))).isEqualTo(Errors.NONE);
+        int partition = coordinator.partitionFor(GROUP);
+        GroupCoordinator next = new GroupCoordinator(vertx, config, log, tp -> TOPICS.contains(tp.topic()), Time.SYSTEM);
+        await(next.startFollowingLeadership());
+        assertThat(await(next.fetchOffsets(GROUP, null, false)).errorCode()).isEqualTo(Errors.NOT_COORDINATOR.code());
+        await(coordinator.onResigned(partition));
+        assertThat(await(coordinator.fetchOffsets(GROUP, null, false)).errorCode())
+                .isEqualTo(Errors.NOT_COORDINATOR.code());
+        await(next.onElected(partition));
+        OffsetFetchResponseGroup fetched = await(next.fetchOffsets(GROUP, null, false));
+        assertThat(fetched.errorCode()).isEqualTo(Errors.NONE.code());
+        assertThat(fetched.topics().get(0).partitions().get(0).committedOffset()).isEqualTo(42);
+        // the other partitions stay with the first coordinator
+        String elsewhere = otherGroupThan(partition);
+        assertThat(await(coordinator.fetchOffsets(elsewhere, null, false)).errorCode()).isEqualTo(Errors.NONE.code());
+        assertThat(await(next.fetchOffsets(elsewhere, null, false)).errorCode()).isEqualTo(Errors.NOT_COORDINATOR.code());
+        await(next.close());
+    }
+
+    @Test
+    void resigningAnswersParkedJoinsWithNotCoordinator() {
+        Future<JoinGroupResponseData> parked = coordinator.joinGroup(joinRequest("", null, "t1"), (short) 3, "c", "h");
+        // v3 has no MEMBER_ID_REQUIRED: the join waits in the group's initial rebalance delay
+        await(coordinator.onResigned(coordinator.partitionFor(GROUP)));
+        assertThat(await(parked).errorCode()).isEqualTo(Errors.NOT_COORDINATOR.code());
+    }
+
+    private String otherGroupThan(int partition) {
+        for (int i = 0; ; i++) {
+            String g = "other-" + i;
+            if (coordinator.partitionFor(g) != partition) {
+                return g;
+            }
+        }
     }
 
     @Test

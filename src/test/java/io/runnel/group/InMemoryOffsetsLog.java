@@ -7,9 +7,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import org.apache.kafka.common.record.MemoryRecords;
 import org.apache.kafka.common.record.MutableRecordBatch;
 import org.apache.kafka.common.record.Record;
@@ -18,16 +22,40 @@ import org.apache.kafka.common.record.Record;
  * An {@link OffsetsLog} in memory: each partition is a list of copied batches. Survives a coordinator
  * "restart" (a new coordinator over the same instance) and can be told to fail appends.
  */
-final class InMemoryOffsetsLog implements OffsetsLog {
+class InMemoryOffsetsLog implements OffsetsLog {
 
     private final Map<Integer, List<ByteBuffer>> partitions = new HashMap<>();
+    private final ExecutorService appender = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "in-memory-offsets-log");
+        t.setDaemon(true);
+        return t;
+    });
     volatile boolean failAppends;
     volatile boolean closed;
     /** When set, appends wait for it (a slow disk). */
     volatile CountDownLatch gate;
+    /** Replays in subclasses may wait for it (a slow load). */
+    final CountDownLatch loadGate = new CountDownLatch(1);
 
+    /** Appends on a thread of its own, in call order, as a replicated log completes elsewhere. */
     @Override
-    public synchronized void append(int partition, MemoryRecords records) throws IOException {
+    public Future<Void> append(int partition, MemoryRecords records) {
+        ByteBuffer copy = ByteBuffer.allocate(records.sizeInBytes());
+        copy.put(records.buffer().duplicate());
+        copy.flip();
+        Promise<Void> done = Promise.promise();
+        appender.execute(() -> {
+            try {
+                doAppend(partition, copy);
+                done.complete();
+            } catch (IOException | RuntimeException e) {
+                done.fail(e);
+            }
+        });
+        return done.future();
+    }
+
+    private synchronized void doAppend(int partition, ByteBuffer copy) throws IOException {
         CountDownLatch g = gate;
         if (g != null) {
             try {
@@ -40,9 +68,6 @@ final class InMemoryOffsetsLog implements OffsetsLog {
         if (failAppends) {
             throw new IOException("disk failed (test)");
         }
-        ByteBuffer copy = ByteBuffer.allocate(records.sizeInBytes());
-        copy.put(records.buffer().duplicate());
-        copy.flip();
         partitions.computeIfAbsent(partition, p -> new ArrayList<>()).add(copy);
     }
 
@@ -68,5 +93,10 @@ final class InMemoryOffsetsLog implements OffsetsLog {
     @Override
     public void close() {
         closed = true;
+    }
+
+    /** Stops the appender thread (the log itself stays readable). */
+    void shutdown() {
+        appender.shutdownNow();
     }
 }

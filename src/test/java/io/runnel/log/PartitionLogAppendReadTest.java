@@ -243,6 +243,25 @@ class PartitionLogAppendReadTest {
     }
 
     @Test
+    void truncatingToTheLogEndDropsOnlyAnEpochStartedThereWithoutData() throws Exception {
+        try (PartitionLog log = open(dir, config(), time)) {
+            log.appendAsLeader(batch(T0, "a", "b"), 1);
+            log.appendAsLeader(batch(T0, "c"), 3);
+            // elected at epoch 4, then demoted before appending anything
+            log.assignEpochStartOffset(4, log.logEndOffset());
+            assertThat(log.latestEpoch()).isEqualTo(4);
+            log.truncateTo(log.logEndOffset());
+            // the empty epoch 4 would make every fetch from the new leader diverge again
+            assertThat(log.latestEpoch()).isEqualTo(3);
+            assertThat(log.endOffsetForEpoch(1).offset()).isEqualTo(2);
+            assertThat(log.logEndOffset()).isEqualTo(3);
+            log.truncateTo(log.logEndOffset());
+            assertThat(log.latestEpoch()).as("epochs with data stay").isEqualTo(3);
+            assertThat(values(readAll(log, 0))).containsExactly("a", "b", "c");
+        }
+    }
+
+    @Test
     void truncateToRemovesLaterSegments() throws Exception {
         int batchSize = batch(T0, "value-0").sizeInBytes();
         LogConfig cfg = with(config(), batchSize * 2, Long.MAX_VALUE, -1, -1, 1 << 20, 4096, 0, false);
@@ -257,19 +276,6 @@ class PartitionLogAppendReadTest {
             assertThat(readValues(log, 0)).containsExactly("value-0", "value-1", "value-2");
             log.appendAsLeader(batch(T0, "again"), 0);
             assertThat(readValues(log, 0)).containsExactly("value-0", "value-1", "value-2", "again");
-        }
-    }
-
-    @Test
-    void truncatingToTheLogEndDropsAnEpochStartedThereWithoutRecords() throws Exception {
-        try (PartitionLog log = open(dir, config(), time)) {
-            log.appendAsLeader(batch(T0, "a", "b"), 1);
-            log.assignEpochStartOffset(2, 2);
-            assertThat(log.latestEpoch()).isEqualTo(2);
-            log.truncateTo(2);
-            assertThat(log.logEndOffset()).isEqualTo(2);
-            assertThat(log.latestEpoch()).isEqualTo(1);
-            assertThat(log.endOffsetForEpoch(1).offset()).isEqualTo(2);
         }
     }
 

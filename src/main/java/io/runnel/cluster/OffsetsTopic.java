@@ -1,0 +1,104 @@
+package io.runnel.cluster;
+
+import java.util.Map;
+
+import io.runnel.config.BrokerConfig;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.internals.Topic;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The internal {@code __consumer_offsets} topic, an ordinary replicated topic as in Kafka:
+ * {@code offsets.topic.num.partitions} partitions, {@code offsets.topic.replication.factor} replicas
+ * (capped at the configured cluster size: 1 on a single node), {@code cleanup.policy=compact} and
+ * {@code min.insync.replicas=min(2, replication factor)}. A single node creates it at start (adopting the
+ * {@code __consumer_offsets-N} directories an older version wrote); a cluster member creates it through
+ * the controller when a client first looks for a coordinator, and checks in the background
+ * ({@value #CHECK_INTERVAL_MS} ms) so that it exists before then. Creation fails, and is tried again,
+ * while fewer brokers than its replication factor are alive, as in Kafka.
+ *
+ * <p>Threading: any thread; futures complete where {@link TopicManager} completes them.
+ */
+public final class OffsetsTopic {
+
+    private static final Logger LOG = LoggerFactory.getLogger(OffsetsTopic.class);
+    public static final String NAME = Topic.GROUP_METADATA_TOPIC_NAME;
+    static final long CHECK_INTERVAL_MS = 2000;
+
+    private final TopicManager topics;
+    private final int partitions;
+    private final short replicationFactor;
+    private final Map<String, String> configs;
+    private Future<TopicInfo> creating;
+
+    /** @param clusterSize configured brokers; 1 for a single node */
+    public OffsetsTopic(BrokerConfig config, TopicManager topics, int clusterSize) {
+        this.topics = topics;
+        this.partitions = config.getInt(BrokerConfig.OFFSETS_TOPIC_NUM_PARTITIONS);
+        this.replicationFactor = (short) Math.max(1,
+                Math.min(config.getShort(BrokerConfig.OFFSETS_TOPIC_REPLICATION_FACTOR), clusterSize));
+        this.configs = Map.of(
+                TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+                TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG, Integer.toString(Math.min(2, replicationFactor)),
+                TopicConfig.SEGMENT_BYTES_CONFIG, Integer.toString(config.getInt(BrokerConfig.OFFSETS_TOPIC_SEGMENT_BYTES)));
+    }
+
+    public int partitions() {
+        return partitions;
+    }
+
+    public short replicationFactor() {
+        return replicationFactor;
+    }
+
+    /** The topic's config overrides. */
+    public Map<String, String> configs() {
+        return configs;
+    }
+
+    /** Whether the topic exists as this broker knows it. Any thread. */
+    public boolean exists() {
+        return topics.topic(NAME) != null;
+    }
+
+    /**
+     * Creates the topic unless it exists; one attempt at a time (callers asking meanwhile share it).
+     * Fails while it cannot be created (no controller, too few live brokers).
+     */
+    public synchronized Future<TopicInfo> ensure() {
+        TopicInfo existing = topics.topic(NAME);
+        if (existing != null) {
+            return Future.succeededFuture(existing);
+        }
+        if (creating != null) {
+            return creating;
+        }
+        Future<TopicInfo> attempt = topics.create(NAME, partitions, replicationFactor, configs, false)
+                .recover(t -> t instanceof TopicExistsException && topics.topic(NAME) != null
+                        ? Future.succeededFuture(topics.topic(NAME)) : Future.failedFuture(t))
+                .onSuccess(t -> LOG.info("Created {} with {} partitions, replication factor {}", NAME,
+                        t.partitions(), t.replicationFactor()));
+        creating = attempt;
+        attempt.onComplete(ar -> {
+            synchronized (this) {
+                creating = null;
+            }
+        });
+        return attempt;
+    }
+
+    /** Keeps trying to create the topic until it exists (a cluster member). */
+    public void checkInBackground(Vertx vertx) {
+        vertx.setPeriodic(CHECK_INTERVAL_MS, id -> {
+            if (exists()) {
+                vertx.cancelTimer(id);
+                return;
+            }
+            ensure().onFailure(t -> LOG.debug("{} not created yet: {}", NAME, t.toString()));
+        });
+    }
+}
