@@ -271,23 +271,18 @@ public final class Broker {
                 return null;
             });
             return loadIds.compose(v -> groups.startFollowingLeadership()).compose(v -> topics.start()).compose(v -> {
-                if (cluster != null) {
-                    // a cluster member: the controller creates it (without one, as in tests driving the
-                    // partition states themselves, groups have no offsets topic and no coordinator)
-                    return Future.<Void>succeededFuture();
-                }
-                // a single node: __consumer_offsets exists from the start (adopting an older layout's
-                // partition directories); its partitions' groups load in the background, answering
-                // COORDINATOR_LOAD_IN_PROGRESS until then
-                return offsetsTopic.ensure().<Void>mapEmpty().recover(t -> {
-                    LOG.error("Creating {} failed: consumer groups are unavailable", OffsetsTopic.NAME, t);
-                    return Future.succeededFuture();
-                });
-            }).compose(v -> {
                 partitions.startBackgroundTasks();
                 return listen(registry).compose(l -> joinCluster()).compose(l -> {
                     if (controller != null) {
                         offsetsTopic.checkInBackground(vertx);
+                    } else if (cluster == null) {
+                        // a single node creates __consumer_offsets (adopting an older layout's partition
+                        // directories) once it serves, not before: creating fifty partitions would more than
+                        // double the time to a ready listener, and until it exists FindCoordinator answers
+                        // COORDINATOR_NOT_AVAILABLE, which clients retry. (A cluster member without a
+                        // controller, as in tests driving partition states themselves, has no offsets topic.)
+                        offsetsTopic.ensure().onFailure(t -> LOG.error(
+                                "Creating {} failed: consumer groups are unavailable", OffsetsTopic.NAME, t));
                     }
                     return startAdmin(topics);
                 });

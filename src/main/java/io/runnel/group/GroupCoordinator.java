@@ -203,7 +203,12 @@ public final class GroupCoordinator {
                     count++;
                 }
             }
-            LOG.info("Loaded {} groups from {}-{}", count, Topic.GROUP_METADATA_TOPIC_NAME, partition);
+            // one line per partition that held groups: a fresh node leads fifty empty ones
+            if (count > 0) {
+                LOG.info("Loaded {} groups from {}-{}", count, Topic.GROUP_METADATA_TOPIC_NAME, partition);
+            } else {
+                LOG.debug("No groups in {}-{}", Topic.GROUP_METADATA_TOPIC_NAME, partition);
+            }
             return Future.succeededFuture();
         });
     }
@@ -222,8 +227,10 @@ public final class GroupCoordinator {
                 count++;
             }
         }
-        LOG.info("Unloaded {} groups of {}-{}: no longer its leader", count, Topic.GROUP_METADATA_TOPIC_NAME,
-                partition);
+        if (count > 0) {
+            LOG.info("Unloaded {} groups of {}-{}: no longer its leader", count, Topic.GROUP_METADATA_TOPIC_NAME,
+                    partition);
+        }
     }
 
     /** Stops timers, answers parked JoinGroup/SyncGroup requests with NOT_COORDINATOR and closes the log. */
