@@ -13,8 +13,9 @@
 #   --latency-records N   records of the fixed-rate latency run (default 30000: 15 s), of which the
 #                         first 2 s are warm-up (--warmup-records: the client's metadata fetch and JIT)
 #   --e2e-records N       round trips of the one-in-flight end-to-end run (default 3000)
-#   --workloads "..."     subset of: startup produce1 consume produceall latency e2erate e2e
-#                         (default all; startup and memory are always measured, as each run starts a broker)
+#   --workloads "..."     single-node part: subset of startup produce1 consume produceall latency e2erate e2e
+#                         (default all; startup and memory are always measured, as each run starts a broker);
+#                         the three-node part always runs all of its own
 #   --heap SIZE           broker heap, -Xms and -Xmx alike, for both (default 1g, as kafka-server-start.sh)
 #   --systems "..."       default "runnel kafka"
 #   --port PORT           listener port (default 19292; Kafka's controller takes PORT+1)
@@ -96,7 +97,7 @@ while [[ $# -gt 0 ]]; do
         --no-cluster) SINGLE=1; CLUSTER=0; shift ;;
         --cluster-port) CLUSTER_PORT="$2"; shift 2 ;;
         --keep-data) KEEP_DATA=1; shift ;;
-        -h|--help) sed -n '2,61p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,62p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
