@@ -13,16 +13,20 @@
 #   --latency-records N   records of the fixed-rate latency run (default 30000: 15 s), of which the
 #                         first 2 s are warm-up (--warmup-records: the client's metadata fetch and JIT)
 #   --e2e-records N       round trips of the one-in-flight end-to-end run (default 3000)
-#   --workloads "..."     subset of: startup produce1 consume produceall latency e2erate e2e
-#                         (default all; startup and memory are always measured, as each run starts a broker)
+#   --workloads "..."     single-node part: subset of startup produce1 consume produceall latency e2erate e2e
+#                         (default all; startup and memory are always measured, as each run starts a broker);
+#                         the three-node part always runs all of its own
 #   --heap SIZE           broker heap, -Xms and -Xmx alike, for both (default 1g, as kafka-server-start.sh)
 #   --systems "..."       default "runnel kafka"
 #   --port PORT           listener port (default 19292; Kafka's controller takes PORT+1)
-#   --cluster             the three-node workloads (RF=3, min.insync.replicas=2): not available until
-#                         Runnel clusters; the option says so and exits
+#   --cluster             only the three-node part (default: the single-node part, then the three-node part)
+#   --no-cluster          only the single-node part
+#   --cluster-port PORT   first listener port of the three nodes (default 19302: 19302-19304); Kafka's
+#                         controllers take PORT+10.., Runnel's Hazelcast members PORT+20.., its admin
+#                         listeners PORT+30..
 #   --keep-data           keep the brokers' data directories (default: delete after each run)
 #
-# Each (repetition, system) run: a fresh, empty single node (KRaft broker+controller for Kafka), timed
+# Single-node part. Each (repetition, system) run: a fresh, empty single node (KRaft broker+controller for Kafka), timed
 # from the JVM launch until an ApiVersions request is answered (Kafka's storage format runs before and is
 # not counted); resident memory (VmRSS) 2 s after ready = idle; then, in this order, produce acks=1 at
 # full speed (ProducerPerformance --throughput -1, default producer settings: batch.size 16384,
@@ -37,6 +41,18 @@
 # keeps one record in flight, so it runs last, as extra information. Resident memory
 # under load is the peak VmRSS sampled every 0.25 s from the first produce to the end of the acks=all
 # produce. Client tools run one at a time with -Xmx512m on the same machine.
+# Three-node part, each (repetition, system) run: three fresh, empty nodes on 127.0.0.1 with the same heap
+# each as the single node: Kafka as three KRaft combined broker+controller nodes (a three-voter quorum,
+# kafka-ref.sh start-cluster), Runnel as three scripts/runnel.sh nodes joined through Hazelcast; both with
+# min.insync.replicas=2 and default replication factor 3. Start-up = from the first JVM launch until all
+# three answer ApiVersions. Then scripts/bench/ClusterReady.java checks that each broker lists all three,
+# creates the topics (RF=3, min.insync.replicas=2), waits for a leader and a full ISR on every partition
+# and for an acks=all record to every partition to be acknowledged: "RF=3 topic produceable" = start-up
+# + that tool's time from CreateTopics to the last acknowledgement (its own JVM start is not counted).
+# Resident memory, summed over the three processes: idle 2 s after that; under load, the peak while
+# ProducerPerformance sends RECORDS records with acks=all at full speed to a PARTITIONS-partition topic.
+# Last, the end-to-end latency at the fixed rate with FixedRateEndToEnd (acks=all, one partition, RF=3).
+# Every client bootstraps from the three listeners.
 # Runnel starts through scripts/runnel.sh, which maps a class-data-sharing archive (AppCDS) written by
 # the first start after a build; when none is up to date, an unmeasured priming start writes it first.
 # Kafka starts as kafka-server-start.sh would (its JVM flags), with the JDK's default CDS archive.
@@ -58,7 +74,9 @@ WORKLOADS="startup produce1 consume produceall latency e2erate e2e"
 HEAP=1g
 SYSTEMS="runnel kafka"
 PORT=19292
-CLUSTER=0
+SINGLE=1
+CLUSTER=1
+CLUSTER_PORT=19302
 KEEP_DATA=0
 START_TIMEOUT=120
 
@@ -75,9 +93,11 @@ while [[ $# -gt 0 ]]; do
         --heap) HEAP="$2"; shift 2 ;;
         --systems) SYSTEMS="$2"; shift 2 ;;
         --port) PORT="$2"; shift 2 ;;
-        --cluster) CLUSTER=1; shift ;;
+        --cluster) SINGLE=0; CLUSTER=1; shift ;;
+        --no-cluster) SINGLE=1; CLUSTER=0; shift ;;
+        --cluster-port) CLUSTER_PORT="$2"; shift 2 ;;
         --keep-data) KEEP_DATA=1; shift ;;
-        -h|--help) sed -n '2,45p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,62p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -98,14 +118,6 @@ LIB="$ROOT/scripts/bench_lib.py"
 BEGAN=$SECONDS
 progress() { printf 'bench.sh: [%3ds] %s\n' $((SECONDS - BEGAN)) "$*"; }
 
-if (( CLUSTER )); then
-    # TODO(clustering): three nodes per system on loopback (Kafka: three KRaft combined nodes with a
-    # three-voter quorum; Runnel: three nodes joined through Hazelcast), topic with RF=3 and
-    # min.insync.replicas=2, then ProducerPerformance acks=all at full speed and EndToEndLatency,
-    # recorded as cluster_produce_acksall_mbps and cluster_e2e_p99_ms (bench_lib.py already reports
-    # them, target >= 1.2x for the produce). Needs Runnel's replication, which is not built yet.
-    die "--cluster: the three-node workloads need Runnel clustering, which is not built yet"
-fi
 [[ -f "$ROOT/target/runnel.jar" ]] || die "target/runnel.jar not found: build it first (mvn -B -q package -DskipTests)"
 for sys in $SYSTEMS; do
     [[ "$sys" == runnel || "$sys" == kafka ]] || die "unknown system $sys (runnel or kafka)"
@@ -119,13 +131,16 @@ BOOTSTRAP="127.0.0.1:$PORT"
 TOOL_JVM=(java -Xmx512m -XX:+UseG1GC -cp "$TOOLS_CP")
 echo "rep,system,metric,value" > "$OUT/results.csv"
 DESC="$RECORDS x $RECORD_SIZE B records, $PARTITIONS partitions, heap $HEAP, $(nproc) cores, $REPS rep(s); latency at $LAT_RATE rec/s"
+if (( CLUSTER )); then DESC+="; 3 nodes: RF=3, min.insync.replicas=2, heap $HEAP each"; fi
+if (( ! SINGLE )); then DESC+=" (three-node part only)"; fi
 cat > "$OUT/meta.json" <<EOF
 {"description": "$DESC", "reps": $REPS, "records": $RECORDS, "record_size": $RECORD_SIZE,
  "partitions": $PARTITIONS, "heap": "$HEAP", "latency_rate": $LAT_RATE, "latency_records": $LAT_RECORDS,
- "e2e_records": $E2E_RECORDS, "cores": $(nproc), "kafka": "4.2.1", "runnel_commit": "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"}
+ "e2e_records": $E2E_RECORDS, "single_node": $SINGLE, "cluster": $CLUSTER, "cores": $(nproc), "kafka": "4.2.1", "runnel_commit": "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"}
 EOF
 
 BROKER_PID=""
+BROKER_PIDS=()   # every broker process of the run: one, or three in the three-node part
 KAFKA_DIR=""
 DATA_DIR=""
 SAMPLER_PID=""
@@ -140,16 +155,25 @@ stop_broker() {
     stop_sampler
     if [[ -n "$KAFKA_DIR" ]]; then
         "$ROOT/scripts/kafka-ref.sh" stop "$KAFKA_DIR" 2>/dev/null || true
-        (( KEEP_DATA )) || rm -rf "$KAFKA_DIR/data"
+        (( KEEP_DATA )) || rm -rf "$KAFKA_DIR/data" "$KAFKA_DIR"/node-*/data
         KAFKA_DIR=""
         BROKER_PID=""
+        BROKER_PIDS=()
     fi
-    if [[ -n "$BROKER_PID" ]]; then
-        kill "$BROKER_PID" 2>/dev/null || true
-        local deadline=$((SECONDS + 30))
-        while kill -0 "$BROKER_PID" 2>/dev/null && (( SECONDS < deadline )); do sleep 0.2; done
-        kill -9 "$BROKER_PID" 2>/dev/null || true
-        wait "$BROKER_PID" 2>/dev/null || true
+    if (( ${#BROKER_PIDS[@]} > 0 )); then
+        local pid alive deadline=$((SECONDS + 30))
+        for pid in "${BROKER_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+        while (( SECONDS < deadline )); do
+            alive=0
+            for pid in "${BROKER_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+            (( alive )) || break
+            sleep 0.2
+        done
+        for pid in "${BROKER_PIDS[@]}"; do
+            kill -9 "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        done
+        BROKER_PIDS=()
         BROKER_PID=""
     fi
     if [[ -n "$DATA_DIR" ]]; then
@@ -179,6 +203,7 @@ start_broker() {
                 --override group.initial.rebalance.delay.ms=0 \
                 > "$run/broker.log" 2>&1 < /dev/null &
             BROKER_PID=$!
+            BROKER_PIDS=("$BROKER_PID")
             if ! startup="$("$PY" "$LIB" probe "$PORT" "$launch" "$START_TIMEOUT" "$BROKER_PID")"; then
                 tail -20 "$run/broker.log" >&2
                 die "[$SYS] the broker did not answer ApiVersions on $BOOTSTRAP (log: $run/broker.log)"
@@ -210,14 +235,21 @@ create_topic() {
         || { cat "$run/topic-$topic.txt" >&2; die "[$SYS] creating topic $topic failed"; }
 }
 
-# Peak VmRSS of the broker, every 0.25 s, into FILE (one line, rewritten), until killed.
+# Peak VmRSS of the broker processes (summed over them), every 0.25 s, into FILE (one line, rewritten),
+# until killed.
 start_sampler() {
-    local file="$1" pid="$BROKER_PID"
+    local file="$1"
+    shift
     (
         peak=0
-        while [[ -r "/proc/$pid/status" ]]; do
-            kb="$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)"
-            if [[ -n "$kb" ]] && (( kb > peak )); then peak=$kb; echo "$peak" > "$file"; fi
+        while true; do
+            sum=0
+            for pid in "$@"; do
+                kb="$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)"
+                sum=$((sum + ${kb:-0}))
+            done
+            (( sum > 0 )) || break
+            if (( sum > peak )); then peak=$sum; echo "$peak" > "$file"; fi
             sleep 0.25
         done
     ) &
@@ -272,7 +304,7 @@ run_system() {
     # EndToEndLatency would create it itself, but its consumer may then look before the metadata has it
     wants e2e && create_topic "$run" bench-e2e 1
 
-    start_sampler "$run/rss-peak-kib"
+    start_sampler "$run/rss-peak-kib" "$BROKER_PID"
     local p
     if wants produce1 || wants consume; then
         progress "[rep $REP/$REPS] [$SYS] produce acks=1: $RECORDS records of $RECORD_SIZE B"
@@ -340,6 +372,140 @@ run_system() {
     stop_broker
 }
 
+# ---- three-node part ----
+CLUSTER_BOOTSTRAP="127.0.0.1:$CLUSTER_PORT,127.0.0.1:$((CLUSTER_PORT + 1)),127.0.0.1:$((CLUSTER_PORT + 2))"
+CLUSTER_PORTS=()
+for ((i = 0; i < 3; i++)); do
+    # listeners, Kafka's controllers, Runnel's Hazelcast members, Runnel's admin listeners
+    CLUSTER_PORTS+=($((CLUSTER_PORT + i)) $((CLUSTER_PORT + 10 + i)) $((CLUSTER_PORT + 20 + i)) $((CLUSTER_PORT + 30 + i)))
+done
+
+# Starts three empty nodes of the system and records cluster_startup_s (first JVM launch until all three
+# answer ApiVersions); sets BROKER_PIDS.
+start_cluster() {
+    local run="$1" startup i launch
+    case "$SYS" in
+        runnel)
+            DATA_DIR="$run/runnel-data"
+            mkdir -p "$DATA_DIR"
+            launch="$run/launch.ts"
+            local members="127.0.0.1:$((CLUSTER_PORT + 20)),127.0.0.1:$((CLUSTER_PORT + 21)),127.0.0.1:$((CLUSTER_PORT + 22))"
+            date +%s.%N > "$launch"
+            for i in 1 2 3; do
+                RUNNEL_HEAP_OPTS="-Xms$HEAP -Xmx$HEAP" "$ROOT/scripts/runnel.sh" \
+                    --override "node.id=$i" \
+                    --override "listeners=PLAINTEXT://127.0.0.1:$((CLUSTER_PORT + i - 1))" \
+                    --override "advertised.listeners=PLAINTEXT://127.0.0.1:$((CLUSTER_PORT + i - 1))" \
+                    --override "admin.listener=127.0.0.1:$((CLUSTER_PORT + 29 + i))" \
+                    --override "log.dirs=$DATA_DIR/node-$i" \
+                    --override cluster.enabled=true \
+                    --override "cluster.port=$((CLUSTER_PORT + 19 + i))" \
+                    --override cluster.port.count=1 \
+                    --override "cluster.members=$members" \
+                    --override cluster.size=3 \
+                    --override default.replication.factor=3 \
+                    --override min.insync.replicas=2 \
+                    --override group.initial.rebalance.delay.ms=0 \
+                    > "$run/node-$i.log" 2>&1 < /dev/null &
+                BROKER_PIDS+=($!)
+            done
+            for i in 1 2 3; do
+                if ! startup="$("$PY" "$LIB" probe $((CLUSTER_PORT + i - 1)) "$launch" "$START_TIMEOUT" "${BROKER_PIDS[i - 1]}")"; then
+                    tail -20 "$run/node-$i.log" >&2
+                    die "[$SYS] node $i did not answer ApiVersions on 127.0.0.1:$((CLUSTER_PORT + i - 1)) (log: $run/node-$i.log)"
+                fi
+            done
+            ;;
+        kafka)
+            KAFKA_DIR="$run/kafka"
+            "$ROOT/scripts/kafka-ref.sh" start-cluster "$KAFKA_DIR" --port "$CLUSTER_PORT" \
+                --controller-port $((CLUSTER_PORT + 10)) --heap "$HEAP" --timeout "$START_TIMEOUT" \
+                --override group.initial.rebalance.delay.ms=0 \
+                > "$run/kafka-start.out" 2> "$run/kafka-start.err" &
+            local starter=$!
+            for i in 1 2 3; do
+                if ! startup="$("$PY" "$LIB" probe $((CLUSTER_PORT + i - 1)) "$KAFKA_DIR/launch.ts" "$START_TIMEOUT" "$starter")"; then
+                    wait "$starter" || true
+                    cat "$run/kafka-start.err" >&2
+                    die "[$SYS] node $i did not answer ApiVersions on 127.0.0.1:$((CLUSTER_PORT + i - 1)) (logs: $KAFKA_DIR/node-*/kafka.log)"
+                fi
+            done
+            wait "$starter" || { cat "$run/kafka-start.err" >&2; die "[$SYS] Apache Kafka did not start (logs: $KAFKA_DIR/node-*/kafka.log)"; }
+            mapfile -t BROKER_PIDS < "$run/kafka-start.out"
+            ;;
+    esac
+    # the probes ran one after the other, so the last answer is the latest of the three
+    record cluster_startup_s "$startup"
+    CLUSTER_STARTUP="$startup"
+    progress "[rep $REP/$REPS] [$SYS] 3 nodes: all three ready ${startup}s after the first launch (pids ${BROKER_PIDS[*]})"
+}
+
+run_cluster_system() {
+    local run="$OUT/rep$REP-$SYS-cluster" p
+    mkdir -p "$run"
+    for p in "${CLUSTER_PORTS[@]}"; do
+        port_open "$p" && die "port $p is already in use"
+    done
+    progress "[rep $REP/$REPS] [$SYS] 3 nodes: starting three empty nodes"
+    start_cluster "$run"
+
+    local raw="$run/ready.txt"
+    timeout 300 "${TOOL_JVM[@]}" "$ROOT/scripts/bench/ClusterReady.java" "$CLUSTER_BOOTSTRAP" "$START_TIMEOUT" \
+        "bench-rf3:$PARTITIONS" bench-rf3-latency:1 > "$raw" 2>&1 \
+        || { tail -20 "$raw" >&2; die "[$SYS] 3 nodes: the RF=3 topics did not become produceable: $raw"; }
+    local ready_ms
+    ready_ms="$(sed -n 's/.*create_to_produceable_ms=\([0-9.]*\).*/\1/p' "$raw")"
+    [[ -n "$ready_ms" ]] || die "[$SYS] cannot read $raw"
+    record cluster_topic_ready_s "$(awk -v s="$CLUSTER_STARTUP" -v m="$ready_ms" 'BEGIN { printf "%.3f", s + m / 1000 }')"
+    progress "[rep $REP/$REPS] [$SYS] 3 nodes: RF=3 topics produceable ${ready_ms} ms after CreateTopics ($(sed -n 's/.*create_to_full_isr_ms=\([0-9.]*\).*/\1/p' "$raw") ms to a full ISR)"
+
+    sleep 2
+    local mem
+    mem="$("$PY" "$LIB" rss "${BROKER_PIDS[@]}")"
+    record cluster_rss_idle_mib "${mem%% *}"
+    progress "[rep $REP/$REPS] [$SYS] 3 nodes: idle resident memory ${mem%% *} MiB (sum of three)"
+
+    local saved="$BOOTSTRAP"
+    BOOTSTRAP="$CLUSTER_BOOTSTRAP"
+    start_sampler "$run/rss-peak-kib" "${BROKER_PIDS[@]}"
+    progress "[rep $REP/$REPS] [$SYS] 3 nodes: produce acks=all: $RECORDS records of $RECORD_SIZE B, RF=3"
+    p="$(run_producer "$run" produce-acksall bench-rf3 "$RECORDS" -1 acks=all)"
+    record cluster_produce_acksall_mbps "$(val mbps "$p")"
+    progress "[rep $REP/$REPS] [$SYS] 3 nodes: produce acks=all: $(val rps "$p") records/s, $(val mbps "$p") MB/s (p99 $(val p99_ms "$p") ms)"
+    stop_sampler
+    if [[ -s "$run/rss-peak-kib" ]]; then
+        record cluster_rss_load_mib "$(awk '{ printf "%.1f", $1 / 1024 }' "$run/rss-peak-kib")"
+        progress "[rep $REP/$REPS] [$SYS] 3 nodes: peak resident memory under load $(awk '{ printf "%.0f", $1 / 1024 }' "$run/rss-peak-kib") MiB (sum of three)"
+    fi
+
+    progress "[rep $REP/$REPS] [$SYS] 3 nodes: end-to-end latency at $LAT_RATE records/s: $LAT_RECORDS records"
+    raw="$run/e2e-rate.txt"
+    timeout 600 "${TOOL_JVM[@]}" -Xms1536m -Xmx1536m -Xmn1g "$ROOT/scripts/bench/FixedRateEndToEnd.java" "$BOOTSTRAP" \
+        bench-rf3-latency "$LAT_RATE" "$LAT_RECORDS" $((LAT_RATE * 2)) "$RECORD_SIZE" all > "$raw" 2>&1 \
+        || { tail -20 "$raw" >&2; die "[$SYS] FixedRateEndToEnd failed: $raw"; }
+    local e
+    e="$("$PY" "$LIB" parse e2erate "$raw")" || die "[$SYS] cannot read $raw"
+    record cluster_e2e_p50_ms "$(val p50_ms "$e")"
+    record cluster_e2e_p99_ms "$(val p99_ms "$e")"
+    progress "[rep $REP/$REPS] [$SYS] 3 nodes: end-to-end at fixed rate: p50 $(val p50_ms "$e") ms, p99 $(val p99_ms "$e") ms, p99.9 $(val p999_ms "$e") ms, max $(val max_ms "$e") ms (client GC in window: $(val client_gc "$e") x, $(val client_gc_ms "$e") ms)"
+    BOOTSTRAP="$saved"
+    stop_broker
+}
+
+# Runs FN for every repetition and system, the order of the systems reversed on even repetitions.
+alternate() {
+    local fn="$1" order
+    for ((REP = 1; REP <= REPS; REP++)); do
+        order="$SYSTEMS"
+        if (( REP % 2 == 0 )); then
+            order="$(tr ' ' '\n' <<< "$SYSTEMS" | tac | tr '\n' ' ')"
+        fi
+        for SYS in $order; do
+            "$fn"
+        done
+    done
+}
+
 progress "output in $OUT"
 # scripts/runnel.sh maps a class-data archive that the first start after a build writes at exit (Java 17
 # has no -XX:+AutoCreateSharedArchive): make that first start an unmeasured one that serves every request
@@ -360,15 +526,8 @@ if [[ " $SYSTEMS " == *" runnel "* && ! ( -f "$ARCHIVE" && "$ARCHIVE" -nt "$ROOT
     stop_broker
     # the next start adopts the archive the JVM wrote at exit
 fi
-for ((REP = 1; REP <= REPS; REP++)); do
-    order="$SYSTEMS"
-    if (( REP % 2 == 0 )); then
-        order="$(tr ' ' '\n' <<< "$SYSTEMS" | tac | tr '\n' ' ')"
-    fi
-    for SYS in $order; do
-        run_system
-    done
-done
+if (( SINGLE )); then alternate run_system; fi
+if (( CLUSTER )); then alternate run_cluster_system; fi
 progress "done"
 echo
 "$PY" "$LIB" report "$OUT"

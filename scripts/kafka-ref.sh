@@ -15,8 +15,18 @@
 #       stdout. DIR holds server.properties, data/, kafka.log (stdout+stderr), kafka.pid and launch.ts
 #       (epoch seconds just before the broker JVM was launched, after the storage format).
 #       --override lines are appended to server.properties (later keys win).
+#   scripts/kafka-ref.sh start-cluster DIR [--port 19302] [--controller-port 19312] [--heap 1g]
+#                                      [--timeout 120] [--override key=value]...
+#       Format and start three KRaft nodes in DIR/node-1..3, each a combined broker+controller (a
+#       three-voter quorum), with the single node's JVM flags and heap: listeners on PORT..PORT+2,
+#       controllers on CONTROLLER-PORT..+2, min.insync.replicas=2, default.replication.factor=3 and the
+#       internal topics (offsets, transactions, share state) at replication factor 3, min ISR 2. Waits
+#       until all three have started and prints their pids, one a line. DIR/launch.ts is the instant
+#       just before the first JVM was launched (after the storage format); DIR/node-N/ holds
+#       server.properties, data/, kafka.log and kafka.pid.
 #   scripts/kafka-ref.sh stop DIR
-#       Stop the broker started in DIR (SIGTERM, then SIGKILL after 30 s) and wait for it to exit.
+#       Stop the broker started in DIR, or the three nodes of start-cluster DIR together (SIGTERM, then
+#       SIGKILL after 30 s), and wait for them to exit.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -48,6 +58,47 @@ fetch() {
 # Port check without nc: bash's /dev/tcp, in a subshell so a failed connect closes nothing of ours.
 port_open() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+write_log4j() {
+    cat > "$1/log4j2.properties" <<'EOF'
+status = warn
+appender.out.type = Console
+appender.out.name = OUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.out.ref = OUT
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.state.name = state.change.logger
+logger.state.level = WARN
+EOF
+}
+
+# Kafka's Uuid is 16 random bytes, URL-safe base64 without padding; generating it here saves a JVM start.
+# It may begin with "-", so it is passed as --cluster-id=ID, never as a separate argument.
+new_cluster_id() {
+    head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='
+}
+
+# The broker JVM as kafka-server-start.sh runs it (KAFKA_HEAP_OPTS, KAFKA_JVM_PERFORMANCE_OPTS), for DIR's
+# log4j configuration; printed space-separated (no element contains a space: paths under target/ or /tmp).
+jvm_flags() {
+    local heap="$1" dir="$2"
+    echo "java -Xms$heap -Xmx$heap -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35" \
+         "-XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true -Dlog4j2.configurationFile=$dir/log4j2.properties" \
+         "-cp $LIB/*"
+}
+
+# kafka-storage.sh format for DIR/server.properties; its output goes to DIR/format.log, shown on failure.
+format_storage() {
+    local dir="$1" cluster_id="$2"
+    if ! java -cp "$LIB/*" "-Dlog4j2.configurationFile=$dir/log4j2.properties" kafka.tools.StorageTool \
+            format --cluster-id="$cluster_id" -c "$dir/server.properties" > "$dir/format.log" 2>&1; then
+        cat "$dir/format.log" >&2
+        return 1
+    fi
 }
 
 start() {
@@ -96,33 +147,12 @@ EOF
         echo "$kv" >> "$dir/server.properties"
     done
 
-    cat > "$dir/log4j2.properties" <<'EOF'
-status = warn
-appender.out.type = Console
-appender.out.name = OUT
-appender.out.layout.type = PatternLayout
-appender.out.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = INFO
-rootLogger.appenderRef.out.ref = OUT
-logger.kafka.name = kafka
-logger.kafka.level = INFO
-logger.state.name = state.change.logger
-logger.state.level = WARN
-EOF
-
-    # Kafka's Uuid is 16 random bytes, URL-safe base64 without padding; generating it here saves a JVM start.
-    # It may begin with "-", so it is passed as --cluster-id=ID, never as a separate argument.
+    write_log4j "$dir"
     local cluster_id
-    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
-    local -a jvm=(java "-Xms$heap" "-Xmx$heap" -XX:+UseG1GC -XX:MaxGCPauseMillis=20
-                  -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent
-                  -Djava.awt.headless=true "-Dlog4j2.configurationFile=$dir/log4j2.properties"
-                  -cp "$LIB/*")
-    if ! java -cp "$LIB/*" "-Dlog4j2.configurationFile=$dir/log4j2.properties" kafka.tools.StorageTool \
-            format --cluster-id="$cluster_id" -c "$dir/server.properties" > "$dir/format.log" 2>&1; then
-        cat "$dir/format.log" >&2
-        die "storage format failed"
-    fi
+    cluster_id="$(new_cluster_id)"
+    local -a jvm
+    read -r -a jvm <<< "$(jvm_flags "$heap" "$dir")"
+    format_storage "$dir" "$cluster_id" || die "storage format failed"
 
     # The launch instant (epoch seconds), for start-up timing that leaves out the storage format above.
     date +%s.%N > "$dir/launch.ts"
@@ -149,24 +179,137 @@ EOF
     echo "$pid"
 }
 
+start_cluster() {
+    local dir="${1:-}" port=19302 cport=19312 heap=1g timeout=120
+    [[ -n "$dir" && "$dir" != --* ]] || die "usage: start-cluster DIR [options]"
+    shift
+    local -a overrides=()
+    while [[ $# -gt 0 ]]; do
+        case "$1" in
+            --port) port="$2"; shift 2 ;;
+            --controller-port) cport="$2"; shift 2 ;;
+            --heap) heap="$2"; shift 2 ;;
+            --timeout) timeout="$2"; shift 2 ;;
+            --override) overrides+=("$2"); shift 2 ;;
+            *) die "unknown start-cluster option: $1" ;;
+        esac
+    done
+    fetch
+    local i p
+    for ((i = 0; i < 3; i++)); do
+        for p in $((port + i)) $((cport + i)); do
+            if port_open "$p"; then die "port $p is already in use"; fi
+        done
+    done
+    mkdir -p "$dir"
+    dir="$(cd "$dir" && pwd)"
+    [[ -e "$dir/node-1" ]] && die "$dir/node-1 already exists: give a fresh DIR"
+    local kv
+    for kv in "${overrides[@]+"${overrides[@]}"}"; do
+        [[ "$kv" == *=* ]] || die "--override needs key=value, got: $kv"
+    done
+
+    local voters="1@127.0.0.1:$cport,2@127.0.0.1:$((cport + 1)),3@127.0.0.1:$((cport + 2))"
+    local cluster_id node
+    cluster_id="$(new_cluster_id)"
+    local -a formats=()
+    for i in 1 2 3; do
+        node="$dir/node-$i"
+        mkdir -p "$node"
+        cat > "$node/server.properties" <<EOF
+# Node $i of a three-node KRaft reference cluster written by scripts/kafka-ref.sh
+process.roles=broker,controller
+node.id=$i
+controller.quorum.voters=$voters
+listeners=PLAINTEXT://127.0.0.1:$((port + i - 1)),CONTROLLER://127.0.0.1:$((cport + i - 1))
+advertised.listeners=PLAINTEXT://127.0.0.1:$((port + i - 1))
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$node/data
+num.partitions=1
+default.replication.factor=3
+min.insync.replicas=2
+offsets.topic.replication.factor=3
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+share.coordinator.state.topic.replication.factor=3
+share.coordinator.state.topic.min.isr=2
+EOF
+        for kv in "${overrides[@]+"${overrides[@]}"}"; do echo "$kv" >> "$node/server.properties"; done
+        write_log4j "$node"
+        format_storage "$node" "$cluster_id" &
+        formats+=($!)
+    done
+    for p in "${formats[@]}"; do wait "$p" || die "storage format failed (see $dir/node-*/format.log)"; done
+
+    local -a jvm pids=()
+    # The launch instant (epoch seconds) of the first node, for start-up timing without the storage format.
+    date +%s.%N > "$dir/launch.ts"
+    for i in 1 2 3; do
+        node="$dir/node-$i"
+        read -r -a jvm <<< "$(jvm_flags "$heap" "$node")"
+        "${jvm[@]}" kafka.Kafka "$node/server.properties" > "$node/kafka.log" 2>&1 < /dev/null &
+        pids+=($!)
+        echo "$!" > "$node/kafka.pid"
+    done
+
+    local deadline=$((SECONDS + timeout)) ready
+    while true; do
+        ready=0
+        for i in 1 2 3; do
+            node="$dir/node-$i"
+            if ! kill -0 "${pids[i - 1]}" 2>/dev/null; then
+                tail -40 "$node/kafka.log" >&2
+                stop "$dir"
+                die "node $i exited during startup (log: $node/kafka.log)"
+            fi
+            if port_open $((port + i - 1)) && grep -q "Kafka Server started" "$node/kafka.log"; then
+                ready=$((ready + 1))
+            fi
+        done
+        (( ready == 3 )) && break
+        if (( SECONDS >= deadline )); then
+            stop "$dir"
+            die "the three nodes were not all ready after ${timeout}s (logs: $dir/node-*/kafka.log)"
+        fi
+        sleep 0.2
+    done
+    echo "kafka-ref: three-node Apache Kafka ready on 127.0.0.1:$port-$((port + 2)) (pids ${pids[*]}, dir $dir)" >&2
+    printf '%s\n' "${pids[@]}"
+}
+
+# SIGTERM to every pid file in DIR (the single node's, or the three nodes' at once, so that their
+# controlled shutdowns overlap), SIGKILL to what still runs 30 s later.
 stop() {
     local dir="${1:-}"
-    [[ -n "$dir" && -f "$dir/kafka.pid" ]] || die "usage: stop DIR (no DIR/kafka.pid)"
-    local pid
-    pid="$(cat "$dir/kafka.pid")"
-    if kill -0 "$pid" 2>/dev/null; then
-        kill "$pid"
-        local deadline=$((SECONDS + 30))
-        while kill -0 "$pid" 2>/dev/null; do
-            if (( SECONDS >= deadline )); then
-                echo "kafka-ref: pid $pid still running after 30s, killing" >&2
-                kill -9 "$pid" 2>/dev/null || true
-                break
-            fi
-            sleep 0.2
-        done
-    fi
-    rm -f "$dir/kafka.pid"
+    local -a files=()
+    [[ -n "$dir" && -f "$dir/kafka.pid" ]] && files+=("$dir/kafka.pid")
+    local f
+    for f in "$dir"/node-*/kafka.pid; do [[ -f "$f" ]] && files+=("$f"); done
+    (( ${#files[@]} > 0 )) || die "usage: stop DIR (no DIR/kafka.pid nor DIR/node-*/kafka.pid)"
+    local -a pids=()
+    for f in "${files[@]}"; do
+        pids+=("$(cat "$f")")
+        kill "${pids[-1]}" 2>/dev/null || true
+    done
+    local deadline=$((SECONDS + 30)) pid alive
+    while true; do
+        alive=0
+        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        (( alive )) || break
+        if (( SECONDS >= deadline )); then
+            for pid in "${pids[@]}"; do
+                if kill -0 "$pid" 2>/dev/null; then
+                    echo "kafka-ref: pid $pid still running after 30s, killing" >&2
+                    kill -9 "$pid" 2>/dev/null || true
+                fi
+            done
+            break
+        fi
+        sleep 0.2
+    done
+    rm -f "${files[@]}"
 }
 
 cmd="${1:-}"
@@ -175,6 +318,7 @@ case "$cmd" in
     fetch) fetch ;;
     classpath) fetch; echo "$LIB/*" ;;
     start) start "$@" ;;
+    start-cluster) start_cluster "$@" ;;
     stop) stop "$@" ;;
-    *) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
