@@ -78,10 +78,10 @@ public final class OffsetsTopic {
             return creating;
         }
         Future<TopicInfo> attempt = topics.create(NAME, partitions, replicationFactor, configs, false)
-                .recover(t -> t instanceof TopicExistsException && topics.topic(NAME) != null
-                        ? Future.succeededFuture(topics.topic(NAME)) : Future.failedFuture(t))
                 .onSuccess(t -> LOG.info("Created {} with {} partitions, replication factor {}", NAME,
-                        t.partitions(), t.replicationFactor()));
+                        t.partitions(), t.replicationFactor()))
+                .recover(t -> t instanceof TopicExistsException && topics.topic(NAME) != null
+                        ? Future.succeededFuture(topics.topic(NAME)) : Future.failedFuture(t));
         creating = attempt;
         attempt.onComplete(ar -> {
             synchronized (this) {
@@ -93,7 +93,8 @@ public final class OffsetsTopic {
 
     /** Keeps trying to create the topic until it exists (a cluster member). */
     public void checkInBackground(Vertx vertx) {
-        vertx.setPeriodic(CHECK_INTERVAL_MS, id -> {
+        // first at once (1 ms): the brokers needed for its replication factor are most likely all there at start
+        vertx.setPeriodic(1, CHECK_INTERVAL_MS, id -> {
             if (exists()) {
                 vertx.cancelTimer(id);
                 return;

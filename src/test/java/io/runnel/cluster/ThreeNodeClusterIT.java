@@ -30,6 +30,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.internals.Topic;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -116,8 +117,12 @@ class ThreeNodeClusterIT {
     }
 
     private TopicDescription describe(Admin admin) {
+        return describe(admin, TOPIC);
+    }
+
+    private TopicDescription describe(Admin admin, String topic) {
         try {
-            return admin.describeTopics(List.of(TOPIC)).allTopicNames().get(10, TimeUnit.SECONDS).get(TOPIC);
+            return admin.describeTopics(List.of(topic)).allTopicNames().get(10, TimeUnit.SECONDS).get(topic);
         } catch (Exception e) {
             return null;
         }
@@ -169,6 +174,11 @@ class ThreeNodeClusterIT {
                 TopicDescription d = describe(admin);
                 return d != null && d.partitions().size() == 3 && d.partitions().stream()
                         .allMatch(p -> p.leader() != null && p.isr().size() == 3);
+            });
+            // as in Kafka, __consumer_offsets (replication factor 3) cannot be created once a broker is gone
+            await("__consumer_offsets created with a full ISR", () -> {
+                TopicDescription d = describe(admin, Topic.GROUP_METADATA_TOPIC_NAME);
+                return d != null && d.partitions().stream().allMatch(p -> p.leader() != null && p.isr().size() == 3);
             });
         }
 
