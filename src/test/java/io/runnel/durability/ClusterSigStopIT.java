@@ -18,7 +18,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -116,15 +115,7 @@ class ClusterSigStopIT {
                 "broker.session.timeout.ms", Long.toString(SESSION_MS)));
         cluster.startAll();
         try (Admin admin = admin(cluster.bootstrap())) {
-            await("three brokers", Duration.ofSeconds(90), () -> {
-                try {
-                    return admin.describeCluster().nodes().get(5, TimeUnit.SECONDS).size() == 3;
-                } catch (Exception e) {
-                    return false;
-                }
-            });
-            admin.createTopics(List.of(new NewTopic(TOPIC, 1, (short) 3).configs(Map.of("min.insync.replicas", "2"))))
-                    .all().get(30, TimeUnit.SECONDS);
+            ProcessCluster.createReplicatedTopic(admin, TOPIC, 1);
             await("a full ISR", Duration.ofSeconds(60), () -> {
                 TopicPartitionInfo p = describe(admin);
                 return p != null && p.leader() != null && p.isr().size() == 3;

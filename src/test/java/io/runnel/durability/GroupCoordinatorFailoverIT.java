@@ -13,7 +13,6 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -123,15 +122,7 @@ class GroupCoordinatorFailoverIT {
         Properties ap = new Properties();
         ap.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrap());
         try (Admin admin = Admin.create(ap)) {
-            await("three brokers", () -> {
-                try {
-                    return admin.describeCluster().nodes().get(5, TimeUnit.SECONDS).size() == 3;
-                } catch (Exception e) {
-                    return false;
-                }
-            });
-            admin.createTopics(List.of(new NewTopic(TOPIC, 2, (short) 3).configs(Map.of("min.insync.replicas", "2"))))
-                    .all().get(30, TimeUnit.SECONDS);
+            ProcessCluster.createReplicatedTopic(admin, TOPIC, 2);
             await("__consumer_offsets created in the background, replicated three times", () -> {
                 TopicDescription d = describe(admin, Topic.GROUP_METADATA_TOPIC_NAME);
                 return d != null && d.isInternal() && d.partitions().size() == OFFSETS_PARTITIONS

@@ -17,6 +17,9 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+
 /**
  * Three brokers as separate processes of {@code target/runnel.jar} (failsafe runs after package), on free
  * loopback ports, each with its own data directory under {@code dir} and its log file under
@@ -133,6 +136,22 @@ final class ProcessCluster implements AutoCloseable {
     }
 
     /** Polls {@code condition} every 200 ms until it holds, failing after {@code timeout}. */
+    /**
+     * Waits until {@code admin} sees all three brokers, then creates {@code topic} with replication factor 3
+     * and min.insync.replicas=2, the set-up every process-cluster test starts from.
+     */
+    static void createReplicatedTopic(Admin admin, String topic, int partitions) throws Exception {
+        await("three brokers", Duration.ofSeconds(90), () -> {
+            try {
+                return admin.describeCluster().nodes().get(5, TimeUnit.SECONDS).size() == 3;
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 3)
+                .configs(Map.of("min.insync.replicas", "2")))).all().get(30, TimeUnit.SECONDS);
+    }
+
     static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {
