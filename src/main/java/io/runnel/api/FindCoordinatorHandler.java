@@ -63,6 +63,18 @@ public final class FindCoordinatorHandler implements ApiHandler<FindCoordinatorR
         static Answer error(Errors error, String message) {
             return new Answer(error, message, null);
         }
+
+        int nodeId() {
+            return node == null ? -1 : node.id();
+        }
+
+        String host() {
+            return node == null ? "" : node.host();
+        }
+
+        int port() {
+            return node == null ? -1 : node.port();
+        }
     }
 
     @Override
@@ -71,17 +83,14 @@ public final class FindCoordinatorHandler implements ApiHandler<FindCoordinatorR
         if (ctx.apiVersion() >= 4) {
             for (String key : request.coordinatorKeys()) {
                 Answer a = answer(ctx, request.keyType(), key);
-                Coordinator c = new Coordinator().setKey(key).setErrorCode(a.error().code()).setErrorMessage(a.message());
-                c.setNodeId(a.node() == null ? -1 : a.node().id()).setHost(a.node() == null ? "" : a.node().host())
-                        .setPort(a.node() == null ? -1 : a.node().port());
-                response.coordinators().add(c);
+                response.coordinators().add(new Coordinator().setKey(key).setErrorCode(a.error().code())
+                        .setErrorMessage(a.message()).setNodeId(a.nodeId()).setHost(a.host()).setPort(a.port()));
             }
             return Future.succeededFuture(response);
         }
         Answer a = answer(ctx, request.keyType(), request.key());
         response.setErrorCode(a.error().code()).setErrorMessage(ctx.apiVersion() >= 1 ? a.message() : null)
-                .setNodeId(a.node() == null ? -1 : a.node().id()).setHost(a.node() == null ? "" : a.node().host())
-                .setPort(a.node() == null ? -1 : a.node().port());
+                .setNodeId(a.nodeId()).setHost(a.host()).setPort(a.port());
         return Future.succeededFuture(response);
     }
 
