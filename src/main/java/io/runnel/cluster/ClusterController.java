@@ -133,7 +133,7 @@ public final class ClusterController implements PartitionStateChanger, ClusterVi
             self = endpoint;
             endpoints.put(endpoint.nodeId(), endpoint);
             refreshMembers();
-            safely(this::onMembershipChange);
+            handleMembershipChange();
             return null;
         });
     }
@@ -291,12 +291,12 @@ public final class ClusterController implements PartitionStateChanger, ClusterVi
             hz.getCluster().addMembershipListener(new MembershipListener() {
                 @Override
                 public void memberAdded(MembershipEvent e) {
-                    context.runOnContext(v -> safely(ClusterController.this::onMembershipChange));
+                    context.runOnContext(v -> handleMembershipChange());
                 }
 
                 @Override
                 public void memberRemoved(MembershipEvent e) {
-                    context.runOnContext(v -> safely(ClusterController.this::onMembershipChange));
+                    context.runOnContext(v -> handleMembershipChange());
                 }
             });
             topics.listen();
@@ -309,7 +309,7 @@ public final class ClusterController implements PartitionStateChanger, ClusterVi
                 });
             }, true);
             // without a majority the maps refuse every operation: the first membership change with one retries
-            safely(this::onMembershipChange);
+            handleMembershipChange();
             return null;
         });
     }
@@ -426,7 +426,7 @@ public final class ClusterController implements PartitionStateChanger, ClusterVi
         Set<Integer> liveIds = memberIds();
         if (!topics.rebuildIfEmpty(liveIds) || !partitions.rebuildIfEmpty(liveIds)) {
             LOG.info("Waiting for every live broker to publish what it persisted before rebuilding the metadata");
-            context.owner().setTimer(RECONCILE_RETRY_MS, id -> context.runOnContext(v -> safely(this::onMembershipChange)));
+            context.owner().setTimer(RECONCILE_RETRY_MS, id -> context.runOnContext(v -> handleMembershipChange()));
             return;
         }
         reconcile();
@@ -620,6 +620,25 @@ public final class ClusterController implements PartitionStateChanger, ClusterVi
     private <T> Future<T> run(Callable<T> task) {
         return io.runnel.server.OnContext.call(context, task);
     }
+
+    /**
+     * Acts on the current membership; a failure is tried again shortly rather than left to the next event,
+     * which may not come: a member that has just joined can count towards the majority here before
+     * Hazelcast's split-brain protection sees it, so the maps still refuse the first attempt.
+     */
+    private void handleMembershipChange() {
+        try {
+            onMembershipChange();
+        } catch (RuntimeException e) {
+            if (!hz.getLifecycleService().isRunning()) {
+                return; // shutting down
+            }
+            LOG.warn("Cluster metadata update failed (retried in {} ms): {}", MEMBERSHIP_RETRY_MS, e.toString());
+            context.owner().setTimer(MEMBERSHIP_RETRY_MS, id -> context.runOnContext(v -> handleMembershipChange()));
+        }
+    }
+
+    private static final long MEMBERSHIP_RETRY_MS = 1000;
 
     private void safely(Runnable r) {
         try {
