@@ -135,7 +135,8 @@ public final class Broker {
                 .setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS);
         // one registry per broker (tests run several in one JVM); Vert.x and JVM meters land in it too
         PrometheusMeterRegistry meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true));
+        // JVM meters are bound by BrokerMetrics once the listener is up (bindJvmMetrics), not here
+        options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true));
         MicrometerMetricsFactory metricsFactory = new MicrometerMetricsFactory(meterRegistry);
         // clustering is opt-in: the standalone path never loads Hazelcast
         Future<Vertx> started = config.getBoolean(BrokerConfig.CLUSTER_ENABLED)
@@ -241,7 +242,7 @@ public final class Broker {
             ApiRegistry registry = new ApiRegistry(metrics);
             registry.register(new ApiVersionsHandler(registry))
                     .register(new MetadataHandler(config, topics, partitions,
-                            cluster == null ? null : cluster.directory()))
+                            cluster == null ? null : cluster.directory(), offsetsTopic))
                     .register(new ProduceHandler(topics, partitions, metrics))
                     .register(new FetchHandler(vertx, topics, partitions, metrics))
                     .register(new ListOffsetsHandler(topics, partitions))
@@ -275,19 +276,19 @@ public final class Broker {
                 return listen(registry).compose(l -> joinCluster()).compose(l -> {
                     if (controller != null) {
                         offsetsTopic.checkInBackground(vertx);
-                    } else if (cluster == null) {
-                        // a single node creates __consumer_offsets (adopting an older layout's partition
-                        // directories) once it serves, not before: creating fifty partitions would more than
-                        // double the time to a ready listener, and until it exists FindCoordinator answers
-                        // COORDINATOR_NOT_AVAILABLE, which clients retry. (A cluster member without a
-                        // controller, as in tests driving partition states themselves, has no offsets topic.)
-                        offsetsTopic.ensure().onFailure(t -> LOG.error(
-                                "Creating {} failed: consumer groups are unavailable", OffsetsTopic.NAME, t));
                     }
+                    // A single node creates __consumer_offsets as Kafka does, on the first FindCoordinator
+                    // (adopting an older layout's partition directories then): creating fifty partitions
+                    // as the listener opens delays the first answers by about 0.1 s. A cluster creates it
+                    // as soon as enough brokers are there, so that a replicated topic need not wait for one.
                     return startAdmin(topics);
-                });
+                }).compose(adminUp -> vertx.executeBlocking(() -> {
+                    metrics.bindJvmMetrics();
+                    return null;
+                }, false));
             }).compose(v -> config.getBoolean(BrokerConfig.BRIDGE_ENABLED)
-                    ? vertx.deployVerticle(new BridgeVerticle(config, topics, partitions, groups)).<Void>mapEmpty()
+                    ? vertx.deployVerticle(new BridgeVerticle(config, topics, partitions, groups, offsetsTopic))
+                            .<Void>mapEmpty()
                     : Future.<Void>succeededFuture());
         });
     }

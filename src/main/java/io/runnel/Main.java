@@ -21,6 +21,12 @@ public final class Main {
 
     public static void main(String[] args) {
         long started = System.nanoTime();
+        // Netty 4.2's allocator registers its JFR event types on the first pooled allocation, which takes
+        // about 0.1 s of CPU (JFR's settings machinery, generated proxies) just as the first request
+        // arrives; the events are off unless a recording enables them. -Dio.netty.jfr.enabled=true wins.
+        if (System.getProperty("io.netty.jfr.enabled") == null) {
+            System.setProperty("io.netty.jfr.enabled", "false");
+        }
         Map<String, String> props;
         Broker broker;
         try {

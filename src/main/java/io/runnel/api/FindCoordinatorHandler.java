@@ -101,12 +101,13 @@ public final class FindCoordinatorHandler implements ApiHandler<FindCoordinatorR
         if (keyType != CoordinatorType.GROUP.id()) {
             return Answer.error(Errors.INVALID_REQUEST, "Invalid coordinator key type " + keyType);
         }
-        if (cluster == null) {
-            return Answer.of(ctx.localNode());
-        }
         if (!offsetsTopic.exists()) {
+            // as in Kafka, the first search for a coordinator creates the topic; clients retry meanwhile
             offsetsTopic.ensure().onFailure(t -> LOG.debug("Creating {} failed: {}", OffsetsTopic.NAME, t.toString()));
             return Answer.error(Errors.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.");
+        }
+        if (cluster == null) {
+            return Answer.of(ctx.localNode());
         }
         int partition = coordinator.partitionFor(key == null ? "" : key);
         PartitionState state = cluster.state(new TopicPartition(OffsetsTopic.NAME, partition));

@@ -6,6 +6,7 @@ import java.util.List;
 import io.runnel.cluster.BrokerDirectory;
 import io.runnel.cluster.ClusterView;
 import io.runnel.cluster.BrokerEndpoint;
+import io.runnel.cluster.OffsetsTopic;
 import io.runnel.cluster.PartitionState;
 import io.runnel.cluster.TopicInfo;
 import io.runnel.cluster.TopicManager;
@@ -38,18 +39,24 @@ public final class MetadataHandler implements ApiHandler<MetadataRequestData> {
     private final TopicManager topics;
     private final PartitionManager partitions;
     private final BrokerDirectory brokers;
+    private final OffsetsTopic offsetsTopic;
 
     public MetadataHandler(BrokerConfig config, TopicManager topics, PartitionManager partitions) {
-        this(config, topics, partitions, null);
+        this(config, topics, partitions, null, null);
     }
 
-    /** With {@code brokers}, every live broker is listed and partitions show their replicated state. */
+    /**
+     * With {@code brokers}, every live broker is listed and partitions show their replicated state. With
+     * {@code offsetsTopic}, a request that may auto-create topics creates {@code __consumer_offsets} as the
+     * internal topic it is, as Kafka does; other internal names are never auto-created.
+     */
     public MetadataHandler(BrokerConfig config, TopicManager topics, PartitionManager partitions,
-                           BrokerDirectory brokers) {
+                           BrokerDirectory brokers, OffsetsTopic offsetsTopic) {
         this.config = config;
         this.topics = topics;
         this.partitions = partitions;
         this.brokers = brokers;
+        this.offsetsTopic = offsetsTopic;
     }
 
     @Override
@@ -113,10 +120,11 @@ public final class MetadataHandler implements ApiHandler<MetadataRequestData> {
         } catch (InvalidTopicException e) {
             return Future.succeededFuture(error(name, Errors.INVALID_TOPIC_EXCEPTION));
         }
-        if (!autoCreate || Topic.isInternal(name)) {
+        boolean offsets = name.equals(OffsetsTopic.NAME) && offsetsTopic != null;
+        if (!autoCreate || (Topic.isInternal(name) && !offsets)) {
             return Future.succeededFuture(error(name, Errors.UNKNOWN_TOPIC_OR_PARTITION));
         }
-        return topics.autoCreate(name).map(this::describe)
+        return (offsets ? offsetsTopic.ensure() : topics.autoCreate(name)).map(this::describe)
                 .otherwise(e -> {
                     Errors error = Errors.forException(e);
                     if (error == Errors.UNKNOWN_SERVER_ERROR) {

@@ -8,6 +8,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.runnel.cluster.ClusterManagerFactory;
+import io.runnel.cluster.OffsetsTopic;
 import io.runnel.cluster.TopicInfo;
 import io.runnel.cluster.TopicManager;
 import io.runnel.config.BrokerConfig;
@@ -56,6 +57,7 @@ public final class BridgeVerticle extends VerticleBase {
     private final TopicManager topics;
     private final PartitionManager partitions;
     private final GroupCoordinator groups;
+    private final OffsetsTopic offsetsTopic;
     private final String prefix;
     private final Map<String, BridgeSubscription> subscriptions = new HashMap<>();
     private final Map<String, AtomicInteger> roundRobin = new ConcurrentHashMap<>();
@@ -64,11 +66,12 @@ public final class BridgeVerticle extends VerticleBase {
     };
 
     public BridgeVerticle(BrokerConfig config, TopicManager topics, PartitionManager partitions,
-                          GroupCoordinator groups) {
+                          GroupCoordinator groups, OffsetsTopic offsetsTopic) {
         this.config = config;
         this.topics = topics;
         this.partitions = partitions;
         this.groups = groups;
+        this.offsetsTopic = offsetsTopic;
         this.prefix = config.getString(BrokerConfig.BRIDGE_ADDRESS_PREFIX);
     }
 
@@ -232,6 +235,10 @@ public final class BridgeVerticle extends VerticleBase {
                     body.getString("nodeId"), body.getString("clientId", "runnel-eventbus"));
         } catch (ClassCastException e) {
             throw BridgeException.invalid("a field of the subscribe request has the wrong type: " + e.getMessage());
+        }
+        if (!offsetsTopic.exists()) {
+            // what a Kafka consumer's FindCoordinator does: create the topic; the join retries until it exists
+            offsetsTopic.ensure().onFailure(t -> LOG.debug("Creating {} failed: {}", OffsetsTopic.NAME, t.toString()));
         }
         List<Future<TopicInfo>> resolved = new ArrayList<>();
         req.topics().forEach(t -> resolved.add(resolve(t)));

@@ -15,10 +15,10 @@ import org.slf4j.LoggerFactory;
  * The internal {@code __consumer_offsets} topic, an ordinary replicated topic as in Kafka:
  * {@code offsets.topic.num.partitions} partitions, {@code offsets.topic.replication.factor} replicas
  * (capped at the configured cluster size: 1 on a single node), {@code cleanup.policy=compact} and
- * {@code min.insync.replicas=min(2, replication factor)}. A single node creates it at start (adopting the
- * {@code __consumer_offsets-N} directories an older version wrote); a cluster member creates it through
- * the controller when a client first looks for a coordinator, and checks in the background
- * ({@value #CHECK_INTERVAL_MS} ms) so that it exists before then. Creation fails, and is tried again,
+ * {@code min.insync.replicas=min(2, replication factor)}. It is created when a client first looks for a
+ * coordinator, as in Kafka (a single node adopts the {@code __consumer_offsets-N} directories an older
+ * version wrote then); a cluster member also checks in the background ({@value #CHECK_INTERVAL_MS} ms), so
+ * that it exists before then. Creation fails, and is tried again,
  * while fewer brokers than its replication factor are alive, as in Kafka.
  *
  * <p>Threading: any thread; futures complete where {@link TopicManager} completes them.

@@ -14,6 +14,16 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmCompilationMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmHeapPressureMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmInfoMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -26,6 +36,8 @@ import io.vertx.core.internal.VertxInternal;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.Errors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The broker's own meters over one {@link MeterRegistry} (names in {@link MeterNames}).
@@ -39,6 +51,8 @@ import org.apache.kafka.common.protocol.Errors;
  * racing first uses resolve to the same meter because the registry deduplicates by id).
  */
 public final class BrokerMetrics {
+
+    private static final Logger LOG = LoggerFactory.getLogger(BrokerMetrics.class);
 
     private static final Duration[] LATENCY_BUCKETS = {
         Duration.ofMillis(1), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
@@ -61,6 +75,7 @@ public final class BrokerMetrics {
     private final MultiGauge groupLag;
     private final MultiGauge groupLagSum;
     private final List<ScheduledFuture<?>> probes = new ArrayList<>();
+    private final List<MeterBinder> jvmBinders = new ArrayList<>();
 
     /** The counters of one topic, resolved once and reused by every request that touches it. */
     public record TopicMeters(Counter bytesIn, Counter bytesOut, Counter recordsIn, Counter recordsOut) {
@@ -263,8 +278,36 @@ public final class BrokerMetrics {
         }
     }
 
-    public void stop() {
+    /**
+     * Binds the JVM meters ({@code jvm_*}, {@code process_*}, {@code system_*}: the set Vert.x's
+     * {@code jvmMetricsEnabled} binds). The broker calls it once its listener is up, as reading the
+     * management beans for them costs some 50 ms that a client waiting for its first answer need not pay.
+     * Any thread; once.
+     */
+    public synchronized void bindJvmMetrics() {
+        if (!jvmBinders.isEmpty()) {
+            return;
+        }
+        List<MeterBinder> binders = List.of(new ClassLoaderMetrics(), new JvmCompilationMetrics(), new JvmGcMetrics(),
+                new JvmHeapPressureMetrics(), new JvmInfoMetrics(), new JvmMemoryMetrics(), new JvmThreadMetrics(),
+                new ProcessorMetrics(), new UptimeMetrics());
+        binders.forEach(b -> b.bindTo(registry));
+        jvmBinders.addAll(binders);
+    }
+
+    public synchronized void stop() {
         probes.forEach(p -> p.cancel(false));
         probes.clear();
+        // the GC and heap-pressure binders listen to the JVM's notifications until closed
+        for (MeterBinder b : jvmBinders) {
+            if (b instanceof AutoCloseable c) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    LOG.debug("Closing {} failed", b, e);
+                }
+            }
+        }
+        jvmBinders.clear();
     }
 }

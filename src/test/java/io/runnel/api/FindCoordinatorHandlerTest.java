@@ -164,6 +164,51 @@ class FindCoordinatorHandlerTest {
     }
 
     @Test
+    void aSingleNodeCreatesTheOffsetsTopicOnTheFirstSearchThenAnswersItself(@TempDir Path single) throws Exception {
+        try (AdminFixture node = new AdminFixture(single, Map.of("offsets.topic.num.partitions", "3"))) {
+            await(node.topics.start());
+            OffsetsTopic offsets = new OffsetsTopic(node.config, node.topics, 1);
+            FindCoordinatorHandler find = new FindCoordinatorHandler(coordinator, offsets, null);
+            FindCoordinatorRequestData request = new FindCoordinatorRequestData().setKey("g");
+            FindCoordinatorResponseData first = await(find.handle(node.ctx(ApiKeys.FIND_COORDINATOR, 3), request));
+            assertThat(first.errorCode()).isEqualTo(Errors.COORDINATOR_NOT_AVAILABLE.code());
+            assertThat(first.nodeId()).isEqualTo(-1);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!offsets.exists() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            TopicInfo created = node.topics.topic(OffsetsTopic.NAME);
+            assertThat(created).isNotNull();
+            assertThat(created.partitions()).isEqualTo(3);
+            assertThat(created.replicationFactor()).isEqualTo((short) 1);
+            assertThat(created.configs()).containsEntry("cleanup.policy", "compact").containsEntry("min.insync.replicas", "1");
+            for (short v = find.minVersion(); v <= find.maxVersion(); v++) {
+                FindCoordinatorRequestData again = new FindCoordinatorRequestData();
+                if (v >= 4) {
+                    FindCoordinatorResponseData r = await(find.handle(node.ctx(ApiKeys.FIND_COORDINATOR, v),
+                            again.setCoordinatorKeys(List.of("g1", "g2"))));
+                    assertThat(r.coordinators()).extracting(FindCoordinatorResponseData.Coordinator::key)
+                            .containsExactly("g1", "g2");
+                    assertThat(r.coordinators()).allSatisfy(c -> {
+                        assertThat(c.errorCode()).isZero();
+                        assertThat(c.nodeId()).isEqualTo(AdminFixture.NODE_ID);
+                        assertThat(c.port()).isEqualTo(9092);
+                    });
+                    FindCoordinatorResponseData bad = await(find.handle(node.ctx(ApiKeys.FIND_COORDINATOR, v),
+                            again.setKeyType((byte) 5)));
+                    assertThat(bad.coordinators().get(0).errorCode()).isEqualTo(Errors.INVALID_REQUEST.code());
+                } else {
+                    FindCoordinatorResponseData r = await(find.handle(node.ctx(ApiKeys.FIND_COORDINATOR, v),
+                            again.setKey("g1")));
+                    assertThat(r.errorCode()).isZero();
+                    assertThat(r.nodeId()).isEqualTo(AdminFixture.NODE_ID);
+                    assertThat(r.host()).isEqualTo("127.0.0.1");
+                }
+            }
+        }
+    }
+
+    @Test
     void aGroupIsCoordinatedByTheLeaderOfItsOffsetsPartition() {
         fx.topic(OffsetsTopic.NAME, PARTITIONS, offsetsTopic.configs());
         String a = "group-a";

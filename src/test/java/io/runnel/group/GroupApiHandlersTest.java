@@ -9,7 +9,6 @@ import java.util.concurrent.TimeUnit;
 import io.runnel.api.ApiHandler;
 import io.runnel.api.DeleteGroupsHandler;
 import io.runnel.api.DescribeGroupsHandler;
-import io.runnel.api.FindCoordinatorHandler;
 import io.runnel.api.HeartbeatHandler;
 import io.runnel.api.JoinGroupHandler;
 import io.runnel.api.LeaveGroupHandler;
@@ -26,8 +25,6 @@ import org.apache.kafka.common.Node;
 import org.apache.kafka.common.message.DeleteGroupsRequestData;
 import org.apache.kafka.common.message.DescribeGroupsRequestData;
 import org.apache.kafka.common.message.DescribeGroupsResponseData;
-import org.apache.kafka.common.message.FindCoordinatorRequestData;
-import org.apache.kafka.common.message.FindCoordinatorResponseData;
 import org.apache.kafka.common.message.HeartbeatRequestData;
 import org.apache.kafka.common.message.JoinGroupRequestData;
 import org.apache.kafka.common.message.JoinGroupRequestData.JoinGroupRequestProtocol;
@@ -230,35 +227,6 @@ class GroupApiHandlersTest {
         DeleteGroupsHandler delete = new DeleteGroupsHandler(coordinator);
         for (short v = delete.minVersion(); v <= delete.maxVersion(); v++) {
             call(delete, v, new DeleteGroupsRequestData().setGroupsNames(List.of("simple")));
-        }
-    }
-
-    @Test
-    void findCoordinatorAnswersThisBrokerInBothForms() {
-        FindCoordinatorHandler find = new FindCoordinatorHandler(coordinator, null, null);
-        for (short v = find.minVersion(); v <= find.maxVersion(); v++) {
-            FindCoordinatorRequestData request = new FindCoordinatorRequestData();
-            if (v >= 4) {
-                request.setCoordinatorKeys(List.of("g1", "g2"));
-                FindCoordinatorResponseData r = call(find, v, request);
-                assertThat(r.coordinators()).extracting(c -> c.key()).containsExactly("g1", "g2");
-                assertThat(r.coordinators()).allSatisfy(c -> {
-                    assertThat(c.nodeId()).isEqualTo(7);
-                    assertThat(c.port()).isEqualTo(19092);
-                });
-                request.setKeyType((byte) 5);
-                assertThat(((FindCoordinatorResponseData) call(find, v, request)).coordinators().get(0).errorCode())
-                        .isEqualTo(Errors.INVALID_REQUEST.code());
-            } else {
-                request.setKey("g1");
-                if (v >= 1) {
-                    request.setKeyType((byte) 1);
-                }
-                FindCoordinatorResponseData r = call(find, v, request);
-                assertThat(r.errorCode()).isZero();
-                assertThat(r.nodeId()).isEqualTo(7);
-                assertThat(r.host()).isEqualTo("127.0.0.1");
-            }
         }
     }
 }

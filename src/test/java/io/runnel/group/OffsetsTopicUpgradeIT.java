@@ -94,10 +94,7 @@ class OffsetsTopicUpgradeIT {
         writeOldLayout(offsets);
         start();
         try (Admin admin = admin()) {
-            TopicDescription d = admin.describeTopics(List.of(Topic.GROUP_METADATA_TOPIC_NAME)).allTopicNames()
-                    .get(10, TimeUnit.SECONDS).get(Topic.GROUP_METADATA_TOPIC_NAME);
-            assertThat(d.isInternal()).isTrue();
-            assertThat(d.partitions()).hasSize(PARTITIONS);
+            // the first search for the group's coordinator creates the topic over the old directories
             Map<TopicPartition, OffsetAndMetadata> committed = null;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (System.nanoTime() < deadline) {
@@ -116,6 +113,10 @@ class OffsetsTopicUpgradeIT {
                 assertThat(loaded.get(tp).offset()).isEqualTo(offset);
                 assertThat(loaded.get(tp).metadata()).isEqualTo("old");
             });
+            TopicDescription d = admin.describeTopics(List.of(Topic.GROUP_METADATA_TOPIC_NAME)).allTopicNames()
+                    .get(10, TimeUnit.SECONDS).get(Topic.GROUP_METADATA_TOPIC_NAME);
+            assertThat(d.isInternal()).isTrue();
+            assertThat(d.partitions()).hasSize(PARTITIONS);
         }
         // and again after a restart, now from the topic the upgrade created
         broker.closeAndWait(30, TimeUnit.SECONDS);
@@ -128,6 +129,7 @@ class OffsetsTopicUpgradeIT {
         }
     }
 
+    /** A producer's metadata request creates the topic, as in Kafka, and its write is then refused. */
     @Test
     void clientsCanNeitherWriteToNorDeleteTheOffsetsTopic() throws Exception {
         start();
