@@ -10,8 +10,11 @@
 #   --record-size BYTES   default 1024
 #   --partitions P        partitions of the throughput topics (default 6)
 #   --latency-rate R      records/s of the fixed-rate latency run (default 2000, about 2 MB/s)
-#   --latency-records N   records of the fixed-rate latency run (default 30000: 15 s), of which the
-#                         first 2 s are warm-up (--warmup-records: the client's metadata fetch and JIT)
+#   --latency-records N   records of the fixed-rate latency runs (default 60000: 30 s), of which the
+#                         first --latency-warmup seconds are not counted
+#   --latency-warmup S    seconds of warm-up (default 10): the clients' JIT compiles for about that long,
+#                         using more than one of two cores (p50 end-to-end 4 ms in the first 5 s, 0.5 ms
+#                         after 10 s, against either broker), which would measure the client, not the broker
 #   --e2e-records N       round trips of the one-in-flight end-to-end run (default 3000)
 #   --workloads "..."     single-node part: subset of startup produce1 consume produceall latency e2erate e2e
 #                         (default all; startup and memory are always measured, as each run starts a broker);
@@ -36,8 +39,8 @@
 # percentiles are the produce-acknowledgement latency at a fixed rate; the end-to-end latency at the same
 # fixed rate (scripts/bench/FixedRateEndToEnd.java: the Java producer sends on a schedule, linger.ms=0,
 # acks=all, the Java consumer in the same JVM times each record from its scheduled send until polled,
-# microsecond resolution, first 2 s discarded, its own young generation large enough not to collect during
-# the measured window) - kafka-tools' EndToEndLatency cannot hold a rate, as it
+# microsecond resolution, first 10 s discarded, its own young generation large enough not to collect during
+# the run) - kafka-tools' EndToEndLatency cannot hold a rate, as it
 # keeps one record in flight, so it runs last, as extra information. Resident memory
 # under load is the peak VmRSS sampled every 0.25 s from the first produce to the end of the acks=all
 # produce. Client tools run one at a time with -Xmx512m on the same machine.
@@ -68,7 +71,8 @@ RECORDS=300000
 RECORD_SIZE=1024
 PARTITIONS=6
 LAT_RATE=2000
-LAT_RECORDS=30000
+LAT_RECORDS=60000
+LAT_WARMUP_S=10
 E2E_RECORDS=3000
 WORKLOADS="startup produce1 consume produceall latency e2erate e2e"
 HEAP=1g
@@ -88,6 +92,7 @@ while [[ $# -gt 0 ]]; do
         --partitions) PARTITIONS="$2"; shift 2 ;;
         --latency-rate) LAT_RATE="$2"; shift 2 ;;
         --latency-records) LAT_RECORDS="$2"; shift 2 ;;
+        --latency-warmup) LAT_WARMUP_S="$2"; shift 2 ;;
         --e2e-records) E2E_RECORDS="$2"; shift 2 ;;
         --workloads) WORKLOADS="$2"; shift 2 ;;
         --heap) HEAP="$2"; shift 2 ;;
@@ -101,6 +106,12 @@ while [[ $# -gt 0 ]]; do
         *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
+
+LAT_WARMUP=$((LAT_RATE * LAT_WARMUP_S))
+if (( LAT_RECORDS <= LAT_WARMUP )); then
+    echo "bench.sh: --latency-records $LAT_RECORDS leaves nothing after the $LAT_WARMUP_S s warm-up at $LAT_RATE records/s" >&2
+    exit 2
+fi
 
 die() {
     echo "bench.sh: $*" >&2
@@ -130,12 +141,12 @@ TOOLS_CP="$("$ROOT/scripts/kafka-ref.sh" classpath)"
 BOOTSTRAP="127.0.0.1:$PORT"
 TOOL_JVM=(java -Xmx512m -XX:+UseG1GC -cp "$TOOLS_CP")
 echo "rep,system,metric,value" > "$OUT/results.csv"
-DESC="$RECORDS x $RECORD_SIZE B records, $PARTITIONS partitions, heap $HEAP, $(nproc) cores, $REPS rep(s); latency at $LAT_RATE rec/s"
+DESC="$RECORDS x $RECORD_SIZE B records, $PARTITIONS partitions, heap $HEAP, $(nproc) cores, $REPS rep(s); latency at $LAT_RATE rec/s for $((LAT_RECORDS / LAT_RATE)) s, the first $LAT_WARMUP_S s not counted"
 if (( CLUSTER )); then DESC+="; 3 nodes: RF=3, min.insync.replicas=2, heap $HEAP each"; fi
 if (( ! SINGLE )); then DESC+=" (three-node part only)"; fi
 cat > "$OUT/meta.json" <<EOF
 {"description": "$DESC", "reps": $REPS, "records": $RECORDS, "record_size": $RECORD_SIZE,
- "partitions": $PARTITIONS, "heap": "$HEAP", "latency_rate": $LAT_RATE, "latency_records": $LAT_RECORDS,
+ "partitions": $PARTITIONS, "heap": "$HEAP", "latency_rate": $LAT_RATE, "latency_records": $LAT_RECORDS, "latency_warmup_s": $LAT_WARMUP_S,
  "e2e_records": $E2E_RECORDS, "single_node": $SINGLE, "cluster": $CLUSTER, "cores": $(nproc), "kafka": "4.2.1", "runnel_commit": "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"}
 EOF
 
@@ -337,7 +348,7 @@ run_system() {
     fi
     if wants latency; then
         progress "[rep $REP/$REPS] [$SYS] latency at $LAT_RATE records/s: $LAT_RECORDS records"
-        p="$(run_producer "$run" latency bench-latency "$LAT_RECORDS" "$LAT_RATE" --warmup-records $((LAT_RATE * 2)) \
+        p="$(run_producer "$run" latency bench-latency "$LAT_RECORDS" "$LAT_RATE" --warmup-records "$LAT_WARMUP" \
             -- acks=all linger.ms=0)"
         record latency_p50_ms "$(val p50_ms "$p")"
         record latency_p99_ms "$(val p99_ms "$p")"
@@ -349,8 +360,8 @@ run_system() {
         # a young generation that the run does not fill: the tool's own collections would stall its producer
         # and consumer and count as the broker's latency (G1 sized for -Xmx512m paused every ~1 s for 2-15 ms;
         # it allocates ~45 MB/s at 2000 records/s, and collects once just before its clock starts)
-        timeout 600 "${TOOL_JVM[@]}" -Xms1536m -Xmx1536m -Xmn1g "$ROOT/scripts/bench/FixedRateEndToEnd.java" "$BOOTSTRAP" bench-latency "$LAT_RATE" \
-            "$LAT_RECORDS" $((LAT_RATE * 2)) "$RECORD_SIZE" all > "$raw" 2>&1 \
+        timeout 600 "${TOOL_JVM[@]}" -Xms2560m -Xmx2560m -Xmn2g "$ROOT/scripts/bench/FixedRateEndToEnd.java" "$BOOTSTRAP" bench-latency "$LAT_RATE" \
+            "$LAT_RECORDS" "$LAT_WARMUP" "$RECORD_SIZE" all > "$raw" 2>&1 \
             || { tail -20 "$raw" >&2; die "[$SYS] FixedRateEndToEnd failed: $raw"; }
         local e
         e="$("$PY" "$LIB" parse e2erate "$raw")" || die "[$SYS] cannot read $raw"
@@ -480,8 +491,8 @@ run_cluster_system() {
 
     progress "[rep $REP/$REPS] [$SYS] 3 nodes: end-to-end latency at $LAT_RATE records/s: $LAT_RECORDS records"
     raw="$run/e2e-rate.txt"
-    timeout 600 "${TOOL_JVM[@]}" -Xms1536m -Xmx1536m -Xmn1g "$ROOT/scripts/bench/FixedRateEndToEnd.java" "$BOOTSTRAP" \
-        bench-rf3-latency "$LAT_RATE" "$LAT_RECORDS" $((LAT_RATE * 2)) "$RECORD_SIZE" all > "$raw" 2>&1 \
+    timeout 600 "${TOOL_JVM[@]}" -Xms2560m -Xmx2560m -Xmn2g "$ROOT/scripts/bench/FixedRateEndToEnd.java" "$BOOTSTRAP" \
+        bench-rf3-latency "$LAT_RATE" "$LAT_RECORDS" "$LAT_WARMUP" "$RECORD_SIZE" all > "$raw" 2>&1 \
         || { tail -20 "$raw" >&2; die "[$SYS] FixedRateEndToEnd failed: $raw"; }
     local e
     e="$("$PY" "$LIB" parse e2erate "$raw")" || die "[$SYS] cannot read $raw"

@@ -26,7 +26,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * broker rather than hiding the stall (no coordinated omission). The tool's own garbage collections stall
  * its producer and consumer too and would be counted as the broker's latency: it collects once before
  * the clock starts, should run with a young generation that the run does not fill (bench.sh gives it
- * -Xmn1g), and reports how many of its collections still fell after the warm-up
+ * -Xmn2g for 30 s at 2000 records/s), and reports how many of its collections still fell after the warm-up
  * ({@code client_gc=N client_gc_ms=..}), so a run where some did can be told apart.
  *
  * <p>Run with the Kafka client jars on the class path (the source launcher compiles it):
