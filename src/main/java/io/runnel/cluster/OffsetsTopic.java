@@ -18,8 +18,8 @@ import org.slf4j.LoggerFactory;
  * {@code min.insync.replicas=min(2, replication factor)}. It is created when a client first looks for a
  * coordinator, as in Kafka (a single node adopts the {@code __consumer_offsets-N} directories an older
  * version wrote then); a cluster member also checks in the background ({@value #CHECK_INTERVAL_MS} ms), so
- * that it exists before then. Creation fails, and is tried again,
- * while fewer brokers than its replication factor are alive, as in Kafka.
+ * that it exists before then. Creation fails, and is tried again, while fewer brokers than its replication
+ * factor are alive, as in Kafka.
  *
  * <p>Threading: any thread; futures complete where {@link TopicManager} completes them.
  */
