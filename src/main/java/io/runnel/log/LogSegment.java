@@ -227,6 +227,11 @@ final class LogSegment implements Closeable {
      * Whole batches from the one holding {@code startOffset}: at most {@code maxBytes} (at least one batch
      * with {@code minOneMessage}), none whose last offset reaches {@code maxOffsetExclusive}, none past
      * {@code maxPosition}. Returns null when the offset is not in this segment below maxPosition.
+     *
+     * <p>Reads a handful of batch headers whatever the size: where the start and the end bound (the batch
+     * holding {@code maxOffsetExclusive}) are, through the offset index, and then the last whole batch
+     * below {@code start + maxBytes}, searching the index by position. Walking every header of a 1 MB
+     * answer instead took some 60 reads per partition on the fetch path.
      */
     LogSlice read(long startOffset, int maxBytes, long maxOffsetExclusive, int maxPosition, boolean minOneMessage)
             throws IOException {
@@ -234,18 +239,25 @@ final class LogSegment implements Closeable {
         if (first == null) {
             return null;
         }
-        ByteBuffer header = ByteBuffer.allocate(HEADER_PREFIX);
-        int total = 0;
-        BatchPosition b = first;
-        while (b != null && b.lastOffset < maxOffsetExclusive) {
-            boolean fits = total + (long) b.size <= maxBytes;
-            if (!fits && !(minOneMessage && total == 0)) {
-                break;
-            }
-            total += b.size;
-            b = readHeader(b.position + b.size, maxPosition, header);
+        if (first.lastOffset >= maxOffsetExclusive) {
+            return LogSlice.EMPTY;
         }
-        return total == 0 ? LogSlice.EMPTY : new LogSlice(log.channel(), first.position, total);
+        // every batch before this position ends below maxOffsetExclusive, as offsets grow with positions
+        BatchPosition bounding = translateOffset(maxOffsetExclusive, maxPosition);
+        int bound = bounding == null ? maxPosition : bounding.position;
+        long wanted = Math.min((long) first.position + Math.max(maxBytes, 0), bound);
+        int firstEnd = first.position + first.size;
+        if (wanted < firstEnd) {
+            return minOneMessage ? new LogSlice(log.channel(), first.position, first.size) : LogSlice.EMPTY;
+        }
+        // the last batch boundary at or below wanted: from the closest indexed batch start, a few headers on
+        int end = Math.max(firstEnd, offsetIndex.floorPosition((int) wanted));
+        ByteBuffer header = ByteBuffer.allocate(HEADER_PREFIX);
+        BatchPosition b;
+        while ((b = readHeader(end, bound, header)) != null && (long) end + b.size <= wanted) {
+            end += b.size;
+        }
+        return new LogSlice(log.channel(), first.position, end - first.position);
     }
 
     /** The offset after the last batch of the segment (its base offset when empty). */

@@ -49,6 +49,28 @@ final class OffsetIndex extends AbstractIndex {
         return new Entry(offsetAt(buf, slot), buf.getInt(slot * ENTRY_SIZE + 4));
     }
 
+    /**
+     * The largest indexed batch start at or below {@code position}, or 0 if none: positions increase with
+     * offsets, so this is a binary search over the second field.
+     */
+    int floorPosition(int position) {
+        MappedByteBuffer buf = mmap();
+        int lo = 0;
+        int hi = entries - 1;
+        int found = 0;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            int pos = buf.getInt(mid * ENTRY_SIZE + 4);
+            if (pos <= position) {
+                found = pos;
+                lo = mid + 1;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return found;
+    }
+
     long lastOffset() {
         int n = entries;
         return n == 0 ? baseOffset : offsetAt(mmap(), n - 1);

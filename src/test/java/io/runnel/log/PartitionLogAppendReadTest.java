@@ -106,6 +106,64 @@ class PartitionLogAppendReadTest {
         }
     }
 
+    /**
+     * The read finds its end through the index rather than batch by batch: over batches of varied sizes,
+     * several segments and a sparse index, every (offset, max bytes, bound) gives exactly the whole batches
+     * a walk over all of them gives.
+     */
+    @Test
+    void readReturnsTheSameWholeBatchesAsAWalkOverEveryBatch() throws Exception {
+        java.util.Random random = new java.util.Random(42);
+        LogConfig cfg = with(config(), 40_000, Long.MAX_VALUE, -1, -1, 1 << 20, 700, 0, false);
+        record Batch(long base, long last, long segment, int size) {
+        }
+        List<Batch> batches = new ArrayList<>();
+        try (PartitionLog log = open(dir, cfg, time)) {
+            List<LogAppendResult> appended = new ArrayList<>();
+            for (int i = 0; i < 300; i++) {
+                String[] values = new String[1 + random.nextInt(5)];
+                for (int v = 0; v < values.length; v++) {
+                    values[v] = "v".repeat(1 + random.nextInt(400));
+                }
+                appended.add(log.appendAsLeader(batch(T0 + i, values), 0));
+            }
+            java.util.TreeSet<Long> segmentBases = new java.util.TreeSet<>(log.segmentBaseOffsets());
+            assertThat(segmentBases).hasSizeGreaterThan(3);
+            for (LogAppendResult r : appended) {
+                batches.add(new Batch(r.firstOffset(), r.lastOffset(), segmentBases.floor(r.firstOffset()),
+                        r.sizeInBytes()));
+            }
+            long end = log.logEndOffset();
+            for (int trial = 0; trial < 3000; trial++) {
+                long from = random.nextLong(end);
+                long bound = from + 1 + random.nextLong(end - from + 5);
+                int maxBytes = random.nextInt(12_000);
+                boolean minOne = random.nextBoolean();
+                // the walk: from the batch holding `from`, within its segment, whole batches below the bound
+                int at = 0;
+                while (batches.get(at).last() < from) {
+                    at++;
+                }
+                List<Long> expected = new ArrayList<>();
+                long total = 0;
+                for (int b = at; b < batches.size() && batches.get(b).segment() == batches.get(at).segment(); b++) {
+                    Batch x = batches.get(b);
+                    if (x.last() >= bound || (total + x.size() > maxBytes && !(minOne && total == 0))) {
+                        break;
+                    }
+                    expected.add(x.base());
+                    total += x.size();
+                }
+                MemoryRecords read = log.read(from, maxBytes, bound, minOne).records().toMemoryRecords();
+                List<Long> got = new ArrayList<>();
+                read.batches().forEach(b -> got.add(b.baseOffset()));
+                assertThat(got).as("from %d, max %d bytes, bound %d, minOne %s", from, maxBytes, bound, minOne)
+                        .isEqualTo(expected);
+                assertThat(read.sizeInBytes()).isEqualTo((int) total);
+            }
+        }
+    }
+
     @Test
     void readOutsideTheLogIsOutOfRange() throws Exception {
         try (PartitionLog log = open(dir, config(), time)) {
