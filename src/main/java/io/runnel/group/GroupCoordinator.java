@@ -96,6 +96,16 @@ public final class GroupCoordinator {
         return config;
     }
 
+    /**
+     * Where the partition count of {@code __consumer_offsets} comes from (default: the configured
+     * {@code offsets.topic.num.partitions}). The broker points it at the existing topic, as Kafka does, so
+     * that changing the setting later does not move groups away from their committed offsets. Call before
+     * serving; the supplier is called on any thread and must not block.
+     */
+    public void partitionCountFrom(java.util.function.IntSupplier count) {
+        store.partitionCount = count;
+    }
+
     /** The {@code __consumer_offsets} partition holding the group, as Kafka computes it. */
     public int partitionFor(String groupId) {
         return store.partitionFor(groupId);
@@ -109,7 +119,7 @@ public final class GroupCoordinator {
         return call(() -> {
             startTimers();
             List<Future<Void>> loads = new ArrayList<>();
-            for (int p = 0; p < config.offsetsTopicNumPartitions(); p++) {
+            for (int p = 0, n = store.partitionCount.getAsInt(); p < n; p++) {
                 loads.add(load(p));
             }
             return Future.all(loads).mapEmpty();

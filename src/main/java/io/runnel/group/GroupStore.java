@@ -47,11 +47,15 @@ final class GroupStore {
         this.config = config;
         this.log = log;
         this.time = time;
+        this.partitionCount = config::offsetsTopicNumPartitions;
     }
+
+    /** How many partitions {@code __consumer_offsets} has; see {@link GroupCoordinator#partitionCountFrom}. */
+    volatile java.util.function.IntSupplier partitionCount;
 
     /** The {@code __consumer_offsets} partition holding the group, as Kafka computes it. */
     int partitionFor(String groupId) {
-        return Utils.abs(groupId.hashCode()) % config.offsetsTopicNumPartitions();
+        return Utils.abs(groupId.hashCode()) % partitionCount.getAsInt();
     }
 
     Future<Void> appendGroupSnapshot(ClassicGroup group) {

@@ -58,8 +58,12 @@ class OffsetsTopicUpgradeIT {
     }
 
     private void start() throws Exception {
+        start(PARTITIONS);
+    }
+
+    private void start(int offsetsPartitions) throws Exception {
         broker = Broker.start(Map.of("log.dirs", dir.toString(), "listeners", "PLAINTEXT://127.0.0.1:0",
-                "admin.listener", "127.0.0.1:0", "offsets.topic.num.partitions", Integer.toString(PARTITIONS),
+                "admin.listener", "127.0.0.1:0", "offsets.topic.num.partitions", Integer.toString(offsetsPartitions),
                 "group.initial.rebalance.delay.ms", "0")).toCompletionStage().toCompletableFuture()
                 .get(60, TimeUnit.SECONDS);
     }
@@ -126,6 +130,54 @@ class OffsetsTopicUpgradeIT {
             Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(GROUP)
                     .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
             offsets.forEach((tp, offset) -> assertThat(committed.get(tp).offset()).isEqualTo(offset));
+        }
+    }
+
+    /**
+     * offsets.topic.num.partitions changed after the topic exists: groups stay on the partitions the topic
+     * has (as in Kafka), so a group whose partition would differ under the new setting keeps its offsets.
+     */
+    @Test
+    void changingTheOffsetsPartitionCountLaterKeepsGroupsWhereTheyAre() throws Exception {
+        String group = null;
+        for (int i = 0; group == null; i++) {
+            String g = "moved-" + i;
+            // under the new setting its partition would be one the topic does not even have
+            if (Utils.abs(g.hashCode()) % 7 >= PARTITIONS) {
+                group = g;
+            }
+        }
+        TopicPartition tp = new TopicPartition("orders", 0);
+        start(PARTITIONS);
+        try (Admin admin = admin()) {
+            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic("orders", 1, (short) 1)))
+                    .all().get(10, TimeUnit.SECONDS);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (true) {
+                try {
+                    admin.alterConsumerGroupOffsets(group, Map.of(tp, new OffsetAndMetadata(23L, "kept")))
+                            .all().get(10, TimeUnit.SECONDS);
+                    break;
+                } catch (ExecutionException e) {
+                    // the first search for the coordinator creates the offsets topic; retried until it exists
+                    if (System.nanoTime() > deadline) {
+                        throw e;
+                    }
+                    Thread.sleep(100);
+                }
+            }
+        }
+        broker.closeAndWait(30, TimeUnit.SECONDS);
+        broker = null;
+        start(7);
+        try (Admin admin = admin()) {
+            assertThat(admin.describeTopics(List.of(Topic.GROUP_METADATA_TOPIC_NAME)).allTopicNames()
+                    .get(10, TimeUnit.SECONDS).get(Topic.GROUP_METADATA_TOPIC_NAME).partitions()).hasSize(PARTITIONS);
+            OffsetAndMetadata committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
+                    .get(30, TimeUnit.SECONDS).get(tp);
+            assertThat(committed).isNotNull();
+            assertThat(committed.offset()).isEqualTo(23L);
+            assertThat(committed.metadata()).isEqualTo("kept");
         }
     }
 
