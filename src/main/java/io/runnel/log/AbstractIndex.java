@@ -100,12 +100,20 @@ abstract class AbstractIndex implements Closeable {
 
     /** Index of the largest entry whose key is at or below {@code target}, or -1. */
     protected int floorSlot(MappedByteBuffer buf, int n, long target) {
+        return floorSlot(n, target, slot -> keyAt(buf, slot));
+    }
+
+    /**
+     * Index of the largest of the first {@code n} entries whose value (increasing with the index) is at or
+     * below {@code target}, or -1.
+     */
+    protected static int floorSlot(int n, long target, java.util.function.IntToLongFunction valueAt) {
         int lo = 0;
         int hi = n - 1;
         int found = -1;
         while (lo <= hi) {
             int mid = (lo + hi) >>> 1;
-            long key = keyAt(buf, mid);
+            long key = valueAt.applyAsLong(mid);
             if (key <= target) {
                 found = mid;
                 lo = mid + 1;

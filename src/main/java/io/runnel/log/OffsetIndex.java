@@ -55,20 +55,8 @@ final class OffsetIndex extends AbstractIndex {
      */
     int floorPosition(int position) {
         MappedByteBuffer buf = mmap();
-        int lo = 0;
-        int hi = entries - 1;
-        int found = 0;
-        while (lo <= hi) {
-            int mid = (lo + hi) >>> 1;
-            int pos = buf.getInt(mid * ENTRY_SIZE + 4);
-            if (pos <= position) {
-                found = pos;
-                lo = mid + 1;
-            } else {
-                hi = mid - 1;
-            }
-        }
-        return found;
+        int slot = floorSlot(entries, position, i -> buf.getInt(i * ENTRY_SIZE + 4));
+        return slot < 0 ? 0 : buf.getInt(slot * ENTRY_SIZE + 4);
     }
 
     long lastOffset() {
