@@ -99,10 +99,13 @@ class ClusterControllerIT {
 
     @AfterEach
     void stop() throws Exception {
+        // Vert.x first, while every member still answers: terminating members first left the controllers'
+        // worker tasks in Hazelcast calls towards members being terminated, and closing Vert.x then
+        // waited for them (a 10 s timeout in one run of isrChangesAreCompareAndSet)
+        vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
         for (Node n : nodes) {
             n.hz.getLifecycleService().terminate();
         }
-        vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
 
     private void startAll() throws Exception {
