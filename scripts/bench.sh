@@ -239,6 +239,23 @@ start_broker() {
     progress "[rep $REP/$REPS] [$SYS] ready in ${startup}s after launch (pid $BROKER_PID)"
 }
 
+# End-to-end latency at the fixed rate (FixedRateEndToEnd) against TOPIC; records METRIC_p50_ms and
+# METRIC_p99_ms. LABEL prefixes the progress lines.
+run_e2e_rate() {
+    local run="$1" topic="$2" metric="$3" label="$4" raw="$1/e2e-rate.txt" e
+    progress "[rep $REP/$REPS] [$SYS] ${label}end-to-end latency at $LAT_RATE records/s: $LAT_RECORDS records"
+    # a young generation that the run does not fill: the tool's own collections would stall its producer
+    # and consumer and count as the broker's latency (G1 sized for -Xmx512m paused every ~1 s for 2-15 ms;
+    # it allocates ~45 MB/s at 2000 records/s, and collects once just before its clock starts)
+    timeout 600 "${TOOL_JVM[@]}" -Xms2560m -Xmx2560m -Xmn2g "$ROOT/scripts/bench/FixedRateEndToEnd.java" "$BOOTSTRAP" \
+        "$topic" "$LAT_RATE" "$LAT_RECORDS" "$LAT_WARMUP" "$RECORD_SIZE" all > "$raw" 2>&1 \
+        || { tail -20 "$raw" >&2; die "[$SYS] FixedRateEndToEnd failed: $raw"; }
+    e="$("$PY" "$LIB" parse e2erate "$raw")" || die "[$SYS] cannot read $raw"
+    record "${metric}_p50_ms" "$(val p50_ms "$e")"
+    record "${metric}_p99_ms" "$(val p99_ms "$e")"
+    progress "[rep $REP/$REPS] [$SYS] ${label}end-to-end at fixed rate: p50 $(val p50_ms "$e") ms, p99 $(val p99_ms "$e") ms, p99.9 $(val p999_ms "$e") ms, max $(val max_ms "$e") ms (client GC in window: $(val client_gc "$e") x, $(val client_gc_ms "$e") ms)"
+}
+
 create_topic() {
     local run="$1" topic="$2" partitions="$3"
     timeout 120 "${TOOL_JVM[@]}" org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
@@ -354,21 +371,7 @@ run_system() {
         record latency_p99_ms "$(val p99_ms "$p")"
         progress "[rep $REP/$REPS] [$SYS] latency: $(val rps "$p") records/s, p50 $(val p50_ms "$p") ms, p99 $(val p99_ms "$p") ms, max $(val max_ms "$p") ms"
     fi
-    if wants e2erate; then
-        progress "[rep $REP/$REPS] [$SYS] end-to-end latency at $LAT_RATE records/s: $LAT_RECORDS records"
-        local raw="$run/e2e-rate.txt"
-        # a young generation that the run does not fill: the tool's own collections would stall its producer
-        # and consumer and count as the broker's latency (G1 sized for -Xmx512m paused every ~1 s for 2-15 ms;
-        # it allocates ~45 MB/s at 2000 records/s, and collects once just before its clock starts)
-        timeout 600 "${TOOL_JVM[@]}" -Xms2560m -Xmx2560m -Xmn2g "$ROOT/scripts/bench/FixedRateEndToEnd.java" "$BOOTSTRAP" bench-latency "$LAT_RATE" \
-            "$LAT_RECORDS" "$LAT_WARMUP" "$RECORD_SIZE" all > "$raw" 2>&1 \
-            || { tail -20 "$raw" >&2; die "[$SYS] FixedRateEndToEnd failed: $raw"; }
-        local e
-        e="$("$PY" "$LIB" parse e2erate "$raw")" || die "[$SYS] cannot read $raw"
-        record e2e_rate_p50_ms "$(val p50_ms "$e")"
-        record e2e_rate_p99_ms "$(val p99_ms "$e")"
-        progress "[rep $REP/$REPS] [$SYS] end-to-end at fixed rate: p50 $(val p50_ms "$e") ms, p99 $(val p99_ms "$e") ms, p99.9 $(val p999_ms "$e") ms, max $(val max_ms "$e") ms (client GC in window: $(val client_gc "$e") x, $(val client_gc_ms "$e") ms)"
-    fi
+    wants e2erate && run_e2e_rate "$run" bench-latency e2e_rate ""
     if wants e2e; then
         progress "[rep $REP/$REPS] [$SYS] end-to-end latency, one in flight: $E2E_RECORDS round trips"
         local raw="$run/e2e.txt"
@@ -489,16 +492,7 @@ run_cluster_system() {
         progress "[rep $REP/$REPS] [$SYS] 3 nodes: peak resident memory under load $(awk '{ printf "%.0f", $1 / 1024 }' "$run/rss-peak-kib") MiB (sum of three)"
     fi
 
-    progress "[rep $REP/$REPS] [$SYS] 3 nodes: end-to-end latency at $LAT_RATE records/s: $LAT_RECORDS records"
-    raw="$run/e2e-rate.txt"
-    timeout 600 "${TOOL_JVM[@]}" -Xms2560m -Xmx2560m -Xmn2g "$ROOT/scripts/bench/FixedRateEndToEnd.java" "$BOOTSTRAP" \
-        bench-rf3-latency "$LAT_RATE" "$LAT_RECORDS" "$LAT_WARMUP" "$RECORD_SIZE" all > "$raw" 2>&1 \
-        || { tail -20 "$raw" >&2; die "[$SYS] FixedRateEndToEnd failed: $raw"; }
-    local e
-    e="$("$PY" "$LIB" parse e2erate "$raw")" || die "[$SYS] cannot read $raw"
-    record cluster_e2e_p50_ms "$(val p50_ms "$e")"
-    record cluster_e2e_p99_ms "$(val p99_ms "$e")"
-    progress "[rep $REP/$REPS] [$SYS] 3 nodes: end-to-end at fixed rate: p50 $(val p50_ms "$e") ms, p99 $(val p99_ms "$e") ms, p99.9 $(val p999_ms "$e") ms, max $(val max_ms "$e") ms (client GC in window: $(val client_gc "$e") x, $(val client_gc_ms "$e") ms)"
+    run_e2e_rate "$run" bench-rf3-latency cluster_e2e "3 nodes: "
     BOOTSTRAP="$saved"
     stop_broker
 }

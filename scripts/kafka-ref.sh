@@ -101,20 +101,63 @@ format_storage() {
     fi
 }
 
-start() {
-    local port=19092 cport=19093 dir="" heap=1g timeout=90
-    local -a overrides=()
+# Parses the options start and start-cluster share into the caller's locals port, cport, heap, timeout
+# and overrides (bash locals are visible to the functions a function calls), and --dir into dir where
+# COMMAND (start) takes it.
+parse_start_options() {
+    local command="$1"
+    shift
     while [[ $# -gt 0 ]]; do
         case "$1" in
             --port) port="$2"; shift 2 ;;
             --controller-port) cport="$2"; shift 2 ;;
-            --dir) dir="$2"; shift 2 ;;
+            --dir) [[ "$command" == start ]] || die "unknown $command option: $1"; dir="$2"; shift 2 ;;
             --heap) heap="$2"; shift 2 ;;
             --timeout) timeout="$2"; shift 2 ;;
-            --override) overrides+=("$2"); shift 2 ;;
-            *) die "unknown start option: $1" ;;
+            --override) [[ "$2" == *=* ]] || die "--override needs key=value, got: $2"; overrides+=("$2"); shift 2 ;;
+            *) die "unknown $command option: $1" ;;
         esac
     done
+}
+
+# NODE_DIR/server.properties of one KRaft broker+controller: NODE_DIR DESCRIPTION NODE_ID VOTERS PORT
+# CONTROLLER_PORT REPLICATION_FACTOR MIN_ISR, then the caller's overrides.
+write_server_properties() {
+    local node="$1" description="$2" id="$3" voters="$4" port="$5" cport="$6" rf="$7" min_isr="$8"
+    cat > "$node/server.properties" <<EOF
+# $description written by scripts/kafka-ref.sh
+process.roles=broker,controller
+node.id=$id
+controller.quorum.voters=$voters
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$node/data
+num.partitions=1
+default.replication.factor=$rf
+min.insync.replicas=$min_isr
+offsets.topic.replication.factor=$rf
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=$min_isr
+share.coordinator.state.topic.replication.factor=$rf
+share.coordinator.state.topic.min.isr=$min_isr
+EOF
+    local kv
+    for kv in "${overrides[@]+"${overrides[@]}"}"; do echo "$kv" >> "$node/server.properties"; done
+}
+
+# Whether the broker of NODE_DIR serves on PORT: the listener socket is bound before request processing is
+# enabled, so an open port alone is not enough; its "started" line must be in the log too.
+node_ready() {
+    port_open "$2" && grep -q "Kafka Server started" "$1/kafka.log"
+}
+
+start() {
+    local port=19092 cport=19093 dir="" heap=1g timeout=90
+    local -a overrides=()
+    parse_start_options start "$@"
     fetch
     if port_open "$port"; then die "port $port is already in use"; fi
     if port_open "$cport"; then die "controller port $cport is already in use"; fi
@@ -123,30 +166,7 @@ start() {
     dir="$(cd "$dir" && pwd)"
     [[ -e "$dir/data" ]] && die "$dir/data already exists: give a fresh --dir"
 
-    cat > "$dir/server.properties" <<EOF
-# Single-node KRaft reference broker written by scripts/kafka-ref.sh
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=$dir/data
-num.partitions=1
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-EOF
-    local kv
-    for kv in "${overrides[@]+"${overrides[@]}"}"; do
-        [[ "$kv" == *=* ]] || die "--override needs key=value, got: $kv"
-        echo "$kv" >> "$dir/server.properties"
-    done
-
+    write_server_properties "$dir" "Single-node KRaft reference broker" 1 "1@127.0.0.1:$cport" "$port" "$cport" 1 1
     write_log4j "$dir"
     local cluster_id
     cluster_id="$(new_cluster_id)"
@@ -160,10 +180,8 @@ EOF
     local pid=$!
     echo "$pid" > "$dir/kafka.pid"
 
-    # The listener socket is bound before request processing is enabled, so an open port alone is not
-    # enough: wait for the server's own "started" line too.
     local deadline=$((SECONDS + timeout))
-    until port_open "$port" && grep -q "Kafka Server started" "$dir/kafka.log"; do
+    until node_ready "$dir" "$port"; do
         if ! kill -0 "$pid" 2>/dev/null; then
             tail -40 "$dir/kafka.log" >&2
             die "broker exited during startup (log: $dir/kafka.log)"
@@ -184,16 +202,7 @@ start_cluster() {
     [[ -n "$dir" && "$dir" != --* ]] || die "usage: start-cluster DIR [options]"
     shift
     local -a overrides=()
-    while [[ $# -gt 0 ]]; do
-        case "$1" in
-            --port) port="$2"; shift 2 ;;
-            --controller-port) cport="$2"; shift 2 ;;
-            --heap) heap="$2"; shift 2 ;;
-            --timeout) timeout="$2"; shift 2 ;;
-            --override) overrides+=("$2"); shift 2 ;;
-            *) die "unknown start-cluster option: $1" ;;
-        esac
-    done
+    parse_start_options start-cluster "$@"
     fetch
     local i p
     for ((i = 0; i < 3; i++)); do
@@ -204,11 +213,6 @@ start_cluster() {
     mkdir -p "$dir"
     dir="$(cd "$dir" && pwd)"
     [[ -e "$dir/node-1" ]] && die "$dir/node-1 already exists: give a fresh DIR"
-    local kv
-    for kv in "${overrides[@]+"${overrides[@]}"}"; do
-        [[ "$kv" == *=* ]] || die "--override needs key=value, got: $kv"
-    done
-
     local voters="1@127.0.0.1:$cport,2@127.0.0.1:$((cport + 1)),3@127.0.0.1:$((cport + 2))"
     local cluster_id node
     cluster_id="$(new_cluster_id)"
@@ -216,27 +220,8 @@ start_cluster() {
     for i in 1 2 3; do
         node="$dir/node-$i"
         mkdir -p "$node"
-        cat > "$node/server.properties" <<EOF
-# Node $i of a three-node KRaft reference cluster written by scripts/kafka-ref.sh
-process.roles=broker,controller
-node.id=$i
-controller.quorum.voters=$voters
-listeners=PLAINTEXT://127.0.0.1:$((port + i - 1)),CONTROLLER://127.0.0.1:$((cport + i - 1))
-advertised.listeners=PLAINTEXT://127.0.0.1:$((port + i - 1))
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=$node/data
-num.partitions=1
-default.replication.factor=3
-min.insync.replicas=2
-offsets.topic.replication.factor=3
-transaction.state.log.replication.factor=3
-transaction.state.log.min.isr=2
-share.coordinator.state.topic.replication.factor=3
-share.coordinator.state.topic.min.isr=2
-EOF
-        for kv in "${overrides[@]+"${overrides[@]}"}"; do echo "$kv" >> "$node/server.properties"; done
+        write_server_properties "$node" "Node $i of a three-node KRaft reference cluster" "$i" "$voters" \
+            $((port + i - 1)) $((cport + i - 1)) 3 2
         write_log4j "$node"
         format_storage "$node" "$cluster_id" &
         formats+=($!)
@@ -264,7 +249,7 @@ EOF
                 stop "$dir"
                 die "node $i exited during startup (log: $node/kafka.log)"
             fi
-            if port_open $((port + i - 1)) && grep -q "Kafka Server started" "$node/kafka.log"; then
+            if node_ready "$node" $((port + i - 1)); then
                 ready=$((ready + 1))
             fi
         done

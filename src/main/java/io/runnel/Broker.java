@@ -228,12 +228,6 @@ public final class Broker {
                         io.runnel.cluster.TopicInfo t = topics.topic(tp.topic());
                         return t != null && tp.partition() >= 0 && tp.partition() < t.partitions();
                     }, Time.SYSTEM);
-            // groups map onto the partitions the topic has, not a setting changed since it was created
-            int configuredOffsetsPartitions = config.getInt(BrokerConfig.OFFSETS_TOPIC_NUM_PARTITIONS);
-            groups.partitionCountFrom(() -> {
-                io.runnel.cluster.TopicInfo t = topics.topic(OffsetsTopic.NAME);
-                return t != null && t.partitions() > 0 ? t.partitions() : configuredOffsetsPartitions;
-            });
             // a group is coordinated where its offsets partition is led: load it there, drop it elsewhere
             partitions.addLeadershipListener((owner, leader) -> {
                 if (owner.topicPartition().topic().equals(OffsetsTopic.NAME)) {
@@ -244,6 +238,7 @@ public final class Broker {
             });
             OffsetsTopic offsetsTopic = new OffsetsTopic(config, topics, controller == null ? 1
                     : ClusterManagerFactory.Settings.from(config).clusterSize());
+            groups.partitionCountFrom(offsetsTopic::currentPartitions);
             metrics.bindPartitions(topics, partitions);
             ApiRegistry registry = new ApiRegistry(metrics);
             registry.register(new ApiVersionsHandler(registry))
@@ -278,11 +273,10 @@ public final class Broker {
                 return null;
             });
             return loadIds.compose(v -> groups.startFollowingLeadership()).compose(v -> topics.start()).compose(v -> {
-                io.runnel.cluster.TopicInfo existing = topics.topic(OffsetsTopic.NAME);
-                if (existing != null && existing.partitions() != configuredOffsetsPartitions) {
-                    LOG.warn("{} has {} partitions, not offsets.topic.num.partitions={}: groups stay on the {}"
-                            + " partitions it has, as in Kafka", OffsetsTopic.NAME, existing.partitions(),
-                            configuredOffsetsPartitions, existing.partitions());
+                if (offsetsTopic.currentPartitions() != offsetsTopic.partitions()) {
+                    LOG.warn("{} has {} partitions, not offsets.topic.num.partitions={}: groups stay on the"
+                            + " partitions it has, as in Kafka", OffsetsTopic.NAME, offsetsTopic.currentPartitions(),
+                            offsetsTopic.partitions());
                 }
                 partitions.startBackgroundTasks();
                 return listen(registry).compose(l -> joinCluster()).compose(l -> {

@@ -15,8 +15,6 @@ import org.apache.kafka.common.message.FindCoordinatorResponseData.Coordinator;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.Errors;
 import org.apache.kafka.common.requests.FindCoordinatorRequest.CoordinatorType;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * FindCoordinator, as Kafka answers it: a group's coordinator is the leader of its
@@ -28,8 +26,6 @@ import org.slf4j.LoggerFactory;
  * <p>Served up to v5: v6 adds share-group keys, which Runnel does not coordinate.
  */
 public final class FindCoordinatorHandler implements ApiHandler<FindCoordinatorRequestData> {
-
-    private static final Logger LOG = LoggerFactory.getLogger(FindCoordinatorHandler.class);
 
     private final GroupCoordinator coordinator;
     private final OffsetsTopic offsetsTopic;
@@ -101,9 +97,7 @@ public final class FindCoordinatorHandler implements ApiHandler<FindCoordinatorR
         if (keyType != CoordinatorType.GROUP.id()) {
             return Answer.error(Errors.INVALID_REQUEST, "Invalid coordinator key type " + keyType);
         }
-        if (!offsetsTopic.exists()) {
-            // as in Kafka, the first search for a coordinator creates the topic; clients retry meanwhile
-            offsetsTopic.ensure().onFailure(t -> LOG.debug("Creating {} failed: {}", OffsetsTopic.NAME, t.toString()));
+        if (!offsetsTopic.existsOrCreate()) {
             return Answer.error(Errors.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.");
         }
         if (cluster == null) {

@@ -236,10 +236,8 @@ public final class BridgeVerticle extends VerticleBase {
         } catch (ClassCastException e) {
             throw BridgeException.invalid("a field of the subscribe request has the wrong type: " + e.getMessage());
         }
-        if (!offsetsTopic.exists()) {
-            // what a Kafka consumer's FindCoordinator does: create the topic; the join retries until it exists
-            offsetsTopic.ensure().onFailure(t -> LOG.debug("Creating {} failed: {}", OffsetsTopic.NAME, t.toString()));
-        }
+        // what a Kafka consumer's FindCoordinator does; the join retries until the topic exists
+        offsetsTopic.existsOrCreate();
         List<Future<TopicInfo>> resolved = new ArrayList<>();
         req.topics().forEach(t -> resolved.add(resolve(t)));
         here(Future.all(resolved)).compose(v -> {

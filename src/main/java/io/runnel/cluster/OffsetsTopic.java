@@ -66,6 +66,28 @@ public final class OffsetsTopic {
     }
 
     /**
+     * Whether the topic exists; if not, starts creating it (what a search for a coordinator does in
+     * Kafka) and answers false: the caller reports the coordinator unavailable and the client retries.
+     */
+    public boolean existsOrCreate() {
+        if (exists()) {
+            return true;
+        }
+        ensure().onFailure(t -> LOG.debug("Creating {} failed: {}", NAME, t.toString()));
+        return false;
+    }
+
+    /**
+     * The partitions groups map onto: those of the existing topic, as in Kafka, so that changing
+     * {@code offsets.topic.num.partitions} later moves no group away from its offsets; the setting until
+     * the topic exists. Any thread.
+     */
+    public int currentPartitions() {
+        TopicInfo t = topics.topic(NAME);
+        return t != null && t.partitions() > 0 ? t.partitions() : partitions;
+    }
+
+    /**
      * Creates the topic unless it exists; one attempt at a time (callers asking meanwhile share it).
      * Fails while it cannot be created (no controller, too few live brokers).
      */
