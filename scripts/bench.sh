@@ -404,6 +404,8 @@ start_cluster() {
             mkdir -p "$DATA_DIR"
             launch="$run/launch.ts"
             local members="127.0.0.1:$((CLUSTER_PORT + 20)),127.0.0.1:$((CLUSTER_PORT + 21)),127.0.0.1:$((CLUSTER_PORT + 22))"
+            # the metadata quorum's Raft ports are the ones Kafka's controllers use in their turn
+            local voters="1@127.0.0.1:$((CLUSTER_PORT + 10)),2@127.0.0.1:$((CLUSTER_PORT + 11)),3@127.0.0.1:$((CLUSTER_PORT + 12))"
             date +%s.%N > "$launch"
             for i in 1 2 3; do
                 RUNNEL_HEAP_OPTS="-Xms$HEAP -Xmx$HEAP" "$ROOT/scripts/runnel.sh" \
@@ -416,7 +418,7 @@ start_cluster() {
                     --override "cluster.port=$((CLUSTER_PORT + 19 + i))" \
                     --override cluster.port.count=1 \
                     --override "cluster.members=$members" \
-                    --override cluster.size=3 \
+                    --override "controller.quorum.voters=$voters" \
                     --override default.replication.factor=3 \
                     --override min.insync.replicas=2 \
                     --override group.initial.rebalance.delay.ms=0 \

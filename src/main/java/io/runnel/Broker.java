@@ -42,12 +42,23 @@ import io.runnel.api.MetadataHandler;
 import io.runnel.api.OffsetForLeaderEpochHandler;
 import io.runnel.api.ProduceHandler;
 import io.runnel.bridge.BridgeVerticle;
+import io.runnel.cluster.BrokerDirectory;
 import io.runnel.cluster.ClusterManagerFactory;
-import io.runnel.cluster.ClusterMember;
-import io.runnel.cluster.MetadataStore;
-import io.runnel.cluster.OffsetsTopic;
+import io.runnel.cluster.ClusterView;
+import io.runnel.cluster.HazelcastMembership;
+import io.runnel.cluster.Membership;
+import io.runnel.cluster.PartitionStateChanger;
 import io.runnel.cluster.ProducerIdManager;
-import io.runnel.cluster.TopicManager;
+import io.runnel.metadata.MetadataFutures;
+import io.runnel.metadata.MetadataImage;
+import io.runnel.metadata.MetadataQuorum;
+import io.runnel.metadata.MetadataRecords;
+import io.runnel.metadata.MetadataStateMachine;
+import io.runnel.metadata.MetadataView;
+import io.runnel.metadata.OffsetsTopic;
+import io.runnel.metadata.QuorumConfig;
+import io.runnel.metadata.QuorumController;
+import io.runnel.metadata.TopicManager;
 import io.runnel.config.BrokerConfig;
 import io.runnel.config.Listener;
 import io.runnel.group.GroupConfig;
@@ -69,6 +80,7 @@ import io.vertx.core.VertxOptions;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import org.apache.kafka.common.Node;
+import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.KafkaStorageException;
 import org.apache.kafka.common.utils.Time;
 import org.slf4j.Logger;
@@ -87,18 +99,25 @@ public final class Broker {
     private final Vertx vertx;
     private final List<FileLock> dirLocks;
     private final BrokerMetrics metrics;
+    private final QuorumConfig quorumConfig;
+    private final Uuid incarnation;
     private AdminVerticle admin;
     private ClusterHooks cluster;
-    private io.runnel.cluster.ClusterController controller;
+    private MetadataQuorum quorum;
+    private QuorumController controller;
+    private BrokerMetadataPublisher publisher;
+    private TopicManager topics;
+    private Context metaContext;
     private PartitionManager partitions;
     private GroupCoordinator groups;
-    private ClusterMember member;
     private String bootstrap;
     private volatile boolean closed;
 
-    private Broker(BrokerConfig config, Vertx vertx, List<FileLock> dirLocks, BrokerMetrics metrics,
-                   ClusterHooks cluster) {
+    private Broker(BrokerConfig config, QuorumConfig quorumConfig, Uuid incarnation, Vertx vertx,
+                   List<FileLock> dirLocks, BrokerMetrics metrics, ClusterHooks cluster) {
         this.config = config;
+        this.quorumConfig = quorumConfig;
+        this.incarnation = incarnation;
         this.vertx = vertx;
         this.dirLocks = dirLocks;
         this.metrics = metrics;
@@ -111,14 +130,21 @@ public final class Broker {
     }
 
     /**
-     * Starts a cluster member: partitions replicate, with roles from the partition states applied through
-     * {@link #partitionManager()}; {@code cluster} null starts a standalone node.
+     * Starts a node whose partition roles come from {@code cluster} (a test's controller, applied through
+     * {@link #partitionManager()}) instead of the metadata log; {@code cluster} null is the normal case.
      */
     public static Future<Broker> start(Map<String, String> properties, ClusterHooks cluster) {
         BrokerConfig config;
+        QuorumConfig quorumConfig;
         List<FileLock> locks;
+        Uuid incarnation = Uuid.randomUuid();
         try {
             config = new BrokerConfig(properties);
+            quorumConfig = QuorumConfig.from(config);
+            if (config.originals().containsKey(BrokerConfig.CLUSTER_SIZE)) {
+                LOG.warn("{} is ignored: the metadata quorum is {}", BrokerConfig.CLUSTER_SIZE,
+                        BrokerConfig.CONTROLLER_QUORUM_VOTERS);
+            }
             locks = lockDirs(config);
         } catch (RuntimeException e) {
             return Future.failedFuture(e);
@@ -140,7 +166,8 @@ public final class Broker {
         MicrometerMetricsFactory metricsFactory = new MicrometerMetricsFactory(meterRegistry);
         // clustering is opt-in: the standalone path never loads Hazelcast
         Future<Vertx> started = config.getBoolean(BrokerConfig.CLUSTER_ENABLED)
-                ? ClusterManagerFactory.startClustered(options, metricsFactory, ClusterManagerFactory.Settings.from(config))
+                ? ClusterManagerFactory.startClustered(options, metricsFactory,
+                        ClusterManagerFactory.Settings.from(config, incarnation.toString()))
                 : Future.succeededFuture(Vertx.builder().with(options).withMetrics(metricsFactory).build());
         return started.recover(t -> {
             releaseLocks(locks);
@@ -148,7 +175,7 @@ public final class Broker {
         }).compose(vertx -> {
             BrokerMetrics metrics = new BrokerMetrics(meterRegistry);
             metrics.startEventLoopProbe(vertx);
-            Broker broker = new Broker(config, vertx, locks, metrics, cluster);
+            Broker broker = new Broker(config, quorumConfig, incarnation, vertx, locks, metrics, cluster);
             return broker.boot().transform(ar -> {
                 if (ar.succeeded()) {
                     return Future.succeededFuture(broker);
@@ -189,33 +216,43 @@ public final class Broker {
         for (int i = 0; i < shardCount + 1; i++) {
             shardFutures.add(workerContext());
         }
-        Path metaDirectory = Path.of(config.logDirs().get(0)).toAbsolutePath().resolve("__runnel_meta");
-        Future<Void> clusterReady = config.getBoolean(BrokerConfig.CLUSTER_ENABLED) && cluster == null
-                ? workerContext().map(ctx -> {
-                    startController(ctx, metaDirectory);
-                    return null;
-                })
-                : Future.succeededFuture();
-        return Future.all(shardFutures).compose(all -> clusterReady).compose(ready -> cluster == null
-                ? Future.<ReplicaFetcherManager>succeededFuture()
-                : ReplicaFetcherManager.start(vertx, config, cluster.directory())).compose(fetcherManager -> {
-            List<Context> contexts = new ArrayList<>();
-            for (Future<Context> f : shardFutures) {
-                contexts.add(f.result());
-            }
-            Context metaContext = contexts.remove(contexts.size() - 1);
-            Path metaDir = Path.of(config.logDirs().get(0)).toAbsolutePath().resolve("__runnel_meta");
-            MetadataStore store = new MetadataStore(metaDir);
-            ProducerIdManager producerIds = new ProducerIdManager(metaDir);
-            partitions = new PartitionManager(vertx, config, contexts, Time.SYSTEM, cluster == null ? null
-                    : new Replication(config.nodeId(), cluster.changer(), fetcherManager,
-                    config.getLong(BrokerConfig.REPLICA_LAG_TIME_MAX_MS), vertx, Time.SYSTEM));
-            TopicManager topics = new TopicManager(config, store, partitions, metaContext);
-            if (controller != null) {
-                member = new ClusterMember(vertx, config.nodeId(), controller, topics, partitions);
-                topics.clusterMode(member);
-                producerIds.clustered(config.nodeId());
-            }
+        MetadataImage image = new MetadataImage(this::uncleanElectionAllowed);
+        MetadataStateMachine stateMachine = new MetadataStateMachine(image);
+        quorum = new MetadataQuorum(quorumConfig, config.clusterId(), stateMachine);
+        QuorumConfig.Voter self = quorumConfig.voters().stream().filter(v -> v.nodeId() == config.nodeId())
+                .findFirst().orElse(null);
+        // the Raft server reads its storage and binds its port: off the event loop, alongside the shards
+        Future<Void> quorumUp = vertx.executeBlocking(() -> {
+            quorum.start(self != null ? self.host() : config.getString(BrokerConfig.CLUSTER_HOST),
+                    self != null ? self.port() : 0);
+            return null;
+        }, false);
+        return Future.all(shardFutures).compose(all -> quorumUp).compose(up -> {
+            MetadataView view = new MetadataView(quorum);
+            PartitionStateChanger changer = cluster != null ? cluster.changer() : view;
+            BrokerDirectory directory = cluster != null ? cluster.directory() : view;
+            ClusterView clusterView = directory instanceof ClusterView cv ? cv : view;
+            return ReplicaFetcherManager.start(vertx, config, directory).map(fetchers -> {
+                List<Context> contexts = new ArrayList<>();
+                for (Future<Context> f : shardFutures) {
+                    contexts.add(f.result());
+                }
+                metaContext = contexts.remove(contexts.size() - 1);
+                partitions = new PartitionManager(vertx, config, contexts, Time.SYSTEM,
+                        new Replication(config.nodeId(), changer, fetchers,
+                                config.getLong(BrokerConfig.REPLICA_LAG_TIME_MAX_MS), vertx, Time.SYSTEM));
+                publisher = new BrokerMetadataPublisher(metaContext, config.nodeId(), incarnation, quorum, partitions);
+                stateMachine.listener(publisher);
+                return new Object[] {view, directory, clusterView};
+            });
+        }).compose(parts -> {
+            MetadataView view = (MetadataView) parts[0];
+            BrokerDirectory directory = (BrokerDirectory) parts[1];
+            ClusterView clusterView = (ClusterView) parts[2];
+            TopicManager topics = new TopicManager(config, quorum, publisher::awaitPublished);
+            this.topics = topics;
+            ProducerIdManager producerIds = new ProducerIdManager(metaContext, count -> quorum.propose(
+                    MetadataRecords.allocateProducerIds(config.nodeId(), count)).thenApply(j -> j.getLong("first")));
             GroupConfig groupConfig = new GroupConfig(config.getInt(BrokerConfig.GROUP_INITIAL_REBALANCE_DELAY_MS),
                     config.getInt(BrokerConfig.GROUP_MIN_SESSION_TIMEOUT_MS),
                     config.getInt(BrokerConfig.GROUP_MAX_SESSION_TIMEOUT_MS), config.getInt(BrokerConfig.GROUP_MAX_SIZE),
@@ -236,19 +273,18 @@ public final class Broker {
                             .onFailure(t -> LOG.error("Moving the groups of {} failed", owner.topicPartition(), t));
                 }
             });
-            OffsetsTopic offsetsTopic = new OffsetsTopic(config, topics, controller == null ? 1
-                    : ClusterManagerFactory.Settings.from(config).clusterSize());
+            OffsetsTopic offsetsTopic = new OffsetsTopic(config, topics,
+                    () -> Math.max(quorumConfig.voters().size(), image.unfencedBrokers().size()));
             groups.partitionCountFrom(offsetsTopic::currentPartitions);
             metrics.bindPartitions(topics, partitions);
             ApiRegistry registry = new ApiRegistry(metrics);
             registry.register(new ApiVersionsHandler(registry))
-                    .register(new MetadataHandler(config, topics, partitions,
-                            cluster == null ? null : cluster.directory(), offsetsTopic))
+                    .register(new MetadataHandler(config, topics, partitions, directory, offsetsTopic))
                     .register(new ProduceHandler(topics, partitions, metrics))
                     .register(new FetchHandler(vertx, topics, partitions, metrics))
                     .register(new ListOffsetsHandler(topics, partitions))
                     .register(new OffsetForLeaderEpochHandler(topics, partitions))
-                    .register(new InitProducerIdHandler(producerIds, metaContext))
+                    .register(new InitProducerIdHandler(producerIds))
                     .register(new CreateTopicsHandler(config, topics))
                     .register(new DeleteTopicsHandler(config, topics))
                     .register(new CreatePartitionsHandler(config, topics))
@@ -256,8 +292,8 @@ public final class Broker {
                     .register(new DescribeConfigsHandler(config, topics))
                     .register(new AlterConfigsHandler(config, topics))
                     .register(new IncrementalAlterConfigsHandler(config, topics))
-                    .register(new DescribeClusterHandler(config, controller))
-                    .register(new FindCoordinatorHandler(groups, offsetsTopic, controller))
+                    .register(new DescribeClusterHandler(config, clusterView))
+                    .register(new FindCoordinatorHandler(groups, offsetsTopic, clusterView))
                     .register(new JoinGroupHandler(groups))
                     .register(new SyncGroupHandler(groups))
                     .register(new HeartbeatHandler(groups))
@@ -268,25 +304,35 @@ public final class Broker {
                     .register(new DescribeGroupsHandler(groups))
                     .register(new ListGroupsHandler(groups))
                     .register(new DeleteGroupsHandler(groups));
-            Future<Void> loadIds = metaContext.executeBlocking(() -> {
-                producerIds.load();
-                return null;
-            });
-            return loadIds.compose(v -> groups.startFollowingLeadership()).compose(v -> topics.start()).compose(v -> {
-                if (offsetsTopic.currentPartitions() != offsetsTopic.partitions()) {
-                    LOG.warn("{} has {} partitions, not offsets.topic.num.partitions={}: groups stay on the"
-                            + " partitions it has, as in Kafka", OffsetsTopic.NAME, offsetsTopic.currentPartitions(),
-                            offsetsTopic.partitions());
+            if (quorumConfig.localVoter()) {
+                controller = new QuorumController(metaContext, quorum, membership());
+                publisher.controller(controller);
+                controller.start();
+                if (quorum.isLeaderReady()) {
+                    controller.leaderReady();
                 }
+            }
+            boolean alone = quorumConfig.voters().size() == 1 && quorumConfig.localVoter();
+            Future<Void> imported = alone && image.topics().isEmpty()
+                    ? MetadataFutures.on(metaContext, io.runnel.metadata.LegacyMetadataImport.run(
+                            Path.of(config.logDirs().get(0)).toAbsolutePath().resolve("__runnel_meta"), quorum,
+                            config.nodeId()))
+                    : Future.succeededFuture();
+            return imported.compose(v -> groups.startFollowingLeadership()).compose(v -> {
                 partitions.startBackgroundTasks();
-                return listen(registry).compose(l -> joinCluster()).compose(l -> {
-                    if (controller != null) {
+                return listen(registry).compose(l -> {
+                    if (cluster == null) {
+                        String host = bootstrap.substring(0, bootstrap.lastIndexOf(':'));
+                        int port = Integer.parseInt(bootstrap.substring(bootstrap.lastIndexOf(':') + 1));
+                        publisher.register(host, port);
+                    }
+                    // a quorum of one is always available: a single node serves its topics before it reports
+                    // started; brokers of a larger quorum come up one by one and catch up as the quorum forms
+                    return alone && cluster == null ? publisher.ready() : Future.<Void>succeededFuture();
+                }).compose(l -> {
+                    if (!alone) {
                         offsetsTopic.checkInBackground(vertx);
                     }
-                    // A single node creates __consumer_offsets as Kafka does, on the first FindCoordinator
-                    // (adopting an older layout's partition directories then): creating fifty partitions
-                    // as the listener opens delays the first answers by about 0.1 s. A cluster creates it
-                    // as soon as enough brokers are there, so that a replicated topic need not wait for one.
                     return startAdmin(topics);
                 }).compose(adminUp -> vertx.executeBlocking(() -> {
                     metrics.bindJvmMetrics();
@@ -299,48 +345,19 @@ public final class Broker {
         });
     }
 
-    /**
-     * Creates the controller over the clustered Vert.x's Hazelcast member; its callbacks reach the
-     * {@link ClusterMember}, which exists once the topics and partitions do.
-     */
-    private void startController(Context context, Path metaDir) {
+    /** Failure detection: Hazelcast's members in a cluster; a node that runs alone is its own only member. */
+    private Membership membership() {
+        if (!config.getBoolean(BrokerConfig.CLUSTER_ENABLED)) {
+            return Membership.local(config.nodeId(), incarnation);
+        }
         com.hazelcast.core.HazelcastInstance hz = ((io.vertx.spi.cluster.hazelcast.HazelcastClusterManager)
                 ((io.vertx.core.internal.VertxInternal) vertx).clusterManager()).getHazelcastInstance();
-        ClusterManagerFactory.Settings settings = ClusterManagerFactory.Settings.from(config);
-        controller = new io.runnel.cluster.ClusterController(context, hz, settings.clusterSize(), metaDir,
-                this::uncleanElectionAllowed, new io.runnel.cluster.ClusterController.Listener() {
-                    @Override
-                    public void onTopic(io.runnel.cluster.TopicRecord topic) {
-                        member.onTopic(topic);
-                    }
-
-                    @Override
-                    public void onPartitionState(org.apache.kafka.common.TopicPartition tp,
-                                                 io.runnel.cluster.PartitionState state) {
-                        member.onPartitionState(tp, state);
-                    }
-                });
-        cluster = new ClusterHooks(controller, controller);
+        return new HazelcastMembership(hz);
     }
 
-    private boolean uncleanElectionAllowed(String topic) {
-        io.runnel.cluster.TopicRecord t = controller.topic(topic);
-        Map<String, String> overrides = t == null ? Map.of() : t.configs();
+    private boolean uncleanElectionAllowed(Map<String, String> overrides) {
         return Boolean.TRUE.equals(io.runnel.config.TopicConfigs.effective(overrides, config)
                 .get(org.apache.kafka.common.config.TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE_CONFIG));
-    }
-
-    /** After the listener is up: serve forwarded controller calls, follow the cluster, announce the endpoint. */
-    private Future<Void> joinCluster() {
-        if (controller == null) {
-            return Future.succeededFuture();
-        }
-        String host = bootstrap.substring(0, bootstrap.lastIndexOf(':'));
-        int port = Integer.parseInt(bootstrap.substring(bootstrap.lastIndexOf(':') + 1));
-        return member.listen()
-                .compose(v -> controller.start())
-                .compose(v -> controller.registerEndpoint(new io.runnel.cluster.BrokerEndpoint(config.nodeId(), host, port)))
-                .compose(v -> controller.replayPersisted());
     }
 
     private Future<Context> workerContext() {
@@ -413,19 +430,26 @@ public final class Broker {
         }
         closed = true;
         metrics.stop();
-        Future<Void> groupsClosed = groups == null ? Future.succeededFuture()
+        Future<Void> fenced = publisher == null ? Future.succeededFuture() : publisher.shutdown();
+        Future<Void> groupsClosed = fenced.compose(v -> groups == null ? Future.succeededFuture()
                 : groups.close().otherwise(t -> {
                     LOG.error("Closing the group coordinator failed", t);
                     return null;
-                });
+                }));
         Future<Void> logs = groupsClosed.compose(v -> partitions == null ? Future.succeededFuture()
                 : partitions.closeAll());
         return logs.transform(ar -> {
             if (ar.failed()) {
                 LOG.error("Closing the logs failed", ar.cause());
             }
-            return vertx.close();
-        }).onComplete(ar -> releaseLocks(dirLocks));
+            if (controller != null) {
+                controller.stop();
+            }
+            return quorum == null ? Future.<Void>succeededFuture() : vertx.executeBlocking(() -> {
+                quorum.close();
+                return null;
+            }, false);
+        }).transform(ar -> vertx.close()).onComplete(ar -> releaseLocks(dirLocks));
     }
 
     private static void releaseLocks(List<FileLock> locks) {

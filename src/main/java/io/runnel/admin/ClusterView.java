@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.function.Supplier;
 
 import io.runnel.cluster.TopicInfo;
-import io.runnel.cluster.TopicManager;
+import io.runnel.metadata.TopicManager;
 import io.runnel.config.BrokerConfig;
 import io.runnel.partition.PartitionManager;
 import io.runnel.partition.PartitionOwner;

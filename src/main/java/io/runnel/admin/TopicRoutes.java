@@ -4,7 +4,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 import io.runnel.cluster.TopicInfo;
-import io.runnel.cluster.TopicManager;
+import io.runnel.metadata.TopicManager;
 import io.runnel.config.BrokerConfig;
 import io.runnel.config.TopicConfigs;
 import io.runnel.metrics.BrokerMetrics;

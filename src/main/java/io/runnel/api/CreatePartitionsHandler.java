@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Set;
 
 import io.runnel.cluster.TopicInfo;
-import io.runnel.cluster.TopicManager;
+import io.runnel.metadata.TopicManager;
 import io.runnel.config.BrokerConfig;
 import io.runnel.protocol.RequestContext;
 import io.vertx.core.Future;

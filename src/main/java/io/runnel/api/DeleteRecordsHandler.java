@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.runnel.cluster.TopicInfo;
-import io.runnel.cluster.TopicManager;
+import io.runnel.metadata.TopicManager;
 import io.runnel.config.BrokerConfig;
 import io.runnel.config.TopicConfigs;
 import io.runnel.partition.PartitionManager;

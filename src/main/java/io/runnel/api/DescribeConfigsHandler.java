@@ -3,7 +3,7 @@ package io.runnel.api;
 import java.util.ArrayList;
 
 import io.runnel.cluster.TopicInfo;
-import io.runnel.cluster.TopicManager;
+import io.runnel.metadata.TopicManager;
 import io.runnel.config.BrokerConfig;
 import io.runnel.protocol.RequestContext;
 import io.vertx.core.Future;

@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.runnel.cluster.TopicInfo;
-import io.runnel.cluster.TopicManager;
+import io.runnel.metadata.TopicManager;
 import io.runnel.log.LogReadResult;
 import io.runnel.log.LogSlice;
 import io.runnel.metrics.BrokerMetrics;

@@ -2,7 +2,7 @@ package io.runnel.api;
 
 import io.runnel.cluster.BrokerEndpoint;
 import io.runnel.cluster.ClusterView;
-import io.runnel.cluster.OffsetsTopic;
+import io.runnel.metadata.OffsetsTopic;
 import io.runnel.cluster.PartitionState;
 import io.runnel.group.GroupCoordinator;
 import io.runnel.protocol.RequestContext;

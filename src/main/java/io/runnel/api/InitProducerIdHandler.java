@@ -2,7 +2,6 @@ package io.runnel.api;
 
 import io.runnel.cluster.ProducerIdManager;
 import io.runnel.protocol.RequestContext;
-import io.vertx.core.Context;
 import io.vertx.core.Future;
 import org.apache.kafka.common.errors.InvalidRequestException;
 import org.apache.kafka.common.message.InitProducerIdRequestData;
@@ -11,18 +10,17 @@ import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.Errors;
 
 /**
- * InitProducerId for idempotent producers: a fresh producer id with epoch 0, as Kafka gives
+ * InitProducerId for idempotent producers: a fresh producer id (from a block the metadata log
+ * allocated) with epoch 0, as Kafka gives
  * non-transactional producers (also when a producer asks to bump its epoch after an error).
  * Transactions are not served yet and get a clear error.
  */
 public final class InitProducerIdHandler implements ApiHandler<InitProducerIdRequestData> {
 
     private final ProducerIdManager ids;
-    private final Context metaContext;
 
-    public InitProducerIdHandler(ProducerIdManager ids, Context metaContext) {
+    public InitProducerIdHandler(ProducerIdManager ids) {
         this.ids = ids;
-        this.metaContext = metaContext;
     }
 
     @Override
@@ -37,7 +35,7 @@ public final class InitProducerIdHandler implements ApiHandler<InitProducerIdReq
                     "Transactions are not supported by this broker yet (transactional.id="
                             + request.transactionalId() + ")"));
         }
-        return io.runnel.server.OnContext.call(metaContext, () -> new InitProducerIdResponseData()
-                .setErrorCode(Errors.NONE.code()).setProducerId(ids.next()).setProducerEpoch((short) 0));
+        return ids.next().map(id -> new InitProducerIdResponseData()
+                .setErrorCode(Errors.NONE.code()).setProducerId(id).setProducerEpoch((short) 0));
     }
 }

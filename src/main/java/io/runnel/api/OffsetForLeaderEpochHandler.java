@@ -1,7 +1,7 @@
 package io.runnel.api;
 
 import io.runnel.cluster.TopicInfo;
-import io.runnel.cluster.TopicManager;
+import io.runnel.metadata.TopicManager;
 import io.runnel.log.TimestampOffset;
 import io.runnel.partition.PartitionManager;
 import io.runnel.partition.PartitionOwner;

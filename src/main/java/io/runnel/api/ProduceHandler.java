@@ -5,7 +5,7 @@ import java.util.Iterator;
 import java.util.List;
 
 import io.runnel.cluster.TopicInfo;
-import io.runnel.cluster.TopicManager;
+import io.runnel.metadata.TopicManager;
 import io.runnel.log.LogAppendResult;
 import io.runnel.metrics.BrokerMetrics;
 import io.runnel.partition.PartitionManager;

@@ -8,9 +8,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.runnel.cluster.ClusterManagerFactory;
-import io.runnel.cluster.OffsetsTopic;
+import io.runnel.metadata.OffsetsTopic;
 import io.runnel.cluster.TopicInfo;
-import io.runnel.cluster.TopicManager;
+import io.runnel.metadata.TopicManager;
 import io.runnel.config.BrokerConfig;
 import io.runnel.group.GroupCoordinator;
 import io.runnel.log.LogAppendResult;

@@ -47,20 +47,21 @@ public final class ClusterManagerFactory {
      * @param members   host:port of members to join
      */
     public record Settings(String name, String host, int port, int portCount, List<String> members,
-                           Integer brokerNodeId, int clusterSize, int sessionTimeoutMs) {
+                           Integer brokerNodeId, String incarnation, int sessionTimeoutMs) {
 
         /** A Vert.x application's membership: it joins the cluster but is not a broker. */
         public Settings(String name, String host, int port, int portCount, List<String> members) {
-            this(name, host, port, portCount, members, null, 0, 9000);
+            this(name, host, port, portCount, members, null, null, 9000);
         }
 
-        /** A broker's membership: its node id is a member attribute, and the control-plane maps need a majority. */
-        public static Settings from(BrokerConfig config) {
-            int size = config.getInt(BrokerConfig.CLUSTER_SIZE);
+        /**
+         * A broker's membership: its node id and the incarnation of this process are member attributes, which
+         * the controller reads to fence brokers that leave.
+         */
+        public static Settings from(BrokerConfig config, String incarnation) {
             return new Settings(config.getString(BrokerConfig.CLUSTER_NAME), config.getString(BrokerConfig.CLUSTER_HOST),
                     config.getInt(BrokerConfig.CLUSTER_PORT), config.getInt(BrokerConfig.CLUSTER_PORT_COUNT),
-                    config.clusterMembers(), config.nodeId(),
-                    size > 0 ? size : Math.max(1, config.clusterMembers().size()),
+                    config.clusterMembers(), config.nodeId(), incarnation,
                     config.getInt(BrokerConfig.BROKER_SESSION_TIMEOUT_MS));
         }
     }
@@ -112,9 +113,10 @@ public final class ClusterManagerFactory {
         config.setProperty("hazelcast.merge.first.run.delay.seconds", Integer.toString(MERGE_DELAY_SECONDS));
         config.setProperty("hazelcast.merge.next.run.delay.seconds", Integer.toString(MERGE_DELAY_SECONDS));
         if (settings.brokerNodeId() != null) {
-            config.getMemberAttributeConfig().setAttribute(ClusterController.NODE_ID_ATTRIBUTE,
+            config.getMemberAttributeConfig().setAttribute(HazelcastMembership.NODE_ID_ATTRIBUTE,
                     Integer.toString(settings.brokerNodeId()));
-            ClusterController.configure(config, settings.clusterSize());
+            config.getMemberAttributeConfig().setAttribute(HazelcastMembership.INCARNATION_ATTRIBUTE,
+                    settings.incarnation());
         }
         return config;
     }

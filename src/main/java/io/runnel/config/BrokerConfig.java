@@ -96,7 +96,14 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String CLUSTER_PORT = "cluster.port";
     public static final String CLUSTER_PORT_COUNT = "cluster.port.count";
     public static final String CLUSTER_MEMBERS = "cluster.members";
+    /** No longer used: the metadata quorum's majority is that of {@link #CONTROLLER_QUORUM_VOTERS}. */
     public static final String CLUSTER_SIZE = "cluster.size";
+    public static final String CONTROLLER_QUORUM_VOTERS = "controller.quorum.voters";
+    public static final String PROCESS_ROLES = "process.roles";
+    public static final String METADATA_LOG_DIR = "metadata.log.dir";
+    public static final String CONTROLLER_QUORUM_ELECTION_TIMEOUT_MS = "controller.quorum.election.timeout.ms";
+    public static final String CONTROLLER_QUORUM_REQUEST_TIMEOUT_MS = "controller.quorum.request.timeout.ms";
+    public static final String METADATA_SNAPSHOT_INTERVAL_RECORDS = "metadata.log.max.records.between.snapshots";
     public static final String BROKER_SESSION_TIMEOUT_MS = "broker.session.timeout.ms";
     public static final String BRIDGE_ENABLED = "bridge.enabled";
     public static final String BRIDGE_ADDRESS_PREFIX = "bridge.address.prefix";
@@ -225,8 +232,24 @@ public final class BrokerConfig extends AbstractConfig {
                     "How many ports from cluster.port a member may take.")
             .define(BROKER_SESSION_TIMEOUT_MS, Type.INT, 9000, atLeast(1000), HIGH,
                     "A cluster member that sends no heartbeat for this long is removed, and its partitions fail over.")
-            .define(CLUSTER_SIZE, Type.INT, 0, atLeast(0), HIGH,
-                    "Brokers in the cluster; the controller acts only with a majority of them. 0: as many as cluster.members lists.")
+            .define(CLUSTER_SIZE, Type.INT, 0, atLeast(0), LOW,
+                    "Ignored (kept so that old configurations still start): the metadata quorum is controller.quorum.voters.")
+            .define(CONTROLLER_QUORUM_VOTERS, Type.LIST, "", HIGH,
+                    "Voters of the metadata quorum, id@host:port each (the port is the Raft transport's). Empty: this"
+                            + " node alone, on 127.0.0.1 and a free port.")
+            .define(PROCESS_ROLES, Type.LIST, "broker,controller", HIGH,
+                    "broker,controller: a voter of the metadata quorum (it must be in controller.quorum.voters);"
+                            + " broker: follows the metadata log as a non-voting learner.")
+            .define(METADATA_LOG_DIR, Type.STRING, null, HIGH,
+                    "Directory of the metadata log (Raft storage). Default: the first of log.dirs.")
+            .define(CONTROLLER_QUORUM_ELECTION_TIMEOUT_MS, Type.INT, 1000, between(50, 60_000), MEDIUM,
+                    "How long a voter waits without hearing from the controller before it calls an election (the"
+                            + " Raft election timeout; a random value up to twice this is used).")
+            .define(CONTROLLER_QUORUM_REQUEST_TIMEOUT_MS, Type.INT, 5000, between(100, 300_000), MEDIUM,
+                    "How long a metadata change (topic creation, ISR change, ...) waits for the quorum before it"
+                            + " fails with REQUEST_TIMED_OUT.")
+            .define(METADATA_SNAPSHOT_INTERVAL_RECORDS, Type.LONG, 20_000L, atLeast(10), LOW,
+                    "Metadata records between two snapshots; older log segments are removed once a snapshot has them.")
             .define(CLUSTER_MEMBERS, Type.LIST, "", HIGH,
                     "Hazelcast members to join, host:port each (TCP-IP join; multicast is off).")
             .define(BRIDGE_ENABLED, Type.BOOLEAN, true, MEDIUM,

@@ -28,7 +28,7 @@ import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.runnel.cluster.TopicInfo;
-import io.runnel.cluster.TopicManager;
+import io.runnel.metadata.TopicManager;
 import io.runnel.partition.PartitionManager;
 import io.runnel.partition.PartitionOwner;
 import io.vertx.core.Vertx;

@@ -135,7 +135,16 @@ public final class PartitionManager {
                     return;
                 }
                 Path dir = dirFor(tp);
+                Uuid recorded = PartitionMetadata.read(dir);
+                if (recorded != null && topicId != null && !recorded.equals(topicId)) {
+                    // data of a deleted topic that had the same name: never adopted
+                    LOG.info("Removing {}: it belongs to topic id {}, not {}", dir, recorded, topicId);
+                    PartitionMetadata.deleteRecursively(dir);
+                }
                 PartitionLog log = PartitionLog.open(tp, dir, TopicConfigs.logConfig(topicConfigs, config), time);
+                if (topicId != null && !topicId.equals(recorded)) {
+                    PartitionMetadata.write(dir, topicId);
+                }
                 int minIsr = TopicConfigs.minInsyncReplicas(topicConfigs, config);
                 PartitionOwner owner = replication == null
                         ? new PartitionOwner(tp, topicId, shard, log, 0, minIsr, config.nodeId())

@@ -7,9 +7,16 @@ import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
-import io.runnel.cluster.MetadataStore;
+import io.runnel.BrokerMetadataPublisher;
 import io.runnel.cluster.TopicInfo;
-import io.runnel.cluster.TopicManager;
+import io.runnel.metadata.MetadataImage;
+import io.runnel.metadata.MetadataQuorum;
+import io.runnel.metadata.MetadataStateMachine;
+import io.runnel.metadata.MetadataView;
+import io.runnel.metadata.QuorumConfig;
+import io.runnel.partition.PartitionOwner;
+import io.runnel.partition.Replication;
+import io.runnel.metadata.TopicManager;
 import io.runnel.config.BrokerConfig;
 import io.runnel.partition.PartitionManager;
 import io.runnel.protocol.RequestContext;
@@ -24,8 +31,8 @@ import org.apache.kafka.common.requests.RequestHeader;
 import org.apache.kafka.common.utils.Time;
 
 /**
- * A real Vert.x, metadata store (in a temporary directory), partition manager and topic manager for
- * handler tests. Topics that need no partition log are put straight into the store.
+ * A real Vert.x, a metadata quorum of one (in a temporary directory), partition manager, the broker's
+ * metadata publisher and topic manager for handler tests: a single broker without its network listeners.
  */
 final class AdminFixture implements AutoCloseable {
 
@@ -33,7 +40,7 @@ final class AdminFixture implements AutoCloseable {
 
     final Vertx vertx = Vertx.vertx();
     final BrokerConfig config;
-    final MetadataStore store;
+    final MetadataQuorum quorum;
     final PartitionManager partitions;
     final TopicManager topics;
     private final Context eventLoop;
@@ -48,18 +55,46 @@ final class AdminFixture implements AutoCloseable {
         all.put(BrokerConfig.NODE_ID, String.valueOf(NODE_ID));
         config = new BrokerConfig(all);
         VertxInternal vi = (VertxInternal) vertx;
-        store = new MetadataStore(dir.resolve("meta"));
-        store.load();
-        partitions = new PartitionManager(vertx, config, List.of(vi.createWorkerContext()), Time.SYSTEM);
-        topics = new TopicManager(config, store, partitions, vi.createWorkerContext());
+        quorum = new MetadataQuorum(QuorumConfig.from(config), "fixture",
+                new MetadataStateMachine(new MetadataImage(overrides -> false)));
+        try {
+            quorum.start("127.0.0.1", 0);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        Replication.FollowerRegistry noFetchers = new Replication.FollowerRegistry() {
+            @Override
+            public void follow(PartitionOwner owner, int leader) {
+            }
+
+            @Override
+            public void unfollow(PartitionOwner owner) {
+            }
+        };
+        partitions = new PartitionManager(vertx, config, List.of(vi.createWorkerContext()), Time.SYSTEM,
+                new Replication(NODE_ID, new MetadataView(quorum), noFetchers, 30_000, vertx, Time.SYSTEM));
+        BrokerMetadataPublisher publisher = new BrokerMetadataPublisher(vi.createWorkerContext(), NODE_ID, Uuid.randomUuid(),
+                quorum, partitions);
+        quorum.stateMachine().listener(publisher);
+        publisher.register("127.0.0.1", 9092);
+        await(publisher.ready());
+        topics = new TopicManager(config, quorum, publisher::awaitPublished);
         eventLoop = vi.createEventLoopContext();
     }
 
-    /** A topic in the metadata only (no partition log is opened). */
+    /** A topic created through the metadata log (its partition logs open on this node). */
     TopicInfo topic(String name, int partitions, Map<String, String> configs) {
-        TopicInfo t = new TopicInfo(name, Uuid.randomUuid(), partitions, (short) 1, Map.copyOf(configs));
-        store.put(t);
-        return t;
+        return await(topics.create(name, partitions, (short) 1, configs, false));
+    }
+
+    /** A topic whose only replica is another broker (node 2), so nothing of it is hosted here. */
+    TopicInfo topicElsewhere(String name, int partitions) {
+        Uuid other = Uuid.randomUuid();
+        quorum.propose(io.runnel.metadata.MetadataRecords.registerBroker(2, other, "127.0.0.1", 9093)).join();
+        quorum.propose(io.runnel.metadata.MetadataRecords.unfenceBroker(2, other)).join();
+        quorum.propose(io.runnel.metadata.MetadataRecords.importTopic(name, Uuid.randomUuid(), partitions, Map.of(), 2))
+                .join();
+        return topics.topic(name);
     }
 
     RequestContext ctx(ApiKeys api, int version) {
@@ -90,6 +125,8 @@ final class AdminFixture implements AutoCloseable {
 
     @Override
     public void close() {
+        await(partitions.closeAll());
+        quorum.close();
         await(vertx.close());
     }
 }

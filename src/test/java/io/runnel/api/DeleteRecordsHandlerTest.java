@@ -85,7 +85,7 @@ class DeleteRecordsHandlerTest {
 
     @Test
     void aPartitionNotHostedHereIsNotLeader() {
-        fx.topic("elsewhere", 1, Map.of());
+        fx.topicElsewhere("elsewhere", 1);
 
         assertThat(delete("elsewhere", 0, 0).errorCode()).isEqualTo(Errors.NOT_LEADER_OR_FOLLOWER.code());
     }

@@ -12,16 +12,14 @@ import java.util.concurrent.TimeUnit;
 
 import io.runnel.cluster.BrokerEndpoint;
 import io.runnel.cluster.ClusterView;
-import io.runnel.cluster.OffsetsTopic;
+import io.runnel.metadata.OffsetsTopic;
 import io.runnel.cluster.PartitionState;
 import io.runnel.cluster.TopicInfo;
-import io.runnel.cluster.TopicManager;
 import io.runnel.group.GroupConfig;
 import io.runnel.group.GroupCoordinator;
 import io.runnel.group.OffsetsLog;
 import io.vertx.core.Future;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.NotControllerException;
 import org.apache.kafka.common.message.FindCoordinatorRequestData;
 import org.apache.kafka.common.message.FindCoordinatorResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
@@ -47,7 +45,6 @@ class FindCoordinatorHandlerTest {
     private GroupCoordinator coordinator;
     private OffsetsTopic offsetsTopic;
     private final FakeCluster cluster = new FakeCluster();
-    private final List<String> creations = new java.util.concurrent.CopyOnWriteArrayList<>();
     private FindCoordinatorHandler handler;
 
     /** The controller's partition states and live brokers, as a member sees them. */
@@ -79,29 +76,6 @@ class FindCoordinatorHandlerTest {
     @BeforeEach
     void setUp() {
         fx = new AdminFixture(dir, Map.of("offsets.topic.num.partitions", Integer.toString(PARTITIONS)));
-        fx.topics.clusterMode(new TopicManager.ClusterOps() {
-            @Override
-            public Future<TopicInfo> create(String name, int partitions, short replicationFactor,
-                                            Map<String, String> configs) {
-                creations.add(name + "/" + partitions + "/" + replicationFactor + "/" + new java.util.TreeMap<>(configs));
-                return Future.failedFuture(new NotControllerException("no controller in this test"));
-            }
-
-            @Override
-            public Future<Void> delete(String name) {
-                return Future.failedFuture(new UnsupportedOperationException());
-            }
-
-            @Override
-            public Future<TopicInfo> createPartitions(String name, int newTotal) {
-                return Future.failedFuture(new UnsupportedOperationException());
-            }
-
-            @Override
-            public Future<TopicInfo> alterConfigs(String name, Map<String, String> expected, Map<String, String> configs) {
-                return Future.failedFuture(new UnsupportedOperationException());
-            }
-        });
         coordinator = new GroupCoordinator(fx.vertx, new GroupConfig(0, 100, 30_000, 10, 600_000L, 600_000L,
                 PARTITIONS, 4096), new OffsetsLog() {
                     @Override
@@ -117,7 +91,7 @@ class FindCoordinatorHandlerTest {
                     public void close() {
                     }
                 }, tp -> true, Time.SYSTEM);
-        offsetsTopic = new OffsetsTopic(fx.config, fx.topics, 3);
+        offsetsTopic = new OffsetsTopic(fx.config, fx.topics, () -> 1);
         handler = new FindCoordinatorHandler(coordinator, offsetsTopic, cluster);
         cluster.live.put(1, new BrokerEndpoint(1, "127.0.0.1", 9092));
         cluster.live.put(2, new BrokerEndpoint(2, "127.0.0.1", 9093));
@@ -154,20 +128,20 @@ class FindCoordinatorHandlerTest {
         FindCoordinatorResponseData r = find(3, "g");
         assertThat(r.errorCode()).isEqualTo(Errors.COORDINATOR_NOT_AVAILABLE.code());
         assertThat(r.nodeId()).isEqualTo(-1);
-        // the creation goes to the controller after the answer
+        // the creation goes through the metadata log after the answer
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (creations.isEmpty() && System.nanoTime() < deadline) {
+        while (fx.topics.topic(OffsetsTopic.NAME) == null && System.nanoTime() < deadline) {
             Thread.sleep(20);
         }
-        assertThat(creations).containsExactly("__consumer_offsets/5/3/{cleanup.policy=compact, min.insync.replicas=2,"
-                + " segment.bytes=104857600}");
+        TopicInfo t = fx.topics.topic(OffsetsTopic.NAME);
+        assertThat(t.name() + "/" + t.partitions() + "/" + t.replicationFactor() + "/" + new java.util.TreeMap<>(t.configs()))
+                .isEqualTo("__consumer_offsets/5/1/{cleanup.policy=compact, min.insync.replicas=1, segment.bytes=104857600}");
     }
 
     @Test
     void aSingleNodeCreatesTheOffsetsTopicOnTheFirstSearchThenAnswersItself(@TempDir Path single) throws Exception {
         try (AdminFixture node = new AdminFixture(single, Map.of("offsets.topic.num.partitions", "3"))) {
-            await(node.topics.start());
-            OffsetsTopic offsets = new OffsetsTopic(node.config, node.topics, 1);
+            OffsetsTopic offsets = new OffsetsTopic(node.config, node.topics, () -> 1);
             FindCoordinatorHandler find = new FindCoordinatorHandler(coordinator, offsets, null);
             FindCoordinatorRequestData request = new FindCoordinatorRequestData().setKey("g");
             FindCoordinatorResponseData first = await(find.handle(node.ctx(ApiKeys.FIND_COORDINATOR, 3), request));
@@ -228,7 +202,6 @@ class FindCoordinatorHandlerTest {
         assertThat(v4.coordinators()).extracting(FindCoordinatorResponseData.Coordinator::nodeId).containsExactly(2, 3);
         assertThat(v4.coordinators()).extracting(FindCoordinatorResponseData.Coordinator::port)
                 .containsExactly(9093, 9094);
-        assertThat(creations).isEmpty();
     }
 
     @Test

@@ -72,6 +72,7 @@ class ClusterConfigChangesIT {
     @Test
     void concurrentIncrementalChangesThroughDifferentBrokersAllSurvive() throws Exception {
         int[] hzPorts = {freePort(), freePort()};
+        String voters = "1@127.0.0.1:" + freePort() + ",2@127.0.0.1:" + freePort();
         String clusterName = "configs-" + UUID.randomUUID();
         for (int id = 1; id <= 2; id++) {
             Map<String, String> props = new HashMap<>();
@@ -84,7 +85,7 @@ class ClusterConfigChangesIT {
             props.put("cluster.port", Integer.toString(hzPorts[id - 1]));
             props.put("cluster.port.count", "1");
             props.put("cluster.members", "127.0.0.1:" + hzPorts[0] + ",127.0.0.1:" + hzPorts[1]);
-            props.put("cluster.size", "2");
+            props.put("controller.quorum.voters", voters);
             props.put("bridge.enabled", "false");
             props.put("offsets.topic.num.partitions", "1");
             props.put("runnel.log.shards", "2");

@@ -19,7 +19,7 @@ class ClusterManagerFactoryTest {
         BrokerConfig broker = new BrokerConfig(Map.of("cluster.enabled", "true", "cluster.name", "c1",
                 "cluster.port", "6001", "cluster.port.count", "3",
                 "cluster.members", "127.0.0.1:6001, 127.0.0.1:6002"));
-        Config config = ClusterManagerFactory.hazelcastConfig(ClusterManagerFactory.Settings.from(broker));
+        Config config = ClusterManagerFactory.hazelcastConfig(ClusterManagerFactory.Settings.from(broker, "inc"));
         assertThat(config.getClusterName()).isEqualTo("c1");
         assertThat(config.getNetworkConfig().getPort()).isEqualTo(6001);
         assertThat(config.getNetworkConfig().getPortCount()).isEqualTo(3);

@@ -56,6 +56,7 @@ class ThreeNodeClusterIT {
     private final Map<Integer, Broker> brokers = new HashMap<>();
     private final String clusterName = "three-" + UUID.randomUUID();
     private int[] hzPorts;
+    private String voters;
 
     @AfterEach
     void stop() throws Exception {
@@ -85,7 +86,7 @@ class ThreeNodeClusterIT {
         props.put("cluster.port", Integer.toString(hzPorts[id - 1]));
         props.put("cluster.port.count", "1");
         props.put("cluster.members", String.join(",", members));
-        props.put("cluster.size", "3");
+        props.put("controller.quorum.voters", voters);
         props.put("bridge.enabled", "false");
         props.put("offsets.topic.num.partitions", "2");
         props.put("group.initial.rebalance.delay.ms", "0");
@@ -157,6 +158,7 @@ class ThreeNodeClusterIT {
     @SuppressWarnings("unchecked")
     void replicatedTopicSurvivesLosingALeaderAndAFullRestart() throws Exception {
         hzPorts = new int[] {freePort(), freePort(), freePort()};
+        voters = "1@127.0.0.1:" + freePort() + ",2@127.0.0.1:" + freePort() + ",3@127.0.0.1:" + freePort();
         for (int id = 1; id <= 3; id++) {
             start(id);
         }

@@ -33,6 +33,7 @@ final class ProcessCluster implements AutoCloseable {
     private final Map<Integer, Process> nodes = new HashMap<>();
     private final int[] kafkaPorts = new int[3];
     private final int[] hzPorts = new int[3];
+    private final int[] raftPorts = new int[3];
     private final String clusterName = "pc-" + UUID.randomUUID();
     private final Path logDir;
 
@@ -46,6 +47,7 @@ final class ProcessCluster implements AutoCloseable {
         for (int i = 0; i < 3; i++) {
             kafkaPorts[i] = freePort();
             hzPorts[i] = freePort();
+            raftPorts[i] = freePort();
         }
     }
 
@@ -75,7 +77,8 @@ final class ProcessCluster implements AutoCloseable {
         o.put("cluster.port", Integer.toString(hzPorts[id - 1]));
         o.put("cluster.port.count", "1");
         o.put("cluster.members", String.join(",", members));
-        o.put("cluster.size", "3");
+        o.put("controller.quorum.voters", "1@127.0.0.1:" + raftPorts[0] + ",2@127.0.0.1:" + raftPorts[1]
+                + ",3@127.0.0.1:" + raftPorts[2]);
         o.put("bridge.enabled", "false");
         o.put("offsets.topic.num.partitions", "2");
         o.putAll(overrides);

@@ -74,7 +74,6 @@ class EventBusBridgeIT {
             .withProperty("cluster.port.count", "1")
             .withProperty("cluster.members", String.join(",", MEMBERS))
             // one broker; the other members are Vert.x applications
-            .withProperty("cluster.size", "1")
             .withProperty("auto.create.topics.enable", "false")
             .withProperty("group.min.session.timeout.ms", "1000");
 

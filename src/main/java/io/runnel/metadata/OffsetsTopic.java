@@ -1,7 +1,8 @@
-package io.runnel.cluster;
+package io.runnel.metadata;
 
 import java.util.Map;
 
+import io.runnel.cluster.TopicInfo;
 import io.runnel.config.BrokerConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -14,7 +15,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The internal {@code __consumer_offsets} topic, an ordinary replicated topic as in Kafka:
  * {@code offsets.topic.num.partitions} partitions, {@code offsets.topic.replication.factor} replicas
- * (capped at the configured cluster size: 1 on a single node), {@code cleanup.policy=compact} and
+ * (capped at the size of the cluster: the larger of the voter count and the registered brokers, so 1 on
+ * a single node), {@code cleanup.policy=compact} and
  * {@code min.insync.replicas=min(2, replication factor)}. It is created when a client first looks for a
  * coordinator, as in Kafka (a single node adopts the {@code __consumer_offsets-N} directories an older
  * version wrote then); a cluster member also checks in the background ({@value #CHECK_INTERVAL_MS} ms), so
@@ -31,20 +33,18 @@ public final class OffsetsTopic {
 
     private final TopicManager topics;
     private final int partitions;
-    private final short replicationFactor;
-    private final Map<String, String> configs;
+    private final short configuredReplicationFactor;
+    private final int segmentBytes;
+    private final java.util.function.IntSupplier clusterSize;
     private Future<TopicInfo> creating;
 
-    /** @param clusterSize configured brokers; 1 for a single node */
-    public OffsetsTopic(BrokerConfig config, TopicManager topics, int clusterSize) {
+    /** @param clusterSize the brokers the cluster has now (1 on a single node); any thread */
+    public OffsetsTopic(BrokerConfig config, TopicManager topics, java.util.function.IntSupplier clusterSize) {
         this.topics = topics;
         this.partitions = config.getInt(BrokerConfig.OFFSETS_TOPIC_NUM_PARTITIONS);
-        this.replicationFactor = (short) Math.max(1,
-                Math.min(config.getShort(BrokerConfig.OFFSETS_TOPIC_REPLICATION_FACTOR), clusterSize));
-        this.configs = Map.of(
-                TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
-                TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG, Integer.toString(Math.min(2, replicationFactor)),
-                TopicConfig.SEGMENT_BYTES_CONFIG, Integer.toString(config.getInt(BrokerConfig.OFFSETS_TOPIC_SEGMENT_BYTES)));
+        this.configuredReplicationFactor = config.getShort(BrokerConfig.OFFSETS_TOPIC_REPLICATION_FACTOR);
+        this.segmentBytes = config.getInt(BrokerConfig.OFFSETS_TOPIC_SEGMENT_BYTES);
+        this.clusterSize = clusterSize;
     }
 
     public int partitions() {
@@ -52,12 +52,15 @@ public final class OffsetsTopic {
     }
 
     public short replicationFactor() {
-        return replicationFactor;
+        return (short) Math.max(1, Math.min(configuredReplicationFactor, clusterSize.getAsInt()));
     }
 
     /** The topic's config overrides. */
     public Map<String, String> configs() {
-        return configs;
+        return Map.of(
+                TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+                TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG, Integer.toString(Math.min(2, replicationFactor())),
+                TopicConfig.SEGMENT_BYTES_CONFIG, Integer.toString(segmentBytes));
     }
 
     /** Whether the topic exists as this broker knows it. Any thread. */
@@ -99,7 +102,7 @@ public final class OffsetsTopic {
         if (creating != null) {
             return creating;
         }
-        Future<TopicInfo> attempt = topics.create(NAME, partitions, replicationFactor, configs, false)
+        Future<TopicInfo> attempt = topics.create(NAME, partitions, replicationFactor(), configs(), false)
                 .onSuccess(t -> LOG.info("Created {} with {} partitions, replication factor {}", NAME,
                         t.partitions(), t.replicationFactor()))
                 .recover(t -> t instanceof TopicExistsException && topics.topic(NAME) != null

@@ -1,0 +1,285 @@
+package io.runnel.metadata;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import io.runnel.cluster.StaleConfigsException;
+import io.vertx.core.json.JsonObject;
+import org.apache.kafka.common.errors.NotControllerException;
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.ratis.RaftConfigKeys;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.Parameters;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.netty.NettyConfigKeys;
+import org.apache.ratis.netty.NettyFactory;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.SetConfigurationRequest;
+import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.rpc.SupportedRpcType;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This node's member of the metadata quorum: an Apache Ratis server (a voter, or a non-voting listener
+ * for a broker that is not in {@code controller.quorum.voters}) holding the metadata log and applying it
+ * through {@link MetadataStateMachine}, and a Ratis client through which this node proposes records to
+ * whichever voter leads. A record exists once a majority of voters has it on disk; {@link #propose}
+ * answers only after this node has applied it too, so whoever asked reads its own write here.
+ *
+ * <p>Threading: {@link #start} and {@link #close} block (disk, sockets) and run off the event loop.
+ * {@link #propose} and {@link #barrier} may be called from any thread; their futures complete on Ratis's
+ * threads.
+ */
+public final class MetadataQuorum implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(MetadataQuorum.class);
+    private static final String PEER_PREFIX = "n";
+    /** Key of the record's log index in what {@link #propose} answers. */
+    public static final String LOG_INDEX = "logIndex";
+
+    private final QuorumConfig config;
+    private final MetadataStateMachine stateMachine;
+    private final RaftGroupId groupId;
+    private RaftServer server;
+    private RaftClient client;
+    private RaftGroup clientGroup;
+
+    public MetadataQuorum(QuorumConfig config, String clusterId, MetadataStateMachine stateMachine) {
+        this.config = config;
+        this.stateMachine = stateMachine;
+        this.groupId = RaftGroupId.valueOf(UUID.nameUUIDFromBytes(("runnel-metadata/" + clusterId)
+                .getBytes(StandardCharsets.UTF_8)));
+    }
+
+    public static RaftPeerId peerId(int nodeId) {
+        return RaftPeerId.valueOf(PEER_PREFIX + nodeId);
+    }
+
+    /** The node id of a Raft peer, or -1. */
+    public static int nodeId(RaftPeerId peer) {
+        if (peer == null) {
+            return -1;
+        }
+        String s = peer.toString();
+        try {
+            return s.startsWith(PEER_PREFIX) ? Integer.parseInt(s.substring(PEER_PREFIX.length())) : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private List<RaftPeer> voterPeers(InetSocketAddress localActual) {
+        List<RaftPeer> peers = new ArrayList<>();
+        for (QuorumConfig.Voter v : config.voters()) {
+            String address = v.nodeId() == config.localNodeId() && localActual != null
+                    ? v.host() + ":" + localActual.getPort() : v.address();
+            peers.add(RaftPeer.newBuilder().setId(peerId(v.nodeId())).setAddress(address)
+                    .setStartupRole(RaftPeerRole.FOLLOWER).build());
+        }
+        return peers;
+    }
+
+    /** Starts the Raft server on the existing storage (or formats it on first start) and the client. Blocking. */
+    public void start(String listenerHost, int listenerPort) throws IOException {
+        RaftProperties props = properties(listenerHost, listenerPort);
+        boolean existing = Files.isDirectory(config.storageDir().resolve(groupId.getUuid().toString()));
+        Files.createDirectories(config.storageDir());
+        RaftGroup group = config.localVoter() || existing
+                ? RaftGroup.valueOf(groupId, voterPeers(null))
+                : RaftGroup.valueOf(groupId);
+        server = RaftServer.newBuilder()
+                .setServerId(peerId(config.localNodeId()))
+                .setGroup(group)
+                .setProperties(props)
+                .setStateMachine(stateMachine)
+                .setOption(existing ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT)
+                .build();
+        server.start();
+        InetSocketAddress bound = server.getServerRpc().getInetSocketAddress();
+        clientGroup = RaftGroup.valueOf(groupId, voterPeers(config.localVoter() ? bound : null));
+        RaftProperties clientProps = new RaftProperties();
+        RaftConfigKeys.Rpc.setType(clientProps, SupportedRpcType.NETTY);
+        RaftClientConfigKeys.Rpc.setRequestTimeout(clientProps,
+                TimeDuration.valueOf(Math.max(1000, config.electionTimeoutMs()), TimeUnit.MILLISECONDS));
+        client = RaftClient.newBuilder()
+                .setClientId(ClientId.randomId())
+                .setRaftGroup(clientGroup)
+                .setProperties(clientProps)
+                .setClientRpc(new NettyFactory(new Parameters()).newRaftClientRpc(ClientId.randomId(), clientProps))
+                .setRetryPolicy(RetryPolicies.retryForeverWithSleep(TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
+                .build();
+        LOG.info("Metadata quorum member {} started ({}, Raft transport on {}, storage {})", peerId(config.localNodeId()),
+                config.localVoter() ? "voter of " + config.voters().size() : "learner", bound, config.storageDir());
+        if (!config.localVoter()) {
+            joinAsListener(bound);
+        }
+    }
+
+    /** A broker that is not a voter asks the quorum to add it as a non-voting listener (once). */
+    private void joinAsListener(InetSocketAddress bound) throws IOException {
+        RaftPeer me = RaftPeer.newBuilder().setId(peerId(config.localNodeId()))
+                .setAddress(config.voters().get(0).host().equals("127.0.0.1") ? "127.0.0.1:" + bound.getPort()
+                        : bound.getHostString() + ":" + bound.getPort())
+                .setStartupRole(RaftPeerRole.LISTENER).build();
+        try {
+            RaftClientReply reply = client.admin().setConfiguration(SetConfigurationRequest.Arguments.newBuilder()
+                    .setListenersInNewConf(List.of(me)).setMode(SetConfigurationRequest.Mode.ADD).build());
+            if (!reply.isSuccess()) {
+                LOG.warn("Joining the metadata quorum as a listener was refused: {}", reply.getException());
+            }
+        } catch (IOException e) {
+            LOG.warn("Joining the metadata quorum as a listener failed: {}", e.toString());
+            throw e;
+        }
+    }
+
+    private RaftProperties properties(String host, int port) {
+        RaftProperties p = new RaftProperties();
+        RaftConfigKeys.Rpc.setType(p, SupportedRpcType.NETTY);
+        RaftServerConfigKeys.setStorageDir(p, List.of(config.storageDir().toFile()));
+        NettyConfigKeys.Server.setHost(p, host);
+        NettyConfigKeys.Server.setPort(p, port);
+        int et = config.electionTimeoutMs();
+        RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(et, TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(2L * et, TimeUnit.MILLISECONDS));
+        // a quorum of one has nobody to wait for: its first election is immediate, so a single node starts fast
+        int first = config.voters().size() == 1 ? 10 : et;
+        RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(p, TimeDuration.valueOf(first, TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p, TimeDuration.valueOf(2L * first, TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(Math.max(1000, et), TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, config.snapshotIntervalRecords());
+        RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
+        RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("8MB"));
+        RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf("1MB"));
+        RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, true);
+        return p;
+    }
+
+    /**
+     * Proposes a record; completes with the apply result's {@code ok} value (plus {@value #LOG_INDEX}, the
+     * record's index in the log) once a majority has the record
+     * and this node has applied it, or fails with the kafka-clients ApiException the record was refused
+     * with (NOT_CONTROLLER / REQUEST_TIMED_OUT when no quorum answered in time).
+     */
+    public CompletableFuture<JsonObject> propose(JsonObject record) {
+        Message message = Message.valueOf(ByteString.copyFromUtf8(record.encode()));
+        return client.async().send(message)
+                .orTimeout(config.requestTimeoutMs(), TimeUnit.MILLISECONDS)
+                .handle((reply, t) -> {
+                    if (t != null) {
+                        throw new CompletionException(unavailable(t));
+                    }
+                    if (!reply.isSuccess()) {
+                        throw new CompletionException(unavailable(reply.getException()));
+                    }
+                    JsonObject body = new JsonObject(reply.getMessage().getContent().toStringUtf8());
+                    if (body.containsKey("stale")) {
+                        throw new CompletionException(new StaleConfigsException(record.getString("name"),
+                                MetadataRecords.strings(body.getJsonObject("stale"))));
+                    }
+                    if (body.containsKey("error")) {
+                        throw new CompletionException(Errors.forCode(body.getInteger("error").shortValue())
+                                .exception(body.getString("message")));
+                    }
+                    return new Applied(body.getJsonObject("ok"), reply.getLogIndex());
+                })
+                .thenCompose(a -> stateMachine.awaitApplied(a.index())
+                        .thenApply(v -> a.value().copy().put(LOG_INDEX, a.index())));
+    }
+
+    private record Applied(JsonObject value, long index) {
+    }
+
+    private RuntimeException unavailable(Throwable t) {
+        Throwable cause = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+        if (cause instanceof TimeoutException) {
+            return new org.apache.kafka.common.errors.TimeoutException("The metadata quorum did not commit the change within "
+                    + config.requestTimeoutMs() + " ms");
+        }
+        return new NotControllerException("The metadata quorum is not available: " + cause);
+    }
+
+    /**
+     * Completes once this node has applied everything the leader had applied when asked: what a broker
+     * waits for before it answers that a topic does not exist, so a topic created through another broker is
+     * seen here too.
+     */
+    public CompletableFuture<Void> barrier() {
+        return client.async().sendReadOnly(Message.valueOf("applied"))
+                .orTimeout(config.requestTimeoutMs(), TimeUnit.MILLISECONDS)
+                .thenCompose(reply -> reply.isSuccess()
+                        ? stateMachine.awaitApplied(Long.parseLong(reply.getMessage().getContent().toStringUtf8()))
+                        : CompletableFuture.failedFuture(unavailable(reply.getException())));
+    }
+
+    /** Whether this node is the Raft leader, ready to act as the controller. Any thread. */
+    public boolean isLeaderReady() {
+        try {
+            var info = server.getDivision(groupId).getInfo();
+            return info.isLeader() && info.isLeaderReady();
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Node id of the Raft leader, the active controller, as this node knows it; -1 if none. */
+    public int leaderId() {
+        try {
+            return nodeId(server.getDivision(groupId).getInfo().getLeaderId());
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    public MetadataStateMachine stateMachine() {
+        return stateMachine;
+    }
+
+    public QuorumConfig config() {
+        return config;
+    }
+
+    @Override
+    public void close() {
+        try {
+            if (client != null) {
+                client.close();
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Closing the metadata client failed: {}", e.toString());
+        }
+        try {
+            if (server != null) {
+                server.close();
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Closing the metadata quorum member failed: {}", e.toString());
+        }
+    }
+}

@@ -1,0 +1,186 @@
+package io.runnel.metadata;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+import java.util.Map;
+
+import io.runnel.cluster.PartitionState;
+import io.runnel.cluster.StaleConfigsException;
+import io.vertx.core.json.JsonObject;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.errors.DuplicateBrokerRegistrationException;
+import org.apache.kafka.common.errors.FencedLeaderEpochException;
+import org.apache.kafka.common.errors.IneligibleReplicaException;
+import org.apache.kafka.common.errors.InvalidReplicationFactorException;
+import org.apache.kafka.common.errors.InvalidUpdateVersionException;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.junit.jupiter.api.Test;
+
+/** The metadata records' rules, applied as every node applies them: in order, preconditions checked at apply. */
+class MetadataImageTest {
+
+    private final MetadataImage image = new MetadataImage(overrides -> "true".equals(overrides.get("unclean.leader.election.enable")));
+    private long index;
+    private final Map<Integer, Uuid> incarnations = new java.util.HashMap<>();
+
+    private MetadataImage.Applied apply(JsonObject record) {
+        return image.apply(record, ++index, 1);
+    }
+
+    private void broker(int id) {
+        Uuid inc = Uuid.randomUuid();
+        incarnations.put(id, inc);
+        apply(MetadataRecords.registerBroker(id, inc, "127.0.0.1", 9090 + id));
+        apply(MetadataRecords.unfenceBroker(id, inc));
+    }
+
+    private PartitionState state(String topic, int p) {
+        return image.partition(new TopicPartition(topic, p));
+    }
+
+    @Test
+    void aTopicAppearsWholeWithEveryPartitionLedAndAllReplicasInSync() {
+        broker(1);
+        broker(2);
+        broker(3);
+        MetadataImage.Applied a = apply(MetadataRecords.createTopic("t", Uuid.randomUuid(), 6, (short) 3, Map.of(), 0, 0));
+        assertThat(a.delta().partitions()).hasSize(6);
+        for (int p = 0; p < 6; p++) {
+            PartitionState s = state("t", p);
+            assertThat(s.replicas()).hasSize(3).doesNotHaveDuplicates();
+            assertThat(s.isr()).containsExactlyElementsOf(s.replicas());
+            assertThat(s.leader()).isEqualTo(s.replicas().get(0));
+        }
+    }
+
+    @Test
+    void fencedBrokersGetNoReplicasAndTooFewBrokersRefuseTheReplicationFactor() {
+        broker(1);
+        broker(2);
+        apply(MetadataRecords.registerBroker(3, Uuid.randomUuid(), "127.0.0.1", 9093)); // registered, still fenced
+        assertThatThrownBy(() -> apply(MetadataRecords.createTopic("t", Uuid.randomUuid(), 1, (short) 3, Map.of(), 0, 0)))
+                .isInstanceOf(InvalidReplicationFactorException.class);
+        assertThat(image.topic("t")).isNull();
+    }
+
+    @Test
+    void aSecondProcessWithTheSameNodeIdIsRefusedUntilTheFirstIsFenced() {
+        broker(1);
+        Uuid other = Uuid.randomUuid();
+        assertThatThrownBy(() -> apply(MetadataRecords.registerBroker(1, other, "127.0.0.1", 9999)))
+                .isInstanceOf(DuplicateBrokerRegistrationException.class);
+        apply(MetadataRecords.fenceBroker(1, incarnations.get(1)));
+        apply(MetadataRecords.registerBroker(1, other, "127.0.0.1", 9999));
+        assertThat(image.broker(1).incarnation()).isEqualTo(other);
+        assertThat(image.broker(1).fenced()).isTrue();
+    }
+
+    @Test
+    void fencingTheLeaderElectsAnotherInSyncReplicaAndBumpsTheEpochs() {
+        broker(1);
+        broker(2);
+        broker(3);
+        apply(MetadataRecords.createTopic("t", Uuid.randomUuid(), 1, (short) 3, Map.of(), 0, 0));
+        PartitionState before = state("t", 0);
+        int leader = before.leader();
+        apply(MetadataRecords.fenceBroker(leader, incarnations.get(leader)));
+        PartitionState after = state("t", 0);
+        assertThat(after.leader()).isNotEqualTo(leader).isIn(before.isr());
+        assertThat(after.isr()).doesNotContain(leader);
+        assertThat(after.leaderEpoch()).isEqualTo(before.leaderEpoch() + 1);
+        assertThat(after.partitionEpoch()).isGreaterThan(before.partitionEpoch());
+    }
+
+    @Test
+    void theLastInSyncReplicaIsTheOnlyOneElectedWhenItReturns() {
+        broker(1);
+        broker(2);
+        apply(MetadataRecords.createTopic("t", Uuid.randomUuid(), 1, (short) 2, Map.of(), 0, 0));
+        int first = state("t", 0).leader();
+        int second = first == 1 ? 2 : 1;
+        apply(MetadataRecords.fenceBroker(first, incarnations.get(first)));
+        apply(MetadataRecords.fenceBroker(second, incarnations.get(second)));
+        assertThat(state("t", 0).leader()).isEqualTo(-1);
+        assertThat(state("t", 0).isr()).containsExactly(second);
+        apply(MetadataRecords.registerBroker(first, incarnations.get(first), "127.0.0.1", 1));
+        apply(MetadataRecords.unfenceBroker(first, incarnations.get(first)));
+        assertThat(state("t", 0).leader()).as("an out-of-sync replica is not elected").isEqualTo(-1);
+        apply(MetadataRecords.unfenceBroker(second, incarnations.get(second)));
+        assertThat(state("t", 0).leader()).isEqualTo(second);
+    }
+
+    @Test
+    void anIsrChangeIsAppliedOnlyOverTheStateItWasComputedFrom() {
+        broker(1);
+        broker(2);
+        broker(3);
+        Uuid id = Uuid.randomUuid();
+        apply(MetadataRecords.createTopic("t", id, 1, (short) 3, Map.of(), 0, 0));
+        TopicPartition tp = new TopicPartition("t", 0);
+        PartitionState s = state("t", 0);
+        List<Integer> shrunk = List.of(s.leader());
+        apply(MetadataRecords.alterPartition(id, tp, s, shrunk));
+        assertThat(state("t", 0).isr()).containsExactly(s.leader());
+        assertThatThrownBy(() -> apply(MetadataRecords.alterPartition(id, tp, s, s.replicas())))
+                .isInstanceOf(InvalidUpdateVersionException.class);
+        PartitionState stale = new PartitionState(s.leader(), s.leaderEpoch() - 1, s.replicas(), s.isr(),
+                state("t", 0).partitionEpoch());
+        assertThatThrownBy(() -> apply(MetadataRecords.alterPartition(id, tp, stale, s.replicas())))
+                .isInstanceOf(FencedLeaderEpochException.class);
+        int follower = s.replicas().stream().filter(r -> r != s.leader()).findFirst().orElseThrow();
+        apply(MetadataRecords.fenceBroker(follower, incarnations.get(follower)));
+        assertThatThrownBy(() -> apply(MetadataRecords.alterPartition(id, tp, state("t", 0), s.replicas())))
+                .isInstanceOf(IneligibleReplicaException.class);
+    }
+
+    @Test
+    void aTopicDeletedAndRecreatedSharesNothingWithItsPredecessor() {
+        broker(1);
+        Uuid first = Uuid.randomUuid();
+        apply(MetadataRecords.createTopic("t", first, 2, (short) 1, Map.of(), 0, 0));
+        assertThatThrownBy(() -> apply(MetadataRecords.createTopic("t", Uuid.randomUuid(), 1, (short) 1, Map.of(), 0, 0)))
+                .isInstanceOf(TopicExistsException.class);
+        MetadataImage.Applied deleted = apply(MetadataRecords.deleteTopic("t"));
+        assertThat(deleted.delta().deletedTopics()).extracting(t -> t.id()).containsExactly(first);
+        Uuid second = Uuid.randomUuid();
+        apply(MetadataRecords.createTopic("t", second, 1, (short) 1, Map.of(), 0, 0));
+        assertThat(image.topic("t").info().id()).isEqualTo(second);
+        assertThat(image.topic(first)).isNull();
+        // a leader of the old topic cannot change the new one's state
+        assertThatThrownBy(() -> apply(MetadataRecords.alterPartition(first, new TopicPartition("t", 0),
+                state("t", 0), List.of(1)))).isInstanceOf(org.apache.kafka.common.errors.UnknownTopicIdException.class);
+    }
+
+    @Test
+    void configChangesComputedFromStaleOverridesAreRefused() {
+        broker(1);
+        apply(MetadataRecords.createTopic("t", Uuid.randomUuid(), 1, (short) 1, Map.of("retention.ms", "1000"), 0, 0));
+        apply(MetadataRecords.alterConfigs("t", Map.of("retention.ms", "1000"), Map.of("retention.ms", "2000")));
+        assertThatThrownBy(() -> apply(MetadataRecords.alterConfigs("t", Map.of("retention.ms", "1000"), Map.of())))
+                .isInstanceOf(StaleConfigsException.class);
+        assertThat(image.topic("t").info().configs()).containsEntry("retention.ms", "2000");
+    }
+
+    @Test
+    void producerIdBlocksNeverOverlap() {
+        long a = apply(MetadataRecords.allocateProducerIds(1, 1000)).reply().getLong("first");
+        long b = apply(MetadataRecords.allocateProducerIds(2, 1000)).reply().getLong("first");
+        assertThat(b).isGreaterThanOrEqualTo(a + 1000);
+    }
+
+    @Test
+    void aSnapshotRestoresTheWholeImage() {
+        broker(1);
+        broker(2);
+        apply(MetadataRecords.createTopic("t", Uuid.randomUuid(), 3, (short) 2, Map.of("retention.ms", "5"), 0, 0));
+        apply(MetadataRecords.allocateProducerIds(1, 1000));
+        MetadataImage copy = new MetadataImage(o -> false);
+        copy.load(new JsonObject(image.toJson().encode()));
+        assertThat(copy.toJson()).isEqualTo(image.toJson());
+        assertThat(copy.topic("t").partitions()).isEqualTo(image.topic("t").partitions());
+        assertThat(copy.apply(MetadataRecords.allocateProducerIds(1, 1), 100, 2).reply().getLong("first")).isEqualTo(1000);
+    }
+}
