@@ -120,6 +120,15 @@ public final class MetadataHandler implements ApiHandler<MetadataRequestData> {
         } catch (InvalidTopicException e) {
             return Future.succeededFuture(error(name, Errors.INVALID_TOPIC_EXCEPTION));
         }
+        // a topic just created through another broker: catch up with the metadata quorum's leader before
+        // answering that it does not exist (or creating it again)
+        return topics.catchUp().otherwiseEmpty().compose(v -> {
+            TopicInfo known = topics.topic(name);
+            return known != null ? Future.succeededFuture(describe(known)) : unknown(name, autoCreate);
+        });
+    }
+
+    private Future<MetadataResponseTopic> unknown(String name, boolean autoCreate) {
         boolean offsets = name.equals(OffsetsTopic.NAME) && offsetsTopic != null;
         if (!autoCreate || (Topic.isInternal(name) && !offsets)) {
             return Future.succeededFuture(error(name, Errors.UNKNOWN_TOPIC_OR_PARTITION));

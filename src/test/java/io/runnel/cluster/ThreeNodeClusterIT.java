@@ -154,6 +154,124 @@ class ThreeNodeClusterIT {
         }
     }
 
+    private void startThree() throws Exception {
+        hzPorts = new int[] {freePort(), freePort(), freePort()};
+        voters = "1@127.0.0.1:" + freePort() + ",2@127.0.0.1:" + freePort() + ",3@127.0.0.1:" + freePort();
+        for (int id = 1; id <= 3; id++) {
+            start(id);
+        }
+        try (Admin admin = admin()) {
+            await("three brokers", () -> {
+                try {
+                    return admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size() == 3;
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+        }
+    }
+
+    private static Admin adminOf(Broker b) {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, b.bootstrapServers());
+        return Admin.create(p);
+    }
+
+    @Test
+    void aCreatedTopicIsWholeOnEveryBrokerAtOnce() throws Exception {
+        startThree();
+        for (int round = 0; round < 5; round++) {
+            String topic = "whole-" + round;
+            Broker via = brokers.get(1 + round % 3);
+            try (Admin creator = adminOf(via)) {
+                creator.createTopics(List.of(new NewTopic(topic, 6, (short) 3))).all().get(30, TimeUnit.SECONDS);
+            }
+            for (Broker b : brokers.values()) {
+                try (Admin admin = adminOf(b)) {
+                    TopicDescription d = admin.describeTopics(List.of(topic)).allTopicNames()
+                            .get(10, TimeUnit.SECONDS).get(topic);
+                    assertThat(d.partitions()).as("partitions of %s on %s", topic, b.bootstrapServers()).hasSize(6);
+                    assertThat(d.partitions()).allSatisfy(p -> {
+                        assertThat(p.leader()).as("leader of %s-%d", topic, p.partition()).isNotNull();
+                        assertThat(p.replicas()).hasSize(3);
+                        assertThat(p.isr()).hasSize(3);
+                    });
+                }
+            }
+        }
+    }
+
+    @Test
+    void aTopicDeletedAndRecreatedFiftyTimesServesOnlyItsNewestRecords() throws Exception {
+        startThree();
+        String topic = "churn";
+        int brokerDownAt = 25;
+        Properties pp = new Properties();
+        pp.put(ProducerConfig.ACKS_CONFIG, "all");
+        pp.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "30000");
+        pp.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
+        pp.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "30000");
+        List<Integer> lastAssignment = new ArrayList<>();
+        for (int gen = 0; gen < 50; gen++) {
+            if (gen == brokerDownAt) {
+                brokers.remove(3).closeAndWait(30, TimeUnit.SECONDS);
+            }
+            try (Admin admin = admin()) {
+                short rf = (short) (brokers.size() == 3 ? 3 : 2);
+                admin.createTopics(List.of(new NewTopic(topic, 2, rf))).all().get(30, TimeUnit.SECONDS);
+                pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
+                try (KafkaProducer<String, String> producer = new KafkaProducer<>(pp, new StringSerializer(),
+                        new StringSerializer())) {
+                    for (int p = 0; p < 2; p++) {
+                        producer.send(new ProducerRecord<>(topic, p, "k", "gen-" + gen + "-" + p)).get(30, TimeUnit.SECONDS);
+                    }
+                }
+                if (gen == 49) {
+                    TopicDescription d = describe(admin, topic);
+                    d.partitions().forEach(p -> lastAssignment.add(p.replicas().size()));
+                    break;
+                }
+                admin.deleteTopics(List.of(topic)).all().get(30, TimeUnit.SECONDS);
+            }
+            if (gen == brokerDownAt) {
+                start(3);
+            }
+        }
+        Map<String, Long> read = new HashMap<>();
+        Properties cp = new Properties();
+        cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(cp, new StringDeserializer(), new StringDeserializer())) {
+            List<TopicPartition> tps = List.of(new TopicPartition(topic, 0), new TopicPartition(topic, 1));
+            consumer.assign(tps);
+            consumer.seekToBeginning(tps);
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (read.size() < 2 && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(300))) {
+                    read.put(r.value(), r.offset());
+                }
+            }
+            // nothing else arrives later: the old generations' data are gone everywhere
+            for (int i = 0; i < 5; i++) {
+                consumer.poll(Duration.ofMillis(300)).forEach(r -> read.put(r.value(), r.offset()));
+            }
+        }
+        assertThat(read).containsOnlyKeys("gen-49-0", "gen-49-1");
+        assertThat(read.values()).containsOnly(0L);
+        assertThat(lastAssignment).containsOnly(3);
+        // the broker that was down across a delete kept no directory of an older generation
+        org.apache.kafka.common.Uuid current;
+        try (Admin admin = admin()) {
+            current = describe(admin, topic).topicId();
+        }
+        try (java.util.stream.Stream<Path> dirs = java.nio.file.Files.list(dir.resolve("node3"))) {
+            List<Path> churn = dirs.filter(d -> d.getFileName().toString().startsWith(topic + "-")).toList();
+            assertThat(churn).hasSize(2);
+            for (Path d : churn) {
+                assertThat(io.runnel.partition.PartitionMetadata.read(d)).as("topic id in %s", d).isEqualTo(current);
+            }
+        }
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void replicatedTopicSurvivesLosingALeaderAndAFullRestart() throws Exception {
