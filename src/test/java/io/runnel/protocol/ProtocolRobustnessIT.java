@@ -201,6 +201,19 @@ class ProtocolRobustnessIT {
         }
     }
 
+    @Test
+    void answersApiVersionsV5WithTheRangesItServes() throws Exception {
+        // v5 (KIP-1242) asks for a cluster and node id check this broker does not make yet: a kafka-clients
+        // 4.4 client gets UNSUPPORTED_VERSION with the ranges, as from Kafka, and falls back to v4
+        try (RawKafkaClient c = client()) {
+            c.send(ApiKeys.API_VERSIONS, (short) 5, new ApiVersionsRequestData().setClusterId("other").setNodeId(7));
+            ApiVersionsResponseData r = new ApiVersionsResponseData(
+                    new ByteBufferAccessor(c.receive(ApiKeys.API_VERSIONS, (short) 0)), (short) 0);
+            assertThat(r.errorCode()).isEqualTo(Errors.UNSUPPORTED_VERSION.code());
+            assertThat(r.apiKeys().find(ApiKeys.API_VERSIONS.id).maxVersion()).isEqualTo((short) 4);
+        }
+    }
+
     // ---- bad record batches: that partition fails, nothing is appended, the connection stays usable
 
     private static void createTopic(RawKafkaClient c, String topic) throws Exception {
