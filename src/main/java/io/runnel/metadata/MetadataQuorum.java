@@ -140,7 +140,7 @@ public final class MetadataQuorum implements AutoCloseable {
     }
 
     /** A broker that is not a voter asks the quorum to add it as a non-voting listener (once). */
-    private void joinAsListener(InetSocketAddress bound) throws IOException {
+    private void joinAsListener(InetSocketAddress bound) {
         RaftPeer me = RaftPeer.newBuilder().setId(peerId(config.localNodeId()))
                 .setAddress(config.voters().get(0).host().equals("127.0.0.1") ? "127.0.0.1:" + bound.getPort()
                         : bound.getHostString() + ":" + bound.getPort())
@@ -152,8 +152,9 @@ public final class MetadataQuorum implements AutoCloseable {
                 LOG.warn("Joining the metadata quorum as a listener was refused: {}", reply.getException());
             }
         } catch (IOException e) {
+            // already a listener (a restart), or the quorum is not reachable yet: this node keeps following
+            // what it has, and the leader sends it the log once the configuration holds it
             LOG.warn("Joining the metadata quorum as a listener failed: {}", e.toString());
-            throw e;
         }
     }
 

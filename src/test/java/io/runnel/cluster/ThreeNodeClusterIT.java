@@ -72,6 +72,10 @@ class ThreeNodeClusterIT {
     }
 
     private void start(int id) throws Exception {
+        start(id, Map.of());
+    }
+
+    private void start(int id, Map<String, String> extra) throws Exception {
         List<String> members = new ArrayList<>();
         for (int p : hzPorts) {
             members.add("127.0.0.1:" + p);
@@ -92,6 +96,7 @@ class ThreeNodeClusterIT {
         props.put("group.initial.rebalance.delay.ms", "0");
         props.put("replica.lag.time.max.ms", "5000");
         props.put("runnel.log.shards", "2");
+        props.putAll(extra);
         brokers.put(id, Broker.start(props).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS));
     }
 
@@ -175,6 +180,34 @@ class ThreeNodeClusterIT {
         Properties p = new Properties();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, b.bootstrapServers());
         return Admin.create(p);
+    }
+
+    @Test
+    void aBrokerThatIsNotAVoterFollowsTheLogAndTakesReplicas() throws Exception {
+        hzPorts = new int[] {freePort(), freePort(), freePort(), freePort()};
+        voters = "1@127.0.0.1:" + freePort() + ",2@127.0.0.1:" + freePort() + ",3@127.0.0.1:" + freePort();
+        for (int id = 1; id <= 3; id++) {
+            start(id);
+        }
+        start(4, Map.of("process.roles", "broker"));
+        try (Admin admin = adminOf(brokers.get(4))) {
+            await("four brokers seen through the learner", () -> {
+                try {
+                    return admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size() == 4;
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+            admin.createTopics(List.of(new NewTopic("spread", 8, (short) 3))).all().get(30, TimeUnit.SECONDS);
+            TopicDescription d = describe(admin, "spread");
+            assertThat(d.partitions()).hasSize(8);
+            assertThat(d.partitions()).anySatisfy(p -> assertThat(p.replicas()).extracting(n -> n.id()).contains(4));
+            await("the learner in every ISR it belongs to", () -> {
+                TopicDescription now = describe(admin, "spread");
+                return now != null && now.partitions().stream().allMatch(p -> p.isr().size() == 3);
+            });
+            assertThat(brokers.get(4).partitionManager().all()).isNotEmpty();
+        }
     }
 
     @Test
