@@ -149,7 +149,8 @@ public final class MetadataQuorum implements AutoCloseable {
                 .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(50,
                         TimeDuration.valueOf(200, TimeUnit.MILLISECONDS))).build()) {
             RaftClientReply reply = admin.admin().setConfiguration(SetConfigurationRequest.Arguments.newBuilder()
-                    .setListenersInNewConf(List.of(me)).setMode(SetConfigurationRequest.Mode.ADD).build());
+                    .setServersInNewConf(List.of()).setListenersInNewConf(List.of(me))
+                    .setMode(SetConfigurationRequest.Mode.ADD).build());
             if (!reply.isSuccess()) {
                 LOG.warn("Joining the metadata quorum as a listener was refused: {}", reply.getException());
             }
