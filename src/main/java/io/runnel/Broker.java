@@ -305,7 +305,8 @@ public final class Broker {
                     .register(new ListGroupsHandler(groups))
                     .register(new DeleteGroupsHandler(groups));
             if (quorumConfig.localVoter()) {
-                controller = new QuorumController(metaContext, quorum, membership());
+                controller = new QuorumController(metaContext, quorum, membership(),
+                        config.getInt(BrokerConfig.BROKER_SESSION_TIMEOUT_MS));
                 publisher.controller(controller);
                 controller.start();
                 if (quorum.isLeaderReady()) {
