@@ -210,6 +210,46 @@ class ThreeNodeClusterIT {
         }
     }
 
+    private static long initProducerId(Broker b) throws Exception {
+        try (io.runnel.testutil.RawKafkaClient raw = new io.runnel.testutil.RawKafkaClient(b.bootstrapServers())) {
+            org.apache.kafka.common.requests.InitProducerIdResponse r = raw.send(
+                    new org.apache.kafka.common.requests.InitProducerIdRequest.Builder(
+                            new org.apache.kafka.common.message.InitProducerIdRequestData().setTransactionalId(null)
+                                    .setTransactionTimeoutMs(60_000)).build((short) 4));
+            assertThat(r.data().errorCode()).isZero();
+            return r.data().producerId();
+        }
+    }
+
+    @Test
+    void producerIdsStayUniqueAfterABrokersDataDirectoryIsWiped() throws Exception {
+        startThree();
+        List<Long> ids = new ArrayList<>();
+        for (int round = 0; round < 3; round++) {
+            for (Broker b : brokers.values()) {
+                ids.add(initProducerId(b));
+            }
+        }
+        brokers.remove(3).closeAndWait(30, TimeUnit.SECONDS);
+        io.runnel.partition.PartitionMetadata.deleteRecursively(dir.resolve("node3"));
+        start(3);
+        try (Admin admin = admin()) {
+            await("node 3 back", () -> {
+                try {
+                    return admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size() == 3;
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+        }
+        for (int round = 0; round < 3; round++) {
+            for (Broker b : brokers.values()) {
+                ids.add(initProducerId(b));
+            }
+        }
+        assertThat(ids).hasSize(18).doesNotHaveDuplicates();
+    }
+
     @Test
     void aCreatedTopicIsWholeOnEveryBrokerAtOnce() throws Exception {
         startThree();
