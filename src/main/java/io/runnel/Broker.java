@@ -243,6 +243,9 @@ public final class Broker {
                                 config.getLong(BrokerConfig.REPLICA_LAG_TIME_MAX_MS), vertx, Time.SYSTEM));
                 publisher = new BrokerMetadataPublisher(metaContext, config.nodeId(), incarnation, quorum, partitions);
                 stateMachine.listener(publisher);
+                if (hooks == null) {
+                    view.caughtUp(publisher::caughtUp);
+                }
                 return new Object[] {view, directory, clusterView};
             });
         }).compose(parts -> {

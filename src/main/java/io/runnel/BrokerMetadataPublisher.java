@@ -55,7 +55,7 @@ public final class BrokerMetadataPublisher implements MetadataStateMachine.Liste
     private final PartitionManager partitions;
     private QuorumController controller;
     private final Promise<Void> ready = Promise.promise();
-    private boolean caughtUp;
+    private volatile boolean caughtUp;
     private boolean closing;
     private boolean unfencing;
     private Future<Void> tail = Future.succeededFuture();
@@ -81,6 +81,11 @@ public final class BrokerMetadataPublisher implements MetadataStateMachine.Liste
 
     void controller(QuorumController c) {
         this.controller = c;
+    }
+
+    /** Whether this broker has caught up with the metadata log since it started. Any thread. */
+    public boolean caughtUp() {
+        return caughtUp;
     }
 
     /** Completes once this broker is registered, unfenced and hosts what the image assigns it. */

@@ -241,6 +241,11 @@ public final class MetadataQuorum implements AutoCloseable {
         }).thenCompose(f -> f);
     }
 
+    private static final java.util.concurrent.Executor SENDER = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "metadata-client");
+        t.setDaemon(true);
+        return t;
+    });
     private static final long RETRY_MS = 50;
     private static final long RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(RETRY_MS);
 
@@ -259,8 +264,10 @@ public final class MetadataQuorum implements AutoCloseable {
                 .setTimeoutMs(config.requestTimeoutMs()).build();
         CompletableFuture<RaftClientReply> sent;
         try {
+            // Ratis's Netty client may connect synchronously: never on the caller's thread, which can be a
+            // partition's or the metadata context
             sent = leader.equals(server.getId()) ? server.submitClientRequestAsync(request)
-                    : rpc.sendRequestAsync(request);
+                    : CompletableFuture.supplyAsync(() -> rpc.sendRequestAsync(request), SENDER).thenCompose(f -> f);
         } catch (IOException | RuntimeException e) {
             return CompletableFuture.failedFuture(unavailable(e));
         }

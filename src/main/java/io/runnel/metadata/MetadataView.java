@@ -24,10 +24,20 @@ public final class MetadataView implements ClusterView, PartitionStateChanger {
 
     private final MetadataQuorum quorum;
     private final MetadataImage image;
+    private volatile java.util.function.BooleanSupplier caughtUp = () -> true;
 
     public MetadataView(MetadataQuorum quorum) {
         this.quorum = quorum;
         this.image = quorum.stateMachine().image();
+    }
+
+    /**
+     * Until this broker has caught up with the metadata log, what it replayed from its own disk may be stale
+     * (it could have been cut off): it then names no leader, coordinator or controller, so clients ask
+     * another broker, as they would a Kafka broker whose listener is not open yet.
+     */
+    public void caughtUp(java.util.function.BooleanSupplier c) {
+        this.caughtUp = c;
     }
 
     public MetadataImage image() {
@@ -36,7 +46,7 @@ public final class MetadataView implements ClusterView, PartitionStateChanger {
 
     @Override
     public int controllerId() {
-        return quorum.leaderId();
+        return caughtUp.getAsBoolean() ? quorum.leaderId() : -1;
     }
 
     /** The Kafka endpoint of a registered broker, fenced or not (followers still fetch from it); null if unknown. */
@@ -60,7 +70,11 @@ public final class MetadataView implements ClusterView, PartitionStateChanger {
 
     @Override
     public PartitionState state(TopicPartition tp) {
-        return image.partition(tp);
+        PartitionState s = image.partition(tp);
+        if (s == null || caughtUp.getAsBoolean()) {
+            return s;
+        }
+        return new PartitionState(-1, s.leaderEpoch(), s.replicas(), s.isr(), s.partitionEpoch());
     }
 
     @Override
