@@ -9,8 +9,6 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -67,16 +65,8 @@ public final class MetadataQuorum implements AutoCloseable {
     private final MetadataStateMachine stateMachine;
     private final RaftGroupId groupId;
     private RaftServer server;
-    private volatile RaftClient client;
+    private RaftClient client;
     private RaftGroup clientGroup;
-    private RaftProperties clientProps;
-    /** Switches the client to another leader and closes replaced clients; one daemon thread, never blocks long. */
-    private final ScheduledExecutorService clientSwitcher = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "metadata-client-switch");
-        t.setDaemon(true);
-        return t;
-    });
-    private volatile boolean closed;
 
     public MetadataQuorum(QuorumConfig config, String clusterId, MetadataStateMachine stateMachine) {
         this.config = config;
@@ -131,75 +121,21 @@ public final class MetadataQuorum implements AutoCloseable {
         server.start();
         InetSocketAddress bound = server.getServerRpc().getInetSocketAddress();
         clientGroup = RaftGroup.valueOf(groupId, voterPeers(config.localVoter() ? bound : null));
-        clientProps = new RaftProperties();
+        RaftProperties clientProps = new RaftProperties();
         RaftConfigKeys.Rpc.setType(clientProps, SupportedRpcType.NETTY);
         RaftClientConfigKeys.Rpc.setRequestTimeout(clientProps,
                 TimeDuration.valueOf(Math.max(1000, config.electionTimeoutMs()), TimeUnit.MILLISECONDS));
-        client = newClient(null);
-        stateMachine.leaderWatcher(leader -> {
-            try {
-                clientSwitcher.execute(() -> followLeader(leader));
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                // closing
-            }
-        });
-        LOG.info("Metadata quorum member {} started ({}, Raft transport on {}, storage {})", peerId(config.localNodeId()),
-                config.localVoter() ? "voter of " + config.voters().size() : "learner", bound, config.storageDir());
-        if (!config.localVoter()) {
-            joinAsListener(bound);
-        }
-    }
-
-    private RaftClient newClient(RaftPeerId leader) {
-        RaftClient.Builder b = RaftClient.newBuilder()
+        client = RaftClient.newBuilder()
                 .setClientId(ClientId.randomId())
                 .setRaftGroup(clientGroup)
                 .setProperties(clientProps)
                 .setClientRpc(new NettyFactory(new Parameters()).newRaftClientRpc(ClientId.randomId(), clientProps))
-                .setRetryPolicy(RetryPolicies.retryForeverWithSleep(TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)));
-        if (leader != null) {
-            b.setLeaderId(leader);
-        }
-        return b.build();
-    }
-
-    /**
-     * Points the client at {@code leader} (the leader this node's Raft server now follows, or null for "ask
-     * the server"), replacing it if it still sends to another peer. Needed because the Netty client of Ratis
-     * 3.1 puts no timeout on an asynchronous request: a leader cut off by a network partition (packets
-     * dropped, no reset) leaves every request sent to it unanswered for as long as TCP keeps the connection,
-     * and the client only looks for a new leader when a request fails. The whole majority side would then
-     * commit nothing, not even the fencing of the lost controller. Requests still waiting in the replaced
-     * client fail when it is closed, after the request timeout (their callers have given up by then and
-     * propose again). Runs on the switcher thread.
-     */
-    private void followLeader(RaftPeerId leader) {
-        if (closed) {
-            return;
-        }
-        RaftPeerId target = leader != null ? leader : currentLeaderPeer();
-        RaftClient current = client;
-        if (target == null || current == null || target.equals(current.getLeaderId())) {
-            return;
-        }
-        LOG.info("Metadata client now sends to {} (was {})", target, current.getLeaderId());
-        client = newClient(target);
-        clientSwitcher.schedule(() -> closeQuietly(current), config.requestTimeoutMs(), TimeUnit.MILLISECONDS);
-    }
-
-    private RaftPeerId currentLeaderPeer() {
-        try {
-            return server.getDivision(groupId).getInfo().getLeaderId();
-        } catch (IOException | RuntimeException e) {
-            return null;
-        }
-    }
-
-    private static void closeQuietly(RaftClient c) {
-        try {
-            c.close();
-        } catch (IOException | RuntimeException e) {
-            LOG.debug("Closing a replaced metadata client failed: {}", e.toString());
+                .setRetryPolicy(RetryPolicies.retryForeverWithSleep(TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
+                .build();
+        LOG.info("Metadata quorum member {} started ({}, Raft transport on {}, storage {})", peerId(config.localNodeId()),
+                config.localVoter() ? "voter of " + config.voters().size() : "learner", bound, config.storageDir());
+        if (!config.localVoter()) {
+            joinAsListener(bound);
         }
     }
 
@@ -258,7 +194,6 @@ public final class MetadataQuorum implements AutoCloseable {
                 .orTimeout(config.requestTimeoutMs(), TimeUnit.MILLISECONDS)
                 .handle((reply, t) -> {
                     if (t != null) {
-                        afterFailure(t);
                         throw new CompletionException(unavailable(t));
                     }
                     if (!reply.isSuccess()) {
@@ -277,18 +212,6 @@ public final class MetadataQuorum implements AutoCloseable {
                 })
                 .thenCompose(a -> stateMachine.awaitApplied(a.index())
                         .thenApply(v -> a.value().copy().put(LOG_INDEX, a.index())));
-    }
-
-    /** A request that timed out may be stuck on a leader that is gone: follow the one the server knows. */
-    private void afterFailure(Throwable t) {
-        Throwable cause = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-        if (cause instanceof TimeoutException && !closed) {
-            try {
-                clientSwitcher.execute(() -> followLeader(null));
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                // closing
-            }
-        }
     }
 
     private record Applied(JsonObject value, long index) {
@@ -311,11 +234,6 @@ public final class MetadataQuorum implements AutoCloseable {
     public CompletableFuture<Void> barrier() {
         return client.async().sendReadOnly(Message.valueOf("applied"))
                 .orTimeout(config.requestTimeoutMs(), TimeUnit.MILLISECONDS)
-                .whenComplete((reply, t) -> {
-                    if (t != null) {
-                        afterFailure(t);
-                    }
-                })
                 .thenCompose(reply -> reply.isSuccess()
                         ? stateMachine.awaitApplied(Long.parseLong(reply.getMessage().getContent().toStringUtf8()))
                         : CompletableFuture.failedFuture(unavailable(reply.getException())));
@@ -350,8 +268,6 @@ public final class MetadataQuorum implements AutoCloseable {
 
     @Override
     public void close() {
-        closed = true;
-        clientSwitcher.shutdownNow();
         try {
             if (client != null) {
                 client.close();

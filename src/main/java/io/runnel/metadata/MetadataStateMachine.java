@@ -62,7 +62,6 @@ public final class MetadataStateMachine extends BaseStateMachine {
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
     private final PriorityQueue<Waiter> waiters = new PriorityQueue<>();
     private volatile Listener listener;
-    private volatile java.util.function.Consumer<RaftPeerId> leaderWatcher;
 
     private record Waiter(long index, CompletableFuture<Void> future) implements Comparable<Waiter> {
         @Override
@@ -225,20 +224,8 @@ public final class MetadataStateMachine extends BaseStateMachine {
         }
     }
 
-    /**
-     * Called, on Ratis's thread, with every leader this member learns of (before the {@link Listener}): the
-     * quorum points its client there. Must hand off at once.
-     */
-    public void leaderWatcher(java.util.function.Consumer<RaftPeerId> watcher) {
-        this.leaderWatcher = watcher;
-    }
-
     @Override
     public void notifyLeaderChanged(RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
-        java.util.function.Consumer<RaftPeerId> w = leaderWatcher;
-        if (w != null && newLeaderId != null) {
-            w.accept(newLeaderId);
-        }
         Listener l = listener;
         if (l != null) {
             l.onLeaderChanged(newLeaderId);
