@@ -28,6 +28,7 @@
 #                         controllers take PORT+10.., Runnel's Hazelcast members PORT+20.., its admin
 #                         listeners PORT+30..
 #   --keep-data           keep the brokers' data directories (default: delete after each run)
+#   --meta-partitions N   partitions of the metadata workloads (default 5000; see "Metadata" below)
 #
 # Single-node part. Each (repetition, system) run: a fresh, empty single node (KRaft broker+controller for Kafka), timed
 # from the JVM launch until an ApiVersions request is answered (Kafka's storage format runs before and is
@@ -56,6 +57,13 @@
 # ProducerPerformance sends RECORDS records with acks=all at full speed to a PARTITIONS-partition topic.
 # Last, the end-to-end latency at the fixed rate with FixedRateEndToEnd (acks=all, one partition, RF=3).
 # Every client bootstraps from the three listeners.
+# Metadata (part of the three-node part): on one node, the time from CreateTopics to every partition of a
+# META_PARTITIONS-partition topic led, and, after a clean stop, from the launch of the same node on that
+# data until every partition is led again (scripts/bench/MetadataBench.java polls Metadata every 50 ms); on
+# three nodes, CreateTopics of META_PARTITIONS partitions with replication factor 3 until all are led, then
+# kill -9 of node 2 until every partition it led has another leader (its last workload). The default of
+# 5000 partitions fits the 20000 open files a process may hold here (RF=3 on three nodes puts every
+# partition on every node; Runnel holds three files per partition, Kafka about one).
 # Runnel starts through scripts/runnel.sh, which maps a class-data-sharing archive (AppCDS) written by
 # the first start after a build; when none is up to date, an unmeasured priming start writes it first.
 # Kafka starts as kafka-server-start.sh would (its JVM flags), with the JDK's default CDS archive.
@@ -83,6 +91,7 @@ CLUSTER=1
 CLUSTER_PORT=19302
 KEEP_DATA=0
 START_TIMEOUT=120
+META_PARTITIONS=5000
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -102,7 +111,8 @@ while [[ $# -gt 0 ]]; do
         --no-cluster) SINGLE=1; CLUSTER=0; shift ;;
         --cluster-port) CLUSTER_PORT="$2"; shift 2 ;;
         --keep-data) KEEP_DATA=1; shift ;;
-        -h|--help) sed -n '2,62p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --meta-partitions) META_PARTITIONS="$2"; shift 2 ;;
+        -h|--help) sed -n '2,70p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -197,7 +207,24 @@ trap 'exit 130' INT TERM
 
 record() { (( REP == 0 )) || echo "$REP,$SYS,$1,$2" >> "$OUT/results.csv"; }
 
-# Starts the system's broker on an empty data directory and records startup_s; sets BROKER_PID.
+# Launches a single Runnel node on DATA_DIR (empty or not) in the background, writing the launch instant to
+# LAUNCH_FILE; sets BROKER_PID.
+launch_runnel() {
+    local run="$1" launch_file="$2"
+    date +%s.%N > "$launch_file"
+    RUNNEL_HEAP_OPTS="-Xms$HEAP -Xmx$HEAP" "$ROOT/scripts/runnel.sh" \
+        --override "listeners=PLAINTEXT://$BOOTSTRAP" \
+        --override "advertised.listeners=PLAINTEXT://$BOOTSTRAP" \
+        --override "admin.listener=127.0.0.1:0" \
+        --override "log.dirs=$DATA_DIR" \
+        --override group.initial.rebalance.delay.ms=0 \
+        >> "$run/broker.log" 2>&1 < /dev/null &
+    BROKER_PID=$!
+    BROKER_PIDS=("$BROKER_PID")
+}
+
+# Starts the system's broker on an empty data directory and records startup_s (unless NO_STARTUP_RECORD is
+# set); sets BROKER_PID.
 start_broker() {
     local run="$1"
     local launch="$run/launch.ts" startup
@@ -205,16 +232,7 @@ start_broker() {
         runnel)
             DATA_DIR="$run/runnel-data"
             mkdir -p "$DATA_DIR"
-            date +%s.%N > "$launch"
-            RUNNEL_HEAP_OPTS="-Xms$HEAP -Xmx$HEAP" "$ROOT/scripts/runnel.sh" \
-                --override "listeners=PLAINTEXT://$BOOTSTRAP" \
-                --override "advertised.listeners=PLAINTEXT://$BOOTSTRAP" \
-                --override "admin.listener=127.0.0.1:0" \
-                --override "log.dirs=$DATA_DIR" \
-                --override group.initial.rebalance.delay.ms=0 \
-                > "$run/broker.log" 2>&1 < /dev/null &
-            BROKER_PID=$!
-            BROKER_PIDS=("$BROKER_PID")
+            launch_runnel "$run" "$launch"
             if ! startup="$("$PY" "$LIB" probe "$PORT" "$launch" "$START_TIMEOUT" "$BROKER_PID")"; then
                 tail -20 "$run/broker.log" >&2
                 die "[$SYS] the broker did not answer ApiVersions on $BOOTSTRAP (log: $run/broker.log)"
@@ -235,7 +253,7 @@ start_broker() {
             BROKER_PID="$(cat "$KAFKA_DIR/kafka.pid")"
             ;;
     esac
-    record startup_s "$startup"
+    [[ -n "${NO_STARTUP_RECORD:-}" ]] || record startup_s "$startup"
     progress "[rep $REP/$REPS] [$SYS] ready in ${startup}s after launch (pid $BROKER_PID)"
 }
 
@@ -496,7 +514,66 @@ run_cluster_system() {
 
     run_e2e_rate "$run" bench-rf3-latency cluster_e2e "3 nodes: "
     BOOTSTRAP="$saved"
+    run_meta_cluster "$run"
     stop_broker
+}
+
+# ---- metadata workloads ----
+ms_to_s() { awk -v m="$1" 'BEGIN { printf "%.3f", m / 1000 }'; }
+
+# One node: create a META_PARTITIONS-partition topic until all are led; stop it cleanly and launch it again
+# on the same data until all are led again.
+run_meta_single() {
+    local run="$OUT/rep$REP-$SYS-meta" raw ms led_at launch_s
+    mkdir -p "$run"
+    NO_STARTUP_RECORD=1 start_broker "$run"
+    raw="$run/create.txt"
+    progress "[rep $REP/$REPS] [$SYS] 1 node: creating a topic of $META_PARTITIONS partitions"
+    timeout 900 "${TOOL_JVM[@]}" "$ROOT/scripts/bench/MetadataBench.java" create "$BOOTSTRAP" 600 bench-meta \
+        "$META_PARTITIONS" 1 > "$raw" 2>&1 || { tail -5 "$raw" >&2; die "[$SYS] creating $META_PARTITIONS partitions failed: $raw"; }
+    ms="$(sed -n 's/.*create_to_led_ms=\([0-9.]*\).*/\1/p' "$raw")"
+    record meta_create_s "$(ms_to_s "$ms")"
+    progress "[rep $REP/$REPS] [$SYS] 1 node: $META_PARTITIONS partitions created and led in $(ms_to_s "$ms") s"
+    case "$SYS" in
+        runnel)
+            kill -TERM "$BROKER_PID"
+            wait "$BROKER_PID" 2>/dev/null || true
+            launch_runnel "$run" "$run/relaunch.ts"
+            launch_s="$(cat "$run/relaunch.ts")"
+            ;;
+        kafka)
+            "$ROOT/scripts/kafka-ref.sh" stop "$KAFKA_DIR" > /dev/null
+            BROKER_PID="$("$ROOT/scripts/kafka-ref.sh" restart "$KAFKA_DIR" "$HEAP")"
+            launch_s="$(cat "$KAFKA_DIR/launch.ts")"
+            ;;
+    esac
+    raw="$run/restart.txt"
+    timeout 900 "${TOOL_JVM[@]}" "$ROOT/scripts/bench/MetadataBench.java" led "$BOOTSTRAP" 600 bench-meta \
+        "$META_PARTITIONS" > "$raw" 2>&1 || { tail -5 "$raw" >&2; die "[$SYS] the restarted node did not lead its partitions: $raw"; }
+    led_at="$(sed -n 's/.*led_at_epoch_ms=\([0-9]*\).*/\1/p' "$raw")"
+    record meta_restart_s "$(awk -v l="$led_at" -v s="$launch_s" 'BEGIN { printf "%.3f", l / 1000 - s }')"
+    progress "[rep $REP/$REPS] [$SYS] 1 node: restarted and leading $META_PARTITIONS partitions $(awk -v l="$led_at" -v s="$launch_s" 'BEGIN { printf "%.2f", l / 1000 - s }') s after launch"
+    stop_broker
+}
+
+# Three nodes (already running, BROKER_PIDS in node order): META_PARTITIONS partitions at RF=3 until all are
+# led; then kill -9 of node 2 until every partition it led has another leader. Leaves node 2 dead.
+run_meta_cluster() {
+    local run="$1" raw ms
+    raw="$run/meta-create.txt"
+    progress "[rep $REP/$REPS] [$SYS] 3 nodes: creating $META_PARTITIONS partitions at RF=3"
+    timeout 900 "${TOOL_JVM[@]}" "$ROOT/scripts/bench/MetadataBench.java" create "$CLUSTER_BOOTSTRAP" 600 \
+        bench-meta "$META_PARTITIONS" 3 > "$raw" 2>&1 || { tail -5 "$raw" >&2; die "[$SYS] 3 nodes: creating partitions failed: $raw"; }
+    ms="$(sed -n 's/.*create_to_led_ms=\([0-9.]*\).*/\1/p' "$raw")"
+    record cluster_meta_create_s "$(ms_to_s "$ms")"
+    progress "[rep $REP/$REPS] [$SYS] 3 nodes: $META_PARTITIONS partitions (RF=3) led $(ms_to_s "$ms") s after CreateTopics"
+    raw="$run/meta-failover.txt"
+    timeout 900 "${TOOL_JVM[@]}" "$ROOT/scripts/bench/MetadataBench.java" failover \
+        "127.0.0.1:$CLUSTER_PORT,127.0.0.1:$((CLUSTER_PORT + 2))" 600 bench-meta 2 "${BROKER_PIDS[1]}" > "$raw" 2>&1 \
+        || { tail -5 "$raw" >&2; die "[$SYS] 3 nodes: failover of node 2 did not complete: $raw"; }
+    ms="$(sed -n 's/.*failover_ms=\([0-9.]*\).*/\1/p' "$raw")"
+    record cluster_failover_s "$(ms_to_s "$ms")"
+    progress "[rep $REP/$REPS] [$SYS] 3 nodes: kill -9 of node 2: its $(sed -n 's/.*moved=\([0-9]*\).*/\1/p' "$raw") partitions led elsewhere after $(ms_to_s "$ms") s"
 }
 
 # Runs FN for every repetition and system, the order of the systems reversed on even repetitions.
@@ -534,7 +611,10 @@ if [[ " $SYSTEMS " == *" runnel "* && ! ( -f "$ARCHIVE" && "$ARCHIVE" -nt "$ROOT
     # the next start adopts the archive the JVM wrote at exit
 fi
 if (( SINGLE )); then alternate run_system; fi
-if (( CLUSTER )); then alternate run_cluster_system; fi
+if (( CLUSTER )); then
+    alternate run_cluster_system
+    alternate run_meta_single
+fi
 progress "done"
 echo
 "$PY" "$LIB" report "$OUT"

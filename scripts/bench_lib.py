@@ -160,10 +160,15 @@ METRICS = [
     ("cluster_produce_acksall_mbps", "3 nodes: produce acks=all", "MB/s", "higher", "ratio_min", 1.2),
     ("cluster_e2e_p50_ms", "3 nodes: end-to-end p50 at fixed rate", "ms", "lower", None, None),
     ("cluster_e2e_p99_ms", "3 nodes: end-to-end p99 at fixed rate", "ms", "lower", None, None),
-    ("cluster_startup_s", "3 nodes: start-up until all 3 answer", "s", "lower", None, None),
+    ("cluster_startup_s", "3 nodes: start-up until all 3 answer", "s", "lower", "ratio_max", 0.5),
     ("cluster_topic_ready_s", "3 nodes: until an RF=3 topic is produceable", "s", "lower", None, None),
     ("cluster_rss_idle_mib", "3 nodes: resident memory idle (sum)", "MiB", "lower", None, None),
     ("cluster_rss_load_mib", "3 nodes: resident memory under load (sum)", "MiB", "lower", None, None),
+    # metadata (bench.sh --meta-partitions, default 5000): no slower than Kafka
+    ("cluster_meta_create_s", "3 nodes: create partitions (RF=3) until all led", "s", "lower", "ratio_max", 1.0),
+    ("cluster_failover_s", "3 nodes: kill -9 until its partitions are led elsewhere", "s", "lower", "ratio_max", 1.0),
+    ("meta_create_s", "1 node: create partitions until all led", "s", "lower", "ratio_max", 1.0),
+    ("meta_restart_s", "1 node: restart until all partitions led", "s", "lower", "ratio_max", 1.0),
 ]
 
 

@@ -24,6 +24,9 @@
 #       until all three have started and prints their pids, one a line. DIR/launch.ts is the instant
 #       just before the first JVM was launched (after the storage format); DIR/node-N/ holds
 #       server.properties, data/, kafka.log and kafka.pid.
+#   scripts/kafka-ref.sh restart DIR [HEAP]
+#       Launch the single node of a stopped `start` DIR again on its data (no format), in the background;
+#       rewrites DIR/launch.ts and DIR/kafka.pid and prints the pid at once (the benchmark times readiness).
 #   scripts/kafka-ref.sh stop DIR
 #       Stop the broker started in DIR, or the three nodes of start-cluster DIR together (SIGTERM, then
 #       SIGKILL after 30 s), and wait for them to exit.
@@ -197,6 +200,20 @@ start() {
     echo "$pid"
 }
 
+# Launches the broker of a single-node DIR again on its existing data (no format), after `stop DIR`;
+# writes DIR/launch.ts and DIR/kafka.pid and prints the pid without waiting for readiness.
+restart() {
+    local dir="${1:-}" heap="${2:-1g}"
+    [[ -n "$dir" && -f "$dir/server.properties" && -d "$dir/data" ]] || die "usage: restart DIR [HEAP] (a stopped single-node DIR)"
+    fetch
+    local -a jvm
+    read -r -a jvm <<< "$(jvm_flags "$heap" "$dir")"
+    date +%s.%N > "$dir/launch.ts"
+    "${jvm[@]}" kafka.Kafka "$dir/server.properties" >> "$dir/kafka.log" 2>&1 < /dev/null &
+    echo $! > "$dir/kafka.pid"
+    echo $!
+}
+
 start_cluster() {
     local dir="${1:-}" port=19302 cport=19312 heap=1g timeout=120
     [[ -n "$dir" && "$dir" != --* ]] || die "usage: start-cluster DIR [options]"
@@ -303,6 +320,7 @@ case "$cmd" in
     fetch) fetch ;;
     classpath) fetch; echo "$LIB/*" ;;
     start) start "$@" ;;
+    restart) restart "$@" ;;
     start-cluster) start_cluster "$@" ;;
     stop) stop "$@" ;;
     *) sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;

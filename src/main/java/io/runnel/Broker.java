@@ -102,7 +102,7 @@ public final class Broker {
     private final QuorumConfig quorumConfig;
     private final Uuid incarnation;
     private AdminVerticle admin;
-    private ClusterHooks cluster;
+    private final ClusterHooks hooks;
     private MetadataQuorum quorum;
     private QuorumController controller;
     private BrokerMetadataPublisher publisher;
@@ -114,14 +114,14 @@ public final class Broker {
     private volatile boolean closed;
 
     private Broker(BrokerConfig config, QuorumConfig quorumConfig, Uuid incarnation, Vertx vertx,
-                   List<FileLock> dirLocks, BrokerMetrics metrics, ClusterHooks cluster) {
+                   List<FileLock> dirLocks, BrokerMetrics metrics, ClusterHooks hooks) {
         this.config = config;
         this.quorumConfig = quorumConfig;
         this.incarnation = incarnation;
         this.vertx = vertx;
         this.dirLocks = dirLocks;
         this.metrics = metrics;
-        this.cluster = cluster;
+        this.hooks = hooks;
     }
 
     /** Starts a node; the properties override the embedded defaults. Fails on a bad config value. */
@@ -130,10 +130,10 @@ public final class Broker {
     }
 
     /**
-     * Starts a node whose partition roles come from {@code cluster} (a test's controller, applied through
-     * {@link #partitionManager()}) instead of the metadata log; {@code cluster} null is the normal case.
+     * Starts a node whose partition roles come from {@code hooks} (a test's controller, applied through
+     * {@link #partitionManager()}) instead of the metadata log; {@code hooks} null is the normal case.
      */
-    public static Future<Broker> start(Map<String, String> properties, ClusterHooks cluster) {
+    public static Future<Broker> start(Map<String, String> properties, ClusterHooks hooks) {
         BrokerConfig config;
         QuorumConfig quorumConfig;
         List<FileLock> locks;
@@ -164,7 +164,7 @@ public final class Broker {
         // JVM meters are bound by BrokerMetrics once the listener is up (bindJvmMetrics), not here
         options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true));
         MicrometerMetricsFactory metricsFactory = new MicrometerMetricsFactory(meterRegistry);
-        // clustering is opt-in: the standalone path never loads Hazelcast
+        // Hazelcast is opt-in: a node that runs alone never loads it
         Future<Vertx> started = config.getBoolean(BrokerConfig.CLUSTER_ENABLED)
                 ? ClusterManagerFactory.startClustered(options, metricsFactory,
                         ClusterManagerFactory.Settings.from(config, incarnation.toString()))
@@ -175,7 +175,7 @@ public final class Broker {
         }).compose(vertx -> {
             BrokerMetrics metrics = new BrokerMetrics(meterRegistry);
             metrics.startEventLoopProbe(vertx);
-            Broker broker = new Broker(config, quorumConfig, incarnation, vertx, locks, metrics, cluster);
+            Broker broker = new Broker(config, quorumConfig, incarnation, vertx, locks, metrics, hooks);
             return broker.boot().transform(ar -> {
                 if (ar.succeeded()) {
                     return Future.succeededFuture(broker);
@@ -229,8 +229,8 @@ public final class Broker {
         }, false);
         return Future.all(shardFutures).compose(all -> quorumUp).compose(up -> {
             MetadataView view = new MetadataView(quorum);
-            PartitionStateChanger changer = cluster != null ? cluster.changer() : view;
-            BrokerDirectory directory = cluster != null ? cluster.directory() : view;
+            PartitionStateChanger changer = hooks != null ? hooks.changer() : view;
+            BrokerDirectory directory = hooks != null ? hooks.directory() : view;
             ClusterView clusterView = directory instanceof ClusterView cv ? cv : view;
             return ReplicaFetcherManager.start(vertx, config, directory).map(fetchers -> {
                 List<Context> contexts = new ArrayList<>();
@@ -305,7 +305,8 @@ public final class Broker {
                     .register(new ListGroupsHandler(groups))
                     .register(new DeleteGroupsHandler(groups));
             if (quorumConfig.localVoter()) {
-                controller = new QuorumController(metaContext, quorum, membership());
+                controller = new QuorumController(metaContext, quorum, membership(),
+                        config.getInt(BrokerConfig.BROKER_SESSION_TIMEOUT_MS));
                 publisher.controller(controller);
                 controller.start();
                 if (quorum.isLeaderReady()) {
@@ -318,17 +319,18 @@ public final class Broker {
                             Path.of(config.logDirs().get(0)).toAbsolutePath().resolve("__runnel_meta"), quorum,
                             config.nodeId()))
                     : Future.succeededFuture();
-            return imported.compose(v -> groups.startFollowingLeadership()).compose(v -> {
+            return imported.compose(v -> hooks == null ? Future.<Void>succeededFuture() : openAllWithoutRoles(image))
+                    .compose(v -> groups.startFollowingLeadership()).compose(v -> {
                 partitions.startBackgroundTasks();
                 return listen(registry).compose(l -> {
-                    if (cluster == null) {
+                    if (hooks == null) {
                         String host = bootstrap.substring(0, bootstrap.lastIndexOf(':'));
                         int port = Integer.parseInt(bootstrap.substring(bootstrap.lastIndexOf(':') + 1));
                         publisher.register(host, port);
                     }
                     // a quorum of one is always available: a single node serves its topics before it reports
                     // started; brokers of a larger quorum come up one by one and catch up as the quorum forms
-                    return alone && cluster == null ? publisher.ready() : Future.<Void>succeededFuture();
+                    return alone && hooks == null ? publisher.ready() : Future.<Void>succeededFuture();
                 }).compose(l -> {
                     if (!alone) {
                         offsetsTopic.checkInBackground(vertx);
@@ -343,6 +345,18 @@ public final class Broker {
                             .<Void>mapEmpty()
                     : Future.<Void>succeededFuture());
         });
+    }
+
+    /** With test hooks: every partition of the image is hosted here, without a role until the hooks give one. */
+    private Future<Void> openAllWithoutRoles(MetadataImage image) {
+        List<Future<?>> opens = new ArrayList<>();
+        for (MetadataImage.TopicImage t : image.topics()) {
+            for (int p = 0; p < t.partitions().size(); p++) {
+                opens.add(partitions.open(new org.apache.kafka.common.TopicPartition(t.info().name(), p), t.info().id(),
+                        t.info().configs()));
+            }
+        }
+        return Future.all(opens).mapEmpty();
     }
 
     /** Failure detection: Hazelcast's members in a cluster; a node that runs alone is its own only member. */

@@ -253,10 +253,17 @@ public final class BrokerMetadataPublisher implements MetadataStateMachine.Liste
         for (Path dir : partitions.logDirs()) {
             try (Stream<Path> children = Files.list(dir)) {
                 for (Path child : children.toList()) {
-                    Uuid id = PartitionMetadata.read(child);
-                    if (id != null && image.topic(id) == null && !hosted(child)) {
-                        LOG.info("Removing {}: its topic ({}) no longer exists", child, id);
-                        PartitionMetadata.deleteRecursively(child);
+                    if (!Files.isDirectory(child) || !Files.exists(child.resolve(PartitionMetadata.FILE_NAME))) {
+                        continue;
+                    }
+                    try {
+                        Uuid id = PartitionMetadata.read(child);
+                        if (id != null && image.topic(id) == null && !hosted(child)) {
+                            LOG.info("Removing {}: its topic ({}) no longer exists", child, id);
+                            PartitionMetadata.deleteRecursively(child);
+                        }
+                    } catch (RuntimeException e) {
+                        LOG.warn("Cannot check {} against the metadata: {}", child, e.toString());
                     }
                 }
             } catch (IOException | RuntimeException e) {

@@ -49,6 +49,10 @@ public final class LogConfigurator extends ContextAwareBase implements Configura
         console.start();
 
         context.getLogger("org.apache.kafka").setLevel(Level.WARN);
+        // Ratis logs every setting it reads and every election step at INFO; its warnings still show
+        context.getLogger("org.apache.ratis").setLevel(Level.WARN);
+        // a leader retries a dead follower every few hundred ms and warns each time; the fence record says it
+        context.getLogger("org.apache.ratis.server.leader.LogAppender").setLevel(Level.ERROR);
         context.getLogger("io.netty").setLevel(Level.INFO);
         Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
         root.setLevel(Level.toLevel(System.getProperty(LEVEL_PROPERTY), Level.INFO));

@@ -19,6 +19,7 @@ import org.apache.kafka.common.protocol.Errors;
 import org.apache.ratis.RaftConfigKeys;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.client.RaftClientRpc;
 import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.netty.NettyConfigKeys;
@@ -26,6 +27,7 @@ import org.apache.ratis.netty.NettyFactory;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
@@ -64,9 +66,12 @@ public final class MetadataQuorum implements AutoCloseable {
     private final QuorumConfig config;
     private final MetadataStateMachine stateMachine;
     private final RaftGroupId groupId;
+    private final ClientId clientId = ClientId.randomId();
+    private final java.util.concurrent.atomic.AtomicLong callIds = new java.util.concurrent.atomic.AtomicLong();
     private RaftServer server;
-    private RaftClient client;
+    private RaftClientRpc rpc;
     private RaftGroup clientGroup;
+    private RaftProperties clientProps;
 
     public MetadataQuorum(QuorumConfig config, String clusterId, MetadataStateMachine stateMachine) {
         this.config = config;
@@ -121,17 +126,12 @@ public final class MetadataQuorum implements AutoCloseable {
         server.start();
         InetSocketAddress bound = server.getServerRpc().getInetSocketAddress();
         clientGroup = RaftGroup.valueOf(groupId, voterPeers(config.localVoter() ? bound : null));
-        RaftProperties clientProps = new RaftProperties();
+        clientProps = new RaftProperties();
         RaftConfigKeys.Rpc.setType(clientProps, SupportedRpcType.NETTY);
         RaftClientConfigKeys.Rpc.setRequestTimeout(clientProps,
-                TimeDuration.valueOf(Math.max(1000, config.electionTimeoutMs()), TimeUnit.MILLISECONDS));
-        client = RaftClient.newBuilder()
-                .setClientId(ClientId.randomId())
-                .setRaftGroup(clientGroup)
-                .setProperties(clientProps)
-                .setClientRpc(new NettyFactory(new Parameters()).newRaftClientRpc(ClientId.randomId(), clientProps))
-                .setRetryPolicy(RetryPolicies.retryForeverWithSleep(TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
-                .build();
+                TimeDuration.valueOf(config.requestTimeoutMs(), TimeUnit.MILLISECONDS));
+        rpc = new NettyFactory(new Parameters()).newRaftClientRpc(clientId, clientProps);
+        rpc.addRaftPeers(clientGroup.getPeers());
         LOG.info("Metadata quorum member {} started ({}, Raft transport on {}, storage {})", peerId(config.localNodeId()),
                 config.localVoter() ? "voter of " + config.voters().size() : "learner", bound, config.storageDir());
         if (!config.localVoter()) {
@@ -145,9 +145,12 @@ public final class MetadataQuorum implements AutoCloseable {
                 .setAddress(config.voters().get(0).host().equals("127.0.0.1") ? "127.0.0.1:" + bound.getPort()
                         : bound.getHostString() + ":" + bound.getPort())
                 .setStartupRole(RaftPeerRole.LISTENER).build();
-        try {
-            RaftClientReply reply = client.admin().setConfiguration(SetConfigurationRequest.Arguments.newBuilder()
-                    .setListenersInNewConf(List.of(me)).setMode(SetConfigurationRequest.Mode.ADD).build());
+        try (RaftClient admin = RaftClient.newBuilder().setRaftGroup(clientGroup).setProperties(clientProps)
+                .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(50,
+                        TimeDuration.valueOf(200, TimeUnit.MILLISECONDS))).build()) {
+            RaftClientReply reply = admin.admin().setConfiguration(SetConfigurationRequest.Arguments.newBuilder()
+                    .setServersInNewConf(List.of()).setListenersInNewConf(List.of(me))
+                    .setMode(SetConfigurationRequest.Mode.ADD).build());
             if (!reply.isSuccess()) {
                 LOG.warn("Joining the metadata quorum as a listener was refused: {}", reply.getException());
             }
@@ -190,15 +193,8 @@ public final class MetadataQuorum implements AutoCloseable {
      */
     public CompletableFuture<JsonObject> propose(JsonObject record) {
         Message message = Message.valueOf(ByteString.copyFromUtf8(record.encode()));
-        return client.async().send(message)
-                .orTimeout(config.requestTimeoutMs(), TimeUnit.MILLISECONDS)
-                .handle((reply, t) -> {
-                    if (t != null) {
-                        throw new CompletionException(unavailable(t));
-                    }
-                    if (!reply.isSuccess()) {
-                        throw new CompletionException(unavailable(reply.getException()));
-                    }
+        return send(message, RaftClientRequest.writeRequestType())
+                .thenApply(reply -> {
                     JsonObject body = new JsonObject(reply.getMessage().getContent().toStringUtf8());
                     if (body.containsKey("stale")) {
                         throw new CompletionException(new StaleConfigsException(record.getString("name"),
@@ -212,6 +208,71 @@ public final class MetadataQuorum implements AutoCloseable {
                 })
                 .thenCompose(a -> stateMachine.awaitApplied(a.index())
                         .thenApply(v -> a.value().copy().put(LOG_INDEX, a.index())));
+    }
+
+    /**
+     * Sends one request to the leader as this node's own server knows it: straight into the local server
+     * when it leads (the controller's own records never take the network), over the Raft transport otherwise.
+     * No client-side leader cache and no retries here: a request to a leader that is gone fails at once
+     * (NOT_CONTROLLER) and its caller tries again once the quorum has a leader, so a dead leader never
+     * holds requests back.
+     */
+    private CompletableFuture<RaftClientReply> send(Message message, RaftClientRequest.Type type) {
+        return send(message, type, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs()));
+    }
+
+    /**
+     * Sends, and sends again every {@value #RETRY_MS} ms until {@code deadline} while the request was surely
+     * not taken (no leader yet, a leader that is gone or not ready): what a broker sees during an election.
+     * A timeout is indeterminate (the record may commit later), so it is never retried here.
+     */
+    private CompletableFuture<RaftClientReply> send(Message message, RaftClientRequest.Type type, long deadline) {
+        return sendOnce(message, type).handle((reply, t) -> {
+            if (t == null) {
+                return CompletableFuture.completedFuture(reply);
+            }
+            Throwable cause = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+            if (!(cause instanceof NotControllerException) || System.nanoTime() + RETRY_NANOS > deadline) {
+                return CompletableFuture.<RaftClientReply>failedFuture(cause);
+            }
+            return CompletableFuture.supplyAsync(() -> null,
+                    CompletableFuture.delayedExecutor(RETRY_MS, TimeUnit.MILLISECONDS))
+                    .thenCompose(x -> send(message, type, deadline));
+        }).thenCompose(f -> f);
+    }
+
+    private static final long RETRY_MS = 50;
+    private static final long RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(RETRY_MS);
+
+    private CompletableFuture<RaftClientReply> sendOnce(Message message, RaftClientRequest.Type type) {
+        RaftPeerId leader;
+        try {
+            leader = server.getDivision(groupId).getInfo().getLeaderId();
+        } catch (IOException | RuntimeException e) {
+            return CompletableFuture.failedFuture(unavailable(e));
+        }
+        if (leader == null) {
+            return CompletableFuture.failedFuture(new NotControllerException("The metadata quorum has no leader"));
+        }
+        RaftClientRequest request = RaftClientRequest.newBuilder().setClientId(clientId).setServerId(leader)
+                .setGroupId(groupId).setCallId(callIds.incrementAndGet()).setMessage(message).setType(type)
+                .setTimeoutMs(config.requestTimeoutMs()).build();
+        CompletableFuture<RaftClientReply> sent;
+        try {
+            sent = leader.equals(server.getId()) ? server.submitClientRequestAsync(request)
+                    : rpc.sendRequestAsync(request);
+        } catch (IOException | RuntimeException e) {
+            return CompletableFuture.failedFuture(unavailable(e));
+        }
+        return sent.orTimeout(config.requestTimeoutMs(), TimeUnit.MILLISECONDS).handle((reply, t) -> {
+            if (t != null) {
+                throw new CompletionException(unavailable(t));
+            }
+            if (!reply.isSuccess()) {
+                throw new CompletionException(unavailable(reply.getException()));
+            }
+            return reply;
+        });
     }
 
     private record Applied(JsonObject value, long index) {
@@ -232,11 +293,9 @@ public final class MetadataQuorum implements AutoCloseable {
      * seen here too.
      */
     public CompletableFuture<Void> barrier() {
-        return client.async().sendReadOnly(Message.valueOf("applied"))
-                .orTimeout(config.requestTimeoutMs(), TimeUnit.MILLISECONDS)
-                .thenCompose(reply -> reply.isSuccess()
-                        ? stateMachine.awaitApplied(Long.parseLong(reply.getMessage().getContent().toStringUtf8()))
-                        : CompletableFuture.failedFuture(unavailable(reply.getException())));
+        return send(Message.valueOf("applied"), RaftClientRequest.readRequestType())
+                .thenCompose(reply -> stateMachine.awaitApplied(
+                        Long.parseLong(reply.getMessage().getContent().toStringUtf8())));
     }
 
     /** Whether this node is the Raft leader, ready to act as the controller. Any thread. */
@@ -269,8 +328,8 @@ public final class MetadataQuorum implements AutoCloseable {
     @Override
     public void close() {
         try {
-            if (client != null) {
-                client.close();
+            if (rpc != null) {
+                rpc.close();
             }
         } catch (IOException | RuntimeException e) {
             LOG.warn("Closing the metadata client failed: {}", e.toString());

@@ -12,9 +12,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The active controller's own duty, on whichever node leads the metadata quorum: turn failure detection
- * into fence records. A registered, unfenced broker whose process is no longer a live member (or whose
- * node id a newer process holds) is fenced, which elects new leaders for what it led and takes it out of
- * ISRs, all in that one record. Everything else a controller decides (placement, elections, ISR changes)
+ * into fence records. A registered, unfenced broker whose process this controller has seen live and no
+ * longer sees, or whose node id a newer live process holds (a restart after kill -9), is fenced at once, which elects new leaders for what
+ * it led and takes it out of ISRs, all in that one record. One it has never seen live (registered through
+ * the log before its membership reached this node, or absent since before this node became the
+ * controller) is fenced once it has been missing for {@code broker.session.timeout.ms}. Everything else a controller decides (placement, elections, ISR changes)
  * is checked as records are applied ({@link MetadataImage}), so it needs no active code.
  *
  * <p>Threading: runs on one context; membership events and a periodic check (which also covers events
@@ -28,13 +30,17 @@ public final class QuorumController {
     private final Context context;
     private final MetadataQuorum quorum;
     private final Membership membership;
+    private final long sessionTimeoutNanos;
     private final Set<Integer> fencing = new HashSet<>();
+    private final Map<Integer, Uuid> seenLive = new java.util.HashMap<>();
+    private final Map<Integer, Long> absentSince = new java.util.HashMap<>();
     private long timer = -1;
 
-    public QuorumController(Context context, MetadataQuorum quorum, Membership membership) {
+    public QuorumController(Context context, MetadataQuorum quorum, Membership membership, long sessionTimeoutMs) {
         this.context = context;
         this.quorum = quorum;
         this.membership = membership;
+        this.sessionTimeoutNanos = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(sessionTimeoutMs);
     }
 
     public void start() {
@@ -52,8 +58,17 @@ public final class QuorumController {
             return;
         }
         Map<Integer, Uuid> live = membership.liveBrokers();
+        seenLive.putAll(live);
+        long now = System.nanoTime();
         for (BrokerRegistration b : quorum.stateMachine().image().brokers()) {
-            if (b.fenced() || b.incarnation().equals(live.get(b.nodeId())) || !fencing.add(b.nodeId())) {
+            if (b.fenced() || b.incarnation().equals(live.get(b.nodeId()))) {
+                absentSince.remove(b.nodeId());
+                continue;
+            }
+            long since = absentSince.computeIfAbsent(b.nodeId(), n -> now);
+            boolean wasLive = b.incarnation().equals(seenLive.get(b.nodeId()));
+            boolean superseded = live.containsKey(b.nodeId());
+            if (!wasLive && !superseded && now - since < sessionTimeoutNanos || !fencing.add(b.nodeId())) {
                 continue;
             }
             LOG.info("Fencing broker {} (incarnation {}): it is no longer a live member", b.nodeId(), b.incarnation());

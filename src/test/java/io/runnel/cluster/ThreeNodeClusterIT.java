@@ -268,6 +268,15 @@ class ThreeNodeClusterIT {
             }
             if (gen == brokerDownAt) {
                 start(3);
+                try (Admin admin = admin()) {
+                    await("node 3 back", () -> {
+                        try {
+                            return admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size() == 3;
+                        } catch (Exception e) {
+                            return false;
+                        }
+                    });
+                }
             }
         }
         Map<String, Long> read = new HashMap<>();
