@@ -242,8 +242,6 @@ class NetworkPartitionIT {
         // nodes 1-3 vote; node 4 is a broker that follows the metadata log as a learner
         cluster = new NetnsCluster(dir, 4, 3, settings());
         cluster.startAll();
-        Set<Integer> sideA = Set.of(1, 2);
-        Set<Integer> sideB = Set.of(3, 4);
         try (Admin admin = admin()) {
             createTopic(admin, TOPIC, partitions, 4);
             TopicDescription before = describe(admin, TOPIC);
@@ -255,6 +253,11 @@ class NetworkPartitionIT {
             history = new AckHistory(cluster.bootstrap(), TOPIC, partitions).start();
             history.awaitProgress("a running producer", 300, Duration.ofSeconds(60));
             int controller = admin.describeCluster().controller().get(10, TimeUnit.SECONDS).id();
+            // the controller goes to the side without the voter majority, with the learner: side A (the two
+            // other voters) must elect a controller of its own, and only it may commit
+            Set<Integer> sideB = Set.of(controller, 4);
+            Set<Integer> sideA = new HashSet<>(Set.of(1, 2, 3));
+            sideA.remove(controller);
 
             long cutAt = System.nanoTime();
             cluster.cut(sideA, sideB);
@@ -273,7 +276,7 @@ class NetworkPartitionIT {
             long[] newController = {-1};
             awaitOrGiveUp(Duration.ofSeconds(60), () -> {
                 if (newController[0] < 0) {
-                    int c = controllerSeenBy(cluster, 1);
+                    int c = controllerSeenBy(cluster, sideA.iterator().next());
                     if (sideA.contains(c)) {
                         newController[0] = ms(System.nanoTime() - cutAt);
                     }
@@ -281,11 +284,12 @@ class NetworkPartitionIT {
                 Map<Integer, Long> r = recoveries(partitions, cutAt);
                 return newController[0] >= 0 && canCommit.stream().allMatch(p -> r.get(p) >= 0);
             });
-            // metadata: a topic created through side A is committed; through side B it cannot be
-            Errors createdOnA = new NodeProbe(cluster.address(1)).createTopic("made-on-side-a", 5000);
+            // metadata: a topic created through side A is committed; through side B it cannot be (replication
+            // factor 2: side A has two unfenced brokers now)
+            Errors createdOnA = new NodeProbe(cluster.address(sideA.iterator().next())).createTopic("made-on-side-a", (short) 2, 5000);
             Errors createdOnB;
             try {
-                createdOnB = new NodeProbe(cluster.address(3)).createTopic("made-on-side-b", 5000);
+                createdOnB = new NodeProbe(cluster.address(controller)).createTopic("made-on-side-b", (short) 2, 5000);
             } catch (IOException e) {
                 createdOnB = Errors.REQUEST_TIMED_OUT; // no answer within the socket timeout
             }
@@ -314,12 +318,12 @@ class NetworkPartitionIT {
             boolean sideBTopicExists = describe(admin, "made-on-side-b") != null;
             boolean sideATopicExists = describe(admin, "made-on-side-a") != null;
 
-            System.out.printf("NetworkPartitionIT[2|2, {1,2}|{3,4}, voters 1-3, cut for %d ms]: %s; errors %s;"
+            System.out.printf("NetworkPartitionIT[2|2, %s|%s, voters 1-3, learner 4, cut for %d ms]: %s; errors %s;"
                             + " replicas %s, leaders before %s; acknowledging again (ms after the cut, -1 never) %s,"
                             + " of which may commit %s; controller %d -> seen by node %s, side A's after %d ms;"
                             + " CreateTopics through side A %s, through side B %s (exists after healing: A %s, B %s);"
                             + " side B high watermarks %s -> %s; full ISR %d ms after healing%n",
-                    cutMs, result, history.errors(), replicas, leaders, recovered, canCommit, controller, controllers,
+                    sideA, sideB, cutMs, result, history.errors(), replicas, leaders, recovered, canCommit, controller, controllers,
                     newController[0], createdOnA, createdOnB, sideATopicExists, sideBTopicExists, sideBHw, sideBHwAfter,
                     rejoinMs);
             assertThat(result.lost()).as("acknowledged records lost: %s", result).isZero();
@@ -327,6 +331,9 @@ class NetworkPartitionIT {
             assertThat(createdOnA).as("CreateTopics through the side with the voter majority").isEqualTo(Errors.NONE);
             assertThat(createdOnB).as("CreateTopics through the side without it").isNotEqualTo(Errors.NONE);
             assertThat(sideATopicExists).isTrue();
+            assertThat(controllers.get(controller)).as("controller the old controller reports, cut off from the"
+                    + " voter majority").isNotEqualTo(controller);
+            assertThat(sideA).as("side A's controller").contains(controllers.get(sideA.iterator().next()));
             sideBHw.forEach((k, hws) -> hws.forEach((p, hw) -> assertThat(sideBHwAfter.get(k).getOrDefault(p, hw))
                     .as("high watermark node %d (side B) serves for partition %d", k, p).isEqualTo(hw)));
             recovered.forEach((p, t) -> {
@@ -369,6 +376,7 @@ class NetworkPartitionIT {
             NodeProbe probe = new NodeProbe(cluster.address(victim));
             Map<String, Integer> namedItself = new LinkedHashMap<>();
             List<String> served = new ArrayList<>();
+            Map<String, Integer> refusals = new TreeMap<>();
             int answers = 0;
             long probeUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SESSION_MS + 6000);
             while (System.nanoTime() < probeUntil) {
@@ -381,6 +389,8 @@ class NetworkPartitionIT {
                                 if (o.error() == Errors.NONE) {
                                     served.add(topic + "-" + e.getKey() + " served as leader (high watermark "
                                             + o.offset() + ")");
+                                } else {
+                                    refusals.merge("ListOffsets " + o.error(), 1, Integer::sum);
                                 }
                             }
                         }
@@ -392,6 +402,8 @@ class NetworkPartitionIT {
                     Errors fetch = probe.offsetFetch(GROUP);
                     if (fetch == Errors.NONE) {
                         served.add("OffsetFetch of " + GROUP + " answered as coordinator");
+                    } else {
+                        refusals.merge("OffsetFetch " + fetch, 1, Integer::sum);
                     }
                     answers++;
                 } catch (IOException e) {
@@ -421,10 +433,10 @@ class NetworkPartitionIT {
 
             System.out.printf("NetworkPartitionIT[restart while cut off, broker %d (coordinator of %s), leaders before %s]:"
                             + " %s; errors %s; restarted and listening %d ms after kill -9; %d probe rounds answered while"
-                            + " cut off: named itself %s, served as leader or coordinator %s; partitions acknowledging"
+                            + " cut off: named itself %s, served as leader or coordinator %s, refused %s; partitions acknowledging"
                             + " again (ms after the kill) %s; unfenced %d ms and in every ISR %d ms after healing;"
                             + " coordinator after healing %s%n",
-                    victim, GROUP, leaders, result, history.errors(), restartMs, answers, namedItself, served, recovered,
+                    victim, GROUP, leaders, result, history.errors(), restartMs, answers, namedItself, served, refusals, recovered,
                     unfencedMs, rejoinMs, after);
             assertThat(answers).as("the restarted broker answered while cut off").isPositive();
             assertThat(served).as("requests the cut-off broker served as leader or coordinator").isEmpty();

@@ -107,12 +107,12 @@ final class NodeProbe {
         return resp.controllerId();
     }
 
-    /** CreateTopics of one topic (RF 3) through this broker; the answer's error for it. */
-    Errors createTopic(String name, int timeoutMs) throws IOException {
+    /** CreateTopics of one topic of one partition through this broker; the answer's error for it. */
+    Errors createTopic(String name, short replicationFactor, int timeoutMs) throws IOException {
         short v = 5;
         CreateTopicsRequestData req = new CreateTopicsRequestData().setTimeoutMs(timeoutMs);
         req.topics().add(new CreateTopicsRequestData.CreatableTopic().setName(name).setNumPartitions(1)
-                .setReplicationFactor((short) 3));
+                .setReplicationFactor(replicationFactor));
         CreateTopicsResponseData resp = new CreateTopicsResponseData(
                 new ByteBufferAccessor(ask(ApiKeys.CREATE_TOPICS, v, req)), v);
         return Errors.forCode(resp.topics().iterator().next().errorCode());
