@@ -164,7 +164,13 @@ final class AckHistory implements AutoCloseable {
             }
             consumer.assign(tps);
             consumer.seekToBeginning(tps);
-            Map<TopicPartition, Long> end = consumer.endOffsets(tps, Duration.ofSeconds(60));
+            // read at least past the highest acknowledged offset of each partition: a broker that has not yet
+            // caught up after healing may still answer as leader with its old (committed) end, so the end
+            // offset the consumer is first told is not enough; a record still missing at the deadline is lost
+            Map<TopicPartition, Long> end = new HashMap<>(consumer.endOffsets(tps, Duration.ofSeconds(60)));
+            for (Ack a : acked.values()) {
+                end.merge(new TopicPartition(topic, a.partition()), a.offset() + 1, Math::max);
+            }
             long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
             while (tps.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp)) && System.nanoTime() < deadline) {
                 for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {

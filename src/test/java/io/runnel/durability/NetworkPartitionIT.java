@@ -142,6 +142,26 @@ class NetworkPartitionIT {
         return out;
     }
 
+    /** Whether every node names the leaders the admin client sees, for every partition of the topic. */
+    private boolean sameLeadersEverywhere(Admin admin, int nodes) {
+        Map<Integer, Integer> expected;
+        try {
+            expected = leaders(admin, TOPIC);
+        } catch (RuntimeException e) {
+            return false;
+        }
+        for (int k = 1; k <= nodes; k++) {
+            try {
+                if (!new NodeProbe(cluster.address(k)).leaders(TOPIC).equals(expected)) {
+                    return false;
+                }
+            } catch (IOException e) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Polls {@code condition} every 200 ms until it holds or {@code timeout} passes; what follows reports which. */
     private static void awaitOrGiveUp(Duration timeout, java.util.function.BooleanSupplier condition)
             throws InterruptedException {
@@ -210,6 +230,9 @@ class NetworkPartitionIT {
             cluster.heal();
             ProcessCluster.await("the healed node back in every ISR", Duration.ofSeconds(90), () -> fullIsr(admin, TOPIC, 3));
             long rejoinMs = ms(System.nanoTime() - healAt);
+            // the healed node answers from its own image until it has applied what it missed
+            ProcessCluster.await("every node naming the same leaders", Duration.ofSeconds(60), () -> sameLeadersEverywhere(admin, 3));
+            long convergedMs = ms(System.nanoTime() - healAt);
             history.awaitProgress("writes after healing", 300, Duration.ofSeconds(60));
             history.finish();
             AckHistory.Result result = history.check(cluster.bootstrap());
@@ -220,10 +243,11 @@ class NetworkPartitionIT {
             System.out.printf("NetworkPartitionIT[2|1, %s %d cut off for %d ms]: %s; errors %s; acknowledging again"
                             + " (ms after the cut) partitions led on the majority side %s, led by the isolated node %s;"
                             + " controller %d -> %d on the majority side after %d ms, the isolated node reports %d;"
-                            + " isolated node's high watermarks %s -> %s; full ISR %d ms after healing%n",
+                            + " isolated node's high watermarks %s -> %s; full ISR %d ms and every node naming the same leaders"
+                            + " %d ms after healing%n",
                     whom, victim, cutMs, result, history.errors(), majorityLed, isolatedLed, controller,
                     majoritySaysController, newController[0], isolatedSaysController, isolatedHw, isolatedHwAfter,
-                    rejoinMs);
+                    rejoinMs, convergedMs);
             assertThat(result.lost()).as("acknowledged records lost: %s", result).isZero();
             assertThat(result.duplicated()).as("records written twice: %s", result).isZero();
             isolatedHw.forEach((p, hw) -> assertThat(isolatedHwAfter.getOrDefault(p, hw))
@@ -312,6 +336,7 @@ class NetworkPartitionIT {
             cluster.heal();
             ProcessCluster.await("every ISR full again", Duration.ofSeconds(90), () -> fullIsr(admin, TOPIC, 3));
             long rejoinMs = ms(System.nanoTime() - healAt);
+            ProcessCluster.await("every node naming the same leaders", Duration.ofSeconds(60), () -> sameLeadersEverywhere(admin, 4));
             history.awaitProgress("writes after healing", 300, Duration.ofSeconds(60));
             history.finish();
             AckHistory.Result result = history.check(cluster.bootstrap());
@@ -426,6 +451,7 @@ class NetworkPartitionIT {
             ProcessCluster.await("the restarted broker back in every ISR", Duration.ofSeconds(90),
                     () -> fullIsr(admin, TOPIC, 3) && fullIsr(admin, OffsetsTopic.NAME, 3));
             long rejoinMs = ms(System.nanoTime() - healAt);
+            ProcessCluster.await("every node naming the same leaders", Duration.ofSeconds(60), () -> sameLeadersEverywhere(admin, 3));
             NodeProbe.Coordinator after = probe.coordinator(GROUP);
             history.awaitProgress("writes after healing", 300, Duration.ofSeconds(60));
             history.finish();
