@@ -2,14 +2,16 @@
 # Installs the clients the compatibility tests drive, from Debian: kcat (librdkafka) and kafka-python
 # 2.0.2 (python3-kafka), plus the Python codec libraries kafka-python uses for snappy, lz4 and zstd
 # (python3-kafka does not depend on them; without them those codec tests are skipped, not failed),
-# and headless Chromium with its driver for the console browser test (ConsoleBrowserIT; skipped without).
+# headless Chromium with its driver for the console browser test (ConsoleBrowserIT; skipped without),
+# and iproute2 and iptables for the network-partition tests (NetworkPartitionIT: each node in a network
+# namespace, links cut with iptables; skipped without them or without root).
 # Needs root (or sudo). Does nothing when everything is already there.
 #
 # Usage: scripts/install-test-deps.sh [--check]     --check: only report what is missing (exit 1 if required ones are)
 set -euo pipefail
 
 REQUIRED=(kcat python3-kafka)
-OPTIONAL=(python3-snappy python3-lz4 python3-zstandard chromium chromium-driver)
+OPTIONAL=(python3-snappy python3-lz4 python3-zstandard chromium chromium-driver iproute2 iptables)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 

@@ -332,8 +332,11 @@ public final class PartitionOwner {
         long now = replication.time().milliseconds();
         for (Map.Entry<Integer, FollowerProgress> e : followers.entrySet()) {
             FollowerProgress p = e.getValue();
-            // a caught-up follower outside the ISR holds the high watermark back so that it can join
-            boolean counts = maximal.contains(e.getKey()) || p.caughtUp(leo, now, replication.replicaLagTimeMaxMs());
+            // a caught-up follower outside the ISR holds the high watermark back so that it can join, but
+            // only one that may join (Kafka's isReplicaIsrEligible): a broker the controller fenced (cut off,
+            // paused, gone) would otherwise hold every acks=all write for replica.lag.time.max.ms
+            boolean counts = maximal.contains(e.getKey()) || p.caughtUp(leo, now, replication.replicaLagTimeMaxMs())
+                    && replication.changer().eligibleForIsr(e.getKey());
             if (counts && p.logEndOffset < newHw) {
                 newHw = p.logEndOffset;
             }
