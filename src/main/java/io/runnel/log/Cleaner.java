@@ -164,7 +164,6 @@ final class Cleaner {
                         map.put(record.key(), offset);
                     }
                 }
-                counters[0] += consumed;
                 throttler.maybeThrottle(consumed);
                 position += consumed;
             }
