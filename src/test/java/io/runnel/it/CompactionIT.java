@@ -128,6 +128,25 @@ class CompactionIT {
         System.out.printf("compacted topic: %d bytes in %d segments after cleaning (%d before), %d records read%n",
                 bytes(dir), segments(dir).size(), before, count.get());
 
+        // the admin API and /metrics show the cleaning
+        AdminHttp http = new AdminHttp(node.broker().adminPort(), null);
+        io.vertx.core.json.JsonObject compaction = http.get("/api/v1/topics/" + topic).json()
+                .getJsonArray("partitions").getJsonObject(0).getJsonObject("compaction");
+        assertThat(compaction.getLong("cleanings")).isPositive();
+        assertThat(compaction.getLong("lastCleanedMs")).isPositive();
+        assertThat(compaction.getDouble("cleanableRatio")).isBetween(0.0, 1.0);
+        assertThat(compaction.getLong("firstDirtyOffset")).isPositive();
+        assertThat(http.get("/api/v1/topics").array().stream().map(o -> (io.vertx.core.json.JsonObject) o)
+                .filter(o -> o.getString("name").equals(topic)).findFirst().orElseThrow()
+                .getDouble("cleanableRatio")).isBetween(0.0, 1.0);
+        String metrics = http.get("/metrics").body();
+        assertThat(metrics.lines()).anyMatch(l -> l.startsWith("runnel_log_cleaner_runs_total ") && !l.endsWith(" 0.0"));
+        assertThat(metrics.lines()).anyMatch(l -> l.startsWith("runnel_log_cleaner_bytes_read_bytes_total "));
+        assertThat(metrics.lines()).anyMatch(l -> l.startsWith("runnel_log_cleaner_dirty_ratio{")
+                && l.contains("topic=\"" + topic + "\""));
+        assertThat(metrics.lines()).anyMatch(l -> l.startsWith("runnel_log_cleaner_time_since_last_clean_seconds{")
+                && l.contains("topic=\"" + topic + "\""));
+
         // a keyless record is refused, that batch only; the producer carries on
         try (KafkaProducer<String, String> producer = node.producer()) {
             assertThatThrownBy(() -> producer.send(new ProducerRecord<>(topic, 0, null, "no key")).get(30, TimeUnit.SECONDS))
