@@ -28,7 +28,9 @@ import org.slf4j.LoggerFactory;
  * over the bytes of both sections; the log with the highest ratio above min.cleanable.dirty.ratio is
  * cleaned next, or any log whose oldest dirty batch is older than max.compaction.lag.ms.
  *
- * <p>Threading: any thread; state is guarded by this object's monitor. {@link #register} and
+ * <p>Threading: any thread; state is guarded by this object's monitor, except what {@link #stats} reads
+ * (volatile fields, the concurrent map of logs), so that metrics and the admin API never wait for a
+ * cleaner thread. {@link #register} and
  * {@link #forget} read or write checkpoint files: call them where blocking on the disk is allowed (the
  * partition's owner context).
  */
@@ -58,8 +60,10 @@ public final class LogCleanerManager {
         final LongSupplier highWatermark;
         boolean inProgress;
         volatile boolean aborted;
-        boolean removed;
-        boolean uncleanable;
+        volatile boolean removed;
+        volatile boolean uncleanable;
+        // the checkpointed first dirty offset (-1: none), readable without the manager's monitor
+        volatile long checkpointed = -1;
         volatile long lastCleanMs = -1;
         volatile long runs;
         final List<CompletableFuture<Void>> waiters = new ArrayList<>();
@@ -90,12 +94,13 @@ public final class LogCleanerManager {
      */
     public synchronized void register(PartitionLog log, Executor owner, LongSupplier highWatermark) throws IOException {
         Entry entry = new Entry(log, owner, highWatermark);
+        Long checkpointed = checkpointOf(entry.logDir()).get(log.topicPartition());
+        entry.checkpointed = checkpointed == null ? -1 : checkpointed;
         Entry old = logs.put(log.topicPartition(), entry);
         if (old != null) {
             old.aborted = true;
             old.removed = true;
         }
-        checkpointOf(entry.logDir());
     }
 
     /**
@@ -141,8 +146,12 @@ public final class LogCleanerManager {
         return cp;
     }
 
-    /** The sections of a compacted log now, or null if it is not compacted. */
-    private LogToClean sections(TopicPartition tp, Entry entry, long now) {
+    /**
+     * The sections of a compacted log now, or null if it is not compacted. With {@code quick} (metrics and
+     * the admin API, on an event loop) nothing touches the disk: max.compaction.lag.ms is not looked at
+     * and min.compaction.lag.ms uses the timestamps the segments hold in memory.
+     */
+    private static LogToClean sections(TopicPartition tp, Entry entry, long now, boolean quick) {
         PartitionLog log = entry.log;
         LogConfig config = log.config();
         if (!config.compact()) {
@@ -151,9 +160,8 @@ public final class LogCleanerManager {
         List<LogSegment> segments = log.segmentList();
         long logStart = log.logStartOffset();
         long logEnd = log.logEndOffset();
-        Long checkpointed = checkpoints.getOrDefault(entry.logDir(), Map.of()).get(tp);
-        long firstDirty = checkpointed == null || checkpointed < logStart || checkpointed > logEnd
-                ? logStart : checkpointed;
+        long checkpointed = entry.checkpointed;
+        long firstDirty = checkpointed < logStart || checkpointed > logEnd ? logStart : checkpointed;
         LogSegment active = segments.get(segments.size() - 1);
         long upper = Math.min(active.baseOffset, entry.highWatermark.getAsLong());
         CompactionConfig compaction = config.compaction();
@@ -168,7 +176,7 @@ public final class LogCleanerManager {
                 cleanBytes += seg.size();
                 continue;
             }
-            if (minLag > 0 && seg.largestTimestamp() > now - minLag) {
+            if (minLag > 0 && (quick ? seg.maxTimestampSoFar() : seg.largestTimestamp()) > now - minLag) {
                 upper = Math.min(upper, Math.max(seg.baseOffset, firstDirty));
             }
             if (seg.baseOffset >= upper || firstDirty >= upper) {
@@ -181,7 +189,8 @@ public final class LogCleanerManager {
         }
         upper = Math.max(upper, firstDirty);
         boolean needNow = false;
-        if (compaction.maxCompactionLagMs() < Long.MAX_VALUE && firstDirtySegment != null && cleanableBytes > 0) {
+        if (!quick && compaction.maxCompactionLagMs() < Long.MAX_VALUE && firstDirtySegment != null
+                && cleanableBytes > 0) {
             long ts = firstDirtySegment.firstBatchTimestamp();
             needNow = ts >= 0 && ts < now - compaction.maxCompactionLagMs();
         }
@@ -202,7 +211,7 @@ public final class LogCleanerManager {
             }
             LogToClean sections;
             try {
-                sections = sections(e.getKey(), entry, now);
+                sections = sections(e.getKey(), entry, now, false);
             } catch (RuntimeException ex) {
                 LOG.debug("Cannot size the log of {} for cleaning: {}", e.getKey(), ex.toString());
                 continue;
@@ -244,6 +253,7 @@ public final class LogCleanerManager {
             Path dir = entry.logDir();
             Map<TopicPartition, Long> cp = checkpoints.computeIfAbsent(dir, d -> new HashMap<>());
             cp.put(tp, endOffset);
+            entry.checkpointed = endOffset;
             try {
                 ReplicationOffsetCheckpoint.writeFile(dir.resolve(CHECKPOINT_FILE), cp);
             } catch (IOException e) {
@@ -261,15 +271,18 @@ public final class LogCleanerManager {
         }
     }
 
-    /** The compaction state of a hosted compacted partition, or null. Any thread. */
-    public synchronized PartitionStats stats(TopicPartition tp) {
+    /**
+     * The compaction state of a hosted compacted partition, or null. Any thread, an event loop too: it
+     * takes no lock and reads nothing from the disk.
+     */
+    public PartitionStats stats(TopicPartition tp) {
         Entry entry = logs.get(tp);
         if (entry == null || entry.removed || !entry.log.config().compact()) {
             return null;
         }
         LogToClean s;
         try {
-            s = sections(tp, entry, time.milliseconds());
+            s = sections(tp, entry, time.milliseconds(), true);
         } catch (RuntimeException e) {
             return null;
         }

@@ -157,10 +157,18 @@ final class OffsetMap {
     }
 
     private long hi() {
-        return ByteBuffer.wrap(digest, 0, 8).getLong();
+        return longAt(0);
     }
 
     private long lo() {
-        return ByteBuffer.wrap(digest, 8, 8).getLong();
+        return longAt(8);
+    }
+
+    private long longAt(int from) {
+        long v = 0;
+        for (int i = from; i < from + 8; i++) {
+            v = (v << 8) | (digest[i] & 0xFFL);
+        }
+        return v;
     }
 }

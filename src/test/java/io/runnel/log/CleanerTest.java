@@ -316,7 +316,6 @@ class CleanerTest {
             log.forceRoll();
             writeRounds(log, 1, 4);
             // the owner runs the snapshot, then a truncation lands before the swap
-            List<Runnable> ownerQueue = new ArrayList<>();
             int[] calls = {0};
             java.util.concurrent.Executor owner = r -> {
                 if (calls[0]++ == 1) {
@@ -327,7 +326,6 @@ class CleanerTest {
             Cleaner.Task task = new Cleaner.Task(log, owner, 0, 12, () -> false);
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> cleaner.clean(task))
                     .isInstanceOf(Cleaner.CleaningAborted.class);
-            assertThat(ownerQueue).isEmpty();
             assertThat(entries(log)).hasSize(12);
             assertThat(files(CleanerRecovery.CLEANED_SUFFIX) + files(CleanerRecovery.SWAP_SUFFIX)).isZero();
         }
