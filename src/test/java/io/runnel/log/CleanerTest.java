@@ -332,6 +332,25 @@ class CleanerTest {
     }
 
     @Test
+    void aFollowerCopiesACleanedLeaderWithItsHoles() throws Exception {
+        try (PartitionLog leader = openCompacted(compacted(1 << 20, compaction(HOUR, 0, Long.MAX_VALUE, 0.0)));
+             PartitionLog follower = open(dir.resolve("t-0-follower"), compacted(1 << 20,
+                     compaction(HOUR, 0, Long.MAX_VALUE, 0.0)), time)) {
+            writeRounds(leader, 4, 0);
+            leader.forceRoll();
+            writeRounds(leader, 1, 4);
+            assertThat(clean()).isTrue();
+            while (follower.logEndOffset() < leader.logEndOffset()) {
+                MemoryRecords fetched = leader.read(follower.logEndOffset(), 1 << 20, Long.MAX_VALUE, true)
+                        .records().toMemoryRecords();
+                follower.appendAsFollower(fetched);
+            }
+            assertThat(entries(follower)).isEqualTo(entries(leader));
+            assertThat(entries(follower).keySet()).startsWith(9L, 10L, 11L);
+        }
+    }
+
+    @Test
     void offsetMapFillingUpEndsTheRoundWhereItStopped() throws Exception {
         Cleaner small = new Cleaner(OffsetMap.BYTES_PER_ENTRY * 4096L, 64 * 1024,
                 new Throttler(Double.MAX_VALUE, time), time);
