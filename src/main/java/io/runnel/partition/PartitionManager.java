@@ -189,7 +189,8 @@ public final class PartitionManager {
                 }));
             }
         }
-        return Future.all(all).mapEmpty();
+        // a topic just made compacted (or given a lower dirty ratio) is looked at now, not after the back-off
+        return Future.all(all).onSuccess(v -> cleaner.wakeUp()).mapEmpty();
     }
 
     /** Stops hosting a partition and deletes its data. */

@@ -351,6 +351,35 @@ class CleanerTest {
     }
 
     @Test
+    void refusesTheSwapWhenRetentionDeletedASegmentDuringTheCleaning() throws Exception {
+        LogConfig config = compacted(1 << 20, compaction(HOUR, 0, Long.MAX_VALUE, 0.0));
+        try (PartitionLog log = openCompacted(config.withCompaction(true, true, config.compaction()))) {
+            writeRounds(log, 2, 0);
+            log.forceRoll();
+            writeRounds(log, 2, 2);
+            log.forceRoll();
+            writeRounds(log, 1, 4);
+            int[] calls = {0};
+            java.util.concurrent.Executor owner = r -> {
+                if (calls[0]++ == 1) {
+                    // compact,delete: DeleteRecords (or retention) removes the first segment before its swap
+                    log.deleteRecordsBefore(6);
+                }
+                r.run();
+            };
+            Cleaner.Task task = new Cleaner.Task(log, owner, 0, 12, () -> false);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> cleaner.clean(task))
+                    .isInstanceOf(Cleaner.CleaningAborted.class);
+            assertThat(log.logStartOffset()).isEqualTo(6);
+            assertThat(entries(log).keySet()).containsExactly(6L, 7L, 8L, 9L, 10L, 11L, 12L, 13L, 14L);
+            assertThat(files(CleanerRecovery.CLEANED_SUFFIX) + files(CleanerRecovery.SWAP_SUFFIX)).isZero();
+            // the next round cleans what is left
+            assertThat(clean()).isTrue();
+            assertThat(latest(log)).containsExactly(Map.entry("a", "a4"), Map.entry("b", "b4"), Map.entry("c", "c4"));
+        }
+    }
+
+    @Test
     void offsetMapFillingUpEndsTheRoundWhereItStopped() throws Exception {
         Cleaner small = new Cleaner(OffsetMap.BYTES_PER_ENTRY * 4096L, 64 * 1024,
                 new Throttler(Double.MAX_VALUE, time), time);
