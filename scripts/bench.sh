@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark: Runnel beside Apache Kafka 4.2.1 on the same machine, with Kafka's own tools (kafka-tools
-# 4.2.1: ProducerPerformance, ConsumerPerformance, EndToEndLatency, TopicCommand), fetched from Maven
+# Benchmark: Runnel beside Apache Kafka 4.4.0 on the same machine, with Kafka's own tools (kafka-tools
+# 4.4.0: ProducerPerformance, ConsumerPerformance, EndToEndLatency, TopicCommand), fetched from Maven
 # Central by scripts/kafka-ref.sh and cached under target/kafka-ref/.
 #
 # Usage: scripts/bench.sh [options]
@@ -164,7 +164,7 @@ if (( ! SINGLE )); then DESC+=" (three-node part only)"; fi
 cat > "$OUT/meta.json" <<EOF
 {"description": "$DESC", "reps": $REPS, "records": $RECORDS, "record_size": $RECORD_SIZE,
  "partitions": $PARTITIONS, "heap": "$HEAP", "latency_rate": $LAT_RATE, "latency_records": $LAT_RECORDS, "latency_warmup_s": $LAT_WARMUP_S,
- "e2e_records": $E2E_RECORDS, "single_node": $SINGLE, "cluster": $CLUSTER, "cores": $(nproc), "kafka": "4.2.1", "runnel_commit": "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"}
+ "e2e_records": $E2E_RECORDS, "single_node": $SINGLE, "cluster": $CLUSTER, "cores": $(nproc), "kafka": "4.4.0", "runnel_commit": "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"}
 EOF
 
 BROKER_PID=""

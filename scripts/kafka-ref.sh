@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Apache Kafka 4.2.1, the reference broker that Runnel's compatibility tests and benchmarks are checked
+# Apache Kafka 4.4.0, the reference broker that Runnel's compatibility tests and benchmarks are checked
 # against. The jars come from Maven Central through Maven (scripts/kafka-ref/pom.xml), so no tarball
 # download is needed; they are cached under target/kafka-ref/lib.
 #

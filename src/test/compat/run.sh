@@ -4,7 +4,7 @@
 #
 # Usage:
 #   src/test/compat/run.sh                 start Runnel (scripts/runnel.sh) on 127.0.0.1:19192, fresh data dir
-#   src/test/compat/run.sh --kafka         start Apache Kafka 4.2.1 (scripts/kafka-ref.sh) instead
+#   src/test/compat/run.sh --kafka         start Apache Kafka 4.4.0 (scripts/kafka-ref.sh) instead
 #   src/test/compat/run.sh --broker-cmd 'CMD'
 #                                          start the broker with CMD, run by bash as `exec CMD` (so prefix
 #                                          environment settings with `env`); $PORT and $DATA_DIR (a fresh

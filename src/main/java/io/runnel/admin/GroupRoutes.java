@@ -9,6 +9,7 @@ import java.util.TreeMap;
 
 import io.runnel.cluster.TopicInfo;
 import io.runnel.group.GroupCoordinator;
+import io.runnel.log.LogBatch;
 import io.runnel.metrics.BrokerMetrics;
 import io.runnel.partition.PartitionManager;
 import io.runnel.partition.PartitionOwner;
@@ -27,7 +28,6 @@ import org.apache.kafka.common.message.OffsetFetchResponseData.OffsetFetchRespon
 import org.apache.kafka.common.message.OffsetFetchResponseData.OffsetFetchResponsePartitions;
 import org.apache.kafka.common.message.OffsetFetchResponseData.OffsetFetchResponseTopics;
 import org.apache.kafka.common.protocol.Errors;
-import org.apache.kafka.common.record.RecordBatch;
 
 /**
  * {@code /api/v1/groups...}: list, describe with lag, delete, reset offsets. Everything goes through the
@@ -319,7 +319,7 @@ final class GroupRoutes {
             request.topics().add(rt);
             return rt;
         }).partitions().add(new OffsetCommitRequestData.OffsetCommitRequestPartition().setPartitionIndex(tp.partition())
-                .setCommittedOffset(off).setCommittedLeaderEpoch(RecordBatch.NO_PARTITION_LEADER_EPOCH)
+                .setCommittedOffset(off).setCommittedLeaderEpoch(LogBatch.NO_PARTITION_LEADER_EPOCH)
                 .setCommittedMetadata("")));
         return groups.commitOffsets(request, COMMIT_VERSION).compose(resp -> {
             JsonArray out = new JsonArray();

@@ -8,14 +8,13 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 
+import io.runnel.log.LogBatch;
+import io.runnel.log.LogRecord;
+import io.runnel.log.RecordSet;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.Record;
-import org.apache.kafka.common.record.RecordBatch;
-import org.apache.kafka.common.record.SimpleRecord;
 
 /**
  * Records to and from the admin API's JSON. Keys, values and header values travel as text in an
@@ -28,7 +27,7 @@ final class RecordCodec {
     }
 
     /** One record of a produce body; {@code partition} is null when the broker chooses. */
-    record Incoming(Integer partition, byte[] key, SimpleRecord record) {
+    record Incoming(Integer partition, byte[] key, RecordSet.NewRecord record) {
     }
 
     static Incoming parse(JsonObject r, String defaultEncoding, String path) {
@@ -63,18 +62,18 @@ final class RecordCodec {
             throw HttpError.badField(path + ".headers", path + ".headers must be an array or an object");
         }
         long timestamp = ts == null ? System.currentTimeMillis() : ts;
-        return new Incoming(partition, key, new SimpleRecord(timestamp, key, value, headers.toArray(new Header[0])));
+        return new Incoming(partition, key, new RecordSet.NewRecord(timestamp, key, value, headers.toArray(new Header[0])));
     }
 
     /** Records of {@code records} at or after {@code from}, at most {@code limit}. */
-    static List<JsonObject> decode(MemoryRecords records, int partition, long from, long below, int limit,
+    static List<JsonObject> decode(RecordSet records, int partition, long from, long below, int limit,
                                    boolean forceBase64) {
         List<JsonObject> out = new ArrayList<>();
-        for (RecordBatch batch : records.batches()) {
+        for (LogBatch batch : records.batches()) {
             if (batch.lastOffset() < from) {
                 continue;
             }
-            for (Record r : batch) {
+            for (LogRecord r : batch) {
                 if (r.offset() < from) {
                     continue;
                 }

@@ -6,7 +6,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import io.runnel.cluster.TopicInfo;
 import io.runnel.log.LogAppendResult;
+import io.runnel.log.LogBatch;
 import io.runnel.log.LogSlice;
+import io.runnel.log.RecordSet;
 import io.runnel.metrics.BrokerMetrics;
 import io.runnel.partition.PartitionManager;
 import io.runnel.partition.PartitionOwner;
@@ -17,11 +19,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.errors.OffsetOutOfRangeException;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.RecordBatch;
-import org.apache.kafka.common.record.SimpleRecord;
 import org.apache.kafka.common.utils.Utils;
 
 /**
@@ -117,11 +115,11 @@ final class RecordRoutes {
                     throw new HttpError(503, "partition_offline", "partition " + p + " of '" + topic.name()
                             + "' is not online", null);
                 }
-                SimpleRecord[] batch = new SimpleRecord[idx.size()];
+                RecordSet.NewRecord[] batch = new RecordSet.NewRecord[idx.size()];
                 for (int k = 0; k < idx.size(); k++) {
                     batch[k] = incoming.get(idx.get(k)).record();
                 }
-                MemoryRecords records = MemoryRecords.withRecords(Compression.NONE, batch);
+                RecordSet records = RecordSet.of(batch);
                 int partition = p;
                 appends.add(owner.append(records, (short) -1).map((LogAppendResult r) -> {
                     meters.bytesIn().increment(r.sizeInBytes());
@@ -208,12 +206,12 @@ final class RecordRoutes {
             if (slice.size() == 0) {
                 break;
             }
-            MemoryRecords records = slice.toMemoryRecords();
+            RecordSet records = slice.toRecordSet();
             bytes += slice.size();
             List<JsonObject> got = RecordCodec.decode(records, partition, position, hw, limit - out.size(), base64);
             out.addAll(got);
             long next = position;
-            for (RecordBatch b : records.batches()) {
+            for (LogBatch b : records.batches()) {
                 next = Math.max(next, b.nextOffset());
             }
             if (out.size() >= limit && !got.isEmpty()) {

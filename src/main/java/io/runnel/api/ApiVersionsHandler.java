@@ -21,6 +21,16 @@ public final class ApiVersionsHandler implements ApiHandler<ApiVersionsRequestDa
         return ApiKeys.API_VERSIONS;
     }
 
+    /**
+     * v4: v5 (kafka-clients 4.4, KIP-1242) asks the broker to check the request's ClusterId and NodeId
+     * against its own and answer REBOOTSTRAP_REQUIRED on a mismatch, which this handler does not do yet.
+     * Clients that send v5 get Kafka's UNSUPPORTED_VERSION answer with the ranges and retry with v4.
+     */
+    @Override
+    public short maxVersion() {
+        return 4;
+    }
+
     @Override
     public Future<ApiVersionsResponseData> handle(RequestContext ctx, ApiVersionsRequestData request) {
         return Future.succeededFuture(ApiVersionsHandlers.versions(registry));

@@ -13,6 +13,7 @@ import io.runnel.log.TimestampOffset;
 import io.runnel.partition.PartitionManager;
 import io.runnel.partition.PartitionOwner;
 import io.runnel.protocol.RequestContext;
+import io.runnel.protocol.WireRecords;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -26,7 +27,6 @@ import org.apache.kafka.common.message.FetchResponseData.FetchableTopicResponse;
 import org.apache.kafka.common.message.FetchResponseData.PartitionData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.Errors;
-import org.apache.kafka.common.record.MemoryRecords;
 
 /**
  * Fetch v4 and up. Reads go straight to the logs' lock-free read path and return file slices that the
@@ -157,7 +157,7 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
                 resp.responses().add(current);
             }
             FetchRequestData.FetchPartition fp = target.partition();
-            PartitionData pd = new PartitionData().setPartitionIndex(fp.partition()).setRecords(MemoryRecords.EMPTY)
+            PartitionData pd = new PartitionData().setPartitionIndex(fp.partition()).setRecords(WireRecords.EMPTY)
                     .setHighWatermark(-1).setLastStableOffset(-1).setLogStartOffset(-1)
                     .setPreferredReadReplica(-1)
                     .setAbortedTransactions(readCommitted ? new ArrayList<>() : null);
@@ -192,7 +192,7 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
                     continue;
                 }
                 LogSlice slice = read.records();
-                pd.setLogStartOffset(read.logStartOffset()).setRecords(slice.size() == 0 ? MemoryRecords.EMPTY : slice);
+                pd.setLogStartOffset(read.logStartOffset()).setRecords(WireRecords.of(slice));
                 bytes += slice.size();
                 remaining -= slice.size();
             } catch (OffsetOutOfRangeException e) {

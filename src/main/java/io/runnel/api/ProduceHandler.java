@@ -7,10 +7,13 @@ import java.util.List;
 import io.runnel.cluster.TopicInfo;
 import io.runnel.cluster.TopicManager;
 import io.runnel.log.LogAppendResult;
+import io.runnel.log.LogBatch;
+import io.runnel.log.RecordSet;
 import io.runnel.metrics.BrokerMetrics;
 import io.runnel.partition.PartitionManager;
 import io.runnel.partition.PartitionOwner;
 import io.runnel.protocol.RequestContext;
+import io.runnel.protocol.WireRecords;
 import io.vertx.core.Future;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.ApiException;
@@ -24,9 +27,6 @@ import org.apache.kafka.common.message.ProduceResponseData.PartitionProduceRespo
 import org.apache.kafka.common.message.ProduceResponseData.TopicProduceResponse;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.Errors;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.MutableRecordBatch;
-import org.apache.kafka.common.record.RecordBatch;
 
 /**
  * Produce v3 and up (listed from v0: librdkafka enables compression only when v0 is advertised; older
@@ -99,7 +99,7 @@ public final class ProduceHandler implements ApiHandler<ProduceRequestData> {
                 }
                 Future<PartitionProduceResponse> f;
                 try {
-                    MemoryRecords records = validateShape(pd);
+                    RecordSet records = validateShape(pd);
                     f = owner.append(records, acks, request.timeoutMs()).map(r -> {
                                 meters.bytesIn().increment(r.sizeInBytes());
                                 meters.recordsIn().increment(r.recordCount());
@@ -148,18 +148,19 @@ public final class ProduceHandler implements ApiHandler<ProduceRequestData> {
     }
 
     /** Kafka's request-level checks for v3+: exactly one batch, magic v2. */
-    private static MemoryRecords validateShape(ProduceRequestData.PartitionProduceData pd) {
-        if (!(pd.records() instanceof MemoryRecords records) || records.sizeInBytes() == 0) {
+    private static RecordSet validateShape(ProduceRequestData.PartitionProduceData pd) {
+        RecordSet records = WireRecords.toRecordSet(pd.records());
+        if (records == null || records.sizeInBytes() == 0) {
             throw new InvalidRecordException("Produce request carries no record batch");
         }
-        Iterator<MutableRecordBatch> it;
+        Iterator<LogBatch> it;
         try {
             it = records.batches().iterator();
             if (!it.hasNext()) {
                 throw new CorruptRecordException("Produce request holds a truncated record batch");
             }
-            MutableRecordBatch batch = it.next();
-            if (batch.magic() != RecordBatch.MAGIC_VALUE_V2) {
+            LogBatch batch = it.next();
+            if (batch.magic() != LogBatch.MAGIC_V2) {
                 throw new InvalidRecordException("Produce requests with version 3 and up only allow record batches with magic v2");
             }
             if (it.hasNext()) {

@@ -15,7 +15,10 @@ import java.util.function.Consumer;
 import io.runnel.cluster.TopicInfo;
 import io.runnel.cluster.TopicManager;
 import io.runnel.group.GroupCoordinator;
+import io.runnel.log.LogBatch;
 import io.runnel.log.LogReadResult;
+import io.runnel.log.LogRecord;
+import io.runnel.log.RecordSet;
 import io.runnel.partition.PartitionManager;
 import io.runnel.partition.PartitionOwner;
 import io.vertx.core.Future;
@@ -51,9 +54,6 @@ import org.apache.kafka.common.message.SyncGroupRequestData;
 import org.apache.kafka.common.message.SyncGroupRequestData.SyncGroupRequestAssignment;
 import org.apache.kafka.common.message.SyncGroupResponseData;
 import org.apache.kafka.common.protocol.Errors;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.Record;
-import org.apache.kafka.common.record.RecordBatch;
 import org.apache.kafka.common.utils.Utils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -514,15 +514,15 @@ final class BridgeSubscription {
     private static Batch readRecords(PartitionOwner owner, long from) {
         TopicPartition tp = owner.topicPartition();
         LogReadResult result = owner.read(from, READ_MAX_BYTES, true);
-        MemoryRecords records = result.records().toMemoryRecords();
+        RecordSet records = result.records().toRecordSet();
         List<BridgeRecord> out = new ArrayList<>();
         long next = from;
-        for (RecordBatch batch : records.batches()) {
+        for (LogBatch batch : records.batches()) {
             next = Math.max(next, batch.nextOffset());
             if (batch.isControlBatch()) {
                 continue;
             }
-            for (Record r : batch) {
+            for (LogRecord r : batch) {
                 if (r.offset() < from) {
                     continue;
                 }

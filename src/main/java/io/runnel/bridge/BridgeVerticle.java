@@ -14,6 +14,7 @@ import io.runnel.cluster.TopicManager;
 import io.runnel.config.BrokerConfig;
 import io.runnel.group.GroupCoordinator;
 import io.runnel.log.LogAppendResult;
+import io.runnel.log.RecordSet;
 import io.runnel.partition.PartitionManager;
 import io.runnel.partition.PartitionOwner;
 import io.vertx.core.Future;
@@ -25,7 +26,6 @@ import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.errors.InvalidRequiredAcksException;
 import org.apache.kafka.common.errors.NotLeaderOrFollowerException;
 import org.apache.kafka.common.errors.UnknownMemberIdException;
@@ -33,8 +33,6 @@ import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.internals.Topic;
 import org.apache.kafka.common.protocol.Errors;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.SimpleRecord;
 import org.apache.kafka.common.utils.Utils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -141,8 +139,8 @@ public final class BridgeVerticle extends VerticleBase {
             if (owner == null) {
                 return Future.failedFuture(new NotLeaderOrFollowerException("partition " + tp + " is not hosted here"));
             }
-            MemoryRecords records = MemoryRecords.withRecords(Compression.NONE,
-                    new SimpleRecord(timestamp, key, value, headers.toArray(new Header[0])));
+            RecordSet records = RecordSet.of(
+                    new RecordSet.NewRecord(timestamp, key, value, headers.toArray(new Header[0])));
             return owner.append(records, acks).map(r -> produced(tp, r, timestamp));
         });
         here(result).onComplete(ar -> {

@@ -6,14 +6,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import io.runnel.log.RecordSet;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.protocol.Errors;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.SimpleRecord;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.common.utils.Utils;
 
@@ -69,12 +67,12 @@ final class GroupStore {
      */
     Future<Void> append(int partition, List<GroupRecord> records) {
         long now = now();
-        SimpleRecord[] simple = new SimpleRecord[records.size()];
+        RecordSet.NewRecord[] simple = new RecordSet.NewRecord[records.size()];
         for (int i = 0; i < simple.length; i++) {
             GroupRecord r = records.get(i);
-            simple[i] = new SimpleRecord(now, GroupRecordCodec.key(r), GroupRecordCodec.value(r));
+            simple[i] = new RecordSet.NewRecord(now, GroupRecordCodec.key(r), GroupRecordCodec.value(r));
         }
-        MemoryRecords batch = MemoryRecords.withRecords(Compression.NONE, simple);
+        RecordSet batch = RecordSet.of(simple);
         Promise<Void> done = Promise.promise();
         Future<Void> appended;
         try {

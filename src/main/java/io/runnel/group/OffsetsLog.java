@@ -4,9 +4,9 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.util.function.Consumer;
 
+import io.runnel.log.LogRecord;
+import io.runnel.log.RecordSet;
 import io.vertx.core.Future;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.Record;
 
 /**
  * Storage of the {@code __consumer_offsets} partitions as the group coordinator sees it.
@@ -22,11 +22,11 @@ public interface OffsetsLog extends Closeable {
      * Appends the batch to the partition; completes once it is committed (as an acks=all produce: in the
      * log of every in-sync replica), or fails with the error a produce would get.
      */
-    Future<Void> append(int partition, MemoryRecords records);
+    Future<Void> append(int partition, RecordSet records);
 
     /**
      * Feeds every committed record of the partition this broker leads, oldest first, to {@code sink};
      * control batches are skipped. Blocks on the disk.
      */
-    void replay(int partition, Consumer<Record> sink) throws IOException;
+    void replay(int partition, Consumer<LogRecord> sink) throws IOException;
 }

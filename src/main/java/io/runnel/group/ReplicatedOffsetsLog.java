@@ -3,16 +3,16 @@ package io.runnel.group;
 import java.io.IOException;
 import java.util.function.Consumer;
 
+import io.runnel.log.LogBatch;
 import io.runnel.log.LogReadResult;
+import io.runnel.log.LogRecord;
+import io.runnel.log.RecordSet;
 import io.runnel.partition.PartitionManager;
 import io.runnel.partition.PartitionOwner;
 import io.vertx.core.Future;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.NotLeaderOrFollowerException;
 import org.apache.kafka.common.internals.Topic;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.MutableRecordBatch;
-import org.apache.kafka.common.record.Record;
 
 /**
  * {@link OffsetsLog} over the hosted partitions of the replicated {@code __consumer_offsets} topic: group
@@ -46,7 +46,7 @@ public final class ReplicatedOffsetsLog implements OffsetsLog {
     }
 
     @Override
-    public Future<Void> append(int partition, MemoryRecords records) {
+    public Future<Void> append(int partition, RecordSet records) {
         return owner(partition).append(records, (short) -1, commitTimeoutMs).mapEmpty();
     }
 
@@ -55,20 +55,20 @@ public final class ReplicatedOffsetsLog implements OffsetsLog {
      * partition it has just been elected for: the leader's log is what every replica will hold.
      */
     @Override
-    public void replay(int partition, Consumer<Record> sink) throws IOException {
+    public void replay(int partition, Consumer<LogRecord> sink) throws IOException {
         PartitionOwner owner = owner(partition);
         long next = owner.log().logStartOffset();
         long end = owner.log().logEndOffset();
         while (next < end) {
             LogReadResult read = owner.readForReplica(next, REPLAY_CHUNK_BYTES, true);
-            MemoryRecords records = read.records().toMemoryRecords();
+            RecordSet records = read.records().toRecordSet();
             long before = next;
-            for (MutableRecordBatch batch : records.batches()) {
+            for (LogBatch batch : records.batches()) {
                 if (batch.lastOffset() < next) {
                     continue;
                 }
                 if (!batch.isControlBatch()) {
-                    for (Record r : batch) {
+                    for (LogRecord r : batch) {
                         if (r.offset() >= next && r.offset() < end) {
                             sink.accept(r);
                         }

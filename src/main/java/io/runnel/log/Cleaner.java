@@ -16,13 +16,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.MemoryRecords.RecordFilter;
-import org.apache.kafka.common.record.MemoryRecords.RecordFilter.BatchRetention;
-import org.apache.kafka.common.record.MemoryRecords.RecordFilter.BatchRetentionResult;
-import org.apache.kafka.common.record.Record;
-import org.apache.kafka.common.record.RecordBatch;
-import org.apache.kafka.common.utils.BufferSupplier;
+import io.runnel.log.RecordFormat.BatchRetention;
 import org.apache.kafka.common.utils.Time;
 
 /**
@@ -36,7 +30,7 @@ import org.apache.kafka.common.utils.Time;
  *     if the map fills up.</li>
  * <li>Every segment from the start of the log up to {@code end}, in groups whose sum fits one segment
  *     (segment.bytes, segment.index.bytes, 4-byte relative offsets), is copied into a
- *     {@code <base>.log.cleaned} segment with kafka-clients' {@link MemoryRecords#filterTo}: a record is
+ *     {@code <base>.log.cleaned} segment by {@link RecordFormat#filter} (Kafka's filterTo): a record is
  *     kept if it is at or past {@code end}, or the latest of its key and not a tombstone whose delete
  *     horizon (set in the batch the first time the tombstone is cleaned: now + delete.retention.ms) has
  *     passed. Keyless records below {@code end} go, as in Kafka. Kept batches keep their base offset,
@@ -139,9 +133,9 @@ final class Cleaner {
             int size = seg.size();
             while (position < size) {
                 checkAborted(task);
-                MemoryRecords chunk = read(seg, position, size);
+                ByteBuffer chunk = read(seg, position, size);
                 int consumed = 0;
-                for (RecordBatch batch : chunk.batches()) {
+                for (LogBatch batch : RecordFormat.batches(chunk)) {
                     consumed += batch.sizeInBytes();
                     if (batch.lastOffset() < firstDirty || batch.isControlBatch()) {
                         continue;
@@ -149,7 +143,7 @@ final class Cleaner {
                     if (batch.baseOffset() >= upper) {
                         return upper;
                     }
-                    for (Record record : batch) {
+                    for (LogRecord record : batch) {
                         long offset = record.offset();
                         if (offset < firstDirty || !record.hasKey()) {
                             continue;
@@ -259,18 +253,18 @@ final class Cleaner {
         int position = 0;
         while (position < size) {
             checkAborted(task);
-            MemoryRecords chunk = read(seg, position, size);
+            ByteBuffer chunk = read(seg, position, size);
             writeBuffer.clear();
-            MemoryRecords.FilterResult result = chunk.filterTo(filter, writeBuffer, BufferSupplier.NO_CACHING);
+            RecordFormat.FilterResult result = RecordFormat.filter(chunk, writeBuffer, filter, filter.now,
+                    filter.deleteRetentionMs);
             position += result.bytesRead();
             counters[0] += result.bytesRead();
-            counters[2] += result.messagesRead();
-            counters[3] += result.messagesRetained();
-            ByteBuffer out = result.outputBuffer();
-            out.flip();
+            counters[2] += result.recordsRead();
+            counters[3] += result.recordsRetained();
+            ByteBuffer out = result.output();
             if (out.hasRemaining()) {
                 counters[1] += out.remaining();
-                cleaned.append(MemoryRecords.readableRecords(out));
+                cleaned.append(RecordSet.wrap(out));
             }
             if (out.capacity() > writeBuffer.capacity()) {
                 // a batch grew on recompression past the buffer: keep the larger one for the next chunks
@@ -281,10 +275,10 @@ final class Cleaner {
     }
 
     /**
-     * The whole batches from {@code position}, at least one: the read buffer grows when a batch is larger
-     * than it.
+     * The whole batches from {@code position}, at least one, in the read buffer (ready to read; a trailing
+     * partial batch is left to the next read): the buffer grows when a batch is larger than it.
      */
-    private MemoryRecords read(LogSegment seg, int position, int size) throws IOException {
+    private ByteBuffer read(LogSegment seg, int position, int size) throws IOException {
         while (true) {
             readBuffer.clear();
             int want = Math.min(readBuffer.capacity(), size - position);
@@ -298,12 +292,11 @@ final class Cleaner {
                 pos += n;
             }
             readBuffer.flip();
-            MemoryRecords records = MemoryRecords.readableRecords(readBuffer);
-            Integer firstSize = records.firstBatchSize();
+            Integer firstSize = RecordFormat.firstBatchSize(readBuffer);
             if (firstSize != null && firstSize <= readBuffer.limit()) {
-                return records;
+                return readBuffer;
             }
-            if (firstSize == null && want < 17) {
+            if (firstSize == null && want < RecordFormat.HEADER_SIZE_UP_TO_MAGIC) {
                 throw new IOException("torn batch header in " + seg.logFile() + " at " + position);
             }
             if (firstSize != null && firstSize > size - position) {
@@ -363,26 +356,29 @@ final class Cleaner {
 
     // ------------------------------------------------------------------ what is kept
 
-    /** The retention rules of one group, as kafka-clients' filterTo asks them. */
-    private final class Filter extends RecordFilter {
+    /** The retention rules of one group, as {@link RecordFormat#filter} asks them. */
+    private final class Filter implements RecordFormat.RecordFilter {
+        final long now;
+        final long deleteRetentionMs;
         private final long end;
         private final Map<Long, Long> producerLastOffsets;
         private final long activeBase;
 
         Filter(long now, long deleteRetentionMs, long end, Map<Long, Long> producerLastOffsets, long activeBase) {
-            super(now, deleteRetentionMs);
+            this.now = now;
+            this.deleteRetentionMs = deleteRetentionMs;
             this.end = end;
             this.producerLastOffsets = producerLastOffsets;
             this.activeBase = activeBase;
         }
 
         @Override
-        protected BatchRetentionResult checkBatchRetention(RecordBatch batch) {
+        public BatchRetention checkBatch(LogBatch batch) {
             return Cleaner.checkBatchRetention(batch, producerLastOffsets, activeBase);
         }
 
         @Override
-        protected boolean shouldRetainRecord(RecordBatch batch, Record record) {
+        public boolean retainRecord(LogBatch batch, LogRecord record) {
             if (batch.isControlBatch() || record.offset() >= end) {
                 return true;
             }
@@ -395,9 +391,9 @@ final class Cleaner {
             if (record.hasValue()) {
                 return true;
             }
-            // a tombstone stays until its delete horizon, which filterTo sets the first time it is cleaned
+            // a tombstone stays until its delete horizon, which the filter sets the first time it is cleaned
             java.util.OptionalLong horizon = batch.deleteHorizonMs();
-            return horizon.isEmpty() || currentTime < horizon.getAsLong();
+            return horizon.isEmpty() || now < horizon.getAsLong();
         }
     }
 
@@ -407,12 +403,10 @@ final class Cleaner {
      * the record rule (the place to drop transaction markers and aborted data once transactions exist);
      * any other emptied batch goes.
      */
-    static BatchRetentionResult checkBatchRetention(RecordBatch batch, Map<Long, Long> producerLastOffsets,
-                                                    long activeBase) {
+    static BatchRetention checkBatchRetention(LogBatch batch, Map<Long, Long> producerLastOffsets, long activeBase) {
         boolean lastOfProducer = batch.hasProducerId()
                 && Long.valueOf(batch.lastOffset()).equals(producerLastOffsets.get(batch.producerId()));
         boolean endsLog = batch.nextOffset() == activeBase;
-        return new BatchRetentionResult(lastOfProducer || endsLog ? BatchRetention.RETAIN_EMPTY
-                : BatchRetention.DELETE_EMPTY, false);
+        return lastOfProducer || endsLog ? BatchRetention.RETAIN_EMPTY : BatchRetention.DELETE_EMPTY;
     }
 }

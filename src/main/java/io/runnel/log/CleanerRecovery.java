@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.record.DefaultRecordBatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -114,7 +113,7 @@ final class CleanerRecovery {
     /** The offset after the last whole batch of the file (its header says), or -1 when it has none. */
     static long nextOffset(Path logFile) throws IOException {
         long next = -1;
-        ByteBuffer header = ByteBuffer.allocate(DefaultRecordBatch.LAST_OFFSET_DELTA_OFFSET + 4);
+        ByteBuffer header = ByteBuffer.allocate(RecordFormat.LAST_OFFSET_DELTA_OFFSET + 4);
         try (FileChannel ch = FileChannel.open(logFile, StandardOpenOption.READ)) {
             long size = ch.size();
             long pos = 0;
@@ -127,10 +126,10 @@ final class CleanerRecovery {
                 }
                 long batchBase = header.getLong(0);
                 int batchSize = header.getInt(8) + 12;
-                if (batchSize < DefaultRecordBatch.RECORD_BATCH_OVERHEAD || pos + batchSize > size) {
+                if (batchSize < RecordFormat.RECORD_BATCH_OVERHEAD || pos + batchSize > size) {
                     break;
                 }
-                next = batchBase + header.getInt(DefaultRecordBatch.LAST_OFFSET_DELTA_OFFSET) + 1;
+                next = batchBase + header.getInt(RecordFormat.LAST_OFFSET_DELTA_OFFSET) + 1;
                 pos += batchSize;
             }
         }

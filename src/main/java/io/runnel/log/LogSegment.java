@@ -10,13 +10,6 @@ import java.nio.file.Path;
 import java.util.function.Consumer;
 
 import org.apache.kafka.common.errors.CorruptRecordException;
-import org.apache.kafka.common.record.DefaultRecordBatch;
-import org.apache.kafka.common.record.FileLogInputStream.FileChannelRecordBatch;
-import org.apache.kafka.common.record.FileRecords;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.MutableRecordBatch;
-import org.apache.kafka.common.record.Record;
-import org.apache.kafka.common.record.RecordBatch;
 import org.apache.kafka.common.utils.Time;
 
 /**
@@ -38,21 +31,21 @@ final class LogSegment implements Closeable {
     static final String DELETED_SUFFIX = ".deleted";
 
     /** Bytes of a v2 batch header up to and including lastOffsetDelta. */
-    private static final int HEADER_PREFIX = DefaultRecordBatch.LAST_OFFSET_DELTA_OFFSET + 4;
+    private static final int HEADER_PREFIX = RecordFormat.LAST_OFFSET_DELTA_OFFSET + 4;
 
     final long baseOffset;
-    private final FileRecords log;
+    private final RecordFormat.SegmentFile log;
     private final OffsetIndex offsetIndex;
     private final TimeIndex timeIndex;
     private final int indexIntervalBytes;
     private final int maxIndexSize;
     private final long created;
     private int bytesSinceLastIndexEntry;
-    private volatile long maxTimestampSoFar = RecordBatch.NO_TIMESTAMP;
+    private volatile long maxTimestampSoFar = LogBatch.NO_TIMESTAMP;
     private volatile long offsetOfMaxTimestampSoFar;
-    private long rollingBasedTimestamp = RecordBatch.NO_TIMESTAMP;
+    private long rollingBasedTimestamp = LogBatch.NO_TIMESTAMP;
 
-    private LogSegment(long baseOffset, FileRecords log, OffsetIndex offsetIndex, TimeIndex timeIndex,
+    private LogSegment(long baseOffset, RecordFormat.SegmentFile log, OffsetIndex offsetIndex, TimeIndex timeIndex,
                        int indexIntervalBytes, int maxIndexSize, long created) {
         this.baseOffset = baseOffset;
         this.log = log;
@@ -80,7 +73,7 @@ final class LogSegment implements Closeable {
     static LogSegment open(Path dir, long baseOffset, LogConfig config, Time time, String fileSuffix, int indexBytes)
             throws IOException {
         File logFile = dir.resolve(fileName(baseOffset, LOG_SUFFIX) + fileSuffix).toFile();
-        FileRecords records = FileRecords.open(logFile);
+        RecordFormat.SegmentFile records = RecordFormat.SegmentFile.open(logFile);
         OffsetIndex oi = new OffsetIndex(dir.resolve(fileName(baseOffset, INDEX_SUFFIX) + fileSuffix), baseOffset,
                 indexBytes);
         TimeIndex ti = new TimeIndex(dir.resolve(fileName(baseOffset, TIME_INDEX_SUFFIX) + fileSuffix), baseOffset,
@@ -148,7 +141,7 @@ final class LogSegment implements Closeable {
     }
 
     private long timeWaitedForRoll(long now, long messageTimestamp) {
-        if (rollingBasedTimestamp == RecordBatch.NO_TIMESTAMP && size() > 0) {
+        if (rollingBasedTimestamp == LogBatch.NO_TIMESTAMP && size() > 0) {
             var it = log.batches().iterator();
             if (it.hasNext()) {
                 rollingBasedTimestamp = it.next().maxTimestamp();
@@ -161,22 +154,22 @@ final class LogSegment implements Closeable {
     }
 
     /** Appends validated batches that already carry their offsets, indexing them per index.interval.bytes. */
-    void append(MemoryRecords records) throws IOException {
+    void append(RecordSet records) throws IOException {
         int physicalPosition = log.sizeInBytes();
-        if (physicalPosition == 0 && rollingBasedTimestamp == RecordBatch.NO_TIMESTAMP) {
-            for (MutableRecordBatch b : records.batches()) {
+        if (physicalPosition == 0 && rollingBasedTimestamp == LogBatch.NO_TIMESTAMP) {
+            for (LogBatch b : records.batches()) {
                 rollingBasedTimestamp = b.maxTimestamp();
                 break;
             }
         }
         log.append(records);
-        for (MutableRecordBatch batch : records.batches()) {
+        for (LogBatch batch : records.batches()) {
             indexBatch(batch, physicalPosition);
             physicalPosition += batch.sizeInBytes();
         }
     }
 
-    private void indexBatch(RecordBatch batch, int physicalPosition) {
+    private void indexBatch(LogBatch batch, int physicalPosition) {
         if (batch.maxTimestamp() > maxTimestampSoFar) {
             maxTimestampSoFar = batch.maxTimestamp();
             offsetOfMaxTimestampSoFar = batch.lastOffset();
@@ -225,8 +218,8 @@ final class LogSegment implements Closeable {
         }
         long base = header.getLong(0);
         int size = header.getInt(8) + 12;
-        int delta = header.getInt(DefaultRecordBatch.LAST_OFFSET_DELTA_OFFSET);
-        if (size < DefaultRecordBatch.RECORD_BATCH_OVERHEAD || pos + (long) size > maxPosition) {
+        int delta = header.getInt(RecordFormat.LAST_OFFSET_DELTA_OFFSET);
+        if (size < RecordFormat.RECORD_BATCH_OVERHEAD || pos + (long) size > maxPosition) {
             return null;
         }
         return new BatchPosition(base, base + delta, pos, size);
@@ -290,12 +283,9 @@ final class LogSegment implements Closeable {
     TimestampOffset findOffsetByTimestamp(long timestamp, long startingOffset, int maxPosition) throws IOException {
         TimestampOffset hint = timeIndex.lookup(timestamp);
         int pos = offsetIndex.lookup(Math.max(hint.offset(), startingOffset)).position();
-        for (FileChannelRecordBatch batch : log.batchesFrom(pos)) {
-            if (batch.position() + batch.sizeInBytes() > maxPosition) {
-                break;
-            }
+        for (LogBatch batch : log.batchesFrom(pos, maxPosition)) {
             if (batch.maxTimestamp() >= timestamp && batch.lastOffset() >= startingOffset) {
-                for (Record record : batch) {
+                for (LogRecord record : batch) {
                     if (record.timestamp() >= timestamp && record.offset() >= startingOffset) {
                         return new TimestampOffset(record.timestamp(), record.offset(), batch.partitionLeaderEpoch());
                     }
@@ -312,12 +302,9 @@ final class LogSegment implements Closeable {
             return null;
         }
         int pos = offsetIndex.lookup(offsetOfMaxTimestampSoFar).position();
-        for (FileChannelRecordBatch batch : log.batchesFrom(pos)) {
-            if (batch.position() + batch.sizeInBytes() > maxPosition) {
-                break;
-            }
+        for (LogBatch batch : log.batchesFrom(pos, maxPosition)) {
             if (batch.maxTimestamp() == ts) {
-                for (Record record : batch) {
+                for (LogRecord record : batch) {
                     if (record.timestamp() == ts) {
                         return new TimestampOffset(ts, record.offset(), batch.partitionLeaderEpoch());
                     }
@@ -334,19 +321,19 @@ final class LogSegment implements Closeable {
      * torn, not v2, out of order or fails its CRC, and truncating the file there. Each valid batch is
      * handed to {@code onBatch} (producer state, leader epochs). Returns the number of bytes truncated.
      */
-    int recover(long expectedFirstOffset, Consumer<RecordBatch> onBatch) throws IOException {
+    int recover(long expectedFirstOffset, Consumer<LogBatch> onBatch) throws IOException {
         offsetIndex.reset();
         timeIndex.reset();
         // a trimmed index of a closed segment has no room to be rebuilt in; the caller trims it again
         resizeIndexes(maxIndexSize);
-        maxTimestampSoFar = RecordBatch.NO_TIMESTAMP;
+        maxTimestampSoFar = LogBatch.NO_TIMESTAMP;
         offsetOfMaxTimestampSoFar = baseOffset;
         bytesSinceLastIndexEntry = 0;
         int validBytes = 0;
         long nextOffset = Math.max(expectedFirstOffset, baseOffset);
         try {
-            for (FileChannelRecordBatch batch : log.batches()) {
-                if (batch.magic() != RecordBatch.MAGIC_VALUE_V2 || batch.baseOffset() < nextOffset
+            for (LogBatch batch : log.batches()) {
+                if (batch.magic() != LogBatch.MAGIC_V2 || batch.baseOffset() < nextOffset
                         || !canConvertToRelativeOffset(batch.lastOffset()) || !batch.isValid()) {
                     break;
                 }
@@ -378,9 +365,9 @@ final class LogSegment implements Closeable {
         int before = size();
         log.truncateTo(b.position);
         // the largest timestamp may have been cut off: recompute from the remaining batches
-        maxTimestampSoFar = RecordBatch.NO_TIMESTAMP;
+        maxTimestampSoFar = LogBatch.NO_TIMESTAMP;
         offsetOfMaxTimestampSoFar = baseOffset;
-        for (FileChannelRecordBatch batch : log.batches()) {
+        for (LogBatch batch : log.batches()) {
             if (batch.maxTimestamp() > maxTimestampSoFar) {
                 maxTimestampSoFar = batch.maxTimestamp();
                 offsetOfMaxTimestampSoFar = batch.lastOffset();
@@ -388,7 +375,7 @@ final class LogSegment implements Closeable {
         }
         bytesSinceLastIndexEntry = 0;
         if (size() == 0) {
-            rollingBasedTimestamp = RecordBatch.NO_TIMESTAMP;
+            rollingBasedTimestamp = LogBatch.NO_TIMESTAMP;
         }
         return before - size();
     }
@@ -444,14 +431,15 @@ final class LogSegment implements Closeable {
 
     /** The timestamp of the first batch (max.compaction.lag.ms), or -1 when empty or unknown. */
     long firstBatchTimestamp() {
-        for (FileChannelRecordBatch b : log.batches()) {
+        for (LogBatch b : log.batches()) {
             return b.maxTimestamp();
         }
-        return RecordBatch.NO_TIMESTAMP;
+        return LogBatch.NO_TIMESTAMP;
     }
 
-    Iterable<FileChannelRecordBatch> batchesFrom(int position) {
-        return log.batchesFrom(position);
+    /** The batches from {@code position} that end at or below {@code maxPosition}. */
+    Iterable<LogBatch> batchesFrom(int position, int maxPosition) {
+        return log.batchesFrom(position, maxPosition);
     }
 
     /**

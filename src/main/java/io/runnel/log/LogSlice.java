@@ -5,29 +5,24 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 
-import org.apache.kafka.common.record.BaseRecords;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.RecordsSend;
-
 /**
  * A byte range of one segment file holding whole record batches, returned by a read. The channel is
  * the segment's own and stays open at least {@code file.delete.delay.ms} after the segment is
  * deleted, so the slice can be sent with zero copy ({@code FileChannel.transferTo}, positional, safe
  * while the owner appends). Never close the channel.
  */
-public record LogSlice(FileChannel channel, long position, int size) implements BaseRecords {
+public record LogSlice(FileChannel channel, long position, int size) {
 
     public static final LogSlice EMPTY = new LogSlice(null, 0, 0);
 
-    @Override
     public int sizeInBytes() {
         return size;
     }
 
     /** Copies the slice into memory (tests, the event-bus bridge, TLS); blocking on the disk. */
-    public MemoryRecords toMemoryRecords() {
+    public RecordSet toRecordSet() {
         if (size == 0) {
-            return MemoryRecords.EMPTY;
+            return RecordSet.EMPTY;
         }
         ByteBuffer buf = ByteBuffer.allocate(size);
         try {
@@ -43,11 +38,6 @@ public record LogSlice(FileChannel channel, long position, int size) implements 
             throw new UncheckedIOException(e);
         }
         buf.flip();
-        return MemoryRecords.readableRecords(buf);
-    }
-
-    @Override
-    public RecordsSend<? extends BaseRecords> toSend() {
-        return toMemoryRecords().toSend();
+        return RecordSet.wrap(buf);
     }
 }

@@ -1,6 +1,5 @@
 package io.runnel.log;
 
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -11,14 +10,7 @@ import org.apache.kafka.common.errors.CorruptRecordException;
 import org.apache.kafka.common.errors.InvalidTimestampException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.UnsupportedCompressionTypeException;
-import org.apache.kafka.common.record.CompressionType;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.MutableRecordBatch;
-import org.apache.kafka.common.record.Record;
-import org.apache.kafka.common.record.RecordBatch;
 import org.apache.kafka.common.record.TimestampType;
-import org.apache.kafka.common.utils.BufferSupplier;
-import org.apache.kafka.common.utils.CloseableIterator;
 
 /**
  * Validates the batches of one produce (leader) or replication (follower) append without changing them,
@@ -34,24 +26,24 @@ import org.apache.kafka.common.utils.CloseableIterator;
 final class LogValidator {
 
     /** What one validated batch holds: enough to assign offsets and update producer state. */
-    record BatchInfo(MutableRecordBatch batch, int count, long maxTimestamp) {
+    record BatchInfo(LogBatch batch, int count, long maxTimestamp) {
     }
 
     /** The validated batches, trimmed of trailing partial bytes. */
-    record Validated(MemoryRecords records, List<BatchInfo> batches, int sizeInBytes, int recordCount,
+    record Validated(RecordSet records, List<BatchInfo> batches, int sizeInBytes, int recordCount,
                      long maxTimestamp) {
     }
 
     private LogValidator() {
     }
 
-    static Validated validateForLeader(MemoryRecords records, LogConfig config, long now, String tp) {
+    static Validated validateForLeader(RecordSet records, LogConfig config, long now, String tp) {
         List<BatchInfo> infos = new ArrayList<>();
         int validBytes = 0;
         int recordCount = 0;
-        long maxTimestamp = RecordBatch.NO_TIMESTAMP;
-        for (MutableRecordBatch batch : batches(records)) {
-            if (batch.magic() != RecordBatch.MAGIC_VALUE_V2) {
+        long maxTimestamp = LogBatch.NO_TIMESTAMP;
+        for (LogBatch batch : batches(records)) {
+            if (batch.magic() != LogBatch.MAGIC_V2) {
                 // what Kafka answers for produce v3+ (the only versions served)
                 throw new InvalidRecordException("Produce requests to " + tp
                         + " are only allowed to contain record batches with magic version 2, got " + batch.magic());
@@ -66,7 +58,7 @@ final class LogValidator {
                         + " bytes which exceeds the maximum configured value of " + config.maxMessageBytes() + ".");
             }
             ensureValid(batch, tp);
-            CompressionType codec = codec(batch, tp);
+            boolean compressed = compressed(batch, tp);
             long countFromOffsets = batch.lastOffset() - batch.baseOffset() + 1;
             if (countFromOffsets <= 0) {
                 throw new InvalidRecordException("Batch has an invalid offset range: [" + batch.baseOffset() + ", "
@@ -89,7 +81,7 @@ final class LogValidator {
                 throw new InvalidRecordException("Invalid sequence number " + batch.baseSequence()
                         + " in record batch with producerId " + batch.producerId() + " in topic partition " + tp);
             }
-            long batchMax = validateRecords(batch, codec, count, config, now, tp);
+            long batchMax = validateRecords(batch, compressed, count, config, now, tp);
             infos.add(new BatchInfo(batch, count, batchMax));
             validBytes += size;
             recordCount += count;
@@ -99,14 +91,14 @@ final class LogValidator {
     }
 
     /** Follower appends: structure, CRC and contiguous offsets from {@code nextOffset}; nothing about producers. */
-    static Validated validateForFollower(MemoryRecords records, long nextOffset, String tp) {
+    static Validated validateForFollower(RecordSet records, long nextOffset, String tp) {
         List<BatchInfo> infos = new ArrayList<>();
         int validBytes = 0;
         int recordCount = 0;
-        long maxTimestamp = RecordBatch.NO_TIMESTAMP;
+        long maxTimestamp = LogBatch.NO_TIMESTAMP;
         long expected = nextOffset;
-        for (MutableRecordBatch batch : batches(records)) {
-            if (batch.magic() != RecordBatch.MAGIC_VALUE_V2) {
+        for (LogBatch batch : batches(records)) {
+            if (batch.magic() != LogBatch.MAGIC_V2) {
                 throw new InvalidRecordException("Only magic v2 batches are stored, got " + batch.magic() + " for " + tp);
             }
             ensureValid(batch, tp);
@@ -125,16 +117,16 @@ final class LogValidator {
         return new Validated(trim(records, validBytes), infos, validBytes, recordCount, maxTimestamp);
     }
 
-    private static Iterable<MutableRecordBatch> batches(MemoryRecords records) {
+    private static Iterable<LogBatch> batches(RecordSet records) {
         // materialise first: a size field below the minimum throws CorruptRecordException here
-        List<MutableRecordBatch> list = new ArrayList<>();
-        for (MutableRecordBatch b : records.batches()) {
+        List<LogBatch> list = new ArrayList<>();
+        for (LogBatch b : records.batches()) {
             list.add(b);
         }
         return list;
     }
 
-    private static void ensureValid(MutableRecordBatch batch, String tp) {
+    private static void ensureValid(LogBatch batch, String tp) {
         try {
             batch.ensureValid();
         } catch (CorruptRecordException e) {
@@ -142,9 +134,9 @@ final class LogValidator {
         }
     }
 
-    private static CompressionType codec(RecordBatch batch, String tp) {
+    private static boolean compressed(LogBatch batch, String tp) {
         try {
-            return batch.compressionType();
+            return batch.isCompressed();
         } catch (IllegalArgumentException e) {
             throw new UnsupportedCompressionTypeException("Record batch in " + tp + " uses an unknown codec: "
                     + e.getMessage());
@@ -152,50 +144,69 @@ final class LogValidator {
     }
 
     /** Iterates the records: count, consecutive offsets, keys, timestamps. Returns the largest timestamp. */
-    private static long validateRecords(MutableRecordBatch batch, CompressionType codec, int count, LogConfig config,
+    private static long validateRecords(LogBatch batch, boolean compressed, int count, LogConfig config,
                                         long now, String tp) {
-        long expectedOffset = batch.baseOffset();
-        long maxTimestamp = RecordBatch.NO_TIMESTAMP;
-        int seen = 0;
         // keys are needed only for compacted topics; otherwise skip decompressing keys and values
         boolean needKeys = config.compact();
-        try (CloseableIterator<Record> it = codec == CompressionType.NONE || needKeys
-                ? batch.streamingIterator(BufferSupplier.NO_CACHING)
-                : batch.skipKeyValueIterator(BufferSupplier.NO_CACHING)) {
-            while (it.hasNext()) {
-                Record record = it.next();
-                seen++;
-                if (seen > count) {
-                    throw new InvalidRecordException("Batch in " + tp + " holds more records than its count " + count);
-                }
-                if (record.offset() != expectedOffset) {
-                    throw new InvalidRecordException("Invalid record offset " + record.offset() + " (expected "
-                            + expectedOffset + ") in record batch of " + tp);
-                }
-                expectedOffset++;
-                if (needKeys && !record.hasKey()) {
-                    throw new InvalidRecordException("Compacted topic cannot accept message without key in topic partition "
-                            + tp + ".");
-                }
-                if (!config.logAppendTime()) {
-                    validateTimestamp(record.timestamp(), config, now, tp);
-                }
-                maxTimestamp = Math.max(maxTimestamp, record.timestamp());
-            }
+        RecordCheck check = new RecordCheck(batch.baseOffset(), count, needKeys, config, now, tp);
+        try {
+            batch.scanRecords(needKeys || !compressed, check);
         } catch (ApiException e) {
             throw e;
         } catch (KafkaException | java.nio.BufferUnderflowException | IllegalArgumentException
                  | IllegalStateException | java.util.NoSuchElementException e) {
             throw new CorruptRecordException("Record batch in " + tp + " cannot be read: " + e.getMessage());
         }
-        if (seen != count) {
-            throw new InvalidRecordException("Batch in " + tp + " declares " + count + " records but holds " + seen);
+        if (check.seen != count) {
+            throw new InvalidRecordException("Batch in " + tp + " declares " + count + " records but holds " + check.seen);
         }
-        return maxTimestamp;
+        return check.maxTimestamp;
+    }
+
+    /** The per-record checks of one batch, fed by {@link LogBatch#scanRecords} without materialising records. */
+    private static final class RecordCheck implements LogBatch.RecordScanner {
+        private final int count;
+        private final boolean needKeys;
+        private final LogConfig config;
+        private final long now;
+        private final String tp;
+        private long expectedOffset;
+        private long maxTimestamp = LogBatch.NO_TIMESTAMP;
+        private int seen;
+
+        RecordCheck(long baseOffset, int count, boolean needKeys, LogConfig config, long now, String tp) {
+            this.expectedOffset = baseOffset;
+            this.count = count;
+            this.needKeys = needKeys;
+            this.config = config;
+            this.now = now;
+            this.tp = tp;
+        }
+
+        @Override
+        public void record(long offset, long timestamp, boolean hasKey) {
+            seen++;
+            if (seen > count) {
+                throw new InvalidRecordException("Batch in " + tp + " holds more records than its count " + count);
+            }
+            if (offset != expectedOffset) {
+                throw new InvalidRecordException("Invalid record offset " + offset + " (expected "
+                        + expectedOffset + ") in record batch of " + tp);
+            }
+            expectedOffset++;
+            if (needKeys && !hasKey) {
+                throw new InvalidRecordException("Compacted topic cannot accept message without key in topic partition "
+                        + tp + ".");
+            }
+            if (!config.logAppendTime()) {
+                validateTimestamp(timestamp, config, now, tp);
+            }
+            maxTimestamp = Math.max(maxTimestamp, timestamp);
+        }
     }
 
     private static void validateTimestamp(long timestamp, LogConfig config, long now, String tp) {
-        if (timestamp == RecordBatch.NO_TIMESTAMP) {
+        if (timestamp == LogBatch.NO_TIMESTAMP) {
             return;
         }
         if (config.messageTimestampBeforeMaxMs() != Long.MAX_VALUE && timestamp < now - config.messageTimestampBeforeMaxMs()) {
@@ -208,13 +219,11 @@ final class LogValidator {
         }
     }
 
-    private static MemoryRecords trim(MemoryRecords records, int validBytes) {
+    private static RecordSet trim(RecordSet records, int validBytes) {
         if (validBytes == records.sizeInBytes()) {
             return records;
         }
-        ByteBuffer dup = records.buffer().duplicate();
-        dup.limit(dup.position() + validBytes);
-        return MemoryRecords.readableRecords(dup.slice());
+        return RecordSet.wrap(records.buffer().limit(validBytes));
     }
 
     /**
@@ -225,7 +234,7 @@ final class LogValidator {
     static long assignInPlace(Validated v, long firstOffset, int leaderEpoch, LogConfig config, long now) {
         long offset = firstOffset;
         for (BatchInfo info : v.batches()) {
-            MutableRecordBatch batch = info.batch();
+            LogBatch batch = info.batch();
             offset += info.count();
             batch.setLastOffset(offset - 1);
             batch.setPartitionLeaderEpoch(leaderEpoch);

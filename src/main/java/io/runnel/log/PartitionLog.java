@@ -24,9 +24,6 @@ import org.apache.kafka.common.errors.ApiException;
 import org.apache.kafka.common.errors.KafkaStorageException;
 import org.apache.kafka.common.errors.OffsetOutOfRangeException;
 import org.apache.kafka.common.errors.RecordBatchTooLargeException;
-import org.apache.kafka.common.record.FileLogInputStream.FileChannelRecordBatch;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.RecordBatch;
 import org.apache.kafka.common.requests.ListOffsetsRequest;
 import org.apache.kafka.common.utils.Time;
 import org.slf4j.Logger;
@@ -205,7 +202,7 @@ public final class PartitionLog implements Closeable {
                 logStartOffset, leo, clean);
     }
 
-    private void epochCache(RecordBatch batch) {
+    private void epochCache(LogBatch batch) {
         if (batch.partitionLeaderEpoch() >= 0 && batch.partitionLeaderEpoch() > epochCache.latestEpoch()) {
             try {
                 epochCache.assign(batch.partitionLeaderEpoch(), batch.baseOffset());
@@ -263,10 +260,7 @@ public final class PartitionLog implements Closeable {
             if (start == null) {
                 continue;
             }
-            for (FileChannelRecordBatch batch : seg.batchesFrom(start.position())) {
-                if (batch.position() + batch.sizeInBytes() > maxPosition) {
-                    break;
-                }
+            for (LogBatch batch : seg.batchesFrom(start.position(), maxPosition)) {
                 if (batch.lastOffset() >= from) {
                     producerState.replay(batch);
                 }
@@ -332,7 +326,7 @@ public final class PartitionLog implements Closeable {
      * UnsupportedForMessageFormatException, UnsupportedCompressionTypeException, InvalidTimestampException,
      * KafkaStorageException for I/O failure).
      */
-    public LogAppendResult appendAsLeader(MemoryRecords records, int leaderEpoch) {
+    public LogAppendResult appendAsLeader(RecordSet records, int leaderEpoch) {
         checkWritable();
         LogConfig cfg = config;
         long now = time.milliseconds();
@@ -349,7 +343,7 @@ public final class PartitionLog implements Closeable {
         ProducerStateManager.Append producerAppend = producerState.begin();
         long offset = firstOffset;
         for (LogValidator.BatchInfo info : v.batches()) {
-            RecordBatch batch = info.batch();
+            LogBatch batch = info.batch();
             long last = offset + info.count() - 1;
             if (batch.hasProducerId()) {
                 ProducerStateManager.BatchMetadata dup = producerAppend.findDuplicate(batch);
@@ -371,7 +365,7 @@ public final class PartitionLog implements Closeable {
      * Appends batches that already carry offsets (a follower's copy of the leader's log; used by
      * replication later). Offsets must start at logEndOffset.
      */
-    public LogAppendResult appendAsFollower(MemoryRecords records) {
+    public LogAppendResult appendAsFollower(RecordSet records) {
         checkWritable();
         long firstOffset = end.offset();
         LogValidator.Validated v = LogValidator.validateForFollower(records, firstOffset, tp.toString());
@@ -381,7 +375,7 @@ public final class PartitionLog implements Closeable {
         ProducerStateManager.Append producerAppend = producerState.begin();
         long lastOffset = firstOffset - 1;
         for (LogValidator.BatchInfo info : v.batches()) {
-            RecordBatch batch = info.batch();
+            LogBatch batch = info.batch();
             if (batch.hasProducerId()) {
                 producerAppend.append(batch, batch.baseOffset(), batch.lastOffset(), batch.maxTimestamp(), false);
             }

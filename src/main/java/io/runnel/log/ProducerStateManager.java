@@ -15,11 +15,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.TreeMap;
+import java.util.zip.CRC32C;
 
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
-import org.apache.kafka.common.record.RecordBatch;
-import org.apache.kafka.common.utils.Crc32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,8 +59,8 @@ final class ProducerStateManager {
 
     static final class ProducerEntry {
         final long producerId;
-        short epoch = RecordBatch.NO_PRODUCER_EPOCH;
-        long lastTimestamp = RecordBatch.NO_TIMESTAMP;
+        short epoch = LogBatch.NO_PRODUCER_EPOCH;
+        long lastTimestamp = LogBatch.NO_TIMESTAMP;
         final ArrayDeque<BatchMetadata> batches = new ArrayDeque<>(NUM_BATCHES_TO_RETAIN);
 
         ProducerEntry(long producerId) {
@@ -130,7 +129,7 @@ final class ProducerStateManager {
         private final Map<Long, ProducerEntry> updated = new HashMap<>();
 
         /** The original metadata if this batch repeats one of the producer's last five (committed) batches. */
-        BatchMetadata findDuplicate(RecordBatch batch) {
+        BatchMetadata findDuplicate(LogBatch batch) {
             ProducerEntry e = producers.get(batch.producerId());
             return e == null ? null : e.findDuplicate(batch.producerEpoch(), batch.baseSequence(), batch.lastSequence());
         }
@@ -139,7 +138,7 @@ final class ProducerStateManager {
          * Checks (when {@code validate}, i.e. a produce on the leader) and records a batch given offsets
          * [firstOffset, lastOffset].
          */
-        void append(RecordBatch batch, long firstOffset, long lastOffset, long timestamp, boolean validate) {
+        void append(LogBatch batch, long firstOffset, long lastOffset, long timestamp, boolean validate) {
             long pid = batch.producerId();
             ProducerEntry e = updated.get(pid);
             if (e == null) {
@@ -162,14 +161,14 @@ final class ProducerStateManager {
 
     private static void checkSequence(ProducerEntry e, short epoch, int firstSeq, long offset) {
         if (epoch != e.epoch) {
-            if (firstSeq != 0 && e.epoch != RecordBatch.NO_PRODUCER_EPOCH) {
+            if (firstSeq != 0 && e.epoch != LogBatch.NO_PRODUCER_EPOCH) {
                 throw new OutOfOrderSequenceException("Invalid sequence number for new epoch of producer "
                         + e.producerId + " at offset " + offset + ": " + epoch + " (request epoch), " + firstSeq
                         + " (seq. number), " + e.epoch + " (current producer epoch)");
             }
         } else {
-            int lastSeq = e.batches.isEmpty() ? RecordBatch.NO_SEQUENCE : e.batches.getLast().lastSeq();
-            if (!(e.epoch == RecordBatch.NO_PRODUCER_EPOCH || inSequence(lastSeq, firstSeq))) {
+            int lastSeq = e.batches.isEmpty() ? LogBatch.NO_SEQUENCE : e.batches.getLast().lastSeq();
+            if (!(e.epoch == LogBatch.NO_PRODUCER_EPOCH || inSequence(lastSeq, firstSeq))) {
                 throw new OutOfOrderSequenceException("Out of order sequence number for producer " + e.producerId
                         + " at offset " + offset + ": " + firstSeq + " (incoming seq. number), " + lastSeq
                         + " (current end sequence number)");
@@ -191,7 +190,7 @@ final class ProducerStateManager {
     }
 
     /** Replays a batch already in the log (recovery, follower): no validation. */
-    void replay(RecordBatch batch) {
+    void replay(LogBatch batch) {
         if (batch.hasProducerId()) {
             Append a = begin();
             a.append(batch, batch.baseOffset(), batch.lastOffset(), batch.maxTimestamp(), false);
@@ -301,7 +300,10 @@ final class ProducerStateManager {
 
     /** CRC-32C of bytes [10, limit) of the file image, whatever the buffer's position. */
     private static int crcFrom10(ByteBuffer buf, int limit) {
-        return (int) Crc32C.compute(buf.duplicate().position(0), 10, limit - 10);
+        // the JDK's CRC32C is the Castagnoli CRC kafka-clients' Crc32C computed (now internal API)
+        CRC32C crc = new CRC32C();
+        crc.update(buf.duplicate().limit(limit).position(10));
+        return (int) crc.getValue();
     }
 
     private static Map<Long, ProducerEntry> read(Path file, long offset) throws IOException {

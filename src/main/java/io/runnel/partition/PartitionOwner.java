@@ -13,6 +13,7 @@ import io.runnel.cluster.PartitionState;
 import io.runnel.log.LogAppendResult;
 import io.runnel.log.LogReadResult;
 import io.runnel.log.PartitionLog;
+import io.runnel.log.RecordSet;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -22,7 +23,6 @@ import org.apache.kafka.common.errors.NotEnoughReplicasAfterAppendException;
 import org.apache.kafka.common.errors.NotEnoughReplicasException;
 import org.apache.kafka.common.errors.NotLeaderOrFollowerException;
 import org.apache.kafka.common.errors.TimeoutException;
-import org.apache.kafka.common.record.MemoryRecords;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -431,7 +431,7 @@ public final class PartitionOwner {
     // ------------------------------------------------------------------ produce
 
     /** Appends with no bound on an acks=all wait (tests, internal callers). */
-    public Future<LogAppendResult> append(MemoryRecords records, short acks) {
+    public Future<LogAppendResult> append(RecordSet records, short acks) {
         return append(records, acks, Long.MAX_VALUE);
     }
 
@@ -441,7 +441,7 @@ public final class PartitionOwner {
      * NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR falls below min.insync.replicas meanwhile). Completes
      * on the owner's worker thread; the caller hops back to its own context.
      */
-    public Future<LogAppendResult> append(MemoryRecords records, short acks, long timeoutMs) {
+    public Future<LogAppendResult> append(RecordSet records, short acks, long timeoutMs) {
         Promise<LogAppendResult> promise = Promise.promise();
         context.runOnContext(v -> {
             try {
@@ -598,7 +598,7 @@ public final class PartitionOwner {
      * high watermark to min(leader's, own log end). Skipped (returns false) if this replica is no longer
      * a follower at {@code leaderEpoch} or its log end moved meanwhile. Owner context only.
      */
-    public boolean appendAsFollower(int expectedLeaderEpoch, long fetchOffset, MemoryRecords records,
+    public boolean appendAsFollower(int expectedLeaderEpoch, long fetchOffset, RecordSet records,
                                     long leaderHighWatermark, long leaderLogStartOffset) {
         if (closed || leader || leaderEpoch != expectedLeaderEpoch || log.logEndOffset() != fetchOffset) {
             return false;

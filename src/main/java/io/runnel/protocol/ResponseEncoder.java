@@ -14,13 +14,14 @@ import org.apache.kafka.common.message.ResponseHeaderData;
 import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.protocol.ObjectSerializationCache;
 import org.apache.kafka.common.protocol.Writable;
-import org.apache.kafka.common.record.BaseRecords;
-import org.apache.kafka.common.record.MemoryRecords;
+import org.apache.kafka.common.record.internal.BaseRecords;
+import org.apache.kafka.common.record.internal.MemoryRecords;
 
 /**
  * Serialises a response (size prefix, header, body) with kafka-clients' generated code into Netty
  * messages: one buffer from the connection's (pooled, direct) allocator holding every encoded field, cut
- * into slices of it wherever the body holds a {@link LogSlice} (Fetch records), which goes out as a
+ * into slices of it wherever the body holds a {@link LogSlice} (Fetch records made by
+ * {@link WireRecords#of(LogSlice)}), which goes out as a
  * zero-copy {@link SliceRegion}; record data never passes through the heap.
  *
  * <p>The buffer is sized exactly (the body's size minus its file slices), so encoding allocates no
@@ -58,7 +59,8 @@ final class ResponseEncoder {
         if (body instanceof FetchResponseData fetch) {
             for (FetchResponseData.FetchableTopicResponse t : fetch.responses()) {
                 for (FetchResponseData.PartitionData p : t.partitions()) {
-                    if (p.records() instanceof LogSlice slice) {
+                    LogSlice slice = WireRecords.sliceOf(p.records());
+                    if (slice != null) {
                         n += slice.size();
                     }
                 }
@@ -104,7 +106,8 @@ final class ResponseEncoder {
 
         @Override
         public void writeRecords(BaseRecords records) {
-            if (records instanceof LogSlice slice) {
+            LogSlice slice = WireRecords.sliceOf(records);
+            if (slice != null) {
                 if (slice.size() > 0) {
                     cut();
                     parts.add(new SliceRegion(slice));

@@ -9,8 +9,10 @@ import java.util.Map;
 
 import io.runnel.cluster.BrokerDirectory;
 import io.runnel.cluster.BrokerEndpoint;
+import io.runnel.log.RecordSet;
 import io.runnel.log.TimestampOffset;
 import io.runnel.partition.PartitionOwner;
+import io.runnel.protocol.WireRecords;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -29,7 +31,6 @@ import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
 import org.apache.kafka.common.protocol.Errors;
 import org.apache.kafka.common.protocol.ObjectSerializationCache;
-import org.apache.kafka.common.record.MemoryRecords;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -356,7 +357,8 @@ final class ReplicaFetcher {
                     return null;
                 });
             }
-            MemoryRecords records = pd.records() instanceof MemoryRecords m ? m : MemoryRecords.EMPTY;
+            RecordSet wire = WireRecords.toRecordSet(pd.records());
+            RecordSet records = wire == null ? RecordSet.EMPTY : wire;
             return owner.submit(() -> owner.appendAsFollower(a.leaderEpoch(), a.fetchOffset(), records,
                     pd.highWatermark(), pd.logStartOffset()));
         }

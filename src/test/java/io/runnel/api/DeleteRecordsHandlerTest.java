@@ -7,9 +7,10 @@ import java.nio.file.Path;
 import java.util.Map;
 
 import io.runnel.cluster.TopicInfo;
+import io.runnel.log.LogBatch;
+import io.runnel.log.RecordSet;
 import io.runnel.partition.PartitionOwner;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.message.DeleteRecordsRequestData;
 import org.apache.kafka.common.message.DeleteRecordsRequestData.DeleteRecordsPartition;
 import org.apache.kafka.common.message.DeleteRecordsRequestData.DeleteRecordsTopic;
@@ -17,8 +18,6 @@ import org.apache.kafka.common.message.DeleteRecordsResponseData;
 import org.apache.kafka.common.message.DeleteRecordsResponseData.DeleteRecordsPartitionResult;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.Errors;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.SimpleRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -58,7 +57,7 @@ class DeleteRecordsHandlerTest {
         TopicInfo t = fx.topic(topic, 1, configs);
         PartitionOwner owner = await(fx.partitions.open(new TopicPartition(topic, 0), t.id(), configs));
         for (int i = 0; i < records; i++) {
-            await(owner.append(MemoryRecords.withRecords(Compression.NONE, new SimpleRecord(("k" + i).getBytes(), ("v" + i).getBytes())),
+            await(owner.append(RecordSet.of(new RecordSet.NewRecord(LogBatch.NO_TIMESTAMP, ("k" + i).getBytes(), ("v" + i).getBytes())),
                     (short) -1));
         }
         return owner;

@@ -19,6 +19,7 @@ import io.runnel.cluster.TopicManager;
 import io.runnel.group.GroupConfig;
 import io.runnel.group.GroupCoordinator;
 import io.runnel.group.OffsetsLog;
+import io.runnel.log.RecordSet;
 import io.vertx.core.Future;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.NotControllerException;
@@ -26,7 +27,6 @@ import org.apache.kafka.common.message.FindCoordinatorRequestData;
 import org.apache.kafka.common.message.FindCoordinatorResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.Errors;
-import org.apache.kafka.common.record.MemoryRecords;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.common.utils.Utils;
 import org.junit.jupiter.api.AfterEach;
@@ -105,12 +105,12 @@ class FindCoordinatorHandlerTest {
         coordinator = new GroupCoordinator(fx.vertx, new GroupConfig(0, 100, 30_000, 10, 600_000L, 600_000L,
                 PARTITIONS, 4096), new OffsetsLog() {
                     @Override
-                    public Future<Void> append(int partition, MemoryRecords records) {
+                    public Future<Void> append(int partition, RecordSet records) {
                         return Future.succeededFuture();
                     }
 
                     @Override
-                    public void replay(int partition, java.util.function.Consumer<org.apache.kafka.common.record.Record> sink) {
+                    public void replay(int partition, java.util.function.Consumer<io.runnel.log.LogRecord> sink) {
                     }
 
                     @Override

@@ -12,11 +12,11 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
+import io.runnel.log.LogBatch;
+import io.runnel.log.LogRecord;
+import io.runnel.log.RecordSet;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.MutableRecordBatch;
-import org.apache.kafka.common.record.Record;
 
 /**
  * An {@link OffsetsLog} in memory: each partition is a list of copied batches. Survives a coordinator
@@ -39,7 +39,7 @@ class InMemoryOffsetsLog implements OffsetsLog {
 
     /** Appends on a thread of its own, in call order, as a replicated log completes elsewhere. */
     @Override
-    public Future<Void> append(int partition, MemoryRecords records) {
+    public Future<Void> append(int partition, RecordSet records) {
         ByteBuffer copy = ByteBuffer.allocate(records.sizeInBytes());
         copy.put(records.buffer().duplicate());
         copy.flip();
@@ -72,10 +72,10 @@ class InMemoryOffsetsLog implements OffsetsLog {
     }
 
     @Override
-    public synchronized void replay(int partition, Consumer<Record> sink) {
+    public synchronized void replay(int partition, Consumer<LogRecord> sink) {
         for (ByteBuffer buf : partitions.getOrDefault(partition, List.of())) {
-            for (MutableRecordBatch batch : MemoryRecords.readableRecords(buf.duplicate()).batches()) {
-                for (Record r : batch) {
+            for (LogBatch batch : RecordSet.wrap(buf.duplicate()).batches()) {
+                for (LogRecord r : batch) {
                     sink.accept(r);
                 }
             }

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import io.runnel.Broker;
 import io.runnel.log.LogConfig;
 import io.runnel.log.PartitionLog;
+import io.runnel.log.RecordSet;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.TopicDescription;
@@ -21,12 +22,9 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.errors.InvalidTopicException;
 import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.internals.Topic;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.SimpleRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.common.utils.Utils;
@@ -84,8 +82,8 @@ class OffsetsTopicUpgradeIT {
             for (Map.Entry<TopicPartition, Long> e : offsets.entrySet()) {
                 GroupRecord r = new GroupRecord.OffsetCommit(GROUP, e.getKey(),
                         new CommittedOffset(e.getValue(), -1, "old", now, -1L));
-                log.appendAsLeader(MemoryRecords.withRecords(Compression.NONE,
-                        new SimpleRecord(now, GroupRecordCodec.key(r), GroupRecordCodec.value(r))), 0);
+                log.appendAsLeader(RecordSet.of(
+                        new RecordSet.NewRecord(now, GroupRecordCodec.key(r), GroupRecordCodec.value(r))), 0);
             }
             log.flush();
         }

@@ -4,7 +4,7 @@
  * in-process Runnel node per class, or targets an external broker.
  *
  * <p>The suite is meant to pass unchanged against Apache Kafka, which is how its expectations were
- * checked. To repeat that, run Kafka 4.2.1 (artifacts {@code org.apache.kafka:kafka_2.13} and
+ * checked. To repeat that, run Kafka 4.4.0 (artifacts {@code org.apache.kafka:kafka_2.13} and
  * {@code kafka-tools}, runtime classpath from {@code mvn dependency:copy-dependencies} in a scratch
  * project) as one KRaft broker+controller on 127.0.0.1 with
  * {@code num.partitions=3}, {@code auto.create.topics.enable=true}, {@code group.initial.rebalance.delay.ms=0},

@@ -17,14 +17,10 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 
 import org.apache.kafka.common.InvalidRecordException;
-import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.errors.CorruptRecordException;
 import org.apache.kafka.common.errors.InvalidTimestampException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.UnsupportedCompressionTypeException;
-import org.apache.kafka.common.record.CompressionType;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.RecordBatch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -61,16 +57,16 @@ class AppendValidationTest {
     }
 
     /** A valid batch followed by the bad one: nothing of the request may be written. */
-    private static MemoryRecords afterAGoodBatch(MemoryRecords bad) {
-        MemoryRecords good = batch(T0, "good");
+    private static RecordSet afterAGoodBatch(RecordSet bad) {
+        RecordSet good = batch(T0, "good");
         ByteBuffer both = ByteBuffer.allocate(good.sizeInBytes() + bad.sizeInBytes());
         both.put(good.buffer().duplicate()).put(bad.buffer().duplicate()).flip();
-        return MemoryRecords.readableRecords(both);
+        return RecordSet.wrap(both);
     }
 
     @Test
     void rejectsBatchWithBadCrc() {
-        MemoryRecords bad = batch(CompressionType.GZIP, T0, "a", "b");
+        RecordSet bad = batch("gzip", T0, "a", "b");
         ByteBuffer buf = bad.buffer();
         buf.put(buf.limit() - 3, (byte) (buf.get(buf.limit() - 3) ^ 0x55));
         assertThatThrownBy(() -> log.appendAsLeader(afterAGoodBatch(bad), 0))
@@ -80,8 +76,7 @@ class AppendValidationTest {
 
     @Test
     void rejectsMagicV1Batch() {
-        MemoryRecords v1 = MemoryRecords.withRecords(RecordBatch.MAGIC_VALUE_V1, Compression.NONE,
-                LogTestSupport.records(T0, "old"));
+        RecordSet v1 = RecordSet.builder().magic((byte) 1).addAll(LogTestSupport.records(T0, "old")).build();
         assertThatThrownBy(() -> log.appendAsLeader(v1, 0)).isInstanceOf(InvalidRecordException.class)
                 .hasMessageContaining("magic");
         assertNothingAppended();
@@ -89,7 +84,7 @@ class AppendValidationTest {
 
     @Test
     void rejectsCountThatDisagreesWithTheOffsetRange() {
-        MemoryRecords bad = batch(T0, "a", "b");
+        RecordSet bad = batch(T0, "a", "b");
         bad.buffer().putInt(RECORDS_COUNT_OFFSET, 3);
         fixCrc(bad.buffer());
         assertThatThrownBy(() -> log.appendAsLeader(afterAGoodBatch(bad), 0))
@@ -99,12 +94,12 @@ class AppendValidationTest {
 
     @Test
     void rejectsCountAboveTheRecordsPresent() {
-        for (CompressionType codec : new CompressionType[] {CompressionType.NONE, CompressionType.LZ4}) {
-            MemoryRecords bad = batch(codec, T0, "a", "b");
+        for (String codec : new String[] {"none", "lz4"}) {
+            RecordSet bad = batch(codec, T0, "a", "b");
             bad.buffer().putInt(RECORDS_COUNT_OFFSET, 3);
             bad.buffer().putInt(LAST_OFFSET_DELTA_OFFSET, 2);
             fixCrc(bad.buffer());
-            assertThatThrownBy(() -> log.appendAsLeader(bad, 0)).as(codec.name)
+            assertThatThrownBy(() -> log.appendAsLeader(bad, 0)).as(codec)
                     .isInstanceOfAny(InvalidRecordException.class, CorruptRecordException.class);
             assertNothingAppended();
         }
@@ -120,14 +115,14 @@ class AppendValidationTest {
 
     @Test
     void rejectsUnknownCodecBits() {
-        MemoryRecords bad = batch(T0, "a");
+        RecordSet bad = batch(T0, "a");
         short attrs = bad.buffer().getShort(ATTRIBUTES_OFFSET);
         bad.buffer().putShort(ATTRIBUTES_OFFSET, (short) ((attrs & ~0x7) | 6));
         fixCrc(bad.buffer());
         assertThatThrownBy(() -> log.appendAsLeader(bad, 0)).isInstanceOf(UnsupportedCompressionTypeException.class);
         assertNothingAppended();
 
-        MemoryRecords unsigned = batch(T0, "a");
+        RecordSet unsigned = batch(T0, "a");
         unsigned.buffer().putShort(ATTRIBUTES_OFFSET, (short) 7);
         assertThatThrownBy(() -> log.appendAsLeader(unsigned, 0)).isInstanceOf(CorruptRecordException.class);
         assertNothingAppended();
@@ -141,7 +136,7 @@ class AppendValidationTest {
                 c.fileDeleteDelayMs(), c.compact(), c.deleteRetention(), false, 1000L, 1000L));
         assertThatThrownBy(() -> log.appendAsLeader(batch(T0 - 5000, "old"), 0))
                 .isInstanceOf(InvalidTimestampException.class);
-        assertThatThrownBy(() -> log.appendAsLeader(batch(CompressionType.ZSTD, T0 + 5000, "future"), 0))
+        assertThatThrownBy(() -> log.appendAsLeader(batch("zstd", T0 + 5000, "future"), 0))
                 .isInstanceOf(InvalidTimestampException.class);
         assertNothingAppended();
         log.appendAsLeader(batch(T0 + 500, "near"), 0);
@@ -150,7 +145,7 @@ class AppendValidationTest {
 
     @Test
     void rejectsNonZeroBaseOffsetFromAProducer() {
-        MemoryRecords bad = MemoryRecords.withRecords(5L, Compression.NONE, LogTestSupport.records(T0, "a"));
+        RecordSet bad = RecordSet.builder().baseOffset(5L).addAll(LogTestSupport.records(T0, "a")).build();
         assertThatThrownBy(() -> log.appendAsLeader(bad, 0)).isInstanceOf(InvalidRecordException.class);
         assertNothingAppended();
     }

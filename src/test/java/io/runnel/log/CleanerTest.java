@@ -17,11 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-import org.apache.kafka.common.record.CompressionType;
-import org.apache.kafka.common.record.ControlRecordType;
-import org.apache.kafka.common.record.EndTransactionMarker;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.RecordBatch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -54,6 +49,13 @@ class CleanerTest {
         }
     }
 
+    /** Every batch of the log, from offset 0. */
+    private static List<LogBatch> batches(PartitionLog log) {
+        List<LogBatch> out = new ArrayList<>();
+        log.read(0, 1 << 20, Long.MAX_VALUE, true).records().toRecordSet().batches().forEach(out::add);
+        return out;
+    }
+
     /** 3 keys rewritten {@code rounds} times, one batch of the three per round, then a roll. */
     private static void writeRounds(PartitionLog log, int rounds, int from) {
         for (int i = from; i < from + rounds; i++) {
@@ -80,7 +82,7 @@ class CleanerTest {
             assertThat(log.numberOfSegments()).isEqualTo(segmentsBefore);
             assertThat(log.logStartOffset()).isZero();
             // a consumer at an offset that was cleaned away gets the next record
-            assertThat(log.read(3, 1 << 20, Long.MAX_VALUE, true).records().toMemoryRecords().batches().iterator()
+            assertThat(log.read(3, 1 << 20, Long.MAX_VALUE, true).records().toRecordSet().batches().iterator()
                     .next().lastOffset()).isGreaterThanOrEqualTo(3);
             // the checkpoint says where the clean section ends
             assertThat(Files.readAllLines(dir.resolve(LogCleanerManager.CHECKPOINT_FILE)))
@@ -210,25 +212,22 @@ class CleanerTest {
     @Test
     void recompressesRewrittenBatchesWithTheirCodec() throws Exception {
         try (PartitionLog log = openCompacted(compacted(1 << 20, compaction(HOUR, 0, Long.MAX_VALUE, 0.0)))) {
-            log.appendAsLeader(keyedBatch(CompressionType.GZIP, T0, "a=a0", "b=b0", "a=a1"), 0);
-            log.appendAsLeader(keyedBatch(CompressionType.LZ4, T0, "b=b1", "c=c0"), 0);
+            log.appendAsLeader(keyedBatch("gzip", T0, "a=a0", "b=b0", "a=a1"), 0);
+            log.appendAsLeader(keyedBatch("lz4", T0, "b=b1", "c=c0"), 0);
             log.forceRoll();
             assertThat(clean()).isTrue();
-            MemoryRecords all = log.read(0, 1 << 20, Long.MAX_VALUE, true).records().toMemoryRecords();
-            List<RecordBatch> batches = new ArrayList<>();
-            all.batches().forEach(batches::add);
-            assertThat(batches).extracting(RecordBatch::compressionType)
-                    .containsExactly(CompressionType.GZIP, CompressionType.LZ4);
-            assertThat(batches).extracting(RecordBatch::baseOffset).containsExactly(0L, 3L);
+            List<LogBatch> batches = batches(log);
+            assertThat(batches).extracting(LogBatch::compressionName).containsExactly("gzip", "lz4");
+            assertThat(batches).extracting(LogBatch::baseOffset).containsExactly(0L, 3L);
             assertThat(entries(log).keySet()).containsExactly(2L, 3L, 4L);
-            batches.forEach(RecordBatch::ensureValid);
+            batches.forEach(LogBatch::ensureValid);
         }
     }
 
     @Test
     void keepsTheLastBatchOfEachProducerSoARetryIsStillADuplicateAfterRestart() throws Exception {
         LogConfig config = compacted(1 << 20, compaction(HOUR, 0, Long.MAX_VALUE, 0.0));
-        java.util.function.Supplier<MemoryRecords> last = () -> idempotentKeyed(7L, (short) 0, 2, T0, "a=p2");
+        java.util.function.Supplier<RecordSet> last = () -> idempotentKeyed(7L, (short) 0, 2, T0, "a=p2");
         try (PartitionLog log = openCompacted(config)) {
             log.appendAsLeader(idempotentKeyed(7L, (short) 0, 0, T0, "a=p0"), 0);
             log.appendAsLeader(idempotentKeyed(7L, (short) 0, 1, T0, "a=p1"), 0);
@@ -236,9 +235,7 @@ class CleanerTest {
             log.appendAsLeader(keyedBatch(T0, "a=plain"), 0); // supersedes every record of producer 7
             log.forceRoll();
             assertThat(clean()).isTrue();
-            MemoryRecords all = log.read(0, 1 << 20, Long.MAX_VALUE, true).records().toMemoryRecords();
-            List<RecordBatch> batches = new ArrayList<>();
-            all.batches().forEach(batches::add);
+            List<LogBatch> batches = batches(log);
             // producer 7's last batch stays, emptied, with its producer fields and offsets
             assertThat(batches).hasSize(2);
             assertThat(batches.get(0).producerId()).isEqualTo(7L);
@@ -264,16 +261,12 @@ class CleanerTest {
     void passesControlBatchesThrough() throws Exception {
         try (PartitionLog log = openCompacted(compacted(1 << 20, compaction(HOUR, 0, Long.MAX_VALUE, 0.0)))) {
             log.appendAsLeader(keyedBatch(T0, "a=a0"), 0);
-            MemoryRecords marker = MemoryRecords.withEndTransactionMarker(1L, T0, 0, 9L, (short) 0,
-                    new EndTransactionMarker(ControlRecordType.COMMIT, 0));
-            log.appendAsFollower(marker);
+            log.appendAsFollower(RecordSet.endTransactionMarker(1L, T0, 0, 9L, (short) 0, true, 0));
             log.appendAsLeader(keyedBatch(T0, "a=a1"), 0);
             log.forceRoll();
             assertThat(clean()).isTrue();
-            MemoryRecords all = log.read(0, 1 << 20, Long.MAX_VALUE, true).records().toMemoryRecords();
-            List<RecordBatch> batches = new ArrayList<>();
-            all.batches().forEach(batches::add);
-            assertThat(batches).extracting(RecordBatch::isControlBatch).containsExactly(true, false);
+            List<LogBatch> batches = batches(log);
+            assertThat(batches).extracting(LogBatch::isControlBatch).containsExactly(true, false);
             assertThat(batches.get(0).baseOffset()).isEqualTo(1L);
             assertThat(batches.get(0).countOrNull()).isEqualTo(1);
         }
@@ -284,8 +277,7 @@ class CleanerTest {
         try (PartitionLog log = openCompacted(compacted(1 << 20, compaction(HOUR, 0, Long.MAX_VALUE, 0.0)))) {
             // a topic switched from delete to compact keeps its keyless history until cleaned
             log.updateConfig(log.config().withCompaction(false, true, log.config().compaction()));
-            log.appendAsLeader(MemoryRecords.withRecords(org.apache.kafka.common.compress.Compression.NONE,
-                    new org.apache.kafka.common.record.SimpleRecord(T0, null, "no-key".getBytes())), 0);
+            log.appendAsLeader(RecordSet.of(new RecordSet.NewRecord(T0, null, "no-key".getBytes())), 0);
             log.updateConfig(log.config().withCompaction(true, false, log.config().compaction()));
             log.appendAsLeader(keyedBatch(T0, "a=a0"), 0);
             log.forceRoll();
@@ -302,7 +294,7 @@ class CleanerTest {
             LogSlice slice = log.read(0, 1 << 20, Long.MAX_VALUE, true).records();
             assertThat(clean()).isTrue();
             assertThat(files(LogSegment.DELETED_SUFFIX)).isEqualTo(3);
-            assertThat(LogTestSupport.values(slice.toMemoryRecords())).hasSize(12);
+            assertThat(LogTestSupport.values(slice.toRecordSet())).hasSize(12);
             time.ms += log.config().fileDeleteDelayMs();
             assertThat(log.deleteScheduledFiles()).isEqualTo(1);
             assertThat(files(LogSegment.DELETED_SUFFIX)).isZero();
@@ -341,8 +333,8 @@ class CleanerTest {
             writeRounds(leader, 1, 4);
             assertThat(clean()).isTrue();
             while (follower.logEndOffset() < leader.logEndOffset()) {
-                MemoryRecords fetched = leader.read(follower.logEndOffset(), 1 << 20, Long.MAX_VALUE, true)
-                        .records().toMemoryRecords();
+                RecordSet fetched = leader.read(follower.logEndOffset(), 1 << 20, Long.MAX_VALUE, true)
+                        .records().toRecordSet();
                 follower.appendAsFollower(fetched);
             }
             assertThat(entries(follower)).isEqualTo(entries(leader));

@@ -1,15 +1,12 @@
 package io.runnel.log;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import org.apache.kafka.common.compress.Compression;
-import org.apache.kafka.common.record.CompressionType;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.Record;
-import org.apache.kafka.common.record.RecordBatch;
-import org.apache.kafka.common.record.SimpleRecord;
 
 /** Keyed batches, a compacted config and a view of a log as key to (offset, value) for the cleaner tests. */
 final class CleanerTestSupport {
@@ -26,26 +23,27 @@ final class CleanerTestSupport {
     }
 
     /** "key=value" pairs; "key=" is a tombstone. */
-    static SimpleRecord[] keyed(long timestamp, String... pairs) {
-        SimpleRecord[] out = new SimpleRecord[pairs.length];
-        for (int i = 0; i < pairs.length; i++) {
-            String[] kv = pairs[i].split("=", -1);
-            out[i] = new SimpleRecord(timestamp, kv[0].getBytes(StandardCharsets.UTF_8),
-                    kv[1].isEmpty() ? null : kv[1].getBytes(StandardCharsets.UTF_8));
+    static List<RecordSet.NewRecord> keyed(long timestamp, String... pairs) {
+        List<RecordSet.NewRecord> out = new ArrayList<>();
+        for (String pair : pairs) {
+            String[] kv = pair.split("=", -1);
+            out.add(new RecordSet.NewRecord(timestamp, kv[0].getBytes(StandardCharsets.UTF_8),
+                    kv[1].isEmpty() ? null : kv[1].getBytes(StandardCharsets.UTF_8)));
         }
         return out;
     }
 
-    static MemoryRecords keyedBatch(long timestamp, String... pairs) {
-        return MemoryRecords.withRecords(Compression.NONE, keyed(timestamp, pairs));
+    static RecordSet keyedBatch(long timestamp, String... pairs) {
+        return keyedBatch("none", timestamp, pairs);
     }
 
-    static MemoryRecords keyedBatch(CompressionType type, long timestamp, String... pairs) {
-        return MemoryRecords.withRecords(Compression.of(type).build(), keyed(timestamp, pairs));
+    /** One batch compressed with {@code codec} ("none", "gzip", "snappy", "lz4", "zstd"). */
+    static RecordSet keyedBatch(String codec, long timestamp, String... pairs) {
+        return RecordSet.builder().compression(Compression.of(codec).build()).addAll(keyed(timestamp, pairs)).build();
     }
 
-    static MemoryRecords idempotentKeyed(long pid, short epoch, int seq, long timestamp, String... pairs) {
-        return MemoryRecords.withIdempotentRecords(Compression.NONE, pid, epoch, seq, keyed(timestamp, pairs));
+    static RecordSet idempotentKeyed(long pid, short epoch, int seq, long timestamp, String... pairs) {
+        return RecordSet.builder().idempotent(pid, epoch, seq).addAll(keyed(timestamp, pairs)).build();
     }
 
     /** One entry of the log as a consumer reads it. */
@@ -57,15 +55,15 @@ final class CleanerTestSupport {
         Map<Long, Entry> out = new LinkedHashMap<>();
         long next = log.logStartOffset();
         while (next < log.logEndOffset()) {
-            MemoryRecords r = log.read(next, Integer.MAX_VALUE, Long.MAX_VALUE, true).records().toMemoryRecords();
+            RecordSet r = log.read(next, Integer.MAX_VALUE, Long.MAX_VALUE, true).records().toRecordSet();
             if (r.sizeInBytes() == 0) {
                 throw new AssertionError("no batch at or after " + next + " below log end " + log.logEndOffset());
             }
-            for (RecordBatch b : r.batches()) {
-                for (Record rec : b) {
+            for (LogBatch b : r.batches()) {
+                for (LogRecord rec : b) {
                     if (rec.offset() >= next) {
-                        out.put(rec.offset(), new Entry(rec.offset(), str(rec.key(), rec.keySize()),
-                                rec.hasValue() ? str(rec.value(), rec.valueSize()) : ""));
+                        out.put(rec.offset(), new Entry(rec.offset(), str(rec.key()),
+                                rec.hasValue() ? str(rec.value()) : ""));
                     }
                 }
                 next = Math.max(next, b.nextOffset());
@@ -87,11 +85,11 @@ final class CleanerTestSupport {
         return out;
     }
 
-    private static String str(java.nio.ByteBuffer buf, int size) {
+    private static String str(java.nio.ByteBuffer buf) {
         if (buf == null) {
             return null;
         }
-        byte[] b = new byte[size];
+        byte[] b = new byte[buf.remaining()];
         buf.duplicate().get(b);
         return new String(b, StandardCharsets.UTF_8);
     }

@@ -6,15 +6,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
+import java.util.zip.CRC32C;
 
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.compress.Compression;
-import org.apache.kafka.common.record.CompressionType;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.Record;
-import org.apache.kafka.common.record.RecordBatch;
-import org.apache.kafka.common.record.SimpleRecord;
-import org.apache.kafka.common.utils.Crc32C;
 import org.apache.kafka.common.utils.Time;
 
 /** Builders of producer batches, a manual clock and byte surgery on v2 batches for the log tests. */
@@ -83,40 +78,43 @@ final class LogTestSupport {
         return PartitionLog.open(TP, dir, config, time);
     }
 
-    static SimpleRecord[] records(long timestamp, String... values) {
-        SimpleRecord[] out = new SimpleRecord[values.length];
+    static List<RecordSet.NewRecord> records(long timestamp, String... values) {
+        List<RecordSet.NewRecord> out = new ArrayList<>();
         for (int i = 0; i < values.length; i++) {
-            out[i] = new SimpleRecord(timestamp, ("k" + i).getBytes(StandardCharsets.UTF_8),
-                    values[i].getBytes(StandardCharsets.UTF_8));
+            out.add(new RecordSet.NewRecord(timestamp, ("k" + i).getBytes(StandardCharsets.UTF_8),
+                    values[i].getBytes(StandardCharsets.UTF_8)));
         }
         return out;
     }
 
-    static MemoryRecords batch(CompressionType type, long timestamp, String... values) {
-        return MemoryRecords.withRecords(Compression.of(type).build(), records(timestamp, values));
+    /** One batch compressed with {@code codec} ("none", "gzip", "snappy", "lz4", "zstd"). */
+    static RecordSet batch(String codec, long timestamp, String... values) {
+        return RecordSet.builder().compression(Compression.of(codec).build()).addAll(records(timestamp, values))
+                .build();
     }
 
-    static MemoryRecords batch(long timestamp, String... values) {
-        return batch(CompressionType.NONE, timestamp, values);
+    static RecordSet batch(long timestamp, String... values) {
+        return batch("none", timestamp, values);
     }
 
-    static MemoryRecords idempotent(long producerId, short epoch, int baseSequence, long timestamp, String... values) {
-        return MemoryRecords.withIdempotentRecords(Compression.NONE, producerId, epoch, baseSequence,
-                records(timestamp, values));
+    static RecordSet idempotent(long producerId, short epoch, int baseSequence, long timestamp, String... values) {
+        return RecordSet.builder().idempotent(producerId, epoch, baseSequence).addAll(records(timestamp, values))
+                .build();
     }
 
     /** Recomputes the v2 CRC after deliberate edits, so only the edit under test is wrong. */
     static void fixCrc(ByteBuffer buf) {
         int size = buf.limit() - ATTRIBUTES_OFFSET;
-        long crc = Crc32C.compute(buf.duplicate().position(0), ATTRIBUTES_OFFSET, size);
-        buf.putInt(CRC_OFFSET, (int) crc);
+        CRC32C crc = new CRC32C();
+        crc.update(buf.duplicate().position(ATTRIBUTES_OFFSET).limit(ATTRIBUTES_OFFSET + size));
+        buf.putInt(CRC_OFFSET, (int) crc.getValue());
     }
 
-    static List<String> values(MemoryRecords records) {
+    static List<String> values(RecordSet records) {
         List<String> out = new ArrayList<>();
-        for (RecordBatch b : records.batches()) {
-            for (Record r : b) {
-                byte[] v = new byte[r.valueSize()];
+        for (LogBatch b : records.batches()) {
+            for (LogRecord r : b) {
+                byte[] v = new byte[r.value().remaining()];
                 r.value().get(v);
                 out.add(new String(v, StandardCharsets.UTF_8));
             }
@@ -124,18 +122,18 @@ final class LogTestSupport {
         return out;
     }
 
-    static List<Long> offsets(MemoryRecords records) {
+    static List<Long> offsets(RecordSet records) {
         List<Long> out = new ArrayList<>();
-        for (RecordBatch b : records.batches()) {
-            for (Record r : b) {
+        for (LogBatch b : records.batches()) {
+            for (LogRecord r : b) {
                 out.add(r.offset());
             }
         }
         return out;
     }
 
-    static MemoryRecords readAll(PartitionLog log, long from) {
-        return log.read(from, Integer.MAX_VALUE, Long.MAX_VALUE, true).records().toMemoryRecords();
+    static RecordSet readAll(PartitionLog log, long from) {
+        return log.read(from, Integer.MAX_VALUE, Long.MAX_VALUE, true).records().toRecordSet();
     }
 
     /** Every record from {@code from} to the log end, across segments. */
@@ -143,11 +141,11 @@ final class LogTestSupport {
         List<String> out = new ArrayList<>();
         long next = from;
         while (next < log.logEndOffset()) {
-            MemoryRecords r = log.read(next, Integer.MAX_VALUE, Long.MAX_VALUE, true).records().toMemoryRecords();
-            for (RecordBatch b : r.batches()) {
-                for (Record rec : b) {
+            RecordSet r = log.read(next, Integer.MAX_VALUE, Long.MAX_VALUE, true).records().toRecordSet();
+            for (LogBatch b : r.batches()) {
+                for (LogRecord rec : b) {
                     if (rec.offset() >= next) {
-                        byte[] v = new byte[rec.valueSize()];
+                        byte[] v = new byte[rec.value().remaining()];
                         rec.value().get(v);
                         out.add(new String(v, StandardCharsets.UTF_8));
                     }

@@ -19,8 +19,6 @@ import java.util.List;
 import java.util.Random;
 
 import org.apache.kafka.common.errors.OffsetOutOfRangeException;
-import org.apache.kafka.common.record.FileRecords;
-import org.apache.kafka.common.record.RecordBatch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -129,7 +127,7 @@ class RecoveryTest {
         try (PartitionLog log = open(dir, cfg, time)) {
             assertThat(log.logEndOffset()).isEqualTo(20);
             for (long offset : new long[] {0, 7, 19}) {
-                RecordBatch first = log.read(offset, 1, Long.MAX_VALUE, true).records().toMemoryRecords()
+                LogBatch first = log.read(offset, 1, Long.MAX_VALUE, true).records().toRecordSet()
                         .batches().iterator().next();
                 assertThat(first.baseOffset()).isEqualTo(offset);
             }
@@ -165,18 +163,18 @@ class RecoveryTest {
 
         try (PartitionLog log = open(dir, cfg, time)) {
             assertThat(log.offsetForTimestamp(T0 + 6).orElseThrow().offset()).isEqualTo(6);
-            assertThat(log.read(8, 1, Long.MAX_VALUE, true).records().toMemoryRecords().batches().iterator().next()
+            assertThat(log.read(8, 1, Long.MAX_VALUE, true).records().toRecordSet().batches().iterator().next()
                     .baseOffset()).isEqualTo(8);
         }
         // each .index entry is (relative offset, position of the batch holding it), as Kafka writes it
         ByteBuffer index = ByteBuffer.wrap(Files.readAllBytes(file(dir, 0, ".index")));
         assertThat(index.remaining() % 8).isZero();
         assertThat(index.remaining()).isPositive();
-        try (FileRecords records = FileRecords.open(file(dir, 0, ".log").toFile())) {
+        try (RecordFormat.SegmentFile records = RecordFormat.SegmentFile.open(file(dir, 0, ".log").toFile())) {
             while (index.hasRemaining()) {
                 int relative = index.getInt();
                 int position = index.getInt();
-                RecordBatch b = records.batchesFrom(position).iterator().next();
+                LogBatch b = records.batchesFrom(position, records.sizeInBytes()).iterator().next();
                 assertThat(b.lastOffset()).isEqualTo(relative);
             }
         }

@@ -67,7 +67,7 @@ class RetentionTest {
             LogSlice slice = log.read(0, Integer.MAX_VALUE, Long.MAX_VALUE, true).records();
             time.sleep(2 * HOUR);
             assertThat(log.deleteExpiredSegments()).isEqualTo(2);
-            assertThat(LogTestSupport.values(slice.toMemoryRecords())).containsExactly("value-000", "value-001");
+            assertThat(LogTestSupport.values(slice.toRecordSet())).containsExactly("value-000", "value-001");
         }
     }
 

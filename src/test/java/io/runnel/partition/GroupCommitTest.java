@@ -9,8 +9,10 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import io.runnel.log.LogAppendResult;
+import io.runnel.log.LogBatch;
 import io.runnel.log.LogConfig;
 import io.runnel.log.PartitionLog;
+import io.runnel.log.RecordSet;
 import io.runnel.server.ShardVerticle;
 import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
@@ -19,9 +21,6 @@ import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
-import org.apache.kafka.common.compress.Compression;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.SimpleRecord;
 import org.apache.kafka.common.utils.Time;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -66,8 +65,8 @@ class GroupCommitTest {
         });
         List<Future<LogAppendResult>> acks = new ArrayList<>();
         for (int i = 0; i < 50; i++) {
-            acks.add(owner.append(MemoryRecords.withRecords(Compression.NONE,
-                    new SimpleRecord(("v" + i).getBytes())), (short) 1));
+            acks.add(owner.append(RecordSet.of(
+                    new RecordSet.NewRecord(LogBatch.NO_TIMESTAMP, null, ("v" + i).getBytes())), (short) 1));
         }
         long flushesBefore = log.flushCount();
         gate.countDown();

@@ -8,15 +8,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import io.runnel.log.LogBatch;
 import io.runnel.log.LogConfig;
 import io.runnel.log.PartitionLog;
+import io.runnel.log.RecordSet;
 import io.runnel.log.ReplicationOffsetCheckpoint;
 import io.vertx.core.Vertx;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
-import org.apache.kafka.common.compress.Compression;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.SimpleRecord;
 import org.apache.kafka.common.utils.Time;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -75,7 +74,7 @@ class HighWatermarkCheckpointsTest {
     void aReplicaStartsAtItsCheckpointedHighWatermarkKeptWithinItsLog() throws Exception {
         PartitionLog log = PartitionLog.open(A0, dir.resolve("a-0"), LogConfig.defaults(), Time.SYSTEM);
         for (int i = 0; i < 10; i++) {
-            log.appendAsLeader(MemoryRecords.withRecords(Compression.NONE, new SimpleRecord(("v" + i).getBytes())), 0);
+            log.appendAsLeader(RecordSet.of(new RecordSet.NewRecord(LogBatch.NO_TIMESTAMP, null, ("v" + i).getBytes())), 0);
         }
         var context = vertx.getOrCreateContext();
         assertThat(new PartitionOwner(A0, Uuid.randomUuid(), context, log, 2, null, 7).highWatermark()).isEqualTo(7);

@@ -8,9 +8,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import io.runnel.Broker;
+import io.runnel.log.RecordSet;
 import io.runnel.testutil.RawKafkaClient;
 import org.apache.kafka.common.Uuid;
-import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.message.ApiVersionsRequestData;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
 import org.apache.kafka.common.message.FetchRequestData;
@@ -24,8 +24,6 @@ import org.apache.kafka.common.message.ProduceResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
 import org.apache.kafka.common.protocol.Errors;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.SimpleRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -97,8 +95,8 @@ class EveryVersionIT {
             for (short v = ApiKeys.PRODUCE.oldestVersion(); v <= produce.maxVersion(); v++) {
                 ProduceRequestData.TopicProduceData td = new ProduceRequestData.TopicProduceData()
                         .setPartitionData(List.of(new ProduceRequestData.PartitionProduceData().setIndex(0)
-                                .setRecords(MemoryRecords.withRecords(Compression.NONE,
-                                        new SimpleRecord(System.currentTimeMillis(), null, ("v" + v).getBytes())))));
+                                .setRecords(WireRecords.of(RecordSet.of(
+                                        new RecordSet.NewRecord(System.currentTimeMillis(), null, ("v" + v).getBytes()))))));
                 if (v >= 13) {
                     td.setTopicId(topicId);
                 } else {
@@ -131,7 +129,7 @@ class EveryVersionIT {
                 assertThat(pd.errorCode()).as("fetch v%d", v).isEqualTo(Errors.NONE.code());
                 assertThat(pd.highWatermark()).as("fetch v%d", v).isEqualTo(produced);
                 int count = 0;
-                for (var batch : ((MemoryRecords) pd.records()).batches()) {
+                for (var batch : WireRecords.toRecordSet(pd.records()).batches()) {
                     count += (int) (batch.lastOffset() - batch.baseOffset() + 1);
                 }
                 assertThat(count).as("fetch v%d", v).isEqualTo(produced);

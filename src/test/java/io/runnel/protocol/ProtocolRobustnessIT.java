@@ -8,10 +8,11 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.zip.CRC32C;
 
 import io.runnel.Broker;
+import io.runnel.log.RecordSet;
 import io.runnel.testutil.RawKafkaClient;
-import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.message.ApiVersionsRequestData;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
 import org.apache.kafka.common.message.ListOffsetsRequestData;
@@ -23,10 +24,6 @@ import org.apache.kafka.common.message.ProduceResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
 import org.apache.kafka.common.protocol.Errors;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.RecordBatch;
-import org.apache.kafka.common.record.SimpleRecord;
-import org.apache.kafka.common.utils.Crc32C;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -204,6 +201,19 @@ class ProtocolRobustnessIT {
         }
     }
 
+    @Test
+    void answersApiVersionsV5WithTheRangesItServes() throws Exception {
+        // v5 (KIP-1242) asks for a cluster and node id check this broker does not make yet: a kafka-clients
+        // 4.4 client gets UNSUPPORTED_VERSION with the ranges, as from Kafka, and falls back to v4
+        try (RawKafkaClient c = client()) {
+            c.send(ApiKeys.API_VERSIONS, (short) 5, new ApiVersionsRequestData().setClusterId("other").setNodeId(7));
+            ApiVersionsResponseData r = new ApiVersionsResponseData(
+                    new ByteBufferAccessor(c.receive(ApiKeys.API_VERSIONS, (short) 0)), (short) 0);
+            assertThat(r.errorCode()).isEqualTo(Errors.UNSUPPORTED_VERSION.code());
+            assertThat(r.apiKeys().find(ApiKeys.API_VERSIONS.id).maxVersion()).isEqualTo((short) 4);
+        }
+    }
+
     // ---- bad record batches: that partition fails, nothing is appended, the connection stays usable
 
     private static void createTopic(RawKafkaClient c, String topic) throws Exception {
@@ -215,10 +225,10 @@ class ProtocolRobustnessIT {
     }
 
     private static ProduceResponseData.PartitionProduceResponse produce(RawKafkaClient c, String topic, short acks,
-                                                                      MemoryRecords records) throws Exception {
+                                                                      RecordSet records) throws Exception {
         ProduceRequestData req = new ProduceRequestData().setAcks(acks).setTimeoutMs(5000);
         req.topicData().add(new ProduceRequestData.TopicProduceData().setName(topic).setPartitionData(List.of(
-                new ProduceRequestData.PartitionProduceData().setIndex(0).setRecords(records))));
+                new ProduceRequestData.PartitionProduceData().setIndex(0).setRecords(WireRecords.of(records)))));
         c.send(ApiKeys.PRODUCE, PRODUCE_V, req);
         ProduceResponseData r = new ProduceResponseData(new ByteBufferAccessor(c.receive(ApiKeys.PRODUCE, PRODUCE_V)), PRODUCE_V);
         return r.responses().iterator().next().partitionResponses().get(0);
@@ -233,22 +243,23 @@ class ProtocolRobustnessIT {
         return r.topics().get(0).partitions().get(0).offset();
     }
 
-    private static MemoryRecords batch(int count) {
-        SimpleRecord[] recs = new SimpleRecord[count];
+    private static RecordSet batch(int count) {
+        RecordSet.NewRecord[] recs = new RecordSet.NewRecord[count];
         for (int i = 0; i < count; i++) {
-            recs[i] = new SimpleRecord(System.currentTimeMillis(), ("k" + i).getBytes(), ("v" + i).getBytes());
+            recs[i] = new RecordSet.NewRecord(System.currentTimeMillis(), ("k" + i).getBytes(), ("v" + i).getBytes());
         }
-        return MemoryRecords.withRecords(Compression.NONE, recs);
+        return RecordSet.of(recs);
     }
 
     /** Rewrites the v2 batch CRC after a test changed covered fields on purpose. */
-    private static MemoryRecords withFixedCrc(ByteBuffer b) {
-        long crc = Crc32C.compute(b, 21, b.limit() - 21);
-        b.putInt(17, (int) crc);
-        return MemoryRecords.readableRecords(b);
+    private static RecordSet withFixedCrc(ByteBuffer b) {
+        CRC32C crc = new CRC32C();
+        crc.update(b.duplicate().position(b.position() + 21));
+        b.putInt(17, (int) crc.getValue());
+        return RecordSet.wrap(b);
     }
 
-    private static void assertBadBatch(String topic, MemoryRecords bad, Errors... expected) throws Exception {
+    private static void assertBadBatch(String topic, RecordSet bad, Errors... expected) throws Exception {
         try (RawKafkaClient c = client()) {
             createTopic(c, topic);
             long before = latestOffset(c, topic);
@@ -265,13 +276,12 @@ class ProtocolRobustnessIT {
     void rejectsBatchWithBadCrc() throws Exception {
         ByteBuffer b = batch(3).buffer().duplicate();
         b.put(b.limit() - 1, (byte) (b.get(b.limit() - 1) ^ 0x5a));
-        assertBadBatch("bad-crc", MemoryRecords.readableRecords(b), Errors.CORRUPT_MESSAGE);
+        assertBadBatch("bad-crc", RecordSet.wrap(b), Errors.CORRUPT_MESSAGE);
     }
 
     @Test
     void rejectsBatchWithOldMagic() throws Exception {
-        MemoryRecords v1 = MemoryRecords.withRecords(RecordBatch.MAGIC_VALUE_V1, Compression.NONE,
-                new SimpleRecord(1L, "k".getBytes(), "v".getBytes()));
+        RecordSet v1 = RecordSet.builder().magic((byte) 1).add(1L, "k".getBytes(), "v".getBytes()).build();
         assertBadBatch("bad-magic", v1, Errors.INVALID_RECORD, Errors.UNSUPPORTED_FOR_MESSAGE_FORMAT);
     }
 
@@ -292,8 +302,7 @@ class ProtocolRobustnessIT {
 
     @Test
     void rejectsRecordOverMaxMessageBytes() throws Exception {
-        MemoryRecords big = MemoryRecords.withRecords(Compression.NONE,
-                new SimpleRecord(System.currentTimeMillis(), null, new byte[20_000]));
+        RecordSet big = RecordSet.of(new RecordSet.NewRecord(System.currentTimeMillis(), null, new byte[20_000]));
         assertBadBatch("too-large", big, Errors.MESSAGE_TOO_LARGE, Errors.RECORD_LIST_TOO_LARGE);
     }
 

@@ -13,16 +13,15 @@ import java.util.List;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
+import io.runnel.log.LogBatch;
 import io.runnel.log.LogSlice;
+import io.runnel.log.RecordSet;
 import org.apache.kafka.common.Uuid;
-import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.message.FetchResponseData;
 import org.apache.kafka.common.message.MetadataResponseData;
 import org.apache.kafka.common.message.ResponseHeaderData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
-import org.apache.kafka.common.record.MemoryRecords;
-import org.apache.kafka.common.record.SimpleRecord;
 import org.apache.kafka.common.requests.RequestUtils;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,8 +32,8 @@ class ResponseEncoderTest {
 
     @Test
     void fetchRecordsGoOutAsRegionsBetweenSlicesOfOneExactBuffer(@TempDir Path dir) throws Exception {
-        MemoryRecords a = MemoryRecords.withRecords(Compression.NONE, new SimpleRecord("a".repeat(300).getBytes()));
-        MemoryRecords b = MemoryRecords.withRecords(Compression.NONE, new SimpleRecord("b".repeat(500).getBytes()));
+        RecordSet a = RecordSet.of(new RecordSet.NewRecord(LogBatch.NO_TIMESTAMP, null, "a".repeat(300).getBytes()));
+        RecordSet b = RecordSet.of(new RecordSet.NewRecord(LogBatch.NO_TIMESTAMP, null, "b".repeat(500).getBytes()));
         Path file = dir.resolve("00000000000000000000.log");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
                 StandardOpenOption.WRITE)) {
@@ -44,8 +43,8 @@ class ResponseEncoderTest {
             LogSlice sliceA = new LogSlice(ch, 17, a.sizeInBytes());
             LogSlice sliceB = new LogSlice(ch, 17 + a.sizeInBytes(), b.sizeInBytes());
             for (short version : new short[] {4, 11, 12, 16}) {
-                FetchResponseData withSlices = fetch(sliceA, MemoryRecords.EMPTY, sliceB);
-                FetchResponseData inMemory = fetch(a, MemoryRecords.EMPTY, b);
+                FetchResponseData withSlices = fetch(sliceA, RecordSet.EMPTY, sliceB);
+                FetchResponseData inMemory = fetch(a, RecordSet.EMPTY, b);
 
                 List<Object> parts = ResponseEncoder.encode(alloc, 42, ApiKeys.FETCH.responseHeaderVersion(version),
                         withSlices, version);
@@ -77,16 +76,16 @@ class ResponseEncoderTest {
         assertThat(drain(parts)).isEqualTo(expected(7, version, body));
     }
 
-    private static FetchResponseData fetch(org.apache.kafka.common.record.BaseRecords p0,
-                                           org.apache.kafka.common.record.BaseRecords p1,
-                                           org.apache.kafka.common.record.BaseRecords p2) {
+    /** Each of {@code records} is a LogSlice (sent by zero copy) or a RecordSet (in memory). */
+    private static FetchResponseData fetch(Object... records) {
         FetchResponseData resp = new FetchResponseData().setSessionId(0);
         FetchResponseData.FetchableTopicResponse t = new FetchResponseData.FetchableTopicResponse()
                 .setTopic("t").setTopicId(Uuid.fromString("AAAAAAAAAAAAAAAAAAAAAQ"));
         int i = 0;
-        for (org.apache.kafka.common.record.BaseRecords r : List.of(p0, p1, p2)) {
+        for (Object r : records) {
             t.partitions().add(new FetchResponseData.PartitionData().setPartitionIndex(i++).setHighWatermark(5)
-                    .setLastStableOffset(5).setLogStartOffset(0).setRecords(r));
+                    .setLastStableOffset(5).setLogStartOffset(0)
+                    .setRecords(r instanceof LogSlice s ? WireRecords.of(s) : WireRecords.of((RecordSet) r)));
         }
         resp.responses().add(t);
         return resp;

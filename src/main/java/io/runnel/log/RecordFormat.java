@@ -1,0 +1,500 @@
+package io.runnel.log;
+
+import java.io.Closeable;
+import java.io.File;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.OptionalLong;
+
+import org.apache.kafka.common.errors.CorruptRecordException;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.record.TimestampType;
+import org.apache.kafka.common.record.internal.CompressionType;
+import org.apache.kafka.common.record.internal.ControlRecordType;
+import org.apache.kafka.common.record.internal.DefaultRecordBatch;
+import org.apache.kafka.common.record.internal.EndTransactionMarker;
+import org.apache.kafka.common.record.internal.FileLogInputStream.FileChannelRecordBatch;
+import org.apache.kafka.common.record.internal.FileRecords;
+import org.apache.kafka.common.record.internal.MemoryRecords;
+import org.apache.kafka.common.record.internal.MutableRecordBatch;
+import org.apache.kafka.common.record.internal.Record;
+import org.apache.kafka.common.record.internal.RecordBatch;
+import org.apache.kafka.common.record.internal.Records;
+import org.apache.kafka.common.record.internal.SimpleRecord;
+import org.apache.kafka.common.utils.internals.BufferSupplier;
+import org.apache.kafka.common.utils.internals.CloseableIterator;
+
+/**
+ * The one place on the storage side that uses kafka-clients' record classes. They are internal API:
+ * kafka-clients 4.3.0 moved them from {@code org.apache.kafka.common.record} to
+ * {@code org.apache.kafka.common.record.internal} (and {@code BufferSupplier}/{@code CloseableIterator} to
+ * {@code utils.internals}), so the next such move is a change to this file (and to the protocol codec,
+ * {@code io.runnel.protocol.WireRecords}) only. Everything else sees {@link RecordSet}, {@link LogBatch}
+ * and {@link LogRecord}.
+ *
+ * <p>What it adapts, and nothing more: iterating the batches of a buffer, reading batch header fields and
+ * records, changing a batch in place on append, checking its CRC, building a batch (data or an
+ * end-transaction marker), filtering the records of batches into a new buffer for the log cleaner
+ * ({@link #filter}, kafka-clients' {@code MemoryRecords.filterTo}), and a segment's {@link SegmentFile}
+ * (kafka-clients' {@code FileRecords}: positional appends, truncation, batch scans).
+ * Stateless apart from SegmentFile, whose threading is that of its {@link LogSegment}, and a filtering,
+ * which runs on the thread that called {@link #filter}.
+ */
+final class RecordFormat {
+
+    /** Byte offset, in a v2 batch, of lastOffsetDelta (int32); base offset and length come before it. */
+    static final int LAST_OFFSET_DELTA_OFFSET = DefaultRecordBatch.LAST_OFFSET_DELTA_OFFSET;
+    /** Size of a v2 batch with no records: the smallest valid batch. */
+    static final int RECORD_BATCH_OVERHEAD = DefaultRecordBatch.RECORD_BATCH_OVERHEAD;
+    /** Bytes of a batch header up to and including its magic byte: what {@link #firstBatchSize} needs. */
+    static final int HEADER_SIZE_UP_TO_MAGIC = Records.HEADER_SIZE_UP_TO_MAGIC;
+
+    private RecordFormat() {
+    }
+
+    static Iterable<LogBatch> batches(ByteBuffer buffer) {
+        return views(MemoryRecords.readableRecords(buffer.duplicate()).batches());
+    }
+
+    static ByteBuffer build(RecordSet.Builder b, List<RecordSet.NewRecord> records) {
+        SimpleRecord[] simple = new SimpleRecord[records.size()];
+        for (int i = 0; i < simple.length; i++) {
+            RecordSet.NewRecord r = records.get(i);
+            simple[i] = new SimpleRecord(r.timestamp(), r.key(), r.value(), r.headers());
+        }
+        TimestampType type = b.magic == 0 ? TimestampType.NO_TIMESTAMP_TYPE : TimestampType.CREATE_TIME;
+        return MemoryRecords.withRecords(b.magic, b.baseOffset, b.compression, type, b.producerId, b.producerEpoch,
+                b.baseSequence, LogBatch.NO_PARTITION_LEADER_EPOCH, b.transactional, simple).buffer();
+    }
+
+    /**
+     * An end-transaction marker: a control batch of one COMMIT or ABORT record closing {@code producerId}'s
+     * transaction, as a transaction coordinator has a partition leader write it.
+     */
+    static ByteBuffer endTransactionMarker(long baseOffset, long timestamp, int partitionLeaderEpoch, long producerId,
+                                           short producerEpoch, boolean commit, int coordinatorEpoch) {
+        EndTransactionMarker marker = new EndTransactionMarker(commit ? ControlRecordType.COMMIT
+                : ControlRecordType.ABORT, coordinatorEpoch);
+        return MemoryRecords.withEndTransactionMarker(baseOffset, timestamp, partitionLeaderEpoch, producerId,
+                producerEpoch, marker).buffer();
+    }
+
+    /**
+     * The size, header included, of the first batch in {@code buffer} (from its position) as its header
+     * declares it, or null when fewer than {@link #HEADER_SIZE_UP_TO_MAGIC} bytes remain; the batch itself
+     * may extend past the buffer. Throws CorruptRecordException for a size below the smallest batch or an
+     * unknown magic.
+     */
+    static Integer firstBatchSize(ByteBuffer buffer) {
+        return MemoryRecords.readableRecords(buffer.duplicate()).firstBatchSize();
+    }
+
+    /** What a {@link RecordFilter} decides for a whole batch before its records are asked about. */
+    enum BatchRetention {
+        /** Drop the batch without looking at its records. */
+        DELETE,
+        /** Keep the batch, as a header with no records if none is retained (offsets and producer fields stay). */
+        RETAIN_EMPTY,
+        /** Drop the batch if none of its records is retained. */
+        DELETE_EMPTY
+    }
+
+    /** The rules of a {@link #filter}, asked once per batch, then once per record of a batch not deleted. */
+    interface RecordFilter {
+
+        BatchRetention checkBatch(LogBatch batch);
+
+        boolean retainRecord(LogBatch batch, LogRecord record);
+    }
+
+    /**
+     * What a {@link #filter} did. {@code output} holds the batches written, ready to read (position 0, limit
+     * at their end): the destination buffer, or a larger one when a rewritten batch did not fit, in which
+     * case the filtering stopped after that batch and {@code bytesRead} says how far it got.
+     */
+    record FilterResult(ByteBuffer output, int bytesRead, int recordsRead, int recordsRetained) {
+    }
+
+    /**
+     * Copies the whole batches of {@code source} (position to limit) into {@code destination} (from its
+     * position), keeping what {@code filter} retains, as Kafka's log cleaner does: a batch whose records all
+     * stay is copied byte for byte; any other keeps its base offset, last offset, producer id, epoch, base
+     * sequence, leader epoch and codec, and is rebuilt with the retained records (recompressed with its
+     * codec). The first time a batch holding a tombstone is rewritten, its delete horizon is set to
+     * {@code now + deleteRetentionMs} (KIP-534: {@link LogBatch#deleteHorizonMs}). Transaction markers of
+     * empty transactions are not flagged for removal: Runnel writes no transactions yet.
+     * {@code source} is not changed.
+     */
+    static FilterResult filter(ByteBuffer source, ByteBuffer destination, RecordFilter filter, long now,
+                               long deleteRetentionMs) {
+        MemoryRecords.FilterResult r = MemoryRecords.readableRecords(source.duplicate()).filterTo(
+                new KafkaFilter(filter, now, deleteRetentionMs), destination, BufferSupplier.NO_CACHING,
+                Records.SOFT_MAX_ARRAY_LENGTH);
+        ByteBuffer out = r.outputBuffer();
+        out.flip();
+        return new FilterResult(out, r.bytesRead(), r.messagesRead(), r.messagesRetained());
+    }
+
+    /** Our rules in the shape kafka-clients' filterTo asks them; one view per batch, not per record. */
+    private static final class KafkaFilter extends MemoryRecords.RecordFilter {
+        private final RecordFilter rules;
+        private RecordBatch current;
+        private LogBatch view;
+
+        KafkaFilter(RecordFilter rules, long now, long deleteRetentionMs) {
+            super(now, deleteRetentionMs);
+            this.rules = rules;
+        }
+
+        @Override
+        protected BatchRetentionResult checkBatchRetention(RecordBatch batch) {
+            RecordFormat.BatchRetention decision = rules.checkBatch(view(batch));
+            MemoryRecords.RecordFilter.BatchRetention kafka = switch (decision) {
+                case DELETE -> MemoryRecords.RecordFilter.BatchRetention.DELETE;
+                case RETAIN_EMPTY -> MemoryRecords.RecordFilter.BatchRetention.RETAIN_EMPTY;
+                case DELETE_EMPTY -> MemoryRecords.RecordFilter.BatchRetention.DELETE_EMPTY;
+            };
+            return new BatchRetentionResult(kafka, false);
+        }
+
+        @Override
+        protected boolean shouldRetainRecord(RecordBatch batch, Record record) {
+            return rules.retainRecord(view(batch), new RecordView(record));
+        }
+
+        private LogBatch view(RecordBatch batch) {
+            if (batch != current) {
+                current = batch;
+                view = new BatchView(batch);
+            }
+            return view;
+        }
+    }
+
+    private static Iterable<LogBatch> views(Iterable<? extends RecordBatch> batches) {
+        return () -> {
+            Iterator<? extends RecordBatch> it = batches.iterator();
+            return new Iterator<>() {
+                @Override
+                public boolean hasNext() {
+                    return it.hasNext();
+                }
+
+                @Override
+                public LogBatch next() {
+                    return new BatchView(it.next());
+                }
+            };
+        };
+    }
+
+    /**
+     * A segment's {@code .log} file: kafka-clients' FileRecords, which appends at its end, tracks its size,
+     * truncates and trims, and scans batch headers positionally. Appends, truncation and renames come from
+     * the segment's owner only; {@link #channel} reads are positional and may run on any thread.
+     */
+    static final class SegmentFile implements Closeable {
+        private final FileRecords records;
+
+        private SegmentFile(FileRecords records) {
+            this.records = records;
+        }
+
+        /** Opens, creating if absent, the file; its size is the file's length. */
+        static SegmentFile open(File file) throws IOException {
+            return new SegmentFile(FileRecords.open(file));
+        }
+
+        int sizeInBytes() {
+            return records.sizeInBytes();
+        }
+
+        FileChannel channel() {
+            return records.channel();
+        }
+
+        File file() {
+            return records.file();
+        }
+
+        void append(RecordSet set) throws IOException {
+            records.append(MemoryRecords.readableRecords(set.buffer()));
+        }
+
+        /**
+         * The batches from {@code position}, back to back, read-only, ending before the first one that
+         * does not end at or below {@code maxPosition} (the published end of the log) or is torn.
+         */
+        Iterable<LogBatch> batchesFrom(int position, int maxPosition) {
+            Iterable<FileChannelRecordBatch> all = records.batchesFrom(position);
+            return () -> new Iterator<>() {
+                private final Iterator<FileChannelRecordBatch> it = all.iterator();
+                private FileChannelRecordBatch next;
+                private boolean done;
+
+                @Override
+                public boolean hasNext() {
+                    if (next == null && !done && it.hasNext()) {
+                        FileChannelRecordBatch b = it.next();
+                        if (b.position() + (long) b.sizeInBytes() <= maxPosition) {
+                            next = b;
+                        } else {
+                            done = true;
+                        }
+                    }
+                    return next != null;
+                }
+
+                @Override
+                public LogBatch next() {
+                    if (!hasNext()) {
+                        throw new NoSuchElementException();
+                    }
+                    LogBatch b = new BatchView(next);
+                    next = null;
+                    return b;
+                }
+            };
+        }
+
+        Iterable<LogBatch> batches() {
+            return views(records.batches());
+        }
+
+        void truncateTo(int size) throws IOException {
+            records.truncateTo(size);
+        }
+
+        void trim() throws IOException {
+            records.trim();
+        }
+
+        void flush() throws IOException {
+            records.flush();
+        }
+
+        void renameTo(File to) throws IOException {
+            records.renameTo(to);
+        }
+
+        /** Closes the file without flushing or trimming (kafka-clients 4.4 dropped FileRecords.closeHandlers). */
+        void closeHandlers() throws IOException {
+            records.channel().close();
+        }
+
+        @Override
+        public void close() throws IOException {
+            records.close();
+        }
+    }
+
+    private record BatchView(RecordBatch batch) implements LogBatch {
+
+        @Override
+        public byte magic() {
+            return batch.magic();
+        }
+
+        @Override
+        public long baseOffset() {
+            return batch.baseOffset();
+        }
+
+        @Override
+        public long lastOffset() {
+            return batch.lastOffset();
+        }
+
+        @Override
+        public long nextOffset() {
+            return batch.nextOffset();
+        }
+
+        @Override
+        public int sizeInBytes() {
+            return batch.sizeInBytes();
+        }
+
+        @Override
+        public Integer countOrNull() {
+            return batch.countOrNull();
+        }
+
+        @Override
+        public long maxTimestamp() {
+            return batch.maxTimestamp();
+        }
+
+        @Override
+        public TimestampType timestampType() {
+            return batch.timestampType();
+        }
+
+        @Override
+        public int partitionLeaderEpoch() {
+            return batch.partitionLeaderEpoch();
+        }
+
+        @Override
+        public long producerId() {
+            return batch.producerId();
+        }
+
+        @Override
+        public short producerEpoch() {
+            return batch.producerEpoch();
+        }
+
+        @Override
+        public int baseSequence() {
+            return batch.baseSequence();
+        }
+
+        @Override
+        public int lastSequence() {
+            return batch.lastSequence();
+        }
+
+        @Override
+        public boolean hasProducerId() {
+            return batch.hasProducerId();
+        }
+
+        @Override
+        public boolean isTransactional() {
+            return batch.isTransactional();
+        }
+
+        @Override
+        public boolean isControlBatch() {
+            return batch.isControlBatch();
+        }
+
+        @Override
+        public String compressionName() {
+            return batch.compressionType().name;
+        }
+
+        @Override
+        public boolean isCompressed() {
+            return batch.compressionType() != CompressionType.NONE;
+        }
+
+        @Override
+        public OptionalLong deleteHorizonMs() {
+            return batch.deleteHorizonMs();
+        }
+
+        @Override
+        public boolean isValid() {
+            return batch.isValid();
+        }
+
+        @Override
+        public void ensureValid() throws CorruptRecordException {
+            batch.ensureValid();
+        }
+
+        @Override
+        public void scanRecords(boolean keysAndValues, RecordScanner scanner) {
+            try (CloseableIterator<Record> it = keysAndValues || !isCompressed()
+                    ? batch.streamingIterator(BufferSupplier.NO_CACHING)
+                    : mutable().skipKeyValueIterator(BufferSupplier.NO_CACHING)) {
+                while (it.hasNext()) {
+                    Record r = it.next();
+                    scanner.record(r.offset(), r.timestamp(), r.hasKey());
+                }
+            }
+        }
+
+        @Override
+        public void setLastOffset(long offset) {
+            mutable().setLastOffset(offset);
+        }
+
+        @Override
+        public void setPartitionLeaderEpoch(int epoch) {
+            mutable().setPartitionLeaderEpoch(epoch);
+        }
+
+        @Override
+        public void setMaxTimestamp(TimestampType type, long maxTimestamp) {
+            mutable().setMaxTimestamp(type, maxTimestamp);
+        }
+
+        private MutableRecordBatch mutable() {
+            if (batch instanceof MutableRecordBatch m) {
+                return m;
+            }
+            throw new UnsupportedOperationException("a batch read from a segment file is read-only");
+        }
+
+        @Override
+        public Iterator<LogRecord> iterator() {
+            Iterator<Record> it = batch.iterator();
+            return new Iterator<>() {
+                @Override
+                public boolean hasNext() {
+                    return it.hasNext();
+                }
+
+                @Override
+                public LogRecord next() {
+                    return new RecordView(it.next());
+                }
+            };
+        }
+
+        @Override
+        public String toString() {
+            return batch.toString();
+        }
+    }
+
+    private record RecordView(Record record) implements LogRecord {
+
+        @Override
+        public long offset() {
+            return record.offset();
+        }
+
+        @Override
+        public long timestamp() {
+            return record.timestamp();
+        }
+
+        @Override
+        public boolean hasKey() {
+            return record.hasKey();
+        }
+
+        @Override
+        public ByteBuffer key() {
+            return record.key();
+        }
+
+        @Override
+        public boolean hasValue() {
+            return record.hasValue();
+        }
+
+        @Override
+        public ByteBuffer value() {
+            return record.value();
+        }
+
+        @Override
+        public Header[] headers() {
+            return record.headers();
+        }
+
+        @Override
+        public String toString() {
+            return record.toString();
+        }
+    }
+}
