@@ -17,8 +17,10 @@
 #                         after 10 s, against either broker), which would measure the client, not the broker
 #   --e2e-records N       round trips of the one-in-flight end-to-end run (default 3000)
 #   --workloads "..."     single-node part: subset of startup produce1 consume produceall latency e2erate e2e
-#                         (default all; startup and memory are always measured, as each run starts a broker);
+#                         compact (default all; startup and memory are always measured, as each run starts a broker);
 #                         the three-node part always runs all of its own
+#   --compact-records N   records of the compact workload (default 2000000 x 100 B values over
+#                         --compact-keys keys, default 10000, into 16 MiB segments: about 220 MB of dirty log)
 #   --heap SIZE           broker heap, -Xms and -Xmx alike, for both (default 1g, as kafka-server-start.sh)
 #   --systems "..."       default "runnel kafka"
 #   --port PORT           listener port (default 19292; Kafka's controller takes PORT+1)
@@ -45,6 +47,14 @@
 # keeps one record in flight, so it runs last, as extra information. Resident memory
 # under load is the peak VmRSS sampled every 0.25 s from the first produce to the end of the acks=all
 # produce. Client tools run one at a time with -Xmx512m on the same machine.
+# Compaction (workload compact, last): scripts/bench/CompactProduce.java creates a one-partition topic
+# with cleanup.policy=compact, segment.bytes 16 MiB and min.cleanable.dirty.ratio 0.01 and produces
+# --compact-records keyed records at full speed (acks=1) while the broker's cleaner cleans the segments
+# that roll: its MB/s is "produce to a compacted topic while cleaning". After 20 s more for the cleaner
+# to catch up, "cleaner throughput" is the MB of log the cleanings processed over the seconds they took,
+# summed over every cleaning, from each broker's own log lines (Kafka: "X MB of log processed in Y
+# seconds"; Runnel: "Cleaned ... A -> B bytes, ... M ms"). Both brokers run with
+# log.cleaner.backoff.ms=1000 so their cleaners look for work as often.
 # Three-node part, each (repetition, system) run: three fresh, empty nodes on 127.0.0.1 with the same heap
 # each as the single node: Kafka as three KRaft combined broker+controller nodes (a three-voter quorum,
 # kafka-ref.sh start-cluster), Runnel as three scripts/runnel.sh nodes joined through Hazelcast; both with
@@ -82,7 +92,12 @@ LAT_RATE=2000
 LAT_RECORDS=60000
 LAT_WARMUP_S=10
 E2E_RECORDS=3000
-WORKLOADS="startup produce1 consume produceall latency e2erate e2e"
+WORKLOADS="startup produce1 consume produceall latency e2erate e2e compact"
+COMPACT_RECORDS=2000000
+COMPACT_KEYS=10000
+COMPACT_VALUE_SIZE=100
+COMPACT_SEGMENT_BYTES=16777216
+COMPACT_SETTLE_S=20
 HEAP=1g
 SYSTEMS="runnel kafka"
 PORT=19292
@@ -104,6 +119,8 @@ while [[ $# -gt 0 ]]; do
         --latency-warmup) LAT_WARMUP_S="$2"; shift 2 ;;
         --e2e-records) E2E_RECORDS="$2"; shift 2 ;;
         --workloads) WORKLOADS="$2"; shift 2 ;;
+        --compact-records) COMPACT_RECORDS="$2"; shift 2 ;;
+        --compact-keys) COMPACT_KEYS="$2"; shift 2 ;;
         --heap) HEAP="$2"; shift 2 ;;
         --systems) SYSTEMS="$2"; shift 2 ;;
         --port) PORT="$2"; shift 2 ;;
@@ -218,6 +235,7 @@ launch_runnel() {
         --override "admin.listener=127.0.0.1:0" \
         --override "log.dirs=$DATA_DIR" \
         --override group.initial.rebalance.delay.ms=0 \
+        --override log.cleaner.backoff.ms=1000 \
         >> "$run/broker.log" 2>&1 < /dev/null &
     BROKER_PID=$!
     BROKER_PIDS=("$BROKER_PID")
@@ -242,6 +260,7 @@ start_broker() {
             KAFKA_DIR="$run/kafka"
             "$ROOT/scripts/kafka-ref.sh" start --port "$PORT" --controller-port $((PORT + 1)) --dir "$KAFKA_DIR" \
                 --heap "$HEAP" --timeout "$START_TIMEOUT" --override group.initial.rebalance.delay.ms=0 \
+                --override log.cleaner.backoff.ms=1000 \
                 > "$run/kafka-start.out" 2> "$run/kafka-start.err" &
             local starter=$!
             if ! startup="$("$PY" "$LIB" probe "$PORT" "$KAFKA_DIR/launch.ts" "$START_TIMEOUT" "$starter")"; then
@@ -340,7 +359,8 @@ run_system() {
     record rss_idle_mib "${mem%% *}"
     progress "[rep $REP/$REPS] [$SYS] idle resident memory ${mem%% *} MiB"
 
-    if ! wants produce1 && ! wants consume && ! wants produceall && ! wants latency && ! wants e2erate && ! wants e2e; then
+    if ! wants produce1 && ! wants consume && ! wants produceall && ! wants latency && ! wants e2erate && ! wants e2e \
+            && ! wants compact; then
         stop_broker
         return
     fi
@@ -401,7 +421,28 @@ run_system() {
         record e2e_p99_ms "$(val p99_ms "$e")"
         progress "[rep $REP/$REPS] [$SYS] end-to-end: avg $(val avg_ms "$e") ms, p50 $(val p50_ms "$e") ms, p99 $(val p99_ms "$e") ms"
     fi
+    wants compact && run_compact "$run"
     stop_broker
+}
+
+# Produce to a compacted topic while the cleaner runs, then the cleaner's own throughput from the broker log.
+run_compact() {
+    local run="$1" raw="$1/compact-produce.txt" p c log
+    progress "[rep $REP/$REPS] [$SYS] compact: $COMPACT_RECORDS records of $COMPACT_VALUE_SIZE B over $COMPACT_KEYS keys"
+    timeout 900 "${TOOL_JVM[@]}" "$ROOT/scripts/bench/CompactProduce.java" "$BOOTSTRAP" bench-compact \
+        "$COMPACT_RECORDS" "$COMPACT_KEYS" "$COMPACT_VALUE_SIZE" "$COMPACT_SEGMENT_BYTES" > "$raw" 2>&1 \
+        || { tail -20 "$raw" >&2; die "[$SYS] CompactProduce failed: $raw"; }
+    p="$("$PY" "$LIB" parse compactproduce "$raw")" || die "[$SYS] cannot read $raw"
+    record compact_produce_mbps "$(val mbps "$p")"
+    progress "[rep $REP/$REPS] [$SYS] produce to a compacted topic while cleaning: $(val rps "$p") records/s, $(val mbps "$p") MB/s"
+    sleep "$COMPACT_SETTLE_S"
+    case "$SYS" in
+        runnel) log="$run/broker.log" ;;
+        kafka) log="$KAFKA_DIR/kafka.log" ;;
+    esac
+    c="$("$PY" "$LIB" parse "cleaner-$SYS" "$log")" || die "[$SYS] no cleaning in $log"
+    record cleaner_mbps "$(val mbps "$c")"
+    progress "[rep $REP/$REPS] [$SYS] cleaner: $(val cleanings "$c") cleanings, $(val mb "$c") MB in $(val seconds "$c") s: $(val mbps "$c") MB/s"
 }
 
 # ---- three-node part ----

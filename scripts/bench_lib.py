@@ -137,6 +137,31 @@ def parse(kind, path):
         print("p50_ms", pct.group(1))
         print("p99_ms", pct.group(2))
         print("p999_ms", pct.group(3))
+    elif kind == "compactproduce":
+        # scripts/bench/CompactProduce.java: "compact-produce records=N seconds=S rps=R mbps=M"
+        m = re.search(r"^compact-produce records=(\d+) seconds=%s rps=%s mbps=%s" % (NUM, NUM, NUM), text, re.M)
+        if not m:
+            sys.exit("parse: no CompactProduce result in %s" % path)
+        for n, v in zip(["records", "seconds", "rps", "mbps"], m.groups()):
+            print(n, v)
+    elif kind in ("cleaner-runnel", "cleaner-kafka"):
+        # every cleaning of the broker's log: bytes of log processed (copied from) and the seconds the whole
+        # cleaning took (offset map included). Runnel: "Cleaned T-P up to offset O: ... A -> B bytes, R -> W
+        # records, M ms"; Kafka: "X MB of log processed in Y seconds (Z MB/sec)."
+        if kind == "cleaner-runnel":
+            runs = [(float(a) / 1e6, float(ms) / 1000.0) for a, ms in
+                    re.findall(r"Cleaned \S+ up to offset \d+: .*?(\d+) -> \d+ bytes, .*? (\d+) ms", text)]
+        else:
+            runs = [(float(a.replace(",", "")) * 1024 * 1024 / 1e6, float(s.replace(",", ""))) for a, s in
+                    re.findall(r"([0-9,.]+) MB of log processed in ([0-9,.]+) seconds", text)]
+        if not runs:
+            sys.exit("parse: no cleaning in %s" % path)
+        mb = sum(r[0] for r in runs)
+        secs = sum(r[1] for r in runs)
+        print("cleanings", len(runs))
+        print("mb", "%.2f" % mb)
+        print("seconds", "%.3f" % secs)
+        print("mbps", "%.2f" % (mb / secs if secs > 0 else 0))
     else:
         sys.exit("parse: unknown kind %s" % kind)
 
@@ -154,6 +179,8 @@ METRICS = [
     ("latency_p99_ms", "produce-ack latency p99 at fixed rate", "ms", "lower", None, None),
     ("e2e_p50_ms", "end-to-end p50, 1 in flight (kafka-tools)", "ms", "lower", None, None),
     ("e2e_p99_ms", "end-to-end p99, 1 in flight (kafka-tools)", "ms", "lower", None, None),
+    ("compact_produce_mbps", "produce to a compacted topic while cleaning", "MB/s", "higher", "ratio_min", 1.3),
+    ("cleaner_mbps", "log cleaner throughput (dirty log cleaned)", "MB/s", "higher", "ratio_min", 1.0),
     ("rss_idle_mib", "resident memory idle", "MiB", "lower", None, None),
     ("rss_load_mib", "resident memory under load (peak)", "MiB", "lower", "ratio_max", 0.5),
     # three nodes, RF=3, min.insync.replicas=2 (bench.sh's three-node part); memory summed over the three

@@ -43,6 +43,8 @@
       '</tr></thead><tbody>' + (rows.length ? rows.join('') :
         '<tr><td colspan="' + headers.length + '" class="muted">none</td></tr>') + '</tbody></table>';
   }
+  // the cleanable (dirty) ratio of a compacted topic or partition; blank for topics that are not compacted
+  function ratio(r) { return r === undefined || r === null || r === false ? '' : Math.round(r * 100) + '%'; }
   function card(n, l) { return '<div class="card"><div class="n">' + esc(n) + '</div><div class="l">' + esc(l) + '</div></div>'; }
   function showError(e) { view.insertAdjacentHTML('afterbegin', '<div class="error">' + esc(e.message) + '</div>'); }
 
@@ -54,14 +56,16 @@
       esc(b.logDirs.join(', ')) + '</td></tr>');
     const rows = topics.map(t => '<tr><td><a class="topic-link" data-topic="' + esc(t.name) + '" href="#/topics/' +
       encodeURIComponent(t.name) + '">' + esc(t.name) + '</a></td><td class="num">' + t.partitions + '</td><td class="num">' +
-      t.replicationFactor + '</td><td class="num">' + t.offsets + '</td><td class="num">' + bytes(t.sizeBytes) + '</td></tr>');
+      t.replicationFactor + '</td><td class="num">' + t.offsets + '</td><td class="num">' + bytes(t.sizeBytes) +
+      '</td><td class="num">' + ratio(t.cleanableRatio) + '</td></tr>');
     view.innerHTML = '<h1>Cluster</h1><div class="cards">' + card(cluster.brokers.length, 'brokers') +
       card(cluster.topicCount, 'topics') + card(cluster.partitionCount, 'partitions') +
       card(cluster.underReplicatedPartitions, 'under-replicated') + card(cluster.offlinePartitions, 'offline') + '</div>' +
       '<h2>Brokers</h2>' + table(['id', 'address', { t: 'partitions led', num: 1 }, 'log dirs'], brokers) +
       '<h2>Topics</h2><form class="inline" id="create-topic"><input name="name" placeholder="new topic" required>' +
       '<input name="partitions" type="number" min="1" value="1" style="width:80px"><button>Create</button></form>' +
-      table(['name', { t: 'partitions', num: 1 }, { t: 'replication', num: 1 }, { t: 'offsets', num: 1 }, { t: 'size', num: 1 }], rows, 'topics');
+      table(['name', { t: 'partitions', num: 1 }, { t: 'replication', num: 1 }, { t: 'offsets', num: 1 }, { t: 'size', num: 1 },
+        { t: 'cleanable', num: 1 }], rows, 'topics');
     document.getElementById('create-topic').onsubmit = async ev => {
       ev.preventDefault();
       const f = ev.target;
@@ -99,11 +103,13 @@
     const parts = t.partitions.map(p => '<tr><td class="num">' + p.partition + '</td><td class="num">' + p.leader +
       '</td><td>' + p.replicas.join(',') + '</td><td>' + p.isr.join(',') + '</td><td class="num">' + (p.logStartOffset ?? '') +
       '</td><td class="num">' + (p.logEndOffset ?? '') + '</td><td class="num">' + (p.highWatermark ?? '') + '</td><td class="num">' +
-      bytes(p.sizeBytes) + '</td><td class="' + (p.online ? 'ok">online' : 'bad">offline') + '</td></tr>');
+      bytes(p.sizeBytes) + '</td><td class="num">' + ratio(p.compaction && p.compaction.cleanableRatio) +
+      '</td><td class="' + (p.online ? 'ok">online' : 'bad">offline') + '</td></tr>');
     const overrides = cfg.configs.filter(c => c.source === 'TOPIC')
       .map(c => '<tr><td>' + esc(c.name) + '</td><td>' + esc(c.value) + '</td></tr>');
     const partsHtml = table([{ t: 'partition', num: 1 }, { t: 'leader', num: 1 }, 'replicas', 'isr', { t: 'log start', num: 1 },
-      { t: 'log end', num: 1 }, { t: 'high watermark', num: 1 }, { t: 'size', num: 1 }, 'state'], parts, 'partitions');
+      { t: 'log end', num: 1 }, { t: 'high watermark', num: 1 }, { t: 'size', num: 1 }, { t: 'cleanable', num: 1 }, 'state'],
+      parts, 'partitions');
     if (!first) {
       document.getElementById('partitions').outerHTML = partsHtml;
       return;

@@ -9,6 +9,7 @@ import io.runnel.cluster.TopicInfo;
 import io.runnel.metadata.TopicManager;
 import io.runnel.config.BrokerConfig;
 import io.runnel.partition.PartitionManager;
+import io.runnel.log.LogCleanerManager;
 import io.runnel.partition.PartitionOwner;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -94,17 +95,27 @@ final class ClusterView {
         for (TopicInfo t : all) {
             long size = 0;
             long records = 0;
+            Double cleanable = null;
             for (int p = 0; p < t.partitions(); p++) {
-                PartitionOwner o = partitions.get(new TopicPartition(t.name(), p));
+                TopicPartition tp = new TopicPartition(t.name(), p);
+                PartitionOwner o = partitions.get(tp);
                 if (o != null) {
                     size += o.log().sizeInBytes();
                     records += Math.max(0, o.highWatermark() - o.log().logStartOffset());
+                    LogCleanerManager.PartitionStats stats = partitions.cleaner().manager().stats(tp);
+                    if (stats != null) {
+                        cleanable = Math.max(cleanable == null ? 0.0 : cleanable, stats.dirtyRatio());
+                    }
                 }
             }
-            out.add(new JsonObject().put("name", t.name()).put("id", t.id().toString())
+            JsonObject topic = new JsonObject().put("name", t.name()).put("id", t.id().toString())
                     .put("partitions", t.partitions()).put("replicationFactor", t.replicationFactor())
                     .put("sizeBytes", size).put("offsets", records)
-                    .put("internal", org.apache.kafka.common.internals.Topic.isInternal(t.name())));
+                    .put("internal", org.apache.kafka.common.internals.Topic.isInternal(t.name()));
+            if (cleanable != null) {
+                topic.put("cleanableRatio", cleanable);
+            }
+            out.add(topic);
         }
         return out;
     }
@@ -132,10 +143,23 @@ final class ClusterView {
         if (o == null || o.isClosed()) {
             return json.put("leader", -1).put("isr", new JsonArray()).put("online", false);
         }
-        return json.put("leader", self).put("isr", new JsonArray().add(self)).put("online", true)
+        json.put("leader", self).put("isr", new JsonArray().add(self)).put("online", true)
                 .put("leaderEpoch", o.leaderEpoch())
                 .put("logStartOffset", o.log().logStartOffset()).put("logEndOffset", o.log().logEndOffset())
                 .put("highWatermark", o.highWatermark()).put("sizeBytes", o.log().sizeInBytes())
                 .put("segments", o.log().numberOfSegments());
+        LogCleanerManager.PartitionStats stats = partitions.cleaner().manager().stats(o.topicPartition());
+        if (stats != null) {
+            json.put("compaction", compaction(stats));
+        }
+        return json;
+    }
+
+    /** A compacted partition's cleaning state, as the admin API shows it. */
+    static JsonObject compaction(LogCleanerManager.PartitionStats s) {
+        return new JsonObject().put("cleanableRatio", s.dirtyRatio()).put("cleanableBytes", s.cleanableBytes())
+                .put("firstDirtyOffset", s.firstDirtyOffset())
+                .put("lastCleanedMs", s.lastCleanMs() < 0 ? null : s.lastCleanMs())
+                .put("cleanings", s.runs()).put("uncleanable", s.uncleanable());
     }
 }

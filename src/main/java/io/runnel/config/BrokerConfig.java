@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import io.runnel.log.CleanerConfig;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Type;
@@ -83,6 +84,12 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String LOG_CLEANER_MIN_COMPACTION_LAG_MS = "log.cleaner.min.compaction.lag.ms";
     public static final String LOG_CLEANER_MAX_COMPACTION_LAG_MS = "log.cleaner.max.compaction.lag.ms";
     public static final String LOG_CLEANER_MIN_CLEANABLE_RATIO = "log.cleaner.min.cleanable.ratio";
+    public static final String LOG_CLEANER_ENABLE = "log.cleaner.enable";
+    public static final String LOG_CLEANER_THREADS = "log.cleaner.threads";
+    public static final String LOG_CLEANER_DEDUPE_BUFFER_SIZE = "log.cleaner.dedupe.buffer.size";
+    public static final String LOG_CLEANER_IO_BUFFER_SIZE = "log.cleaner.io.buffer.size";
+    public static final String LOG_CLEANER_IO_MAX_BYTES_PER_SECOND = "log.cleaner.io.max.bytes.per.second";
+    public static final String LOG_CLEANER_BACKOFF_MS = "log.cleaner.backoff.ms";
     public static final String LOG_PREALLOCATE = "log.preallocate";
     public static final String LOG_ROLL_JITTER_MS = "log.roll.jitter.ms";
     public static final String LOG_LOCAL_RETENTION_MS = "log.local.retention.ms";
@@ -197,6 +204,17 @@ public final class BrokerConfig extends AbstractConfig {
                     "Maximum age before compaction.")
             .define(LOG_CLEANER_MIN_CLEANABLE_RATIO, Type.DOUBLE, 0.5, between(0, 1), MEDIUM,
                     "Dirty ratio that makes a log eligible for compaction.")
+            .define(LOG_CLEANER_ENABLE, Type.BOOLEAN, true, MEDIUM,
+                    "Run the log cleaner, which compacts topics with cleanup.policy=compact (__consumer_offsets too).")
+            .define(LOG_CLEANER_THREADS, Type.INT, 1, atLeast(0), MEDIUM, "Threads cleaning logs.")
+            .define(LOG_CLEANER_DEDUPE_BUFFER_SIZE, Type.LONG, 128L * 1024 * 1024, atLeast(1024 * 1024), MEDIUM,
+                    "Memory of the cleaner threads together for their key-to-offset maps (24 bytes a key).")
+            .define(LOG_CLEANER_IO_BUFFER_SIZE, Type.INT, 512 * 1024, atLeast(8 * 1024), MEDIUM,
+                    "Read and write buffers of the cleaner threads together.")
+            .define(LOG_CLEANER_IO_MAX_BYTES_PER_SECOND, Type.DOUBLE, Double.MAX_VALUE, atLeast(1), MEDIUM,
+                    "Cap on what the cleaner threads read and write per second together.")
+            .define(LOG_CLEANER_BACKOFF_MS, Type.LONG, 15_000L, atLeast(0), MEDIUM,
+                    "Pause of a cleaner thread that found no log worth cleaning.")
             .define(LOG_PREALLOCATE, Type.BOOLEAN, false, MEDIUM, "Preallocate segment files.")
             .define(LOG_ROLL_JITTER_MS, Type.LONG, 0L, atLeast(0), MEDIUM, "Jitter subtracted from segment.ms.")
             .define(LOG_LOCAL_RETENTION_MS, Type.LONG, -2L, atLeast(-2), MEDIUM, "Local retention with tiered storage.")
@@ -269,6 +287,11 @@ public final class BrokerConfig extends AbstractConfig {
         this.listeners = Listener.parseAll(LISTENERS, getList(LISTENERS));
         List<String> advertised = getList(ADVERTISED_LISTENERS);
         this.advertisedListeners = advertised == null ? listeners : Listener.parseAll(ADVERTISED_LISTENERS, advertised);
+        int cleanerThreads = getInt(LOG_CLEANER_THREADS);
+        if (cleanerThreads > 0 && getLong(LOG_CLEANER_DEDUPE_BUFFER_SIZE) / cleanerThreads < 1024 * 1024) {
+            throw new ConfigException(LOG_CLEANER_DEDUPE_BUFFER_SIZE, getLong(LOG_CLEANER_DEDUPE_BUFFER_SIZE),
+                    "must give each of the " + cleanerThreads + " " + LOG_CLEANER_THREADS + " at least 1 MiB");
+        }
         if (getInt(GROUP_MIN_SESSION_TIMEOUT_MS) > getInt(GROUP_MAX_SESSION_TIMEOUT_MS)) {
             throw new ConfigException(GROUP_MIN_SESSION_TIMEOUT_MS, getInt(GROUP_MIN_SESSION_TIMEOUT_MS),
                     "must not exceed " + GROUP_MAX_SESSION_TIMEOUT_MS);
@@ -324,6 +347,13 @@ public final class BrokerConfig extends AbstractConfig {
     public long flushIntervalMs() {
         Long ms = getLong(LOG_FLUSH_INTERVAL_MS);
         return ms != null ? ms : getLong(LOG_FLUSH_SCHEDULER_INTERVAL_MS);
+    }
+
+    /** The log cleaner's settings. */
+    public CleanerConfig cleanerConfig() {
+        return new CleanerConfig(getBoolean(LOG_CLEANER_ENABLE), getInt(LOG_CLEANER_THREADS),
+                getLong(LOG_CLEANER_DEDUPE_BUFFER_SIZE), getInt(LOG_CLEANER_IO_BUFFER_SIZE),
+                getDouble(LOG_CLEANER_IO_MAX_BYTES_PER_SECOND), getLong(LOG_CLEANER_BACKOFF_MS));
     }
 
     public long offsetsRetentionMs() {

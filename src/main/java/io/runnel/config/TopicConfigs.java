@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import io.runnel.log.CompactionConfig;
 import io.runnel.log.LogConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Type;
@@ -42,7 +43,7 @@ public final class TopicConfigs {
             .define(TopicConfig.COMPRESSION_TYPE_CONFIG, Type.STRING, ConfigDef.NO_DEFAULT_VALUE,
                     ConfigDef.ValidString.in("producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"), MEDIUM, "")
             .define(TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE_CONFIG, Type.BOOLEAN, ConfigDef.NO_DEFAULT_VALUE, MEDIUM, "")
-            // accepted and shown like Kafka's; compaction, tiering and throttling come later
+            // the log cleaner's settings; tiering and throttling below are accepted and shown like Kafka's
             .define(TopicConfig.DELETE_RETENTION_MS_CONFIG, Type.LONG, ConfigDef.NO_DEFAULT_VALUE, atLeast(0), MEDIUM, "")
             .define(TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG, Type.LONG, ConfigDef.NO_DEFAULT_VALUE, atLeast(0), MEDIUM, "")
             .define(TopicConfig.MAX_COMPACTION_LAG_MS_CONFIG, Type.LONG, ConfigDef.NO_DEFAULT_VALUE, atLeast(1), MEDIUM, "")
@@ -133,7 +134,12 @@ public final class TopicConfigs {
                 cleanup.contains(TopicConfig.CLEANUP_POLICY_DELETE),
                 "LogAppendTime".equals(m.get(TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG)),
                 (Long) m.get(TopicConfig.MESSAGE_TIMESTAMP_BEFORE_MAX_MS_CONFIG),
-                (Long) m.get(TopicConfig.MESSAGE_TIMESTAMP_AFTER_MAX_MS_CONFIG));
+                (Long) m.get(TopicConfig.MESSAGE_TIMESTAMP_AFTER_MAX_MS_CONFIG),
+                new CompactionConfig(
+                        (Long) m.get(TopicConfig.DELETE_RETENTION_MS_CONFIG),
+                        (Long) m.get(TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG),
+                        (Long) m.get(TopicConfig.MAX_COMPACTION_LAG_MS_CONFIG),
+                        (Double) m.get(TopicConfig.MIN_CLEANABLE_DIRTY_RATIO_CONFIG)));
     }
 
     public static int minInsyncReplicas(Map<String, String> overrides, BrokerConfig broker) {

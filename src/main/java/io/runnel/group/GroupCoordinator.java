@@ -190,6 +190,7 @@ public final class GroupCoordinator {
         store.partitions.put(partition, GroupStore.PartitionStatus.LOADING);
         long token = ++loadSequence;
         loadTokens.put(partition, token);
+        long started = System.nanoTime();
         return context.executeBlocking(() -> readPartition(partition), true).transform(ar -> {
             if (store.closed || !Long.valueOf(token).equals(loadTokens.get(partition))
                     || store.partitions.get(partition) != GroupStore.PartitionStatus.LOADING) {
@@ -215,7 +216,9 @@ public final class GroupCoordinator {
             }
             // one line per partition that held groups: a fresh node leads fifty empty ones
             if (count > 0) {
-                LOG.info("Loaded {} groups from {}-{}", count, Topic.GROUP_METADATA_TOPIC_NAME, partition);
+                // the replay time follows the compacted log's size, not the number of commits ever made
+                LOG.info("Loaded {} groups from {}-{} ({} records) in {} ms", count, Topic.GROUP_METADATA_TOPIC_NAME,
+                        partition, ar.result().size(), (System.nanoTime() - started) / 1_000_000);
             } else {
                 LOG.debug("No groups in {}-{}", Topic.GROUP_METADATA_TOPIC_NAME, partition);
             }

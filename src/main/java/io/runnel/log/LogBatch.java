@@ -1,5 +1,7 @@
 package io.runnel.log;
 
+import java.util.OptionalLong;
+
 import org.apache.kafka.common.errors.CorruptRecordException;
 import org.apache.kafka.common.record.TimestampType;
 
@@ -69,6 +71,13 @@ public interface LogBatch extends Iterable<LogRecord> {
     default boolean isCompressed() {
         return !"none".equals(compressionName());
     }
+
+    /**
+     * When this batch's tombstones (and, with transactions, its markers) may be removed: set by the log
+     * cleaner the first time it rewrites the batch (KIP-534, the batch's base timestamp with the
+     * delete-horizon attribute bit); empty when not set.
+     */
+    OptionalLong deleteHorizonMs();
 
     boolean isValid();
 

@@ -63,12 +63,21 @@ final class LogSegment implements Closeable {
 
     /** Opens (creating if absent) the segment files in {@code dir}. Indexes are sanity-checked by the caller. */
     static LogSegment open(Path dir, long baseOffset, LogConfig config, Time time) throws IOException {
-        File logFile = dir.resolve(fileName(baseOffset, LOG_SUFFIX)).toFile();
+        return open(dir, baseOffset, config, time, "", config.segmentIndexBytes());
+    }
+
+    /**
+     * Opens the segment files named with {@code fileSuffix} after the usual name ({@code .cleaned} for
+     * the cleaner's output), with indexes of {@code indexBytes}.
+     */
+    static LogSegment open(Path dir, long baseOffset, LogConfig config, Time time, String fileSuffix, int indexBytes)
+            throws IOException {
+        File logFile = dir.resolve(fileName(baseOffset, LOG_SUFFIX) + fileSuffix).toFile();
         RecordFormat.SegmentFile records = RecordFormat.SegmentFile.open(logFile);
-        OffsetIndex oi = new OffsetIndex(dir.resolve(fileName(baseOffset, INDEX_SUFFIX)), baseOffset,
-                config.segmentIndexBytes());
-        TimeIndex ti = new TimeIndex(dir.resolve(fileName(baseOffset, TIME_INDEX_SUFFIX)), baseOffset,
-                config.segmentIndexBytes());
+        OffsetIndex oi = new OffsetIndex(dir.resolve(fileName(baseOffset, INDEX_SUFFIX) + fileSuffix), baseOffset,
+                indexBytes);
+        TimeIndex ti = new TimeIndex(dir.resolve(fileName(baseOffset, TIME_INDEX_SUFFIX) + fileSuffix), baseOffset,
+                indexBytes);
         LogSegment segment = new LogSegment(baseOffset, records, oi, ti, config.indexIntervalBytes(),
                 config.segmentIndexBytes(), time.milliseconds());
         TimestampOffset last = ti.lastEntry();
@@ -126,7 +135,7 @@ final class LogSegment implements Closeable {
     boolean shouldRoll(LogConfig config, int messagesSize, long maxTimestampInMessages, long maxOffsetInMessages,
                        long now) {
         int size = size();
-        boolean reachedRollMs = size > 0 && timeWaitedForRoll(now, maxTimestampInMessages) > config.segmentMs();
+        boolean reachedRollMs = size > 0 && timeWaitedForRoll(now, maxTimestampInMessages) > config.rollMs();
         return size > config.segmentBytes() - messagesSize || reachedRollMs || offsetIndex.isFull()
                 || timeIndex.isFull() || !canConvertToRelativeOffset(maxOffsetInMessages);
     }
@@ -395,6 +404,37 @@ final class LogSegment implements Closeable {
         log.renameTo(new File(log.file().getPath() + DELETED_SUFFIX));
         offsetIndex.renameTo(Path.of(offsetIndex.file() + DELETED_SUFFIX));
         timeIndex.renameTo(Path.of(timeIndex.file() + DELETED_SUFFIX));
+    }
+
+    /**
+     * Renames the three files to their usual names followed by {@code suffix} ("" for the usual names;
+     * the cleaner's {@code .cleaned} and {@code .swap}); handles stay open. The log file goes last, so a
+     * crash in between leaves index files that recovery removes or rebuilds, never a log under a new
+     * name with stale indexes under the old one.
+     */
+    void renameFiles(String suffix) throws IOException {
+        Path dir = log.file().toPath().getParent();
+        offsetIndex.renameTo(dir.resolve(fileName(baseOffset, INDEX_SUFFIX) + suffix));
+        timeIndex.renameTo(dir.resolve(fileName(baseOffset, TIME_INDEX_SUFFIX) + suffix));
+        log.renameTo(dir.resolve(fileName(baseOffset, LOG_SUFFIX) + suffix).toFile());
+    }
+
+    long lastModified() {
+        return log.file().lastModified();
+    }
+
+    void setLastModified(long ms) {
+        if (!log.file().setLastModified(ms)) {
+            throw new java.io.UncheckedIOException(new IOException("cannot set the modification time of " + log.file()));
+        }
+    }
+
+    /** The timestamp of the first batch (max.compaction.lag.ms), or -1 when empty or unknown. */
+    long firstBatchTimestamp() {
+        for (LogBatch b : log.batches()) {
+            return b.maxTimestamp();
+        }
+        return LogBatch.NO_TIMESTAMP;
     }
 
     /** The batches from {@code position} that end at or below {@code maxPosition}. */

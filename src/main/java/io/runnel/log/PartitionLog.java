@@ -80,6 +80,8 @@ public final class PartitionLog implements Closeable {
     private boolean dirNeedsFsync;
     private volatile boolean failed;
     private boolean closed;
+    // counts truncations, so that the cleaner never swaps in segments cleaned from a log cut meanwhile
+    private volatile long truncations;
 
     private PartitionLog(TopicPartition tp, Path dir, LogConfig config, Time time) throws IOException {
         this.tp = tp;
@@ -114,6 +116,7 @@ public final class PartitionLog implements Closeable {
         Path cleanMarker = dir.resolve(CLEAN_SHUTDOWN_FILE);
         boolean clean = Files.exists(cleanMarker);
         removeTempAndDeletedFiles();
+        CleanerRecovery.recover(dir, tp);
         TreeSet<Long> bases = new TreeSet<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*" + LogSegment.LOG_SUFFIX)) {
             for (Path p : ds) {
@@ -589,6 +592,7 @@ public final class PartitionLog implements Closeable {
                 truncateFullyAndStartAtInternal(offset);
                 return;
             }
+            truncations++;
             List<LogSegment> doomed = new ArrayList<>(segments.tailMap(offset, false).values());
             LogSegment keep = segments.floorEntry(offset).getValue();
             // readers bounded by the old end could still scan the truncated tail: publish the cut first
@@ -622,6 +626,7 @@ public final class PartitionLog implements Closeable {
     }
 
     private void truncateFullyAndStartAtInternal(long offset) throws IOException {
+        truncations++;
         long now = time.milliseconds();
         List<LogSegment> doomed = new ArrayList<>(segments.values());
         LogSegment seg = null;
@@ -782,6 +787,72 @@ public final class PartitionLog implements Closeable {
             throw fail("removing deleted segments of " + tp, e);
         }
         return n;
+    }
+
+    // ------------------------------------------------------------------ cleaning (see Cleaner)
+
+    /** The segments, oldest first, the active one last; any thread (the cleaner manager sizes them). */
+    List<LogSegment> segmentList() {
+        return new ArrayList<>(segments.values());
+    }
+
+    /** What a cleaning starts from, taken on the owner's context. */
+    record CleaningSnapshot(List<LogSegment> segments, long truncations, long logStartOffset,
+                            Map<Long, Long> producerLastOffsets) {
+
+        LogSegment active() {
+            return segments.get(segments.size() - 1);
+        }
+    }
+
+    /**
+     * The segments (oldest first, the active one last), the truncation count and the last data offset of
+     * each producer id, as the cleaner needs them. Owner only.
+     */
+    CleaningSnapshot cleaningSnapshot() {
+        checkWritable();
+        return new CleaningSnapshot(new ArrayList<>(segments.values()), truncations, logStartOffset,
+                producerState.lastOffsets());
+    }
+
+    /**
+     * Swaps {@code cleaned} (files named {@code .cleaned}, complete and flushed) in for {@code old}, as
+     * Kafka's replaceSegments: the cleaned files are renamed {@code .swap}, the segment map takes the new
+     * segment, the old segments are renamed {@code .deleted} (their handles stay open for readers until
+     * file.delete.delay.ms), and the {@code .swap} suffix is removed. A crash at any step leaves either the
+     * old segments or a {@code .swap} that {@link CleanerRecovery} completes. Refused (false, nothing
+     * changed) when the log was truncated since {@code snapshot} or an old segment is no longer in the
+     * log as it was (retention, DeleteRecords). Owner only.
+     */
+    boolean replaceSegments(CleaningSnapshot snapshot, List<LogSegment> old, List<Integer> oldSizes,
+                            LogSegment cleaned) {
+        checkWritable();
+        if (truncations != snapshot.truncations()) {
+            return false;
+        }
+        LogSegment active = end.segment();
+        for (int i = 0; i < old.size(); i++) {
+            LogSegment seg = old.get(i);
+            if (segments.get(seg.baseOffset) != seg || seg == active || seg.size() != oldSizes.get(i)) {
+                return false;
+            }
+        }
+        try {
+            cleaned.renameFiles(CleanerRecovery.SWAP_SUFFIX);
+            segments.put(cleaned.baseOffset, cleaned);
+            long now = time.milliseconds();
+            for (LogSegment seg : old) {
+                if (seg.baseOffset != cleaned.baseOffset) {
+                    segments.remove(seg.baseOffset);
+                }
+                scheduleDelete(seg, now);
+            }
+            cleaned.renameFiles("");
+            Checkpoints.fsyncDir(dir);
+        } catch (IOException | UncheckedIOException e) {
+            throw fail("swapping cleaned segment " + cleaned.baseOffset + " into " + tp, e);
+        }
+        return true;
     }
 
     // ------------------------------------------------------------------ flush, config, close

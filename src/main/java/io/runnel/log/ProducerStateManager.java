@@ -208,6 +208,13 @@ final class ProducerStateManager {
         mapEndOffset = endOffset;
     }
 
+    /** The offset of the last record of each producer's last batch (the cleaner keeps that batch). */
+    Map<Long, Long> lastOffsets() {
+        Map<Long, Long> out = new HashMap<>();
+        producers.forEach((pid, e) -> out.put(pid, e.lastOffset()));
+        return out;
+    }
+
     /** Forgets producers whose last batch is older than {@code expirationMs}, as Kafka does. */
     int removeExpiredProducers(long now, long expirationMs) {
         int before = producers.size();

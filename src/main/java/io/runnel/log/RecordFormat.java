@@ -8,18 +8,22 @@ import java.nio.channels.FileChannel;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
+import java.util.OptionalLong;
 
 import org.apache.kafka.common.errors.CorruptRecordException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.record.TimestampType;
 import org.apache.kafka.common.record.internal.CompressionType;
+import org.apache.kafka.common.record.internal.ControlRecordType;
 import org.apache.kafka.common.record.internal.DefaultRecordBatch;
+import org.apache.kafka.common.record.internal.EndTransactionMarker;
 import org.apache.kafka.common.record.internal.FileLogInputStream.FileChannelRecordBatch;
 import org.apache.kafka.common.record.internal.FileRecords;
 import org.apache.kafka.common.record.internal.MemoryRecords;
 import org.apache.kafka.common.record.internal.MutableRecordBatch;
 import org.apache.kafka.common.record.internal.Record;
 import org.apache.kafka.common.record.internal.RecordBatch;
+import org.apache.kafka.common.record.internal.Records;
 import org.apache.kafka.common.record.internal.SimpleRecord;
 import org.apache.kafka.common.utils.internals.BufferSupplier;
 import org.apache.kafka.common.utils.internals.CloseableIterator;
@@ -33,9 +37,12 @@ import org.apache.kafka.common.utils.internals.CloseableIterator;
  * and {@link LogRecord}.
  *
  * <p>What it adapts, and nothing more: iterating the batches of a buffer, reading batch header fields and
- * records, changing a batch in place on append, checking its CRC, building a batch, and a segment's
- * {@link SegmentFile} (kafka-clients' {@code FileRecords}: positional appends, truncation, batch scans).
- * Stateless apart from SegmentFile, whose threading is that of its {@link LogSegment}.
+ * records, changing a batch in place on append, checking its CRC, building a batch (data or an
+ * end-transaction marker), filtering the records of batches into a new buffer for the log cleaner
+ * ({@link #filter}, kafka-clients' {@code MemoryRecords.filterTo}), and a segment's {@link SegmentFile}
+ * (kafka-clients' {@code FileRecords}: positional appends, truncation, batch scans).
+ * Stateless apart from SegmentFile, whose threading is that of its {@link LogSegment}, and a filtering,
+ * which runs on the thread that called {@link #filter}.
  */
 final class RecordFormat {
 
@@ -43,6 +50,8 @@ final class RecordFormat {
     static final int LAST_OFFSET_DELTA_OFFSET = DefaultRecordBatch.LAST_OFFSET_DELTA_OFFSET;
     /** Size of a v2 batch with no records: the smallest valid batch. */
     static final int RECORD_BATCH_OVERHEAD = DefaultRecordBatch.RECORD_BATCH_OVERHEAD;
+    /** Bytes of a batch header up to and including its magic byte: what {@link #firstBatchSize} needs. */
+    static final int HEADER_SIZE_UP_TO_MAGIC = Records.HEADER_SIZE_UP_TO_MAGIC;
 
     private RecordFormat() {
     }
@@ -60,6 +69,110 @@ final class RecordFormat {
         TimestampType type = b.magic == 0 ? TimestampType.NO_TIMESTAMP_TYPE : TimestampType.CREATE_TIME;
         return MemoryRecords.withRecords(b.magic, b.baseOffset, b.compression, type, b.producerId, b.producerEpoch,
                 b.baseSequence, LogBatch.NO_PARTITION_LEADER_EPOCH, b.transactional, simple).buffer();
+    }
+
+    /**
+     * An end-transaction marker: a control batch of one COMMIT or ABORT record closing {@code producerId}'s
+     * transaction, as a transaction coordinator has a partition leader write it.
+     */
+    static ByteBuffer endTransactionMarker(long baseOffset, long timestamp, int partitionLeaderEpoch, long producerId,
+                                           short producerEpoch, boolean commit, int coordinatorEpoch) {
+        EndTransactionMarker marker = new EndTransactionMarker(commit ? ControlRecordType.COMMIT
+                : ControlRecordType.ABORT, coordinatorEpoch);
+        return MemoryRecords.withEndTransactionMarker(baseOffset, timestamp, partitionLeaderEpoch, producerId,
+                producerEpoch, marker).buffer();
+    }
+
+    /**
+     * The size, header included, of the first batch in {@code buffer} (from its position) as its header
+     * declares it, or null when fewer than {@link #HEADER_SIZE_UP_TO_MAGIC} bytes remain; the batch itself
+     * may extend past the buffer. Throws CorruptRecordException for a size below the smallest batch or an
+     * unknown magic.
+     */
+    static Integer firstBatchSize(ByteBuffer buffer) {
+        return MemoryRecords.readableRecords(buffer.duplicate()).firstBatchSize();
+    }
+
+    /** What a {@link RecordFilter} decides for a whole batch before its records are asked about. */
+    enum BatchRetention {
+        /** Drop the batch without looking at its records. */
+        DELETE,
+        /** Keep the batch, as a header with no records if none is retained (offsets and producer fields stay). */
+        RETAIN_EMPTY,
+        /** Drop the batch if none of its records is retained. */
+        DELETE_EMPTY
+    }
+
+    /** The rules of a {@link #filter}, asked once per batch, then once per record of a batch not deleted. */
+    interface RecordFilter {
+
+        BatchRetention checkBatch(LogBatch batch);
+
+        boolean retainRecord(LogBatch batch, LogRecord record);
+    }
+
+    /**
+     * What a {@link #filter} did. {@code output} holds the batches written, ready to read (position 0, limit
+     * at their end): the destination buffer, or a larger one when a rewritten batch did not fit, in which
+     * case the filtering stopped after that batch and {@code bytesRead} says how far it got.
+     */
+    record FilterResult(ByteBuffer output, int bytesRead, int recordsRead, int recordsRetained) {
+    }
+
+    /**
+     * Copies the whole batches of {@code source} (position to limit) into {@code destination} (from its
+     * position), keeping what {@code filter} retains, as Kafka's log cleaner does: a batch whose records all
+     * stay is copied byte for byte; any other keeps its base offset, last offset, producer id, epoch, base
+     * sequence, leader epoch and codec, and is rebuilt with the retained records (recompressed with its
+     * codec). The first time a batch holding a tombstone is rewritten, its delete horizon is set to
+     * {@code now + deleteRetentionMs} (KIP-534: {@link LogBatch#deleteHorizonMs}). Transaction markers of
+     * empty transactions are not flagged for removal: Runnel writes no transactions yet.
+     * {@code source} is not changed.
+     */
+    static FilterResult filter(ByteBuffer source, ByteBuffer destination, RecordFilter filter, long now,
+                               long deleteRetentionMs) {
+        MemoryRecords.FilterResult r = MemoryRecords.readableRecords(source.duplicate()).filterTo(
+                new KafkaFilter(filter, now, deleteRetentionMs), destination, BufferSupplier.NO_CACHING,
+                Records.SOFT_MAX_ARRAY_LENGTH);
+        ByteBuffer out = r.outputBuffer();
+        out.flip();
+        return new FilterResult(out, r.bytesRead(), r.messagesRead(), r.messagesRetained());
+    }
+
+    /** Our rules in the shape kafka-clients' filterTo asks them; one view per batch, not per record. */
+    private static final class KafkaFilter extends MemoryRecords.RecordFilter {
+        private final RecordFilter rules;
+        private RecordBatch current;
+        private LogBatch view;
+
+        KafkaFilter(RecordFilter rules, long now, long deleteRetentionMs) {
+            super(now, deleteRetentionMs);
+            this.rules = rules;
+        }
+
+        @Override
+        protected BatchRetentionResult checkBatchRetention(RecordBatch batch) {
+            RecordFormat.BatchRetention decision = rules.checkBatch(view(batch));
+            MemoryRecords.RecordFilter.BatchRetention kafka = switch (decision) {
+                case DELETE -> MemoryRecords.RecordFilter.BatchRetention.DELETE;
+                case RETAIN_EMPTY -> MemoryRecords.RecordFilter.BatchRetention.RETAIN_EMPTY;
+                case DELETE_EMPTY -> MemoryRecords.RecordFilter.BatchRetention.DELETE_EMPTY;
+            };
+            return new BatchRetentionResult(kafka, false);
+        }
+
+        @Override
+        protected boolean shouldRetainRecord(RecordBatch batch, Record record) {
+            return rules.retainRecord(view(batch), new RecordView(record));
+        }
+
+        private LogBatch view(RecordBatch batch) {
+            if (batch != current) {
+                current = batch;
+                view = new BatchView(batch);
+            }
+            return view;
+        }
     }
 
     private static Iterable<LogBatch> views(Iterable<? extends RecordBatch> batches) {
@@ -269,6 +382,11 @@ final class RecordFormat {
         @Override
         public boolean isCompressed() {
             return batch.compressionType() != CompressionType.NONE;
+        }
+
+        @Override
+        public OptionalLong deleteHorizonMs() {
+            return batch.deleteHorizonMs();
         }
 
         @Override

@@ -40,6 +40,17 @@ public final class RecordSet {
         return builder().addAll(records).build();
     }
 
+    /**
+     * An end-transaction marker at {@code baseOffset}: a control batch of one COMMIT (or ABORT) record that
+     * closes the transaction of {@code producerId}.
+     */
+    public static RecordSet endTransactionMarker(long baseOffset, long timestamp, int partitionLeaderEpoch,
+                                                 long producerId, short producerEpoch, boolean commit,
+                                                 int coordinatorEpoch) {
+        return new RecordSet(RecordFormat.endTransactionMarker(baseOffset, timestamp, partitionLeaderEpoch,
+                producerId, producerEpoch, commit, coordinatorEpoch));
+    }
+
     public static Builder builder() {
         return new Builder();
     }

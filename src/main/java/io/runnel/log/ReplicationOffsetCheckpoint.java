@@ -41,13 +41,21 @@ public final class ReplicationOffsetCheckpoint {
 
     /** Replaces the checkpoint of {@code logDir} by {@code offsets}. */
     public static void write(Path logDir, Map<TopicPartition, Long> offsets) throws IOException {
+        writeFile(file(logDir), offsets);
+    }
+
+    /**
+     * Replaces {@code file}, an offset checkpoint in this format under another name (the cleaner's
+     * {@code cleaner-offset-checkpoint}), by {@code offsets}.
+     */
+    static void writeFile(Path file, Map<TopicPartition, Long> offsets) throws IOException {
         StringBuilder sb = new StringBuilder().append(VERSION).append('\n').append(offsets.size()).append('\n');
         offsets.entrySet().stream()
                 .sorted(Map.Entry.comparingByKey(Comparator.comparing(TopicPartition::topic)
                         .thenComparingInt(TopicPartition::partition)))
                 .forEach(e -> sb.append(e.getKey().topic()).append(' ').append(e.getKey().partition()).append(' ')
                         .append(e.getValue()).append('\n'));
-        Checkpoints.write(file(logDir), sb.toString());
+        Checkpoints.write(file, sb.toString());
     }
 
     /**
@@ -56,7 +64,11 @@ public final class ReplicationOffsetCheckpoint {
      * @throws IOException naming the file and the line when it is not a version-0 checkpoint
      */
     public static Map<TopicPartition, Long> read(Path logDir) throws IOException {
-        Path file = file(logDir);
+        return readFile(file(logDir));
+    }
+
+    /** Reads {@code file}, an offset checkpoint in this format under another name; absent is empty. */
+    static Map<TopicPartition, Long> readFile(Path file) throws IOException {
         if (!Files.exists(file)) {
             return Map.of();
         }

@@ -15,6 +15,12 @@
  * ({@code LogSegment}, {@code OffsetIndex}, {@code TimeIndex}, {@code ProducerStateManager},
  * {@code LeaderEpochCache}) state which of their methods a reader may call.
  *
+ * <p>Compaction: the {@link io.runnel.log.LogCleaner} runs on threads of its own. It reads inactive
+ * segments like any reader, writes {@code .cleaned} segments beside them, and hands each one to the
+ * owner, which swaps it in ({@code .swap}, old segments {@code .deleted}) in a few renames; an interrupted
+ * swap is completed or discarded when the log is loaded. How far each log is clean is kept in the log
+ * directory's {@code cleaner-offset-checkpoint}.
+ *
  * <p>Errors: validation failures are kafka-clients {@code ApiException}s and leave the log untouched; any
  * I/O failure goes through {@code StorageErrors}, becomes a {@code KafkaStorageException} and takes the
  * log offline for writes.

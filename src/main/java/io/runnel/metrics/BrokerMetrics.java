@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
@@ -28,6 +29,8 @@ import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.runnel.cluster.TopicInfo;
+import io.runnel.log.LogCleaner;
+import io.runnel.log.LogCleanerManager;
 import io.runnel.metadata.TopicManager;
 import io.runnel.partition.PartitionManager;
 import io.runnel.partition.PartitionOwner;
@@ -74,6 +77,8 @@ public final class BrokerMetrics {
     private final MultiGauge logEnd;
     private final MultiGauge groupLag;
     private final MultiGauge groupLagSum;
+    private final MultiGauge cleanerDirtyRatio;
+    private final MultiGauge cleanerTimeSinceLastClean;
     private final List<ScheduledFuture<?>> probes = new ArrayList<>();
     private final List<MeterBinder> jvmBinders = new ArrayList<>();
 
@@ -103,6 +108,12 @@ public final class BrokerMetrics {
                 .description("High watermark minus the group's committed offset").register(registry);
         groupLagSum = MultiGauge.builder(MeterNames.GROUP_LAG_SUM)
                 .description("Lag of a group summed over its partitions").register(registry);
+        cleanerDirtyRatio = MultiGauge.builder(MeterNames.LOG_CLEANER_DIRTY_RATIO)
+                .description("Share of a compacted partition's log not cleaned yet (dirty over dirty plus clean bytes)")
+                .register(registry);
+        cleanerTimeSinceLastClean = MultiGauge.builder(MeterNames.LOG_CLEANER_TIME_SINCE_LAST_CLEAN).baseUnit("seconds")
+                .description("Time since a compacted partition was last cleaned (absent until its first cleaning)")
+                .register(registry);
     }
 
     /** Meters that count nothing anyone reads: for handlers built without a broker (unit tests). */
@@ -221,6 +232,19 @@ public final class BrokerMetrics {
             }
             return offline;
         }).description("Partitions without a live leader").register(registry);
+        LogCleaner cleaner = partitions.cleaner();
+        FunctionCounter.builder(MeterNames.LOG_CLEANER_RUNS, cleaner, LogCleaner::runs)
+                .description("Cleanings of compacted logs completed").register(registry);
+        FunctionCounter.builder(MeterNames.LOG_CLEANER_BYTES_READ, cleaner, LogCleaner::bytesRead).baseUnit("bytes")
+                .description("Bytes of log segments the cleaner copied from").register(registry);
+        FunctionCounter.builder(MeterNames.LOG_CLEANER_BYTES_WRITTEN, cleaner, LogCleaner::bytesWritten).baseUnit("bytes")
+                .description("Bytes of cleaned segments the cleaner wrote").register(registry);
+        FunctionCounter.builder(MeterNames.LOG_CLEANER_FAILURES, cleaner, LogCleaner::failures)
+                .description("Cleanings that failed unexpectedly (the partition is then left uncleaned until restart)")
+                .register(registry);
+        Gauge.builder(MeterNames.LOG_CLEANER_TIME_SINCE_LAST_RUN, cleaner,
+                        c -> c.lastRunMs() < 0 ? Double.NaN : (System.currentTimeMillis() - c.lastRunMs()) / 1000.0)
+                .baseUnit("seconds").description("Time since the cleaner last completed a cleaning").register(registry);
     }
 
     /** Re-lists the per-partition gauges (partitions come and go); their values are read live at scrape. */
@@ -238,6 +262,23 @@ public final class BrokerMetrics {
         logSize.register(size, true);
         logStart.register(start, true);
         logEnd.register(end, true);
+        List<MultiGauge.Row<?>> dirty = new ArrayList<>();
+        List<MultiGauge.Row<?>> sinceClean = new ArrayList<>();
+        long now = System.currentTimeMillis();
+        for (PartitionOwner o : partitions.all()) {
+            LogCleanerManager.PartitionStats stats = partitions.cleaner().manager().stats(o.topicPartition());
+            if (stats == null) {
+                continue;
+            }
+            Tags tags = Tags.of(MeterNames.TAG_TOPIC, o.topicPartition().topic(),
+                    MeterNames.TAG_PARTITION, Integer.toString(o.topicPartition().partition()));
+            dirty.add(MultiGauge.Row.of(tags, stats.dirtyRatio()));
+            if (stats.lastCleanMs() >= 0) {
+                sinceClean.add(MultiGauge.Row.of(tags, (now - stats.lastCleanMs()) / 1000.0));
+            }
+        }
+        cleanerDirtyRatio.register(dirty, true);
+        cleanerTimeSinceLastClean.register(sinceClean, true);
     }
 
     /** Replaces the consumer-group lag gauges with a fresh computation. */

@@ -53,6 +53,15 @@ public final class MeterNames {
     public static final String LOG_START_OFFSET = "runnel.log.start.offset";
     public static final String LOG_END_OFFSET = "runnel.log.end.offset";
 
+    // the log cleaner: totals of this broker, and per compacted partition (topic, partition)
+    public static final String LOG_CLEANER_RUNS = "runnel.log.cleaner.runs";
+    public static final String LOG_CLEANER_BYTES_READ = "runnel.log.cleaner.bytes.read";
+    public static final String LOG_CLEANER_BYTES_WRITTEN = "runnel.log.cleaner.bytes.written";
+    public static final String LOG_CLEANER_FAILURES = "runnel.log.cleaner.failures";
+    public static final String LOG_CLEANER_TIME_SINCE_LAST_RUN = "runnel.log.cleaner.time.since.last.run";
+    public static final String LOG_CLEANER_DIRTY_RATIO = "runnel.log.cleaner.dirty.ratio";
+    public static final String LOG_CLEANER_TIME_SINCE_LAST_CLEAN = "runnel.log.cleaner.time.since.last.clean";
+
     // consumer group lag: per partition (group, topic, partition) and summed per group
     public static final String GROUP_LAG = "runnel.group.lag";
     public static final String GROUP_LAG_SUM = "runnel.group.lag.sum";

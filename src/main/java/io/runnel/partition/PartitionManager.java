@@ -12,6 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import io.runnel.cluster.PartitionState;
 import io.runnel.config.BrokerConfig;
 import io.runnel.config.TopicConfigs;
+import io.runnel.log.LogCleaner;
 import io.runnel.log.PartitionLog;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -45,6 +46,7 @@ public final class PartitionManager {
     private long flushTimer = -1;
     private long checkpointTimer = -1;
     private final HighWatermarkCheckpoints checkpoints;
+    private final LogCleaner cleaner;
     private final List<PartitionOwner.LeadershipListener> leadershipListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /** A standalone node: every partition opens as its only replica and leader. */
@@ -63,6 +65,7 @@ public final class PartitionManager {
         this.shards = shards;
         this.time = time;
         this.checkpoints = new HighWatermarkCheckpoints(vertx);
+        this.cleaner = new LogCleaner(config.cleanerConfig(), time);
         for (String d : config.logDirs()) {
             logDirs.add(Path.of(d).toAbsolutePath());
         }
@@ -81,6 +84,11 @@ public final class PartitionManager {
         for (PartitionOwner.LeadershipListener l : leadershipListeners) {
             l.onLeadershipChange(owner, leader);
         }
+    }
+
+    /** The log cleaner compacting the hosted logs (its threads run from {@link #startBackgroundTasks}). */
+    public LogCleaner cleaner() {
+        return cleaner;
     }
 
     public List<Path> logDirs() {
@@ -151,6 +159,8 @@ public final class PartitionManager {
                         : new PartitionOwner(tp, topicId, shard, log, minIsr, replication,
                                 checkpoints.take(dir.getParent(), tp));
                 owner.leadershipListener(this::notifyLeadership);
+                // the cleaner swaps cleaned segments in on the owner's context, never beyond the high watermark
+                cleaner.register(log, task -> shard.runOnContext(x -> task.run()), owner::highWatermark);
                 owners.put(tp, owner);
                 if (owner.isLeader()) {
                     owner.leadershipChanged(true);
@@ -188,7 +198,8 @@ public final class PartitionManager {
                 }));
             }
         }
-        return Future.all(all).mapEmpty();
+        // a topic just made compacted (or given a lower dirty ratio) is looked at now, not after the back-off
+        return Future.all(all).onSuccess(v -> cleaner.wakeUp()).mapEmpty();
     }
 
     /** Stops hosting a partition and deletes its data. */
@@ -198,11 +209,13 @@ public final class PartitionManager {
             return Future.succeededFuture();
         }
         checkpoints.forget(owner.log().dir().getParent(), tp);
-        return owner.submit(() -> {
+        // no cleaner thread may still write .cleaned files into the directory about to go
+        return Future.fromCompletionStage(cleaner.unregister(tp)).compose(stopped -> owner.submit(() -> {
             owner.markClosed();
             owner.log().delete();
+            cleaner.forget(tp, owner.log().dir().getParent());
             return null;
-        }).onSuccess(v -> {
+        })).onSuccess(v -> {
             if (replication != null) {
                 // without the deleted partition, at once (a failed write is logged and retried by the timer)
                 checkpointHighWatermarks();
@@ -238,6 +251,7 @@ public final class PartitionManager {
             checkpointTimer = vertx.setPeriodic(config.getLong(BrokerConfig.REPLICA_HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS),
                     id -> checkpointHighWatermarks());
         }
+        cleaner.startup();
         // flush.ms is checked every second; each log decides whether it is due
         flushTimer = vertx.setPeriodic(1000, id -> {
             for (PartitionOwner o : owners.values()) {
@@ -277,14 +291,19 @@ public final class PartitionManager {
         }
         Map<Path, Map<TopicPartition, Long>> last = new ConcurrentHashMap<>();
         List<Future<Object>> all = new ArrayList<>();
+        // the cleaner threads stop (their cleanings aborted, .cleaned files removed) before the logs close
+        Future<Void> cleanerStopped = vertx.executeBlocking(() -> {
+            cleaner.shutdown();
+            return null;
+        }, false);
         for (PartitionOwner o : owners.values()) {
-            all.add(o.submit(() -> {
+            all.add(cleanerStopped.transform(ar -> o.submit(() -> {
                 o.markClosed();
                 last.computeIfAbsent(o.log().dir().getParent(), d -> new ConcurrentHashMap<>())
                         .put(o.topicPartition(), o.highWatermark());
                 o.log().close();
                 return null;
-            }));
+            })));
         }
         owners.clear();
         Future<Void> closed = Future.join(all).mapEmpty();
