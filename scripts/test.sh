@@ -2,7 +2,8 @@
 # The project's one test command: unit and integration tests (`mvn -B verify`, which also builds
 # target/runnel.jar), then the client compatibility tests against a Runnel node started from that JAR
 # (src/test/compat/run.sh: kcat with every codec, kafka-python 2.0.2) and against a three-node cluster
-# killed under them (src/test/compat/cluster.sh).
+# killed under them (src/test/compat/cluster.sh), and the README's other cluster shapes
+# (src/test/compat/cluster-shapes.sh).
 # Installs kcat and python3-kafka with apt-get when they are missing and we are root; fails with a
 # clear message otherwise. Extra arguments go to mvn (e.g. scripts/test.sh -o for an offline build).
 set -euo pipefail
@@ -22,4 +23,6 @@ echo "test.sh: compatibility tests against Runnel"
 "$ROOT/src/test/compat/run.sh"
 echo "test.sh: kcat and kafka-python against a three-node cluster, through a failover"
 "$ROOT/src/test/compat/cluster.sh"
+echo "test.sh: the README's cluster shapes: three voters and a learner, five voters"
+"$ROOT/src/test/compat/cluster-shapes.sh"
 echo "test.sh: all tests passed"
