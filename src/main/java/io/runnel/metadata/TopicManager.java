@@ -28,8 +28,8 @@ import org.apache.kafka.common.internals.Topic;
 
 /**
  * Topics as the metadata image holds them, and their changes as records proposed to the metadata quorum:
- * a change is answered once a majority of voters has it and this broker has applied it and acted on it
- * (its hosted partitions opened, reconfigured or removed), so a client reads its own writes here.
+ * a change is answered once a majority of voters has it and this broker has applied it (so a client reads
+ * its own writes here) and acted on it, or a short grace after that (see {@link #propose}).
  *
  * <p>Threading: reads from any thread; futures complete on the caller's context.
  */
@@ -206,9 +206,19 @@ public final class TopicManager {
         return newConfigs;
     }
 
-    /** Proposes a record; completes (on the caller's context) once this broker has acted on it. */
+    /**
+     * Proposes a record; completes (on the caller's context) once this broker has applied it and acted on it
+     * (its partition logs opened or removed), or {@value #PUBLISH_GRACE_MS} ms after applying it, whichever
+     * comes first. A small topic is then produceable here as soon as it is created; the logs of a topic of
+     * thousands of partitions keep opening after the answer (a produce meanwhile gets the retriable
+     * NOT_LEADER_OR_FOLLOWER), as in Kafka, whose brokers create logs after the metadata shows the topic.
+     */
     private Future<JsonObject> propose(JsonObject record) {
         return MetadataFutures.on(Vertx.currentContext(), quorum.propose(record)
-                .thenCompose(reply -> published.apply(reply.getLong(MetadataQuorum.LOG_INDEX)).thenApply(v -> reply)));
+                .thenCompose(reply -> published.apply(reply.getLong(MetadataQuorum.LOG_INDEX))
+                        .completeOnTimeout(null, PUBLISH_GRACE_MS, java.util.concurrent.TimeUnit.MILLISECONDS)
+                        .thenApply(v -> reply)));
     }
+
+    static final long PUBLISH_GRACE_MS = 1000;
 }

@@ -1,7 +1,6 @@
 package io.runnel.partition;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -9,7 +8,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 
 import org.apache.kafka.common.Uuid;
@@ -50,15 +48,16 @@ public final class PartitionMetadata {
         }
     }
 
-    /** Writes the file durably (temporary file, fsync, atomic rename). */
+    /**
+     * Writes the file whole (temporary file, atomic rename), without an fsync, as Kafka writes it when a
+     * partition is created: a file lost to a crash is written again when the partition opens, and the
+     * creation of thousands of partitions does not wait for thousands of fsyncs.
+     */
     public static void write(Path dir, Uuid topicId) {
         Path file = dir.resolve(FILE_NAME);
         Path tmp = dir.resolve(FILE_NAME + ".tmp");
         try {
             Files.writeString(tmp, "version: 0\ntopic_id: " + topicId + "\n", StandardCharsets.UTF_8);
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             throw new KafkaStorageException("Cannot write " + file + ": " + e.getMessage(), e);

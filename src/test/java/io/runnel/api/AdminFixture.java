@@ -41,6 +41,7 @@ final class AdminFixture implements AutoCloseable {
     final Vertx vertx = Vertx.vertx();
     final BrokerConfig config;
     final MetadataQuorum quorum;
+    private final BrokerMetadataPublisher publisher;
     final PartitionManager partitions;
     final TopicManager topics;
     private final Context eventLoop;
@@ -78,13 +79,16 @@ final class AdminFixture implements AutoCloseable {
         quorum.stateMachine().listener(publisher);
         publisher.register("127.0.0.1", 9092);
         await(publisher.ready());
+        this.publisher = publisher;
         topics = new TopicManager(config, quorum, publisher::awaitPublished);
         eventLoop = vi.createEventLoopContext();
     }
 
-    /** A topic created through the metadata log (its partition logs open on this node). */
+    /** A topic created through the metadata log, once its partition logs are open on this node. */
     TopicInfo topic(String name, int partitions, Map<String, String> configs) {
-        return await(topics.create(name, partitions, (short) 1, configs, false));
+        TopicInfo t = await(topics.create(name, partitions, (short) 1, configs, false));
+        publisher.awaitPublished(quorum.stateMachine().appliedIndex()).join();
+        return t;
     }
 
     /** A topic whose only replica is another broker (node 2), so nothing of it is hosted here. */

@@ -165,14 +165,23 @@ class ThreeNodeClusterIT {
         for (int id = 1; id <= 3; id++) {
             start(id);
         }
+        awaitBrokers(3, "three brokers");
+    }
+
+    /** Waits until {@code admin} lists {@code n} (unfenced) brokers. */
+    private static void awaitBrokers(Admin admin, int n, String what) throws Exception {
+        await(what, () -> {
+            try {
+                return admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size() == n;
+            } catch (Exception e) {
+                return false;
+            }
+        });
+    }
+
+    private void awaitBrokers(int n, String what) throws Exception {
         try (Admin admin = admin()) {
-            await("three brokers", () -> {
-                try {
-                    return admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size() == 3;
-                } catch (Exception e) {
-                    return false;
-                }
-            });
+            awaitBrokers(admin, n, what);
         }
     }
 
@@ -191,13 +200,7 @@ class ThreeNodeClusterIT {
         }
         start(4, Map.of("process.roles", "broker"));
         try (Admin admin = adminOf(brokers.get(4))) {
-            await("four brokers seen through the learner", () -> {
-                try {
-                    return admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size() == 4;
-                } catch (Exception e) {
-                    return false;
-                }
-            });
+            awaitBrokers(admin, 4, "four brokers seen through the learner");
             admin.createTopics(List.of(new NewTopic("spread", 8, (short) 3))).all().get(30, TimeUnit.SECONDS);
             TopicDescription d = describe(admin, "spread");
             assertThat(d.partitions()).hasSize(8);
@@ -212,12 +215,7 @@ class ThreeNodeClusterIT {
 
     private static long initProducerId(Broker b) throws Exception {
         try (io.runnel.testutil.RawKafkaClient raw = new io.runnel.testutil.RawKafkaClient(b.bootstrapServers())) {
-            org.apache.kafka.common.requests.InitProducerIdResponse r = raw.send(
-                    new org.apache.kafka.common.requests.InitProducerIdRequest.Builder(
-                            new org.apache.kafka.common.message.InitProducerIdRequestData().setTransactionalId(null)
-                                    .setTransactionTimeoutMs(60_000)).build((short) 4));
-            assertThat(r.data().errorCode()).isZero();
-            return r.data().producerId();
+            return raw.initProducerId();
         }
     }
 
@@ -233,15 +231,7 @@ class ThreeNodeClusterIT {
         brokers.remove(3).closeAndWait(30, TimeUnit.SECONDS);
         io.runnel.partition.PartitionMetadata.deleteRecursively(dir.resolve("node3"));
         start(3);
-        try (Admin admin = admin()) {
-            await("node 3 back", () -> {
-                try {
-                    return admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size() == 3;
-                } catch (Exception e) {
-                    return false;
-                }
-            });
-        }
+        awaitBrokers(3, "node 3 back");
         for (int round = 0; round < 3; round++) {
             for (Broker b : brokers.values()) {
                 ids.add(initProducerId(b));
@@ -308,15 +298,7 @@ class ThreeNodeClusterIT {
             }
             if (gen == brokerDownAt) {
                 start(3);
-                try (Admin admin = admin()) {
-                    await("node 3 back", () -> {
-                        try {
-                            return admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size() == 3;
-                        } catch (Exception e) {
-                            return false;
-                        }
-                    });
-                }
+                awaitBrokers(3, "node 3 back");
             }
         }
         Map<String, Long> read = new HashMap<>();
@@ -363,13 +345,7 @@ class ThreeNodeClusterIT {
             start(id);
         }
         try (Admin admin = admin()) {
-            await("three brokers", () -> {
-                try {
-                    return admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size() == 3;
-                } catch (Exception e) {
-                    return false;
-                }
-            });
+            awaitBrokers(admin, 3, "three brokers");
             admin.createTopics(List.of(new NewTopic(TOPIC, 3, (short) 3)
                     .configs(Map.of("min.insync.replicas", "2")))).all().get(30, TimeUnit.SECONDS);
             await("every partition led with a full ISR", () -> {

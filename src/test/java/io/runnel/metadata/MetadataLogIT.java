@@ -92,15 +92,6 @@ class MetadataLogIT {
         }
     }
 
-    private static long initProducerId(io.runnel.testutil.RawKafkaClient raw) throws java.io.IOException {
-        org.apache.kafka.common.requests.InitProducerIdResponse r = raw.send(
-                new org.apache.kafka.common.requests.InitProducerIdRequest.Builder(
-                        new org.apache.kafka.common.message.InitProducerIdRequestData().setTransactionalId(null)
-                                .setTransactionTimeoutMs(60_000)).build((short) 4));
-        assertThat(r.data().errorCode()).isZero();
-        return r.data().producerId();
-    }
-
     @Test
     void producerIdsComeFromBlocksTheLogAllocatedAndNeverRepeat() throws Exception {
         List<Long> ids = new ArrayList<>();
@@ -108,7 +99,7 @@ class MetadataLogIT {
             Broker broker = start(props());
             try (io.runnel.testutil.RawKafkaClient raw = new io.runnel.testutil.RawKafkaClient(broker.bootstrapServers())) {
                 for (int i = 0; i < 5; i++) {
-                    ids.add(initProducerId(raw));
+                    ids.add(raw.initProducerId());
                 }
             } finally {
                 broker.closeAndWait(30, TimeUnit.SECONDS);
@@ -137,7 +128,7 @@ class MetadataLogIT {
                 producer.send(new ProducerRecord<>("legacy", 1, "k", "v")).get(30, TimeUnit.SECONDS);
             }
             try (io.runnel.testutil.RawKafkaClient raw = new io.runnel.testutil.RawKafkaClient(broker.bootstrapServers())) {
-                assertThat(initProducerId(raw)).as("above every id the old block handed out").isGreaterThan(5000L << 10);
+                assertThat(raw.initProducerId()).as("above every id the old block handed out").isGreaterThan(5000L << 10);
             }
         } finally {
             broker.closeAndWait(30, TimeUnit.SECONDS);

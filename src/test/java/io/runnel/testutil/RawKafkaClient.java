@@ -91,6 +91,18 @@ public final class RawKafkaClient implements AutoCloseable {
         }
     }
 
+    /** An idempotent producer's InitProducerId (v4, no transactional id); fails unless answered NONE. */
+    public long initProducerId() throws IOException {
+        org.apache.kafka.common.requests.InitProducerIdResponse r = send(
+                new org.apache.kafka.common.requests.InitProducerIdRequest.Builder(
+                        new org.apache.kafka.common.message.InitProducerIdRequestData().setTransactionalId(null)
+                                .setTransactionTimeoutMs(60_000)).build((short) 4));
+        if (r.data().errorCode() != 0) {
+            throw new IOException("InitProducerId answered error " + r.data().errorCode());
+        }
+        return r.data().producerId();
+    }
+
     @Override
     public void close() throws IOException {
         socket.close();
