@@ -48,13 +48,12 @@ public final class MetadataRecords {
         return new JsonObject().put("type", FENCE_BROKER).put("node", nodeId).put("incarnation", incarnation.toString());
     }
 
-    /** @param startIndex, replicaShift the random choices of Kafka's replica placement */
+    /** {@code startIndex} and {@code replicaShift} are the random choices of Kafka's replica placement. */
     public static JsonObject createTopic(String name, Uuid id, int partitions, short replicationFactor,
                                          Map<String, String> configs, int startIndex, int replicaShift) {
         return new JsonObject().put("type", CREATE_TOPIC).put("name", name).put("id", id.toString())
                 .put("partitions", partitions).put("replicationFactor", (int) replicationFactor)
-                .put("configs", new JsonObject(Map.copyOf(configs).entrySet().stream()
-                        .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> (Object) e.getValue()))))
+                .put("configs", strings(configs))
                 .put("start", startIndex).put("shift", replicaShift);
     }
 

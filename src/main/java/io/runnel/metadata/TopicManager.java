@@ -220,5 +220,5 @@ public final class TopicManager {
                         .thenApply(v -> reply)));
     }
 
-    static final long PUBLISH_GRACE_MS = 1000;
+    static final long PUBLISH_GRACE_MS = 250;
 }
