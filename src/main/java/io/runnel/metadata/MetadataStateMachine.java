@@ -45,7 +45,7 @@ public final class MetadataStateMachine extends BaseStateMachine {
 
     /** What the broker learns from the log; called on Ratis's threads, in log order. */
     public interface Listener {
-        /** Records applied; never called for a record that changed nothing. */
+        /** A record applied, in log order; its delta is empty when it changed nothing (or was refused). */
         void onDelta(MetadataDelta delta);
 
         /** The image was replaced by a snapshot (at start or sent by the leader): resynchronise from it. */
@@ -164,8 +164,10 @@ public final class MetadataStateMachine extends BaseStateMachine {
         }
         updateLastAppliedTermIndex(ti.getTerm(), ti.getIndex());
         Listener l = listener;
-        if (l != null && delta != null && !delta.isEmpty()) {
-            l.onDelta(delta);
+        if (l != null) {
+            // every record, refused ones included, so the broker's "acted on the log up to" offset moves past it
+            l.onDelta(delta != null ? delta : new MetadataDelta(java.util.List.of(), java.util.List.of(),
+                    java.util.List.of(), false, ti.getIndex()));
         }
         return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFromUtf8(reply.encode())));
     }

@@ -87,17 +87,21 @@ final class AdminFixture implements AutoCloseable {
     /** A topic created through the metadata log, once its partition logs are open on this node. */
     TopicInfo topic(String name, int partitions, Map<String, String> configs) {
         TopicInfo t = await(topics.create(name, partitions, (short) 1, configs, false));
-        publisher.awaitPublished(quorum.stateMachine().appliedIndex()).join();
+        try {
+            publisher.awaitPublished(quorum.stateMachine().image().offset()).get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new AssertionError("the partitions of " + name + " did not open", e);
+        }
         return t;
     }
 
     /** A topic whose only replica is another broker (node 2), so nothing of it is hosted here. */
-    TopicInfo topicElsewhere(String name, int partitions) {
+    TopicInfo topicElsewhere(String name, int partitions) throws Exception {
         Uuid other = Uuid.randomUuid();
-        quorum.propose(io.runnel.metadata.MetadataRecords.registerBroker(2, other, "127.0.0.1", 9093)).join();
-        quorum.propose(io.runnel.metadata.MetadataRecords.unfenceBroker(2, other)).join();
+        quorum.propose(io.runnel.metadata.MetadataRecords.registerBroker(2, other, "127.0.0.1", 9093)).get(10, TimeUnit.SECONDS);
+        quorum.propose(io.runnel.metadata.MetadataRecords.unfenceBroker(2, other)).get(10, TimeUnit.SECONDS);
         quorum.propose(io.runnel.metadata.MetadataRecords.importTopic(name, Uuid.randomUuid(), partitions, Map.of(), 2))
-                .join();
+                .get(10, TimeUnit.SECONDS);
         return topics.topic(name);
     }
 

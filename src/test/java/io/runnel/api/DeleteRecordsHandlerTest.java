@@ -83,7 +83,7 @@ class DeleteRecordsHandlerTest {
     }
 
     @Test
-    void aPartitionNotHostedHereIsNotLeader() {
+    void aPartitionNotHostedHereIsNotLeader() throws Exception {
         fx.topicElsewhere("elsewhere", 1);
 
         assertThat(delete("elsewhere", 0, 0).errorCode()).isEqualTo(Errors.NOT_LEADER_OR_FOLLOWER.code());
