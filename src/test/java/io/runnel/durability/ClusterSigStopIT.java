@@ -88,12 +88,8 @@ class ClusterSigStopIT {
     }
 
     private static TopicPartitionInfo describe(Admin admin) {
-        try {
-            TopicDescription d = admin.describeTopics(List.of(TOPIC)).allTopicNames().get(5, TimeUnit.SECONDS).get(TOPIC);
-            return d.partitions().get(0);
-        } catch (Exception e) {
-            return null;
-        }
+        TopicDescription d = ProcessCluster.describe(admin, TOPIC);
+        return d == null ? null : d.partitions().get(0);
     }
 
     private static List<Integer> ids(List<Node> nodes) {

@@ -55,11 +55,7 @@ class ControllerCrashIT {
     }
 
     private static TopicDescription describe(Admin admin) {
-        try {
-            return admin.describeTopics(List.of(TOPIC)).allTopicNames().get(5, TimeUnit.SECONDS).get(TOPIC);
-        } catch (Exception e) {
-            return null;
-        }
+        return ProcessCluster.describe(admin, TOPIC);
     }
 
     private static void await(String what, java.util.function.BooleanSupplier c) throws InterruptedException {

@@ -155,6 +155,15 @@ final class ProcessCluster implements AutoCloseable {
                 .configs(Map.of("min.insync.replicas", "2")))).all().get(30, TimeUnit.SECONDS);
     }
 
+    /** The topic as {@code admin} describes it now, or null while it cannot (the description is retried). */
+    static org.apache.kafka.clients.admin.TopicDescription describe(Admin admin, String topic) {
+        try {
+            return admin.describeTopics(List.of(topic)).allTopicNames().get(5, TimeUnit.SECONDS).get(topic);
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
     static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {
