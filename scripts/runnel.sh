@@ -13,9 +13,12 @@
 #   RUNNEL_CDS        "auto" (default) or "off": class-data sharing. Loading and linking some 4,500 classes is
 #                     most of an empty node's start-up (about 1.3 s of 1.5 s here); a dynamic AppCDS archive
 #                     of them (target/runnel.jsa, next to the JAR) brings start-up to ready to about 0.55 s.
-#                     Java 17 has no -XX:+AutoCreateSharedArchive, so this script does the same: a start
-#                     without an up-to-date archive writes one when the JVM exits (to a per-process temporary
-#                     file, adopted by the next start once that process is gone), and later starts map it.
+#                     The build writes that archive (`mvn package` runs ClassDataTraining after the JAR: a
+#                     clustered node serving clients, so the archive also holds Hazelcast's classes). Java 17
+#                     has no -XX:+AutoCreateSharedArchive, so without an up-to-date archive (a build with
+#                     -Drunnel.cds.skip) this script does the same: that start writes one when the JVM exits
+#                     (to a per-process temporary file, adopted by the next start once that process is
+#                     gone), and later starts map it.
 #                     An archive older than the JAR is discarded; the JVM also checks the JAR itself and
 #                     runs without the archive on any mismatch. Without write access to the JAR's
 #                     directory (e.g. the Docker image's non-root user) it starts without CDS.

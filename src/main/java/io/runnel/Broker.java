@@ -10,6 +10,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -103,7 +104,8 @@ public final class Broker {
     private final Uuid incarnation;
     private AdminVerticle admin;
     private final ClusterHooks hooks;
-    private MetadataQuorum quorum;
+    private final MetadataQuorum quorum;
+    private final CompletableFuture<Void> quorumStarted;
     private QuorumController controller;
     private BrokerMetadataPublisher publisher;
     private TopicManager topics;
@@ -114,7 +116,8 @@ public final class Broker {
     private volatile boolean closed;
 
     private Broker(BrokerConfig config, QuorumConfig quorumConfig, Uuid incarnation, Vertx vertx,
-                   List<FileLock> dirLocks, BrokerMetrics metrics, ClusterHooks hooks) {
+                   List<FileLock> dirLocks, BrokerMetrics metrics, ClusterHooks hooks, MetadataQuorum quorum,
+                   CompletableFuture<Void> quorumStarted) {
         this.config = config;
         this.quorumConfig = quorumConfig;
         this.incarnation = incarnation;
@@ -122,6 +125,8 @@ public final class Broker {
         this.dirLocks = dirLocks;
         this.metrics = metrics;
         this.hooks = hooks;
+        this.quorum = quorum;
+        this.quorumStarted = quorumStarted;
     }
 
     /** Starts a node; the properties override the embedded defaults. Fails on a bad config value. */
@@ -149,6 +154,11 @@ public final class Broker {
         } catch (RuntimeException e) {
             return Future.failedFuture(e);
         }
+        // The Raft server needs no Vert.x: it reads its storage, binds its port and loads its classes (a third
+        // of the node's) on a thread of its own while Vert.x starts and, in a cluster, Hazelcast joins.
+        MetadataQuorum quorum = new MetadataQuorum(quorumConfig, config.clusterId(),
+                new MetadataStateMachine(new MetadataImage(overrides -> uncleanElectionAllowed(config, overrides))));
+        CompletableFuture<Void> quorumStarted = startQuorum(config, quorumConfig, quorum);
         int cores = Runtime.getRuntime().availableProcessors();
         VertxOptions options = new VertxOptions()
                 .setEventLoopPoolSize(Math.max(1, cores))
@@ -170,12 +180,16 @@ public final class Broker {
                         ClusterManagerFactory.Settings.from(config, incarnation.toString()))
                 : Future.succeededFuture(Vertx.builder().with(options).withMetrics(metricsFactory).build());
         return started.recover(t -> {
-            releaseLocks(locks);
+            quorumStarted.whenComplete((v, e) -> {
+                quorum.close();
+                releaseLocks(locks);
+            });
             return Future.failedFuture(t);
         }).compose(vertx -> {
             BrokerMetrics metrics = new BrokerMetrics(meterRegistry);
             metrics.startEventLoopProbe(vertx);
-            Broker broker = new Broker(config, quorumConfig, incarnation, vertx, locks, metrics, hooks);
+            Broker broker = new Broker(config, quorumConfig, incarnation, vertx, locks, metrics, hooks, quorum,
+                    quorumStarted);
             return broker.boot().transform(ar -> {
                 if (ar.succeeded()) {
                     return Future.succeededFuture(broker);
@@ -216,17 +230,9 @@ public final class Broker {
         for (int i = 0; i < shardCount + 1; i++) {
             shardFutures.add(workerContext());
         }
-        MetadataImage image = new MetadataImage(this::uncleanElectionAllowed);
-        MetadataStateMachine stateMachine = new MetadataStateMachine(image);
-        quorum = new MetadataQuorum(quorumConfig, config.clusterId(), stateMachine);
-        QuorumConfig.Voter self = quorumConfig.voters().stream().filter(v -> v.nodeId() == config.nodeId())
-                .findFirst().orElse(null);
-        // the Raft server reads its storage and binds its port: off the event loop, alongside the shards
-        Future<Void> quorumUp = vertx.executeBlocking(() -> {
-            quorum.start(self != null ? self.host() : config.getString(BrokerConfig.CLUSTER_HOST),
-                    self != null ? self.port() : 0);
-            return null;
-        }, false);
+        MetadataStateMachine stateMachine = quorum.stateMachine();
+        MetadataImage image = stateMachine.image();
+        Future<Void> quorumUp = Future.fromCompletionStage(quorumStarted, vertx.getOrCreateContext());
         return Future.all(shardFutures).compose(all -> quorumUp).compose(up -> {
             MetadataView view = new MetadataView(quorum);
             PartitionStateChanger changer = hooks != null ? hooks.changer() : view;
@@ -372,7 +378,27 @@ public final class Broker {
         return new HazelcastMembership(hz);
     }
 
-    private boolean uncleanElectionAllowed(Map<String, String> overrides) {
+    /** Starts {@code quorum} on a thread of its own; the future completes once it is started. */
+    private static CompletableFuture<Void> startQuorum(BrokerConfig config, QuorumConfig quorumConfig,
+                                                       MetadataQuorum quorum) {
+        QuorumConfig.Voter self = quorumConfig.voters().stream().filter(v -> v.nodeId() == config.nodeId())
+                .findFirst().orElse(null);
+        CompletableFuture<Void> started = new CompletableFuture<>();
+        Thread starter = new Thread(() -> {
+            try {
+                quorum.start(self != null ? self.host() : config.getString(BrokerConfig.CLUSTER_HOST),
+                        self != null ? self.port() : 0);
+                started.complete(null);
+            } catch (Throwable t) {
+                started.completeExceptionally(t);
+            }
+        }, "metadata-quorum-start");
+        starter.setDaemon(true);
+        starter.start();
+        return started;
+    }
+
+    private static boolean uncleanElectionAllowed(BrokerConfig config, Map<String, String> overrides) {
         return Boolean.TRUE.equals(io.runnel.config.TopicConfigs.effective(overrides, config)
                 .get(org.apache.kafka.common.config.TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE_CONFIG));
     }
@@ -462,10 +488,12 @@ public final class Broker {
             if (controller != null) {
                 controller.stop();
             }
-            return quorum == null ? Future.<Void>succeededFuture() : vertx.executeBlocking(() -> {
-                quorum.close();
-                return null;
-            }, false);
+            // a start that failed early may leave the Raft server starting: close it once it is up
+            return Future.fromCompletionStage(quorumStarted.handle((v, t) -> (Void) null))
+                    .compose(v -> vertx.executeBlocking(() -> {
+                        quorum.close();
+                        return null;
+                    }, false));
         }).transform(ar -> vertx.close()).onComplete(ar -> releaseLocks(dirLocks));
     }
 

@@ -5,6 +5,8 @@ import java.util.concurrent.TimeUnit;
 
 import io.runnel.config.ConfigLoader;
 import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.Errors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,7 +21,11 @@ public final class Main {
     private Main() {
     }
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws Exception {
+        if (Boolean.getBoolean(ClassDataTraining.PROPERTY)) {
+            ClassDataTraining.main(args);
+            return;
+        }
         long started = System.nanoTime();
         // Netty 4.2's allocator registers its JFR event types on the first pooled allocation, which takes
         // about 0.1 s of CPU (JFR's settings machinery, generated proxies) just as the first request
@@ -27,6 +33,15 @@ public final class Main {
         if (System.getProperty("io.netty.jfr.enabled") == null) {
             System.setProperty("io.netty.jfr.enabled", "false");
         }
+        // Kafka's protocol classes (ApiKeys initialises every request and response schema, Errors every error
+        // code's exception factory) are a third of a second of loading on the start-up path: load them on a
+        // thread of their own while the main thread starts Vert.x and another the Raft server
+        Thread protocolClasses = new Thread(() -> {
+            ApiKeys.values();
+            Errors.values();
+        }, "protocol-classes");
+        protocolClasses.setDaemon(true);
+        protocolClasses.start();
         Map<String, String> props;
         Broker broker;
         try {

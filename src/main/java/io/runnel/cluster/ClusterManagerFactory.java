@@ -10,6 +10,8 @@ import com.hazelcast.cluster.MembershipEvent;
 import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
+import com.hazelcast.config.MapConfig;
+import com.hazelcast.config.MultiMapConfig;
 import com.hazelcast.config.NetworkConfig;
 import com.hazelcast.config.TcpIpConfig;
 import io.runnel.config.BrokerConfig;
@@ -19,7 +21,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.core.internal.VertxInternal;
-import io.vertx.spi.cluster.hazelcast.ConfigUtil;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import org.apache.kafka.common.config.ConfigException;
 
@@ -69,6 +70,14 @@ public final class ClusterManagerFactory {
     /** How often a member that finds itself split off looks for the bigger cluster to merge into. */
     static final int MERGE_DELAY_SECONDS = 5;
 
+    /** How long a joining member looks for a master (and waits for a connection) before it claims the role. */
+    static final int JOIN_TIMEOUT_SECONDS = 1;
+
+    /** The event bus's subscriptions and the Vert.x nodes' information (vertx-hazelcast's names). */
+    private static final String VERTX_SUBSCRIPTIONS = "__vertx.subs";
+    private static final String VERTX_HA_INFO = "__vertx.haInfo";
+    private static final String VERTX_NODE_INFO = "__vertx.nodeInfo";
+
     /** The member attribute in which vertx-hazelcast stores the Vert.x node id. */
     private static final String VERTX_NODE_ID_ATTRIBUTE = "__vertx.nodeId";
 
@@ -78,8 +87,13 @@ public final class ClusterManagerFactory {
     /** The Hazelcast configuration for {@code settings}; fails with a ConfigException naming a bad member. */
     public static Config hazelcastConfig(Settings settings) {
         String ip = resolve(BrokerConfig.CLUSTER_HOST, settings.host());
-        // loadConfig keeps the maps and multimaps the Vert.x event bus and shared data need
-        Config config = ConfigUtil.loadConfig();
+        // the maps and multimap the Vert.x event bus needs, as vertx-hazelcast's default-cluster.xml declares
+        // them, built in code: parsing and validating that XML was about a tenth of a clustered node's start
+        Config config = new Config();
+        config.addMultiMapConfig(new MultiMapConfig(VERTX_SUBSCRIPTIONS).setBackupCount(1)
+                .setValueCollectionType(MultiMapConfig.ValueCollectionType.SET));
+        config.addMapConfig(new MapConfig(VERTX_HA_INFO).setBackupCount(1));
+        config.addMapConfig(new MapConfig(VERTX_NODE_INFO).setBackupCount(1));
         config.setClusterName(settings.name());
         config.setProperty("hazelcast.wait.seconds.before.join", "0");
         config.setProperty("hazelcast.phone.home.enabled", "false");
@@ -97,7 +111,9 @@ public final class ClusterManagerFactory {
         join.getAutoDetectionConfig().setEnabled(false);
         join.getAwsConfig().setEnabled(false);
         join.getKubernetesConfig().setEnabled(false);
-        TcpIpConfig tcp = join.getTcpIpConfig().setEnabled(true);
+        // Hazelcast asks the listed members for a master for this long before one of them claims the role, and
+        // waits this long for a connection: its default of 5 s is the whole join of a cluster started at once
+        TcpIpConfig tcp = join.getTcpIpConfig().setEnabled(true).setConnectionTimeoutSeconds(JOIN_TIMEOUT_SECONDS);
         tcp.clear();
         for (String member : settings.members()) {
             tcp.addMember(checkMember(member));
