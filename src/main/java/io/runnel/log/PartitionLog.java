@@ -619,7 +619,7 @@ public final class PartitionLog implements Closeable {
         return true;
     }
 
-    // ------------------------------------------------------------------ flush, config, close
+    // ------------------------------------------------------------------ flush (see LogFlusher), config, close
 
     /** Flushes when flush.messages or flush.ms say so; returns true if it flushed. */
     public boolean flushIfNeeded() {

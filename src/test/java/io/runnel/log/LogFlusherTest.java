@@ -38,9 +38,7 @@ class LogFlusherTest {
 
     @AfterEach
     void close() throws Exception {
-        for (LogSegment seg : segments.values()) {
-            seg.close();
-        }
+        LogTestSupport.closeAll(segments);
     }
 
     private LogFlusher flusher(long recoveryPoint) {

@@ -31,9 +31,7 @@ class LogLoaderTest {
 
     @AfterEach
     void close() throws Exception {
-        for (LogSegment seg : segments.values()) {
-            seg.close();
-        }
+        LogTestSupport.closeAll(segments);
     }
 
     private Path file(long base, String suffix) {

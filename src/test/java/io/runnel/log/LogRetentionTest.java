@@ -32,9 +32,7 @@ class LogRetentionTest {
 
     @AfterEach
     void close() throws Exception {
-        for (LogSegment seg : segments.values()) {
-            seg.close();
-        }
+        LogTestSupport.closeAll(segments);
     }
 
     /** A segment at {@code base} holding one batch of {@code count} records stamped {@code timestamp}. */

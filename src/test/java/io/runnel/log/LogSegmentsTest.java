@@ -41,9 +41,7 @@ class LogSegmentsTest {
 
     @AfterEach
     void close() throws Exception {
-        for (LogSegment seg : segments.values()) {
-            seg.close();
-        }
+        LogTestSupport.closeAll(segments);
     }
 
     private static List<Long> bases(Collection<LogSegment> segs) {
