@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  *     loader then rebuilds the missing indexes by scanning it.</li>
  * </ul>
  * Old segments already renamed {@code .deleted} are removed by the loader before this runs. Blocking file
- * I/O; runs in {@link PartitionLog#open}.
+ * I/O; runs in {@link LogLoader#load}, from {@link PartitionLog#open}.
  */
 final class CleanerRecovery {
 

@@ -1,6 +1,7 @@
 package io.runnel.log;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -75,6 +76,20 @@ final class LeaderEpochCache {
         epochs.entrySet().removeIf(e -> e.getKey() >= epoch || e.getValue() >= startOffset);
         epochs.put(epoch, startOffset);
         persist();
+    }
+
+    /**
+     * Records the epoch of {@code batch} (read back from the log or copied from the leader) when it is
+     * newer than every known epoch. Owner only.
+     */
+    void assignIfNewer(LogBatch batch) {
+        if (batch.partitionLeaderEpoch() >= 0 && batch.partitionLeaderEpoch() > latestEpoch()) {
+            try {
+                assign(batch.partitionLeaderEpoch(), batch.baseOffset());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
     }
 
     synchronized int latestEpoch() {

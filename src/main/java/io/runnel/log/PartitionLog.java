@@ -3,20 +3,13 @@ package io.runnel.log;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalLong;
-import java.util.Set;
-import java.util.TreeSet;
-import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.stream.Stream;
 
 import org.apache.kafka.common.TopicPartition;
@@ -30,7 +23,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The log of one partition: a directory of segments in Kafka's on-disk format.
+ * The log of one partition: a directory of segments in Kafka's on-disk format. It keeps append (with
+ * roll), read and truncation itself and hands the rest to one class per concern, as Kafka's storage
+ * module does: {@link LogLoader} (loading and crash recovery), {@link LogSegments} (the segment set),
+ * {@link LogRetention} (log start offset, retention, delayed file deletion), {@link LogFlusher}
+ * (flush.messages/flush.ms and the recovery point) and, for compaction, {@link LogCleaner} with
+ * {@link #replaceSegments}.
  *
  * <p>Directory: {@code %020d.log/.index/.timeindex} per segment, {@code %020d.snapshot} producer-state
  * snapshots (see {@link ProducerStateManager}), {@code leader-epoch-checkpoint} (Kafka's format),
@@ -39,14 +37,19 @@ import org.slf4j.LoggerFactory;
  * {@code *.deleted} and removed after {@code file.delete.delay.ms} by {@link #deleteScheduledFiles()};
  * leftovers are removed on open.
  *
+ * <p>Invariants: the segment set is never empty and its last segment is the one the published end
+ * points into; {@code logStartOffset <= logEndOffset}; {@code recoveryPoint <= logEndOffset}. Any
+ * {@link IOException} from this class or its helpers passes through one place ({@code fail}), which
+ * takes the log offline for writes.
+ *
  * <p>Threading: not thread-safe for writers. {@code append*}, {@code deleteRecordsBefore},
  * {@code deleteExpiredSegments}, {@code deleteScheduledFiles}, {@code truncateTo}, {@code flush*},
  * {@code updateConfig}, {@code close} and {@code delete} are called by the partition's owner only, on a
- * context that may block on the disk. {@code read}, {@code logStartOffset}, {@code logEndOffset},
- * {@code sizeInBytes}, {@code latestEpoch}, {@code endOffsetForEpoch} and {@code offsetForTimestamp} may
- * be called from any thread concurrently with the owner and never see a partially appended batch: the
- * owner writes the bytes first and then publishes the new end (offset, segment, position) through one
- * volatile field, which bounds every read.
+ * context that may block on the disk; so are the helpers' mutating methods, which only this class calls.
+ * {@code read}, {@code logStartOffset}, {@code logEndOffset}, {@code sizeInBytes}, {@code latestEpoch},
+ * {@code endOffsetForEpoch} and {@code offsetForTimestamp} may be called from any thread concurrently
+ * with the owner and never see a partially appended batch: the owner writes the bytes first and then
+ * publishes the new end (offset, segment, position) through one volatile field, which bounds every read.
  */
 public final class PartitionLog implements Closeable {
 
@@ -60,213 +63,57 @@ public final class PartitionLog implements Closeable {
     private record LogEnd(long offset, LogSegment segment, int position) {
     }
 
-    private record PendingDelete(LogSegment segment, long dueMs) {
-    }
-
     private final TopicPartition tp;
     private final Path dir;
     private final Time time;
     private volatile LogConfig config;
-    private final ConcurrentSkipListMap<Long, LogSegment> segments = new ConcurrentSkipListMap<>();
+    private final LogSegments segments;
     private volatile LogEnd end;
-    private volatile long logStartOffset;
-    private long recoveryPoint;
-    private long unflushedMessages;
-    private volatile long flushCount;
-    private long lastFlushMs;
     private final ProducerStateManager producerState;
     private final LeaderEpochCache epochCache;
-    private final ArrayDeque<PendingDelete> pendingDeletes = new ArrayDeque<>();
-    private boolean dirNeedsFsync;
+    private final LogRetention retention;
+    private final LogFlusher flusher;
     private volatile boolean failed;
     private boolean closed;
     // counts truncations, so that the cleaner never swaps in segments cleaned from a log cut meanwhile
     private volatile long truncations;
 
-    private PartitionLog(TopicPartition tp, Path dir, LogConfig config, Time time) throws IOException {
+    private PartitionLog(TopicPartition tp, Path dir, LogConfig config, Time time, LogSegments segments,
+                         ProducerStateManager producerState, LeaderEpochCache epochCache, LogLoader.LoadedLog loaded,
+                         long openedMs) {
         this.tp = tp;
         this.dir = dir;
         this.config = config;
         this.time = time;
-        this.producerState = new ProducerStateManager(dir);
-        this.epochCache = new LeaderEpochCache(dir);
-        this.lastFlushMs = time.milliseconds();
+        this.segments = segments;
+        this.producerState = producerState;
+        this.epochCache = epochCache;
+        this.retention = new LogRetention(tp, dir, time, this::config, segments, epochCache, producerState,
+                loaded.logStartOffset());
+        this.flusher = new LogFlusher(dir, time, this::config, segments, loaded.recoveryPoint(), openedMs);
+        LogSegment active = segments.lastSegment();
+        this.end = new LogEnd(loaded.logEndOffset(), active, active.size());
     }
 
     /**
-     * Opens (creating if absent) the log in {@code dir}, recovering it: a torn tail is truncated, CRCs
-     * are checked from the recovery point, indexes are rebuilt where missing or corrupt, and producer
-     * state is rebuilt.
+     * Opens (creating if absent) the log in {@code dir}, recovering it ({@link LogLoader}): a torn tail is
+     * truncated, CRCs are checked from the recovery point, indexes are rebuilt where missing or corrupt, and
+     * producer state is rebuilt.
      */
     public static PartitionLog open(TopicPartition tp, Path dir, LogConfig config, Time time) throws IOException {
         Files.createDirectories(dir);
-        PartitionLog log = new PartitionLog(tp, dir, config, time);
+        long openedMs = time.milliseconds();
+        ProducerStateManager producerState = new ProducerStateManager(dir);
+        LeaderEpochCache epochCache = new LeaderEpochCache(dir);
+        LogSegments segments = new LogSegments();
+        LogLoader.LoadedLog loaded;
         try {
-            log.load();
+            loaded = new LogLoader(tp, dir, config, time, segments, epochCache, producerState).load();
         } catch (IOException | RuntimeException e) {
-            log.closeQuietly();
+            closeHandlersQuietly(tp, segments);
             throw e;
         }
-        return log;
-    }
-
-    // ------------------------------------------------------------------ loading and recovery
-
-    private void load() throws IOException {
-        Path cleanMarker = dir.resolve(CLEAN_SHUTDOWN_FILE);
-        boolean clean = Files.exists(cleanMarker);
-        removeTempAndDeletedFiles();
-        CleanerRecovery.recover(dir, tp);
-        TreeSet<Long> bases = new TreeSet<>();
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*" + LogSegment.LOG_SUFFIX)) {
-            for (Path p : ds) {
-                String name = p.getFileName().toString();
-                try {
-                    bases.add(Long.parseLong(name.substring(0, name.length() - LogSegment.LOG_SUFFIX.length())));
-                } catch (NumberFormatException e) {
-                    LOG.warn("Ignoring unexpected file {}", p);
-                }
-            }
-        }
-        deleteOrphanIndexes(bases);
-        long persistedStart = Checkpoints.readOffset(dir.resolve(LOG_START_OFFSET_FILE), 0L);
-        recoveryPoint = Checkpoints.readOffset(dir.resolve(RECOVERY_POINT_FILE), 0L);
-        if (bases.isEmpty()) {
-            bases.add(persistedStart);
-        }
-        long nextOffset = bases.first();
-        Set<Long> missingIndexes = new HashSet<>();
-        for (long base : bases) {
-            if (!Files.exists(dir.resolve(LogSegment.fileName(base, LogSegment.INDEX_SUFFIX)))
-                    || !Files.exists(dir.resolve(LogSegment.fileName(base, LogSegment.TIME_INDEX_SUFFIX)))) {
-                missingIndexes.add(base);
-            }
-            segments.put(base, LogSegment.open(dir, base, config, time));
-        }
-        // unclean: scan from the segment holding the recovery point; later segments after a torn one go
-        List<LogSegment> all = new ArrayList<>(segments.values());
-        Long recoverFrom = null;
-        if (!clean) {
-            Long floor = segments.floorKey(recoveryPoint);
-            recoverFrom = floor == null ? all.get(0).baseOffset : floor;
-        }
-        boolean dropRest = false;
-        for (LogSegment seg : all) {
-            if (dropRest) {
-                LOG.warn("{}: deleting segment {} after a truncated one", tp, seg);
-                segments.remove(seg.baseOffset);
-                seg.closeAndDelete();
-                continue;
-            }
-            boolean scan = recoverFrom != null && seg.baseOffset >= recoverFrom;
-            if (!scan && (missingIndexes.contains(seg.baseOffset) || !seg.indexesSane())) {
-                LOG.warn("{}: rebuilding corrupt or missing index of {}", tp, seg);
-                scan = true;
-            }
-            if (scan) {
-                int truncated = seg.recover(nextOffset, batch -> epochCache(batch));
-                if (truncated > 0) {
-                    LOG.warn("{}: truncated {} invalid bytes at the end of {}", tp, truncated, seg);
-                    dropRest = true;
-                }
-            }
-            nextOffset = seg.readNextOffset();
-        }
-        LogSegment active = segments.lastEntry().getValue();
-        active.resizeIndexes(config.segmentIndexBytes());
-        for (LogSegment seg : segments.values()) {
-            if (seg != active) {
-                seg.onBecomeInactive();
-            }
-        }
-        long leo = nextOffset;
-        logStartOffset = Math.max(persistedStart, segments.firstKey());
-        if (logStartOffset > leo) {
-            logStartOffset = leo;
-        }
-        recoveryPoint = Math.min(leo, recoveryPoint);
-        epochCache.truncateFromEnd(leo);
-        epochCache.truncateFromStart(logStartOffset);
-        end = new LogEnd(leo, active, active.size());
-        rebuildProducerState(leo);
-        Files.deleteIfExists(cleanMarker);
-        if (!clean) {
-            // what was just scanned is valid now; persist so the next crash does not rescan it
-            Long flushFrom = segments.floorKey(recoverFrom);
-            flushSegments((flushFrom == null ? segments : segments.tailMap(flushFrom, true)).values());
-            recoveryPoint = leo;
-            Checkpoints.writeOffset(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
-        }
-        Checkpoints.writeOffset(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
-        LOG.debug("{}: opened {} segments, log start {}, log end {}, clean {}", tp, segments.size(),
-                logStartOffset, leo, clean);
-    }
-
-    private void epochCache(LogBatch batch) {
-        if (batch.partitionLeaderEpoch() >= 0 && batch.partitionLeaderEpoch() > epochCache.latestEpoch()) {
-            try {
-                epochCache.assign(batch.partitionLeaderEpoch(), batch.baseOffset());
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-    }
-
-    private void removeTempAndDeletedFiles() throws IOException {
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path p : (Iterable<Path>) files::iterator) {
-                String name = p.getFileName().toString();
-                if (name.endsWith(LogSegment.DELETED_SUFFIX) || name.endsWith(".tmp")) {
-                    Files.deleteIfExists(p);
-                }
-            }
-        }
-    }
-
-    private void deleteOrphanIndexes(TreeSet<Long> bases) throws IOException {
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path p : (Iterable<Path>) files::iterator) {
-                String name = p.getFileName().toString();
-                for (String suffix : List.of(LogSegment.INDEX_SUFFIX, LogSegment.TIME_INDEX_SUFFIX)) {
-                    if (name.endsWith(suffix)) {
-                        try {
-                            long base = Long.parseLong(name.substring(0, name.length() - suffix.length()));
-                            if (!bases.contains(base)) {
-                                Files.deleteIfExists(p);
-                            }
-                        } catch (NumberFormatException e) {
-                            // not ours
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /** Newest valid snapshot at or below {@code leo}, then replay of every batch after it. */
-    private void rebuildProducerState(long leo) throws IOException {
-        producerState.deleteSnapshotsAbove(leo);
-        OptionalLong snap = producerState.loadLatestSnapshot(leo, time.milliseconds(),
-                ProducerStateManager.DEFAULT_PRODUCER_ID_EXPIRATION_MS);
-        long from = snap.isPresent() ? Math.max(snap.getAsLong(), logStartOffset) : logStartOffset;
-        if (snap.isEmpty()) {
-            producerState.clear(from);
-        }
-        LogEnd e = end;
-        Map.Entry<Long, LogSegment> first = segments.floorEntry(from);
-        for (LogSegment seg : (first == null ? segments : segments.tailMap(first.getKey(), true)).values()) {
-            int maxPosition = seg == e.segment() ? e.position() : seg.size();
-            LogSegment.BatchPosition start = seg.translateOffset(from, maxPosition);
-            if (start == null) {
-                continue;
-            }
-            for (LogBatch batch : seg.batchesFrom(start.position(), maxPosition)) {
-                if (batch.lastOffset() >= from) {
-                    producerState.replay(batch);
-                }
-            }
-        }
-        producerState.setMapEndOffset(leo);
+        return new PartitionLog(tp, dir, config, time, segments, producerState, epochCache, loaded, openedMs);
     }
 
     // ------------------------------------------------------------------ accessors
@@ -284,7 +131,7 @@ public final class PartitionLog implements Closeable {
     }
 
     public long logStartOffset() {
-        return logStartOffset;
+        return retention.logStartOffset();
     }
 
     public long logEndOffset() {
@@ -293,26 +140,22 @@ public final class PartitionLog implements Closeable {
 
     /** Total bytes of all segments. */
     public long sizeInBytes() {
-        long total = 0;
-        for (LogSegment seg : segments.values()) {
-            total += seg.size();
-        }
-        return total;
+        return segments.sizeInBytes();
     }
 
     /** Number of segments (tests and metrics). */
     public int numberOfSegments() {
-        return segments.size();
+        return segments.numberOfSegments();
     }
 
     /** Base offsets of the segments, oldest first (tests and admin). */
     public List<Long> segmentBaseOffsets() {
-        return new ArrayList<>(segments.keySet());
+        return segments.baseOffsets();
     }
 
     /** Offset up to which the log is known flushed (and will not be rescanned after a crash). */
     public long recoveryPoint() {
-        return recoveryPoint;
+        return flusher.recoveryPoint();
     }
 
     // ------------------------------------------------------------------ appends
@@ -332,7 +175,7 @@ public final class PartitionLog implements Closeable {
         long now = time.milliseconds();
         LogValidator.Validated v = LogValidator.validateForLeader(records, cfg, now, tp.toString());
         if (v.batches().isEmpty()) {
-            return new LogAppendResult(-1L, -1L, -1L, logStartOffset, 0, 0, false);
+            return new LogAppendResult(-1L, -1L, -1L, logStartOffset(), 0, 0, false);
         }
         if (v.sizeInBytes() > cfg.segmentBytes()) {
             throw new RecordBatchTooLargeException("Message batch size is " + v.sizeInBytes()
@@ -348,7 +191,7 @@ public final class PartitionLog implements Closeable {
             if (batch.hasProducerId()) {
                 ProducerStateManager.BatchMetadata dup = producerAppend.findDuplicate(batch);
                 if (dup != null) {
-                    return new LogAppendResult(dup.firstOffset(), dup.lastOffset(), -1L, logStartOffset, 0, 0, true);
+                    return new LogAppendResult(dup.firstOffset(), dup.lastOffset(), -1L, logStartOffset(), 0, 0, true);
                 }
                 long ts = cfg.logAppendTime() ? now : info.maxTimestamp();
                 producerAppend.append(batch, offset, last, ts, true);
@@ -357,7 +200,7 @@ public final class PartitionLog implements Closeable {
         }
         long lastOffset = LogValidator.assignInPlace(v, firstOffset, leaderEpoch, cfg, now);
         write(v, firstOffset, lastOffset, leaderEpoch, cfg.logAppendTime() ? now : v.maxTimestamp(), producerAppend);
-        return new LogAppendResult(firstOffset, lastOffset, cfg.logAppendTime() ? now : -1L, logStartOffset,
+        return new LogAppendResult(firstOffset, lastOffset, cfg.logAppendTime() ? now : -1L, logStartOffset(),
                 v.recordCount(), v.sizeInBytes(), false);
     }
 
@@ -370,7 +213,7 @@ public final class PartitionLog implements Closeable {
         long firstOffset = end.offset();
         LogValidator.Validated v = LogValidator.validateForFollower(records, firstOffset, tp.toString());
         if (v.batches().isEmpty()) {
-            return new LogAppendResult(-1L, -1L, -1L, logStartOffset, 0, 0, false);
+            return new LogAppendResult(-1L, -1L, -1L, logStartOffset(), 0, 0, false);
         }
         ProducerStateManager.Append producerAppend = producerState.begin();
         long lastOffset = firstOffset - 1;
@@ -382,7 +225,7 @@ public final class PartitionLog implements Closeable {
             lastOffset = batch.lastOffset();
         }
         write(v, firstOffset, lastOffset, -1, v.maxTimestamp(), producerAppend);
-        return new LogAppendResult(firstOffset, lastOffset, -1L, logStartOffset, v.recordCount(), v.sizeInBytes(),
+        return new LogAppendResult(firstOffset, lastOffset, -1L, logStartOffset(), v.recordCount(), v.sizeInBytes(),
                 false);
     }
 
@@ -399,7 +242,7 @@ public final class PartitionLog implements Closeable {
                 }
             } else {
                 for (LogValidator.BatchInfo info : v.batches()) {
-                    epochCache(info.batch());
+                    epochCache.assignIfNewer(info.batch());
                 }
             }
             producerState.commit(producerAppend, lastOffset + 1);
@@ -408,7 +251,7 @@ public final class PartitionLog implements Closeable {
             throw fail("appending to " + tp, e);
         }
         // flush.messages is applied by the owner (flushDue, then one flush for a burst of appends)
-        unflushedMessages += lastOffset - firstOffset + 1;
+        flusher.appended(lastOffset - firstOffset + 1);
     }
 
     private LogSegment maybeRoll(int messagesSize, long maxTimestamp, long maxOffset) throws IOException {
@@ -434,9 +277,9 @@ public final class PartitionLog implements Closeable {
             Files.deleteIfExists(dir.resolve(LogSegment.fileName(newBase, suffix)));
         }
         LogSegment seg = LogSegment.open(dir, newBase, config, time);
-        segments.put(newBase, seg);
+        segments.add(seg);
         end = new LogEnd(newBase, seg, 0);
-        dirNeedsFsync = true;
+        flusher.segmentCreated();
         LOG.debug("{}: rolled new segment at {}", tp, newBase);
         return seg;
     }
@@ -463,7 +306,7 @@ public final class PartitionLog implements Closeable {
      */
     public LogReadResult read(long fetchOffset, int maxBytes, long maxOffsetExclusive, boolean minOneMessage) {
         LogEnd e = end;
-        long start = logStartOffset;
+        long start = logStartOffset();
         if (fetchOffset < start || fetchOffset > e.offset()) {
             throw new OffsetOutOfRangeException("Offset " + fetchOffset + " is out of range for " + tp
                     + ": log start " + start + ", log end " + e.offset());
@@ -473,26 +316,25 @@ public final class PartitionLog implements Closeable {
             return new LogReadResult(LogSlice.EMPTY, start, e.offset());
         }
         try {
-            Map.Entry<Long, LogSegment> entry = segments.floorEntry(fetchOffset);
-            while (entry != null && entry.getKey() <= e.segment().baseOffset) {
-                LogSegment seg = entry.getValue();
+            LogSegment seg = segments.floorSegment(fetchOffset);
+            while (seg != null && seg.baseOffset <= e.segment().baseOffset) {
                 int maxPosition = seg == e.segment() ? e.position() : seg.size();
                 LogSlice slice = seg.read(fetchOffset, maxBytes, limit, maxPosition, minOneMessage);
                 if (slice != null) {
                     return new LogReadResult(slice, start, e.offset());
                 }
-                entry = segments.higherEntry(entry.getKey());
+                seg = segments.higherSegment(seg.baseOffset);
             }
         } catch (java.nio.channels.ClosedChannelException ex) {
             // the segment was deleted (retention, truncation) and its delete delay passed during the read
             throw new OffsetOutOfRangeException("Offset " + fetchOffset + " of " + tp
-                    + " was deleted while reading; log start is now " + logStartOffset);
+                    + " was deleted while reading; log start is now " + logStartOffset());
         } catch (IOException ex) {
             throw fail("reading " + tp, ex);
         }
-        if (fetchOffset < logStartOffset) {
+        if (fetchOffset < logStartOffset()) {
             throw new OffsetOutOfRangeException("Offset " + fetchOffset + " was deleted from " + tp
-                    + " while reading; log start is now " + logStartOffset);
+                    + " while reading; log start is now " + logStartOffset());
         }
         return new LogReadResult(LogSlice.EMPTY, start, e.offset());
     }
@@ -505,7 +347,7 @@ public final class PartitionLog implements Closeable {
      */
     public Optional<TimestampOffset> offsetForTimestamp(long timestamp) {
         LogEnd e = end;
-        long start = logStartOffset;
+        long start = logStartOffset();
         if (timestamp == ListOffsetsRequest.EARLIEST_TIMESTAMP || timestamp == ListOffsetsRequest.EARLIEST_LOCAL_TIMESTAMP) {
             return Optional.of(new TimestampOffset(-1L, start, epochCache.epochForOffset(start)));
         }
@@ -515,7 +357,7 @@ public final class PartitionLog implements Closeable {
         try {
             if (timestamp == ListOffsetsRequest.MAX_TIMESTAMP) {
                 LogSegment best = null;
-                for (LogSegment seg : segments.headMap(e.segment().baseOffset, true).values()) {
+                for (LogSegment seg : segments.valuesUpTo(e.segment().baseOffset)) {
                     if (seg.maxTimestampSoFar() >= 0 && (best == null || seg.maxTimestampSoFar() > best.maxTimestampSoFar())) {
                         best = seg;
                     }
@@ -528,7 +370,7 @@ public final class PartitionLog implements Closeable {
             if (timestamp < 0) {
                 return Optional.empty();
             }
-            for (LogSegment seg : segments.headMap(e.segment().baseOffset, true).values()) {
+            for (LogSegment seg : segments.valuesUpTo(e.segment().baseOffset)) {
                 if (seg.maxTimestampSoFar() >= timestamp) {
                     int maxPosition = seg == e.segment() ? e.position() : seg.size();
                     TimestampOffset found = seg.findOffsetByTimestamp(timestamp, start, maxPosition);
@@ -574,7 +416,7 @@ public final class PartitionLog implements Closeable {
         }
     }
 
-    // ------------------------------------------------------------------ truncation and retention
+    // ------------------------------------------------------------------ truncation
 
     /** Truncates the log to {@code offset} (exclusive), for replica truncation. */
     public void truncateTo(long offset) {
@@ -588,18 +430,18 @@ public final class PartitionLog implements Closeable {
                 epochCache.truncateFromEnd(offset);
                 return;
             }
-            if (offset < logStartOffset || offset <= segments.firstKey()) {
+            if (offset < logStartOffset() || offset <= segments.firstBaseOffset()) {
                 truncateFullyAndStartAtInternal(offset);
                 return;
             }
             truncations++;
-            List<LogSegment> doomed = new ArrayList<>(segments.tailMap(offset, false).values());
-            LogSegment keep = segments.floorEntry(offset).getValue();
+            List<LogSegment> doomed = new ArrayList<>(segments.valuesAbove(offset));
+            LogSegment keep = segments.floorSegment(offset);
             // readers bounded by the old end could still scan the truncated tail: publish the cut first
             long now = time.milliseconds();
             for (LogSegment seg : doomed) {
                 segments.remove(seg.baseOffset);
-                scheduleDelete(seg, now);
+                retention.scheduleDelete(seg, now);
             }
             end = new LogEnd(keep.baseOffset, keep, 0);
             keep.truncateTo(offset);
@@ -628,16 +470,14 @@ public final class PartitionLog implements Closeable {
     private void truncateFullyAndStartAtInternal(long offset) throws IOException {
         truncations++;
         long now = time.milliseconds();
-        List<LogSegment> doomed = new ArrayList<>(segments.values());
-        LogSegment seg = null;
+        List<LogSegment> doomed = segments.toList();
         for (LogSegment old : doomed) {
             segments.remove(old.baseOffset);
-            scheduleDelete(old, now);
+            retention.scheduleDelete(old, now);
         }
-        seg = LogSegment.open(dir, offset, config, time);
-        segments.put(offset, seg);
-        logStartOffset = offset;
-        Checkpoints.writeOffset(dir.resolve(LOG_START_OFFSET_FILE), offset);
+        LogSegment seg = LogSegment.open(dir, offset, config, time);
+        segments.add(seg);
+        retention.resetLogStartOffset(offset);
         end = new LogEnd(offset, seg, 0);
         epochCache.truncateFromStart(offset);
         afterTruncation(offset);
@@ -645,10 +485,11 @@ public final class PartitionLog implements Closeable {
 
     private void afterTruncation(long offset) throws IOException {
         epochCache.truncateFromEnd(offset);
-        recoveryPoint = Math.min(recoveryPoint, offset);
-        Checkpoints.writeOffset(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
-        rebuildProducerState(offset);
+        flusher.truncatedTo(offset);
+        LogLoader.rebuildProducerState(producerState, segments, logStartOffset(), offset, time);
     }
+
+    // ------------------------------------------------------------------ retention (see LogRetention)
 
     /**
      * Moves the log start offset forward to {@code offset} (DeleteRecords), deleting whole segments
@@ -658,36 +499,11 @@ public final class PartitionLog implements Closeable {
      */
     public long deleteRecordsBefore(long offset) {
         checkWritable();
-        if (offset > end.offset()) {
-            throw new OffsetOutOfRangeException("Cannot delete records of " + tp + " before " + offset
-                    + ": above log end offset " + end.offset());
-        }
-        if (offset <= logStartOffset) {
-            return logStartOffset;
-        }
         try {
-            logStartOffset = offset;
-            Checkpoints.writeOffset(dir.resolve(LOG_START_OFFSET_FILE), offset);
-            epochCache.truncateFromStart(offset);
-            deleteSegments(nextBaseAtOrBelow(offset));
+            return retention.deleteRecordsBefore(offset, end.offset());
         } catch (IOException ex) {
             throw fail("deleting records of " + tp, ex);
         }
-        return logStartOffset;
-    }
-
-    /** Segments that end at or below {@code offset} (their successor starts at or below it). */
-    private List<LogSegment> nextBaseAtOrBelow(long offset) {
-        List<LogSegment> out = new ArrayList<>();
-        for (Map.Entry<Long, LogSegment> entry : segments.entrySet()) {
-            Long next = segments.higherKey(entry.getKey());
-            if (next != null && next <= offset) {
-                out.add(entry.getValue());
-            } else {
-                break;
-            }
-        }
-        return out;
     }
 
     /**
@@ -707,68 +523,22 @@ public final class PartitionLog implements Closeable {
     public int deleteExpiredSegments(long highWatermark) {
         checkWritable();
         deleteScheduledFiles();
-        LogConfig cfg = config;
         long now = time.milliseconds();
         producerState.removeExpiredProducers(now, ProducerStateManager.DEFAULT_PRODUCER_ID_EXPIRATION_MS);
-        List<LogSegment> doomed = new ArrayList<>();
-        List<LogSegment> all = new ArrayList<>(segments.values());
-        long leo = end.offset();
-        long bytesOverLimit = cfg.retentionBytes() < 0 ? 0 : sizeInBytes() - cfg.retentionBytes();
-        for (int i = 0; i < all.size(); i++) {
-            LogSegment seg = all.get(i);
-            long upperBound = i + 1 < all.size() ? all.get(i + 1).baseOffset : leo;
-            boolean lastAndEmpty = i + 1 == all.size() && seg.size() == 0;
-            if (lastAndEmpty || upperBound > highWatermark) {
-                break;
-            }
-            boolean byStart = i + 1 < all.size() && all.get(i + 1).baseOffset <= logStartOffset;
-            boolean byTime = cfg.deleteRetention() && cfg.retentionMs() >= 0
-                    && now - seg.largestTimestamp() > cfg.retentionMs();
-            boolean bySize = cfg.deleteRetention() && cfg.retentionBytes() >= 0 && bytesOverLimit - seg.size() >= 0;
-            if (!(byStart || byTime || bySize)) {
-                break;
-            }
-            bytesOverLimit -= seg.size();
-            doomed.add(seg);
-        }
+        List<LogSegment> doomed = retention.expiredSegments(end.offset(), highWatermark, now);
         if (doomed.isEmpty()) {
             return 0;
         }
         try {
-            if (doomed.size() == segments.size()) {
+            if (doomed.size() == segments.numberOfSegments()) {
                 // always keep one segment: the new active one starts at the log end
                 roll();
             }
-            deleteSegments(doomed);
+            retention.deleteSegments(doomed);
         } catch (IOException ex) {
             throw fail("applying retention to " + tp, ex);
         }
         return doomed.size();
-    }
-
-    private void deleteSegments(List<LogSegment> doomed) throws IOException {
-        if (doomed.isEmpty()) {
-            return;
-        }
-        long now = time.milliseconds();
-        for (LogSegment seg : doomed) {
-            segments.remove(seg.baseOffset);
-        }
-        long newStart = Math.max(logStartOffset, segments.firstKey());
-        if (newStart != logStartOffset) {
-            logStartOffset = newStart;
-            Checkpoints.writeOffset(dir.resolve(LOG_START_OFFSET_FILE), newStart);
-            epochCache.truncateFromStart(newStart);
-        }
-        for (LogSegment seg : doomed) {
-            scheduleDelete(seg, now);
-        }
-        producerState.deleteSnapshotsBelow(segments.firstKey());
-    }
-
-    private void scheduleDelete(LogSegment seg, long now) throws IOException {
-        seg.renameToDeleted();
-        pendingDeletes.add(new PendingDelete(seg, now + config.fileDeleteDelayMs()));
     }
 
     /**
@@ -776,24 +546,18 @@ public final class PartitionLog implements Closeable {
      * calls it periodically (deleteExpiredSegments calls it too). Returns how many segments were removed.
      */
     public int deleteScheduledFiles() {
-        long now = time.milliseconds();
-        int n = 0;
         try {
-            while (!pendingDeletes.isEmpty() && pendingDeletes.peekFirst().dueMs() <= now) {
-                pendingDeletes.pollFirst().segment().closeAndDelete();
-                n++;
-            }
+            return retention.deleteScheduledFiles();
         } catch (IOException e) {
             throw fail("removing deleted segments of " + tp, e);
         }
-        return n;
     }
 
     // ------------------------------------------------------------------ cleaning (see Cleaner)
 
     /** The segments, oldest first, the active one last; any thread (the cleaner manager sizes them). */
     List<LogSegment> segmentList() {
-        return new ArrayList<>(segments.values());
+        return segments.toList();
     }
 
     /** What a cleaning starts from, taken on the owner's context. */
@@ -811,7 +575,7 @@ public final class PartitionLog implements Closeable {
      */
     CleaningSnapshot cleaningSnapshot() {
         checkWritable();
-        return new CleaningSnapshot(new ArrayList<>(segments.values()), truncations, logStartOffset,
+        return new CleaningSnapshot(segments.toList(), truncations, logStartOffset(),
                 producerState.lastOffsets());
     }
 
@@ -839,13 +603,13 @@ public final class PartitionLog implements Closeable {
         }
         try {
             cleaned.renameFiles(CleanerRecovery.SWAP_SUFFIX);
-            segments.put(cleaned.baseOffset, cleaned);
+            segments.add(cleaned);
             long now = time.milliseconds();
             for (LogSegment seg : old) {
                 if (seg.baseOffset != cleaned.baseOffset) {
                     segments.remove(seg.baseOffset);
                 }
-                scheduleDelete(seg, now);
+                retention.scheduleDelete(seg, now);
             }
             cleaned.renameFiles("");
             Checkpoints.fsyncDir(dir);
@@ -855,7 +619,7 @@ public final class PartitionLog implements Closeable {
         return true;
     }
 
-    // ------------------------------------------------------------------ flush, config, close
+    // ------------------------------------------------------------------ flush (see LogFlusher), config, close
 
     /** Flushes when flush.messages or flush.ms say so; returns true if it flushed. */
     public boolean flushIfNeeded() {
@@ -868,45 +632,21 @@ public final class PartitionLog implements Closeable {
 
     /** Whether flush.messages or flush.ms call for a flush now (the owner may batch several appends first). */
     public boolean flushDue() {
-        LogConfig cfg = config;
-        boolean byCount = unflushedMessages >= cfg.flushMessages();
-        boolean byTime = unflushedMessages > 0 && cfg.flushMs() != Long.MAX_VALUE
-                && time.milliseconds() - lastFlushMs >= cfg.flushMs();
-        return byCount || byTime;
+        return flusher.flushDue();
     }
 
     /** How many times {@link #flush()} ran (for metrics and group-commit tests). */
     public long flushCount() {
-        return flushCount;
+        return flusher.flushCount();
     }
 
-    /** Forces everything appended so far to disk and advances the recovery point. */
+    /** Forces everything appended so far to disk and advances the recovery point ({@link LogFlusher}). */
     public void flush() {
         checkWritable();
-        flushCount++;
-        LogEnd e = end;
         try {
-            Long from = segments.floorKey(recoveryPoint);
-            flushSegments((from == null ? segments : segments.tailMap(from, true)).values());
-            if (dirNeedsFsync) {
-                // new segment files must survive a power loss along with their data
-                Checkpoints.fsyncDir(dir);
-                dirNeedsFsync = false;
-            }
-            if (e.offset() > recoveryPoint) {
-                recoveryPoint = e.offset();
-                Checkpoints.writeOffset(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
-            }
+            flusher.flush(end.offset());
         } catch (IOException ex) {
             throw fail("flushing " + tp, ex);
-        }
-        unflushedMessages = 0;
-        lastFlushMs = time.milliseconds();
-    }
-
-    private static void flushSegments(Iterable<LogSegment> segs) throws IOException {
-        for (LogSegment seg : segs) {
-            seg.flush();
         }
     }
 
@@ -925,10 +665,7 @@ public final class PartitionLog implements Closeable {
                 flush();
                 producerState.takeSnapshot();
             }
-            for (PendingDelete p : pendingDeletes) {
-                p.segment().closeAndDelete();
-            }
-            pendingDeletes.clear();
+            retention.deleteAllScheduledFiles();
             for (LogSegment seg : segments.values()) {
                 seg.close();
             }
@@ -946,10 +683,11 @@ public final class PartitionLog implements Closeable {
      * (what reaches the page cache stays). For crash-recovery tests.
      */
     void closeWithoutShutdown() {
-        closeQuietly();
+        closeHandlersQuietly(tp, segments);
+        closed = true;
     }
 
-    private void closeQuietly() {
+    private static void closeHandlersQuietly(TopicPartition tp, LogSegments segments) {
         for (LogSegment seg : segments.values()) {
             try {
                 seg.closeHandlersOnly();
@@ -957,7 +695,6 @@ public final class PartitionLog implements Closeable {
                 LOG.debug("{}: closing {} after a failed open", tp, seg, e);
             }
         }
-        closed = true;
     }
 
     /** Closes and removes the whole partition directory (DeleteTopics). */
@@ -966,11 +703,8 @@ public final class PartitionLog implements Closeable {
         for (LogSegment seg : segments.values()) {
             seg.closeHandlersOnly();
         }
-        for (PendingDelete p : pendingDeletes) {
-            p.segment().closeHandlersOnly();
-        }
+        retention.dropScheduledFiles();
         segments.clear();
-        pendingDeletes.clear();
         try (Stream<Path> walk = Files.walk(dir)) {
             for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
                 Files.deleteIfExists(p);

@@ -7,13 +7,23 @@
  * {@code leader-epoch-checkpoint}, plus our own {@code %020d.snapshot} producer-state snapshots,
  * {@code recovery-point}, {@code log-start-offset} and {@code clean-shutdown} files.
  *
+ * <p>Classes, as Kafka's storage module splits its log: {@link io.runnel.log.PartitionLog} is the log of
+ * one partition and keeps append (and roll), read and truncation; {@code LogLoader} opens a directory and
+ * recovers it after a crash; {@code LogSegments} is the concurrent set of segments by base offset;
+ * {@code LogRetention} owns the log start offset and removes segments below it (retention.ms,
+ * retention.bytes, DeleteRecords, file.delete.delay.ms); {@code LogFlusher} decides flushes
+ * (flush.messages, flush.ms) and keeps the recovery point; {@code LogSegment} with its
+ * {@code OffsetIndex} and {@code TimeIndex} is one segment; {@code Cleaner}, {@code LogCleaner},
+ * {@code LogCleanerManager} and {@code CleanerRecovery} compact.
+ *
  * <p>Threading, once for the package: each {@link io.runnel.log.PartitionLog} has one writer, the
  * partition's owner, on a context allowed to block on the disk; all mutation (append, roll, truncate,
  * retention, flush, close) happens there. Readers on any thread go through the log's published end
  * (a volatile (offset, segment, position) written after the bytes), the concurrent segment map and the
  * indexes' volatile entry counts, so they see only whole batches and never take a lock. Internal classes
- * ({@code LogSegment}, {@code OffsetIndex}, {@code TimeIndex}, {@code ProducerStateManager},
- * {@code LeaderEpochCache}) state which of their methods a reader may call.
+ * ({@code LogSegments}, {@code LogSegment}, {@code OffsetIndex}, {@code TimeIndex},
+ * {@code ProducerStateManager}, {@code LeaderEpochCache}, {@code LogRetention}, {@code LogFlusher}) state
+ * which of their methods a reader may call; {@code LogLoader} runs before the log exists for anyone else.
  *
  * <p>Compaction: the {@link io.runnel.log.LogCleaner} runs on threads of its own. It reads inactive
  * segments like any reader, writes {@code .cleaned} segments beside them, and hands each one to the

@@ -74,6 +74,13 @@ final class LogTestSupport {
                 c.messageTimestampAfterMaxMs());
     }
 
+    /** Closes every segment of a set built by hand (tests of LogSegments, LogRetention, ...). */
+    static void closeAll(LogSegments segments) throws Exception {
+        for (LogSegment seg : segments.values()) {
+            seg.close();
+        }
+    }
+
     static PartitionLog open(Path dir, LogConfig config, Time time) throws Exception {
         return PartitionLog.open(TP, dir, config, time);
     }

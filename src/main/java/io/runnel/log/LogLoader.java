@@ -1,0 +1,221 @@
+package io.runnel.log;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.utils.Time;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Loads a partition directory into a {@link LogSegments} and recovers it, as Kafka's {@code LogLoader}:
+ * <ol>
+ * <li>{@code *.deleted} and {@code *.tmp} files are removed, then {@link CleanerRecovery} completes or
+ *     discards what an interrupted cleaning left ({@code .swap}, {@code .cleaned});</li>
+ * <li>every {@code <base>.log} is opened; index files without a log are removed; an empty directory gets
+ *     one empty segment at the persisted {@code log-start-offset};</li>
+ * <li>after an unclean shutdown (no {@code clean-shutdown} marker) every segment from the one holding the
+ *     {@code recovery-point} is scanned: CRCs checked, indexes and leader epochs rebuilt, a torn or corrupt
+ *     tail truncated and every later segment deleted. A segment below the recovery point is scanned only
+ *     when its indexes are missing or fail their sanity check;</li>
+ * <li>the leader-epoch cache is cut to the recovered log, producer state is reloaded from the newest
+ *     snapshot and the batches after it ({@link #rebuildProducerState}), and the scanned segments are
+ *     flushed so the next crash need not rescan them.</li>
+ * </ol>
+ *
+ * <p>Invariants on return: the segment set is not empty, its last segment is the active one (indexes at
+ * full size, the others trimmed), {@code logStartOffset <= logEndOffset} and
+ * {@code recoveryPoint <= logEndOffset}; the {@code clean-shutdown} marker is gone, so a crash from here
+ * on is recovered as unclean.
+ *
+ * <p>Threading: blocking file I/O, run once by {@link PartitionLog#open} before the log exists for any
+ * other thread; not thread-safe. {@link #rebuildProducerState} is also called by the owner after a
+ * truncation.
+ */
+final class LogLoader {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LogLoader.class);
+
+    /** Where the loaded log starts, is known flushed to, and ends. */
+    record LoadedLog(long logStartOffset, long recoveryPoint, long logEndOffset) {
+    }
+
+    private final TopicPartition tp;
+    private final Path dir;
+    private final LogConfig config;
+    private final Time time;
+    private final LogSegments segments;
+    private final LeaderEpochCache epochCache;
+    private final ProducerStateManager producerState;
+
+    LogLoader(TopicPartition tp, Path dir, LogConfig config, Time time, LogSegments segments,
+              LeaderEpochCache epochCache, ProducerStateManager producerState) {
+        this.tp = tp;
+        this.dir = dir;
+        this.config = config;
+        this.time = time;
+        this.segments = segments;
+        this.epochCache = epochCache;
+        this.producerState = producerState;
+    }
+
+    /** Fills the (empty) segment set from the directory and recovers it; see the class comment. */
+    LoadedLog load() throws IOException {
+        Path cleanMarker = dir.resolve(PartitionLog.CLEAN_SHUTDOWN_FILE);
+        boolean clean = Files.exists(cleanMarker);
+        removeTempAndDeletedFiles();
+        CleanerRecovery.recover(dir, tp);
+        TreeSet<Long> bases = new TreeSet<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*" + LogSegment.LOG_SUFFIX)) {
+            for (Path p : ds) {
+                String name = p.getFileName().toString();
+                try {
+                    bases.add(Long.parseLong(name.substring(0, name.length() - LogSegment.LOG_SUFFIX.length())));
+                } catch (NumberFormatException e) {
+                    LOG.warn("Ignoring unexpected file {}", p);
+                }
+            }
+        }
+        deleteOrphanIndexes(bases);
+        long persistedStart = Checkpoints.readOffset(dir.resolve(PartitionLog.LOG_START_OFFSET_FILE), 0L);
+        long recoveryPoint = Checkpoints.readOffset(dir.resolve(PartitionLog.RECOVERY_POINT_FILE), 0L);
+        if (bases.isEmpty()) {
+            bases.add(persistedStart);
+        }
+        long nextOffset = bases.first();
+        Set<Long> missingIndexes = new HashSet<>();
+        for (long base : bases) {
+            if (!Files.exists(dir.resolve(LogSegment.fileName(base, LogSegment.INDEX_SUFFIX)))
+                    || !Files.exists(dir.resolve(LogSegment.fileName(base, LogSegment.TIME_INDEX_SUFFIX)))) {
+                missingIndexes.add(base);
+            }
+            segments.add(LogSegment.open(dir, base, config, time));
+        }
+        // unclean: scan from the segment holding the recovery point; later segments after a torn one go
+        List<LogSegment> all = segments.toList();
+        Long recoverFrom = null;
+        if (!clean) {
+            LogSegment floor = segments.floorSegment(recoveryPoint);
+            recoverFrom = floor == null ? all.get(0).baseOffset : floor.baseOffset;
+        }
+        boolean dropRest = false;
+        for (LogSegment seg : all) {
+            if (dropRest) {
+                LOG.warn("{}: deleting segment {} after a truncated one", tp, seg);
+                segments.remove(seg.baseOffset);
+                seg.closeAndDelete();
+                continue;
+            }
+            boolean scan = recoverFrom != null && seg.baseOffset >= recoverFrom;
+            if (!scan && (missingIndexes.contains(seg.baseOffset) || !seg.indexesSane())) {
+                LOG.warn("{}: rebuilding corrupt or missing index of {}", tp, seg);
+                scan = true;
+            }
+            if (scan) {
+                int truncated = seg.recover(nextOffset, epochCache::assignIfNewer);
+                if (truncated > 0) {
+                    LOG.warn("{}: truncated {} invalid bytes at the end of {}", tp, truncated, seg);
+                    dropRest = true;
+                }
+            }
+            nextOffset = seg.readNextOffset();
+        }
+        LogSegment active = segments.lastSegment();
+        active.resizeIndexes(config.segmentIndexBytes());
+        for (LogSegment seg : segments.values()) {
+            if (seg != active) {
+                seg.onBecomeInactive();
+            }
+        }
+        long leo = nextOffset;
+        long logStartOffset = Math.max(persistedStart, segments.firstBaseOffset());
+        if (logStartOffset > leo) {
+            logStartOffset = leo;
+        }
+        recoveryPoint = Math.min(leo, recoveryPoint);
+        epochCache.truncateFromEnd(leo);
+        epochCache.truncateFromStart(logStartOffset);
+        rebuildProducerState(producerState, segments, logStartOffset, leo, time);
+        Files.deleteIfExists(cleanMarker);
+        if (!clean) {
+            // what was just scanned is valid now; persist so the next crash does not rescan it
+            LogFlusher.flushSegments(segments.valuesFrom(recoverFrom));
+            recoveryPoint = leo;
+            Checkpoints.writeOffset(dir.resolve(PartitionLog.RECOVERY_POINT_FILE), recoveryPoint);
+        }
+        Checkpoints.writeOffset(dir.resolve(PartitionLog.LOG_START_OFFSET_FILE), logStartOffset);
+        LOG.debug("{}: opened {} segments, log start {}, log end {}, clean {}", tp, segments.numberOfSegments(),
+                logStartOffset, leo, clean);
+        return new LoadedLog(logStartOffset, recoveryPoint, leo);
+    }
+
+    private void removeTempAndDeletedFiles() throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                String name = p.getFileName().toString();
+                if (name.endsWith(LogSegment.DELETED_SUFFIX) || name.endsWith(".tmp")) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
+    private void deleteOrphanIndexes(TreeSet<Long> bases) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                String name = p.getFileName().toString();
+                for (String suffix : List.of(LogSegment.INDEX_SUFFIX, LogSegment.TIME_INDEX_SUFFIX)) {
+                    if (name.endsWith(suffix)) {
+                        try {
+                            long base = Long.parseLong(name.substring(0, name.length() - suffix.length()));
+                            if (!bases.contains(base)) {
+                                Files.deleteIfExists(p);
+                            }
+                        } catch (NumberFormatException e) {
+                            // not ours
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Producer state for a log ending at {@code leo}: the newest valid snapshot at or below it, then a
+     * replay of every batch after it (from {@code logStartOffset} when there is no snapshot). Owner only,
+     * with nothing appended since the log end was last published, so each segment's size is its end.
+     */
+    static void rebuildProducerState(ProducerStateManager producerState, LogSegments segments, long logStartOffset,
+                                     long leo, Time time) throws IOException {
+        producerState.deleteSnapshotsAbove(leo);
+        OptionalLong snap = producerState.loadLatestSnapshot(leo, time.milliseconds(),
+                ProducerStateManager.DEFAULT_PRODUCER_ID_EXPIRATION_MS);
+        long from = snap.isPresent() ? Math.max(snap.getAsLong(), logStartOffset) : logStartOffset;
+        if (snap.isEmpty()) {
+            producerState.clear(from);
+        }
+        for (LogSegment seg : segments.valuesFrom(from)) {
+            int maxPosition = seg.size();
+            LogSegment.BatchPosition start = seg.translateOffset(from, maxPosition);
+            if (start == null) {
+                continue;
+            }
+            for (LogBatch batch : seg.batchesFrom(start.position(), maxPosition)) {
+                if (batch.lastOffset() >= from) {
+                    producerState.replay(batch);
+                }
+            }
+        }
+        producerState.setMapEndOffset(leo);
+    }
+}
