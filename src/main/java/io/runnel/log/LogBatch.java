@@ -85,12 +85,12 @@ public interface LogBatch extends Iterable<LogRecord> {
     void ensureValid() throws CorruptRecordException;
 
     /**
-     * Walks the records without materialising them, for validation: with {@code keysAndValues} false a
-     * compressed batch is decompressed skipping keys and values (hasKey is then false for every record).
+     * Walks the records without materialising them, for validation: a compressed batch is decompressed
+     * skipping keys and values (their lengths are still read, so hasKey is right), as Kafka's LogValidator does.
      * Malformed data throws a kafka-clients KafkaException, BufferUnderflowException,
      * IllegalArgumentException, IllegalStateException or NoSuchElementException.
      */
-    void scanRecords(boolean keysAndValues, RecordScanner scanner);
+    void scanRecords(RecordScanner scanner);
 
     void setLastOffset(long offset);
 

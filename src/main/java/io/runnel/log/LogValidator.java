@@ -58,7 +58,7 @@ final class LogValidator {
                         + " bytes which exceeds the maximum configured value of " + config.maxMessageBytes() + ".");
             }
             ensureValid(batch, tp);
-            boolean compressed = compressed(batch, tp);
+            checkCodec(batch, tp);
             long countFromOffsets = batch.lastOffset() - batch.baseOffset() + 1;
             if (countFromOffsets <= 0) {
                 throw new InvalidRecordException("Batch has an invalid offset range: [" + batch.baseOffset() + ", "
@@ -81,7 +81,7 @@ final class LogValidator {
                 throw new InvalidRecordException("Invalid sequence number " + batch.baseSequence()
                         + " in record batch with producerId " + batch.producerId() + " in topic partition " + tp);
             }
-            long batchMax = validateRecords(batch, compressed, count, config, now, tp);
+            long batchMax = validateRecords(batch, count, config, now, tp);
             infos.add(new BatchInfo(batch, count, batchMax));
             validBytes += size;
             recordCount += count;
@@ -134,9 +134,9 @@ final class LogValidator {
         }
     }
 
-    private static boolean compressed(LogBatch batch, String tp) {
+    private static void checkCodec(LogBatch batch, String tp) {
         try {
-            return batch.isCompressed();
+            batch.isCompressed();
         } catch (IllegalArgumentException e) {
             throw new UnsupportedCompressionTypeException("Record batch in " + tp + " uses an unknown codec: "
                     + e.getMessage());
@@ -144,13 +144,14 @@ final class LogValidator {
     }
 
     /** Iterates the records: count, consecutive offsets, keys, timestamps. Returns the largest timestamp. */
-    private static long validateRecords(LogBatch batch, boolean compressed, int count, LogConfig config,
+    private static long validateRecords(LogBatch batch, int count, LogConfig config,
                                         long now, String tp) {
-        // keys are needed only for compacted topics; otherwise skip decompressing keys and values
+        // a compacted topic needs to know that each record has a key, not the key: a compressed batch is
+        // read skipping keys and values, compacted or not
         boolean needKeys = config.compact();
         RecordCheck check = new RecordCheck(batch.baseOffset(), count, needKeys, config, now, tp);
         try {
-            batch.scanRecords(needKeys || !compressed, check);
+            batch.scanRecords(check);
         } catch (ApiException e) {
             throw e;
         } catch (KafkaException | java.nio.BufferUnderflowException | IllegalArgumentException

@@ -400,10 +400,11 @@ final class RecordFormat {
         }
 
         @Override
-        public void scanRecords(boolean keysAndValues, RecordScanner scanner) {
-            try (CloseableIterator<Record> it = keysAndValues || !isCompressed()
-                    ? batch.streamingIterator(BufferSupplier.NO_CACHING)
-                    : mutable().skipKeyValueIterator(BufferSupplier.NO_CACHING)) {
+        public void scanRecords(RecordScanner scanner) {
+            // an uncompressed batch is read in place either way
+            try (CloseableIterator<Record> it = isCompressed()
+                    ? mutable().skipKeyValueIterator(BufferSupplier.NO_CACHING)
+                    : batch.streamingIterator(BufferSupplier.NO_CACHING)) {
                 while (it.hasNext()) {
                     Record r = it.next();
                     scanner.record(r.offset(), r.timestamp(), r.hasKey());

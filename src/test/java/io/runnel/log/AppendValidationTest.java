@@ -14,9 +14,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import org.apache.kafka.common.InvalidRecordException;
+import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.errors.CorruptRecordException;
 import org.apache.kafka.common.errors.InvalidTimestampException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
@@ -148,5 +152,21 @@ class AppendValidationTest {
         RecordSet bad = RecordSet.builder().baseOffset(5L).addAll(LogTestSupport.records(T0, "a")).build();
         assertThatThrownBy(() -> log.appendAsLeader(bad, 0)).isInstanceOf(InvalidRecordException.class);
         assertNothingAppended();
+    }
+
+    @Test
+    void compactedTopicRefusesAKeylessRecordInsideACompressedBatchAndTakesKeyedOnes() throws Exception {
+        log.updateConfig(log.config().withCompaction(true, false, CleanerTestSupport.compaction(0, 0, Long.MAX_VALUE, 0.5)));
+        for (String codec : new String[] {"none", "lz4", "zstd", "gzip"}) {
+            List<RecordSet.NewRecord> records = new ArrayList<>(CleanerTestSupport.keyed(T0, "k1=a", "k2=b"));
+            records.add(new RecordSet.NewRecord(T0, null, "keyless".getBytes(StandardCharsets.UTF_8)));
+            RecordSet bad = RecordSet.builder().compression(Compression.of(codec).build())
+                    .addAll(records).build();
+            assertThatThrownBy(() -> log.appendAsLeader(bad, 0)).as(codec).isInstanceOf(InvalidRecordException.class)
+                    .hasMessageContaining("without key");
+            assertNothingAppended();
+        }
+        log.appendAsLeader(CleanerTestSupport.keyedBatch("lz4", T0, "k1=a", "k2="), 0);
+        assertThat(log.logEndOffset()).isEqualTo(3);
     }
 }
