@@ -156,8 +156,10 @@ public final class Broker {
         }
         // The Raft server needs no Vert.x: it reads its storage, binds its port and loads its classes (a third
         // of the node's) on a thread of its own while Vert.x starts and, in a cluster, Hazelcast joins.
-        MetadataQuorum quorum = new MetadataQuorum(quorumConfig, config.clusterId(),
-                new MetadataStateMachine(new MetadataImage(overrides -> uncleanElectionAllowed(config, overrides))));
+        MetadataImage image = new MetadataImage(overrides -> uncleanElectionAllowed(config, overrides));
+        // the dynamic broker configs live in the metadata log: every effective config reads them from the image
+        config.dynamicSource(() -> image.brokerLayers(config.nodeId()));
+        MetadataQuorum quorum = new MetadataQuorum(quorumConfig, config.clusterId(), new MetadataStateMachine(image));
         CompletableFuture<Void> quorumStarted = startQuorum(config, quorumConfig, quorum);
         int cores = Runtime.getRuntime().availableProcessors();
         VertxOptions options = new VertxOptions()
@@ -398,9 +400,14 @@ public final class Broker {
         return started;
     }
 
+    /**
+     * The election rule of the metadata image: {@code overrides} already carry the cluster-wide dynamic
+     * default (see MetadataImage), and below it only the properties file counts, never this broker's own
+     * dynamic value, since every node must elect alike.
+     */
     private static boolean uncleanElectionAllowed(BrokerConfig config, Map<String, String> overrides) {
-        return Boolean.TRUE.equals(io.runnel.config.TopicConfigs.effective(overrides, config)
-                .get(org.apache.kafka.common.config.TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE_CONFIG));
+        String topic = overrides.get(org.apache.kafka.common.config.TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE_CONFIG);
+        return topic != null ? Boolean.parseBoolean(topic) : config.getBoolean(BrokerConfig.UNCLEAN_LEADER_ELECTION_ENABLE);
     }
 
     private Future<Context> workerContext() {

@@ -13,6 +13,7 @@ import java.util.function.UnaryOperator;
 import io.runnel.cluster.TopicInfo;
 import io.runnel.metadata.TopicManager;
 import io.runnel.config.BrokerConfig;
+import io.runnel.config.DynamicBrokerConfigs;
 import io.runnel.config.TopicConfigs;
 import io.vertx.core.Future;
 import org.apache.kafka.clients.admin.AlterConfigOp.OpType;
@@ -31,10 +32,10 @@ import org.apache.kafka.common.requests.ApiError;
  * pre-processing (ConfigAdminManager) and controller validation (ConfigurationControlManager,
  * ControllerConfigurationValidator), with their messages.
  *
- * <p>Runnel has no dynamic broker configs: a BROKER resource (this node's id, or empty for the cluster
- * default) that would set anything is refused the way Kafka refuses a config it cannot update dynamically
- * (INVALID_REQUEST, "Cannot update these configs dynamically: Set(...)"); one that sets nothing (only
- * deletions) succeeds without effect. Stateless; any thread.
+ * <p>A BROKER resource (this node's id, or empty for the cluster default) takes the dynamic broker configs
+ * of {@link DynamicBrokerConfigs} into the metadata log; any other key is refused the way Kafka refuses a
+ * config it cannot update dynamically (INVALID_REQUEST, "Cannot update these configs dynamically: Set(...)").
+ * Stateless; any thread.
  */
 final class ConfigAlterations {
 
@@ -94,7 +95,7 @@ final class ConfigAlterations {
             }
             ConfigResource.Type type = ConfigResource.Type.forId(typeId);
             return switch (type) {
-                case BROKER -> Future.succeededFuture(alterBroker(config, name, ops));
+                case BROKER -> alterBroker(topics, config, name, ops, incremental, validateOnly);
                 case TOPIC -> alterTopic(topics, name, ops, incremental, validateOnly);
                 case CLIENT_METRICS, GROUP -> throw new InvalidRequestException("Unsupported resource type " + type + ".");
                 case BROKER_LOGGER -> throw incremental
@@ -107,7 +108,8 @@ final class ConfigAlterations {
         }
     }
 
-    private static ApiError alterBroker(BrokerConfig config, String name, List<Op> ops) {
+    private static Future<ApiError> alterBroker(TopicManager topics, BrokerConfig config, String name, List<Op> ops,
+                                                boolean incremental, boolean validateOnly) {
         if (!name.isEmpty()) {
             int id;
             try {
@@ -120,7 +122,8 @@ final class ConfigAlterations {
                         + ", but received " + name);
             }
         }
-        // Kafka applies the operations to the stored dynamic configs (none here) and refuses what remains
+        // Kafka applies the operations to the stored dynamic configs and refuses what remains that it cannot
+        // change at run time, before it looks at any value
         Set<String> remaining = new LinkedHashSet<>();
         for (Op op : ops) {
             if (op.op() == null || op.op() == OpType.SET) {
@@ -139,11 +142,20 @@ final class ConfigAlterations {
                 remaining.add(op.name());
             }
         }
+        remaining.removeIf(DynamicBrokerConfigs::isDynamic);
         if (!remaining.isEmpty()) {
-            throw new InvalidRequestException("Cannot update these configs dynamically: Set("
-                    + String.join(", ", remaining) + ")");
+            throw DynamicBrokerConfigs.notDynamic(remaining);
         }
-        return ApiError.NONE;
+        UnaryOperator<Map<String, String>> change = current -> apply(current, ops, incremental, BrokerConfig.DEF,
+                ConfigAlterations::brokerListDefault);
+        return topics.alterBrokerConfigs(name, change, validateOnly).map(c -> ApiError.NONE)
+                .otherwise(e -> AdminSupport.apiError(name, e));
+    }
+
+    /** APPEND and SUBTRACT on a broker config without a dynamic value start from its built-in default, as in Kafka. */
+    private static String brokerListDefault(String name) {
+        ConfigDef.ConfigKey key = BrokerConfig.DEF.configKeys().get(name);
+        return key == null || !key.hasDefault() ? null : ConfigDef.convertToString(key.defaultValue, key.type);
     }
 
     private static Future<ApiError> alterTopic(TopicManager topics, String name, List<Op> ops, boolean incremental,
@@ -156,7 +168,8 @@ final class ConfigAlterations {
         } catch (InvalidTopicException e) {
             return Future.succeededFuture(new ApiError(Errors.INVALID_TOPIC_EXCEPTION, e.getMessage()));
         }
-        UnaryOperator<Map<String, String>> change = current -> apply(current, ops, incremental);
+        UnaryOperator<Map<String, String>> change = current -> apply(current, ops, incremental, TopicConfigs.DEF,
+                ConfigDescriber::listDefault);
         // Kafka validates the resulting configs before it checks that the topic exists
         TopicInfo topic = topics.topic(name);
         TopicConfigs.validate(change.apply(new HashMap<>(topic == null ? Map.of() : topic.configs())));
@@ -169,11 +182,12 @@ final class ConfigAlterations {
     }
 
     /**
-     * The topic's overrides after the operations: legacy AlterConfigs replaces the whole set, incremental
-     * operations change one key each (APPEND/SUBTRACT on list configs only, starting from the default when
-     * there is no override).
+     * A resource's overrides after the operations: legacy AlterConfigs replaces the whole set, incremental
+     * operations change one key each (APPEND/SUBTRACT on list configs of {@code def} only, starting from
+     * {@code listDefault} when there is no override).
      */
-    static Map<String, String> apply(Map<String, String> current, List<Op> ops, boolean incremental) {
+    static Map<String, String> apply(Map<String, String> current, List<Op> ops, boolean incremental, ConfigDef def,
+                                     UnaryOperator<String> listDefault) {
         Map<String, String> result = incremental ? new HashMap<>(current) : new HashMap<>();
         for (Op op : ops) {
             if (op.op() == null || op.op() == OpType.SET) {
@@ -181,13 +195,13 @@ final class ConfigAlterations {
             } else if (op.op() == OpType.DELETE) {
                 result.remove(op.name());
             } else {
-                ConfigDef.ConfigKey key = TopicConfigs.DEF.configKeys().get(op.name());
+                ConfigDef.ConfigKey key = def.configKeys().get(op.name());
                 if (key == null || key.type != ConfigDef.Type.LIST) {
                     throw new InvalidConfigurationException("Can't " + op.op() + " to key " + op.name()
                             + " because its type is not LIST.");
                 }
                 String base = current.containsKey(op.name()) ? current.get(op.name())
-                        : ConfigDescriber.listDefault(op.name());
+                        : listDefault.apply(op.name());
                 List<String> parts = new ArrayList<>();
                 if (base != null) {
                     for (String p : base.split(",")) {

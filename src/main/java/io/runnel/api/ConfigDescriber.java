@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 import io.runnel.config.BrokerConfig;
+import io.runnel.config.DynamicBrokerConfigs;
 import io.runnel.config.TopicConfigs;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.TopicConfig;
@@ -25,9 +26,10 @@ import org.apache.kafka.common.requests.DescribeConfigsResponse.ConfigType;
  * ConfigHelper and KafkaConfigSchema do: the effective value, where it comes from, its synonyms (the
  * config itself when overridden, then the broker properties it falls back to), its type and documentation.
  *
- * <p>Runnel has no dynamic broker configs: every broker config is read-only and comes either from the
- * properties the broker started with (STATIC_BROKER_CONFIG) or from the built-in default (DEFAULT_CONFIG).
- * Topic overrides are DYNAMIC_TOPIC_CONFIG (wire id 1).
+ * <p>A broker config comes from this broker's dynamic overrides (DYNAMIC_BROKER_CONFIG), the cluster-wide
+ * dynamic default (DYNAMIC_DEFAULT_BROKER_CONFIG), the properties the broker started with
+ * (STATIC_BROKER_CONFIG) or the built-in default (DEFAULT_CONFIG), in that order; only the
+ * {@link DynamicBrokerConfigs} are writable. Topic overrides are DYNAMIC_TOPIC_CONFIG (wire id 1).
  *
  * <p>Immutable after construction; any thread.
  */
@@ -73,6 +75,7 @@ final class ConfigDescriber {
      */
     List<DescribeConfigsResourceResult> describeTopic(Map<String, String> overrides, Collection<String> keys,
                                                       boolean includeSynonyms, boolean includeDocumentation) {
+        DynamicBrokerConfigs.Layers layers = broker.dynamicLayers();
         Map<String, Object> effective = TopicConfigs.effective(overrides, broker);
         List<DescribeConfigsResourceResult> out = new ArrayList<>();
         for (String name : new TreeMap<>(TopicConfigs.DEF.configKeys()).keySet()) {
@@ -88,7 +91,7 @@ final class ConfigDescriber {
             }
             String brokerName = BrokerConfig.TOPIC_CONFIG_SYNONYMS.get(name);
             if (brokerName != null) {
-                all.addAll(configSynonyms(brokerName, brokerSynonyms(brokerName)));
+                all.addAll(configSynonyms(layers, brokerName, brokerSynonyms(brokerName)));
             }
             out.add(new DescribeConfigsResourceResult().setName(name).setValue(value)
                     .setConfigSource(all.isEmpty() ? ConfigSource.DEFAULT_CONFIG.id() : all.get(0).source())
@@ -100,18 +103,41 @@ final class ConfigDescriber {
         return out;
     }
 
-    /** This broker's configs as DescribeConfigs shows a per-broker resource; all read-only. */
+    /**
+     * This broker's configs as DescribeConfigs shows a per-broker resource: the effective values, dynamic
+     * ones included; only dynamic configs are writable.
+     */
     List<DescribeConfigsResourceResult> describeBroker(Collection<String> keys, boolean includeSynonyms,
                                                        boolean includeDocumentation) {
+        DynamicBrokerConfigs.Layers layers = broker.dynamicLayers();
+        BrokerConfig current = broker.current();
         // Kafka lists the originals (including keys it does not know) and then every defined config
         Map<String, Object> entries = new LinkedHashMap<>();
-        Map<String, ?> values = broker.values();
-        broker.originals().forEach((k, v) -> {
+        Map<String, ?> values = current.values();
+        current.originals().forEach((k, v) -> {
             if (v != null && !values.containsKey(k)) {
                 entries.put(k, v);
             }
         });
         new TreeMap<>(values).forEach(entries::put);
+        return brokerEntries(layers, entries, true, keys, includeSynonyms, includeDocumentation);
+    }
+
+    /**
+     * The cluster-wide default BROKER resource (name ""): only the dynamic defaults set, each with only its
+     * DYNAMIC_DEFAULT_BROKER_CONFIG synonyms, as Kafka shows it.
+     */
+    List<DescribeConfigsResourceResult> describeClusterDefault(Collection<String> keys, boolean includeSynonyms,
+                                                               boolean includeDocumentation) {
+        DynamicBrokerConfigs.Layers layers = broker.dynamicLayers();
+        return brokerEntries(layers, new TreeMap<>(layers.clusterDefault()), false, keys, includeSynonyms,
+                includeDocumentation);
+    }
+
+    private List<DescribeConfigsResourceResult> brokerEntries(DynamicBrokerConfigs.Layers layers,
+                                                              Map<String, ?> entries, boolean perBroker,
+                                                              Collection<String> keys, boolean includeSynonyms,
+                                                              boolean includeDocumentation) {
         List<DescribeConfigsResourceResult> out = new ArrayList<>();
         entries.forEach((name, value) -> {
             if (!wanted(keys, name)) {
@@ -123,13 +149,16 @@ final class ConfigDescriber {
             boolean sensitive = type == null || type == ConfigDef.Type.PASSWORD;
             String rendered = sensitive ? null
                     : value instanceof String s ? s : ConfigDef.convertToString(value, type);
-            List<DescribeConfigsSynonym> all = configSynonyms(name, brokerSynonyms(name));
+            List<DescribeConfigsSynonym> all = configSynonyms(layers, name, brokerSynonyms(name));
+            if (!perBroker) {
+                all.removeIf(s -> s.source() != ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG.id());
+            }
             if (sensitive) {
                 all.forEach(s -> s.setValue(null));
             }
             out.add(new DescribeConfigsResourceResult().setName(name).setValue(rendered)
                     .setConfigSource(all.isEmpty() ? ConfigSource.DEFAULT_CONFIG.id() : all.get(0).source())
-                    .setIsSensitive(sensitive).setReadOnly(true)
+                    .setIsSensitive(sensitive).setReadOnly(!DynamicBrokerConfigs.isDynamic(name))
                     .setSynonyms(includeSynonyms ? all : new ArrayList<>())
                     .setConfigType(configType(type).id())
                     .setDocumentation(includeDocumentation && key != null ? key.documentation : null));
@@ -139,10 +168,11 @@ final class ConfigDescriber {
 
     /**
      * The effective configs of a new topic as CreateTopics v5+ returns them (KafkaConfigSchema's
-     * resolution): the override if set, else the first broker synonym set at start-up, else the default.
-     * Sorted by name.
+     * resolution): the override if set, else the first broker synonym set dynamically for this broker, for
+     * the cluster, or at start-up, else the default. Sorted by name.
      */
     List<CreatableTopicConfigs> creationConfigs(Map<String, String> overrides) {
+        DynamicBrokerConfigs.Layers layers = broker.dynamicLayers();
         Map<String, Object> effective = TopicConfigs.effective(overrides, broker);
         List<CreatableTopicConfigs> out = new ArrayList<>();
         for (String name : new TreeMap<>(TopicConfigs.DEF.configKeys()).keySet()) {
@@ -152,7 +182,12 @@ final class ConfigDescriber {
                 source = ConfigSource.TOPIC_CONFIG;
             } else {
                 String brokerName = BrokerConfig.TOPIC_CONFIG_SYNONYMS.get(name);
-                if (brokerName != null && brokerSynonyms(brokerName).stream().anyMatch(staticConfigs::containsKey)) {
+                List<String> synonyms = brokerName == null ? List.of() : brokerSynonyms(brokerName);
+                if (synonyms.stream().anyMatch(layers.node()::containsKey)) {
+                    source = ConfigSource.DYNAMIC_BROKER_CONFIG;
+                } else if (synonyms.stream().anyMatch(layers.clusterDefault()::containsKey)) {
+                    source = ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG;
+                } else if (synonyms.stream().anyMatch(staticConfigs::containsKey)) {
                     source = ConfigSource.STATIC_BROKER_CONFIG;
                 }
             }
@@ -181,29 +216,32 @@ final class ConfigDescriber {
     }
 
     /**
-     * Kafka's configSynonyms: dynamic sources (none here), then the explicitly set properties, then the
-     * built-in defaults, each in synonym order; entries before {@code name} itself are dropped.
+     * Kafka's configSynonyms: this broker's dynamic configs, the cluster's dynamic defaults, the explicitly
+     * set properties, then the built-in defaults, each in synonym order; entries before {@code name} itself
+     * are dropped.
      */
-    private List<DescribeConfigsSynonym> configSynonyms(String name, List<String> synonyms) {
+    private List<DescribeConfigsSynonym> configSynonyms(DynamicBrokerConfigs.Layers layers, String name,
+                                                        List<String> synonyms) {
         List<DescribeConfigsSynonym> all = new ArrayList<>();
-        for (String s : synonyms) {
-            String v = staticConfigs.get(s);
-            if (v != null) {
-                all.add(new DescribeConfigsSynonym().setName(s).setValue(v)
-                        .setSource(ConfigSource.STATIC_BROKER_CONFIG.id()));
-            }
-        }
-        for (String s : synonyms) {
-            String v = staticDefaults.get(s);
-            if (v != null) {
-                all.add(new DescribeConfigsSynonym().setName(s).setValue(v).setSource(ConfigSource.DEFAULT_CONFIG.id()));
-            }
-        }
+        addSynonyms(all, layers.node(), synonyms, ConfigSource.DYNAMIC_BROKER_CONFIG);
+        addSynonyms(all, layers.clusterDefault(), synonyms, ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG);
+        addSynonyms(all, staticConfigs, synonyms, ConfigSource.STATIC_BROKER_CONFIG);
+        addSynonyms(all, staticDefaults, synonyms, ConfigSource.DEFAULT_CONFIG);
         int first = 0;
         while (first < all.size() && !all.get(first).name().equals(name)) {
             first++;
         }
         return new ArrayList<>(all.subList(first, all.size()));
+    }
+
+    private static void addSynonyms(List<DescribeConfigsSynonym> all, Map<String, String> values, List<String> synonyms,
+                                    ConfigSource source) {
+        for (String s : synonyms) {
+            String v = values.get(s);
+            if (v != null) {
+                all.add(new DescribeConfigsSynonym().setName(s).setValue(v).setSource(source.id()));
+            }
+        }
     }
 
     private static boolean wanted(Collection<String> keys, String name) {

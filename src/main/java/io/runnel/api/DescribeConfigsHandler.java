@@ -84,7 +84,8 @@ public final class DescribeConfigsHandler implements ApiHandler<DescribeConfigsR
             case BROKER -> {
                 String name = r.resourceName();
                 if (name == null || name.isEmpty()) {
-                    return ok().setConfigs(new ArrayList<>());
+                    return ok().setConfigs(describer.describeClusterDefault(r.configurationKeys(), synonyms,
+                            documentation));
                 }
                 if (brokerId(name) != config.nodeId()) {
                     throw new InvalidRequestException("Unexpected broker id, expected " + config.nodeId()

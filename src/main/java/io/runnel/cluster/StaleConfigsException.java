@@ -3,7 +3,7 @@ package io.runnel.cluster;
 import java.util.Map;
 
 /**
- * A topic config change was computed from overrides that are no longer the topic's: the controller
+ * A topic (or dynamic broker) config change was computed from overrides that are no longer the topic's: the controller
  * refuses it and names the current ones, from which the forwarding broker computes the change again.
  * Never reaches a client (after too many retries the client gets INVALID_UPDATE_VERSION instead).
  */
@@ -11,12 +11,13 @@ public final class StaleConfigsException extends RuntimeException {
 
     private final Map<String, String> current;
 
-    public StaleConfigsException(String topic, Map<String, String> current) {
-        super("The config overrides of topic " + topic + " changed concurrently", null, false, false);
+    /** @param what the resource, e.g. "topic orders" or "the cluster default" */
+    public StaleConfigsException(String what, Map<String, String> current) {
+        super("The config overrides of " + what + " changed concurrently", null, false, false);
         this.current = Map.copyOf(current);
     }
 
-    /** The topic's overrides as the controller holds them now. */
+    /** The resource's overrides as the controller holds them now. */
     public Map<String, String> current() {
         return current;
     }

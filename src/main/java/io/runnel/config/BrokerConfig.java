@@ -9,6 +9,7 @@ import static org.apache.kafka.common.config.ConfigDef.Range.between;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 import io.runnel.log.CleanerConfig;
 import org.apache.kafka.common.config.AbstractConfig;
@@ -281,6 +282,13 @@ public final class BrokerConfig extends AbstractConfig {
 
     private final List<Listener> listeners;
     private final List<Listener> advertisedListeners;
+    /** Where the dynamic layers come from (the metadata image); none until the broker installs it. */
+    private volatile Supplier<DynamicBrokerConfigs.Layers> dynamicSource = () -> DynamicBrokerConfigs.Layers.EMPTY;
+    /** The last layers seen and the config they make, rebuilt when the image holds other maps. */
+    private volatile Resolved resolved;
+
+    private record Resolved(DynamicBrokerConfigs.Layers layers, BrokerConfig config) {
+    }
 
     public BrokerConfig(Map<String, ?> props) {
         super(DEF, props, false);
@@ -296,6 +304,44 @@ public final class BrokerConfig extends AbstractConfig {
             throw new ConfigException(GROUP_MIN_SESSION_TIMEOUT_MS, getInt(GROUP_MIN_SESSION_TIMEOUT_MS),
                     "must not exceed " + GROUP_MAX_SESSION_TIMEOUT_MS);
         }
+    }
+
+    /**
+     * Installs where this broker's dynamic configs come from: the metadata image's current maps, read at
+     * every {@link #current()}. The maps must be immutable and replaced (not changed) when they change, so
+     * that an unchanged image costs no rebuild.
+     */
+    public void dynamicSource(Supplier<DynamicBrokerConfigs.Layers> source) {
+        this.dynamicSource = source;
+        this.resolved = null;
+    }
+
+    /** The dynamic overrides in force now (the cluster default and this broker's own). Any thread. */
+    public DynamicBrokerConfigs.Layers dynamicLayers() {
+        return dynamicSource.get();
+    }
+
+    /**
+     * The effective configuration: the properties this broker started with, overlaid by the dynamic cluster
+     * default, overlaid by this broker's dynamic overrides (Kafka's DynamicBrokerConfig), so synonyms resolve
+     * as at start-up (a static log.retention.ms still beats a dynamic log.retention.hours). {@code this} when
+     * there are no dynamic configs. Any thread.
+     */
+    public BrokerConfig current() {
+        DynamicBrokerConfigs.Layers layers = dynamicSource.get();
+        Resolved r = resolved;
+        if (r != null && r.layers().clusterDefault() == layers.clusterDefault() && r.layers().node() == layers.node()) {
+            return r.config();
+        }
+        BrokerConfig c = this;
+        if (!layers.isEmpty()) {
+            Map<String, Object> merged = new HashMap<>(originals());
+            merged.putAll(layers.clusterDefault());
+            merged.putAll(layers.node());
+            c = new BrokerConfig(merged);
+        }
+        resolved = new Resolved(layers, c);
+        return c;
     }
 
     public int nodeId() {
@@ -360,8 +406,16 @@ public final class BrokerConfig extends AbstractConfig {
         return getInt(OFFSETS_RETENTION_MINUTES) * 60_000L;
     }
 
-    /** Broker-level values of topic configs, under the topic config names (retention.ms, ...). */
+    /**
+     * Broker-level values of topic configs, under the topic config names (retention.ms, ...), dynamic
+     * configs included ({@link #current()}).
+     */
     public Map<String, Object> topicDefaults() {
+        BrokerConfig c = current();
+        return c == this ? staticTopicDefaults() : c.staticTopicDefaults();
+    }
+
+    private Map<String, Object> staticTopicDefaults() {
         Map<String, Object> m = new HashMap<>();
         m.put(TopicConfig.RETENTION_MS_CONFIG, retentionMs());
         m.put(TopicConfig.RETENTION_BYTES_CONFIG, getLong(LOG_RETENTION_BYTES));

@@ -8,7 +8,8 @@ import io.runnel.cluster.TopicInfo;
 /**
  * What one applied metadata record changed, in the order the broker must act on it: topics deleted
  * first (so a topic re-created under the same name starts from nothing), then topics created or changed,
- * then partition states. Immutable.
+ * then partition states. A change of dynamic broker configs lists every topic as changed, since each one's
+ * effective configs may take a default from them. Immutable.
  */
 public record MetadataDelta(List<TopicInfo> deletedTopics, List<TopicInfo> changedTopics,
                             List<PartitionChange> partitions, boolean brokersChanged, long offset) {

@@ -2,6 +2,7 @@ package io.runnel.metadata;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,11 +16,14 @@ import io.runnel.cluster.PartitionState;
 import io.runnel.cluster.ReplicaAssigner;
 import io.runnel.cluster.StaleConfigsException;
 import io.runnel.cluster.TopicInfo;
+import io.runnel.config.BrokerConfig;
+import io.runnel.config.DynamicBrokerConfigs;
 import io.runnel.config.TopicConfigs;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.DuplicateBrokerRegistrationException;
 import org.apache.kafka.common.errors.InvalidPartitionsException;
 import org.apache.kafka.common.errors.InvalidRequestException;
@@ -31,7 +35,7 @@ import org.apache.kafka.common.internals.Topic;
 
 /**
  * Every node's picture of the cluster metadata: registered brokers, topics with all their partition
- * states, the next free producer id and the controller epoch; the result of applying the metadata log
+ * states, dynamic broker configs, the next free producer id and the controller epoch; the result of applying the metadata log
  * ({@link MetadataRecords}) in order, or of loading a snapshot of it.
  *
  * <p>Invariants: a topic is added with every partition state at once and removed at once, so a reader
@@ -57,6 +61,8 @@ public final class MetadataImage {
     private final Map<Integer, BrokerRegistration> brokers = new ConcurrentHashMap<>();
     private final Map<Uuid, TopicImage> byId = new ConcurrentHashMap<>();
     private final Map<String, TopicImage> byName = new ConcurrentHashMap<>();
+    /** Dynamic broker configs by BROKER resource name ("" = cluster default); immutable maps, never empty. */
+    private final Map<String, Map<String, String>> brokerConfigs = new ConcurrentHashMap<>();
     private final Predicate<Map<String, String>> uncleanAllowed;
     private volatile long nextProducerId;
     private volatile long controllerEpoch;
@@ -106,6 +112,17 @@ public final class MetadataImage {
                 : t.partitions().get(tp.partition());
     }
 
+    /** The dynamic configs of a BROKER resource ("" for the cluster default); the same map until changed. */
+    public Map<String, String> brokerConfigs(String resource) {
+        return brokerConfigs.getOrDefault(resource, Map.of());
+    }
+
+    /** The dynamic configs that apply to broker {@code nodeId}. */
+    public DynamicBrokerConfigs.Layers brokerLayers(int nodeId) {
+        return new DynamicBrokerConfigs.Layers(brokerConfigs(DynamicBrokerConfigs.CLUSTER_DEFAULT),
+                brokerConfigs(String.valueOf(nodeId)));
+    }
+
     public long controllerEpoch() {
         return controllerEpoch;
     }
@@ -134,6 +151,7 @@ public final class MetadataImage {
             case MetadataRecords.CREATE_PARTITIONS -> createPartitions(record);
             case MetadataRecords.DELETE_TOPIC -> deleteTopic(record);
             case MetadataRecords.ALTER_CONFIGS -> alterConfigs(record);
+            case MetadataRecords.ALTER_BROKER_CONFIGS -> alterBrokerConfigs(record);
             case MetadataRecords.ALTER_PARTITION -> alterPartition(record);
             case MetadataRecords.ALLOCATE_PRODUCER_IDS -> allocateProducerIds(record);
             default -> throw new InvalidRequestException("Unknown metadata record type '" + type + "'");
@@ -171,7 +189,7 @@ public final class MetadataImage {
         List<MetadataDelta.PartitionChange> changes = new ArrayList<>();
         for (TopicImage t : List.copyOf(byId.values())) {
             Map<TopicPartition, PartitionState> current = states(t);
-            Predicate<String> unclean = name -> uncleanAllowed.test(t.info().configs());
+            Predicate<String> unclean = name -> uncleanAllowed.test(electionConfigs(t.info().configs()));
             Map<TopicPartition, PartitionState> changed = fence
                     ? Elections.brokerFailed(node, current, live, unclean)
                     : Elections.brokerJoined(node, current, live, unclean);
@@ -258,13 +276,53 @@ public final class MetadataImage {
         TopicImage t = require(r.getString("name"));
         Map<String, String> expected = MetadataRecords.strings(r.getJsonObject("expected"));
         if (!t.info().configs().equals(expected)) {
-            throw new StaleConfigsException(t.info().name(), t.info().configs());
+            throw new StaleConfigsException("topic " + t.info().name(), t.info().configs());
         }
         Map<String, String> configs = MetadataRecords.strings(r.getJsonObject("configs"));
         TopicConfigs.validate(configs);
         TopicInfo info = t.info().withConfigs(configs);
         put(new TopicImage(info, t.partitions()));
         return new Applied(topicReply(info), new MetadataDelta(List.of(), List.of(info), List.of(), false, offset));
+    }
+
+    /**
+     * The overrides an election reads: the topic's, with the cluster-default dynamic
+     * unclean.leader.election.enable where the topic has none. Every node elects in its image and all must
+     * agree, so a per-broker dynamic value (which Kafka's controller reads for its own node) is not used.
+     */
+    private Map<String, String> electionConfigs(Map<String, String> topicConfigs) {
+        String unclean = brokerConfigs(DynamicBrokerConfigs.CLUSTER_DEFAULT).get(BrokerConfig.UNCLEAN_LEADER_ELECTION_ENABLE);
+        if (unclean == null || topicConfigs.containsKey(TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE_CONFIG)) {
+            return topicConfigs;
+        }
+        Map<String, String> m = new HashMap<>(topicConfigs);
+        m.put(TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE_CONFIG, unclean);
+        return m;
+    }
+
+    /**
+     * A BROKER resource's new dynamic configs, over the ones they were computed from. Every topic is listed
+     * as changed: each one's effective configs may take a default from them.
+     */
+    private Applied alterBrokerConfigs(JsonObject r) {
+        String resource = r.getString("resource", "");
+        if (!DynamicBrokerConfigs.isValidResource(resource)) {
+            throw new InvalidRequestException("Node id must be an integer, but it is: " + resource);
+        }
+        Map<String, String> current = brokerConfigs(resource);
+        if (!current.equals(MetadataRecords.strings(r.getJsonObject("expected")))) {
+            throw new StaleConfigsException(resource.isEmpty() ? "the cluster default" : "broker " + resource, current);
+        }
+        Map<String, String> configs = DynamicBrokerConfigs.validate(MetadataRecords.strings(r.getJsonObject("configs")));
+        if (configs.isEmpty()) {
+            brokerConfigs.remove(resource);
+        } else {
+            brokerConfigs.put(resource, Map.copyOf(configs));
+        }
+        List<TopicInfo> topics = new ArrayList<>();
+        byId.values().forEach(t -> topics.add(t.info()));
+        return new Applied(new JsonObject().put("configs", MetadataRecords.strings(configs)),
+                new MetadataDelta(List.of(), topics, List.of(), false, offset));
     }
 
     private Applied alterPartition(JsonObject r) {
@@ -378,8 +436,10 @@ public final class MetadataImage {
             t.partitions().forEach(s -> ps.add(stateJson(s)));
             ts.add(topicReply(t.info()).put("states", ps));
         });
+        JsonObject cs = new JsonObject();
+        brokerConfigs.forEach((resource, configs) -> cs.put(resource, MetadataRecords.strings(configs)));
         return new JsonObject().put("offset", offset).put("controllerEpoch", controllerEpoch)
-                .put("nextProducerId", nextProducerId).put("brokers", bs).put("topics", ts);
+                .put("nextProducerId", nextProducerId).put("brokers", bs).put("topics", ts).put("brokerConfigs", cs);
     }
 
     /** Replaces the image by a snapshot's content. Called on the apply thread, before anything reads it. */
@@ -387,6 +447,7 @@ public final class MetadataImage {
         brokers.clear();
         byId.clear();
         byName.clear();
+        brokerConfigs.clear();
         offset = j.getLong("offset", -1L);
         controllerEpoch = j.getLong("controllerEpoch", 0L);
         nextProducerId = j.getLong("nextProducerId", 0L);
@@ -401,6 +462,13 @@ public final class MetadataImage {
             List<PartitionState> states = new ArrayList<>();
             t.getJsonArray("states").forEach(s -> states.add(stateFromJson((JsonObject) s)));
             put(new TopicImage(topicFromReply(t), states));
+        });
+        // absent from snapshots taken before dynamic broker configs existed
+        j.getJsonObject("brokerConfigs", new JsonObject()).forEach(e -> {
+            Map<String, String> configs = MetadataRecords.strings((JsonObject) e.getValue());
+            if (!configs.isEmpty()) {
+                brokerConfigs.put(e.getKey(), Map.copyOf(configs));
+            }
         });
     }
 }

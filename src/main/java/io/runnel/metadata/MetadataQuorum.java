@@ -197,7 +197,7 @@ public final class MetadataQuorum implements AutoCloseable {
                 .thenApply(reply -> {
                     JsonObject body = new JsonObject(reply.getMessage().getContent().toStringUtf8());
                     if (body.containsKey("stale")) {
-                        throw new CompletionException(new StaleConfigsException(record.getString("name"),
+                        throw new CompletionException(new StaleConfigsException(record.getString("type"),
                                 MetadataRecords.strings(body.getJsonObject("stale"))));
                     }
                     if (body.containsKey("error")) {

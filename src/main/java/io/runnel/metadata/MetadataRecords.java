@@ -25,6 +25,7 @@ public final class MetadataRecords {
     static final String CREATE_PARTITIONS = "CreatePartitions";
     static final String DELETE_TOPIC = "DeleteTopic";
     static final String ALTER_CONFIGS = "AlterConfigs";
+    static final String ALTER_BROKER_CONFIGS = "AlterBrokerConfigs";
     static final String ALTER_PARTITION = "AlterPartition";
     static final String ALLOCATE_PRODUCER_IDS = "AllocateProducerIds";
 
@@ -75,6 +76,16 @@ public final class MetadataRecords {
     public static JsonObject alterConfigs(String name, Map<String, String> expected, Map<String, String> configs) {
         return new JsonObject().put("type", ALTER_CONFIGS).put("name", name).put("expected", strings(expected))
                 .put("configs", strings(configs));
+    }
+
+    /**
+     * Replaces the dynamic configs of a BROKER resource ({@code ""} for the cluster default, else a node id;
+     * Kafka's ConfigRecord) with {@code configs} if they still are {@code expected}. Empty configs remove it.
+     */
+    public static JsonObject alterBrokerConfigs(String resource, Map<String, String> expected,
+                                                Map<String, String> configs) {
+        return new JsonObject().put("type", ALTER_BROKER_CONFIGS).put("resource", resource)
+                .put("expected", strings(expected)).put("configs", strings(configs));
     }
 
     /** A leader's ISR change, applied only over the state it was computed from (Kafka's AlterPartition). */

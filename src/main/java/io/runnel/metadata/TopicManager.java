@@ -7,12 +7,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.BiFunction;
 import java.util.function.LongFunction;
 import java.util.function.UnaryOperator;
 
 import io.runnel.cluster.StaleConfigsException;
 import io.runnel.cluster.TopicInfo;
 import io.runnel.config.BrokerConfig;
+import io.runnel.config.DynamicBrokerConfigs;
 import io.runnel.config.TopicConfigs;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -169,41 +171,70 @@ public final class TopicManager {
         }
         Map<String, String> next;
         try {
-            next = changed(t.configs(), change);
+            next = TopicConfigs.validate(change.apply(new HashMap<>(t.configs())));
         } catch (RuntimeException e) {
             return Future.failedFuture(e);
         }
         if (validateOnly) {
             return Future.succeededFuture(t.withConfigs(next));
         }
-        return alter(name, change, t.configs(), next, 1);
+        return compareAndSet("topic " + name, change, TopicConfigs::validate,
+                (expected, configs) -> MetadataRecords.alterConfigs(name, expected, configs), t.configs(), next, 1)
+                .map(MetadataImage::topicFromReply);
     }
 
-    private Future<TopicInfo> alter(String name, UnaryOperator<Map<String, String>> change, Map<String, String> expected,
-                                    Map<String, String> configs, int attempt) {
-        return propose(MetadataRecords.alterConfigs(name, expected, configs)).map(MetadataImage::topicFromReply)
-                .recover(t -> {
-                    if (!(t instanceof StaleConfigsException stale)) {
-                        return Future.failedFuture(t);
-                    }
-                    if (attempt >= CONFIG_CHANGE_ATTEMPTS) {
-                        return Future.failedFuture(new InvalidUpdateVersionException("The configs of topic " + name
-                                + " changed concurrently " + attempt + " times; try again"));
-                    }
-                    Map<String, String> next;
-                    try {
-                        next = changed(stale.current(), change);
-                    } catch (RuntimeException e) {
-                        return Future.failedFuture(e);
-                    }
-                    return alter(name, change, stale.current(), next, attempt + 1);
-                });
+    /** The dynamic configs of a BROKER resource ("" for the cluster default, else a node id). */
+    public Map<String, String> brokerConfigs(String resource) {
+        return image.brokerConfigs(resource);
     }
 
-    private static Map<String, String> changed(Map<String, String> current, UnaryOperator<Map<String, String>> change) {
-        Map<String, String> newConfigs = change.apply(new HashMap<>(current));
-        TopicConfigs.validate(newConfigs);
-        return newConfigs;
+    /**
+     * Applies {@code change} to a BROKER resource's dynamic configs (a mutable copy), over the configs it was
+     * computed from, as {@link #alterConfigs} does for a topic.
+     */
+    public Future<Map<String, String>> alterBrokerConfigs(String resource, UnaryOperator<Map<String, String>> change,
+                                                          boolean validateOnly) {
+        Map<String, String> current = image.brokerConfigs(resource);
+        Map<String, String> next;
+        try {
+            next = DynamicBrokerConfigs.validate(change.apply(new HashMap<>(current)));
+        } catch (RuntimeException e) {
+            return Future.failedFuture(e);
+        }
+        if (validateOnly) {
+            return Future.succeededFuture(next);
+        }
+        String what = resource.isEmpty() ? "the cluster default" : "broker " + resource;
+        return compareAndSet(what, change, DynamicBrokerConfigs::validate,
+                (expected, configs) -> MetadataRecords.alterBrokerConfigs(resource, expected, configs), current, next, 1)
+                .map(reply -> MetadataRecords.strings(reply.getJsonObject("configs")));
+    }
+
+    /**
+     * Proposes {@code configs} over {@code expected}; when the log holds other configs by then (a concurrent
+     * change through another broker), computes the change again from those, up to
+     * {@value #CONFIG_CHANGE_ATTEMPTS} attempts, so that no change loses another's update.
+     */
+    private Future<JsonObject> compareAndSet(String what, UnaryOperator<Map<String, String>> change,
+                                             UnaryOperator<Map<String, String>> validate,
+                                             BiFunction<Map<String, String>, Map<String, String>, JsonObject> record,
+                                             Map<String, String> expected, Map<String, String> configs, int attempt) {
+        return propose(record.apply(expected, configs)).recover(t -> {
+            if (!(t instanceof StaleConfigsException stale)) {
+                return Future.failedFuture(t);
+            }
+            if (attempt >= CONFIG_CHANGE_ATTEMPTS) {
+                return Future.failedFuture(new InvalidUpdateVersionException("The configs of " + what
+                        + " changed concurrently " + attempt + " times; try again"));
+            }
+            Map<String, String> next;
+            try {
+                next = validate.apply(change.apply(new HashMap<>(stale.current())));
+            } catch (RuntimeException e) {
+                return Future.failedFuture(e);
+            }
+            return compareAndSet(what, change, validate, record, stale.current(), next, attempt + 1);
+        });
     }
 
     /**
