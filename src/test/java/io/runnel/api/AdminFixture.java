@@ -56,8 +56,9 @@ final class AdminFixture implements AutoCloseable {
         all.put(BrokerConfig.NODE_ID, String.valueOf(NODE_ID));
         config = new BrokerConfig(all);
         VertxInternal vi = (VertxInternal) vertx;
-        quorum = new MetadataQuorum(QuorumConfig.from(config), "fixture",
-                new MetadataStateMachine(new MetadataImage(overrides -> false)));
+        MetadataImage image = new MetadataImage(overrides -> false);
+        config.dynamicSource(() -> image.brokerLayers(NODE_ID));
+        quorum = new MetadataQuorum(QuorumConfig.from(config), "fixture", new MetadataStateMachine(image));
         try {
             quorum.start("127.0.0.1", 0);
         } catch (java.io.IOException e) {

@@ -122,7 +122,7 @@ class AlterConfigsHandlerTest {
     }
 
     @Test
-    void brokerConfigsCannotBeChangedDynamically() {
+    void onlyDynamicBrokerConfigsCanBeChanged() {
         AlterConfigsResponseData resp = alter(false,
                 resource(ConfigResource.Type.BROKER, "1", "log.retention.ms", "5", "num.partitions", "2"),
                 resource(ConfigResource.Type.BROKER, "2", "log.retention.ms", "5"),
@@ -130,8 +130,21 @@ class AlterConfigsHandlerTest {
 
         assertThat(resp.responses().get(0).errorCode()).isEqualTo(Errors.INVALID_REQUEST.code());
         assertThat(resp.responses().get(0).errorMessage())
-                .isEqualTo("Cannot update these configs dynamically: Set(log.retention.ms, num.partitions)");
+                .isEqualTo("Cannot update these configs dynamically: Set(num.partitions)");
         assertThat(resp.responses().get(1).errorMessage()).isEqualTo("Unexpected broker id, expected 1, but received 2");
         assertThat(resp.responses().get(2).errorCode()).isEqualTo(Errors.NONE.code());
+        assertThat(fx.topics.brokerConfigs("1")).isEmpty();
+    }
+
+    @Test
+    void legacyAlterConfigsReplacesABrokersDynamicConfigs() {
+        AlterConfigsResponseData first = alter(false, resource(ConfigResource.Type.BROKER, "1",
+                "log.retention.ms", "5000", "log.segment.bytes", "2097152"));
+        assertThat(first.responses().get(0).errorCode()).isEqualTo(Errors.NONE.code());
+        alter(false, resource(ConfigResource.Type.BROKER, "1", "log.retention.ms", "6000"));
+        assertThat(fx.topics.brokerConfigs("1")).containsExactly(java.util.Map.entry("log.retention.ms", "6000"));
+        AlterConfigsResponseData only = alter(true, resource(ConfigResource.Type.BROKER, "", "log.retention.ms", "1"));
+        assertThat(only.responses().get(0).errorCode()).isEqualTo(Errors.NONE.code());
+        assertThat(fx.topics.brokerConfigs("")).as("validate_only").isEmpty();
     }
 }

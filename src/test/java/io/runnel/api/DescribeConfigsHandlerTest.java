@@ -154,7 +154,7 @@ class DescribeConfigsHandlerTest {
     }
 
     @Test
-    void thisBrokerListsItsConfigsReadOnly() {
+    void thisBrokerListsItsConfigsWithOnlyTheDynamicOnesWritable() {
         start(Map.of("num.partitions", "3"));
 
         DescribeConfigsResult r = describe(true, true, resource(ConfigResource.Type.BROKER, "1")).results().get(0);
@@ -169,7 +169,50 @@ class DescribeConfigsHandlerTest {
         DescribeConfigsResourceResult replication = entry(r, "default.replication.factor");
         assertThat(replication.configSource()).isEqualTo(ConfigSource.DEFAULT_CONFIG.id());
         assertThat(replication.configType()).isEqualTo(ConfigType.SHORT.id());
-        assertThat(r.configs()).allSatisfy(c -> assertThat(c.readOnly()).isTrue());
+        assertThat(partitions.readOnly()).isTrue();
+        assertThat(entry(r, "log.retention.ms").readOnly()).isFalse();
+        assertThat(entry(r, "log.retention.hours").readOnly()).as("as in Kafka: only the primary name").isTrue();
+    }
+
+    @Test
+    void dynamicBrokerConfigsShowTheirSourcesOnBrokersAndTopics() {
+        start(Map.of("log.retention.ms", "1000", "min.insync.replicas", "1"));
+        fx.topic("t", 1, Map.of());
+        fx.topic("own", 1, Map.of("retention.ms", "7"));
+        await(fx.topics.alterBrokerConfigs("", c -> Map.of("log.retention.ms", "2000", "min.insync.replicas", "2"), false));
+        await(fx.topics.alterBrokerConfigs("1", c -> Map.of("log.retention.ms", "3000"), false));
+
+        DescribeConfigsResponseData resp = describe(true, false, resource(ConfigResource.Type.BROKER, "1"),
+                resource(ConfigResource.Type.BROKER, ""), resource(ConfigResource.Type.TOPIC, "t"),
+                resource(ConfigResource.Type.TOPIC, "own", "retention.ms"));
+
+        DescribeConfigsResourceResult node = entry(resp.results().get(0), "log.retention.ms");
+        assertThat(node.value()).isEqualTo("3000");
+        assertThat(node.configSource()).isEqualTo(ConfigSource.DYNAMIC_BROKER_CONFIG.id());
+        assertThat(node.synonyms()).extracting(DescribeConfigsHandlerTest::synonym).containsExactly(
+                "DYNAMIC_BROKER_CONFIG:log.retention.ms=3000", "DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=2000",
+                "STATIC_BROKER_CONFIG:log.retention.ms=1000", "DEFAULT_CONFIG:log.retention.hours=168");
+        DescribeConfigsResourceResult minIsr = entry(resp.results().get(0), "min.insync.replicas");
+        assertThat(minIsr.value()).isEqualTo("2");
+        assertThat(minIsr.configSource()).isEqualTo(ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG.id());
+
+        DescribeConfigsResult cluster = resp.results().get(1);
+        assertThat(cluster.configs()).extracting(DescribeConfigsResourceResult::name)
+                .containsExactly("log.retention.ms", "min.insync.replicas");
+        assertThat(cluster.configs().get(0).value()).isEqualTo("2000");
+        assertThat(cluster.configs().get(0).configSource()).isEqualTo(ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG.id());
+        assertThat(cluster.configs().get(0).synonyms()).extracting(DescribeConfigsHandlerTest::synonym)
+                .containsExactly("DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=2000");
+
+        DescribeConfigsResourceResult retention = entry(resp.results().get(2), "retention.ms");
+        assertThat(retention.value()).isEqualTo("3000");
+        assertThat(retention.configSource()).isEqualTo(ConfigSource.DYNAMIC_BROKER_CONFIG.id());
+        DescribeConfigsResourceResult topicMinIsr = entry(resp.results().get(2), "min.insync.replicas");
+        assertThat(topicMinIsr.value()).isEqualTo("2");
+        assertThat(topicMinIsr.configSource()).isEqualTo(ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG.id());
+        DescribeConfigsResourceResult own = entry(resp.results().get(3), "retention.ms");
+        assertThat(own.value()).isEqualTo("7");
+        assertThat(own.configSource()).isEqualTo(ConfigSource.TOPIC_CONFIG.id());
     }
 
     @Test

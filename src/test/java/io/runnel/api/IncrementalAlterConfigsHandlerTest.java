@@ -21,6 +21,8 @@ import org.apache.kafka.common.protocol.Errors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.apache.kafka.common.TopicPartition;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -134,15 +136,57 @@ class IncrementalAlterConfigsHandlerTest {
     }
 
     @Test
-    void brokerResourcesAcceptOnlyDeletions() {
+    void brokerResourcesTakeDynamicLogConfigsAndRefuseTheRest() {
         IncrementalAlterConfigsResponseData resp = await(send(
                 resource(ConfigResource.Type.BROKER, "1", op("log.retention.ms", OpType.DELETE, null)),
-                resource(ConfigResource.Type.BROKER, "", op("log.retention.ms", OpType.SET, "5"))));
+                resource(ConfigResource.Type.BROKER, "", op("log.retention.ms", OpType.SET, "5"),
+                        op("log.cleanup.policy", OpType.APPEND, "compact")),
+                resource(ConfigResource.Type.BROKER, "1", op("num.partitions", OpType.SET, "5")),
+                resource(ConfigResource.Type.BROKER, "2", op("log.retention.ms", OpType.SET, "5"))));
 
         assertThat(resp.responses().get(0).errorCode()).isEqualTo(Errors.NONE.code());
-        assertThat(resp.responses().get(1).errorCode()).isEqualTo(Errors.INVALID_REQUEST.code());
-        assertThat(resp.responses().get(1).errorMessage())
-                .isEqualTo("Cannot update these configs dynamically: Set(log.retention.ms)");
+        assertThat(resp.responses().get(1).errorCode()).isEqualTo(Errors.NONE.code());
+        assertThat(resp.responses().get(2).errorCode()).isEqualTo(Errors.INVALID_REQUEST.code());
+        assertThat(resp.responses().get(2).errorMessage())
+                .isEqualTo("Cannot update these configs dynamically: Set(num.partitions)");
+        assertThat(resp.responses().get(3).errorMessage()).isEqualTo("Unexpected broker id, expected 1, but received 2");
+        assertThat(fx.topics.brokerConfigs("")).containsOnly(Map.entry("log.retention.ms", "5"),
+                Map.entry("log.cleanup.policy", "delete,compact"));
+        assertThat(fx.topics.brokerConfigs("1")).isEmpty();
+    }
+
+    @Test
+    void badDynamicValuesAreInvalidConfigNamingTheKeyAndValidateOnlyChangesNothing() {
+        AlterConfigsResourceResponse bad = await(send(resource(ConfigResource.Type.BROKER, "",
+                op("log.retention.ms", OpType.SET, "soon")))).responses().get(0);
+        assertThat(bad.errorCode()).isEqualTo(Errors.INVALID_CONFIG.code());
+        assertThat(bad.errorMessage()).contains("log.retention.ms");
+        IncrementalAlterConfigsRequestData req = new IncrementalAlterConfigsRequestData().setValidateOnly(true);
+        req.resources().add(resource(ConfigResource.Type.BROKER, "1", op("min.insync.replicas", OpType.SET, "2")));
+        assertThat(await(handler.handle(fx.ctx(ApiKeys.INCREMENTAL_ALTER_CONFIGS, 1), req)).responses().get(0)
+                .errorCode()).isEqualTo(Errors.NONE.code());
+        assertThat(fx.topics.brokerConfigs("1")).isEmpty();
+    }
+
+    @Test
+    void aDynamicDefaultReachesRunningPartitionsAndATopicOverrideStillWins() throws InterruptedException {
+        fx.topic("plain", 1, Map.of());
+        fx.topic("own", 1, Map.of("retention.ms", "7"));
+        await(send(resource(ConfigResource.Type.BROKER, "", op("log.retention.ms", OpType.SET, "12345"))));
+        TopicPartition plain = new TopicPartition("plain", 0);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (fx.partitions.get(plain).log().config().retentionMs() != 12345L && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(fx.partitions.get(plain).log().config().retentionMs()).isEqualTo(12345L);
+        assertThat(fx.partitions.get(new TopicPartition("own", 0)).log().config().retentionMs()).isEqualTo(7L);
+        await(send(resource(ConfigResource.Type.BROKER, "", op("log.retention.ms", OpType.DELETE, null))));
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (fx.partitions.get(plain).log().config().retentionMs() == 12345L && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(fx.partitions.get(plain).log().config().retentionMs()).as("back to the static default")
+                .isEqualTo(fx.config.retentionMs());
     }
 
     @Test

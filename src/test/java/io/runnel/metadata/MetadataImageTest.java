@@ -14,6 +14,8 @@ import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.DuplicateBrokerRegistrationException;
 import org.apache.kafka.common.errors.FencedLeaderEpochException;
 import org.apache.kafka.common.errors.IneligibleReplicaException;
+import org.apache.kafka.common.errors.InvalidConfigurationException;
+import org.apache.kafka.common.errors.InvalidRequestException;
 import org.apache.kafka.common.errors.InvalidReplicationFactorException;
 import org.apache.kafka.common.errors.InvalidUpdateVersionException;
 import org.apache.kafka.common.errors.TopicExistsException;
@@ -165,6 +167,61 @@ class MetadataImageTest {
     }
 
     @Test
+    void brokerConfigChangesAreComparedAndSetAndValidatedAtApply() {
+        broker(1);
+        apply(MetadataRecords.createTopic("t", Uuid.randomUuid(), 1, (short) 1, Map.of(), 0, 0));
+        MetadataImage.Applied a = apply(MetadataRecords.alterBrokerConfigs("", Map.of(),
+                Map.of("log.retention.ms", "1000")));
+        assertThat(a.delta().changedTopics()).as("every topic's defaults changed").extracting(t -> t.name())
+                .containsExactly("t");
+        assertThat(image.brokerConfigs("")).containsExactly(Map.entry("log.retention.ms", "1000"));
+        assertThat(image.brokerLayers(1).clusterDefault()).isSameAs(image.brokerConfigs(""));
+
+        assertThatThrownBy(() -> apply(MetadataRecords.alterBrokerConfigs("", Map.of(), Map.of("log.retention.ms", "5"))))
+                .isInstanceOf(StaleConfigsException.class);
+        assertThatThrownBy(() -> apply(MetadataRecords.alterBrokerConfigs("1", Map.of(), Map.of("num.partitions", "5"))))
+                .isInstanceOf(InvalidRequestException.class)
+                .hasMessage("Cannot update these configs dynamically: Set(num.partitions)");
+        assertThatThrownBy(() -> apply(MetadataRecords.alterBrokerConfigs("1", Map.of(), Map.of("min.insync.replicas", "0"))))
+                .isInstanceOf(InvalidConfigurationException.class).hasMessageContaining("min.insync.replicas");
+        assertThatThrownBy(() -> apply(MetadataRecords.alterBrokerConfigs("x", Map.of(), Map.of())))
+                .isInstanceOf(InvalidRequestException.class);
+        assertThat(image.brokerConfigs("1")).isEmpty();
+
+        apply(MetadataRecords.alterBrokerConfigs("1", Map.of(), Map.of("log.segment.bytes", "2097152")));
+        assertThat(image.brokerLayers(1).node()).containsExactly(Map.entry("log.segment.bytes", "2097152"));
+        assertThat(image.brokerLayers(2).node()).isEmpty();
+        apply(MetadataRecords.alterBrokerConfigs("", Map.of("log.retention.ms", "1000"), Map.of()));
+        assertThat(image.brokerConfigs("")).isEmpty();
+    }
+
+    @Test
+    void aClusterDefaultUncleanElectionReachesElectionsUnlessTheTopicSaysOtherwise() {
+        broker(1);
+        broker(2);
+        apply(MetadataRecords.createTopic("t", Uuid.randomUuid(), 1, (short) 2, Map.of(), 0, 0));
+        apply(MetadataRecords.createTopic("clean", Uuid.randomUuid(), 1, (short) 2,
+                Map.of("unclean.leader.election.enable", "false"), 0, 0));
+        apply(MetadataRecords.alterBrokerConfigs("", Map.of(), Map.of("unclean.leader.election.enable", "true")));
+        for (String topic : List.of("t", "clean")) {
+            int first = state(topic, 0).leader();
+            int second = first == 1 ? 2 : 1;
+            Uuid id = image.topic(topic).info().id();
+            apply(MetadataRecords.alterPartition(id, new TopicPartition(topic, 0), state(topic, 0), List.of(first)));
+        }
+        // the in-sync leader of each goes; only an out-of-sync replica is left
+        apply(MetadataRecords.fenceBroker(state("t", 0).leader(), incarnations.get(state("t", 0).leader())));
+        int leaderOfClean = state("clean", 0).leader();
+        if (image.broker(leaderOfClean).fenced()) {
+            assertThat(state("clean", 0).leader()).isEqualTo(-1);
+        } else {
+            apply(MetadataRecords.fenceBroker(leaderOfClean, incarnations.get(leaderOfClean)));
+            assertThat(state("clean", 0).leader()).as("the topic's own false wins").isEqualTo(-1);
+        }
+        assertThat(state("t", 0).leader()).as("unclean election by the cluster default").isNotEqualTo(-1);
+    }
+
+    @Test
     void producerIdBlocksNeverOverlap() {
         long a = apply(MetadataRecords.allocateProducerIds(1, 1000)).reply().getLong("first");
         long b = apply(MetadataRecords.allocateProducerIds(2, 1000)).reply().getLong("first");
@@ -177,10 +234,26 @@ class MetadataImageTest {
         broker(2);
         apply(MetadataRecords.createTopic("t", Uuid.randomUuid(), 3, (short) 2, Map.of("retention.ms", "5"), 0, 0));
         apply(MetadataRecords.allocateProducerIds(1, 1000));
+        apply(MetadataRecords.alterBrokerConfigs("", Map.of(), Map.of("log.retention.ms", "1000")));
+        apply(MetadataRecords.alterBrokerConfigs("2", Map.of(), Map.of("min.insync.replicas", "2")));
         MetadataImage copy = new MetadataImage(o -> false);
         copy.load(new JsonObject(image.toJson().encode()));
         assertThat(copy.toJson()).isEqualTo(image.toJson());
+        assertThat(copy.brokerConfigs("")).containsExactly(Map.entry("log.retention.ms", "1000"));
+        assertThat(copy.brokerConfigs("2")).containsExactly(Map.entry("min.insync.replicas", "2"));
         assertThat(copy.topic("t").partitions()).isEqualTo(image.topic("t").partitions());
         assertThat(copy.apply(MetadataRecords.allocateProducerIds(1, 1), 100, 2).reply().getLong("first")).isEqualTo(1000);
+    }
+
+    @Test
+    void aSnapshotFromBeforeDynamicBrokerConfigsLoadsWithNone() {
+        broker(1);
+        apply(MetadataRecords.alterBrokerConfigs("", Map.of(), Map.of("log.retention.ms", "1000")));
+        JsonObject old = image.toJson();
+        old.remove("brokerConfigs");
+        MetadataImage copy = new MetadataImage(o -> false);
+        copy.load(old);
+        assertThat(copy.brokerConfigs("")).isEmpty();
+        assertThat(copy.broker(1)).isNotNull();
     }
 }
