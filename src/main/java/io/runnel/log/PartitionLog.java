@@ -33,9 +33,11 @@ import org.slf4j.LoggerFactory;
  * The log of one partition: a directory of segments in Kafka's on-disk format.
  *
  * <p>Directory: {@code %020d.log/.index/.timeindex} per segment, {@code %020d.snapshot} producer-state
- * snapshots (see {@link ProducerStateManager}), {@code leader-epoch-checkpoint} (Kafka's format),
- * {@code recovery-point} and {@code log-start-offset} (version line {@code 0}, then the offset), and
- * {@code clean-shutdown} while the log is cleanly closed. Deleted segments are renamed
+ * snapshots (see {@link ProducerStateManager}), {@code leader-epoch-checkpoint} (Kafka's format), and
+ * {@code clean-shutdown} while the log is cleanly closed. The recovery point and log start offset are kept
+ * in the log directory's checkpoints ({@link LogDirCheckpoints}), as Kafka keeps them; logs written before
+ * kept them in {@code recovery-point} and {@code log-start-offset} files here (version line {@code 0},
+ * then the offset), which are read once and removed. Deleted segments are renamed
  * {@code *.deleted} and removed after {@code file.delete.delay.ms} by {@link #deleteScheduledFiles()};
  * leftovers are removed on open.
  *
@@ -70,12 +72,16 @@ public final class PartitionLog implements Closeable {
     private final ConcurrentSkipListMap<Long, LogSegment> segments = new ConcurrentSkipListMap<>();
     private volatile LogEnd end;
     private volatile long logStartOffset;
-    private long recoveryPoint;
+    // volatile: the log directory's checkpoint reads it from its own thread
+    private volatile long recoveryPoint;
     private long unflushedMessages;
     private volatile long flushCount;
     private long lastFlushMs;
     private final ProducerStateManager producerState;
     private final LeaderEpochCache epochCache;
+    private final LogDirCheckpoints checkpoints;
+    // a log opened on its own keeps its checkpoints in its own directory and writes them on close
+    private final boolean ownsCheckpoints;
     private final ArrayDeque<PendingDelete> pendingDeletes = new ArrayDeque<>();
     private boolean dirNeedsFsync;
     private volatile boolean failed;
@@ -83,8 +89,11 @@ public final class PartitionLog implements Closeable {
     // counts truncations, so that the cleaner never swaps in segments cleaned from a log cut meanwhile
     private volatile long truncations;
 
-    private PartitionLog(TopicPartition tp, Path dir, LogConfig config, Time time) throws IOException {
+    private PartitionLog(TopicPartition tp, Path dir, LogConfig config, Time time, LogDirCheckpoints checkpoints,
+                         boolean ownsCheckpoints) throws IOException {
         this.tp = tp;
+        this.checkpoints = checkpoints;
+        this.ownsCheckpoints = ownsCheckpoints;
         this.dir = dir;
         this.config = config;
         this.time = time;
@@ -96,13 +105,30 @@ public final class PartitionLog implements Closeable {
     /**
      * Opens (creating if absent) the log in {@code dir}, recovering it: a torn tail is truncated, CRCs
      * are checked from the recovery point, indexes are rebuilt where missing or corrupt, and producer
-     * state is rebuilt.
+     * state is rebuilt. The log keeps its recovery point and log start offset in checkpoint files of its
+     * own directory, written when it closes (tests, tools); a broker passes its log directory's
+     * {@link LogDirCheckpoints} instead.
      */
     public static PartitionLog open(TopicPartition tp, Path dir, LogConfig config, Time time) throws IOException {
+        return open(tp, dir, config, time, new LogDirCheckpoints(dir), true);
+    }
+
+    /**
+     * As {@link #open(TopicPartition, Path, LogConfig, Time)}, with the recovery point and log start offset
+     * kept in {@code checkpoints}, those of {@code dir}'s parent, whose owner writes them.
+     */
+    public static PartitionLog open(TopicPartition tp, Path dir, LogConfig config, Time time,
+                                    LogDirCheckpoints checkpoints) throws IOException {
+        return open(tp, dir, config, time, checkpoints, false);
+    }
+
+    private static PartitionLog open(TopicPartition tp, Path dir, LogConfig config, Time time,
+                                     LogDirCheckpoints checkpoints, boolean owns) throws IOException {
+        boolean existed = Files.isDirectory(dir);
         Files.createDirectories(dir);
-        PartitionLog log = new PartitionLog(tp, dir, config, time);
+        PartitionLog log = new PartitionLog(tp, dir, config, time, checkpoints, owns);
         try {
-            log.load();
+            log.load(existed);
         } catch (IOException | RuntimeException e) {
             log.closeQuietly();
             throw e;
@@ -112,9 +138,9 @@ public final class PartitionLog implements Closeable {
 
     // ------------------------------------------------------------------ loading and recovery
 
-    private void load() throws IOException {
+    private void load(boolean existed) throws IOException {
         Path cleanMarker = dir.resolve(CLEAN_SHUTDOWN_FILE);
-        boolean clean = Files.exists(cleanMarker);
+        boolean hadMarker = Files.exists(cleanMarker);
         removeTempAndDeletedFiles();
         CleanerRecovery.recover(dir, tp);
         TreeSet<Long> bases = new TreeSet<>();
@@ -129,16 +155,24 @@ public final class PartitionLog implements Closeable {
             }
         }
         deleteOrphanIndexes(bases);
-        long persistedStart = Checkpoints.readOffset(dir.resolve(LOG_START_OFFSET_FILE), 0L);
-        recoveryPoint = Checkpoints.readOffset(dir.resolve(RECOVERY_POINT_FILE), 0L);
-        if (bases.isEmpty()) {
+        if (!existed) {
+            // a new directory: entries left by a deleted partition of the same name are not this log's
+            checkpoints.forget(tp);
+        }
+        List<Path> legacy = new ArrayList<>();
+        long persistedStart = checkpointed(checkpoints.logStartOffset(tp), LOG_START_OFFSET_FILE, legacy);
+        recoveryPoint = checkpointed(checkpoints.recoveryPoint(tp), RECOVERY_POINT_FILE, legacy);
+        // no segment at all (a new log, or one whose creation a crash cut short): nothing to recover
+        boolean fresh = bases.isEmpty();
+        boolean clean = hadMarker || fresh;
+        if (fresh) {
             bases.add(persistedStart);
         }
         long nextOffset = bases.first();
         Set<Long> missingIndexes = new HashSet<>();
         for (long base : bases) {
-            if (!Files.exists(dir.resolve(LogSegment.fileName(base, LogSegment.INDEX_SUFFIX)))
-                    || !Files.exists(dir.resolve(LogSegment.fileName(base, LogSegment.TIME_INDEX_SUFFIX)))) {
+            if (!fresh && (!Files.exists(dir.resolve(LogSegment.fileName(base, LogSegment.INDEX_SUFFIX)))
+                    || !Files.exists(dir.resolve(LogSegment.fileName(base, LogSegment.TIME_INDEX_SUFFIX))))) {
                 missingIndexes.add(base);
             }
             segments.put(base, LogSegment.open(dir, base, config, time));
@@ -184,22 +218,41 @@ public final class PartitionLog implements Closeable {
         if (logStartOffset > leo) {
             logStartOffset = leo;
         }
-        recoveryPoint = Math.min(leo, recoveryPoint);
+        // a clean close flushed everything, whatever the checkpoint (written after the close) says
+        recoveryPoint = clean ? leo : Math.min(leo, recoveryPoint);
         epochCache.truncateFromEnd(leo);
         epochCache.truncateFromStart(logStartOffset);
         end = new LogEnd(leo, active, active.size());
         rebuildProducerState(leo);
-        Files.deleteIfExists(cleanMarker);
+        if (hadMarker) {
+            Files.delete(cleanMarker);
+            // durable before anything is appended: a marker that came back after a power loss would skip the
+            // recovery of what was appended since
+            Checkpoints.fsyncDir(dir);
+        }
         if (!clean) {
-            // what was just scanned is valid now; persist so the next crash does not rescan it
+            // what was just scanned is valid now: flushed, so the next crash (once the log directory's
+            // checkpoint has this recovery point) does not rescan it
             Long flushFrom = segments.floorKey(recoverFrom);
             flushSegments((flushFrom == null ? segments : segments.tailMap(flushFrom, true)).values());
             recoveryPoint = leo;
-            Checkpoints.writeOffset(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
         }
-        Checkpoints.writeOffset(dir.resolve(LOG_START_OFFSET_FILE), logStartOffset);
+        checkpoints.register(this, legacy);
         LOG.debug("{}: opened {} segments, log start {}, log end {}, clean {}", tp, segments.size(),
                 logStartOffset, leo, clean);
+    }
+
+    /**
+     * {@code fromCheckpoint} if the log directory's checkpoint has it (not -1), else the value of the old
+     * layout's per-partition file {@code legacyName} (added to {@code legacy} to be removed), else 0.
+     */
+    private long checkpointed(long fromCheckpoint, String legacyName, List<Path> legacy) throws IOException {
+        Path file = dir.resolve(legacyName);
+        if (!Files.exists(file)) {
+            return Math.max(fromCheckpoint, 0L);
+        }
+        legacy.add(file);
+        return fromCheckpoint >= 0 ? fromCheckpoint : Checkpoints.readOffset(file, 0L);
     }
 
     private void epochCache(LogBatch batch) {
@@ -636,8 +689,8 @@ public final class PartitionLog implements Closeable {
         }
         seg = LogSegment.open(dir, offset, config, time);
         segments.put(offset, seg);
+        // the log start is the new segment's base: its file keeps it, no checkpoint needed
         logStartOffset = offset;
-        Checkpoints.writeOffset(dir.resolve(LOG_START_OFFSET_FILE), offset);
         end = new LogEnd(offset, seg, 0);
         epochCache.truncateFromStart(offset);
         afterTruncation(offset);
@@ -645,8 +698,12 @@ public final class PartitionLog implements Closeable {
 
     private void afterTruncation(long offset) throws IOException {
         epochCache.truncateFromEnd(offset);
-        recoveryPoint = Math.min(recoveryPoint, offset);
-        Checkpoints.writeOffset(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
+        if (offset < recoveryPoint) {
+            recoveryPoint = offset;
+            // at once, as Kafka's LogManager.truncateTo: a checkpointed recovery point above the cut would let
+            // a crash skip the scan of what is appended after it
+            checkpoints.writeRecoveryPoints();
+        }
         rebuildProducerState(offset);
     }
 
@@ -666,8 +723,8 @@ public final class PartitionLog implements Closeable {
             return logStartOffset;
         }
         try {
+            // checkpointed with the log directory's (periodically, at shutdown, and soon after by the broker)
             logStartOffset = offset;
-            Checkpoints.writeOffset(dir.resolve(LOG_START_OFFSET_FILE), offset);
             epochCache.truncateFromStart(offset);
             deleteSegments(nextBaseAtOrBelow(offset));
         } catch (IOException ex) {
@@ -756,8 +813,8 @@ public final class PartitionLog implements Closeable {
         }
         long newStart = Math.max(logStartOffset, segments.firstKey());
         if (newStart != logStartOffset) {
+            // the first segment's base: its file keeps it
             logStartOffset = newStart;
-            Checkpoints.writeOffset(dir.resolve(LOG_START_OFFSET_FILE), newStart);
             epochCache.truncateFromStart(newStart);
         }
         for (LogSegment seg : doomed) {
@@ -894,8 +951,8 @@ public final class PartitionLog implements Closeable {
                 dirNeedsFsync = false;
             }
             if (e.offset() > recoveryPoint) {
+                // checkpointed with the log directory's; until then a crash rescans from the older one
                 recoveryPoint = e.offset();
-                Checkpoints.writeOffset(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
             }
         } catch (IOException ex) {
             throw fail("flushing " + tp, ex);
@@ -933,6 +990,10 @@ public final class PartitionLog implements Closeable {
                 seg.close();
             }
             closed = true;
+            checkpoints.closed(this, recoveryPoint, logStartOffset);
+            if (ownsCheckpoints) {
+                checkpoints.writeAll();
+            }
             if (!failed) {
                 Checkpoints.write(dir.resolve(CLEAN_SHUTDOWN_FILE), "0\n");
             }
@@ -963,6 +1024,7 @@ public final class PartitionLog implements Closeable {
     /** Closes and removes the whole partition directory (DeleteTopics). */
     public void delete() throws IOException {
         closed = true;
+        checkpoints.forget(tp);
         for (LogSegment seg : segments.values()) {
             seg.closeHandlersOnly();
         }
