@@ -178,7 +178,8 @@ abstract class AbstractIndex implements Closeable {
             maxEntries = (int) (newLength / entrySize);
             return;
         }
-        mmap.force();
+        // no force: the old and the new mapping share the file's page cache, so entries written through the
+        // old one are in the new one (Kafka's resize does not flush either)
         try (FileChannel channel = openChannel()) {
             setLength(channel, newLength);
             mmap = channel.map(FileChannel.MapMode.READ_WRITE, 0, newLength);

@@ -84,6 +84,8 @@ public final class PartitionLog implements Closeable {
     private final boolean ownsCheckpoints;
     private final ArrayDeque<PendingDelete> pendingDeletes = new ArrayDeque<>();
     private boolean dirNeedsFsync;
+    // segment files changed (append, roll, truncation) since the last flush; a flush without it is a no-op
+    private boolean unflushedChanges;
     private volatile boolean failed;
     private boolean closed;
     // counts truncations, so that the cleaner never swaps in segments cleaned from a log cut meanwhile
@@ -462,6 +464,7 @@ public final class PartitionLog implements Closeable {
         }
         // flush.messages is applied by the owner (flushDue, then one flush for a burst of appends)
         unflushedMessages += lastOffset - firstOffset + 1;
+        unflushedChanges = true;
     }
 
     private LogSegment maybeRoll(int messagesSize, long maxTimestamp, long maxOffset) throws IOException {
@@ -490,6 +493,7 @@ public final class PartitionLog implements Closeable {
         segments.put(newBase, seg);
         end = new LogEnd(newBase, seg, 0);
         dirNeedsFsync = true;
+        unflushedChanges = true;
         LOG.debug("{}: rolled new segment at {}", tp, newBase);
         return seg;
     }
@@ -646,6 +650,7 @@ public final class PartitionLog implements Closeable {
                 return;
             }
             truncations++;
+            unflushedChanges = true;
             List<LogSegment> doomed = new ArrayList<>(segments.tailMap(offset, false).values());
             LogSegment keep = segments.floorEntry(offset).getValue();
             // readers bounded by the old end could still scan the truncated tail: publish the cut first
@@ -680,6 +685,7 @@ public final class PartitionLog implements Closeable {
 
     private void truncateFullyAndStartAtInternal(long offset) throws IOException {
         truncations++;
+        unflushedChanges = true;
         long now = time.milliseconds();
         List<LogSegment> doomed = new ArrayList<>(segments.values());
         LogSegment seg = null;
@@ -940,8 +946,14 @@ public final class PartitionLog implements Closeable {
     /** Forces everything appended so far to disk and advances the recovery point. */
     public void flush() {
         checkWritable();
-        flushCount++;
         LogEnd e = end;
+        if (!unflushedChanges && !dirNeedsFsync && e.offset() <= recoveryPoint) {
+            // nothing written since the last flush (a close of an idle log fsyncs nothing)
+            unflushedMessages = 0;
+            lastFlushMs = time.milliseconds();
+            return;
+        }
+        flushCount++;
         try {
             Long from = segments.floorKey(recoveryPoint);
             flushSegments((from == null ? segments : segments.tailMap(from, true)).values());
@@ -957,6 +969,7 @@ public final class PartitionLog implements Closeable {
         } catch (IOException ex) {
             throw fail("flushing " + tp, ex);
         }
+        unflushedChanges = false;
         unflushedMessages = 0;
         lastFlushMs = time.milliseconds();
     }
@@ -980,7 +993,10 @@ public final class PartitionLog implements Closeable {
         try {
             if (!failed) {
                 flush();
-                producerState.takeSnapshot();
+                if (end.offset() > logStartOffset) {
+                    // an empty log has no producer to remember (Kafka snapshots only a new map end either)
+                    producerState.takeSnapshot();
+                }
             }
             for (PendingDelete p : pendingDeletes) {
                 p.segment().closeAndDelete();
@@ -995,7 +1011,9 @@ public final class PartitionLog implements Closeable {
                 checkpoints.writeAll();
             }
             if (!failed) {
-                Checkpoints.write(dir.resolve(CLEAN_SHUTDOWN_FILE), "0\n");
+                // no fsync: everything was forced before it exists, and a marker lost to a power loss only
+                // means a recovery scan
+                Files.write(dir.resolve(CLEAN_SHUTDOWN_FILE), new byte[] {'0', '\n'});
             }
         } catch (IOException | UncheckedIOException e) {
             throw fail("closing " + tp, e);

@@ -74,6 +74,27 @@ class LogDirCheckpointsTest {
     }
 
     @Test
+    void closingAnIdleLogWritesOnlyTheMarker() throws Exception {
+        LogDirCheckpoints checkpoints = new LogDirCheckpoints(logDir);
+        open(checkpoints, config()).close();
+        try (var files = Files.list(partitionDir())) {
+            // no producer-state snapshot of an empty log, nothing flushed
+            assertThat(files.map(p -> p.getFileName().toString()))
+                    .containsExactlyInAnyOrder("00000000000000000000.log", "00000000000000000000.index",
+                            "00000000000000000000.timeindex", PartitionLog.CLEAN_SHUTDOWN_FILE);
+        }
+        try (PartitionLog log = open(checkpoints, config())) {
+            appendValues(log, 2);
+        }
+        Path snapshot = partitionDir().resolve("00000000000000000002.snapshot");
+        assertThat(snapshot).exists();
+        Files.setLastModifiedTime(snapshot, java.nio.file.attribute.FileTime.fromMillis(T0));
+        open(checkpoints, config()).close();
+        // closed again with no new data: the snapshot at the same map end is not rewritten
+        assertThat(Files.getLastModifiedTime(snapshot).toMillis()).isEqualTo(T0);
+    }
+
+    @Test
     void writesEveryLogOfTheDirectoryInKafkasFormat() throws Exception {
         LogDirCheckpoints checkpoints = new LogDirCheckpoints(logDir);
         TopicPartition other = new TopicPartition("other", 3);
