@@ -189,9 +189,10 @@ abstract class AbstractIndex implements Closeable {
 
     /** Trims the file to its entries (roll, close): a closed index holds exactly its entries. */
     void trimToValidSize() throws IOException {
-        resize(Math.max(entries, 1) * entrySize);
-        if (entries == 0) {
-            // an empty index is an empty file, as Kafka leaves it
+        if (entries > 0) {
+            resize(entries * entrySize);
+        } else if (length != 0 || mmap.capacity() != 0) {
+            // an empty index is an empty file, as Kafka leaves it: one truncation, straight to zero
             try (FileChannel channel = openChannel()) {
                 mmap = channel.map(FileChannel.MapMode.READ_WRITE, 0, 0);
                 setLength(channel, 0);
