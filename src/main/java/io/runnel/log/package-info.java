@@ -4,8 +4,11 @@
  * <p>On disk a partition is one directory in Kafka's layout: {@code %020d.log} segments of v2 record
  * batches stored exactly as the producer sent them (offsets and leader epoch assigned in place), their
  * sparse {@code .index} (8-byte entries) and {@code .timeindex} (12-byte entries), Kafka's
- * {@code leader-epoch-checkpoint}, plus our own {@code %020d.snapshot} producer-state snapshots,
- * {@code recovery-point}, {@code log-start-offset} and {@code clean-shutdown} files.
+ * {@code leader-epoch-checkpoint}, plus our own {@code %020d.snapshot} producer-state snapshots and
+ * {@code clean-shutdown} marker. As in Kafka, the recovery point and log start offset of every log of a
+ * log directory are in that directory's {@code recovery-point-offset-checkpoint} and
+ * {@code log-start-offset-checkpoint} ({@link io.runnel.log.LogDirCheckpoints}), written periodically and
+ * at shutdown rather than per partition on every change.
  *
  * <p>Threading, once for the package: each {@link io.runnel.log.PartitionLog} has one writer, the
  * partition's owner, on a context allowed to block on the disk; all mutation (append, roll, truncate,
