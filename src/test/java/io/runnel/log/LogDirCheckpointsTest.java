@@ -1,6 +1,7 @@
 package io.runnel.log;
 
 import static io.runnel.log.LogTestSupport.T0;
+import static io.runnel.log.LogTestSupport.appendValues;
 import static io.runnel.log.LogTestSupport.TP;
 import static io.runnel.log.LogTestSupport.batch;
 import static io.runnel.log.LogTestSupport.config;
@@ -12,7 +13,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -29,6 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(30)
 class LogDirCheckpointsTest {
 
+    private static final TopicPartition OTHER = new TopicPartition("other", 3);
+
     @TempDir
     Path logDir;
 
@@ -42,14 +44,9 @@ class LogDirCheckpointsTest {
         return PartitionLog.open(TP, partitionDir(), cfg, time, checkpoints);
     }
 
-    private static List<String> appendValues(PartitionLog log, int n) {
-        List<String> out = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            String v = String.format("value-%03d", i);
-            log.appendAsLeader(batch(T0 + i, v), 1);
-            out.add(v);
-        }
-        return out;
+    /** A second log of the same directory, "other-3". */
+    private PartitionLog openOther(LogDirCheckpoints checkpoints) throws Exception {
+        return PartitionLog.open(OTHER, logDir.resolve("other-3"), config(), time, checkpoints);
     }
 
     /** Segments of three one-record batches. */
@@ -97,9 +94,7 @@ class LogDirCheckpointsTest {
     @Test
     void writesEveryLogOfTheDirectoryInKafkasFormat() throws Exception {
         LogDirCheckpoints checkpoints = new LogDirCheckpoints(logDir);
-        TopicPartition other = new TopicPartition("other", 3);
-        try (PartitionLog log = open(checkpoints, threePerSegment());
-             PartitionLog second = PartitionLog.open(other, logDir.resolve("other-3"), config(), time, checkpoints)) {
+        try (PartitionLog log = open(checkpoints, threePerSegment()); PartitionLog second = openOther(checkpoints)) {
             appendValues(log, 7);
             log.flush();
             log.deleteRecordsBefore(4);
@@ -109,16 +104,14 @@ class LogDirCheckpointsTest {
             assertThat(Files.readAllLines(logDir.resolve(LogDirCheckpoints.LOG_START_OFFSET_FILE)))
                     .containsExactly("0", "2", "other 3 0", "t 0 4");
             assertThat(ReplicationOffsetCheckpoint.readFile(logDir.resolve(LogDirCheckpoints.LOG_START_OFFSET_FILE)))
-                    .isEqualTo(Map.of(TP, 4L, other, 0L));
+                    .isEqualTo(Map.of(TP, 4L, OTHER, 0L));
         }
     }
 
     @Test
     void restartedLogTakesItsOffsetsFromTheCheckpointAndKeepsOthersUntilTheyOpen() throws Exception {
         LogDirCheckpoints checkpoints = new LogDirCheckpoints(logDir);
-        TopicPartition other = new TopicPartition("other", 3);
-        try (PartitionLog log = open(checkpoints, threePerSegment());
-             PartitionLog second = PartitionLog.open(other, logDir.resolve("other-3"), config(), time, checkpoints)) {
+        try (PartitionLog log = open(checkpoints, threePerSegment()); PartitionLog second = openOther(checkpoints)) {
             appendValues(log, 8);
             log.deleteRecordsBefore(5);
             second.appendAsLeader(batch(T0, "x"), 1);

@@ -1,6 +1,7 @@
 package io.runnel.log;
 
 import static io.runnel.log.LogTestSupport.T0;
+import static io.runnel.log.LogTestSupport.appendValues;
 import static io.runnel.log.LogTestSupport.batch;
 import static io.runnel.log.LogTestSupport.config;
 import static io.runnel.log.LogTestSupport.open;
@@ -14,7 +15,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
@@ -33,16 +33,6 @@ class RecoveryTest {
 
     private static Path file(Path dir, long base, String suffix) {
         return dir.resolve(String.format("%020d%s", base, suffix));
-    }
-
-    private List<String> appendValues(PartitionLog log, int n) {
-        List<String> out = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            String v = String.format("value-%03d", i);
-            log.appendAsLeader(batch(T0 + i, v), 1);
-            out.add(v);
-        }
-        return out;
     }
 
     @Test
