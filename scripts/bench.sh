@@ -70,7 +70,9 @@
 # Last, the end-to-end latency at the fixed rate with FixedRateEndToEnd (acks=all, one partition, RF=3).
 # Every client bootstraps from the three listeners.
 # Metadata (part of the three-node part): on one node, the time from CreateTopics to every partition of a
-# META_PARTITIONS-partition topic led, and, after a clean stop, from the launch of the same node on that
+# META_PARTITIONS-partition topic led (created 5000 partitions a request, CreateTopics then CreatePartitions:
+# Kafka's controller refuses a request of more than 10,000 metadata records, and a topic of 10,000
+# partitions is 10,001), and, after a clean stop, from the launch of the same node on that
 # data until every partition is led again (scripts/bench/MetadataBench.java polls Metadata every 50 ms); on
 # three nodes, CreateTopics of META_PARTITIONS partitions with replication factor 3 until all are led, then
 # kill -9 of node 2 until every partition it led has another leader (its last workload). The default of
@@ -522,14 +524,20 @@ start_cluster() {
     progress "[rep $REP/$REPS] [$SYS] 3 nodes: all three ready ${startup}s after the first launch (pids ${BROKER_PIDS[*]})"
 }
 
-run_cluster_system() {
-    local run="$OUT/rep$REP-$SYS-cluster" p
+# Checks the three nodes' ports are free, then starts them empty in RUN (start_cluster).
+start_empty_cluster() {
+    local run="$1" p
     mkdir -p "$run"
     for p in "${CLUSTER_PORTS[@]}"; do
         port_open "$p" && die "port $p is already in use"
     done
     progress "[rep $REP/$REPS] [$SYS] 3 nodes: starting three empty nodes"
     start_cluster "$run"
+}
+
+run_cluster_system() {
+    local run="$OUT/rep$REP-$SYS-cluster" p
+    start_empty_cluster "$run"
 
     local raw="$run/ready.txt"
     timeout 300 "${TOOL_JVM[@]}" "$ROOT/scripts/bench/ClusterReady.java" "$CLUSTER_BOOTSTRAP" "$START_TIMEOUT" \
@@ -626,13 +634,8 @@ run_meta_cluster() {
 
 # --only meta: three empty nodes, the three-node metadata workloads, then the single-node ones.
 run_meta_cluster_system() {
-    local run="$OUT/rep$REP-$SYS-cluster" p
-    mkdir -p "$run"
-    for p in "${CLUSTER_PORTS[@]}"; do
-        port_open "$p" && die "port $p is already in use"
-    done
-    progress "[rep $REP/$REPS] [$SYS] 3 nodes: starting three empty nodes"
-    start_cluster "$run"
+    local run="$OUT/rep$REP-$SYS-cluster"
+    start_empty_cluster "$run"
     run_meta_cluster "$run"
     stop_broker
 }
