@@ -512,6 +512,9 @@ public final class PartitionLog implements Closeable {
         end = new LogEnd(offset, seg, 0);
         epochCache.truncateFromStart(offset);
         afterTruncation(offset);
+        // at once, as Kafka's LogManager.truncateFullyAndStartAt: the start may have moved down, and a
+        // checkpointed start above it would hide the records appended from here after a crash
+        checkpoints.writeLogStartOffsets();
     }
 
     private void afterTruncation(long offset) throws IOException {

@@ -169,6 +169,22 @@ class LogDirCheckpointsTest {
     }
 
     @Test
+    void truncationBelowTheLogStartIsCheckpointedAtOnce() throws Exception {
+        LogDirCheckpoints checkpoints = new LogDirCheckpoints(logDir);
+        try (PartitionLog log = open(checkpoints, threePerSegment())) {
+            appendValues(log, 8);
+            log.deleteRecordsBefore(6);
+            checkpoints.writeLogStartOffsets();
+            assertThat(Files.readAllLines(logDir.resolve(LogDirCheckpoints.LOG_START_OFFSET_FILE))).contains("t 0 6");
+            // a follower whose leader's log is shorter starts over below its own start
+            log.truncateTo(2);
+            assertThat(log.logStartOffset()).isEqualTo(2);
+            // a crash now must not restart the log at 6, above records appended from 2
+            assertThat(Files.readAllLines(logDir.resolve(LogDirCheckpoints.LOG_START_OFFSET_FILE))).contains("t 0 2");
+        }
+    }
+
+    @Test
     void oldPerPartitionFilesAreReadOnceAndRemovedWhenTheCheckpointHasThem() throws Exception {
         // a log of the old layout: three segments, DeleteRecords up to 5, flushed to 8
         try (PartitionLog log = PartitionLog.open(TP, partitionDir(), threePerSegment(), time)) {
