@@ -30,7 +30,9 @@
 #                         controllers take PORT+10.., Runnel's Hazelcast members PORT+20.., its admin
 #                         listeners PORT+30..
 #   --keep-data           keep the brokers' data directories (default: delete after each run)
-#   --meta-partitions N   partitions of the metadata workloads (default 5000; see "Metadata" below)
+#   --meta-partitions N   partitions of the metadata workloads (default 10000; see "Metadata" below)
+#   --only meta           only the metadata workloads: per system three empty nodes for the three-node
+#                         ones (cluster start-up is recorded too), then one node for the single-node ones
 #
 # Single-node part. Each (repetition, system) run: a fresh, empty single node (KRaft broker+controller for Kafka), timed
 # from the JVM launch until an ApiVersions request is answered (Kafka's storage format runs before and is
@@ -71,12 +73,15 @@
 # Last, the end-to-end latency at the fixed rate with FixedRateEndToEnd (acks=all, one partition, RF=3).
 # Every client bootstraps from the three listeners.
 # Metadata (part of the three-node part): on one node, the time from CreateTopics to every partition of a
-# META_PARTITIONS-partition topic led, and, after a clean stop, from the launch of the same node on that
+# META_PARTITIONS-partition topic led (created 5000 partitions a request, CreateTopics then CreatePartitions:
+# Kafka's controller refuses a request of more than 10,000 metadata records, and a topic of 10,000
+# partitions is 10,001), and, after a clean stop, from the launch of the same node on that
 # data until every partition is led again (scripts/bench/MetadataBench.java polls Metadata every 50 ms); on
 # three nodes, CreateTopics of META_PARTITIONS partitions with replication factor 3 until all are led, then
 # kill -9 of node 2 until every partition it led has another leader (its last workload). The default of
-# 5000 partitions fits the 20000 open files a process may hold here (RF=3 on three nodes puts every
-# partition on every node; Runnel holds three files per partition, Kafka about one).
+# 10000 partitions fits the 20000 open files a process may hold here (RF=3 on three nodes puts every
+# partition on every node; Runnel and Kafka both hold one descriptor per partition, its .log: the index
+# files are mapped without one) and vm.max_map_count (two index mappings per partition).
 # Runnel starts through scripts/runnel.sh, which maps a class-data-sharing archive (AppCDS) written by
 # the first start after a build; when none is up to date, an unmeasured priming start writes it first.
 # Kafka starts as kafka-server-start.sh would (its JVM flags), with the JDK's default CDS archive.
@@ -109,7 +114,8 @@ CLUSTER=1
 CLUSTER_PORT=19302
 KEEP_DATA=0
 START_TIMEOUT=120
-META_PARTITIONS=5000
+META_PARTITIONS=10000
+ONLY=""
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -132,11 +138,13 @@ while [[ $# -gt 0 ]]; do
         --cluster-port) CLUSTER_PORT="$2"; shift 2 ;;
         --keep-data) KEEP_DATA=1; shift ;;
         --meta-partitions) META_PARTITIONS="$2"; shift 2 ;;
+        --only) ONLY="$2"; shift 2 ;;
         -h|--help) sed -n '2,70p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
 
+[[ -z "$ONLY" || "$ONLY" == meta ]] || { echo "bench.sh: --only takes meta" >&2; exit 2; }
 LAT_WARMUP=$((LAT_RATE * LAT_WARMUP_S))
 if (( LAT_RECORDS <= LAT_WARMUP )); then
     echo "bench.sh: --latency-records $LAT_RECORDS leaves nothing after the $LAT_WARMUP_S s warm-up at $LAT_RATE records/s" >&2
@@ -174,6 +182,7 @@ echo "rep,system,metric,value" > "$OUT/results.csv"
 DESC="$RECORDS x $RECORD_SIZE B records, $PARTITIONS partitions, heap $HEAP, $(nproc) cores, $REPS rep(s); latency at $LAT_RATE rec/s for $((LAT_RECORDS / LAT_RATE)) s, the first $LAT_WARMUP_S s not counted"
 if (( CLUSTER )); then DESC+="; 3 nodes: RF=3, min.insync.replicas=2, heap $HEAP each"; fi
 if (( ! SINGLE )); then DESC+=" (three-node part only)"; fi
+if [[ "$ONLY" == meta ]]; then DESC="metadata workloads only: $META_PARTITIONS partitions, heap $HEAP, $(nproc) cores, $REPS rep(s)"; fi
 cat > "$OUT/meta.json" <<EOF
 {"description": "$DESC", "reps": $REPS, "records": $RECORDS, "record_size": $RECORD_SIZE,
  "partitions": $PARTITIONS, "heap": "$HEAP", "latency_rate": $LAT_RATE, "latency_records": $LAT_RECORDS, "latency_warmup_s": $LAT_WARMUP_S,
@@ -518,14 +527,20 @@ start_cluster() {
     progress "[rep $REP/$REPS] [$SYS] 3 nodes: all three ready ${startup}s after the first launch (pids ${BROKER_PIDS[*]})"
 }
 
-run_cluster_system() {
-    local run="$OUT/rep$REP-$SYS-cluster" p
+# Checks the three nodes' ports are free, then starts them empty in RUN (start_cluster).
+start_empty_cluster() {
+    local run="$1" p
     mkdir -p "$run"
     for p in "${CLUSTER_PORTS[@]}"; do
         port_open "$p" && die "port $p is already in use"
     done
     progress "[rep $REP/$REPS] [$SYS] 3 nodes: starting three empty nodes"
     start_cluster "$run"
+}
+
+run_cluster_system() {
+    local run="$OUT/rep$REP-$SYS-cluster" p
+    start_empty_cluster "$run"
 
     local raw="$run/ready.txt"
     timeout 300 "${TOOL_JVM[@]}" "$ROOT/scripts/bench/ClusterReady.java" "$CLUSTER_BOOTSTRAP" "$START_TIMEOUT" \
@@ -620,6 +635,14 @@ run_meta_cluster() {
     progress "[rep $REP/$REPS] [$SYS] 3 nodes: kill -9 of node 2: its $(sed -n 's/.*moved=\([0-9]*\).*/\1/p' "$raw") partitions led elsewhere after $(ms_to_s "$ms") s"
 }
 
+# --only meta: three empty nodes, the three-node metadata workloads, then the single-node ones.
+run_meta_cluster_system() {
+    local run="$OUT/rep$REP-$SYS-cluster"
+    start_empty_cluster "$run"
+    run_meta_cluster "$run"
+    stop_broker
+}
+
 # Runs FN for every repetition and system, the order of the systems reversed on even repetitions.
 alternate() {
     local fn="$1" order
@@ -654,8 +677,11 @@ if [[ " $SYSTEMS " == *" runnel "* && ! ( -f "$ARCHIVE" && "$ARCHIVE" -nt "$ROOT
     stop_broker
     # the next start adopts the archive the JVM wrote at exit
 fi
-if (( SINGLE )); then alternate run_system; fi
-if (( CLUSTER )); then
+if [[ "$ONLY" == meta ]]; then
+    alternate run_meta_cluster_system
+    alternate run_meta_single
+elif (( SINGLE )); then alternate run_system; fi
+if [[ -z "$ONLY" ]] && (( CLUSTER )); then
     alternate run_cluster_system
     alternate run_meta_single
 fi

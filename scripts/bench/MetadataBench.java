@@ -1,11 +1,13 @@
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.TopicPartitionInfo;
@@ -14,7 +16,11 @@ import org.apache.kafka.common.TopicPartitionInfo;
  * Metadata timings for scripts/bench.sh, the same against Runnel and Apache Kafka:
  * <ul>
  * <li>{@code create BOOTSTRAP TIMEOUT_S TOPIC PARTITIONS RF}: from the CreateTopics request until every
- *     partition has a leader as Metadata reports it; prints {@code create_to_led_ms=..}.</li>
+ *     partition has a leader as Metadata reports it; prints {@code create_to_led_ms=..}. The partitions are
+ *     created {@value #MAX_PARTITIONS_PER_REQUEST} at a time, by CreateTopics and then CreatePartitions
+ *     requests one after the other: Apache Kafka's controller refuses an operation of more than 10,000
+ *     metadata records (QuorumController.MAX_RECORDS_PER_USER_OP; a topic of 10,000 partitions is 10,001
+ *     records: PolicyViolationException "Unable to perform excessively large batch operation").</li>
  * <li>{@code led BOOTSTRAP TIMEOUT_S TOPIC PARTITIONS}: polls from the start of the tool until every
  *     partition of an existing topic has a leader (a node that restarts with its partitions); prints
  *     {@code led_after_ms=..} counted from the tool's first request and {@code led_at_epoch_ms=..}, the
@@ -26,6 +32,8 @@ import org.apache.kafka.common.TopicPartitionInfo;
  * Run with the Kafka client jars on the class path, like the other tools of scripts/bench/.
  */
 public final class MetadataBench {
+
+    static final int MAX_PARTITIONS_PER_REQUEST = 5000;
 
     public static void main(String[] args) throws Exception {
         if (args.length < 4) {
@@ -45,10 +53,18 @@ public final class MetadataBench {
                     int partitions = Integer.parseInt(args[4]);
                     short rf = Short.parseShort(args[5]);
                     long start = System.nanoTime();
-                    admin.createTopics(List.of(new NewTopic(topic, partitions, rf))).all().get(300, TimeUnit.SECONDS);
+                    int created = Math.min(partitions, MAX_PARTITIONS_PER_REQUEST);
+                    int requests = 1;
+                    admin.createTopics(List.of(new NewTopic(topic, created, rf))).all().get(300, TimeUnit.SECONDS);
+                    while (created < partitions) {
+                        created = Math.min(partitions, created + MAX_PARTITIONS_PER_REQUEST);
+                        requests++;
+                        admin.createPartitions(Map.of(topic, NewPartitions.increaseTo(created))).all()
+                                .get(300, TimeUnit.SECONDS);
+                    }
                     awaitLed(admin, topic, partitions, Set.of(), deadline);
-                    System.out.printf("created partitions=%d rf=%d create_to_led_ms=%.1f%n", partitions, rf,
-                            (System.nanoTime() - start) / 1e6);
+                    System.out.printf("created partitions=%d rf=%d requests=%d create_to_led_ms=%.1f%n", partitions, rf,
+                            requests, (System.nanoTime() - start) / 1e6);
                 }
                 case "led" -> {
                     int partitions = Integer.parseInt(args[4]);

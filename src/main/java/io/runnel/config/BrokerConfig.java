@@ -47,6 +47,9 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String LOG_FLUSH_INTERVAL_MESSAGES = "log.flush.interval.messages";
     public static final String LOG_FLUSH_INTERVAL_MS = "log.flush.interval.ms";
     public static final String LOG_FLUSH_SCHEDULER_INTERVAL_MS = "log.flush.scheduler.interval.ms";
+    public static final String LOG_FLUSH_OFFSET_CHECKPOINT_INTERVAL_MS = "log.flush.offset.checkpoint.interval.ms";
+    public static final String LOG_FLUSH_START_OFFSET_CHECKPOINT_INTERVAL_MS =
+            "log.flush.start.offset.checkpoint.interval.ms";
     public static final String LOG_INDEX_INTERVAL_BYTES = "log.index.interval.bytes";
     public static final String LOG_INDEX_SIZE_MAX_BYTES = "log.index.size.max.bytes";
     public static final String LOG_SEGMENT_DELETE_DELAY_MS = "log.segment.delete.delay.ms";
@@ -150,6 +153,12 @@ public final class BrokerConfig extends AbstractConfig {
             .define(LOG_FLUSH_INTERVAL_MS, Type.LONG, null, HIGH, "fsync after this time.")
             .define(LOG_FLUSH_SCHEDULER_INTERVAL_MS, Type.LONG, Long.MAX_VALUE, atLeast(1), MEDIUM,
                     "How often the flusher checks flush.ms.")
+            .define(LOG_FLUSH_OFFSET_CHECKPOINT_INTERVAL_MS, Type.LONG, 60_000L, atLeast(1), HIGH,
+                    "How often each log directory's recovery-point-offset-checkpoint is written (an older"
+                            + " recovery point only means more of the log is scanned after a crash).")
+            .define(LOG_FLUSH_START_OFFSET_CHECKPOINT_INTERVAL_MS, Type.LONG, 60_000L, atLeast(1), HIGH,
+                    "How often each log directory's log-start-offset-checkpoint is written (DeleteRecords also"
+                            + " writes it soon after).")
             .define(LOG_INDEX_INTERVAL_BYTES, Type.INT, 4096, atLeast(0), MEDIUM, "Bytes between index entries.")
             .define(LOG_INDEX_SIZE_MAX_BYTES, Type.INT, 10 * 1024 * 1024, atLeast(4), MEDIUM, "Max index size.")
             .define(LOG_SEGMENT_DELETE_DELAY_MS, Type.LONG, 60_000L, atLeast(0), MEDIUM,

@@ -3,6 +3,7 @@ package io.runnel.log;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.MappedByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,6 +15,11 @@ import java.nio.file.StandardOpenOption;
  * {@code segment.index.bytes} (rounded down to whole entries) and trimmed to its entries on roll and
  * close, so a file of a closed segment holds exactly its entries.
  *
+ * <p>Holds no file descriptor: the file is opened, sized, mapped and closed again (a mapping needs no
+ * open descriptor), and reopened only for a moment to resize or trim it, as Kafka's AbstractIndex does.
+ * So a partition of one segment costs one descriptor (its {@code .log}), not three; flushing is
+ * {@link MappedByteBuffer#force()} (msync, which also makes the file's length durable).
+ *
  * <p>Threading: one writer (the partition's owner) appends, truncates and resizes; any thread may look
  * up. An entry is written into the mapping before {@link #entries} (volatile) counts it, so a reader
  * never sees a half-written entry. Resizing maps a new buffer and keeps every counted entry inside
@@ -24,7 +30,9 @@ abstract class AbstractIndex implements Closeable {
     protected final long baseOffset;
     private final int entrySize;
     private Path file;
-    private FileChannel channel;
+    // the file's length as last set or read; the writer's only (no descriptor to ask)
+    private long length;
+    private boolean closed;
     private volatile MappedByteBuffer mmap;
     protected volatile int entries;
     private int maxEntries;
@@ -33,32 +41,41 @@ abstract class AbstractIndex implements Closeable {
         this.file = file;
         this.baseOffset = baseOffset;
         this.entrySize = entrySize;
-        boolean existed = Files.exists(file);
-        this.channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                StandardOpenOption.WRITE);
-        long length = channel.size();
-        if (!existed || length == 0) {
-            length = roundDown(maxIndexSize);
-            setLength(length);
-            this.entries = 0;
-        } else {
-            // a file of a cleanly closed segment is trimmed to its entries; a torn one is caught by sanityCheck
-            this.entries = (int) (length / entrySize);
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE)) {
+            length = channel.size();
+            if (length == 0) {
+                setLength(channel, roundDown(maxIndexSize));
+                this.entries = 0;
+            } else {
+                // a file of a cleanly closed segment is trimmed to its entries; a torn one is caught by sanityCheck
+                this.entries = (int) (length / entrySize);
+            }
+            this.mmap = channel.map(FileChannel.MapMode.READ_WRITE, 0, length);
         }
-        this.mmap = channel.map(FileChannel.MapMode.READ_WRITE, 0, length);
         this.maxEntries = (int) (length / entrySize);
+    }
+
+    /** The file, opened for a moment; never recreated once closed or deleted. */
+    private FileChannel openChannel() throws IOException {
+        if (closed) {
+            throw new ClosedChannelException();
+        }
+        return FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
     }
 
     private long roundDown(long size) {
         return Math.max(entrySize, size / entrySize * entrySize);
     }
 
-    private void setLength(long length) throws IOException {
-        if (channel.size() > length) {
-            channel.truncate(length);
-        } else if (channel.size() < length) {
-            channel.write(java.nio.ByteBuffer.allocate(1), length - 1);
+    private void setLength(FileChannel channel, long newLength) throws IOException {
+        long size = channel.size();
+        if (size > newLength) {
+            channel.truncate(newLength);
+        } else if (size < newLength) {
+            channel.write(java.nio.ByteBuffer.allocate(1), newLength - 1);
         }
+        length = newLength;
     }
 
     Path file() {
@@ -156,31 +173,37 @@ abstract class AbstractIndex implements Closeable {
 
     /** Resizes the file and mapping to {@code newSize} rounded to whole entries (never below the entries). */
     void resize(int newSize) throws IOException {
-        long length = Math.max(roundDown(newSize), (long) entries * entrySize);
-        if (length == channel.size() && length == mmap.capacity()) {
-            maxEntries = (int) (length / entrySize);
+        long newLength = Math.max(roundDown(newSize), (long) entries * entrySize);
+        if (newLength == length && newLength == mmap.capacity()) {
+            maxEntries = (int) (newLength / entrySize);
             return;
         }
-        mmap.force();
-        setLength(length);
-        mmap = channel.map(FileChannel.MapMode.READ_WRITE, 0, length);
-        maxEntries = (int) (length / entrySize);
+        // no force: the old and the new mapping share the file's page cache, so entries written through the
+        // old one are in the new one (Kafka's resize does not flush either)
+        try (FileChannel channel = openChannel()) {
+            setLength(channel, newLength);
+            mmap = channel.map(FileChannel.MapMode.READ_WRITE, 0, newLength);
+        }
+        maxEntries = (int) (newLength / entrySize);
     }
 
     /** Trims the file to its entries (roll, close): a closed index holds exactly its entries. */
     void trimToValidSize() throws IOException {
-        resize(Math.max(entries, 1) * entrySize);
-        if (entries == 0) {
-            // an empty index is an empty file, as Kafka leaves it
-            mmap = channel.map(FileChannel.MapMode.READ_WRITE, 0, 0);
-            channel.truncate(0);
+        if (entries > 0) {
+            resize(entries * entrySize);
+        } else if (length != 0 || mmap.capacity() != 0) {
+            // an empty index is an empty file, as Kafka leaves it: one truncation, straight to zero
+            try (FileChannel channel = openChannel()) {
+                mmap = channel.map(FileChannel.MapMode.READ_WRITE, 0, 0);
+                setLength(channel, 0);
+            }
             maxEntries = 0;
         }
     }
 
-    void flush() throws IOException {
+    /** Makes the entries and the file's length durable (msync: no descriptor needed, as Kafka). */
+    void flush() {
         mmap.force();
-        channel.force(true);
     }
 
     /**
@@ -188,7 +211,7 @@ abstract class AbstractIndex implements Closeable {
      * within the segment and positions (offset index) within {@code logSize}.
      */
     boolean isSane(long logSize, long nextOffset) throws IOException {
-        if (channel.size() % entrySize != 0) {
+        if (length % entrySize != 0) {
             return false;
         }
         MappedByteBuffer buf = mmap;
@@ -219,15 +242,18 @@ abstract class AbstractIndex implements Closeable {
 
     @Override
     public void close() throws IOException {
-        if (channel.isOpen()) {
+        if (!closed) {
             trimToValidSize();
-            channel.close();
+            closed = true;
         }
     }
 
-    /** Closes without trimming (the file is about to be deleted or rebuilt). */
-    void closeHandler() throws IOException {
-        channel.close();
+    /**
+     * Closes without trimming (the file is about to be deleted or rebuilt). No descriptor is held; the
+     * mapping stays valid for readers still holding it and goes with the garbage collector.
+     */
+    void closeHandler() {
+        closed = true;
     }
 
     void deleteIfExists() throws IOException {

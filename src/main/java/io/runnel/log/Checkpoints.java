@@ -11,9 +11,10 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 
 /**
- * Small text files of a partition directory ({@code recovery-point}, {@code log-start-offset},
- * {@code leader-epoch-checkpoint}): written whole to a temp file, forced and renamed atomically, so a
- * crash leaves either the old or the new content, never a torn one.
+ * Small text files ({@code leader-epoch-checkpoint}, the log directory's offset checkpoints; the old
+ * layout's per-partition {@code recovery-point} and {@code log-start-offset} are only read): written whole
+ * to a temp file, forced and renamed atomically, so a crash leaves either the old or the new content,
+ * never a torn one.
  */
 final class Checkpoints {
 
@@ -41,12 +42,10 @@ final class Checkpoints {
         }
     }
 
-    /** Writes a single offset; format: the version line "0" then the offset. */
-    static void writeOffset(Path file, long offset) throws IOException {
-        write(file, "0\n" + offset + "\n");
-    }
-
-    /** Reads an offset written by {@link #writeOffset}, or {@code fallback} if absent or unreadable. */
+    /**
+     * Reads a single-offset file of the old per-partition layout (the version line "0", then the offset),
+     * or {@code fallback} if absent or unreadable.
+     */
     static long readOffset(Path file, long fallback) throws IOException {
         if (!Files.exists(file)) {
             return fallback;

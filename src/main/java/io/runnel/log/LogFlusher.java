@@ -10,19 +10,25 @@ import org.apache.kafka.common.utils.Time;
  * When and how far a partition log is forced to disk: Kafka's {@code flush.messages} / {@code flush.ms}
  * decision and its recovery point.
  *
- * <p>The recovery point is the offset below which every byte has been fsynced, persisted in the
- * directory's {@code recovery-point} file (version line {@code 0}, then the offset); after a crash the
- * {@link LogLoader} rescans only from the segment holding it. A flush forces every segment from the one
- * holding the recovery point to the active one, then the directory itself when a roll created segment
- * files since the last flush, and only then moves the recovery point to the log end it was given.
+ * <p>The recovery point is the offset below which every byte has been fsynced. It is persisted, as in
+ * Kafka, in the log directory's {@code recovery-point-offset-checkpoint} ({@link LogDirCheckpoints}),
+ * written periodically and at shutdown from {@link #recoveryPoint()}, not by a flush; after a crash the
+ * {@link LogLoader} rescans only from the segment holding the checkpointed one, which may be older than
+ * the truth (a longer rescan, never a skipped one). A flush forces every segment from the one holding the
+ * recovery point to the active one, then the directory itself when a roll created segment files since the
+ * last flush, and only then moves the recovery point to the log end it was given. A flush with nothing
+ * appended, rolled or truncated since the last one forces nothing, so closing an idle log fsyncs nothing.
  *
- * <p>Invariants: {@code recoveryPoint <= logEndOffset} (a truncation lowers it first);
+ * <p>Invariants: {@code recoveryPoint <= logEndOffset} (a truncation lowers it first, and
+ * {@link #truncatedTo} reports it, so that the log writes the checkpoint at once: a checkpointed recovery
+ * point above the cut could let a crash skip the scan of what is appended after it);
  * {@code unflushedMessages} counts offsets appended since the last flush and is reset only by a flush
- * that succeeded.
+ * that succeeded or found nothing to force.
  *
- * <p>Threading: every method but {@link #flushCount()} is called by the partition's owner, the mutating
- * ones on a context that may block on the disk; {@link #flushCount()} may be read from any thread
- * (metrics). An {@link IOException} leaves the counters untouched; the log turns it into its offline state.
+ * <p>Threading: every method but {@link #flushCount()} and {@link #recoveryPoint()} is called by the
+ * partition's owner, the mutating ones on a context that may block on the disk; those two are volatile
+ * and may be read from any thread (metrics, the log directory's checkpoint writer). An {@link IOException}
+ * leaves the counters untouched; the log turns it into its offline state.
  */
 final class LogFlusher {
 
@@ -30,11 +36,14 @@ final class LogFlusher {
     private final Time time;
     private final Supplier<LogConfig> config;
     private final LogSegments segments;
-    private long recoveryPoint;
+    // volatile: the log directory's checkpoint reads it from its own thread
+    private volatile long recoveryPoint;
     private long unflushedMessages;
     private volatile long flushCount;
     private long lastFlushMs;
     private boolean dirNeedsFsync;
+    // segment files changed (append, roll, truncation) since the last flush; a flush without it is a no-op
+    private boolean unflushedChanges;
 
     LogFlusher(Path dir, Time time, Supplier<LogConfig> config, LogSegments segments, long recoveryPoint,
                long lastFlushMs) {
@@ -57,11 +66,13 @@ final class LogFlusher {
     /** {@code messages} offsets were appended (flush.messages counts them). */
     void appended(long messages) {
         unflushedMessages += messages;
+        unflushedChanges = true;
     }
 
     /** A roll created segment files: the next flush fsyncs the directory too. */
     void segmentCreated() {
         dirNeedsFsync = true;
+        unflushedChanges = true;
     }
 
     /** Whether flush.messages or flush.ms call for a flush now. */
@@ -73,8 +84,17 @@ final class LogFlusher {
         return byCount || byTime;
     }
 
-    /** Forces every segment from the recovery point, then moves the recovery point to {@code logEndOffset}. */
+    /**
+     * Forces every segment from the recovery point, then moves the recovery point to {@code logEndOffset};
+     * nothing (not counted as a flush) when no segment file changed since the last flush.
+     */
     void flush(long logEndOffset) throws IOException {
+        if (!unflushedChanges && !dirNeedsFsync && logEndOffset <= recoveryPoint) {
+            // nothing written since the last flush (a close of an idle log fsyncs nothing)
+            unflushedMessages = 0;
+            lastFlushMs = time.milliseconds();
+            return;
+        }
         flushCount++;
         flushSegments(segments.valuesFrom(recoveryPoint));
         if (dirNeedsFsync) {
@@ -83,17 +103,26 @@ final class LogFlusher {
             dirNeedsFsync = false;
         }
         if (logEndOffset > recoveryPoint) {
+            // checkpointed with the log directory's; until then a crash rescans from the older one
             recoveryPoint = logEndOffset;
-            Checkpoints.writeOffset(dir.resolve(PartitionLog.RECOVERY_POINT_FILE), recoveryPoint);
         }
+        unflushedChanges = false;
         unflushedMessages = 0;
         lastFlushMs = time.milliseconds();
     }
 
-    /** The log was cut to end at {@code offset}: nothing above it is flushed any more. */
-    void truncatedTo(long offset) throws IOException {
-        recoveryPoint = Math.min(recoveryPoint, offset);
-        Checkpoints.writeOffset(dir.resolve(PartitionLog.RECOVERY_POINT_FILE), recoveryPoint);
+    /**
+     * The log was cut to end at {@code offset}: nothing above it is flushed any more, and the cut segment
+     * files are to be forced by the next flush. Returns whether the recovery point moved down, in which case
+     * the caller writes the log directory's recovery-point checkpoint at once.
+     */
+    boolean truncatedTo(long offset) {
+        unflushedChanges = true;
+        if (offset < recoveryPoint) {
+            recoveryPoint = offset;
+            return true;
+        }
+        return false;
     }
 
     static void flushSegments(Iterable<LogSegment> segs) throws IOException {

@@ -22,21 +22,30 @@ import org.slf4j.LoggerFactory;
  * <ol>
  * <li>{@code *.deleted} and {@code *.tmp} files are removed, then {@link CleanerRecovery} completes or
  *     discards what an interrupted cleaning left ({@code .swap}, {@code .cleaned});</li>
- * <li>every {@code <base>.log} is opened; index files without a log are removed; an empty directory gets
- *     one empty segment at the persisted {@code log-start-offset};</li>
+ * <li>every {@code <base>.log} is opened; index files without a log are removed; a directory without
+ *     segments (a new log, or one whose creation a crash cut short) gets one empty segment at the
+ *     checkpointed log start offset and has nothing to recover;</li>
+ * <li>the recovery point and log start offset come from the log directory's checkpoints
+ *     ({@link LogDirCheckpoints}); a log of the old layout without an entry there reads its own
+ *     {@code recovery-point} and {@code log-start-offset} files (version line {@code 0}, then the offset),
+ *     which are returned in {@link LoadedLog#legacyFiles} to be removed once the checkpoints hold the log.
+ *     A new directory drops entries a deleted partition of the same name left;</li>
  * <li>after an unclean shutdown (no {@code clean-shutdown} marker) every segment from the one holding the
- *     {@code recovery-point} is scanned: CRCs checked, indexes and leader epochs rebuilt, a torn or corrupt
+ *     recovery point is scanned: CRCs checked, indexes and leader epochs rebuilt, a torn or corrupt
  *     tail truncated and every later segment deleted. A segment below the recovery point is scanned only
  *     when its indexes are missing or fail their sanity check;</li>
  * <li>the leader-epoch cache is cut to the recovered log, producer state is reloaded from the newest
  *     snapshot and the batches after it ({@link #rebuildProducerState}), and the scanned segments are
- *     flushed so the next crash need not rescan them.</li>
+ *     flushed so the next crash (once the log directory's checkpoint has the new recovery point) need not
+ *     rescan them.</li>
  * </ol>
  *
  * <p>Invariants on return: the segment set is not empty, its last segment is the active one (indexes at
  * full size, the others trimmed), {@code logStartOffset <= logEndOffset} and
- * {@code recoveryPoint <= logEndOffset}; the {@code clean-shutdown} marker is gone, so a crash from here
- * on is recovered as unclean.
+ * {@code recoveryPoint <= logEndOffset} (equal after a clean shutdown, which flushed everything whatever
+ * the checkpoint, written after the close, says); the {@code clean-shutdown} marker is gone and its removal
+ * fsynced, so a crash from here on is recovered as unclean: a marker that came back after a power loss
+ * would skip the recovery of what is appended next.
  *
  * <p>Threading: blocking file I/O, run once by {@link PartitionLog#open} before the log exists for any
  * other thread; not thread-safe. {@link #rebuildProducerState} is also called by the owner after a
@@ -46,8 +55,11 @@ final class LogLoader {
 
     private static final Logger LOG = LoggerFactory.getLogger(LogLoader.class);
 
-    /** Where the loaded log starts, is known flushed to, and ends. */
-    record LoadedLog(long logStartOffset, long recoveryPoint, long logEndOffset) {
+    /**
+     * Where the loaded log starts, is known flushed to, and ends; {@code legacyFiles} are its per-partition
+     * files of the old layout, for {@link LogDirCheckpoints#register} to remove once replaced.
+     */
+    record LoadedLog(long logStartOffset, long recoveryPoint, long logEndOffset, List<Path> legacyFiles) {
     }
 
     private final TopicPartition tp;
@@ -57,9 +69,10 @@ final class LogLoader {
     private final LogSegments segments;
     private final LeaderEpochCache epochCache;
     private final ProducerStateManager producerState;
+    private final LogDirCheckpoints checkpoints;
 
     LogLoader(TopicPartition tp, Path dir, LogConfig config, Time time, LogSegments segments,
-              LeaderEpochCache epochCache, ProducerStateManager producerState) {
+              LeaderEpochCache epochCache, ProducerStateManager producerState, LogDirCheckpoints checkpoints) {
         this.tp = tp;
         this.dir = dir;
         this.config = config;
@@ -67,12 +80,16 @@ final class LogLoader {
         this.segments = segments;
         this.epochCache = epochCache;
         this.producerState = producerState;
+        this.checkpoints = checkpoints;
     }
 
-    /** Fills the (empty) segment set from the directory and recovers it; see the class comment. */
-    LoadedLog load() throws IOException {
+    /**
+     * Fills the (empty) segment set from the directory and recovers it; see the class comment.
+     * {@code existed}: whether the directory was there before the log's open created it.
+     */
+    LoadedLog load(boolean existed) throws IOException {
         Path cleanMarker = dir.resolve(PartitionLog.CLEAN_SHUTDOWN_FILE);
-        boolean clean = Files.exists(cleanMarker);
+        boolean hadMarker = Files.exists(cleanMarker);
         removeTempAndDeletedFiles();
         CleanerRecovery.recover(dir, tp);
         TreeSet<Long> bases = new TreeSet<>();
@@ -87,16 +104,24 @@ final class LogLoader {
             }
         }
         deleteOrphanIndexes(bases);
-        long persistedStart = Checkpoints.readOffset(dir.resolve(PartitionLog.LOG_START_OFFSET_FILE), 0L);
-        long recoveryPoint = Checkpoints.readOffset(dir.resolve(PartitionLog.RECOVERY_POINT_FILE), 0L);
-        if (bases.isEmpty()) {
+        if (!existed) {
+            // a new directory: entries left by a deleted partition of the same name are not this log's
+            checkpoints.forget(tp);
+        }
+        List<Path> legacy = new ArrayList<>();
+        long persistedStart = checkpointed(checkpoints.logStartOffset(tp), PartitionLog.LOG_START_OFFSET_FILE, legacy);
+        long recoveryPoint = checkpointed(checkpoints.recoveryPoint(tp), PartitionLog.RECOVERY_POINT_FILE, legacy);
+        // no segment at all (a new log, or one whose creation a crash cut short): nothing to recover
+        boolean fresh = bases.isEmpty();
+        boolean clean = hadMarker || fresh;
+        if (fresh) {
             bases.add(persistedStart);
         }
         long nextOffset = bases.first();
         Set<Long> missingIndexes = new HashSet<>();
         for (long base : bases) {
-            if (!Files.exists(dir.resolve(LogSegment.fileName(base, LogSegment.INDEX_SUFFIX)))
-                    || !Files.exists(dir.resolve(LogSegment.fileName(base, LogSegment.TIME_INDEX_SUFFIX)))) {
+            if (!fresh && (!Files.exists(dir.resolve(LogSegment.fileName(base, LogSegment.INDEX_SUFFIX)))
+                    || !Files.exists(dir.resolve(LogSegment.fileName(base, LogSegment.TIME_INDEX_SUFFIX))))) {
                 missingIndexes.add(base);
             }
             segments.add(LogSegment.open(dir, base, config, time));
@@ -142,21 +167,39 @@ final class LogLoader {
         if (logStartOffset > leo) {
             logStartOffset = leo;
         }
-        recoveryPoint = Math.min(leo, recoveryPoint);
+        // a clean close flushed everything, whatever the checkpoint (written after the close) says
+        recoveryPoint = clean ? leo : Math.min(leo, recoveryPoint);
         epochCache.truncateFromEnd(leo);
         epochCache.truncateFromStart(logStartOffset);
         rebuildProducerState(producerState, segments, logStartOffset, leo, time);
-        Files.deleteIfExists(cleanMarker);
+        if (hadMarker) {
+            Files.delete(cleanMarker);
+            // durable before anything is appended: a marker that came back after a power loss would skip the
+            // recovery of what was appended since
+            Checkpoints.fsyncDir(dir);
+        }
         if (!clean) {
-            // what was just scanned is valid now; persist so the next crash does not rescan it
+            // what was just scanned is valid now: flushed, so the next crash (once the log directory's
+            // checkpoint has this recovery point) does not rescan it
             LogFlusher.flushSegments(segments.valuesFrom(recoverFrom));
             recoveryPoint = leo;
-            Checkpoints.writeOffset(dir.resolve(PartitionLog.RECOVERY_POINT_FILE), recoveryPoint);
         }
-        Checkpoints.writeOffset(dir.resolve(PartitionLog.LOG_START_OFFSET_FILE), logStartOffset);
         LOG.debug("{}: opened {} segments, log start {}, log end {}, clean {}", tp, segments.numberOfSegments(),
                 logStartOffset, leo, clean);
-        return new LoadedLog(logStartOffset, recoveryPoint, leo);
+        return new LoadedLog(logStartOffset, recoveryPoint, leo, List.copyOf(legacy));
+    }
+
+    /**
+     * {@code fromCheckpoint} if the log directory's checkpoint has it (not -1), else the value of the old
+     * layout's per-partition file {@code legacyName} (added to {@code legacy} to be removed), else 0.
+     */
+    private long checkpointed(long fromCheckpoint, String legacyName, List<Path> legacy) throws IOException {
+        Path file = dir.resolve(legacyName);
+        if (!Files.exists(file)) {
+            return Math.max(fromCheckpoint, 0L);
+        }
+        legacy.add(file);
+        return fromCheckpoint >= 0 ? fromCheckpoint : Checkpoints.readOffset(file, 0L);
     }
 
     private void removeTempAndDeletedFiles() throws IOException {

@@ -1,7 +1,6 @@
 package io.runnel.log;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,9 +15,13 @@ import org.apache.kafka.common.utils.Time;
  * Kafka's {@code deleteOldSegments} (retention.ms, retention.bytes, log start offset) and
  * {@code deleteSegmentFiles}.
  *
- * <p>The log start offset is persisted in the directory's {@code log-start-offset} file (version line
- * {@code 0}, then the offset) before any segment below it is renamed. A removed segment leaves the
- * {@link LogSegments} at once, is renamed {@code *.deleted}, and keeps its open handles until
+ * <p>The log start offset is persisted, as in Kafka, in the log directory's
+ * {@code log-start-offset-checkpoint} ({@link LogDirCheckpoints}), written periodically, at shutdown and
+ * (by the broker) soon after a DeleteRecords from {@link #logStartOffset()}, not here. A crash before that
+ * write reads back an older start, which can bring back records of the last DeleteRecords, as in Kafka, but
+ * never those of deleted segments: the loader never starts the log below its first segment, whose file
+ * keeps the start that retention, deleteSegments and a full truncation move it to. A removed segment
+ * leaves the {@link LogSegments} at once, is renamed {@code *.deleted}, and keeps its open handles until
  * {@code file.delete.delay.ms} has passed ({@link #deleteScheduledFiles}), so a read that found it first
  * still completes; {@link LogLoader} removes {@code *.deleted} leftovers on open.
  *
@@ -38,7 +41,6 @@ final class LogRetention {
     }
 
     private final TopicPartition tp;
-    private final Path dir;
     private final Time time;
     private final Supplier<LogConfig> config;
     private final LogSegments segments;
@@ -47,10 +49,9 @@ final class LogRetention {
     private final ArrayDeque<PendingDelete> pendingDeletes = new ArrayDeque<>();
     private volatile long logStartOffset;
 
-    LogRetention(TopicPartition tp, Path dir, Time time, Supplier<LogConfig> config, LogSegments segments,
+    LogRetention(TopicPartition tp, Time time, Supplier<LogConfig> config, LogSegments segments,
                  LeaderEpochCache epochCache, ProducerStateManager producerState, long logStartOffset) {
         this.tp = tp;
-        this.dir = dir;
         this.time = time;
         this.config = config;
         this.segments = segments;
@@ -109,17 +110,17 @@ final class LogRetention {
         if (offset <= logStartOffset) {
             return logStartOffset;
         }
+        // checkpointed with the log directory's (periodically, at shutdown, and soon after by the broker)
         logStartOffset = offset;
-        Checkpoints.writeOffset(dir.resolve(PartitionLog.LOG_START_OFFSET_FILE), offset);
         epochCache.truncateFromStart(offset);
         deleteSegments(segments.endingAtOrBelow(offset));
         return logStartOffset;
     }
 
     /** Restarts the log at {@code offset} (a truncation of the whole log); the segments are the caller's. */
-    void resetLogStartOffset(long offset) throws IOException {
+    void resetLogStartOffset(long offset) {
+        // the log start is the new segment's base: its file keeps it, no checkpoint needed
         logStartOffset = offset;
-        Checkpoints.writeOffset(dir.resolve(PartitionLog.LOG_START_OFFSET_FILE), offset);
     }
 
     /**
@@ -136,8 +137,8 @@ final class LogRetention {
         }
         long newStart = Math.max(logStartOffset, segments.firstBaseOffset());
         if (newStart != logStartOffset) {
+            // the first segment's base: its file keeps it
             logStartOffset = newStart;
-            Checkpoints.writeOffset(dir.resolve(PartitionLog.LOG_START_OFFSET_FILE), newStart);
             epochCache.truncateFromStart(newStart);
         }
         for (LogSegment seg : doomed) {

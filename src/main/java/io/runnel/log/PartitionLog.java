@@ -31,9 +31,11 @@ import org.slf4j.LoggerFactory;
  * {@link #replaceSegments}.
  *
  * <p>Directory: {@code %020d.log/.index/.timeindex} per segment, {@code %020d.snapshot} producer-state
- * snapshots (see {@link ProducerStateManager}), {@code leader-epoch-checkpoint} (Kafka's format),
- * {@code recovery-point} and {@code log-start-offset} (version line {@code 0}, then the offset), and
- * {@code clean-shutdown} while the log is cleanly closed. Deleted segments are renamed
+ * snapshots (see {@link ProducerStateManager}), {@code leader-epoch-checkpoint} (Kafka's format), and
+ * {@code clean-shutdown} while the log is cleanly closed. The recovery point and log start offset are kept
+ * in the log directory's checkpoints ({@link LogDirCheckpoints}), as Kafka keeps them; logs written before
+ * kept them in {@code recovery-point} and {@code log-start-offset} files here (version line {@code 0},
+ * then the offset), which are read once and removed. Deleted segments are renamed
  * {@code *.deleted} and removed after {@code file.delete.delay.ms} by {@link #deleteScheduledFiles()};
  * leftovers are removed on open.
  *
@@ -46,15 +48,17 @@ import org.slf4j.LoggerFactory;
  * {@code deleteExpiredSegments}, {@code deleteScheduledFiles}, {@code truncateTo}, {@code flush*},
  * {@code updateConfig}, {@code close} and {@code delete} are called by the partition's owner only, on a
  * context that may block on the disk; so are the helpers' mutating methods, which only this class calls.
- * {@code read}, {@code logStartOffset}, {@code logEndOffset}, {@code sizeInBytes}, {@code latestEpoch},
- * {@code endOffsetForEpoch} and {@code offsetForTimestamp} may be called from any thread concurrently
- * with the owner and never see a partially appended batch: the owner writes the bytes first and then
- * publishes the new end (offset, segment, position) through one volatile field, which bounds every read.
+ * {@code read}, {@code logStartOffset}, {@code logEndOffset}, {@code recoveryPoint}, {@code sizeInBytes},
+ * {@code latestEpoch}, {@code endOffsetForEpoch} and {@code offsetForTimestamp} may be called from any
+ * thread concurrently with the owner and never see a partially appended batch: the owner writes the bytes
+ * first and then publishes the new end (offset, segment, position) through one volatile field, which bounds
+ * every read.
  */
 public final class PartitionLog implements Closeable {
 
     private static final Logger LOG = LoggerFactory.getLogger(PartitionLog.class);
 
+    // the old layout's per-partition files, read once on open (upgrade) and removed: see LogDirCheckpoints
     static final String RECOVERY_POINT_FILE = "recovery-point";
     static final String LOG_START_OFFSET_FILE = "log-start-offset";
     static final String CLEAN_SHUTDOWN_FILE = "clean-shutdown";
@@ -73,6 +77,9 @@ public final class PartitionLog implements Closeable {
     private final LeaderEpochCache epochCache;
     private final LogRetention retention;
     private final LogFlusher flusher;
+    private final LogDirCheckpoints checkpoints;
+    // a log opened on its own keeps its checkpoints in its own directory and writes them on close
+    private final boolean ownsCheckpoints;
     private volatile boolean failed;
     private boolean closed;
     // counts truncations, so that the cleaner never swaps in segments cleaned from a log cut meanwhile
@@ -80,7 +87,7 @@ public final class PartitionLog implements Closeable {
 
     private PartitionLog(TopicPartition tp, Path dir, LogConfig config, Time time, LogSegments segments,
                          ProducerStateManager producerState, LeaderEpochCache epochCache, LogLoader.LoadedLog loaded,
-                         long openedMs) {
+                         long openedMs, LogDirCheckpoints checkpoints, boolean ownsCheckpoints) {
         this.tp = tp;
         this.dir = dir;
         this.config = config;
@@ -88,7 +95,9 @@ public final class PartitionLog implements Closeable {
         this.segments = segments;
         this.producerState = producerState;
         this.epochCache = epochCache;
-        this.retention = new LogRetention(tp, dir, time, this::config, segments, epochCache, producerState,
+        this.checkpoints = checkpoints;
+        this.ownsCheckpoints = ownsCheckpoints;
+        this.retention = new LogRetention(tp, time, this::config, segments, epochCache, producerState,
                 loaded.logStartOffset());
         this.flusher = new LogFlusher(dir, time, this::config, segments, loaded.recoveryPoint(), openedMs);
         LogSegment active = segments.lastSegment();
@@ -98,9 +107,26 @@ public final class PartitionLog implements Closeable {
     /**
      * Opens (creating if absent) the log in {@code dir}, recovering it ({@link LogLoader}): a torn tail is
      * truncated, CRCs are checked from the recovery point, indexes are rebuilt where missing or corrupt, and
-     * producer state is rebuilt.
+     * producer state is rebuilt. The log keeps its recovery point and log start offset in checkpoint files of
+     * its own directory, written when it closes (tests, tools); a broker passes its log directory's
+     * {@link LogDirCheckpoints} instead.
      */
     public static PartitionLog open(TopicPartition tp, Path dir, LogConfig config, Time time) throws IOException {
+        return open(tp, dir, config, time, new LogDirCheckpoints(dir), true);
+    }
+
+    /**
+     * As {@link #open(TopicPartition, Path, LogConfig, Time)}, with the recovery point and log start offset
+     * kept in {@code checkpoints}, those of {@code dir}'s parent, whose owner writes them.
+     */
+    public static PartitionLog open(TopicPartition tp, Path dir, LogConfig config, Time time,
+                                    LogDirCheckpoints checkpoints) throws IOException {
+        return open(tp, dir, config, time, checkpoints, false);
+    }
+
+    private static PartitionLog open(TopicPartition tp, Path dir, LogConfig config, Time time,
+                                     LogDirCheckpoints checkpoints, boolean owns) throws IOException {
+        boolean existed = Files.isDirectory(dir);
         Files.createDirectories(dir);
         long openedMs = time.milliseconds();
         ProducerStateManager producerState = new ProducerStateManager(dir);
@@ -108,12 +134,17 @@ public final class PartitionLog implements Closeable {
         LogSegments segments = new LogSegments();
         LogLoader.LoadedLog loaded;
         try {
-            loaded = new LogLoader(tp, dir, config, time, segments, epochCache, producerState).load();
+            loaded = new LogLoader(tp, dir, config, time, segments, epochCache, producerState, checkpoints)
+                    .load(existed);
         } catch (IOException | RuntimeException e) {
             closeHandlersQuietly(tp, segments);
             throw e;
         }
-        return new PartitionLog(tp, dir, config, time, segments, producerState, epochCache, loaded, openedMs);
+        PartitionLog log = new PartitionLog(tp, dir, config, time, segments, producerState, epochCache, loaded,
+                openedMs, checkpoints, owns);
+        // from here on the log directory's checkpoints are written with this log's values
+        checkpoints.register(log, loaded.legacyFiles());
+        return log;
     }
 
     // ------------------------------------------------------------------ accessors
@@ -481,11 +512,18 @@ public final class PartitionLog implements Closeable {
         end = new LogEnd(offset, seg, 0);
         epochCache.truncateFromStart(offset);
         afterTruncation(offset);
+        // at once, as Kafka's LogManager.truncateFullyAndStartAt: the start may have moved down, and a
+        // checkpointed start above it would hide the records appended from here after a crash
+        checkpoints.writeLogStartOffsets();
     }
 
     private void afterTruncation(long offset) throws IOException {
         epochCache.truncateFromEnd(offset);
-        flusher.truncatedTo(offset);
+        if (flusher.truncatedTo(offset)) {
+            // at once, as Kafka's LogManager.truncateTo: a checkpointed recovery point above the cut would let
+            // a crash skip the scan of what is appended after it
+            checkpoints.writeRecoveryPoints();
+        }
         LogLoader.rebuildProducerState(producerState, segments, logStartOffset(), offset, time);
     }
 
@@ -654,7 +692,11 @@ public final class PartitionLog implements Closeable {
         this.config = config;
     }
 
-    /** Flushes, writes the producer-state snapshot and clean-shutdown marker, and closes files. */
+    /**
+     * Flushes what changed, writes the producer-state snapshot (none for an empty log) and the clean-shutdown
+     * marker, closes files, and leaves its recovery point and log start offset with the log directory's
+     * checkpoints (writing them itself when opened on its own).
+     */
     @Override
     public void close() throws IOException {
         if (closed) {
@@ -663,15 +705,24 @@ public final class PartitionLog implements Closeable {
         try {
             if (!failed) {
                 flush();
-                producerState.takeSnapshot();
+                if (end.offset() > logStartOffset()) {
+                    // an empty log has no producer to remember (Kafka snapshots only a new map end either)
+                    producerState.takeSnapshot();
+                }
             }
             retention.deleteAllScheduledFiles();
             for (LogSegment seg : segments.values()) {
                 seg.close();
             }
             closed = true;
+            checkpoints.closed(this, recoveryPoint(), logStartOffset());
+            if (ownsCheckpoints) {
+                checkpoints.writeAll();
+            }
             if (!failed) {
-                Checkpoints.write(dir.resolve(CLEAN_SHUTDOWN_FILE), "0\n");
+                // no fsync: everything was forced before it exists, and a marker lost to a power loss only
+                // means a recovery scan
+                Files.write(dir.resolve(CLEAN_SHUTDOWN_FILE), new byte[] {'0', '\n'});
             }
         } catch (IOException | UncheckedIOException e) {
             throw fail("closing " + tp, e);
@@ -700,6 +751,7 @@ public final class PartitionLog implements Closeable {
     /** Closes and removes the whole partition directory (DeleteTopics). */
     public void delete() throws IOException {
         closed = true;
+        checkpoints.forget(tp);
         for (LogSegment seg : segments.values()) {
             seg.closeHandlersOnly();
         }

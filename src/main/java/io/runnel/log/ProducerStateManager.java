@@ -263,6 +263,11 @@ final class ProducerStateManager {
         buf.flip();
         buf.putInt(6, crcFrom10(buf, size));
         Path target = snapshotFile(dir, mapEndOffset);
+        if (Files.exists(target)) {
+            // a snapshot at this map end holds the same producers (truncation deletes those above its cut):
+            // a log closed again without new data writes and fsyncs nothing
+            return;
+        }
         Path tmp = dir.resolve(target.getFileName() + ".tmp");
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {

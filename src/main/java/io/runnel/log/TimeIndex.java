@@ -25,6 +25,11 @@ final class TimeIndex extends AbstractIndex {
     boolean maybeAppend(long timestamp, long offset, boolean skipFullCheck) {
         MappedByteBuffer buf = mmap();
         int n = entries;
+        if (n == 0 && timestamp < 0) {
+            // as Kafka, whose empty index's last entry is (NO_TIMESTAMP, base): a segment without timestamps
+            // (an empty one closing) writes nothing, which spares a page fault and a write per idle log
+            return false;
+        }
         if (n > 0) {
             if (timestamp <= keyAt(buf, n - 1)) {
                 return false;

@@ -4,15 +4,19 @@
  * <p>On disk a partition is one directory in Kafka's layout: {@code %020d.log} segments of v2 record
  * batches stored exactly as the producer sent them (offsets and leader epoch assigned in place), their
  * sparse {@code .index} (8-byte entries) and {@code .timeindex} (12-byte entries), Kafka's
- * {@code leader-epoch-checkpoint}, plus our own {@code %020d.snapshot} producer-state snapshots,
- * {@code recovery-point}, {@code log-start-offset} and {@code clean-shutdown} files.
+ * {@code leader-epoch-checkpoint}, plus our own {@code %020d.snapshot} producer-state snapshots and
+ * {@code clean-shutdown} marker. As in Kafka, the recovery point and log start offset of every log of a
+ * log directory are in that directory's {@code recovery-point-offset-checkpoint} and
+ * {@code log-start-offset-checkpoint} ({@link io.runnel.log.LogDirCheckpoints}), written periodically and
+ * at shutdown rather than per partition on every change.
  *
  * <p>Classes, as Kafka's storage module splits its log: {@link io.runnel.log.PartitionLog} is the log of
  * one partition and keeps append (and roll), read and truncation; {@code LogLoader} opens a directory and
  * recovers it after a crash; {@code LogSegments} is the concurrent set of segments by base offset;
  * {@code LogRetention} owns the log start offset and removes segments below it (retention.ms,
  * retention.bytes, DeleteRecords, file.delete.delay.ms); {@code LogFlusher} decides flushes
- * (flush.messages, flush.ms) and keeps the recovery point; {@code LogSegment} with its
+ * (flush.messages, flush.ms) and keeps the recovery point; {@link io.runnel.log.LogDirCheckpoints} holds
+ * the recovery points and log start offsets of a log directory's logs; {@code LogSegment} with its
  * {@code OffsetIndex} and {@code TimeIndex} is one segment; {@code Cleaner}, {@code LogCleaner},
  * {@code LogCleanerManager} and {@code CleanerRecovery} compact.
  *

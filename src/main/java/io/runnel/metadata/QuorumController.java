@@ -15,12 +15,12 @@ import org.slf4j.LoggerFactory;
  * into fence records. A registered, unfenced broker whose process this controller has seen live and no
  * longer sees, or whose node id a newer live process holds (a restart after kill -9), is fenced at once, which elects new leaders for what
  * it led and takes it out of ISRs, all in that one record. One it has never seen live (registered through
- * the log before its membership reached this node, or absent since before this node became the
- * controller) is fenced once it has been missing for {@code broker.session.timeout.ms}. Everything else a controller decides (placement, elections, ISR changes)
+ * the log before its membership reached this node, or absent since before this node started) is fenced once
+ * it has been missing for {@code broker.session.timeout.ms}. Every voter tracks whom it has seen live, leader
+ * or not, so a newly elected controller fences at once a broker that left before it took over. Everything else a controller decides (placement, elections, ISR changes)
  * is checked as records are applied ({@link MetadataImage}), so it needs no active code.
  *
- * <p>Threading: runs on one context; membership events and a periodic check (which also covers events
- * missed while this node was not the leader) hop onto it.
+ * <p>Threading: runs on one context; membership events and a periodic check hop onto it.
  */
 public final class QuorumController {
 
@@ -54,11 +54,13 @@ public final class QuorumController {
     }
 
     private void check() {
+        Map<Integer, Uuid> live = membership.liveBrokers();
+        // every voter keeps track, so a controller elected after a broker vanished (the old controller's own
+        // node killed, say) knows that broker was live and fences it at once, not a session timeout later
+        seenLive.putAll(live);
         if (!quorum.isLeaderReady()) {
             return;
         }
-        Map<Integer, Uuid> live = membership.liveBrokers();
-        seenLive.putAll(live);
         long now = System.nanoTime();
         for (BrokerRegistration b : quorum.stateMachine().image().brokers()) {
             if (b.fenced() || b.incarnation().equals(live.get(b.nodeId()))) {

@@ -13,6 +13,7 @@ import io.runnel.cluster.PartitionState;
 import io.runnel.config.BrokerConfig;
 import io.runnel.config.TopicConfigs;
 import io.runnel.log.LogCleaner;
+import io.runnel.log.LogDirCheckpoints;
 import io.runnel.log.PartitionLog;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -27,7 +28,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The partitions hosted on this node. Each partition is owned by one of a fixed set of worker contexts
  * (log shards), chosen by hash, so a partition's writes are serial and may wait on the disk without
- * touching an event loop. Also runs retention and time-based flush in the background. Standalone, each
+ * touching an event loop. Also runs retention and time-based flush in the background, and writes each log
+ * directory's recovery-point and log-start-offset checkpoints ({@link LogDirCheckpoints}) periodically and
+ * at shutdown, as Kafka's LogManager. Standalone, each
  * partition is led by this node alone; in a cluster ({@link Replication} given) the controller's
  * {@link PartitionState}s assign roles through {@link #applyState}.
  */
@@ -45,6 +48,12 @@ public final class PartitionManager {
     private long retentionTimer = -1;
     private long flushTimer = -1;
     private long checkpointTimer = -1;
+    private long recoveryPointTimer = -1;
+    private long logStartTimer = -1;
+    // per log directory, read on the first partition opened there
+    private final Map<Path, LogDirCheckpoints> logDirCheckpoints = new ConcurrentHashMap<>();
+    // log directories whose log-start-offset-checkpoint a DeleteRecords wants written soon
+    private final java.util.Set<Path> logStartsChanged = ConcurrentHashMap.newKeySet();
     private final HighWatermarkCheckpoints checkpoints;
     private final LogCleaner cleaner;
     private final List<PartitionOwner.LeadershipListener> leadershipListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -149,7 +158,9 @@ public final class PartitionManager {
                     LOG.info("Removing {}: it belongs to topic id {}, not {}", dir, recorded, topicId);
                     PartitionMetadata.deleteRecursively(dir);
                 }
-                PartitionLog log = PartitionLog.open(tp, dir, TopicConfigs.logConfig(topicConfigs, config), time);
+                LogDirCheckpoints dirCheckpoints = logDirCheckpoints.computeIfAbsent(dir.getParent(), LogDirCheckpoints::new);
+                PartitionLog log = PartitionLog.open(tp, dir, TopicConfigs.logConfig(topicConfigs, config), time,
+                        dirCheckpoints);
                 if (topicId != null && !topicId.equals(recorded)) {
                     PartitionMetadata.write(dir, topicId);
                 }
@@ -223,12 +234,21 @@ public final class PartitionManager {
         }).mapEmpty();
     }
 
-    /** Moves a partition's log start offset (DeleteRecords); returns the new low watermark. */
+    /**
+     * Moves a partition's log start offset (DeleteRecords); returns the new low watermark. The log
+     * directory's log-start-offset-checkpoint is written soon after (one write for a burst of them), not
+     * only every log.flush.start.offset.checkpoint.interval.ms as Kafka, so that a crash rarely brings
+     * deleted records back.
+     */
     public Future<Long> deleteRecordsBefore(PartitionOwner owner, long offset) {
         return owner.submit(() -> {
             long start = owner.log().deleteRecordsBefore(offset);
             owner.afterLogChange();
             return start;
+        }).onSuccess(start -> {
+            if (logStartsChanged.add(owner.log().dir().getParent())) {
+                writeLogDirCheckpoints(false, true, List.of(owner.log().dir().getParent()));
+            }
         });
     }
 
@@ -251,6 +271,10 @@ public final class PartitionManager {
             checkpointTimer = vertx.setPeriodic(config.getLong(BrokerConfig.REPLICA_HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS),
                     id -> checkpointHighWatermarks());
         }
+        recoveryPointTimer = vertx.setPeriodic(config.getLong(BrokerConfig.LOG_FLUSH_OFFSET_CHECKPOINT_INTERVAL_MS),
+                id -> writeLogDirCheckpoints(true, false, List.copyOf(logDirCheckpoints.keySet())));
+        logStartTimer = vertx.setPeriodic(config.getLong(BrokerConfig.LOG_FLUSH_START_OFFSET_CHECKPOINT_INTERVAL_MS),
+                id -> writeLogDirCheckpoints(false, true, List.copyOf(logDirCheckpoints.keySet())));
         cleaner.startup();
         // flush.ms is checked every second; each log decides whether it is due
         flushTimer = vertx.setPeriodic(1000, id -> {
@@ -277,6 +301,31 @@ public final class PartitionManager {
         return writeCheckpoints(hosted);
     }
 
+    /**
+     * Writes the recovery points and/or log start offsets of {@code dirs} on the worker pool, one write
+     * after another (ordered); a failure is logged (the next one retries). Any thread.
+     */
+    private Future<Void> writeLogDirCheckpoints(boolean recoveryPoints, boolean logStarts, List<Path> dirs) {
+        return vertx.executeBlocking(() -> {
+            for (Path d : dirs) {
+                LogDirCheckpoints c = logDirCheckpoints.get(d);
+                if (logStarts) {
+                    logStartsChanged.remove(d);
+                }
+                if (c == null) {
+                    continue;
+                }
+                if (recoveryPoints) {
+                    c.writeRecoveryPoints();
+                }
+                if (logStarts) {
+                    c.writeLogStartOffsets();
+                }
+            }
+            return null;
+        }).<Void>mapEmpty().onFailure(t -> LOG.warn("Writing the recovery-point or log-start-offset checkpoints failed", t));
+    }
+
     private Future<Void> writeCheckpoints(Map<Path, Map<TopicPartition, Long>> hosted) {
         return checkpoints.write(logDirs, hosted)
                 .onFailure(t -> LOG.warn("Writing the high-watermark checkpoints failed", t));
@@ -284,7 +333,7 @@ public final class PartitionManager {
 
     /** Closes every log cleanly (flush, snapshots, clean-shutdown marker), then checkpoints the high watermarks. */
     public Future<Void> closeAll() {
-        for (long timer : new long[] {retentionTimer, flushTimer, checkpointTimer}) {
+        for (long timer : new long[] {retentionTimer, flushTimer, checkpointTimer, recoveryPointTimer, logStartTimer}) {
             if (timer >= 0) {
                 vertx.cancelTimer(timer);
             }
@@ -306,7 +355,11 @@ public final class PartitionManager {
             })));
         }
         owners.clear();
-        Future<Void> closed = Future.join(all).mapEmpty();
+        // the closed logs' recovery points and log start offsets, as Kafka's LogManager writes them at shutdown
+        Future<Void> closed = Future.join(all).transform(ar -> writeLogDirCheckpoints(true, true,
+                List.copyOf(logDirCheckpoints.keySet())).transform(w -> ar.failed()
+                ? Future.<Void>failedFuture(ar.cause()) : w.failed() ? Future.<Void>failedFuture(w.cause())
+                : Future.<Void>succeededFuture()));
         if (replication == null) {
             return closed;
         }

@@ -3,11 +3,14 @@ package io.runnel.api;
 import static io.runnel.api.AdminFixture.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import io.runnel.cluster.TopicInfo;
 import io.runnel.log.LogBatch;
+import io.runnel.log.LogDirCheckpoints;
 import io.runnel.log.RecordSet;
 import io.runnel.partition.PartitionOwner;
 import org.apache.kafka.common.TopicPartition;
@@ -40,7 +43,9 @@ class DeleteRecordsHandlerTest {
 
     @AfterEach
     void tearDown() {
-        fx.close();
+        if (fx != null) {
+            fx.close();
+        }
     }
 
     private DeleteRecordsPartitionResult delete(String topic, int partition, long offset) {
@@ -98,6 +103,26 @@ class DeleteRecordsHandlerTest {
         assertThat(r.errorCode()).isEqualTo(Errors.NONE.code());
         assertThat(r.lowWatermark()).isEqualTo(3);
         assertThat(owner.log().logStartOffset()).isEqualTo(3);
+    }
+
+    @Test
+    void theNewLogStartIsCheckpointedSoonAfterAndAtShutdown() throws Exception {
+        hosted("kept", Map.of(), 5);
+        Path checkpoint = dir.resolve("logs").resolve(LogDirCheckpoints.LOG_START_OFFSET_FILE);
+
+        assertThat(delete("kept", 0, 3).errorCode()).isEqualTo(Errors.NONE.code());
+
+        // not only every log.flush.start.offset.checkpoint.interval.ms: a crash now keeps the deletion
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!(Files.exists(checkpoint) && Files.readAllLines(checkpoint).contains("kept 0 3"))) {
+            assertThat(System.nanoTime()).as("log-start-offset-checkpoint with kept 0 3").isLessThan(deadline);
+            Thread.sleep(20);
+        }
+        fx.close();
+        fx = null;
+        assertThat(Files.readAllLines(checkpoint)).contains("kept 0 3");
+        assertThat(Files.readAllLines(dir.resolve("logs").resolve(LogDirCheckpoints.RECOVERY_POINT_FILE)))
+                .contains("kept 0 5");
     }
 
     @Test

@@ -4,7 +4,6 @@ import static io.runnel.log.LogTestSupport.T0;
 import static io.runnel.log.LogTestSupport.config;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 import org.junit.jupiter.api.AfterEach;
@@ -13,7 +12,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The flush.messages / flush.ms decision and the recovery point, on a manual clock. */
+/**
+ * The flush.messages / flush.ms decision and the recovery point, on a manual clock. The recovery point is
+ * persisted by the log directory's checkpoint (LogDirCheckpointsTest), never by the flusher.
+ */
 @Timeout(30)
 class LogFlusherTest {
 
@@ -45,8 +47,9 @@ class LogFlusherTest {
         return new LogFlusher(dir, time, () -> cfg, segments, recoveryPoint, time.milliseconds());
     }
 
-    private long persistedRecoveryPoint() throws Exception {
-        return Checkpoints.readOffset(dir.resolve(PartitionLog.RECOVERY_POINT_FILE), -1);
+    private void assertNoPerPartitionCheckpoint() {
+        assertThat(dir.resolve(PartitionLog.RECOVERY_POINT_FILE)).as("kept in the log directory's checkpoint")
+                .doesNotExist();
     }
 
     @Test
@@ -62,7 +65,7 @@ class LogFlusherTest {
         assertThat(flusher.flushDue()).isFalse();
         assertThat(flusher.flushCount()).isEqualTo(1);
         assertThat(flusher.recoveryPoint()).isEqualTo(3);
-        assertThat(persistedRecoveryPoint()).isEqualTo(3);
+        assertNoPerPartitionCheckpoint();
     }
 
     @Test
@@ -93,14 +96,34 @@ class LogFlusherTest {
         LogFlusher flusher = flusher(5);
         flusher.flush(4);
         assertThat(flusher.recoveryPoint()).isEqualTo(5);
-        assertThat(Files.exists(dir.resolve(PartitionLog.RECOVERY_POINT_FILE))).as("unchanged, not rewritten").isFalse();
 
-        flusher.truncatedTo(7);
+        assertThat(flusher.truncatedTo(7)).as("above the recovery point: no checkpoint due").isFalse();
         assertThat(flusher.recoveryPoint()).isEqualTo(5);
-        flusher.truncatedTo(2);
+        assertThat(flusher.truncatedTo(2)).as("below: the caller checkpoints at once").isTrue();
         assertThat(flusher.recoveryPoint()).isEqualTo(2);
-        assertThat(persistedRecoveryPoint()).isEqualTo(2);
         flusher.flush(9);
-        assertThat(persistedRecoveryPoint()).isEqualTo(9);
+        assertThat(flusher.recoveryPoint()).isEqualTo(9);
+        assertNoPerPartitionCheckpoint();
+    }
+
+    @Test
+    void flushWithNothingChangedSinceTheLastForcesNothing() throws Exception {
+        LogFlusher flusher = flusher(0);
+        flusher.flush(0);
+        assertThat(flusher.flushCount()).as("an idle log").isZero();
+
+        flusher.appended(2);
+        flusher.flush(2);
+        assertThat(flusher.flushCount()).isEqualTo(1);
+        flusher.flush(2);
+        assertThat(flusher.flushCount()).as("nothing appended since").isEqualTo(1);
+
+        flusher.segmentCreated();
+        flusher.flush(2);
+        assertThat(flusher.flushCount()).as("a roll's new files need the directory fsynced").isEqualTo(2);
+
+        flusher.truncatedTo(2);
+        flusher.flush(2);
+        assertThat(flusher.flushCount()).as("a truncation at the end still changed the segment files").isEqualTo(3);
     }
 }

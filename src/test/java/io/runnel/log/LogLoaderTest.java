@@ -1,6 +1,7 @@
 package io.runnel.log;
 
 import static io.runnel.log.LogTestSupport.T0;
+import static io.runnel.log.LogTestSupport.TP;
 import static io.runnel.log.LogTestSupport.batch;
 import static io.runnel.log.LogTestSupport.config;
 import static io.runnel.log.LogTestSupport.open;
@@ -12,13 +13,19 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The loader on its own: what it makes of a directory left by a clean close or a crash. */
+/**
+ * The loader on its own: what it makes of a directory left by a clean close or a crash. The logs here are
+ * opened on their own, so their directory is also their checkpoints' log directory, as
+ * {@code PartitionLog.open} without a {@link LogDirCheckpoints} keeps them.
+ */
 @Timeout(30)
 class LogLoaderTest {
 
@@ -38,18 +45,24 @@ class LogLoaderTest {
         return dir.resolve(LogSegment.fileName(base, suffix));
     }
 
+    /** Loads the directory as a restarted process would: checkpoints read afresh from disk. */
     private LogLoader.LoadedLog load(LogConfig cfg) throws Exception {
-        return new LogLoader(LogTestSupport.TP, dir, cfg, time, segments, new LeaderEpochCache(dir),
-                new ProducerStateManager(dir)).load();
+        return new LogLoader(TP, dir, cfg, time, segments, new LeaderEpochCache(dir),
+                new ProducerStateManager(dir), new LogDirCheckpoints(dir)).load(true);
     }
 
-    /** Appends {@code n} one-record batches, flushing after the first {@code flushAfter}, then "crashes". */
+    /**
+     * Appends {@code n} one-record batches, flushing after the first {@code flushAfter} (and writing the
+     * recovery-point checkpoint, as the broker's periodic write would), then "crashes".
+     */
     private void crashAfter(LogConfig cfg, int n, int flushAfter) throws Exception {
-        PartitionLog log = open(dir, cfg, time);
+        LogDirCheckpoints checkpoints = new LogDirCheckpoints(dir);
+        PartitionLog log = PartitionLog.open(TP, dir, cfg, time, checkpoints);
         for (int i = 0; i < n; i++) {
             log.appendAsLeader(batch(T0 + i, String.format("value-%03d", i)), 1);
             if (i + 1 == flushAfter) {
                 log.flush();
+                checkpoints.writeRecoveryPoints();
             }
         }
         log.closeWithoutShutdown();
@@ -68,7 +81,7 @@ class LogLoaderTest {
     }
 
     @Test
-    void truncatesATornTailAndPersistsTheNewEndAsRecoveryPoint() throws Exception {
+    void truncatesATornTailAndReturnsTheNewEndAsRecoveryPoint() throws Exception {
         crashAfter(config(), 3, 0);
         Path log = file(0, LogSegment.LOG_SUFFIX);
         try (FileChannel ch = FileChannel.open(log, StandardOpenOption.WRITE)) {
@@ -77,11 +90,14 @@ class LogLoaderTest {
 
         LogLoader.LoadedLog loaded = load(config());
 
-        assertThat(loaded).isEqualTo(new LogLoader.LoadedLog(0, 2, 2));
+        assertThat(loaded).isEqualTo(new LogLoader.LoadedLog(0, 2, 2, List.of()));
         assertThat(Files.size(log)).isEqualTo(2L * batchSize);
         assertThat(segments.lastSegment().size()).isEqualTo(2 * batchSize);
-        assertThat(Files.readAllLines(dir.resolve(PartitionLog.RECOVERY_POINT_FILE))).containsExactly("0", "2");
-        assertThat(Files.readAllLines(dir.resolve(PartitionLog.LOG_START_OFFSET_FILE))).containsExactly("0", "0");
+        // the log directory's checkpoint takes the recovery point from the log once it opens, not the loader
+        for (String name : List.of(PartitionLog.RECOVERY_POINT_FILE, PartitionLog.LOG_START_OFFSET_FILE,
+                LogDirCheckpoints.RECOVERY_POINT_FILE, LogDirCheckpoints.LOG_START_OFFSET_FILE)) {
+            assertThat(dir.resolve(name)).doesNotExist();
+        }
     }
 
     @Test
@@ -95,7 +111,7 @@ class LogLoaderTest {
 
         LogLoader.LoadedLog loaded = load(cfg);
 
-        assertThat(loaded).isEqualTo(new LogLoader.LoadedLog(0, 8, 8));
+        assertThat(loaded).isEqualTo(new LogLoader.LoadedLog(0, 8, 8, List.of()));
         assertThat(segments.baseOffsets()).containsExactly(0L, 3L, 6L);
         assertThat(Files.size(file(0, LogSegment.LOG_SUFFIX))).isEqualTo(3L * batchSize);
         assertThat(Files.size(file(6, LogSegment.LOG_SUFFIX))).isEqualTo(2L * batchSize);
@@ -107,7 +123,7 @@ class LogLoaderTest {
         crashAfter(cfg, 9, 0);
         corruptBatch(3, 0);
 
-        assertThat(load(cfg)).isEqualTo(new LogLoader.LoadedLog(0, 3, 3));
+        assertThat(load(cfg)).isEqualTo(new LogLoader.LoadedLog(0, 3, 3, List.of()));
         assertThat(segments.baseOffsets()).containsExactly(0L, 3L);
         assertThat(file(6, LogSegment.LOG_SUFFIX)).doesNotExist();
     }
@@ -121,18 +137,61 @@ class LogLoaderTest {
         assertThat(dir.resolve(PartitionLog.CLEAN_SHUTDOWN_FILE)).exists();
         corruptBatch(0, 1);
 
-        assertThat(load(config())).isEqualTo(new LogLoader.LoadedLog(0, 2, 2));
+        assertThat(load(config())).isEqualTo(new LogLoader.LoadedLog(0, 2, 2, List.of()));
         assertThat(Files.size(file(0, LogSegment.LOG_SUFFIX))).isEqualTo(2L * batchSize);
         assertThat(dir.resolve(PartitionLog.CLEAN_SHUTDOWN_FILE)).as("a crash from now on is unclean").doesNotExist();
     }
 
     @Test
-    void emptyDirectoryStartsOneSegmentAtThePersistedLogStartOffset() throws Exception {
-        Checkpoints.writeOffset(dir.resolve(PartitionLog.LOG_START_OFFSET_FILE), 42);
+    void cleanShutdownMeansFlushedToTheEndWhateverTheCheckpointSays() throws Exception {
+        LogDirCheckpoints checkpoints = new LogDirCheckpoints(dir);
+        try (PartitionLog log = PartitionLog.open(TP, dir, config(), time, checkpoints)) {
+            log.appendAsLeader(batch(T0, "value-000"), 1);
+            log.flush();
+            checkpoints.writeRecoveryPoints();
+            log.appendAsLeader(batch(T0, "value-001"), 1);
+            log.appendAsLeader(batch(T0, "value-002"), 1);
+        }
+        // closed cleanly (flushed to 3) by a broker that died before its shutdown checkpoint write
+        assertThat(Files.readAllLines(dir.resolve(LogDirCheckpoints.RECOVERY_POINT_FILE))).contains("t 0 1");
 
-        assertThat(load(config())).isEqualTo(new LogLoader.LoadedLog(42, 42, 42));
+        assertThat(load(config())).isEqualTo(new LogLoader.LoadedLog(0, 3, 3, List.of()));
+    }
+
+    @Test
+    void emptyDirectoryStartsOneSegmentAtTheCheckpointedLogStartOffset() throws Exception {
+        ReplicationOffsetCheckpoint.writeFile(dir.resolve(LogDirCheckpoints.LOG_START_OFFSET_FILE), Map.of(TP, 42L));
+
+        assertThat(load(config())).isEqualTo(new LogLoader.LoadedLog(42, 42, 42, List.of()));
         assertThat(segments.baseOffsets()).containsExactly(42L);
         assertThat(file(42, LogSegment.LOG_SUFFIX)).exists();
+    }
+
+    @Test
+    void readsTheOldPerPartitionFilesOnlyWithoutACheckpointEntryAndReturnsThemForRemoval() throws Exception {
+        Path legacyStart = dir.resolve(PartitionLog.LOG_START_OFFSET_FILE);
+        Path legacyRecovery = dir.resolve(PartitionLog.RECOVERY_POINT_FILE);
+        Files.writeString(legacyStart, "0\n42\n");
+        Files.writeString(legacyRecovery, "0\n40\n");
+        ReplicationOffsetCheckpoint.writeFile(dir.resolve(LogDirCheckpoints.LOG_START_OFFSET_FILE), Map.of(TP, 45L));
+
+        LogLoader.LoadedLog loaded = load(config());
+
+        assertThat(loaded.logStartOffset()).as("the checkpoint wins").isEqualTo(45);
+        assertThat(loaded.legacyFiles()).containsExactlyInAnyOrder(legacyStart, legacyRecovery);
+        assertThat(legacyStart).as("removed only once the checkpoints hold the log").exists();
+    }
+
+    @Test
+    void newDirectoryForgetsTheCheckpointEntriesOfADeletedPartitionOfTheSameName() throws Exception {
+        ReplicationOffsetCheckpoint.writeFile(dir.resolve(LogDirCheckpoints.LOG_START_OFFSET_FILE), Map.of(TP, 42L));
+        LogDirCheckpoints checkpoints = new LogDirCheckpoints(dir);
+
+        LogLoader.LoadedLog loaded = new LogLoader(TP, dir, config(), time, segments, new LeaderEpochCache(dir),
+                new ProducerStateManager(dir), checkpoints).load(false);
+
+        assertThat(loaded).isEqualTo(new LogLoader.LoadedLog(0, 0, 0, List.of()));
+        assertThat(checkpoints.logStartOffset(TP)).isEqualTo(-1);
     }
 
     @Test

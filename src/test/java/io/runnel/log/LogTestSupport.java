@@ -81,6 +81,17 @@ final class LogTestSupport {
         }
     }
 
+    /** Appends n one-record batches "value-000".. with timestamps T0, T0 + 1, ..; returns the values. */
+    static List<String> appendValues(PartitionLog log, int n) {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            String v = String.format("value-%03d", i);
+            log.appendAsLeader(batch(T0 + i, v), 1);
+            out.add(v);
+        }
+        return out;
+    }
+
     static PartitionLog open(Path dir, LogConfig config, Time time) throws Exception {
         return PartitionLog.open(TP, dir, config, time);
     }

@@ -1,6 +1,7 @@
 package io.runnel.log;
 
 import static io.runnel.log.LogTestSupport.T0;
+import static io.runnel.log.LogTestSupport.appendValues;
 import static io.runnel.log.LogTestSupport.batch;
 import static io.runnel.log.LogTestSupport.config;
 import static io.runnel.log.LogTestSupport.open;
@@ -14,7 +15,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
@@ -33,16 +33,6 @@ class RecoveryTest {
 
     private static Path file(Path dir, long base, String suffix) {
         return dir.resolve(String.format("%020d%s", base, suffix));
-    }
-
-    private List<String> appendValues(PartitionLog log, int n) {
-        List<String> out = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            String v = String.format("value-%03d", i);
-            log.appendAsLeader(batch(T0 + i, v), 1);
-            out.add(v);
-        }
-        return out;
     }
 
     @Test
@@ -206,14 +196,18 @@ class RecoveryTest {
     }
 
     @Test
-    void flushAdvancesThePersistedRecoveryPoint() throws Exception {
+    void flushAdvancesTheRecoveryPointThatCloseCheckpoints() throws Exception {
+        Path checkpoint = dir.resolve(LogDirCheckpoints.RECOVERY_POINT_FILE);
         try (PartitionLog log = open(dir, config(), time)) {
             appendValues(log, 3);
             assertThat(log.recoveryPoint()).isZero();
             log.flush();
             assertThat(log.recoveryPoint()).isEqualTo(3);
-            assertThat(Files.readAllLines(dir.resolve(PartitionLog.RECOVERY_POINT_FILE))).containsExactly("0", "3");
+            // a flush writes no checkpoint (Kafka's log.flush.offset.checkpoint.interval.ms does, or a close)
+            assertThat(checkpoint).doesNotExist();
         }
+        assertThat(Files.readAllLines(checkpoint)).containsExactly("0", "1", "t 0 3");
+        assertThat(dir.resolve(PartitionLog.RECOVERY_POINT_FILE)).doesNotExist();
     }
 
     @Test
