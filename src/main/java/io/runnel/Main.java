@@ -5,8 +5,6 @@ import java.util.concurrent.TimeUnit;
 
 import io.runnel.config.ConfigLoader;
 import org.apache.kafka.common.config.ConfigException;
-import org.apache.kafka.common.protocol.ApiKeys;
-import org.apache.kafka.common.protocol.Errors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,15 +31,6 @@ public final class Main {
         if (System.getProperty("io.netty.jfr.enabled") == null) {
             System.setProperty("io.netty.jfr.enabled", "false");
         }
-        // Kafka's protocol classes (ApiKeys initialises every request and response schema, Errors every error
-        // code's exception factory) are a third of a second of loading on the start-up path: load them on a
-        // thread of their own while the main thread starts Vert.x and another the Raft server
-        Thread protocolClasses = new Thread(() -> {
-            ApiKeys.values();
-            Errors.values();
-        }, "protocol-classes");
-        protocolClasses.setDaemon(true);
-        protocolClasses.start();
         Map<String, String> props;
         Broker broker;
         try {
