@@ -70,10 +70,12 @@ class DynamicBrokerConfigsIT {
         try (KafkaProducer<String, String> producer = node.producer()) {
             for (int i = 0; i < 50; i++) {
                 for (String topic : List.of(plain, own)) {
-                    producer.send(new ProducerRecord<>(topic, 0, hourAgo, "k" + i, "x".repeat(100)));
+                    // one record a batch: a batch fills its segment whatever its size, and the producer would
+                    // otherwise put all fifty into one batch in the one (active) segment that retention keeps
+                    producer.send(new ProducerRecord<>(topic, 0, hourAgo, "k" + i, "x".repeat(100)))
+                            .get(T, TimeUnit.SECONDS);
                 }
             }
-            producer.flush();
         }
         TopicPartition plainP = new TopicPartition(plain, 0);
         TopicPartition ownP = new TopicPartition(own, 0);
