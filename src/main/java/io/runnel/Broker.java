@@ -79,6 +79,7 @@ import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.Uuid;
@@ -98,6 +99,8 @@ public final class Broker {
 
     private final BrokerConfig config;
     private final Vertx vertx;
+    /** In a cluster, the Hazelcast member and the event bus: a Vert.x instance of their own (see start). */
+    private final Future<Vertx> clustered;
     private final List<FileLock> dirLocks;
     private final BrokerMetrics metrics;
     private final QuorumConfig quorumConfig;
@@ -116,12 +119,13 @@ public final class Broker {
     private volatile boolean closed;
 
     private Broker(BrokerConfig config, QuorumConfig quorumConfig, Uuid incarnation, Vertx vertx,
-                   List<FileLock> dirLocks, BrokerMetrics metrics, ClusterHooks hooks, MetadataQuorum quorum,
-                   CompletableFuture<Void> quorumStarted) {
+                   Future<Vertx> clustered, List<FileLock> dirLocks, BrokerMetrics metrics, ClusterHooks hooks,
+                   MetadataQuorum quorum, CompletableFuture<Void> quorumStarted) {
         this.config = config;
         this.quorumConfig = quorumConfig;
         this.incarnation = incarnation;
         this.vertx = vertx;
+        this.clustered = clustered;
         this.dirLocks = dirLocks;
         this.metrics = metrics;
         this.hooks = hooks;
@@ -173,31 +177,52 @@ public final class Broker {
                 .setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS);
         // one registry per broker (tests run several in one JVM); Vert.x and JVM meters land in it too
         PrometheusMeterRegistry meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        // JVM meters are bound by BrokerMetrics once the listener is up (bindJvmMetrics), not here
-        options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true));
         MicrometerMetricsFactory metricsFactory = new MicrometerMetricsFactory(meterRegistry);
-        // Hazelcast is opt-in: a node that runs alone never loads it
-        Future<Vertx> started = config.getBoolean(BrokerConfig.CLUSTER_ENABLED)
-                ? ClusterManagerFactory.startClustered(options, metricsFactory,
-                        ClusterManagerFactory.Settings.from(config, incarnation.toString()))
-                : Future.succeededFuture(Vertx.builder().with(options).withMetrics(metricsFactory).build());
-        return started.recover(t -> {
-            quorumStarted.whenComplete((v, e) -> {
-                quorum.close();
-                releaseLocks(locks);
-            });
-            return Future.failedFuture(t);
-        }).compose(vertx -> {
-            BrokerMetrics metrics = new BrokerMetrics(meterRegistry);
-            metrics.startEventLoopProbe(vertx);
-            Broker broker = new Broker(config, quorumConfig, incarnation, vertx, locks, metrics, hooks, quorum,
-                    quorumStarted);
-            return broker.boot().transform(ar -> {
-                if (ar.succeeded()) {
-                    return Future.succeededFuture(broker);
+        boolean inCluster = config.getBoolean(BrokerConfig.CLUSTER_ENABLED);
+        // JVM meters are bound by BrokerMetrics once the listener is up (bindJvmMetrics), not here
+        MicrometerMetricsOptions brokerMetrics = new MicrometerMetricsOptions().setEnabled(true);
+        if (inCluster) {
+            brokerMetrics.addDisabledMetricsCategory(MetricsDomain.EVENT_BUS); // the clustered instance's
+        }
+        Vertx vertx = Vertx.builder().with(new VertxOptions(options).setMetricsOptions(brokerMetrics))
+                .withMetrics(metricsFactory).build();
+        // In a cluster, Hazelcast (membership, failure detection, the event bus) runs in a clustered Vert.x of
+        // its own, joining while the node opens its logs and its listener: the Kafka data path never waits for
+        // Hazelcast, whose join is about two seconds of fixed waits. A node that runs alone never loads it.
+        Future<Vertx> clustered;
+        if (inCluster) {
+            MicrometerMetricsOptions eventBusMetrics = new MicrometerMetricsOptions().setEnabled(true);
+            for (MetricsDomain d : MetricsDomain.values()) {
+                if (d != MetricsDomain.EVENT_BUS) {
+                    eventBusMetrics.addDisabledMetricsCategory(d);
                 }
-                return broker.close().transform(v -> Future.<Broker>failedFuture(ar.cause()));
+            }
+            VertxOptions clusterOptions = new VertxOptions(options).setMetricsOptions(eventBusMetrics)
+                    .setWorkerPoolSize(Math.max(4, cores * 2));
+            clustered = ClusterManagerFactory.startClustered(clusterOptions, metricsFactory,
+                    ClusterManagerFactory.Settings.from(config, incarnation.toString()));
+        } else {
+            clustered = Future.succeededFuture(vertx);
+        }
+        if (clustered.failed()) { // a bad cluster setting, named by the exception
+            Throwable cause = clustered.cause();
+            return vertx.close().transform(v -> {
+                quorumStarted.whenComplete((x, e) -> {
+                    quorum.close();
+                    releaseLocks(locks);
+                });
+                return Future.failedFuture(cause);
             });
+        }
+        BrokerMetrics metrics = new BrokerMetrics(meterRegistry);
+        metrics.startEventLoopProbe(vertx);
+        Broker broker = new Broker(config, quorumConfig, incarnation, vertx, clustered, locks, metrics, hooks, quorum,
+                quorumStarted);
+        return broker.boot().transform(ar -> {
+            if (ar.succeeded()) {
+                return Future.succeededFuture(broker);
+            }
+            return broker.close().transform(v -> Future.<Broker>failedFuture(ar.cause()));
         });
     }
 
@@ -224,6 +249,9 @@ public final class Broker {
     }
 
     private Future<Void> boot() {
+        if (clustered.failed()) {
+            return Future.failedFuture(clustered.cause());
+        }
         int shardCount = config.getInt(BrokerConfig.LOG_SHARDS);
         if (shardCount == 0) {
             shardCount = Math.max(2, Runtime.getRuntime().availableProcessors());
@@ -316,13 +344,16 @@ public final class Broker {
                     .register(new ListGroupsHandler(groups))
                     .register(new DeleteGroupsHandler(groups));
             if (quorumConfig.localVoter()) {
-                controller = new QuorumController(metaContext, quorum, membership(),
+                controller = new QuorumController(metaContext, quorum,
                         config.getInt(BrokerConfig.BROKER_SESSION_TIMEOUT_MS));
                 publisher.controller(controller);
-                controller.start();
-                if (quorum.isLeaderReady()) {
-                    controller.leaderReady();
-                }
+                // it fences by membership, so it starts once Hazelcast has joined (at once on a node that runs alone)
+                clustered.onSuccess(v -> {
+                    controller.start(membership(v));
+                    if (quorum.isLeaderReady()) {
+                        controller.leaderReady();
+                    }
+                });
             }
             boolean alone = quorumConfig.voters().size() == 1 && quorumConfig.localVoter();
             Future<Void> imported = alone && image.topics().isEmpty()
@@ -351,8 +382,8 @@ public final class Broker {
                     metrics.bindJvmMetrics();
                     return null;
                 }, false));
-            }).compose(v -> config.getBoolean(BrokerConfig.BRIDGE_ENABLED)
-                    ? vertx.deployVerticle(new BridgeVerticle(config, topics, partitions, groups, offsetsTopic))
+            }).compose(v -> clustered).compose(eventBus -> config.getBoolean(BrokerConfig.BRIDGE_ENABLED)
+                    ? eventBus.deployVerticle(new BridgeVerticle(config, topics, partitions, groups, offsetsTopic))
                             .<Void>mapEmpty()
                     : Future.<Void>succeededFuture());
         });
@@ -371,12 +402,12 @@ public final class Broker {
     }
 
     /** Failure detection: Hazelcast's members in a cluster; a node that runs alone is its own only member. */
-    private Membership membership() {
+    private Membership membership(Vertx clusteredVertx) {
         if (!config.getBoolean(BrokerConfig.CLUSTER_ENABLED)) {
             return Membership.local(config.nodeId(), incarnation);
         }
         com.hazelcast.core.HazelcastInstance hz = ((io.vertx.spi.cluster.hazelcast.HazelcastClusterManager)
-                ((io.vertx.core.internal.VertxInternal) vertx).clusterManager()).getHazelcastInstance();
+                ((io.vertx.core.internal.VertxInternal) clusteredVertx).clusterManager()).getHazelcastInstance();
         return new HazelcastMembership(hz);
     }
 
@@ -501,7 +532,15 @@ public final class Broker {
                         quorum.close();
                         return null;
                     }, false));
-        }).transform(ar -> vertx.close()).onComplete(ar -> releaseLocks(dirLocks));
+        }).transform(ar -> closeClustered()).transform(ar -> vertx.close()).onComplete(ar -> releaseLocks(dirLocks));
+    }
+
+    /** Leaves the cluster: closes the clustered Vert.x, once it has joined (or failed to). */
+    private Future<Void> closeClustered() {
+        if (!config.getBoolean(BrokerConfig.CLUSTER_ENABLED)) {
+            return Future.succeededFuture();
+        }
+        return clustered.transform(ar -> ar.succeeded() ? ar.result().close() : Future.<Void>succeededFuture());
     }
 
     private static void releaseLocks(List<FileLock> locks) {
@@ -515,9 +554,17 @@ public final class Broker {
         }
     }
 
-    /** The node's Vert.x instance (clustered when {@code cluster.enabled}). */
+    /** The node's Vert.x instance: the Kafka listener, the partitions, the admin API. Never clustered. */
     public Vertx vertx() {
         return vertx;
+    }
+
+    /**
+     * The Vert.x instance whose event bus the bridge serves: with {@code cluster.enabled} the clustered one,
+     * which joins Hazelcast beside {@link #vertx()} and completes once it has; otherwise {@link #vertx()}.
+     */
+    public Future<Vertx> eventBusVertx() {
+        return clustered;
     }
 
     /** Blocking close for shutdown hooks and tests. */
