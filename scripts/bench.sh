@@ -35,8 +35,8 @@
 #                         ones (cluster start-up is recorded too), then one node for the single-node ones
 #
 # Single-node part. Each (repetition, system) run: a fresh, empty single node (KRaft broker+controller for Kafka), timed
-# from the JVM launch until an ApiVersions request is answered (Kafka's storage format runs before and is
-# not counted); resident memory (VmRSS) 2 s after ready = idle; then, in this order, produce acks=1 at
+# from the JVM launch until it answers ApiVersions and its Metadata lists itself (Kafka's storage format runs
+# before and is not counted); resident memory (VmRSS) 2 s after ready = idle; then, in this order, produce acks=1 at
 # full speed (ProducerPerformance --throughput -1, default producer settings: batch.size 16384,
 # linger.ms 5, no compression) to topic bench; consume the same records (ConsumerPerformance; its fetch.*
 # columns, without the group join); produce acks=all at full speed to topic bench-all; a fixed-rate
@@ -64,7 +64,8 @@
 # each as the single node: Kafka as three KRaft combined broker+controller nodes (a three-voter quorum,
 # kafka-ref.sh start-cluster), Runnel as three scripts/runnel.sh nodes joined through Hazelcast; both with
 # min.insync.replicas=2 and default replication factor 3. Start-up = from the first JVM launch until all
-# three answer ApiVersions. Then scripts/bench/ClusterReady.java checks that each broker lists all three,
+# three answer ApiVersions and list all three brokers in their Metadata (a node that answers before it knows
+# its cluster does not serve yet). Then scripts/bench/ClusterReady.java checks that each broker lists all three,
 # creates the topics (RF=3, min.insync.replicas=2), waits for a leader and a full ISR on every partition
 # and for an acks=all record to every partition to be acknowledged: "RF=3 topic produceable" = start-up
 # + that tool's time from CreateTopics to the last acknowledgement (its own JVM start is not counted).
@@ -265,7 +266,7 @@ start_broker() {
             launch_runnel "$run" "$launch"
             if ! startup="$("$PY" "$LIB" probe "$PORT" "$launch" "$START_TIMEOUT" "$BROKER_PID")"; then
                 tail -20 "$run/broker.log" >&2
-                die "[$SYS] the broker did not answer ApiVersions on $BOOTSTRAP (log: $run/broker.log)"
+                die "[$SYS] the broker did not answer, or list itself, on $BOOTSTRAP (log: $run/broker.log)"
             fi
             ;;
         kafka)
@@ -278,7 +279,7 @@ start_broker() {
             if ! startup="$("$PY" "$LIB" probe "$PORT" "$KAFKA_DIR/launch.ts" "$START_TIMEOUT" "$starter")"; then
                 wait "$starter" || true
                 cat "$run/kafka-start.err" >&2
-                die "[$SYS] the broker did not answer ApiVersions on $BOOTSTRAP (log: $KAFKA_DIR/kafka.log)"
+                die "[$SYS] the broker did not answer, or list itself, on $BOOTSTRAP (log: $KAFKA_DIR/kafka.log)"
             fi
             wait "$starter" || { cat "$run/kafka-start.err" >&2; die "[$SYS] Apache Kafka did not start (log: $KAFKA_DIR/kafka.log)"; }
             BROKER_PID="$(cat "$KAFKA_DIR/kafka.pid")"
@@ -466,7 +467,7 @@ for ((i = 0; i < 3; i++)); do
 done
 
 # Starts three empty nodes of the system and records cluster_startup_s (first JVM launch until all three
-# answer ApiVersions); sets BROKER_PIDS.
+# answer ApiVersions and list the three brokers); sets BROKER_PIDS.
 start_cluster() {
     local run="$1" startup i launch
     case "$SYS" in
@@ -497,9 +498,9 @@ start_cluster() {
                 BROKER_PIDS+=($!)
             done
             for i in 1 2 3; do
-                if ! startup="$("$PY" "$LIB" probe $((CLUSTER_PORT + i - 1)) "$launch" "$START_TIMEOUT" "${BROKER_PIDS[i - 1]}")"; then
+                if ! startup="$("$PY" "$LIB" probe $((CLUSTER_PORT + i - 1)) "$launch" "$START_TIMEOUT" "${BROKER_PIDS[i - 1]}" 3)"; then
                     tail -20 "$run/node-$i.log" >&2
-                    die "[$SYS] node $i did not answer ApiVersions on 127.0.0.1:$((CLUSTER_PORT + i - 1)) (log: $run/node-$i.log)"
+                    die "[$SYS] node $i did not answer, or list three brokers, on 127.0.0.1:$((CLUSTER_PORT + i - 1)) (log: $run/node-$i.log)"
                 fi
             done
             ;;
@@ -511,10 +512,10 @@ start_cluster() {
                 > "$run/kafka-start.out" 2> "$run/kafka-start.err" &
             local starter=$!
             for i in 1 2 3; do
-                if ! startup="$("$PY" "$LIB" probe $((CLUSTER_PORT + i - 1)) "$KAFKA_DIR/launch.ts" "$START_TIMEOUT" "$starter")"; then
+                if ! startup="$("$PY" "$LIB" probe $((CLUSTER_PORT + i - 1)) "$KAFKA_DIR/launch.ts" "$START_TIMEOUT" "$starter" 3)"; then
                     wait "$starter" || true
                     cat "$run/kafka-start.err" >&2
-                    die "[$SYS] node $i did not answer ApiVersions on 127.0.0.1:$((CLUSTER_PORT + i - 1)) (logs: $KAFKA_DIR/node-*/kafka.log)"
+                    die "[$SYS] node $i did not answer, or list three brokers, on 127.0.0.1:$((CLUSTER_PORT + i - 1)) (logs: $KAFKA_DIR/node-*/kafka.log)"
                 fi
             done
             wait "$starter" || { cat "$run/kafka-start.err" >&2; die "[$SYS] Apache Kafka did not start (logs: $KAFKA_DIR/node-*/kafka.log)"; }

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Helpers for scripts/bench.sh, standard library only (python3 as Debian ships it).
 
-  probe PORT LAUNCH_FILE TIMEOUT_S [WATCH_PID]
+  probe PORT LAUNCH_FILE TIMEOUT_S [WATCH_PID [BROKERS]]
       Wait for LAUNCH_FILE (the epoch seconds written just before the broker's JVM was launched), then
-      send ApiVersions v0 requests to 127.0.0.1:PORT until one is answered; print the seconds from
-      launch to the answer. An open port is not enough: Kafka binds its listener before it serves.
-      Gives up early once WATCH_PID (the broker or its starter) has exited.
+      send ApiVersions v0 and Metadata v1 requests to 127.0.0.1:PORT until the node answers both and its
+      Metadata lists BROKERS brokers (default 1); print the seconds from launch to that answer. An open
+      port is not enough (Kafka binds its listener before it serves), nor is an answer from a node that
+      does not know its cluster yet: a client can use the node once its Metadata names the brokers.
+      Gives up early once WATCH_PID (the broker or its starter) has exited; WATCH_PID 0 watches nothing.
   rss PID...
       Print VmRSS and VmHWM in MiB (from /proc/PID/status), each summed over the PIDs.
   parse KIND FILE
@@ -25,7 +27,7 @@ import sys
 import time
 
 
-def probe(port, launch_file, timeout_s, watch_pid=None):
+def probe(port, launch_file, timeout_s, watch_pid=None, brokers=1):
     deadline = time.time() + timeout_s
 
     def gone():
@@ -37,30 +39,51 @@ def probe(port, launch_file, timeout_s, watch_pid=None):
         time.sleep(0.002)
     with open(launch_file) as f:
         launched = float(f.read().strip())
-    # ApiVersions v0: request header v1 (api key 18, version 0, correlation id, client id)
-    body = struct.pack(">hhih", 18, 0, 1, 5) + b"probe"
-    frame = struct.pack(">i", len(body)) + body
+    # ApiVersions v0, then Metadata v1 for no topics: request header v1 (api key, version, correlation id,
+    # client id); Metadata v1's response starts with its broker array, so its count follows the correlation id
+    api_versions = struct.pack(">hhih", 18, 0, 1, 5) + b"probe"
+    metadata = struct.pack(">hhih", 3, 1, 2, 5) + b"probe" + struct.pack(">i", 0)
+    seen = 0
     while time.time() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-                s.sendall(frame)
-                got = b""
-                while len(got) < 8:
-                    chunk = s.recv(8 - len(got))
-                    if not chunk:
-                        raise OSError("closed before answering")
-                    got += chunk
-                answered = time.time()
-                size, corr = struct.unpack(">ii", got)
-                if corr == 1 and size > 4:
-                    print("%.3f" % (answered - launched))
-                    return
+                if _call(s, api_versions, 1) is None:
+                    raise OSError("no ApiVersions answer")
+                while time.time() < deadline:
+                    body = _call(s, metadata, 2)
+                    if body is None or len(body) < 4:
+                        raise OSError("no Metadata answer")
+                    seen = struct.unpack(">i", body[:4])[0]
+                    if seen >= brokers:
+                        print("%.3f" % (time.time() - launched))
+                        return
+                    time.sleep(0.005)
         except OSError:
             if gone():
                 break
         time.sleep(0.005)
-    sys.exit("probe: no ApiVersions answer on port %d (%s)" % (port, "the process exited" if gone()
-                                                                 else "within %ss" % timeout_s))
+    sys.exit("probe: port %d did not list %d broker(s) in its Metadata (last: %d) (%s)" % (
+        port, brokers, seen, "the process exited" if gone() else "within %ss" % timeout_s))
+
+
+def _call(s, body, correlation):
+    """Sends one request and returns the response body after the correlation id (None if it did not match)."""
+    s.sendall(struct.pack(">i", len(body)) + body)
+    size = struct.unpack(">i", _read(s, 4))[0]
+    data = _read(s, size)
+    if size < 4 or struct.unpack(">i", data[:4])[0] != correlation:
+        return None
+    return data[4:]
+
+
+def _read(s, n):
+    got = b""
+    while len(got) < n:
+        chunk = s.recv(n - len(got))
+        if not chunk:
+            raise OSError("closed before answering")
+        got += chunk
+    return got
 
 
 def rss(pids):
@@ -187,7 +210,7 @@ METRICS = [
     ("cluster_produce_acksall_mbps", "3 nodes: produce acks=all", "MB/s", "higher", "ratio_min", 1.2),
     ("cluster_e2e_p50_ms", "3 nodes: end-to-end p50 at fixed rate", "ms", "lower", None, None),
     ("cluster_e2e_p99_ms", "3 nodes: end-to-end p99 at fixed rate", "ms", "lower", None, None),
-    ("cluster_startup_s", "3 nodes: start-up until all 3 answer", "s", "lower", "ratio_max", 0.5),
+    ("cluster_startup_s", "3 nodes: start-up until all 3 list 3 brokers", "s", "lower", "ratio_max", 0.5),
     ("cluster_topic_ready_s", "3 nodes: until an RF=3 topic is produceable", "s", "lower", None, None),
     ("cluster_rss_idle_mib", "3 nodes: resident memory idle (sum)", "MiB", "lower", None, None),
     ("cluster_rss_load_mib", "3 nodes: resident memory under load (sum)", "MiB", "lower", None, None),
@@ -341,7 +364,8 @@ def svg(summary):
 def main():
     cmd = sys.argv[1] if len(sys.argv) > 1 else ""
     if cmd == "probe":
-        probe(int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), int(sys.argv[5]) if len(sys.argv) > 5 else None)
+        watch = int(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[5] != "0" else None
+        probe(int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), watch, int(sys.argv[6]) if len(sys.argv) > 6 else 1)
     elif cmd == "rss":
         rss(sys.argv[2:])
     elif cmd == "parse":
