@@ -109,10 +109,11 @@ class ClusterKillNineIT {
                     int afterKill = acked.size();
                     await("progress without node " + leader, () -> acked.size() > afterKill + 300);
                     cluster.start(leader);
-                    await("node " + leader + " back in every ISR", () -> {
-                        TopicDescription d = describe(admin);
-                        return d != null && d.partitions().stream().allMatch(p -> p.isr().size() == 3);
-                    });
+                    ProcessCluster.await("node " + leader + " back in every ISR (round " + round + ")", Duration.ofSeconds(90),
+                            () -> {
+                                TopicDescription d = describe(admin);
+                                return d != null && d.partitions().stream().allMatch(p -> p.isr().size() == 3);
+                            }, () -> cluster.describeEverywhere(TOPIC));
                 }
                 stop.set(true);
                 writer.join(10_000);

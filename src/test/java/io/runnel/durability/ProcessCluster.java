@@ -162,13 +162,64 @@ final class ProcessCluster implements AutoCloseable {
     }
 
     static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
+        await(what, timeout, condition, () -> "");
+    }
+
+    /** As {@link #await(String, Duration, BooleanSupplier)}, naming {@code state} (read at the timeout) in the failure. */
+    static void await(String what, Duration timeout, BooleanSupplier condition, java.util.function.Supplier<String> state)
+            throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out after " + timeout + " waiting for " + what);
+                String now;
+                try {
+                    now = state.get();
+                } catch (RuntimeException e) {
+                    now = "(state unavailable: " + e + ")";
+                }
+                throw new AssertionError("timed out after " + timeout + " waiting for " + what
+                        + (now.isEmpty() ? "" : "; " + now));
             }
             Thread.sleep(200);
         }
+    }
+
+    /** Where the nodes' logs are, for a failure message. */
+    Path logDir() {
+        return logDir;
+    }
+
+    /**
+     * Each partition of {@code topic} as the brokers' metadata has it (leader, replicas, ISR),
+     * asked of every live node in turn so that a node with a view of its own shows up: what a test names when
+     * it timed out waiting for leaders or ISRs.
+     */
+    String describeEverywhere(String topic) {
+        StringBuilder b = new StringBuilder();
+        for (int id = 1; id <= 3; id++) {
+            if (!nodes.containsKey(id)) {
+                b.append("node ").append(id).append(": down; ");
+                continue;
+            }
+            java.util.Properties p = new java.util.Properties();
+            p.put(org.apache.kafka.clients.admin.AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + kafkaPorts[id - 1]);
+            try (Admin one = Admin.create(p)) {
+                var d = describe(one, topic);
+                b.append("node ").append(id).append(": ");
+                if (d == null) {
+                    b.append("no answer; ");
+                    continue;
+                }
+                for (var pi : d.partitions()) {
+                    b.append(topic).append('-').append(pi.partition()).append(" leader ")
+                            .append(pi.leader() == null ? "none" : pi.leader().id())
+                            .append(" replicas ").append(pi.replicas().stream().map(n -> n.id()).toList())
+                            .append(" isr ").append(pi.isr().stream().map(n -> n.id()).toList()).append(", ");
+                }
+                b.append("; ");
+            }
+        }
+        return b.append("node logs in ").append(logDir.toAbsolutePath()).toString();
     }
 
     @Override
