@@ -3,8 +3,6 @@ package io.runnel.metadata;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -48,10 +46,8 @@ class MetadataQuorumRestartTest {
         nodes.values().forEach(MetadataQuorum::close);
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+    private static int freePort() {
+        return io.runnel.testutil.Ports.free();
     }
 
     private void start(int id) throws IOException {
