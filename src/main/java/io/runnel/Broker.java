@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -75,6 +76,7 @@ import io.runnel.server.ShardVerticle;
 import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -96,11 +98,17 @@ import org.slf4j.LoggerFactory;
 public final class Broker {
 
     private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
+    /** The longest a cluster node waits to be unfenced before its Hazelcast member starts joining anyway. */
+    static final long JOIN_DELAY_MAX_MS = 3000;
 
     private final BrokerConfig config;
     private final Vertx vertx;
-    /** In a cluster, the Hazelcast member and the event bus: a Vert.x instance of their own (see start). */
-    private final Future<Vertx> clustered;
+    /** Starts the Vert.x instance of the Hazelcast member and the event bus (clustered in a cluster; see start). */
+    private final Supplier<Future<Vertx>> joinCluster;
+    private final Promise<Vertx> clusteredPromise = Promise.promise();
+    /** That instance, once started: {@link #vertx} itself on a node that runs alone. */
+    private final Future<Vertx> clustered = clusteredPromise.future();
+    private boolean joining;
     private final List<FileLock> dirLocks;
     private final BrokerMetrics metrics;
     private final QuorumConfig quorumConfig;
@@ -119,13 +127,13 @@ public final class Broker {
     private volatile boolean closed;
 
     private Broker(BrokerConfig config, QuorumConfig quorumConfig, Uuid incarnation, Vertx vertx,
-                   Future<Vertx> clustered, List<FileLock> dirLocks, BrokerMetrics metrics, ClusterHooks hooks,
-                   MetadataQuorum quorum, CompletableFuture<Void> quorumStarted) {
+                   Supplier<Future<Vertx>> joinCluster, List<FileLock> dirLocks, BrokerMetrics metrics,
+                   ClusterHooks hooks, MetadataQuorum quorum, CompletableFuture<Void> quorumStarted) {
         this.config = config;
         this.quorumConfig = quorumConfig;
         this.incarnation = incarnation;
         this.vertx = vertx;
-        this.clustered = clustered;
+        this.joinCluster = joinCluster;
         this.dirLocks = dirLocks;
         this.metrics = metrics;
         this.hooks = hooks;
@@ -187,9 +195,11 @@ public final class Broker {
         Vertx vertx = Vertx.builder().with(new VertxOptions(options).setMetricsOptions(brokerMetrics))
                 .withMetrics(metricsFactory).build();
         // In a cluster, Hazelcast (membership, failure detection, the event bus) runs in a clustered Vert.x of
-        // its own, joining while the node opens its logs and its listener: the Kafka data path never waits for
-        // Hazelcast, whose join is about two seconds of fixed waits. A node that runs alone never loads it.
-        Future<Vertx> clustered;
+        // its own, which starts joining once this broker is unfenced (see boot): the Kafka path never waits for
+        // Hazelcast, whose join is about two seconds of fixed waits and a second of CPU that a node starting
+        // beside others needs for its Raft election and registration first. A node that runs alone never
+        // loads Hazelcast.
+        Supplier<Future<Vertx>> joinCluster;
         if (inCluster) {
             MicrometerMetricsOptions eventBusMetrics = new MicrometerMetricsOptions().setEnabled(true);
             for (MetricsDomain d : MetricsDomain.values()) {
@@ -199,24 +209,26 @@ public final class Broker {
             }
             VertxOptions clusterOptions = new VertxOptions(options).setMetricsOptions(eventBusMetrics)
                     .setWorkerPoolSize(Math.max(4, cores * 2));
-            clustered = ClusterManagerFactory.startClustered(clusterOptions, metricsFactory,
-                    ClusterManagerFactory.Settings.from(config, incarnation.toString()));
-        } else {
-            clustered = Future.succeededFuture(vertx);
-        }
-        if (clustered.failed()) { // a bad cluster setting, named by the exception
-            Throwable cause = clustered.cause();
-            return vertx.close().transform(v -> {
-                quorumStarted.whenComplete((x, e) -> {
-                    quorum.close();
-                    releaseLocks(locks);
+            ClusterManagerFactory.Settings settings =
+                    ClusterManagerFactory.Settings.from(config, incarnation.toString());
+            try {
+                ClusterManagerFactory.hazelcastConfig(settings); // a bad cluster setting stops start-up at once
+            } catch (RuntimeException e) {
+                return vertx.close().transform(v -> {
+                    quorumStarted.whenComplete((x, t) -> {
+                        quorum.close();
+                        releaseLocks(locks);
+                    });
+                    return Future.failedFuture(e);
                 });
-                return Future.failedFuture(cause);
-            });
+            }
+            joinCluster = () -> ClusterManagerFactory.startClustered(clusterOptions, metricsFactory, settings);
+        } else {
+            joinCluster = () -> Future.succeededFuture(vertx);
         }
         BrokerMetrics metrics = new BrokerMetrics(meterRegistry);
         metrics.startEventLoopProbe(vertx);
-        Broker broker = new Broker(config, quorumConfig, incarnation, vertx, clustered, locks, metrics, hooks, quorum,
+        Broker broker = new Broker(config, quorumConfig, incarnation, vertx, joinCluster, locks, metrics, hooks, quorum,
                 quorumStarted);
         return broker.boot().transform(ar -> {
             if (ar.succeeded()) {
@@ -248,10 +260,15 @@ public final class Broker {
         return locks;
     }
 
-    private Future<Void> boot() {
-        if (clustered.failed()) {
-            return Future.failedFuture(clustered.cause());
+    /** Starts the clustered Vert.x: once, and never after close (any thread). */
+    private synchronized void joinCluster() {
+        if (!joining && !closed) {
+            joining = true;
+            joinCluster.get().onComplete(clusteredPromise);
         }
+    }
+
+    private Future<Void> boot() {
         int shardCount = config.getInt(BrokerConfig.LOG_SHARDS);
         if (shardCount == 0) {
             shardCount = Math.max(2, Runtime.getRuntime().availableProcessors());
@@ -369,6 +386,13 @@ public final class Broker {
                         String host = bootstrap.substring(0, bootstrap.lastIndexOf(':'));
                         int port = Integer.parseInt(bootstrap.substring(bootstrap.lastIndexOf(':') + 1));
                         publisher.register(host, port);
+                        // Hazelcast joins once this broker is unfenced, or after a while if that takes longer
+                        // (its registration can wait for an older process of its node id to be fenced, which
+                        // may take this process's membership)
+                        publisher.ready().onComplete(ar -> joinCluster());
+                        vertx.setTimer(JOIN_DELAY_MAX_MS, id -> joinCluster());
+                    } else {
+                        joinCluster();
                     }
                     // a quorum of one is always available: a single node serves its topics before it reports
                     // started; brokers of a larger quorum come up one by one and catch up as the quorum forms
@@ -539,6 +563,11 @@ public final class Broker {
     private Future<Void> closeClustered() {
         if (!config.getBoolean(BrokerConfig.CLUSTER_ENABLED)) {
             return Future.succeededFuture();
+        }
+        synchronized (this) {
+            if (!joining) {
+                return Future.succeededFuture();
+            }
         }
         return clustered.transform(ar -> ar.succeeded() ? ar.result().close() : Future.<Void>succeededFuture());
     }

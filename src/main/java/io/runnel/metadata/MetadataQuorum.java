@@ -187,12 +187,14 @@ public final class MetadataQuorum implements AutoCloseable {
         RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(2L * et, TimeUnit.MILLISECONDS));
         // The first election after start-up comes early, and in turn: a quorum of one has nobody to wait for;
         // voters started together would otherwise wait a whole election timeout, and with the same random
-        // range two of them often split the vote and wait another. So the first voter listed tries first (a
-        // tenth of the timeout after it starts), the next ones a third of the timeout apart, while those before
-        // them are down. A first election cannot disturb a quorum that has a leader: with pre-vote, voters that
-        // hear from their leader refuse, and a failed attempt falls back to the normal randomized timeout.
+        // range two of them often split the vote and wait another. So the first voter listed tries a tenth of
+        // the timeout after it starts, unopposed for a whole timeout (its first vote requests go over cold
+        // connections into JVMs still starting, and can take several rounds); the next ones take their turn
+        // a timeout apart, should those before them be down. A first election cannot disturb a quorum that
+        // has a leader: with pre-vote, voters that hear from their leader refuse, and a failed attempt falls
+        // back to the normal randomized timeout.
         RaftServerConfigKeys.LeaderElection.setPreVote(p, true);
-        long first = config.voters().size() == 1 ? 10 : Math.max(10, et / 10) + (long) rank() * et * 3 / 10;
+        long first = config.voters().size() == 1 ? 10 : rank() == 0 ? Math.max(10, et / 10) : (long) rank() * et;
         long spread = config.voters().size() == 1 ? 10 : Math.max(10, et / 10);
         RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(p, TimeDuration.valueOf(first, TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p,
