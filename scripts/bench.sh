@@ -470,6 +470,7 @@ done
 # answer ApiVersions and list the three brokers); sets BROKER_PIDS.
 start_cluster() {
     local run="$1" startup i launch
+    local CLUSTER_PORTS="$CLUSTER_PORT,$((CLUSTER_PORT + 1)),$((CLUSTER_PORT + 2))"
     case "$SYS" in
         runnel)
             DATA_DIR="$run/runnel-data"
@@ -497,12 +498,11 @@ start_cluster() {
                     > "$run/node-$i.log" 2>&1 < /dev/null &
                 BROKER_PIDS+=($!)
             done
-            for i in 1 2 3; do
-                if ! startup="$("$PY" "$LIB" probe $((CLUSTER_PORT + i - 1)) "$launch" "$START_TIMEOUT" "${BROKER_PIDS[i - 1]}" 3)"; then
-                    tail -20 "$run/node-$i.log" >&2
-                    die "[$SYS] node $i did not answer, or list three brokers, on 127.0.0.1:$((CLUSTER_PORT + i - 1)) (log: $run/node-$i.log)"
-                fi
-            done
+            if ! startup="$("$PY" "$LIB" probe "$CLUSTER_PORTS" "$launch" "$START_TIMEOUT" \
+                    "$(IFS=,; echo "${BROKER_PIDS[*]}")" 3)"; then
+                tail -n 20 "$run"/node-*.log >&2
+                die "[$SYS] the three nodes did not all answer and list three brokers on 127.0.0.1:$CLUSTER_PORTS (logs: $run/node-*.log)"
+            fi
             ;;
         kafka)
             KAFKA_DIR="$run/kafka"
@@ -511,18 +511,16 @@ start_cluster() {
                 --override group.initial.rebalance.delay.ms=0 \
                 > "$run/kafka-start.out" 2> "$run/kafka-start.err" &
             local starter=$!
-            for i in 1 2 3; do
-                if ! startup="$("$PY" "$LIB" probe $((CLUSTER_PORT + i - 1)) "$KAFKA_DIR/launch.ts" "$START_TIMEOUT" "$starter" 3)"; then
-                    wait "$starter" || true
-                    cat "$run/kafka-start.err" >&2
-                    die "[$SYS] node $i did not answer, or list three brokers, on 127.0.0.1:$((CLUSTER_PORT + i - 1)) (logs: $KAFKA_DIR/node-*/kafka.log)"
-                fi
-            done
+            if ! startup="$("$PY" "$LIB" probe "$CLUSTER_PORTS" "$KAFKA_DIR/launch.ts" "$START_TIMEOUT" "$starter" 3)"; then
+                wait "$starter" || true
+                cat "$run/kafka-start.err" >&2
+                die "[$SYS] the three nodes did not all answer and list three brokers on 127.0.0.1:$CLUSTER_PORTS (logs: $KAFKA_DIR/node-*/kafka.log)"
+            fi
             wait "$starter" || { cat "$run/kafka-start.err" >&2; die "[$SYS] Apache Kafka did not start (logs: $KAFKA_DIR/node-*/kafka.log)"; }
             mapfile -t BROKER_PIDS < "$run/kafka-start.out"
             ;;
     esac
-    # the probes ran one after the other, so the last answer is the latest of the three
+    # one probe of the three at once: the time of the last node's answer
     record cluster_startup_s "$startup"
     CLUSTER_STARTUP="$startup"
     progress "[rep $REP/$REPS] [$SYS] 3 nodes: all three ready ${startup}s after the first launch (pids ${BROKER_PIDS[*]})"

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Helpers for scripts/bench.sh, standard library only (python3 as Debian ships it).
 
-  probe PORT LAUNCH_FILE TIMEOUT_S [WATCH_PID [BROKERS]]
-      Wait for LAUNCH_FILE (the epoch seconds written just before the broker's JVM was launched), then
-      send ApiVersions v0 and Metadata v1 requests to 127.0.0.1:PORT until the node answers both and its
-      Metadata lists BROKERS brokers (default 1); print the seconds from launch to that answer. An open
-      port is not enough (Kafka binds its listener before it serves), nor is an answer from a node that
-      does not know its cluster yet: a client can use the node once its Metadata names the brokers.
-      Gives up early once WATCH_PID (the broker or its starter) has exited; WATCH_PID 0 watches nothing.
+  probe PORTS LAUNCH_FILE TIMEOUT_S [WATCH_PIDS [BROKERS]]
+      Wait for LAUNCH_FILE (the epoch seconds written just before the first broker's JVM was launched), then
+      send ApiVersions v0 and Metadata v1 requests to 127.0.0.1:PORT, for each PORT of the comma-separated
+      PORTS at once (one thread each), until the node answers both and its Metadata lists BROKERS brokers
+      (default 1); print the seconds from launch to the last node's such answer. An open port is not enough
+      (Kafka binds its listener before it serves), nor is an answer from a node that does not know its
+      cluster yet: a client can use the node once its Metadata names the brokers. The nodes are probed
+      together, not one after another: a probe started once the one before it succeeded would add its own
+      start to the figure, on a machine the starting brokers keep busy.
+      Gives up early once a process of WATCH_PIDS (comma-separated: the brokers, or their starter) has exited;
+      WATCH_PIDS 0 watches nothing.
   rss PID...
       Print VmRSS and VmHWM in MiB (from /proc/PID/status), each summed over the PIDs.
   parse KIND FILE
@@ -24,14 +28,15 @@ import socket
 import statistics
 import struct
 import sys
+import threading
 import time
 
 
-def probe(port, launch_file, timeout_s, watch_pid=None, brokers=1):
+def probe(ports, launch_file, timeout_s, watch_pids=(), brokers=1):
     deadline = time.time() + timeout_s
 
     def gone():
-        return watch_pid is not None and not os.path.exists("/proc/%d" % watch_pid)
+        return any(not os.path.exists("/proc/%d" % pid) for pid in watch_pids)
 
     while not os.path.exists(launch_file) or os.path.getsize(launch_file) == 0:
         if time.time() > deadline or gone():
@@ -39,31 +44,44 @@ def probe(port, launch_file, timeout_s, watch_pid=None, brokers=1):
         time.sleep(0.002)
     with open(launch_file) as f:
         launched = float(f.read().strip())
-    # ApiVersions v0, then Metadata v1 for no topics: request header v1 (api key, version, correlation id,
-    # client id); Metadata v1's response starts with its broker array, so its count follows the correlation id
-    api_versions = struct.pack(">hhih", 18, 0, 1, 5) + b"probe"
-    metadata = struct.pack(">hhih", 3, 1, 2, 5) + b"probe" + struct.pack(">i", 0)
-    seen = 0
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-                if _call(s, api_versions, 1) is None:
-                    raise OSError("no ApiVersions answer")
-                while time.time() < deadline:
-                    body = _call(s, metadata, 2)
-                    if body is None or len(body) < 4:
-                        raise OSError("no Metadata answer")
-                    seen = struct.unpack(">i", body[:4])[0]
-                    if seen >= brokers:
-                        print("%.3f" % (time.time() - launched))
-                        return
-                    time.sleep(0.005)
-        except OSError:
-            if gone():
-                break
-        time.sleep(0.005)
-    sys.exit("probe: port %d did not list %d broker(s) in its Metadata (last: %d) (%s)" % (
-        port, brokers, seen, "the process exited" if gone() else "within %ss" % timeout_s))
+    answered = {}
+    failed = {}
+
+    def one(port):
+        # ApiVersions v0, then Metadata v1 for no topics: request header v1 (api key, version, correlation id,
+        # client id); Metadata v1's response starts with its broker array, so its count follows the correlation
+        api_versions = struct.pack(">hhih", 18, 0, 1, 5) + b"probe"
+        metadata = struct.pack(">hhih", 3, 1, 2, 5) + b"probe" + struct.pack(">i", 0)
+        seen = 0
+        while time.time() < deadline and not failed:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                    if _call(s, api_versions, 1) is None:
+                        raise OSError("no ApiVersions answer")
+                    while time.time() < deadline:
+                        body = _call(s, metadata, 2)
+                        if body is None or len(body) < 4:
+                            raise OSError("no Metadata answer")
+                        seen = struct.unpack(">i", body[:4])[0]
+                        if seen >= brokers:
+                            answered[port] = time.time()
+                            return
+                        time.sleep(0.005)
+            except OSError:
+                if gone():
+                    break
+            time.sleep(0.005)
+        failed[port] = "port %d did not list %d broker(s) in its Metadata (last: %d) (%s)" % (
+            port, brokers, seen, "the process exited" if gone() else "within %ss" % timeout_s)
+
+    threads = [threading.Thread(target=one, args=(p,), daemon=True) for p in ports]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failed or len(answered) < len(ports):
+        sys.exit("probe: " + "; ".join(failed.values() or ["no answer"]))
+    print("%.3f" % (max(answered.values()) - launched))
 
 
 def _call(s, body, correlation):
@@ -364,8 +382,9 @@ def svg(summary):
 def main():
     cmd = sys.argv[1] if len(sys.argv) > 1 else ""
     if cmd == "probe":
-        watch = int(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[5] != "0" else None
-        probe(int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), watch, int(sys.argv[6]) if len(sys.argv) > 6 else 1)
+        watch = [int(p) for p in sys.argv[5].split(",") if p != "0"] if len(sys.argv) > 5 else []
+        probe([int(p) for p in sys.argv[2].split(",")], sys.argv[3], float(sys.argv[4]), watch,
+              int(sys.argv[6]) if len(sys.argv) > 6 else 1)
     elif cmd == "rss":
         rss(sys.argv[2:])
     elif cmd == "parse":
