@@ -264,7 +264,8 @@ public final class Broker {
     private synchronized void joinCluster() {
         if (!joining && !closed) {
             joining = true;
-            joinCluster.get().onComplete(clusteredPromise);
+            // building Hazelcast's member and a Vert.x instance takes a while: never on an event loop
+            vertx.executeBlocking(joinCluster::get, false).compose(f -> f).onComplete(clusteredPromise);
         }
     }
 
