@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 
 import io.runnel.Broker;
 import io.runnel.testutil.RawKafkaClient;
+import io.runnel.testutil.Ports;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
@@ -62,14 +63,10 @@ class ClusterConfigChangesIT {
         }
     }
 
-    private static int freePort() {
-        return io.runnel.testutil.Ports.free();
-    }
-
     @Test
     void concurrentIncrementalChangesThroughDifferentBrokersAllSurvive() throws Exception {
-        int[] hzPorts = {freePort(), freePort()};
-        String voters = "1@127.0.0.1:" + freePort() + ",2@127.0.0.1:" + freePort();
+        int[] hzPorts = {Ports.free(), Ports.free()};
+        String voters = "1@127.0.0.1:" + Ports.free() + ",2@127.0.0.1:" + Ports.free();
         String clusterName = "configs-" + UUID.randomUUID();
         for (int id = 1; id <= 2; id++) {
             Map<String, String> props = new HashMap<>();

@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 import io.runnel.Broker;
+import io.runnel.testutil.Ports;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -62,10 +63,6 @@ class ThreeNodeClusterIT {
         for (Broker b : brokers.values()) {
             b.closeAndWait(30, TimeUnit.SECONDS);
         }
-    }
-
-    private static int freePort() {
-        return io.runnel.testutil.Ports.free();
     }
 
     private void start(int id) throws Exception {
@@ -157,8 +154,8 @@ class ThreeNodeClusterIT {
     }
 
     private void startThree() throws Exception {
-        hzPorts = new int[] {freePort(), freePort(), freePort()};
-        voters = "1@127.0.0.1:" + freePort() + ",2@127.0.0.1:" + freePort() + ",3@127.0.0.1:" + freePort();
+        hzPorts = new int[] {Ports.free(), Ports.free(), Ports.free()};
+        voters = "1@127.0.0.1:" + Ports.free() + ",2@127.0.0.1:" + Ports.free() + ",3@127.0.0.1:" + Ports.free();
         for (int id = 1; id <= 3; id++) {
             start(id);
         }
@@ -190,8 +187,8 @@ class ThreeNodeClusterIT {
 
     @Test
     void aBrokerThatIsNotAVoterFollowsTheLogAndTakesReplicas() throws Exception {
-        hzPorts = new int[] {freePort(), freePort(), freePort(), freePort()};
-        voters = "1@127.0.0.1:" + freePort() + ",2@127.0.0.1:" + freePort() + ",3@127.0.0.1:" + freePort();
+        hzPorts = new int[] {Ports.free(), Ports.free(), Ports.free(), Ports.free()};
+        voters = "1@127.0.0.1:" + Ports.free() + ",2@127.0.0.1:" + Ports.free() + ",3@127.0.0.1:" + Ports.free();
         for (int id = 1; id <= 3; id++) {
             start(id);
         }
@@ -336,8 +333,8 @@ class ThreeNodeClusterIT {
     @Test
     @SuppressWarnings("unchecked")
     void replicatedTopicSurvivesLosingALeaderAndAFullRestart() throws Exception {
-        hzPorts = new int[] {freePort(), freePort(), freePort()};
-        voters = "1@127.0.0.1:" + freePort() + ",2@127.0.0.1:" + freePort() + ",3@127.0.0.1:" + freePort();
+        hzPorts = new int[] {Ports.free(), Ports.free(), Ports.free()};
+        voters = "1@127.0.0.1:" + Ports.free() + ",2@127.0.0.1:" + Ports.free() + ",3@127.0.0.1:" + Ports.free();
         for (int id = 1; id <= 3; id++) {
             start(id);
         }

@@ -31,6 +31,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import io.runnel.testutil.Ports;
 
 /**
  * kill -9 of the node process in the middle of a produce stream: every acknowledged record is there
@@ -48,10 +49,6 @@ class KillNineIT {
         if (process != null) {
             process.destroyForcibly();
         }
-    }
-
-    private static int freePort() {
-        return io.runnel.testutil.Ports.free();
     }
 
     private Process startNode(int port, Path log) throws Exception {
@@ -80,7 +77,7 @@ class KillNineIT {
 
     @Test
     void acknowledgedRecordsSurviveKillNine() throws Exception {
-        int port = freePort();
+        int port = Ports.free();
         Path log = Files.createTempFile("runnel-kill9", ".log");
         process = startNode(port, log);
         String bootstrap = "127.0.0.1:" + port;

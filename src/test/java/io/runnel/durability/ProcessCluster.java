@@ -18,6 +18,7 @@ import java.util.function.BooleanSupplier;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
+import io.runnel.testutil.Ports;
 
 /**
  * Three brokers as separate processes of {@code target/runnel.jar} (failsafe runs after package), on free
@@ -44,14 +45,10 @@ final class ProcessCluster implements AutoCloseable {
         this.logDir = Path.of("target", "it-logs", clusterName);
         java.nio.file.Files.createDirectories(logDir);
         for (int i = 0; i < 3; i++) {
-            kafkaPorts[i] = freePort();
-            hzPorts[i] = freePort();
-            raftPorts[i] = freePort();
+            kafkaPorts[i] = Ports.free();
+            hzPorts[i] = Ports.free();
+            raftPorts[i] = Ports.free();
         }
-    }
-
-    private static int freePort() {
-        return io.runnel.testutil.Ports.free();
     }
 
     /** Starts node {@code id} (1 to 3) and waits until its Kafka port accepts connections. */
