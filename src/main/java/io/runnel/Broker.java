@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -75,10 +76,12 @@ import io.runnel.server.ShardVerticle;
 import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.Uuid;
@@ -95,9 +98,17 @@ import org.slf4j.LoggerFactory;
 public final class Broker {
 
     private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
+    /** The longest a cluster node waits to be unfenced before its Hazelcast member starts joining anyway. */
+    static final long JOIN_DELAY_MAX_MS = 3000;
 
     private final BrokerConfig config;
     private final Vertx vertx;
+    /** Starts the Vert.x instance of the Hazelcast member and the event bus (clustered in a cluster; see start). */
+    private final Supplier<Future<Vertx>> joinCluster;
+    private final Promise<Vertx> clusteredPromise = Promise.promise();
+    /** That instance, once started: {@link #vertx} itself on a node that runs alone. */
+    private final Future<Vertx> clustered = clusteredPromise.future();
+    private boolean joining;
     private final List<FileLock> dirLocks;
     private final BrokerMetrics metrics;
     private final QuorumConfig quorumConfig;
@@ -116,12 +127,13 @@ public final class Broker {
     private volatile boolean closed;
 
     private Broker(BrokerConfig config, QuorumConfig quorumConfig, Uuid incarnation, Vertx vertx,
-                   List<FileLock> dirLocks, BrokerMetrics metrics, ClusterHooks hooks, MetadataQuorum quorum,
-                   CompletableFuture<Void> quorumStarted) {
+                   Supplier<Future<Vertx>> joinCluster, List<FileLock> dirLocks, BrokerMetrics metrics,
+                   ClusterHooks hooks, MetadataQuorum quorum, CompletableFuture<Void> quorumStarted) {
         this.config = config;
         this.quorumConfig = quorumConfig;
         this.incarnation = incarnation;
         this.vertx = vertx;
+        this.joinCluster = joinCluster;
         this.dirLocks = dirLocks;
         this.metrics = metrics;
         this.hooks = hooks;
@@ -173,31 +185,56 @@ public final class Broker {
                 .setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS);
         // one registry per broker (tests run several in one JVM); Vert.x and JVM meters land in it too
         PrometheusMeterRegistry meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        // JVM meters are bound by BrokerMetrics once the listener is up (bindJvmMetrics), not here
-        options.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true));
         MicrometerMetricsFactory metricsFactory = new MicrometerMetricsFactory(meterRegistry);
-        // Hazelcast is opt-in: a node that runs alone never loads it
-        Future<Vertx> started = config.getBoolean(BrokerConfig.CLUSTER_ENABLED)
-                ? ClusterManagerFactory.startClustered(options, metricsFactory,
-                        ClusterManagerFactory.Settings.from(config, incarnation.toString()))
-                : Future.succeededFuture(Vertx.builder().with(options).withMetrics(metricsFactory).build());
-        return started.recover(t -> {
-            quorumStarted.whenComplete((v, e) -> {
-                quorum.close();
-                releaseLocks(locks);
-            });
-            return Future.failedFuture(t);
-        }).compose(vertx -> {
-            BrokerMetrics metrics = new BrokerMetrics(meterRegistry);
-            metrics.startEventLoopProbe(vertx);
-            Broker broker = new Broker(config, quorumConfig, incarnation, vertx, locks, metrics, hooks, quorum,
-                    quorumStarted);
-            return broker.boot().transform(ar -> {
-                if (ar.succeeded()) {
-                    return Future.succeededFuture(broker);
+        boolean inCluster = config.getBoolean(BrokerConfig.CLUSTER_ENABLED);
+        // JVM meters are bound by BrokerMetrics once the listener is up (bindJvmMetrics), not here
+        MicrometerMetricsOptions brokerMetrics = new MicrometerMetricsOptions().setEnabled(true);
+        if (inCluster) {
+            brokerMetrics.addDisabledMetricsCategory(MetricsDomain.EVENT_BUS); // the clustered instance's
+        }
+        Vertx vertx = Vertx.builder().with(new VertxOptions(options).setMetricsOptions(brokerMetrics))
+                .withMetrics(metricsFactory).build();
+        // In a cluster, Hazelcast (membership, failure detection, the event bus) runs in a clustered Vert.x of
+        // its own, which starts joining once this broker is unfenced (see boot): the Kafka path never waits for
+        // Hazelcast, whose join is about two seconds of fixed waits and a second of CPU that a node starting
+        // beside others needs for its Raft election and registration first. A node that runs alone never
+        // loads Hazelcast.
+        Supplier<Future<Vertx>> joinCluster;
+        if (inCluster) {
+            MicrometerMetricsOptions eventBusMetrics = new MicrometerMetricsOptions().setEnabled(true);
+            for (MetricsDomain d : MetricsDomain.values()) {
+                if (d != MetricsDomain.EVENT_BUS) {
+                    eventBusMetrics.addDisabledMetricsCategory(d);
                 }
-                return broker.close().transform(v -> Future.<Broker>failedFuture(ar.cause()));
-            });
+            }
+            VertxOptions clusterOptions = new VertxOptions(options).setMetricsOptions(eventBusMetrics)
+                    .setWorkerPoolSize(Math.max(4, cores * 2));
+            ClusterManagerFactory.Settings settings =
+                    ClusterManagerFactory.Settings.from(config, incarnation.toString());
+            try {
+                ClusterManagerFactory.hazelcastConfig(settings); // a bad cluster setting stops start-up at once
+            } catch (RuntimeException e) {
+                return vertx.close().transform(v -> {
+                    quorumStarted.whenComplete((x, t) -> {
+                        quorum.close();
+                        releaseLocks(locks);
+                    });
+                    return Future.failedFuture(e);
+                });
+            }
+            joinCluster = () -> ClusterManagerFactory.startClustered(clusterOptions, metricsFactory, settings);
+        } else {
+            joinCluster = () -> Future.succeededFuture(vertx);
+        }
+        BrokerMetrics metrics = new BrokerMetrics(meterRegistry);
+        metrics.startEventLoopProbe(vertx);
+        Broker broker = new Broker(config, quorumConfig, incarnation, vertx, joinCluster, locks, metrics, hooks, quorum,
+                quorumStarted);
+        return broker.boot().transform(ar -> {
+            if (ar.succeeded()) {
+                return Future.succeededFuture(broker);
+            }
+            return broker.close().transform(v -> Future.<Broker>failedFuture(ar.cause()));
         });
     }
 
@@ -221,6 +258,15 @@ public final class Broker {
             }
         }
         return locks;
+    }
+
+    /** Starts the clustered Vert.x: once, and never after close (any thread). */
+    private synchronized void joinCluster() {
+        if (!joining && !closed) {
+            joining = true;
+            // building Hazelcast's member and a Vert.x instance takes a while: never on an event loop
+            vertx.executeBlocking(joinCluster::get, false).compose(f -> f).onComplete(clusteredPromise);
+        }
     }
 
     private Future<Void> boot() {
@@ -316,13 +362,16 @@ public final class Broker {
                     .register(new ListGroupsHandler(groups))
                     .register(new DeleteGroupsHandler(groups));
             if (quorumConfig.localVoter()) {
-                controller = new QuorumController(metaContext, quorum, membership(),
+                controller = new QuorumController(metaContext, quorum,
                         config.getInt(BrokerConfig.BROKER_SESSION_TIMEOUT_MS));
                 publisher.controller(controller);
-                controller.start();
-                if (quorum.isLeaderReady()) {
-                    controller.leaderReady();
-                }
+                // it fences by membership, so it starts once Hazelcast has joined (at once on a node that runs alone)
+                clustered.onSuccess(v -> {
+                    controller.start(membership(v));
+                    if (quorum.isLeaderReady()) {
+                        controller.leaderReady();
+                    }
+                });
             }
             boolean alone = quorumConfig.voters().size() == 1 && quorumConfig.localVoter();
             Future<Void> imported = alone && image.topics().isEmpty()
@@ -338,6 +387,13 @@ public final class Broker {
                         String host = bootstrap.substring(0, bootstrap.lastIndexOf(':'));
                         int port = Integer.parseInt(bootstrap.substring(bootstrap.lastIndexOf(':') + 1));
                         publisher.register(host, port);
+                        // Hazelcast joins once this broker is unfenced, or after a while if that takes longer
+                        // (its registration can wait for an older process of its node id to be fenced, which
+                        // may take this process's membership)
+                        publisher.ready().onComplete(ar -> joinCluster());
+                        vertx.setTimer(JOIN_DELAY_MAX_MS, id -> joinCluster());
+                    } else {
+                        joinCluster();
                     }
                     // a quorum of one is always available: a single node serves its topics before it reports
                     // started; brokers of a larger quorum come up one by one and catch up as the quorum forms
@@ -351,8 +407,8 @@ public final class Broker {
                     metrics.bindJvmMetrics();
                     return null;
                 }, false));
-            }).compose(v -> config.getBoolean(BrokerConfig.BRIDGE_ENABLED)
-                    ? vertx.deployVerticle(new BridgeVerticle(config, topics, partitions, groups, offsetsTopic))
+            }).compose(v -> clustered).compose(eventBus -> config.getBoolean(BrokerConfig.BRIDGE_ENABLED)
+                    ? eventBus.deployVerticle(new BridgeVerticle(config, topics, partitions, groups, offsetsTopic))
                             .<Void>mapEmpty()
                     : Future.<Void>succeededFuture());
         });
@@ -371,12 +427,12 @@ public final class Broker {
     }
 
     /** Failure detection: Hazelcast's members in a cluster; a node that runs alone is its own only member. */
-    private Membership membership() {
+    private Membership membership(Vertx clusteredVertx) {
         if (!config.getBoolean(BrokerConfig.CLUSTER_ENABLED)) {
             return Membership.local(config.nodeId(), incarnation);
         }
         com.hazelcast.core.HazelcastInstance hz = ((io.vertx.spi.cluster.hazelcast.HazelcastClusterManager)
-                ((io.vertx.core.internal.VertxInternal) vertx).clusterManager()).getHazelcastInstance();
+                ((io.vertx.core.internal.VertxInternal) clusteredVertx).clusterManager()).getHazelcastInstance();
         return new HazelcastMembership(hz);
     }
 
@@ -501,7 +557,20 @@ public final class Broker {
                         quorum.close();
                         return null;
                     }, false));
-        }).transform(ar -> vertx.close()).onComplete(ar -> releaseLocks(dirLocks));
+        }).transform(ar -> closeClustered()).transform(ar -> vertx.close()).onComplete(ar -> releaseLocks(dirLocks));
+    }
+
+    /** Leaves the cluster: closes the clustered Vert.x, once it has joined (or failed to). */
+    private Future<Void> closeClustered() {
+        if (!config.getBoolean(BrokerConfig.CLUSTER_ENABLED)) {
+            return Future.succeededFuture();
+        }
+        synchronized (this) {
+            if (!joining) {
+                return Future.succeededFuture();
+            }
+        }
+        return clustered.transform(ar -> ar.succeeded() ? ar.result().close() : Future.<Void>succeededFuture());
     }
 
     private static void releaseLocks(List<FileLock> locks) {
@@ -515,9 +584,17 @@ public final class Broker {
         }
     }
 
-    /** The node's Vert.x instance (clustered when {@code cluster.enabled}). */
+    /** The node's Vert.x instance: the Kafka listener, the partitions, the admin API. Never clustered. */
     public Vertx vertx() {
         return vertx;
+    }
+
+    /**
+     * The Vert.x instance whose event bus the bridge serves: with {@code cluster.enabled} the clustered one,
+     * which joins Hazelcast beside {@link #vertx()} and completes once it has; otherwise {@link #vertx()}.
+     */
+    public Future<Vertx> eventBusVertx() {
+        return clustered;
     }
 
     /** Blocking close for shutdown hooks and tests. */

@@ -9,10 +9,12 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -31,11 +33,12 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * The training run behind the class-data-sharing archive that {@code scripts/runnel.sh} maps
  * ({@code target/runnel.jsa}, written by the build with {@code -XX:ArchiveClassesAtExit}). Loading and
  * linking the node's classes is most of its start-up; an archive of the classes a real run loads lets the
- * JVM map them instead. Java 17 can only archive what a run loaded, so this run starts a clustered node
- * (Hazelcast, the event bus and the Raft quorum, the classes a cluster member needs beyond a single node's)
- * in a temporary directory on free loopback ports, and serves what clients ask first: topic creation,
- * idempotent produce, a consumer group's fetches and commits, the admin API and {@code /metrics}. It then
- * stops the node and exits; the JVM writes the archive at exit.
+ * JVM map them instead. Java 17 can only archive what a run loaded, so this run starts three clustered
+ * nodes in one JVM (Hazelcast joining members, the event bus, a Raft quorum of three electing a leader and
+ * brokers registering over its transport, followers replicating: the classes a cluster member needs beyond
+ * a single node's) in a temporary directory on free loopback ports, and serves what clients ask first: a
+ * topic with replication factor 3, idempotent acks=all produce, a consumer group's fetches and commits, the
+ * admin API and {@code /metrics}. It then stops the nodes and exits; the JVM writes the archive at exit.
  *
  * <p>Run by the build after the JAR is made, as {@code java -jar} with {@value #PROPERTY}{@code =true}; its failure costs only the archive (the start script then
  * writes one when a node first exits).
@@ -47,30 +50,44 @@ public final class ClassDataTraining {
 
     private static final String TOPIC = "training";
     private static final int RECORDS = 2_000;
+    private static final int NODES = 3;
 
     private ClassDataTraining() {
     }
 
     public static void main(String[] args) throws Exception {
         Path dir = Files.createTempDirectory("runnel-cds-training");
-        int hazelcastPort = freePort();
-        Broker broker = null;
+        int[] hazelcast = {freePort(), freePort(), freePort()};
+        int[] raft = {freePort(), freePort(), freePort()};
+        String members = "127.0.0.1:" + hazelcast[0] + ",127.0.0.1:" + hazelcast[1] + ",127.0.0.1:" + hazelcast[2];
+        String voters = "1@127.0.0.1:" + raft[0] + ",2@127.0.0.1:" + raft[1] + ",3@127.0.0.1:" + raft[2];
+        List<Broker> brokers = new ArrayList<>();
         try {
-            broker = Broker.start(Map.of(
-                    "log.dirs", dir.toString(),
-                    "listeners", "PLAINTEXT://127.0.0.1:0",
-                    "admin.listener", "127.0.0.1:0",
-                    "cluster.enabled", "true",
-                    "cluster.host", "127.0.0.1",
-                    "cluster.port", Integer.toString(hazelcastPort),
-                    "cluster.port.count", "1",
-                    "cluster.members", "127.0.0.1:" + hazelcastPort,
-                    "group.initial.rebalance.delay.ms", "0",
-                    "offsets.topic.num.partitions", "3"))
-                    .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
-            exercise(broker);
+            List<CompletableFuture<Broker>> starts = new ArrayList<>();
+            for (int id = 1; id <= NODES; id++) {
+                starts.add(Broker.start(Map.ofEntries(
+                        Map.entry("node.id", Integer.toString(id)),
+                        Map.entry("log.dirs", dir.resolve("node-" + id).toString()),
+                        Map.entry("listeners", "PLAINTEXT://127.0.0.1:0"),
+                        Map.entry("admin.listener", "127.0.0.1:0"),
+                        Map.entry("cluster.enabled", "true"),
+                        Map.entry("cluster.host", "127.0.0.1"),
+                        Map.entry("cluster.port", Integer.toString(hazelcast[id - 1])),
+                        Map.entry("cluster.port.count", "1"),
+                        Map.entry("cluster.members", members),
+                        Map.entry("controller.quorum.voters", voters),
+                        Map.entry("default.replication.factor", Integer.toString(NODES)),
+                        Map.entry("min.insync.replicas", "2"),
+                        Map.entry("group.initial.rebalance.delay.ms", "0"),
+                        Map.entry("offsets.topic.num.partitions", "3")))
+                        .toCompletionStage().toCompletableFuture());
+            }
+            for (CompletableFuture<Broker> start : starts) {
+                brokers.add(start.get(60, TimeUnit.SECONDS));
+            }
+            exercise(brokers);
         } finally {
-            if (broker != null) {
+            for (Broker broker : brokers) {
                 broker.closeAndWait(30, TimeUnit.SECONDS);
             }
             deleteTree(dir);
@@ -78,11 +95,20 @@ public final class ClassDataTraining {
         System.exit(0);
     }
 
-    private static void exercise(Broker broker) throws Exception {
+    private static void exercise(List<Broker> brokers) throws Exception {
+        Broker broker = brokers.get(0);
         Properties common = new Properties();
-        common.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        common.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                String.join(",", brokers.stream().map(Broker::bootstrapServers).toList()));
         try (Admin admin = Admin.create(common)) {
-            admin.createTopics(List.of(new NewTopic(TOPIC, 2, (short) 1))).all().get(30, TimeUnit.SECONDS);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (admin.describeCluster().nodes().get(30, TimeUnit.SECONDS).size() < NODES) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("the training cluster did not form");
+                }
+                Thread.sleep(50);
+            }
+            admin.createTopics(List.of(new NewTopic(TOPIC, 2, (short) NODES))).all().get(30, TimeUnit.SECONDS);
             admin.describeTopics(List.of(TOPIC)).allTopicNames().get(30, TimeUnit.SECONDS);
         }
         Properties producerProps = new Properties();

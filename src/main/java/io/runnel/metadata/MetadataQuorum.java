@@ -70,14 +70,19 @@ public final class MetadataQuorum implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong callIds = new java.util.concurrent.atomic.AtomicLong();
     private RaftServer server;
     private RaftClientRpc rpc;
+    private final java.util.Map<RaftPeerId, PeerConnection> connections = new java.util.concurrent.ConcurrentHashMap<>();
     private RaftGroup clientGroup;
     private RaftProperties clientProps;
 
     public MetadataQuorum(QuorumConfig config, String clusterId, MetadataStateMachine stateMachine) {
         this.config = config;
         this.stateMachine = stateMachine;
-        this.groupId = RaftGroupId.valueOf(UUID.nameUUIDFromBytes(("runnel-metadata/" + clusterId)
-                .getBytes(StandardCharsets.UTF_8)));
+        this.groupId = groupId(clusterId);
+    }
+
+    /** The Raft group of the metadata log of cluster {@code clusterId}. */
+    static RaftGroupId groupId(String clusterId) {
+        return RaftGroupId.valueOf(UUID.nameUUIDFromBytes(("runnel-metadata/" + clusterId).getBytes(StandardCharsets.UTF_8)));
     }
 
     public static RaftPeerId peerId(int nodeId) {
@@ -161,6 +166,16 @@ public final class MetadataQuorum implements AutoCloseable {
         }
     }
 
+    /** This node's place in {@code controller.quorum.voters} (0 for the first; a learner counts after them all). */
+    private int rank() {
+        for (int i = 0; i < config.voters().size(); i++) {
+            if (config.voters().get(i).nodeId() == config.localNodeId()) {
+                return i;
+            }
+        }
+        return config.voters().size();
+    }
+
     private RaftProperties properties(String host, int port) {
         RaftProperties p = new RaftProperties();
         RaftConfigKeys.Rpc.setType(p, SupportedRpcType.NETTY);
@@ -170,10 +185,20 @@ public final class MetadataQuorum implements AutoCloseable {
         int et = config.electionTimeoutMs();
         RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(et, TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(2L * et, TimeUnit.MILLISECONDS));
-        // a quorum of one has nobody to wait for: its first election is immediate, so a single node starts fast
-        int first = config.voters().size() == 1 ? 10 : et;
+        // The first election after start-up comes early, and in turn: a quorum of one has nobody to wait for;
+        // voters started together would otherwise wait a whole election timeout, and with the same random
+        // range two of them often split the vote and wait another. So the first voter listed tries a tenth of
+        // the timeout after it starts, unopposed for a whole timeout (its first vote requests go over cold
+        // connections into JVMs still starting, and can take several rounds); the next ones take their turn
+        // a timeout apart, should those before them be down. A first election cannot disturb a quorum that
+        // has a leader: with pre-vote, voters that hear from their leader refuse, and a failed attempt falls
+        // back to the normal randomized timeout.
+        RaftServerConfigKeys.LeaderElection.setPreVote(p, true);
+        long first = config.voters().size() == 1 ? 10 : rank() == 0 ? Math.max(10, et / 10) : (long) rank() * et;
+        long spread = config.voters().size() == 1 ? 10 : Math.max(10, et / 10);
         RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(p, TimeDuration.valueOf(first, TimeUnit.MILLISECONDS));
-        RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p, TimeDuration.valueOf(2L * first, TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p,
+                TimeDuration.valueOf(first + spread, TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(Math.max(1000, et), TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, config.snapshotIntervalRecords());
@@ -251,8 +276,11 @@ public final class MetadataQuorum implements AutoCloseable {
 
     private CompletableFuture<RaftClientReply> sendOnce(Message message, RaftClientRequest.Type type) {
         RaftPeerId leader;
+        long term;
         try {
-            leader = server.getDivision(groupId).getInfo().getLeaderId();
+            var info = server.getDivision(groupId).getInfo();
+            leader = info.getLeaderId();
+            term = info.getCurrentTerm();
         } catch (IOException | RuntimeException e) {
             return CompletableFuture.failedFuture(unavailable(e));
         }
@@ -262,24 +290,98 @@ public final class MetadataQuorum implements AutoCloseable {
         RaftClientRequest request = RaftClientRequest.newBuilder().setClientId(clientId).setServerId(leader)
                 .setGroupId(groupId).setCallId(callIds.incrementAndGet()).setMessage(message).setType(type)
                 .setTimeoutMs(config.requestTimeoutMs()).build();
-        CompletableFuture<RaftClientReply> sent;
-        try {
-            // Ratis's Netty client may connect synchronously: never on the caller's thread, which can be a
-            // partition's or the metadata context
-            sent = leader.equals(server.getId()) ? server.submitClientRequestAsync(request)
-                    : CompletableFuture.supplyAsync(() -> rpc.sendRequestAsync(request), SENDER).thenCompose(f -> f);
-        } catch (IOException | RuntimeException e) {
-            return CompletableFuture.failedFuture(unavailable(e));
+        if (leader.equals(server.getId())) {
+            // the controller's own records never take the network
+            CompletableFuture<RaftClientReply> sent;
+            try {
+                sent = server.submitClientRequestAsync(request);
+            } catch (IOException | RuntimeException e) {
+                return CompletableFuture.failedFuture(unavailable(e));
+            }
+            return sent.orTimeout(config.requestTimeoutMs(), TimeUnit.MILLISECONDS).handle((reply, t) -> answer(reply, t));
         }
-        return sent.orTimeout(config.requestTimeoutMs(), TimeUnit.MILLISECONDS).handle((reply, t) -> {
-            if (t != null) {
-                throw new CompletionException(unavailable(t));
+        PeerConnection connection = connections.computeIfAbsent(leader, PeerConnection::new);
+        long[] generation = {-1};
+        // Ratis's Netty client may connect synchronously: never on the caller's thread, which can be a
+        // partition's or the metadata context
+        return CompletableFuture.supplyAsync(() -> connection.send(term, request, generation), SENDER)
+                .thenCompose(f -> f).orTimeout(config.requestTimeoutMs(), TimeUnit.MILLISECONDS).handle((reply, t) -> {
+            Throwable cause = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+            if (cause instanceof TimeoutException) {
+                // the only sign this Ratis version gives of a connection whose far end is gone
+                SENDER.execute(() -> connection.renewAfterTimeout(generation[0]));
+            } else if (cause != null && connection.renewedSince(generation[0])) {
+                // dropped with the connection: the leader may have taken it, so it is indeterminate, never retried
+                throw new CompletionException(new org.apache.kafka.common.errors.TimeoutException(
+                        "The metadata quorum did not answer: the connection to " + leader
+                                + " was renewed while the request was in flight"));
             }
-            if (!reply.isSuccess()) {
-                throw new CompletionException(unavailable(reply.getException()));
-            }
-            return reply;
+            return answer(reply, t);
         });
+    }
+
+    private RaftClientReply answer(RaftClientReply reply, Throwable t) {
+        if (t != null) {
+            throw new CompletionException(unavailable(t));
+        }
+        if (!reply.isSuccess()) {
+            throw new CompletionException(unavailable(reply.getException()));
+        }
+        return reply;
+    }
+
+    /**
+     * This node's client connection to one voter. Ratis's Netty client (3.1) keeps one connection per peer
+     * and never notices by itself that the process behind it died: a request written into the dead channel is
+     * never answered, and the connection is only replaced when its user asks. A peer that was killed and came
+     * back leads again only in a later term, so the connection is renewed before its first use in a new term;
+     * and after a request on it timed out, for a connection that broke while the leader stayed. Renewal closes
+     * the old connection and fails what was still in flight on it; those requests report
+     * {@link #renewedSince} and are indeterminate.
+     *
+     * <p>Threading: {@link #send} and {@link #renewAfterTimeout} may block (connecting, closing) and run on
+     * {@link #SENDER}; the monitor serialises renewals with sends, so nothing is written to a connection that
+     * is being replaced.
+     */
+    private final class PeerConnection {
+        private final RaftPeerId peer;
+        /** The term of the last request sent on this connection; -1 before the first. */
+        private long term = -1;
+        /** Counts renewals; written under the monitor, read without it (by completion handlers on any thread). */
+        private volatile long generation;
+
+        PeerConnection(RaftPeerId peer) {
+            this.peer = peer;
+        }
+
+        /**
+         * Sends {@code request} on the connection, renewed first if the term moved on since its last use;
+         * stores the connection's generation in {@code sentOn[0]}.
+         */
+        synchronized CompletableFuture<RaftClientReply> send(long currentTerm, RaftClientRequest request, long[] sentOn) {
+            if (term != -1 && term != currentTerm) {
+                renew("term " + currentTerm + " began since its last use in term " + term);
+            }
+            term = currentTerm;
+            sentOn[0] = generation;
+            return rpc.sendRequestAsync(request);
+        }
+
+        synchronized void renewAfterTimeout(long sentOn) {
+            if (generation == sentOn) {
+                renew("a request on it had no answer within " + config.requestTimeoutMs() + " ms");
+            }
+        }
+
+        boolean renewedSince(long sentOn) {
+            return generation != sentOn;
+        }
+
+        private void renew(String why) {
+            LOG.info("Reconnecting to metadata quorum member {}: {}", peer, why);
+            generation++;
+            rpc.handleException(peer, new IOException(why), true);
+        }
     }
 
     private record Applied(JsonObject value, long index) {

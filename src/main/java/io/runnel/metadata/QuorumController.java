@@ -13,12 +13,14 @@ import org.slf4j.LoggerFactory;
 /**
  * The active controller's own duty, on whichever node leads the metadata quorum: turn failure detection
  * into fence records. A registered, unfenced broker whose process this controller has seen live and no
- * longer sees, or whose node id a newer live process holds (a restart after kill -9), is fenced at once, which elects new leaders for what
- * it led and takes it out of ISRs, all in that one record. One it has never seen live (registered through
- * the log before its membership reached this node, or absent since before this node started) is fenced once
- * it has been missing for {@code broker.session.timeout.ms}. Every voter tracks whom it has seen live, leader
- * or not, so a newly elected controller fences at once a broker that left before it took over. Everything else a controller decides (placement, elections, ISR changes)
- * is checked as records are applied ({@link MetadataImage}), so it needs no active code.
+ * longer sees, or whose node id a newer live process holds (a restart after kill -9), is fenced at once,
+ * which elects new leaders for what it led and takes it out of ISRs, all in that one record. One it has
+ * never seen live (registered through the log before its membership reached this node, or absent since
+ * before this node started) is fenced once it has been missing for {@code broker.session.timeout.ms}.
+ * Every voter tracks whom it has seen live, leader or not, so a newly elected controller fences at once a
+ * broker that left before it took over. Nothing is fenced before {@link #start} gives it membership to go
+ * by. Everything else a controller decides (placement, elections, ISR changes) is checked as records are
+ * applied ({@link MetadataImage}), so it needs no active code.
  *
  * <p>Threading: runs on one context; membership events and a periodic check hop onto it.
  */
@@ -29,23 +31,35 @@ public final class QuorumController {
 
     private final Context context;
     private final MetadataQuorum quorum;
-    private final Membership membership;
+    private Membership membership;
     private final long sessionTimeoutNanos;
     private final Set<Integer> fencing = new HashSet<>();
     private final Map<Integer, Uuid> seenLive = new java.util.HashMap<>();
     private final Map<Integer, Long> absentSince = new java.util.HashMap<>();
     private long timer = -1;
+    private boolean stopped;
 
-    public QuorumController(Context context, MetadataQuorum quorum, Membership membership, long sessionTimeoutMs) {
+    public QuorumController(Context context, MetadataQuorum quorum, long sessionTimeoutMs) {
         this.context = context;
         this.quorum = quorum;
-        this.membership = membership;
         this.sessionTimeoutNanos = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(sessionTimeoutMs);
     }
 
-    public void start() {
-        membership.onChange(() -> context.runOnContext(v -> check()));
-        context.runOnContext(v -> timer = context.owner().setPeriodic(CHECK_INTERVAL_MS, id -> check()));
+    /**
+     * Starts fencing by {@code membership} (any thread). Until then this node leaves every broker as the log
+     * has it: in a cluster, its Hazelcast member joins after the metadata quorum may already have made it
+     * the leader, and a controller that cannot see members yet must not take their absence for a failure.
+     */
+    public void start(Membership membership) {
+        context.runOnContext(v -> {
+            if (stopped) {
+                return;
+            }
+            this.membership = membership;
+            membership.onChange(() -> context.runOnContext(x -> check()));
+            timer = context.owner().setPeriodic(CHECK_INTERVAL_MS, id -> check());
+            check();
+        });
     }
 
     /** Called when this node becomes the leader (any thread). */
@@ -54,6 +68,9 @@ public final class QuorumController {
     }
 
     private void check() {
+        if (membership == null || stopped) {
+            return;
+        }
         Map<Integer, Uuid> live = membership.liveBrokers();
         // every voter keeps track, so a controller elected after a broker vanished (the old controller's own
         // node killed, say) knows that broker was live and fences it at once, not a session timeout later
@@ -84,9 +101,13 @@ public final class QuorumController {
         }
     }
 
+    /** Stops fencing (any thread). */
     public void stop() {
-        if (timer >= 0) {
-            context.owner().cancelTimer(timer);
-        }
+        context.runOnContext(v -> {
+            stopped = true;
+            if (timer >= 0) {
+                context.owner().cancelTimer(timer);
+            }
+        });
     }
 }
