@@ -362,7 +362,7 @@ public final class Broker {
                     .register(new ListGroupsHandler(groups))
                     .register(new DeleteGroupsHandler(groups));
             if (quorumConfig.localVoter()) {
-                controller = new QuorumController(metaContext, quorum,
+                controller = new QuorumController(metaContext, quorum, config.nodeId(), incarnation,
                         config.getInt(BrokerConfig.BROKER_SESSION_TIMEOUT_MS));
                 publisher.controller(controller);
                 // it fences by membership, so it starts once Hazelcast has joined (at once on a node that runs alone)

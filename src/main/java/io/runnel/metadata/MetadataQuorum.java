@@ -418,6 +418,36 @@ public final class MetadataQuorum implements AutoCloseable {
     }
 
     /** Node id of the Raft leader, the active controller, as this node knows it; -1 if none. */
+    /**
+     * On the leader: for every other member of the quorum (voters and listeners alike), how many milliseconds
+     * ago it last answered the leader, counted from when this node became leader if it never did. Empty on a
+     * node that does not lead. This is the heartbeat a Kafka broker sends its controller: a broker that
+     * answers has not failed, whatever its Hazelcast member shows (any thread; local, non-blocking).
+     */
+    public java.util.Map<Integer, Long> silenceMs() {
+        try {
+            var info = server.getDivision(groupId).getInfo();
+            if (!info.isLeader()) {
+                return java.util.Map.of();
+            }
+            java.util.Map<Integer, Long> silence = new java.util.HashMap<>();
+            for (var follower : info.getRoleInfoProto().getLeaderInfo().getFollowerInfoList()) {
+                int node = nodeId(RaftPeerId.valueOf(follower.getId().getId()));
+                if (node >= 0) {
+                    silence.put(node, follower.getLastRpcElapsedTimeMs());
+                }
+            }
+            return silence;
+        } catch (IOException | RuntimeException e) {
+            return java.util.Map.of();
+        }
+    }
+
+    /** The port this node's Raft transport listens on (once started). */
+    public int boundPort() {
+        return server.getServerRpc().getInetSocketAddress().getPort();
+    }
+
     public int leaderId() {
         try {
             return nodeId(server.getDivision(groupId).getInfo().getLeaderId());

@@ -58,6 +58,8 @@ final class AckHistory implements AutoCloseable {
     // bounds the records waiting in the producer while partitions cannot acknowledge
     private final Semaphore inFlight = new Semaphore(3000);
     private final Thread writer;
+    /** How long the producer waits for an answer before it gives up on a connection. */
+    static final int REQUEST_TIMEOUT_MS = 5000;
 
     AckHistory(String bootstrap, String topic, int partitions) {
         this.topic = topic;
@@ -67,7 +69,7 @@ final class AckHistory implements AutoCloseable {
         pp.put(ProducerConfig.ACKS_CONFIG, "all");
         pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         pp.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "150000");
-        pp.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000");
+        pp.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Integer.toString(REQUEST_TIMEOUT_MS));
         pp.put(ProducerConfig.LINGER_MS_CONFIG, "5");
         pp.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "60000");
         producer = new KafkaProducer<>(pp, new StringSerializer(), new StringSerializer());

@@ -298,15 +298,30 @@ class NetworkPartitionIT {
                 sideBHw.put(k, servedHighWatermarks(k, replicas.keySet()));
             }
             long[] newController = {-1};
+            // when side A's metadata first has the partition led and replicated on side A alone: the brokers'
+            // own failover, apart from the client's (which learns of it only once its requests to the cut-off
+            // leader have timed out)
+            Map<Integer, Long> failedOver = new TreeMap<>();
             awaitOrGiveUp(Duration.ofSeconds(60), () -> {
+                int a = sideA.iterator().next();
                 if (newController[0] < 0) {
-                    int c = controllerSeenBy(cluster, sideA.iterator().next());
+                    int c = controllerSeenBy(cluster, a);
                     if (sideA.contains(c)) {
                         newController[0] = ms(System.nanoTime() - cutAt);
                     }
                 }
+                try {
+                    new NodeProbe(cluster.address(a)).partitions(TOPIC).forEach((p, state) -> {
+                        if (canCommit.contains(p) && sideA.contains(state.leader())
+                                && sideA.containsAll(state.isr())) {
+                            failedOver.putIfAbsent(p, ms(System.nanoTime() - cutAt));
+                        }
+                    });
+                } catch (IOException e) {
+                    // asked again on the next round
+                }
                 Map<Integer, Long> r = recoveries(partitions, cutAt);
-                return newController[0] >= 0 && canCommit.stream().allMatch(p -> r.get(p) >= 0);
+                return newController[0] >= 0 && canCommit.stream().allMatch(p -> r.get(p) >= 0 && failedOver.containsKey(p));
             });
             // metadata: a topic created through side A is committed; through side B it cannot be (replication
             // factor 2: side A has two unfenced brokers now)
@@ -344,11 +359,12 @@ class NetworkPartitionIT {
             boolean sideATopicExists = describe(admin, "made-on-side-a") != null;
 
             System.out.printf("NetworkPartitionIT[2|2, %s|%s, voters 1-3, learner 4, cut for %d ms]: %s; errors %s;"
-                            + " replicas %s, leaders before %s; acknowledging again (ms after the cut, -1 never) %s,"
+                            + " replicas %s, leaders before %s; failed over on side A (ms after the cut) %s; acknowledging"
+                            + " again (ms after the cut, -1 never) %s,"
                             + " of which may commit %s; controller %d -> seen by node %s, side A's after %d ms;"
                             + " CreateTopics through side A %s, through side B %s (exists after healing: A %s, B %s);"
                             + " side B high watermarks %s -> %s; full ISR %d ms after healing%n",
-                    sideA, sideB, cutMs, result, history.errors(), replicas, leaders, recovered, canCommit, controller, controllers,
+                    sideA, sideB, cutMs, result, history.errors(), replicas, leaders, failedOver, recovered, canCommit, controller, controllers,
                     newController[0], createdOnA, createdOnB, sideATopicExists, sideBTopicExists, sideBHw, sideBHwAfter,
                     rejoinMs);
             assertThat(result.lost()).as("acknowledged records lost: %s", result).isZero();
@@ -363,8 +379,13 @@ class NetworkPartitionIT {
                     .as("high watermark node %d (side B) serves for partition %d", k, p).isEqualTo(hw)));
             recovered.forEach((p, t) -> {
                 if (canCommit.contains(p)) {
-                    assertThat(t).as("partition %d (two replicas on side A) acknowledging again, ms", p)
+                    assertThat(failedOver.getOrDefault(p, -1L))
+                            .as("partition %d (two replicas on side A) led and in sync on side A alone, ms", p)
                             .isBetween(0L, (long) SESSION_MS + SLACK_MS);
+                    // the producer finds the new leader only after its requests to the cut-off one, and then its
+                    // metadata request if that went to a cut-off node too, have timed out
+                    assertThat(t).as("partition %d (two replicas on side A) acknowledging again, ms", p)
+                            .isBetween(0L, failedOver.get(p) + 2L * AckHistory.REQUEST_TIMEOUT_MS + 2000);
                 } else {
                     assertThat(t).as("partition %d (replicas %s) acknowledged a record sent during the cut", p,
                             replicas.get(p)).isEqualTo(-1L);

@@ -47,15 +47,27 @@ final class NodeProbe {
 
     /** The leader this broker names for each partition of {@code topic} (-1 for none); empty if it does not know the topic. */
     Map<Integer, Integer> leaders(String topic) throws IOException {
+        Map<Integer, Integer> out = new TreeMap<>();
+        partitions(topic).forEach((p, state) -> out.put(p, state.leader()));
+        return out;
+    }
+
+    /** A partition as a broker's Metadata names it: its leader (-1 for none) and ISR. */
+    record PartitionState(int leader, List<Integer> isr) {
+    }
+
+    /** Each partition of {@code topic} as this broker names it; empty if it does not know the topic. */
+    Map<Integer, PartitionState> partitions(String topic) throws IOException {
         short v = 12;
         MetadataRequestData req = new MetadataRequestData().setAllowAutoTopicCreation(false)
                 .setTopics(List.of(new MetadataRequestData.MetadataRequestTopic().setName(topic)));
         MetadataResponseData resp = new MetadataResponseData(new ByteBufferAccessor(ask(ApiKeys.METADATA, v, req)), v);
-        Map<Integer, Integer> out = new TreeMap<>();
+        Map<Integer, PartitionState> out = new TreeMap<>();
         for (MetadataResponseData.MetadataResponseTopic t : resp.topics()) {
             if (t.errorCode() == Errors.NONE.code()) {
                 for (MetadataResponseData.MetadataResponsePartition p : t.partitions()) {
-                    out.put(p.partitionIndex(), p.errorCode() == Errors.NONE.code() ? p.leaderId() : -1);
+                    out.put(p.partitionIndex(), new PartitionState(
+                            p.errorCode() == Errors.NONE.code() ? p.leaderId() : -1, List.copyOf(p.isrNodes())));
                 }
             }
         }

@@ -20,14 +20,17 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The controller turns membership into fence records, on a real quorum of one: nothing before it has
- * membership to go by (a cluster node's Hazelcast member joins after its quorum may have elected it), a
- * broker it saw leave at once, one it never saw after the session timeout, and nothing once stopped.
+ * The controller turns membership into fence records, on a real quorum: a broker it saw leave at once, one it
+ * never saw as a member only once it has also been silent to the quorum for the session timeout (before
+ * Hazelcast has joined, and for a broker in a Hazelcast cluster of its own), an older process of its own node
+ * id at once, and nothing once stopped.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class QuorumControllerTest {
 
     private static final long SESSION_MS = 1500;
+    /** The controller checks every half second; the quorum's last contact can predate the close a little. */
+    private static final long CHECK_SLACK_MS = 600;
 
     @TempDir
     Path dir;
@@ -37,6 +40,7 @@ class QuorumControllerTest {
     private QuorumController controller;
     private final Uuid two = Uuid.randomUuid();
     private final Uuid three = Uuid.randomUuid();
+    private final Uuid self = Uuid.randomUuid();
 
     @BeforeEach
     void startQuorum() throws Exception {
@@ -58,7 +62,7 @@ class QuorumControllerTest {
         assertThat(fenced(2)).isFalse();
         assertThat(fenced(3)).isFalse();
         Context context = vertx.getOrCreateContext();
-        controller = new QuorumController(context, quorum, SESSION_MS);
+        controller = new QuorumController(context, quorum, 1, self, SESSION_MS);
     }
 
     @AfterEach
@@ -73,11 +77,62 @@ class QuorumControllerTest {
     }
 
     @Test
-    void fencesNothingBeforeItHasMembershipToGoBy() throws Exception {
+    void withoutMembershipFencesOnlyBrokersTheQuorumHasNotHeardForTheSessionTimeout() throws Exception {
+        long started = System.nanoTime();
         controller.leaderReady();
+        Thread.sleep(SESSION_MS / 2);
+        assertThat(fenced(2)).as("broker 2, within the session timeout").isFalse();
+        awaitFenced(2);
+        awaitFenced(3);
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started))
+                .as("brokers neither members nor quorum members are fenced after the session timeout")
+                .isGreaterThanOrEqualTo(SESSION_MS);
+    }
+
+    @Test
+    void aBrokerThatAnswersTheQuorumIsNotFencedForBeingNoMember() throws Exception {
+        // node 2 follows the log as a listener, but its Hazelcast member is in a cluster of its own
+        QuorumConfig config = new QuorumConfig(List.of(new QuorumConfig.Voter(1, "127.0.0.1",
+                quorum.boundPort())), false, dir.resolve("two").resolve(QuorumConfig.STORAGE_DIR_NAME), 2, 1000, 5000,
+                1000);
+        MetadataQuorum listener = new MetadataQuorum(config, "controller-test",
+                new MetadataStateMachine(new MetadataImage(o -> false)));
+        try {
+            listener.start("127.0.0.1", 0);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (!quorum.silenceMs().containsKey(2)) {
+                assertThat(System.nanoTime()).as("the leader sends node 2 the log").isLessThan(deadline);
+                Thread.sleep(20);
+            }
+            controller.start(new FakeMembership());
+            awaitFenced(3);
+            Thread.sleep(SESSION_MS);
+            assertThat(fenced(2)).as("broker 2 answers the quorum").isFalse();
+
+            listener.close();
+            long closed = System.nanoTime();
+            awaitFenced(2);
+            assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - closed))
+                    .as("broker 2 is fenced once the quorum has not heard from it for the session timeout")
+                    .isGreaterThanOrEqualTo(SESSION_MS - CHECK_SLACK_MS);
+        } finally {
+            listener.close();
+        }
+    }
+
+    @Test
+    void fencesAnOlderProcessOfItsOwnNodeIdAtOnce() throws Exception {
+        Uuid older = Uuid.randomUuid();
+        quorum.propose(MetadataRecords.registerBroker(1, older, "127.0.0.1", 9001)).get(10, TimeUnit.SECONDS);
+        quorum.propose(MetadataRecords.unfenceBroker(1, older)).get(10, TimeUnit.SECONDS);
+        long started = System.nanoTime();
+        controller.leaderReady();
+        awaitFenced(1);
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started)).isLessThan(SESSION_MS);
+        quorum.propose(MetadataRecords.registerBroker(1, self, "127.0.0.1", 9001)).get(10, TimeUnit.SECONDS);
+        quorum.propose(MetadataRecords.unfenceBroker(1, self)).get(10, TimeUnit.SECONDS);
         Thread.sleep(SESSION_MS + 1000);
-        assertThat(fenced(2)).as("broker 2, absent longer than the session timeout but never looked for").isFalse();
-        assertThat(fenced(3)).isFalse();
+        assertThat(fenced(1)).as("this process itself").isFalse();
     }
 
     @Test
