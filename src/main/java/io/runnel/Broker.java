@@ -365,7 +365,8 @@ public final class Broker {
                 controller = new QuorumController(metaContext, quorum, config.nodeId(), incarnation,
                         config.getInt(BrokerConfig.BROKER_SESSION_TIMEOUT_MS));
                 publisher.controller(controller);
-                // it fences by membership, so it starts once Hazelcast has joined (at once on a node that runs alone)
+                // it goes by Hazelcast's membership once this node's member has joined (at once on a node that
+                // runs alone); until then, by the quorum's silence alone
                 clustered.onSuccess(v -> {
                     controller.start(membership(v));
                     if (quorum.isLeaderReady()) {
