@@ -217,8 +217,14 @@ public final class MetadataQuorum implements AutoCloseable {
      * with (NOT_CONTROLLER / REQUEST_TIMED_OUT when no quorum answered in time).
      */
     public CompletableFuture<JsonObject> propose(JsonObject record) {
+        return propose(record, callIds.incrementAndGet());
+    }
+
+    /** {@link #propose} as the request with call id {@code callId} of this node's client. */
+    CompletableFuture<JsonObject> propose(JsonObject record, long callId) {
         Message message = Message.valueOf(ByteString.copyFromUtf8(record.encode()));
-        return send(message, RaftClientRequest.writeRequestType())
+        return send(message, RaftClientRequest.writeRequestType(), callId,
+                System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs()))
                 .thenApply(reply -> {
                     JsonObject body = new JsonObject(reply.getMessage().getContent().toStringUtf8());
                     if (body.containsKey("stale")) {
@@ -243,16 +249,22 @@ public final class MetadataQuorum implements AutoCloseable {
      * holds requests back.
      */
     private CompletableFuture<RaftClientReply> send(Message message, RaftClientRequest.Type type) {
-        return send(message, type, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs()));
+        return send(message, type, callIds.incrementAndGet(),
+                System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs()));
     }
 
     /**
-     * Sends, and sends again every {@value #RETRY_MS} ms until {@code deadline} while the request was surely
-     * not taken (no leader yet, a leader that is gone or not ready): what a broker sees during an election.
-     * A timeout is indeterminate (the record may commit later), so it is never retried here.
+     * Sends, and sends again every {@value #RETRY_MS} ms until {@code deadline} while the quorum answers
+     * NOT_CONTROLLER (no leader yet, a leader that is gone or not ready: what a broker sees during an
+     * election). Not every such answer proves the request untaken: a connection that broke after the request
+     * was written reports the same. So every attempt carries the first one's call id, and Ratis's retry
+     * cache (which every server fills as it applies the log, so a new leader has it too) answers a request it
+     * has already taken with that entry's reply instead of appending it again: a retry never commits a record
+     * twice. A timeout is indeterminate (the record may commit later), so it is never retried here.
      */
-    private CompletableFuture<RaftClientReply> send(Message message, RaftClientRequest.Type type, long deadline) {
-        return sendOnce(message, type).handle((reply, t) -> {
+    private CompletableFuture<RaftClientReply> send(Message message, RaftClientRequest.Type type, long callId,
+                                                    long deadline) {
+        return sendOnce(message, type, callId).handle((reply, t) -> {
             if (t == null) {
                 return CompletableFuture.completedFuture(reply);
             }
@@ -262,7 +274,7 @@ public final class MetadataQuorum implements AutoCloseable {
             }
             return CompletableFuture.supplyAsync(() -> null,
                     CompletableFuture.delayedExecutor(RETRY_MS, TimeUnit.MILLISECONDS))
-                    .thenCompose(x -> send(message, type, deadline));
+                    .thenCompose(x -> send(message, type, callId, deadline));
         }).thenCompose(f -> f);
     }
 
@@ -274,7 +286,7 @@ public final class MetadataQuorum implements AutoCloseable {
     private static final long RETRY_MS = 50;
     private static final long RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(RETRY_MS);
 
-    private CompletableFuture<RaftClientReply> sendOnce(Message message, RaftClientRequest.Type type) {
+    private CompletableFuture<RaftClientReply> sendOnce(Message message, RaftClientRequest.Type type, long callId) {
         RaftPeerId leader;
         long term;
         try {
@@ -288,7 +300,7 @@ public final class MetadataQuorum implements AutoCloseable {
             return CompletableFuture.failedFuture(new NotControllerException("The metadata quorum has no leader"));
         }
         RaftClientRequest request = RaftClientRequest.newBuilder().setClientId(clientId).setServerId(leader)
-                .setGroupId(groupId).setCallId(callIds.incrementAndGet()).setMessage(message).setType(type)
+                .setGroupId(groupId).setCallId(callId).setMessage(message).setType(type)
                 .setTimeoutMs(config.requestTimeoutMs()).build();
         if (leader.equals(server.getId())) {
             // the controller's own records never take the network

@@ -30,6 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
  * connection per peer and never notices by itself that the peer behind it died, so the proposer has to
  * drop it (this was ClusterKillNineIT's "node back in every ISR" timeout: the ISR leader's AlterPartition
  * proposals went into the dead connection to the restarted controller for as long as that controller led).
+ * And a proposal sent again with the same call id, as the proposer's retries are, is taken once, by the
+ * leader that took it and by the next one.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class MetadataQuorumRestartTest {
@@ -44,10 +46,6 @@ class MetadataQuorumRestartTest {
     @AfterEach
     void closeAll() {
         nodes.values().forEach(MetadataQuorum::close);
-    }
-
-    private static int freePort() {
-        return io.runnel.testutil.Ports.free();
     }
 
     private void start(int id) throws IOException {
@@ -103,7 +101,7 @@ class MetadataQuorumRestartTest {
     @Test
     void aProposerReachesALeaderThatWasRestartedSinceItLastProposedToIt() throws Exception {
         for (int id = 1; id <= 3; id++) {
-            voters.add(new QuorumConfig.Voter(id, "127.0.0.1", freePort()));
+            voters.add(new QuorumConfig.Voter(id, "127.0.0.1", io.runnel.testutil.Ports.free()));
         }
         for (int id = 1; id <= 3; id++) {
             start(id);
@@ -124,5 +122,35 @@ class MetadataQuorumRestartTest {
 
         JsonObject applied = propose(proposer);
         assertThat(applied.getLong(MetadataQuorum.LOG_INDEX)).isPositive();
+    }
+
+    @Test
+    void aProposalSentAgainIsTakenOnceEvenByTheNextLeader() throws Exception {
+        for (int id = 1; id <= 3; id++) {
+            voters.add(new QuorumConfig.Voter(id, "127.0.0.1", io.runnel.testutil.Ports.free()));
+        }
+        for (int id = 1; id <= 3; id++) {
+            start(id);
+        }
+        int leader = awaitLeader();
+        int proposer = leader % 3 + 1;
+        MetadataQuorum q = nodes.get(proposer);
+        long callId = 1_000_000;
+        JsonObject first = q.propose(MetadataRecords.allocateProducerIds(proposer, 10), callId)
+                .get(2L * REQUEST_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        JsonObject again = q.propose(MetadataRecords.allocateProducerIds(proposer, 10), callId)
+                .get(2L * REQUEST_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        assertThat(again).as("the same request again: the leader's retry cache answers it").isEqualTo(first);
+
+        nodes.remove(leader).close();
+        awaitLeader();
+        JsonObject afterFailover = q.propose(MetadataRecords.allocateProducerIds(proposer, 10), callId)
+                .get(2L * REQUEST_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        assertThat(afterFailover).as("the same request to the next leader, which applied it as a follower")
+                .isEqualTo(first);
+
+        JsonObject fresh = propose(proposer);
+        assertThat(fresh.getLong("first")).as("a new request is a new record, the first one's ids taken once")
+                .isEqualTo(first.getLong("first") + 10);
     }
 }
