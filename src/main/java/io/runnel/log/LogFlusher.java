@@ -2,6 +2,8 @@ package io.runnel.log;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Supplier;
 
 import org.apache.kafka.common.utils.Time;
@@ -44,6 +46,8 @@ final class LogFlusher {
     private boolean dirNeedsFsync;
     // segment files changed (append, roll, truncation) since the last flush; a flush without it is a no-op
     private boolean unflushedChanges;
+    // the base offset of the newest segment a roll started since the last flush, -1 for none
+    private long rolledTo = -1;
 
     LogFlusher(Path dir, Time time, Supplier<LogConfig> config, LogSegments segments, long recoveryPoint,
                long lastFlushMs) {
@@ -69,10 +73,26 @@ final class LogFlusher {
         unflushedChanges = true;
     }
 
-    /** A roll created segment files: the next flush fsyncs the directory too. */
+    /** Segment files were created: the next flush fsyncs the directory too. */
     void segmentCreated() {
         dirNeedsFsync = true;
         unflushedChanges = true;
+    }
+
+    /** A roll started a new segment at {@code newBase}: the segments below it are to be flushed. */
+    void rolled(long newBase) {
+        segmentCreated();
+        rolledTo = Math.max(rolledTo, newBase);
+    }
+
+    /** Whether a roll left segments below the new one unflushed ({@link #flushUpTo} with {@link #rolledTo}). */
+    boolean rollFlushDue() {
+        return rolledTo > recoveryPoint;
+    }
+
+    /** The base offset of the newest segment rolled since the last flush, or -1. */
+    long rolledTo() {
+        return rolledTo;
     }
 
     /** Whether flush.messages or flush.ms call for a flush now. */
@@ -108,7 +128,49 @@ final class LogFlusher {
         }
         unflushedChanges = false;
         unflushedMessages = 0;
+        rolledTo = -1;
         lastFlushMs = time.milliseconds();
+    }
+
+    /**
+     * Kafka's {@code flushUptoOffsetExclusive}: forces the segments from the one holding the recovery point
+     * up to (not including) the one starting at {@code offset}, a segment boundary, and the directory when
+     * segment files were created since the last flush, then moves the recovery point to {@code offset}.
+     * What was appended at or above it stays counted for flush.messages and flush.ms. Nothing when the
+     * recovery point is already there.
+     */
+    void flushUpTo(long offset, long logEndOffset) throws IOException {
+        if (offset <= recoveryPoint || offset > logEndOffset) {
+            if (rolledTo <= recoveryPoint) {
+                rolledTo = -1;
+            }
+            return;
+        }
+        flushCount++;
+        List<LogSegment> below = new ArrayList<>();
+        for (LogSegment seg : segments.valuesFrom(recoveryPoint)) {
+            if (seg.baseOffset >= offset) {
+                break;
+            }
+            below.add(seg);
+        }
+        flushSegments(below);
+        if (dirNeedsFsync) {
+            // the new segments' files (the active one's too) must survive a power loss
+            Checkpoints.fsyncDir(dir);
+            dirNeedsFsync = false;
+        }
+        recoveryPoint = offset;
+        if (rolledTo <= offset) {
+            rolledTo = -1;
+        }
+        long stillUnflushed = logEndOffset - offset;
+        unflushedMessages = Math.min(unflushedMessages, stillUnflushed);
+        if (stillUnflushed == 0) {
+            // only then: what was appended since the roll keeps its flush.ms deadline from the last flush
+            unflushedChanges = false;
+            lastFlushMs = time.milliseconds();
+        }
     }
 
     /**
@@ -118,6 +180,10 @@ final class LogFlusher {
      */
     boolean truncatedTo(long offset) {
         unflushedChanges = true;
+        if (rolledTo > offset) {
+            // the rolled segment is gone; the next flush forces what is left
+            rolledTo = -1;
+        }
         if (offset < recoveryPoint) {
             recoveryPoint = offset;
             return true;

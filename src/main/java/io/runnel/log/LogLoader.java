@@ -70,6 +70,9 @@ final class LogLoader {
     private final LeaderEpochCache epochCache;
     private final ProducerStateManager producerState;
     private final LogDirCheckpoints checkpoints;
+    // what the last load scanned (CRCs checked, indexes rebuilt): how much a crash cost, for logs and tests
+    private int segmentsRecovered;
+    private long bytesRecovered;
 
     LogLoader(TopicPartition tp, Path dir, LogConfig config, Time time, LogSegments segments,
               LeaderEpochCache epochCache, ProducerStateManager producerState, LogDirCheckpoints checkpoints) {
@@ -111,6 +114,7 @@ final class LogLoader {
         List<Path> legacy = new ArrayList<>();
         long persistedStart = checkpointed(checkpoints.logStartOffset(tp), PartitionLog.LOG_START_OFFSET_FILE, legacy);
         long recoveryPoint = checkpointed(checkpoints.recoveryPoint(tp), PartitionLog.RECOVERY_POINT_FILE, legacy);
+        long recoveryPointBefore = recoveryPoint;
         // no segment at all (a new log, or one whose creation a crash cut short): nothing to recover
         boolean fresh = bases.isEmpty();
         boolean clean = hadMarker || fresh;
@@ -147,6 +151,8 @@ final class LogLoader {
                 scan = true;
             }
             if (scan) {
+                segmentsRecovered++;
+                bytesRecovered += seg.size();
                 int truncated = seg.recover(nextOffset, epochCache::assignIfNewer);
                 if (truncated > 0) {
                     LOG.warn("{}: truncated {} invalid bytes at the end of {}", tp, truncated, seg);
@@ -184,9 +190,23 @@ final class LogLoader {
             LogFlusher.flushSegments(segments.valuesFrom(recoverFrom));
             recoveryPoint = leo;
         }
+        if (segmentsRecovered > 0) {
+            LOG.info("{}: recovered {} segment(s), {} bytes, from recovery point {} (clean shutdown: {})", tp,
+                    segmentsRecovered, bytesRecovered, recoverFrom == null ? "-" : recoveryPointBefore, clean);
+        }
         LOG.debug("{}: opened {} segments, log start {}, log end {}, clean {}", tp, segments.numberOfSegments(),
                 logStartOffset, leo, clean);
         return new LoadedLog(logStartOffset, recoveryPoint, leo, List.copyOf(legacy));
+    }
+
+    /** How many segments the last {@link #load} scanned (unflushed after a crash, or with bad indexes). */
+    int segmentsRecovered() {
+        return segmentsRecovered;
+    }
+
+    /** The bytes of the segments the last {@link #load} scanned. */
+    long bytesRecovered() {
+        return bytesRecovered;
     }
 
     /**

@@ -27,8 +27,8 @@ import org.slf4j.LoggerFactory;
  * roll), read and truncation itself and hands the rest to one class per concern, as Kafka's storage
  * module does: {@link LogLoader} (loading and crash recovery), {@link LogSegments} (the segment set),
  * {@link LogRetention} (log start offset, retention, delayed file deletion), {@link LogFlusher}
- * (flush.messages/flush.ms and the recovery point) and, for compaction, {@link LogCleaner} with
- * {@link #replaceSegments}.
+ * (flush.messages/flush.ms, the flush of rolled segments, the recovery point) and, for compaction,
+ * {@link LogCleaner} with {@link #replaceSegments}.
  *
  * <p>Directory: {@code %020d.log/.index/.timeindex} per segment, {@code %020d.snapshot} producer-state
  * snapshots (see {@link ProducerStateManager}), {@code leader-epoch-checkpoint} (Kafka's format), and
@@ -84,6 +84,9 @@ public final class PartitionLog implements Closeable {
     private boolean closed;
     // counts truncations, so that the cleaner never swaps in segments cleaned from a log cut meanwhile
     private volatile long truncations;
+    // what the open scanned for recovery
+    private int segmentsRecoveredOnOpen;
+    private long bytesRecoveredOnOpen;
 
     private PartitionLog(TopicPartition tp, Path dir, LogConfig config, Time time, LogSegments segments,
                          ProducerStateManager producerState, LeaderEpochCache epochCache, LogLoader.LoadedLog loaded,
@@ -133,15 +136,17 @@ public final class PartitionLog implements Closeable {
         LeaderEpochCache epochCache = new LeaderEpochCache(dir);
         LogSegments segments = new LogSegments();
         LogLoader.LoadedLog loaded;
+        LogLoader loader = new LogLoader(tp, dir, config, time, segments, epochCache, producerState, checkpoints);
         try {
-            loaded = new LogLoader(tp, dir, config, time, segments, epochCache, producerState, checkpoints)
-                    .load(existed);
+            loaded = loader.load(existed);
         } catch (IOException | RuntimeException e) {
             closeHandlersQuietly(tp, segments);
             throw e;
         }
         PartitionLog log = new PartitionLog(tp, dir, config, time, segments, producerState, epochCache, loaded,
                 openedMs, checkpoints, owns);
+        log.segmentsRecoveredOnOpen = loader.segmentsRecovered();
+        log.bytesRecoveredOnOpen = loader.bytesRecovered();
         // from here on the log directory's checkpoints are written with this log's values
         checkpoints.register(log, loaded.legacyFiles());
         return log;
@@ -182,6 +187,16 @@ public final class PartitionLog implements Closeable {
     /** Base offsets of the segments, oldest first (tests and admin). */
     public List<Long> segmentBaseOffsets() {
         return segments.baseOffsets();
+    }
+
+    /** How many segments the open scanned to recover (from the recovery point, or for bad indexes). */
+    int segmentsRecoveredOnOpen() {
+        return segmentsRecoveredOnOpen;
+    }
+
+    /** The bytes of the segments the open scanned to recover. */
+    long bytesRecoveredOnOpen() {
+        return bytesRecoveredOnOpen;
     }
 
     /** Offset up to which the log is known flushed (and will not be rescanned after a crash). */
@@ -310,7 +325,8 @@ public final class PartitionLog implements Closeable {
         LogSegment seg = LogSegment.open(dir, newBase, config, time);
         segments.add(seg);
         end = new LogEnd(newBase, seg, 0);
-        flusher.segmentCreated();
+        // the segments below are flushed by flushRolledSegments, which the owner runs after this append
+        flusher.rolled(newBase);
         LOG.debug("{}: rolled new segment at {}", tp, newBase);
         return seg;
     }
@@ -508,6 +524,8 @@ public final class PartitionLog implements Closeable {
         }
         LogSegment seg = LogSegment.open(dir, offset, config, time);
         segments.add(seg);
+        // its files are new: the next flush makes their names durable too
+        flusher.segmentCreated();
         retention.resetLogStartOffset(offset);
         end = new LogEnd(offset, seg, 0);
         epochCache.truncateFromStart(offset);
@@ -676,6 +694,28 @@ public final class PartitionLog implements Closeable {
     /** How many times {@link #flush()} ran (for metrics and group-commit tests). */
     public long flushCount() {
         return flusher.flushCount();
+    }
+
+    /**
+     * Whether a roll left the segments below the new active one unflushed: the owner then runs
+     * {@link #flushRolledSegments} (Kafka schedules the same flush from {@code roll}).
+     */
+    public boolean rollFlushDue() {
+        return flusher.rollFlushDue();
+    }
+
+    /**
+     * Forces the segments below the newest segment rolled since the last flush and moves the recovery point
+     * to its base offset (Kafka's {@code flushUptoOffsetExclusive(newSegment.baseOffset)}), so that a crash
+     * rescans only the active segment. Owner only, on a context that may block on the disk.
+     */
+    public void flushRolledSegments() {
+        checkWritable();
+        try {
+            flusher.flushUpTo(flusher.rolledTo(), end.offset());
+        } catch (IOException ex) {
+            throw fail("flushing rolled segments of " + tp, ex);
+        }
     }
 
     /** Forces everything appended so far to disk and advances the recovery point ({@link LogFlusher}). */

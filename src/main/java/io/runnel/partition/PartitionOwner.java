@@ -66,6 +66,7 @@ public final class PartitionOwner {
     // appends waiting for the next group fsync; owner context only
     private final List<FlushWaiter> awaitingFlush = new ArrayList<>();
     private boolean flushScheduled;
+    private boolean rollFlushScheduled;
     // leader only, owner context only
     private final Map<Integer, FollowerProgress> followers = new HashMap<>();
     private final List<PendingAck> pendingAcks = new ArrayList<>();
@@ -460,6 +461,11 @@ public final class PartitionOwner {
                             + " are fewer than min.insync.replicas=" + minInsyncReplicas);
                 }
                 LogAppendResult result = log.appendAsLeader(records, leaderEpoch);
+                if (!log.flushDue()) {
+                    // queued now, so it runs after this task and before anything its answer sets off; a due
+                    // flush (the group commit below) covers the rolled segments itself
+                    maybeFlushRolledSegments();
+                }
                 if (!result.duplicate()) {
                     if (replication == null) {
                         highWatermark = log.logEndOffset();
@@ -594,10 +600,36 @@ public final class PartitionOwner {
         waiters.forEach(w -> w.promise().complete(w.result()));
     }
 
+    /**
+     * After an append that rolled the log: the segments below the new active one are forced and the recovery
+     * point moves to its base offset ({@link PartitionLog#flushRolledSegments}), in a task of its own on this
+     * context, so the append that rolled is answered first, as Kafka flushes them from a scheduler after
+     * {@code roll}. A flush.messages / flush.ms flush that runs first covers them. Owner context only.
+     */
+    private void maybeFlushRolledSegments() {
+        if (rollFlushScheduled || !log.rollFlushDue()) {
+            return;
+        }
+        rollFlushScheduled = true;
+        context.runOnContext(v -> {
+            rollFlushScheduled = false;
+            if (closed || !log.rollFlushDue()) {
+                return;
+            }
+            try {
+                log.flushRolledSegments();
+            } catch (RuntimeException e) {
+                // the log is offline now (StorageErrors); the next write reports it
+                LOG.warn("{}: flushing the segments below the new active one failed", tp, e);
+            }
+        });
+    }
+
     // ------------------------------------------------------------------ follower
 
     /**
-     * Appends what the leader returned to a follower fetch at {@code fetchOffset}, then sets the follower
+     * Appends what the leader returned to a follower fetch at {@code fetchOffset}, flushing it when
+     * flush.messages or flush.ms say so (as a leader's appends), then sets the follower
      * high watermark to min(leader's, own log end). Skipped (returns false) if this replica is no longer
      * a follower at {@code leaderEpoch} or its log end moved meanwhile. Owner context only.
      */
@@ -608,6 +640,14 @@ public final class PartitionOwner {
         }
         if (records.sizeInBytes() > 0) {
             log.appendAsFollower(records);
+            // the leader's flush.messages / flush.ms policy, as Kafka's append applies it to both roles; here,
+            // before the next fetch reports the new log end, so with flush.messages=1 the high watermark only
+            // passes records that every in-sync replica has forced to disk
+            if (log.flushDue()) {
+                log.flush();
+            } else {
+                maybeFlushRolledSegments();
+            }
         }
         long leo = log.logEndOffset();
         long hw = Math.max(Math.min(leaderHighWatermark, leo), log.logStartOffset());
@@ -660,6 +700,8 @@ public final class PartitionOwner {
     /** Called on the owner's context after the log start moved or the log changed otherwise. */
     void afterLogChange() {
         highWatermark = Math.max(Math.min(highWatermark, log.logEndOffset()), log.logStartOffset());
+        // retention may have rolled the log
+        maybeFlushRolledSegments();
         notifyListeners();
     }
 

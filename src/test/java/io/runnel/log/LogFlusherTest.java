@@ -126,4 +126,37 @@ class LogFlusherTest {
         flusher.flush(2);
         assertThat(flusher.flushCount()).as("a truncation at the end still changed the segment files").isEqualTo(3);
     }
+    @Test
+    void flushUpToARolledSegmentKeepsCountingWhatWasAppendedAboveIt() throws Exception {
+        cfg = flushing(3, Long.MAX_VALUE);
+        segments.add(LogSegment.open(dir, 2, cfg, time));
+        LogFlusher flusher = flusher(0);
+        flusher.appended(2);
+        flusher.rolled(2);
+        flusher.appended(1);
+        assertThat(flusher.rollFlushDue()).isTrue();
+        assertThat(flusher.flushDue()).isTrue();
+
+        flusher.flushUpTo(flusher.rolledTo(), 3);
+        assertThat(flusher.recoveryPoint()).isEqualTo(2);
+        assertThat(flusher.rollFlushDue()).isFalse();
+        assertThat(flusher.flushCount()).isEqualTo(1);
+        assertThat(flusher.flushDue()).as("one offset above the recovery point").isFalse();
+        flusher.appended(2);
+        assertThat(flusher.flushDue()).as("three now").isTrue();
+        flusher.flush(5);
+        assertThat(flusher.recoveryPoint()).isEqualTo(5);
+    }
+
+    @Test
+    void aTruncationBelowTheRolledSegmentDropsItsFlush() throws Exception {
+        LogFlusher flusher = flusher(0);
+        flusher.appended(4);
+        flusher.rolled(3);
+        assertThat(flusher.truncatedTo(2)).isFalse();
+        assertThat(flusher.rollFlushDue()).isFalse();
+        flusher.flushUpTo(flusher.rolledTo(), 2);
+        assertThat(flusher.recoveryPoint()).isZero();
+        assertThat(flusher.flushCount()).isZero();
+    }
 }
