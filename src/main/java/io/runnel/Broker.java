@@ -482,7 +482,7 @@ public final class Broker {
                 advertisedHost(advertised.host()), advertised.port() == 0 ? actualPort : advertised.port());
         // port 0 becomes Vert.x's shared random port (-1) so that every instance shares one socket
         Listener shared = listener.port() == 0 ? listener.withPort(-1) : listener;
-        Connections connections = new Connections(registry, config.getInt(BrokerConfig.SOCKET_REQUEST_MAX_BYTES),
+        Connections connections = new Connections(vertx, registry, config.getInt(BrokerConfig.SOCKET_REQUEST_MAX_BYTES),
                 config.getInt(BrokerConfig.QUEUED_MAX_REQUESTS_PER_CONNECTION), config.queuedMaxRequestBytes(),
                 config.getInt(BrokerConfig.MAX_CONNECTIONS), config.getInt(BrokerConfig.MAX_CONNECTIONS_PER_IP));
         KafkaServerVerticle first = new KafkaServerVerticle(config, shared, connections, node);

@@ -3,6 +3,7 @@ package io.runnel.protocol;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 
+import io.vertx.core.Vertx;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetSocket;
@@ -21,6 +22,8 @@ public final class Connections {
 
     private static final Logger LOG = LoggerFactory.getLogger(Connections.class);
 
+    private static final long RECHECK_MS = 200;
+
     private final ApiRegistry registry;
     private final int maxFrameBytes;
     private final int maxInflight;
@@ -34,7 +37,7 @@ public final class Connections {
      * @param maxConnections        max.connections
      * @param maxConnectionsPerIp   max.connections.per.ip
      */
-    public Connections(ApiRegistry registry, int maxFrameBytes, int maxInflight, long maxRequestMemory,
+    public Connections(Vertx vertx, ApiRegistry registry, int maxFrameBytes, int maxInflight, long maxRequestMemory,
                        int maxConnections, int maxConnectionsPerIp) {
         this.registry = registry;
         this.maxFrameBytes = maxFrameBytes;
@@ -42,6 +45,10 @@ public final class Connections {
         this.memory = new RequestMemory(maxRequestMemory);
         this.quotas = new ConnectionQuotas(maxConnections, maxConnectionsPerIp);
         registry.metrics().requestMemory(memory::used, memory::limit, memory::evictions);
+        if (maxRequestMemory != Long.MAX_VALUE) {
+            // evictions wait for a grace period that no read may end: a clock ends it (see RequestMemory)
+            vertx.setPeriodic(RECHECK_MS, id -> memory.recheck());
+        }
     }
 
     /** The node's request memory budget. */

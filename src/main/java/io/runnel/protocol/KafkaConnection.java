@@ -315,6 +315,11 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
     }
 
     @Override
+    public long frameStartNanos() {
+        return frameStartNanos;
+    }
+
+    @Override
     public double progressRate(long nowNanos) {
         long start = frameStartNanos;
         long pausedSince = pausedSinceNanos;

@@ -26,7 +26,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * waiting for the complete ones cannot make room, one reader is {@link Holder#evict evicted}: the one whose
  * frame has made the least progress (bytes received per second of reading, time spent waiting for this
  * budget not counted). A client that declares a large frame and trickles it ranks last and goes first; a
- * client sending at full speed ranks first and is kept. One eviction is pending at a time.
+ * client sending at full speed ranks first and is kept. Frames younger than a grace period are spared, so that
+ * a burst of honest large requests first gets the chance to complete and be answered, as Kafka would wait
+ * for them; {@link #recheck}, called periodically, evicts once they are older, since in a real stall nobody
+ * reads, is refused and asks. One eviction is pending at a time.
  *
  * <p>Threading: every method may be called from any thread (each connection calls from its event loop).
  * Wake-ups and evictions are delivered through the callbacks, which must hop onto their own context.
@@ -37,6 +40,9 @@ public final class RequestMemory {
     interface Holder {
         /** Bytes received of the frame being read per second of reading; any thread. */
         double progressRate(long nowNanos);
+
+        /** {@link System#nanoTime()} when the frame being read began to hold memory; any thread. */
+        long frameStartNanos();
 
         /** Closes the connection; its frame's memory is released when it has closed. Any thread. */
         void evict();
@@ -62,7 +68,11 @@ public final class RequestMemory {
         }
     }
 
+    /** How long a frame is read before it may be evicted. */
+    static final long GRACE_NANOS = 1_000_000_000L;
+
     private final long limit;
+    private final long graceNanos;
     private final AtomicLong used = new AtomicLong();
     /** The part of {@link #used} held by frames still being read. */
     private final AtomicLong incomplete = new AtomicLong();
@@ -73,10 +83,20 @@ public final class RequestMemory {
 
     /** @param limit the most bytes all frames may hold; {@link Long#MAX_VALUE} for no limit */
     public RequestMemory(long limit) {
+        this(limit, GRACE_NANOS);
+    }
+
+    RequestMemory(long limit, long graceNanos) {
         if (limit <= 0) {
             throw new IllegalArgumentException("limit " + limit);
         }
         this.limit = limit;
+        this.graceNanos = graceNanos;
+    }
+
+    /** Wakes waiters that fit, or evicts for them once frames are past their grace; call it periodically. */
+    public void recheck() {
+        wakeWaiters();
     }
 
     public long limit() {
@@ -232,6 +252,9 @@ public final class RequestMemory {
         Holder slowest = null;
         double lowest = Double.MAX_VALUE;
         for (Holder h : holders) {
+            if (now - h.frameStartNanos() < graceNanos) {
+                continue;
+            }
             double rate = h.progressRate(now);
             if (rate < lowest) {
                 lowest = rate;

@@ -18,9 +18,16 @@ class RequestMemoryTest {
             this.rate = rate;
         }
 
+        long startNanos = System.nanoTime() - 10_000_000_000L;
+
         @Override
         public double progressRate(long nowNanos) {
             return rate;
+        }
+
+        @Override
+        public long frameStartNanos() {
+            return startNanos;
         }
 
         @Override
@@ -47,7 +54,7 @@ class RequestMemoryTest {
 
     @Test
     void reservesWithinTheLimitAndReleasesExactly() {
-        RequestMemory m = new RequestMemory(100);
+        RequestMemory m = new RequestMemory(100, 0);
         assertThat(m.tryReserve(60)).isTrue();
         assertThat(m.tryReserve(41)).isFalse();
         assertThat(m.used()).isEqualTo(60);
@@ -65,7 +72,7 @@ class RequestMemoryTest {
 
     @Test
     void evictsTheReaderWithTheLeastProgressWhenReadersHoldMostOfTheLimit() {
-        RequestMemory m = new RequestMemory(100);
+        RequestMemory m = new RequestMemory(100, 0);
         Reader fast = new Reader(1e9);
         Reader trickler = new Reader(10);
         Reader middling = new Reader(1e5);
@@ -88,7 +95,7 @@ class RequestMemoryTest {
 
     @Test
     void waitsForAnsweredRequestsInsteadOfEvictingWhenTheyHoldTheMemory() {
-        RequestMemory m = new RequestMemory(100);
+        RequestMemory m = new RequestMemory(100, 0);
         Reader reader = new Reader(10);
         m.holding(reader);
         assertThat(m.tryReserve(30)).isTrue();
@@ -110,7 +117,7 @@ class RequestMemoryTest {
 
     @Test
     void evictsWhenWaitingForAnsweredRequestsCannotMakeRoom() {
-        RequestMemory m = new RequestMemory(100);
+        RequestMemory m = new RequestMemory(100, 0);
         Reader reader = new Reader(10);
         m.holding(reader);
         assertThat(m.tryReserve(40)).isTrue();
@@ -123,7 +130,7 @@ class RequestMemoryTest {
 
     @Test
     void aReleaseWakesWaitersInOrderWhileTheirNeedsFit() {
-        RequestMemory m = new RequestMemory(100);
+        RequestMemory m = new RequestMemory(100, 0);
         m.forceReserve(120);
         List<Waiter> woken = new ArrayList<>();
         Waiter a = new Waiter(woken);
@@ -147,7 +154,7 @@ class RequestMemoryTest {
     @Test
     void stillEvictsWhenNobodyReadsToBeRefused() {
         // every reader is paused waiting: the release of an evicted reader's memory must lead to the next eviction
-        RequestMemory m = new RequestMemory(100);
+        RequestMemory m = new RequestMemory(100, 0);
         Reader slow = new Reader(1);
         Reader slower = new Reader(0.5);
         m.holding(slow);
@@ -166,8 +173,26 @@ class RequestMemoryTest {
     }
 
     @Test
+    void sparesFramesYoungerThanTheGracePeriodUntilARecheckFindsThemOlder() {
+        RequestMemory m = new RequestMemory(100, 1_000_000_000L);
+        Reader young = new Reader(1);
+        young.startNanos = System.nanoTime();
+        m.holding(young);
+        m.forceReserve(100);
+        List<Waiter> woken = new ArrayList<>();
+        Waiter w = new Waiter(woken);
+        m.await(w, 10);
+        assertThat(young.evictions).isZero();
+        m.recheck();
+        assertThat(young.evictions).isZero();
+        young.startNanos -= 2_000_000_000L; // a second later, and still nobody read
+        m.recheck();
+        assertThat(young.evictions).isEqualTo(1);
+    }
+
+    @Test
     void aWaiterQueuedAfterTheReleaseIsStillWoken() {
-        RequestMemory m = new RequestMemory(100);
+        RequestMemory m = new RequestMemory(100, 0);
         List<Waiter> woken = new ArrayList<>();
         Waiter w = new Waiter(woken);
         // refused, then memory freed before the connection queued itself
@@ -178,7 +203,7 @@ class RequestMemoryTest {
 
     @Test
     void aClosedWaiterIsForgotten() {
-        RequestMemory m = new RequestMemory(100);
+        RequestMemory m = new RequestMemory(100, 0);
         m.forceReserve(100);
         List<Waiter> woken = new ArrayList<>();
         Waiter w = new Waiter(woken);
