@@ -71,6 +71,7 @@ import io.runnel.partition.PartitionManager;
 import io.runnel.partition.Replication;
 import io.runnel.replication.ReplicaFetcherManager;
 import io.runnel.protocol.ApiRegistry;
+import io.runnel.protocol.Connections;
 import io.runnel.server.KafkaServerVerticle;
 import io.runnel.server.ShardVerticle;
 import io.vertx.core.Context;
@@ -481,13 +482,16 @@ public final class Broker {
                 advertisedHost(advertised.host()), advertised.port() == 0 ? actualPort : advertised.port());
         // port 0 becomes Vert.x's shared random port (-1) so that every instance shares one socket
         Listener shared = listener.port() == 0 ? listener.withPort(-1) : listener;
-        KafkaServerVerticle first = new KafkaServerVerticle(config, shared, registry, node);
+        Connections connections = new Connections(vertx, registry, config.getInt(BrokerConfig.SOCKET_REQUEST_MAX_BYTES),
+                config.getInt(BrokerConfig.QUEUED_MAX_REQUESTS_PER_CONNECTION), config.queuedMaxRequestBytes(),
+                config.getInt(BrokerConfig.MAX_CONNECTIONS), config.getInt(BrokerConfig.MAX_CONNECTIONS_PER_IP));
+        KafkaServerVerticle first = new KafkaServerVerticle(config, shared, connections, node);
         return vertx.deployVerticle(first).compose(id -> {
             int port = first.actualPort();
             bootstrap = node.apply(port).host() + ":" + node.apply(port).port();
             List<Future<String>> rest = new ArrayList<>();
             for (int i = 1; i < instances; i++) {
-                rest.add(vertx.deployVerticle(new KafkaServerVerticle(config, shared, registry, node)));
+                rest.add(vertx.deployVerticle(new KafkaServerVerticle(config, shared, connections, node)));
             }
             return Future.all(rest).<Void>mapEmpty();
         }).onSuccess(v -> LOG.info("Runnel node {} ready: Kafka listener {} (advertised {}), log dirs {}",
@@ -514,6 +518,11 @@ public final class Broker {
     /** The hosted partitions; a cluster member's partition states are applied here. */
     public PartitionManager partitionManager() {
         return partitions;
+    }
+
+    /** This node's meters (tests read the request memory and connection meters here). */
+    public BrokerMetrics metrics() {
+        return metrics;
     }
 
     public BrokerConfig config() {

@@ -65,6 +65,9 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String SOCKET_RECEIVE_BUFFER_BYTES = "socket.receive.buffer.bytes";
     public static final String CONNECTIONS_MAX_IDLE_MS = "connections.max.idle.ms";
     public static final String QUEUED_MAX_REQUESTS_PER_CONNECTION = "queued.max.requests.per.connection";
+    public static final String QUEUED_MAX_REQUEST_BYTES = "queued.max.request.bytes";
+    public static final String MAX_CONNECTIONS = "max.connections";
+    public static final String MAX_CONNECTIONS_PER_IP = "max.connections.per.ip";
     public static final String OFFSETS_TOPIC_NUM_PARTITIONS = "offsets.topic.num.partitions";
     public static final String OFFSETS_TOPIC_SEGMENT_BYTES = "offsets.topic.segment.bytes";
     public static final String OFFSETS_TOPIC_REPLICATION_FACTOR = "offsets.topic.replication.factor";
@@ -187,9 +190,20 @@ public final class BrokerConfig extends AbstractConfig {
                     "SO_SNDBUF of the Kafka listener's sockets; -1 for the OS default (auto-tuned).")
             .define(SOCKET_RECEIVE_BUFFER_BYTES, Type.INT, 256 * 1024, atLeast(-1), MEDIUM,
                     "SO_RCVBUF of the Kafka listener's sockets; -1 for the OS default (auto-tuned).")
-            .define(CONNECTIONS_MAX_IDLE_MS, Type.LONG, 600_000L, MEDIUM, "Idle connections are closed after this.")
+            .define(CONNECTIONS_MAX_IDLE_MS, Type.LONG, 600_000L, minusOneOrPositive(), MEDIUM,
+                    "Connections with nothing read or written for this long are closed; -1 never closes them.")
             .define(QUEUED_MAX_REQUESTS_PER_CONNECTION, Type.INT, 32, between(1, 1024), LOW,
                     "Requests in flight per connection before reading pauses.")
+            // Kafka's default is -1 (unbounded); here a share of the direct memory the frames live in, see
+            // queuedMaxRequestBytes()
+            .define(QUEUED_MAX_REQUEST_BYTES, Type.LONG, null, minusOneOrPositive(), HIGH,
+                    "Bytes all request frames may hold, read or being read, until answered; reading stops at the "
+                            + "limit. Default: a quarter of the JVM's max direct memory, at least "
+                            + "socket.request.max.bytes; -1 for no limit.")
+            .define(MAX_CONNECTIONS, Type.INT, Integer.MAX_VALUE, atLeast(0), MEDIUM,
+                    "Kafka listener connections this node keeps open; more are closed at once.")
+            .define(MAX_CONNECTIONS_PER_IP, Type.INT, Integer.MAX_VALUE, atLeast(0), MEDIUM,
+                    "Kafka listener connections this node keeps open from one client address; more are closed at once.")
             .define(OFFSETS_TOPIC_NUM_PARTITIONS, Type.INT, 50, atLeast(1), HIGH,
                     "Partitions of __consumer_offsets.")
             .define(OFFSETS_TOPIC_SEGMENT_BYTES, Type.INT, 100 * 1024 * 1024, atLeast(1024 * 1024), LOW,
@@ -309,6 +323,12 @@ public final class BrokerConfig extends AbstractConfig {
             throw new ConfigException(LOG_CLEANER_DEDUPE_BUFFER_SIZE, getLong(LOG_CLEANER_DEDUPE_BUFFER_SIZE),
                     "must give each of the " + cleanerThreads + " " + LOG_CLEANER_THREADS + " at least 1 MiB");
         }
+        Long queuedBytes = getLong(QUEUED_MAX_REQUEST_BYTES);
+        if (queuedBytes != null && queuedBytes != -1 && queuedBytes < getInt(SOCKET_REQUEST_MAX_BYTES)) {
+            // a frame between the two could never be read whole: its connection would stall, then be evicted
+            throw new ConfigException(QUEUED_MAX_REQUEST_BYTES, queuedBytes,
+                    "must be -1 or at least " + SOCKET_REQUEST_MAX_BYTES + " (" + getInt(SOCKET_REQUEST_MAX_BYTES) + ")");
+        }
         if (getInt(GROUP_MIN_SESSION_TIMEOUT_MS) > getInt(GROUP_MAX_SESSION_TIMEOUT_MS)) {
             throw new ConfigException(GROUP_MIN_SESSION_TIMEOUT_MS, getInt(GROUP_MIN_SESSION_TIMEOUT_MS),
                     "must not exceed " + GROUP_MAX_SESSION_TIMEOUT_MS);
@@ -379,6 +399,36 @@ public final class BrokerConfig extends AbstractConfig {
     public List<String> logDirs() {
         List<String> dirs = getList(LOG_DIRS);
         return dirs == null || dirs.isEmpty() ? List.of(getString(LOG_DIR)) : dirs;
+    }
+
+    /**
+     * The request memory budget in bytes ({@link Long#MAX_VALUE} for -1). Unset, a quarter of the JVM's max direct
+     * memory (where the frames live: -XX:MaxDirectMemorySize, by default the max heap), at least
+     * socket.request.max.bytes: that leaves three quarters to read buffers, responses and replication, so that
+     * clients that declare large frames and trickle them stop being read at the limit instead of driving
+     * direct memory to an OutOfMemoryError (with a 512 MiB heap: a 128 MiB budget).
+     */
+    public long queuedMaxRequestBytes() {
+        Long configured = getLong(QUEUED_MAX_REQUEST_BYTES);
+        if (configured != null) {
+            return configured == -1 ? Long.MAX_VALUE : configured;
+        }
+        // Netty's reading of the direct memory limit, the one its allocator enforces
+        return Math.max(io.netty.util.internal.PlatformDependent.maxDirectMemory() / 4, getInt(SOCKET_REQUEST_MAX_BYTES));
+    }
+
+    /** connections.max.idle.ms for Vert.x's idle timeout, where 0 (not -1) means never. */
+    public long connectionsMaxIdleMs() {
+        long ms = getLong(CONNECTIONS_MAX_IDLE_MS);
+        return ms < 0 ? 0 : ms;
+    }
+
+    private static ConfigDef.Validator minusOneOrPositive() {
+        return ConfigDef.LambdaValidator.with((name, value) -> {
+            if (value != null && ((Number) value).longValue() != -1 && ((Number) value).longValue() < 1) {
+                throw new ConfigException(name, value, "must be -1 or positive");
+            }
+        }, () -> "-1 or [1,...]");
     }
 
     public long retentionMs() {

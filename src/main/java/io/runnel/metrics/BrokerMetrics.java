@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -70,6 +71,9 @@ public final class BrokerMetrics {
     private final Map<String, TopicMeters> topics = new ConcurrentHashMap<>();
     private final AtomicInteger activeConnections = new AtomicInteger();
     private final Counter connectionsOpened;
+    private final Counter connectionsRefused;
+    /** Held here because Micrometer holds a function meter's state object only weakly. */
+    private final List<LongSupplier> requestMemoryProbes = new ArrayList<>();
     private final Counter isrShrinks;
     private final Counter isrExpands;
     private final MultiGauge logSize;
@@ -96,6 +100,9 @@ public final class BrokerMetrics {
                 .description("Open Kafka protocol connections").register(registry);
         connectionsOpened = Counter.builder(MeterNames.CONNECTIONS_OPENED)
                 .description("Kafka protocol connections accepted").register(registry);
+        connectionsRefused = Counter.builder(MeterNames.CONNECTIONS_REFUSED)
+                .description("Kafka protocol connections closed at once: max.connections or max.connections.per.ip")
+                .register(registry);
         isrShrinks = Counter.builder(MeterNames.ISR_SHRINKS).description("Replicas removed from an ISR")
                 .register(registry);
         isrExpands = Counter.builder(MeterNames.ISR_EXPANDS).description("Replicas added to an ISR")
@@ -150,6 +157,22 @@ public final class BrokerMetrics {
 
     public void connectionClosed() {
         activeConnections.decrementAndGet();
+    }
+
+    public void connectionRefused() {
+        connectionsRefused.increment();
+    }
+
+    /** Meters over the node's request memory budget (queued.max.request.bytes); called once per broker. */
+    public void requestMemory(LongSupplier used, LongSupplier limit, LongSupplier evictions) {
+        requestMemoryProbes.addAll(List.of(used, limit, evictions));
+        Gauge.builder(MeterNames.REQUEST_MEMORY_USED, used, s -> s.getAsLong()).baseUnit("bytes")
+                .description("Bytes held by Kafka request frames, from their first byte until answered").register(registry);
+        Gauge.builder(MeterNames.REQUEST_MEMORY_LIMIT, limit, s -> s.getAsLong()).baseUnit("bytes")
+                .description("queued.max.request.bytes as resolved (Long.MAX_VALUE for no limit)").register(registry);
+        FunctionCounter.builder(MeterNames.CONNECTIONS_EVICTED, evictions, s -> s.getAsLong())
+                .description("Connections closed to free request memory: the least progress while the budget ran out")
+                .register(registry);
     }
 
     public TopicMeters topic(String name) {

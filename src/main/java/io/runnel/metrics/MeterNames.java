@@ -30,6 +30,13 @@ public final class MeterNames {
     // Kafka protocol connections
     public static final String CONNECTIONS_ACTIVE = "runnel.connections.active";
     public static final String CONNECTIONS_OPENED = "runnel.connections.opened";
+    /** Connections closed at once because max.connections or max.connections.per.ip was reached. */
+    public static final String CONNECTIONS_REFUSED = "runnel.connections.refused";
+    /** Connections closed to free request memory (the slowest frame while queued.max.request.bytes ran out). */
+    public static final String CONNECTIONS_EVICTED = "runnel.connections.evicted";
+    /** Bytes held by request frames (read or being read, until answered), and their limit. */
+    public static final String REQUEST_MEMORY_USED = "runnel.request.memory.used";
+    public static final String REQUEST_MEMORY_LIMIT = "runnel.request.memory.limit";
 
     // data in and out, tagged by topic
     public static final String TOPIC_BYTES_IN = "runnel.topic.bytes.in";

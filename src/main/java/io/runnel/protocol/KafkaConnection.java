@@ -30,30 +30,62 @@ import org.slf4j.LoggerFactory;
  * buffer for it exists), request headers, dispatch to the registered handler, and responses written
  * strictly in request order although requests are served concurrently.
  *
+ * <p>Memory: a frame's buffer grows with the bytes that arrive, within the node's {@link RequestMemory}
+ * budget (queued.max.request.bytes), and holds its reservation until the response is encoded; so a client that
+ * declares a large frame and trickles it holds only what it sent, and the requests in flight on every
+ * connection (up to queued.max.requests.per.connection each) are all inside the budget. Reading stops (the
+ * channel's auto-read is turned off, so nothing more is read from the socket) while too many requests are in
+ * flight, the write queue is full or the budget refused memory.
+ *
  * <p>Threading: everything here runs on the connection's event loop; handler futures may complete
- * elsewhere and are brought back with {@link ContextInternal#execute}.
+ * elsewhere and are brought back with {@link ContextInternal#execute}. {@link RequestMemory} calls
+ * {@link #progressRate}, {@link #evict} and {@link #wake} from any thread.
  */
-final class KafkaConnection {
+final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waiter {
 
     private static final Logger LOG = LoggerFactory.getLogger(KafkaConnection.class);
+
+    /**
+     * Frames up to this size (most requests) get one buffer of exactly their size, filled by one copy, as
+     * before the budget; larger ones start here (or at what the current read holds) and double as bytes arrive.
+     */
+    static final int FIRST_CHUNK = 64 * 1024;
 
     private final NetSocketInternal socket;
     private final ContextInternal context;
     private final ApiRegistry registry;
+    private final RequestMemory memory;
     private final int maxFrameBytes;
     private final int maxInflight;
     private final Node localNode;
     private final String id;
+    private final Runnable onRelease;
     private final ArrayDeque<Slot> inflight = new ArrayDeque<>();
     /**
      * The size prefix being read (it may span reads), then the frame being filled: a pooled direct buffer
-     * of exactly its size, owned by the request until its response is encoded (see {@link #onData}).
+     * whose capacity (all of it reserved from {@link #memory}) grows up to the declared size, owned by the
+     * request until its response is encoded (see {@link #onData}).
      */
     private final byte[] sizePrefix = new byte[4];
     private int sizeFilled;
+    /** The declared size of the frame being read, -1 while reading a size prefix. */
+    private int frameSize = -1;
     private ByteBuf frame;
+    /** Bytes reserved for the frame being read beyond its capacity: what a wake-up granted (see {@link #wake}). */
+    private long credit;
+    private boolean holding;
     private boolean closed;
+    private boolean closeHandled;
     private boolean readingPaused;
+    private boolean waitingForMemory;
+    /** Set when the budget asked this connection to close: {@link RequestMemory#evicted} is owed once closed. */
+    private boolean evictionOwed;
+    // progress of the frame being read, for the budget's choice of whom to evict (read from other threads);
+    // time this side stopped reading does not count against the client
+    private volatile long frameStartNanos;
+    private volatile long frameFilled;
+    private volatile long pausedNanos;
+    private volatile long pausedSinceNanos;
 
     /** A request awaiting its turn to be answered. */
     private static final class Slot {
@@ -61,15 +93,17 @@ final class KafkaConnection {
         boolean done;
     }
 
-    KafkaConnection(NetSocketInternal socket, ContextInternal context, ApiRegistry registry, int maxFrameBytes,
-                    int maxInflight, Node localNode, String id) {
+    KafkaConnection(NetSocketInternal socket, ContextInternal context, ApiRegistry registry, RequestMemory memory,
+                    int maxFrameBytes, int maxInflight, Node localNode, String id, Runnable onRelease) {
         this.socket = socket;
         this.context = context;
         this.registry = registry;
+        this.memory = memory;
         this.maxFrameBytes = maxFrameBytes;
         this.maxInflight = maxInflight;
         this.localNode = localNode;
         this.id = id;
+        this.onRelease = onRelease;
     }
 
     void start() {
@@ -84,14 +118,43 @@ final class KafkaConnection {
     private void onClosed() {
         registry.metrics().connectionClosed();
         closed = true;
-        if (frame != null) {
-            frame.release();
-            frame = null;
+        closeHandled = true;
+        onRelease.run();
+        if (waitingForMemory) {
+            waitingForMemory = false;
+            memory.cancel(this);
         }
+        releaseIncompleteFrame();
         for (Slot s : inflight) {
             release(s);
         }
         inflight.clear();
+        if (evictionOwed) {
+            evictionOwed = false;
+            memory.evicted();
+        }
+    }
+
+    private void releaseIncompleteFrame() {
+        if (holding) {
+            holding = false;
+            memory.notHolding(this);
+        }
+        if (frame != null) {
+            int reserved = frame.capacity();
+            frame.release();
+            frame = null;
+            memory.releaseIncomplete(reserved);
+        }
+        releaseCredit();
+        frameSize = -1;
+    }
+
+    private void releaseCredit() {
+        if (credit > 0) {
+            memory.releaseIncomplete(credit);
+            credit = 0;
+        }
     }
 
     private void onMessage(Object msg) {
@@ -110,13 +173,15 @@ final class KafkaConnection {
      * no heap garbage per request (at a few thousand small requests a second, a heap array per frame was
      * the largest single allocation and set the young-collection rate). A direct frame also lets the
      * log write a produced batch to its file without the JDK's copy into a temporary direct buffer.
+     * Frames above {@link #FIRST_CHUNK} grow by doubling as their bytes arrive, never beyond what has arrived
+     * and been granted by the budget (see {@link #fill}).
      * Parsed requests alias the frame only through record sets (Produce), which the partition owner has
      * written to the log before the handler's future completes; the frame is released once the response
      * is encoded.
      */
     private void onData(ByteBuf in) {
         while (!closed && in.isReadable()) {
-            if (frame == null) {
+            if (frameSize < 0) {
                 int n = Math.min(4 - sizeFilled, in.readableBytes());
                 in.readBytes(sizePrefix, sizeFilled, n);
                 sizeFilled += n;
@@ -129,23 +194,151 @@ final class KafkaConnection {
                     rejectFrameSize(size);
                     return;
                 }
-                frame = alloc().directBuffer(size, size);
+                frameSize = size;
             }
-            int n = Math.min(frame.writableBytes(), in.readableBytes());
-            in.readBytes(frame, n);
-            if (!frame.isWritable()) {
-                ByteBuf complete = frame;
-                frame = null;
-                ByteBuf owned = null;
-                try {
-                    owned = dispatch(complete);
-                } finally {
-                    if (owned == null) {
-                        complete.release();
-                    }
-                }
+            fill(in);
+            if (frame != null && frame.writerIndex() == frameSize) {
+                completeFrame();
             }
         }
+        if (frame != null && !closed) {
+            // a frame that outlives the read it started in (most complete within it and never get here)
+            if (!holding) {
+                long now = System.nanoTime();
+                frameStartNanos = now;
+                pausedNanos = 0;
+                if (readingPaused) {
+                    pausedSinceNanos = now;
+                }
+                holding = true;
+                memory.holding(this);
+            }
+            frameFilled = frame.writerIndex();
+        }
+    }
+
+    /**
+     * Copies what {@code in} holds of the current frame into it, first allocating or growing the frame within
+     * the budget. Refused, it still takes the bytes already read (they are in memory anyway, and the read
+     * buffer must be released), growing the frame to exactly what they need, and stops reading until the
+     * budget wakes it.
+     */
+    private void fill(ByteBuf in) {
+        int capacity = frame == null ? 0 : frame.capacity();
+        int filled = frame == null ? 0 : frame.writerIndex();
+        int n = Math.min(frameSize - filled, in.readableBytes());
+        if (n == 0 && frameSize > 0) {
+            return; // only the size prefix so far: nothing is allocated before the frame's bytes arrive
+        }
+        int need = filled + n;
+        if (need > capacity || frame == null) {
+            int target;
+            if (frame == null) {
+                target = frameSize <= FIRST_CHUNK ? frameSize : Math.min(frameSize, Math.max(FIRST_CHUNK, n));
+            } else {
+                target = (int) Math.min(frameSize, Math.max(need, 2L * capacity));
+            }
+            long fromCredit = Math.min(credit, target - capacity);
+            long wanted = target - capacity - fromCredit;
+            if (memory.tryReserve(wanted)) {
+                credit -= fromCredit;
+            } else {
+                target = need;
+                fromCredit = Math.min(credit, target - capacity);
+                memory.forceReserve(target - capacity - fromCredit);
+                credit -= fromCredit;
+                waitForMemory(wanted);
+            }
+            if (frame == null) {
+                frame = alloc().directBuffer(target, frameSize);
+            } else {
+                frame.capacity(target);
+            }
+        }
+        in.readBytes(frame, n);
+    }
+
+    /** Hands the whole frame in {@link #frame} to {@link #dispatch}; its memory now waits on the handler. */
+    private void completeFrame() {
+        ByteBuf complete = frame;
+        int reserved = complete.capacity();
+        frame = null;
+        frameSize = -1;
+        if (holding) {
+            holding = false;
+            memory.notHolding(this);
+        }
+        memory.completed(reserved);
+        releaseCredit();
+        ByteBuf owned = null;
+        try {
+            owned = dispatch(complete, reserved);
+        } finally {
+            if (owned == null) {
+                releaseFrame(complete, reserved);
+            }
+        }
+    }
+
+    private void releaseFrame(ByteBuf complete, int reserved) {
+        complete.release();
+        memory.release(reserved);
+    }
+
+    private void waitForMemory(long need) {
+        if (!waitingForMemory) {
+            waitingForMemory = true;
+            updateReading();
+            memory.await(this, need);
+        }
+    }
+
+    /**
+     * Both callbacks queue their work on the event loop rather than {@link ContextInternal#execute}, which runs
+     * it at once when called on the same thread: a wake-up passed on from connection to connection of one event
+     * loop would otherwise recurse as deep as the queue of waiters is long.
+     */
+    @Override
+    public void wake(long granted) {
+        context.nettyEventLoop().execute(() -> {
+            if (closed || frame == null) {
+                // closed, or the frame it was refused for was completed from the bytes already read
+                memory.releaseIncomplete(granted);
+            } else {
+                credit += granted;
+            }
+            if (!closed) {
+                waitingForMemory = false;
+                updateReading();
+            }
+        });
+    }
+
+    @Override
+    public long frameStartNanos() {
+        return frameStartNanos;
+    }
+
+    @Override
+    public double progressRate(long nowNanos) {
+        long start = frameStartNanos;
+        long pausedSince = pausedSinceNanos;
+        long reading = nowNanos - start - pausedNanos - (pausedSince == 0 ? 0 : nowNanos - Math.max(pausedSince, start));
+        return frameFilled / (Math.max(reading, 1_000_000L) / 1e9);
+    }
+
+    @Override
+    public void evict() {
+        context.nettyEventLoop().execute(() -> {
+            evictionOwed = true;
+            if (closeHandled) {
+                evictionOwed = false;
+                memory.evicted();
+                return;
+            }
+            close("its request frame made the least progress while queued.max.request.bytes=" + memory.limit()
+                    + " was exhausted (" + frameFilled + " of " + frameSize + " bytes received)");
+        });
     }
 
     private void rejectFrameSize(int size) {
@@ -164,7 +357,7 @@ final class KafkaConnection {
      * response is encoded), or null when the request was answered or refused here and the caller may
      * release it at once.
      */
-    private ByteBuf dispatch(ByteBuf frameBuf) {
+    private ByteBuf dispatch(ByteBuf frameBuf, int reserved) {
         ByteBuffer buf = frameBuf.nioBuffer(0, frameBuf.writerIndex());
         if (buf.remaining() < 8) {
             close("truncated request header");
@@ -223,7 +416,7 @@ final class KafkaConnection {
                 try {
                     respond(slot, header, request, ar);
                 } finally {
-                    frameBuf.release();
+                    releaseFrame(frameBuf, reserved);
                 }
             });
         });
@@ -287,17 +480,26 @@ final class KafkaConnection {
         return socket.channelHandlerContext().alloc();
     }
 
+    /**
+     * Reads from the socket only while a request may be taken on. This turns the channel's auto-read off
+     * rather than pausing the Vert.x socket, which would go on reading into a queue of up to 24 read buffers
+     * before it stopped the channel: memory outside the budget.
+     */
     private void updateReading() {
         if (closed) {
             return;
         }
-        boolean shouldPause = inflight.size() >= maxInflight || socket.writeQueueFull();
-        if (shouldPause && !readingPaused) {
-            readingPaused = true;
-            socket.pause();
-        } else if (!shouldPause && readingPaused) {
-            readingPaused = false;
-            socket.resume();
+        boolean shouldPause = waitingForMemory || inflight.size() >= maxInflight || socket.writeQueueFull();
+        if (shouldPause != readingPaused) {
+            readingPaused = shouldPause;
+            long now = System.nanoTime();
+            if (shouldPause) {
+                pausedSinceNanos = now;
+            } else {
+                pausedNanos += now - Math.max(pausedSinceNanos, frameStartNanos);
+                pausedSinceNanos = 0;
+            }
+            socket.channelHandlerContext().channel().config().setAutoRead(!shouldPause);
         }
     }
 

@@ -4,7 +4,6 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import io.runnel.config.BrokerConfig;
 import io.runnel.config.Listener;
-import io.runnel.protocol.ApiRegistry;
 import io.runnel.protocol.Connections;
 import io.vertx.core.AbstractVerticle;
 import io.vertx.core.Promise;
@@ -22,15 +21,16 @@ public final class KafkaServerVerticle extends AbstractVerticle {
 
     private final BrokerConfig config;
     private final Listener listener;
-    private final ApiRegistry registry;
+    private final Connections connections;
     private final java.util.function.IntFunction<Node> advertisedNode;
     private NetServer server;
 
-    public KafkaServerVerticle(BrokerConfig config, Listener listener, ApiRegistry registry,
+    /** @param connections the node's, shared by every instance: connection counts and request memory are node-wide */
+    public KafkaServerVerticle(BrokerConfig config, Listener listener, Connections connections,
                                java.util.function.IntFunction<Node> advertisedNode) {
         this.config = config;
         this.listener = listener;
-        this.registry = registry;
+        this.connections = connections;
         this.advertisedNode = advertisedNode;
     }
 
@@ -41,7 +41,8 @@ public final class KafkaServerVerticle extends AbstractVerticle {
                 .setPort(listener.port())
                 .setTcpNoDelay(true)
                 .setReuseAddress(true)
-                .setIdleTimeout((int) Math.min(Integer.MAX_VALUE, config.getLong(BrokerConfig.CONNECTIONS_MAX_IDLE_MS)))
+                // closes a connection with nothing read or written for that long (Kafka's idle expiry)
+                .setIdleTimeout((int) Math.min(Integer.MAX_VALUE, config.connectionsMaxIdleMs()))
                 .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS);
         // as in Kafka, -1 leaves the OS default, which keeps TCP's buffer auto-tuning on
         int sendBuffer = config.getInt(BrokerConfig.SOCKET_SEND_BUFFER_BYTES);
@@ -53,10 +54,7 @@ public final class KafkaServerVerticle extends AbstractVerticle {
             options.setReceiveBufferSize(receiveBuffer);
         }
         server = vertx.createNetServer(options);
-        server.connectHandler(socket -> Connections.accept(socket, registry,
-                config.getInt(BrokerConfig.SOCKET_REQUEST_MAX_BYTES),
-                config.getInt(BrokerConfig.QUEUED_MAX_REQUESTS_PER_CONNECTION),
-                advertisedNode.apply(server.actualPort()),
+        server.connectHandler(socket -> connections.accept(socket, advertisedNode.apply(server.actualPort()),
                 listener.name() + "-" + CONNECTION_IDS.incrementAndGet()));
         server.listen().onComplete(ar -> {
             if (ar.succeeded()) {

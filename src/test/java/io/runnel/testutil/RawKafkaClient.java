@@ -27,8 +27,16 @@ public final class RawKafkaClient implements AutoCloseable {
     private int correlationId;
 
     public RawKafkaClient(String hostPort) throws IOException {
+        this(hostPort, null);
+    }
+
+    /** Connects from {@code localAddress} (another loopback address, say), or any when null. */
+    public RawKafkaClient(String hostPort, java.net.InetAddress localAddress) throws IOException {
         int colon = hostPort.lastIndexOf(':');
         socket = new Socket();
+        if (localAddress != null) {
+            socket.bind(new InetSocketAddress(localAddress, 0));
+        }
         socket.connect(new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1))), 5000);
         socket.setSoTimeout(10_000);
         in = new DataInputStream(socket.getInputStream());
