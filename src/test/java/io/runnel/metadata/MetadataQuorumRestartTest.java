@@ -56,6 +56,15 @@ class MetadataQuorumRestartTest {
         nodes.put(id, q);
     }
 
+    private void startThree() throws IOException {
+        for (int id = 1; id <= 3; id++) {
+            voters.add(new QuorumConfig.Voter(id, "127.0.0.1", io.runnel.testutil.Ports.free()));
+        }
+        for (int id = 1; id <= 3; id++) {
+            start(id);
+        }
+    }
+
     private static void await(String what, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!condition.getAsBoolean()) {
@@ -100,12 +109,7 @@ class MetadataQuorumRestartTest {
 
     @Test
     void aProposerReachesALeaderThatWasRestartedSinceItLastProposedToIt() throws Exception {
-        for (int id = 1; id <= 3; id++) {
-            voters.add(new QuorumConfig.Voter(id, "127.0.0.1", io.runnel.testutil.Ports.free()));
-        }
-        for (int id = 1; id <= 3; id++) {
-            start(id);
-        }
+        startThree();
         int leader = awaitLeader();
         int proposer = leader % 3 + 1;
         propose(proposer);
@@ -126,12 +130,7 @@ class MetadataQuorumRestartTest {
 
     @Test
     void aProposalSentAgainIsTakenOnceEvenByTheNextLeader() throws Exception {
-        for (int id = 1; id <= 3; id++) {
-            voters.add(new QuorumConfig.Voter(id, "127.0.0.1", io.runnel.testutil.Ports.free()));
-        }
-        for (int id = 1; id <= 3; id++) {
-            start(id);
-        }
+        startThree();
         int leader = awaitLeader();
         int proposer = leader % 3 + 1;
         MetadataQuorum q = nodes.get(proposer);
