@@ -74,13 +74,19 @@ public final class DescribeClusterHandler implements ApiHandler<DescribeClusterR
                         ? Utils.to32BitField(CLUSTER_OPERATIONS.stream().map(AclOperation::code)
                                 .collect(java.util.stream.Collectors.toSet()))
                         : Integer.MIN_VALUE);
-        response.brokers().add(new DescribeClusterBroker().setBrokerId(self.id()).setHost(self.host())
-                .setPort(self.port()).setRack(self.rack()).setIsFenced(false));
-        if (cluster != null) {
-            cluster.liveBrokers().stream().filter(b -> b.nodeId() != self.id()).sorted(
+        if (cluster == null) {
+            response.brokers().add(new DescribeClusterBroker().setBrokerId(self.id()).setHost(self.host())
+                    .setPort(self.port()).setRack(self.rack()).setIsFenced(false));
+        } else {
+            // the unfenced brokers of the metadata log, this one only once it is among them: a node that answers
+            // before the controller has registered and unfenced it must not count itself, or a client that waits
+            // for N brokers would place N replicas where the controller sees fewer
+            cluster.liveBrokers().stream().sorted(
                     java.util.Comparator.comparingInt(io.runnel.cluster.BrokerEndpoint::nodeId)).forEach(b ->
-                    response.brokers().add(new DescribeClusterBroker().setBrokerId(b.nodeId()).setHost(b.host())
-                            .setPort(b.port()).setIsFenced(false)));
+                    response.brokers().add(new DescribeClusterBroker().setBrokerId(b.nodeId())
+                            .setHost(b.nodeId() == self.id() ? self.host() : b.host())
+                            .setPort(b.nodeId() == self.id() ? self.port() : b.port())
+                            .setRack(b.nodeId() == self.id() ? self.rack() : null).setIsFenced(false)));
         }
         return Future.succeededFuture(response);
     }

@@ -83,4 +83,50 @@ class DescribeClusterHandlerTest {
         assertThat(unknown.errorCode()).isEqualTo(Errors.UNSUPPORTED_ENDPOINT_TYPE.code());
         assertThat(unknown.errorMessage()).isEqualTo("Unsupported endpoint type 9");
     }
+
+    /** A cluster whose metadata log holds the unfenced brokers {@code live}. */
+    private static io.runnel.cluster.ClusterView cluster(int... live) {
+        return new io.runnel.cluster.ClusterView() {
+            @Override
+            public int controllerId() {
+                return 2;
+            }
+
+            @Override
+            public io.runnel.cluster.PartitionState state(org.apache.kafka.common.TopicPartition tp) {
+                return null;
+            }
+
+            @Override
+            public io.runnel.cluster.BrokerEndpoint endpoint(int nodeId) {
+                return new io.runnel.cluster.BrokerEndpoint(nodeId, "127.0.0." + nodeId, 9092);
+            }
+
+            @Override
+            public java.util.Collection<io.runnel.cluster.BrokerEndpoint> liveBrokers() {
+                return java.util.Arrays.stream(live).mapToObj(this::endpoint).toList();
+            }
+        };
+    }
+
+    @Test
+    void inAClusterListsThisNodeOnlyOnceTheMetadataLogHasItUnfenced() {
+        int self = AdminFixture.NODE_ID;
+        int[] others = java.util.stream.IntStream.rangeClosed(self + 1, self + 2).toArray();
+        DescribeClusterResponseData before = await(new DescribeClusterHandler(fx.config, cluster(others))
+                .handle(fx.ctx(ApiKeys.DESCRIBE_CLUSTER, 2), new DescribeClusterRequestData()));
+        assertThat(before.brokers()).extracting(DescribeClusterBroker::brokerId)
+                .as("not yet registered and unfenced: the brokers the controller would place replicas on")
+                .containsExactly(others[0], others[1]);
+
+        DescribeClusterResponseData after = await(new DescribeClusterHandler(fx.config,
+                cluster(self, others[0], others[1])).handle(fx.ctx(ApiKeys.DESCRIBE_CLUSTER, 2),
+                new DescribeClusterRequestData()));
+        assertThat(after.brokers()).extracting(DescribeClusterBroker::brokerId)
+                .containsExactly(self, others[0], others[1]);
+        DescribeClusterBroker me = after.brokers().iterator().next();
+        assertThat(me.host()).as("this node's own listener").isEqualTo("127.0.0.1");
+        assertThat(me.port()).isEqualTo(9092);
+        assertThat(after.controllerId()).isEqualTo(2);
+    }
 }
