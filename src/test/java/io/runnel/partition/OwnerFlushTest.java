@@ -105,9 +105,14 @@ class OwnerFlushTest {
         }));
     }
 
+    /** The partition's log, with segment.bytes and flush.messages as given. */
+    private PartitionLog openLog(int segmentBytes, long flushMessages) throws Exception {
+        return PartitionLog.open(TP, dir.resolve("flush-0"), config(segmentBytes, flushMessages), Time.SYSTEM);
+    }
+
     @Test
     void followerAppendsAreFlushedUnderFlushMessagesAsTheLeadersAre() throws Exception {
-        PartitionLog log = PartitionLog.open(TP, dir.resolve("flush-0"), config(1 << 20, 1), Time.SYSTEM);
+        PartitionLog log = openLog(1 << 20, 1);
         PartitionOwner owner = follower(log);
         for (long offset = 0; offset < 3; offset++) {
             assertThat(appendFetched(owner, offset)).isTrue();
@@ -120,7 +125,7 @@ class OwnerFlushTest {
 
     @Test
     void followerAppendsAreNotFlushedWhenThePolicyDoesNotAskForIt() throws Exception {
-        PartitionLog log = PartitionLog.open(TP, dir.resolve("flush-0"), config(1 << 20, 2), Time.SYSTEM);
+        PartitionLog log = openLog(1 << 20, 2);
         PartitionOwner owner = follower(log);
         appendFetched(owner, 0);
         assertThat(log.flushCount()).isZero();
@@ -133,8 +138,7 @@ class OwnerFlushTest {
     @Test
     void aFollowerAppendThatRollsFlushesTheSegmentBelowAndMovesTheRecoveryPoint() throws Exception {
         // two batches a segment, no flush.messages: only the roll flushes
-        PartitionLog log = PartitionLog.open(TP, dir.resolve("flush-0"), config(BATCH * 2, Long.MAX_VALUE),
-                Time.SYSTEM);
+        PartitionLog log = openLog(BATCH * 2, Long.MAX_VALUE);
         PartitionOwner owner = follower(log);
         for (long offset = 0; offset < 3; offset++) {
             appendFetched(owner, offset);
@@ -148,8 +152,7 @@ class OwnerFlushTest {
 
     @Test
     void aLeaderAppendThatRollsFlushesTheSegmentBelowAfterItIsAnswered() throws Exception {
-        PartitionLog log = PartitionLog.open(TP, dir.resolve("flush-0"), config(BATCH * 2, Long.MAX_VALUE),
-                Time.SYSTEM);
+        PartitionLog log = openLog(BATCH * 2, Long.MAX_VALUE);
         PartitionOwner owner = new PartitionOwner(TP, Uuid.randomUuid(), context, log, 0, 1);
         for (int i = 0; i < 3; i++) {
             await(owner.append(RecordSet.of(new RecordSet.NewRecord(LogBatch.NO_TIMESTAMP, null, ("v" + i).getBytes())),
