@@ -234,6 +234,34 @@ final class NetnsCluster implements AutoCloseable {
         }
     }
 
+    /** SIGSTOP of node {@code k}: the process stays, answering nothing, until {@link #thaw}. */
+    void freeze(int k) throws Exception {
+        signal(k, "STOP");
+    }
+
+    /** SIGCONT of node {@code k}. */
+    void thaw(int k) throws Exception {
+        signal(k, "CONT");
+    }
+
+    private void signal(int k, String signal) throws Exception {
+        Process p = nodes.get(k);
+        if (p == null) {
+            throw new IllegalStateException("node " + k + " is not running");
+        }
+        run("kill", "-" + signal, Long.toString(p.pid()));
+    }
+
+    /** Whether node {@code k} was started and has not been killed or exited. */
+    boolean running(int k) {
+        Process p = nodes.get(k);
+        return p != null && p.isAlive();
+    }
+
+    int size() {
+        return size;
+    }
+
     String address(int k) {
         return ip(k) + ":" + KAFKA_PORT;
     }
