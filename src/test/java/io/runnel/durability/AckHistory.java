@@ -116,6 +116,38 @@ final class AckHistory implements AutoCloseable {
         return acked.size();
     }
 
+    /** A copy of every acknowledgement so far, by value. */
+    Map<String, Ack> acked() {
+        return new HashMap<>(acked);
+    }
+
+    /**
+     * When the slowest partition first acknowledged a record sent at or after {@code sentAfterNanos}; -1 while
+     * some partition has not.
+     */
+    long allPartitionsAckedRecordSentAfter(long sentAfterNanos) {
+        long[] first = new long[partitions];
+        java.util.Arrays.fill(first, -1);
+        for (Ack a : acked.values()) {
+            if (a.sentNanos() >= sentAfterNanos && (first[a.partition()] < 0 || a.ackedNanos() < first[a.partition()])) {
+                first[a.partition()] = a.ackedNanos();
+            }
+        }
+        long last = 0;
+        for (long f : first) {
+            if (f < 0) {
+                return -1;
+            }
+            last = Math.max(last, f);
+        }
+        return last;
+    }
+
+    /** Whether any record sent at or after {@code sentAfterNanos} was acknowledged before {@code ackedBeforeNanos}. */
+    boolean anyAckedBetween(long sentAfterNanos, long ackedBeforeNanos) {
+        return acked.values().stream().anyMatch(a -> a.sentNanos() >= sentAfterNanos && a.ackedNanos() < ackedBeforeNanos);
+    }
+
     Map<String, Integer> errors() {
         return new TreeMap<>(errors);
     }

@@ -121,6 +121,32 @@ final class NetnsCluster implements AutoCloseable {
         }
     }
 
+    /** A cluster of the broker {@code faults.target} names (only {@code runnel} here). */
+    static NetnsCluster create(Path dir, int size, int voters, Map<String, String> overrides) throws Exception {
+        String target = System.getProperty("faults.target", "runnel");
+        if (!target.equals("runnel")) {
+            throw new IllegalArgumentException("faults.target=" + target + " is not a broker this cluster can run");
+        }
+        return new NetnsCluster(dir, size, voters, overrides);
+    }
+
+    /** The node id of the active controller as a running node reports it; -1 if none answers with one. */
+    int activeController() {
+        for (int k = 1; k <= size; k++) {
+            if (running(k)) {
+                try {
+                    int c = new NodeProbe(address(k)).controller();
+                    if (c > 0) {
+                        return c;
+                    }
+                } catch (IOException e) {
+                    // no answer from this one: ask the next
+                }
+            }
+        }
+        return -1;
+    }
+
     /** 10.X.Y (X from 200 to 249) that no address or route of this host's namespace mentions. */
     private static String pickSubnet() throws Exception {
         String routes = exec("ip", "-4", "route", "show", "table", "all").output()
