@@ -52,6 +52,8 @@ final class AckHistory implements AutoCloseable {
     private final KafkaProducer<String, String> producer;
     private final Map<String, Ack> acked = new ConcurrentHashMap<>();
     private final Map<String, Integer> errors = new ConcurrentHashMap<>();
+    /** value -> the error its send ended with (indeterminate: it may or may not have been written). */
+    private final Map<String, String> failures = new ConcurrentHashMap<>();
     private final AtomicLong sent = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
     private final AtomicBoolean stop = new AtomicBoolean();
@@ -100,6 +102,7 @@ final class AckHistory implements AutoCloseable {
                     } else {
                         failed.incrementAndGet();
                         errors.merge(e.getClass().getSimpleName(), 1, Integer::sum);
+                        failures.put(v, e.getClass().getSimpleName());
                     }
                 });
                 Thread.sleep(2);
@@ -114,6 +117,27 @@ final class AckHistory implements AutoCloseable {
 
     int ackedCount() {
         return acked.size();
+    }
+
+    /**
+     * Writes the producer's history, one send a line in the order sent: value, then partition, offset, ms from
+     * the first send to the send and to its acknowledgement, or {@code indeterminate} and the error.
+     */
+    void writeTo(java.nio.file.Path file) throws java.io.IOException {
+        long t0 = acked.values().stream().mapToLong(Ack::sentNanos).min().orElse(0);
+        try (java.io.BufferedWriter w = java.nio.file.Files.newBufferedWriter(file)) {
+            w.write("value\tpartition\toffset\tsent_ms\tacked_ms\n");
+            for (long i = 0; i < sent.get(); i++) {
+                String v = "v-" + i;
+                Ack a = acked.get(v);
+                if (a != null) {
+                    w.write(v + "\t" + a.partition() + "\t" + a.offset() + "\t" + (a.sentNanos() - t0) / 1_000_000 + "\t"
+                            + (a.ackedNanos() - t0) / 1_000_000 + "\n");
+                } else {
+                    w.write(v + "\tindeterminate\t" + failures.getOrDefault(v, "unanswered") + "\n");
+                }
+            }
+        }
     }
 
     /** A copy of every acknowledgement so far, by value. */

@@ -290,6 +290,7 @@ class FaultSuiteIT {
         System.out.println("FaultSuite " + line);
         Path out = Path.of("target", "faults", "cluster-" + TARGET + ".txt");
         Files.createDirectories(out.getParent());
+        history.writeTo(out.resolveSibling(topic + "-sends.tsv"));
         Files.writeString(out, line + System.lineSeparator(), StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                 StandardOpenOption.APPEND);
         assertThat(result.lost()).as("acknowledged records lost: %s", result).isZero();
