@@ -59,6 +59,7 @@ import io.runnel.metadata.MetadataStateMachine;
 import io.runnel.metadata.MetadataView;
 import io.runnel.metadata.OffsetsTopic;
 import io.runnel.metadata.QuorumConfig;
+import io.runnel.metadata.QuorumContact;
 import io.runnel.metadata.QuorumController;
 import io.runnel.metadata.TopicManager;
 import io.runnel.config.BrokerConfig;
@@ -295,7 +296,8 @@ public final class Broker {
                 metaContext = contexts.remove(contexts.size() - 1);
                 partitions = new PartitionManager(vertx, config, contexts, Time.SYSTEM,
                         new Replication(config.nodeId(), changer, fetchers,
-                                config.getLong(BrokerConfig.REPLICA_LAG_TIME_MAX_MS), vertx, Time.SYSTEM));
+                                config.getLong(BrokerConfig.REPLICA_LAG_TIME_MAX_MS), vertx, Time.SYSTEM,
+                                QuorumContact.start(vertx, quorum, config.getInt(BrokerConfig.BROKER_SESSION_TIMEOUT_MS))));
                 publisher = new BrokerMetadataPublisher(metaContext, config.nodeId(), incarnation, quorum, partitions);
                 stateMachine.listener(publisher);
                 if (hooks == null) {

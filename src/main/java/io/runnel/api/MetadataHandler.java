@@ -160,7 +160,11 @@ public final class MetadataHandler implements ApiHandler<MetadataRequestData> {
                 // a cluster member answers from the controller's states, hosted here or not
                 PartitionState s = brokers instanceof ClusterView view ? view.state(tp)
                         : owner == null ? null : owner.state();
-                if (s == null || s.leader() < 0) {
+                // cut off from the metadata quorum past the session timeout, this node has most likely been fenced
+                // and its replicated leaderships moved: naming itself would send clients back to it
+                boolean staleLeader = s != null && s.leader() == node && s.replicas().size() > 1
+                        && partitions.quorumContactLost();
+                if (s == null || s.leader() < 0 || staleLeader) {
                     mp.setErrorCode(Errors.LEADER_NOT_AVAILABLE.code()).setLeaderId(-1).setLeaderEpoch(-1)
                             .setIsrNodes(s == null ? List.of() : s.isr());
                 } else {

@@ -5,6 +5,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -429,7 +430,6 @@ public final class MetadataQuorum implements AutoCloseable {
         }
     }
 
-    /** Node id of the Raft leader, the active controller, as this node knows it; -1 if none. */
     /**
      * On the leader: for every other member of the quorum (voters and listeners alike), how many milliseconds
      * ago it last answered the leader, counted from when this node became leader if it never did. Empty on a
@@ -453,6 +453,50 @@ public final class MetadataQuorum implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             return java.util.Map.of();
         }
+    }
+
+    private volatile long lastContactNanos = System.nanoTime();
+
+    /**
+     * Milliseconds since this node was last in touch with a working quorum: on a follower or listener, since the
+     * Raft leader last reached it; on the leader, since a majority of the voters (itself included) last
+     * answered it; counted from start-up before either happened. A candidate is in touch with nobody. Builds
+     * Ratis's role information: a worker thread, not an event loop.
+     */
+    public long contactAgeMs() {
+        long now = System.nanoTime();
+        try {
+            var info = server.getDivision(groupId).getInfo();
+            var role = info.getRoleInfoProto();
+            long age = -1;
+            if (info.isLeader()) {
+                if (info.isLeaderReady()) {
+                    List<Long> voters = new ArrayList<>();
+                    for (var follower : role.getLeaderInfo().getFollowerInfoList()) {
+                        RaftPeerId peer = RaftPeerId.valueOf(follower.getId().getId());
+                        if (config.voters().stream().anyMatch(v -> peerId(v.nodeId()).equals(peer))) {
+                            voters.add(follower.getLastRpcElapsedTimeMs());
+                        }
+                    }
+                    Collections.sort(voters);
+                    // a majority of all voters, this leader being one of them
+                    int othersNeeded = config.voters().size() / 2;
+                    age = othersNeeded == 0 ? 0 : othersNeeded <= voters.size() ? voters.get(othersNeeded - 1) : -1;
+                }
+            } else if (role.hasFollowerInfo() && role.getFollowerInfo().hasLeaderInfo()
+                    && role.getFollowerInfo().getLeaderInfo().hasId()) {
+                age = role.getFollowerInfo().getLeaderInfo().getLastRpcElapsedTimeMs();
+            }
+            if (age >= 0) {
+                long at = now - TimeUnit.MILLISECONDS.toNanos(age);
+                if (at - lastContactNanos > 0) {
+                    lastContactNanos = at;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no division (stopping): no contact
+        }
+        return TimeUnit.NANOSECONDS.toMillis(now - lastContactNanos);
     }
 
     /** The port this node's Raft transport listens on (once started). */

@@ -95,6 +95,14 @@ public final class PartitionManager {
         }
     }
 
+    /**
+     * Whether this node has been out of touch with the metadata quorum for longer than broker.session.timeout.ms
+     * (see {@link io.runnel.metadata.QuorumContact}); never on a standalone node. Any thread.
+     */
+    public boolean quorumContactLost() {
+        return replication != null && replication.quorumContactLost().getAsBoolean();
+    }
+
     /** The log cleaner compacting the hosted logs (its threads run from {@link #startBackgroundTasks}). */
     public LogCleaner cleaner() {
         return cleaner;

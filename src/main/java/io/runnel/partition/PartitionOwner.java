@@ -456,6 +456,13 @@ public final class PartitionOwner {
                     throw new NotLeaderOrFollowerException("This broker is not the leader of " + tp);
                 }
                 if (acks == -1 && inSyncReplicaCount() < minInsyncReplicas) {
+                    if (replication != null && replication.quorumContactLost().getAsBoolean()) {
+                        // cut off: the controller has most likely fenced this broker and elected another leader,
+                        // which a client finds only if told to refresh its metadata
+                        throw new NotLeaderOrFollowerException("Broker " + replication.localNode() + " has been out of"
+                                + " touch with the metadata quorum for longer than broker.session.timeout.ms and has too few"
+                                + " in-sync replicas for " + tp + ": its leadership has probably moved");
+                    }
                     throw new NotEnoughReplicasException("The in-sync replicas of " + tp + " (ISR " + state.isr()
                             + ", of which " + inSyncReplicaCount() + " caught up within replica.lag.time.max.ms)"
                             + " are fewer than min.insync.replicas=" + minInsyncReplicas);

@@ -1,5 +1,7 @@
 package io.runnel.partition;
 
+import java.util.function.BooleanSupplier;
+
 import io.runnel.cluster.PartitionStateChanger;
 import io.vertx.core.Vertx;
 import org.apache.kafka.common.utils.Time;
@@ -15,9 +17,16 @@ import org.apache.kafka.common.utils.Time;
  * @param replicaLagTimeMaxMs  replica.lag.time.max.ms: a follower not caught up for this long leaves the ISR
  * @param vertx                for the ISR-shrink and acks=all timers
  * @param time                 clock for caught-up times
+ * @param quorumContactLost    whether this node has been out of touch with the metadata quorum for longer than
+ *                             broker.session.timeout.ms (so its leaderships have probably moved); any thread
  */
 public record Replication(int localNode, PartitionStateChanger changer, FollowerRegistry followers,
-                          long replicaLagTimeMaxMs, Vertx vertx, Time time) {
+                          long replicaLagTimeMaxMs, Vertx vertx, Time time, BooleanSupplier quorumContactLost) {
+
+    public Replication(int localNode, PartitionStateChanger changer, FollowerRegistry followers,
+                       long replicaLagTimeMaxMs, Vertx vertx, Time time) {
+        this(localNode, changer, followers, replicaLagTimeMaxMs, vertx, time, () -> false);
+    }
 
     /** Where follower partitions are handed to the fetchers (the replication package implements it). */
     public interface FollowerRegistry {

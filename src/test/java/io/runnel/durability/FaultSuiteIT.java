@@ -80,6 +80,11 @@ class FaultSuiteIT {
         ap.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000");
         ap.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "10000");
         admin = Admin.create(ap);
+        awaitThreeBrokers();
+    }
+
+    /** Until the cluster lists three brokers: a node restarted or healed by the scenario before is unfenced. */
+    private void awaitThreeBrokers() throws InterruptedException {
         ProcessCluster.await("3 brokers", Duration.ofSeconds(90), () -> {
             try {
                 return admin.describeCluster().nodes().get(5, TimeUnit.SECONDS).size() == 3;
@@ -247,6 +252,7 @@ class FaultSuiteIT {
     private void begin(String scenario) throws Exception {
         faults.clear();
         restoreCluster();
+        awaitThreeBrokers();
         topic = scenario + "-" + UUID.randomUUID().toString().substring(0, 8);
         admin.createTopics(List.of(new NewTopic(topic, PARTITIONS, (short) 3)
                 .configs(Map.of("min.insync.replicas", "2")))).all().get(30, TimeUnit.SECONDS);
