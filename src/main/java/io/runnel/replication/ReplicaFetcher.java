@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 import io.runnel.cluster.BrokerDirectory;
 import io.runnel.cluster.BrokerEndpoint;
@@ -18,7 +19,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.buffer.BufferInternal;
-import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetSocket;
 import io.vertx.core.parsetools.RecordParser;
 import org.apache.kafka.common.TopicPartition;
@@ -56,7 +56,7 @@ final class ReplicaFetcher {
 
     private final Vertx vertx;
     private final Context context;
-    private final NetClient client;
+    private final Function<BrokerEndpoint, Future<NetSocket>> connector;
     private final BrokerDirectory directory;
     private final FetcherSettings settings;
     private final int localNode;
@@ -88,11 +88,12 @@ final class ReplicaFetcher {
     private record Asked(PartitionOwner owner, long fetchOffset, int leaderEpoch) {
     }
 
-    ReplicaFetcher(Vertx vertx, Context context, NetClient client, BrokerDirectory directory, FetcherSettings settings,
+    ReplicaFetcher(Vertx vertx, Context context, Function<BrokerEndpoint, Future<NetSocket>> connector,
+                   BrokerDirectory directory, FetcherSettings settings,
                    int localNode, int leaderId) {
         this.vertx = vertx;
         this.context = context;
-        this.client = client;
+        this.connector = connector;
         this.directory = directory;
         this.settings = settings;
         this.localNode = localNode;
@@ -177,7 +178,7 @@ final class ReplicaFetcher {
             return;
         }
         connecting = true;
-        client.connect(endpoint.port(), endpoint.host()).onComplete(ar -> {
+        connector.apply(endpoint).onComplete(ar -> {
             connecting = false;
             if (ar.failed()) {
                 LOG.info("Replica fetcher of node {} cannot reach leader {} at {}:{}: {}", localNode, leaderId,
