@@ -70,6 +70,8 @@ final class ReplicaFetcher {
     private int correlationId;
     private Sent sent;
     private boolean stopped;
+    // whether a refusal of this node's identity by the leader has been logged; event loop only
+    private boolean warnedRefused;
 
     /** One followed partition. */
     private static final class FetchState {
@@ -375,6 +377,12 @@ final class ReplicaFetcher {
                 }
                 return null;
             });
+        }
+        if (error == Errors.TOPIC_AUTHORIZATION_FAILED && !warnedRefused) {
+            // the leader's ReplicaFetchGuard: replication stays stuck until this is fixed, so say so once
+            warnedRefused = true;
+            LOG.warn("{}: leader {} refuses the replica fetches of node {}: they must come from an address of the"
+                    + " host this broker registered (its advertised listener)", owner.topicPartition(), leaderId, localNode);
         }
         LOG.debug("{}: fetch from leader {} answered {}; pausing", owner.topicPartition(), leaderId, error);
         st.delayedUntil = System.currentTimeMillis() + settings.backoffMs();
