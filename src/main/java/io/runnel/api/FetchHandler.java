@@ -49,7 +49,6 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
     private final TopicManager topics;
     private final PartitionManager partitions;
     private final BrokerMetrics metrics;
-
     private final ReplicaFetchGuard replicas;
 
     public FetchHandler(Vertx vertx, TopicManager topics, PartitionManager partitions, ReplicaFetchGuard replicas) {
