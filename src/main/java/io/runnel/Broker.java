@@ -38,6 +38,7 @@ import io.runnel.api.OffsetDeleteHandler;
 import io.runnel.api.OffsetFetchHandler;
 import io.runnel.api.SyncGroupHandler;
 import io.runnel.api.FetchHandler;
+import io.runnel.api.ReplicaFetchGuard;
 import io.runnel.api.InitProducerIdHandler;
 import io.runnel.api.ListOffsetsHandler;
 import io.runnel.api.MetadataHandler;
@@ -48,6 +49,7 @@ import io.runnel.cluster.BrokerDirectory;
 import io.runnel.cluster.ClusterManagerFactory;
 import io.runnel.cluster.ClusterView;
 import io.runnel.cluster.HazelcastMembership;
+import io.runnel.cluster.HostResolver;
 import io.runnel.cluster.Membership;
 import io.runnel.cluster.PartitionStateChanger;
 import io.runnel.cluster.ProducerIdManager;
@@ -282,13 +284,15 @@ public final class Broker {
         }
         MetadataStateMachine stateMachine = quorum.stateMachine();
         MetadataImage image = stateMachine.image();
+        // brokers' registered hosts: who may fetch as a replica, and where this broker's followers connect from
+        HostResolver hosts = new HostResolver(vertx, Time.SYSTEM, HostResolver.DEFAULT_TTL_MS);
         Future<Void> quorumUp = Future.fromCompletionStage(quorumStarted, vertx.getOrCreateContext());
         return Future.all(shardFutures).compose(all -> quorumUp).compose(up -> {
             MetadataView view = new MetadataView(quorum);
             PartitionStateChanger changer = hooks != null ? hooks.changer() : view;
             BrokerDirectory directory = hooks != null ? hooks.directory() : view;
             ClusterView clusterView = directory instanceof ClusterView cv ? cv : view;
-            return ReplicaFetcherManager.start(vertx, config, directory).map(fetchers -> {
+            return ReplicaFetcherManager.start(vertx, config, directory, hosts).map(fetchers -> {
                 List<Context> contexts = new ArrayList<>();
                 for (Future<Context> f : shardFutures) {
                     contexts.add(f.result());
@@ -341,7 +345,8 @@ public final class Broker {
             registry.register(new ApiVersionsHandler(registry))
                     .register(new MetadataHandler(config, topics, partitions, directory, offsetsTopic))
                     .register(new ProduceHandler(topics, partitions, metrics))
-                    .register(new FetchHandler(vertx, topics, partitions, metrics))
+                    .register(new FetchHandler(vertx, topics, partitions,
+                            new ReplicaFetchGuard(directory, hosts, Time.SYSTEM), metrics))
                     .register(new ListOffsetsHandler(topics, partitions))
                     .register(new OffsetForLeaderEpochHandler(topics, partitions))
                     .register(new InitProducerIdHandler(producerIds))

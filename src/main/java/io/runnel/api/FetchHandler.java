@@ -39,7 +39,9 @@ import org.apache.kafka.common.protocol.Errors;
  * only the leader answers it, it reads up to the log end instead of the high watermark, it gets
  * {@code diverging_epoch} instead of data when its last fetched epoch and offset disagree with the
  * leader's epoch cache (KIP-320), and its fetch offset is reported to the partition owner as the
- * follower's log end (which moves the high watermark and the ISR).
+ * follower's log end (which moves the high watermark and the ISR). So a replica fetch is served only to
+ * the broker that owns the id ({@link ReplicaFetchGuard}); a claimed id that is not a replica of the
+ * partition gets NOT_LEADER_OR_FOLLOWER there, as Kafka's "fetch request from non-replica".
  */
 public final class FetchHandler implements ApiHandler<FetchRequestData> {
 
@@ -47,15 +49,18 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
     private final TopicManager topics;
     private final PartitionManager partitions;
     private final BrokerMetrics metrics;
+    private final ReplicaFetchGuard replicas;
 
-    public FetchHandler(Vertx vertx, TopicManager topics, PartitionManager partitions) {
-        this(vertx, topics, partitions, BrokerMetrics.noop());
+    public FetchHandler(Vertx vertx, TopicManager topics, PartitionManager partitions, ReplicaFetchGuard replicas) {
+        this(vertx, topics, partitions, replicas, BrokerMetrics.noop());
     }
 
-    public FetchHandler(Vertx vertx, TopicManager topics, PartitionManager partitions, BrokerMetrics metrics) {
+    public FetchHandler(Vertx vertx, TopicManager topics, PartitionManager partitions, ReplicaFetchGuard replicas,
+                        BrokerMetrics metrics) {
         this.vertx = vertx;
         this.topics = topics;
         this.partitions = partitions;
+        this.replicas = replicas;
         this.metrics = metrics;
     }
 
@@ -71,6 +76,16 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
                     .setErrorCode(Errors.FETCH_SESSION_ID_NOT_FOUND.code()).setSessionId(0));
         }
         int replicaId = ctx.apiVersion() >= 15 ? request.replicaState().replicaId() : request.replicaId();
+        if (replicaId < 0) {
+            return fetch(ctx, request, replicaId);
+        }
+        // a follower's fetch moves the high watermark: only the broker that owns the id may send one
+        return replicas.admit(replicaId, ctx.clientAddress()).compose(error -> error == Errors.NONE
+                ? fetch(ctx, request, replicaId)
+                : Future.succeededFuture(count(refused(request, error))));
+    }
+
+    private Future<FetchResponseData> fetch(RequestContext ctx, FetchRequestData request, int replicaId) {
         List<Target> targets = resolve(request, replicaId);
         Result first = readAll(request, targets, replicaId);
         if (first.bytes >= request.minBytes() || request.maxWaitMs() <= 0 || first.hasError || targets.isEmpty()) {
@@ -80,6 +95,21 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
         // a follower's fetch offset acknowledges what it has now, so it counts before the wait
         recordFollowerFetches(first, replicaId);
         return new DelayedFetch(ctx.context(), request, targets, replicaId).start();
+    }
+
+    /** Every requested partition with {@code error} and no data, as Kafka answers an unauthorized follower. */
+    private static FetchResponseData refused(FetchRequestData request, Errors error) {
+        FetchResponseData resp = new FetchResponseData().setSessionId(0).setErrorCode(Errors.NONE.code());
+        for (FetchRequestData.FetchTopic ft : request.topics()) {
+            FetchableTopicResponse tr = new FetchableTopicResponse().setTopic(ft.topic()).setTopicId(ft.topicId());
+            for (FetchRequestData.FetchPartition fp : ft.partitions()) {
+                tr.partitions().add(new PartitionData().setPartitionIndex(fp.partition()).setErrorCode(error.code())
+                        .setRecords(WireRecords.EMPTY).setHighWatermark(-1).setLastStableOffset(-1)
+                        .setLogStartOffset(-1).setPreferredReadReplica(-1));
+            }
+            resp.responses().add(tr);
+        }
+        return resp;
     }
 
     private static void recordFollowerFetches(Result r, int replicaId) {
@@ -134,7 +164,9 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
         if (fp.currentLeaderEpoch() > owner.leaderEpoch()) {
             return Errors.UNKNOWN_LEADER_EPOCH;
         }
-        if (!owner.isLeader() || replicaId >= 0 && !owner.state().replicas().contains(replicaId)) {
+        // Kafka's "fetch request from non-replica": an id outside the replica set, or the leader's own
+        if (!owner.isLeader() || replicaId >= 0 && (!owner.state().replicas().contains(replicaId)
+                || replicaId == owner.state().leader())) {
             return Errors.NOT_LEADER_OR_FOLLOWER;
         }
         return Errors.NONE;

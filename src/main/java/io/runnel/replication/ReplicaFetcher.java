@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 import io.runnel.cluster.BrokerDirectory;
 import io.runnel.cluster.BrokerEndpoint;
@@ -18,7 +19,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.buffer.BufferInternal;
-import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetSocket;
 import io.vertx.core.parsetools.RecordParser;
 import org.apache.kafka.common.TopicPartition;
@@ -56,7 +56,7 @@ final class ReplicaFetcher {
 
     private final Vertx vertx;
     private final Context context;
-    private final NetClient client;
+    private final Function<BrokerEndpoint, Future<NetSocket>> connector;
     private final BrokerDirectory directory;
     private final FetcherSettings settings;
     private final int localNode;
@@ -70,6 +70,8 @@ final class ReplicaFetcher {
     private int correlationId;
     private Sent sent;
     private boolean stopped;
+    // whether a refusal of this node's identity by the leader has been logged; event loop only
+    private boolean warnedRefused;
 
     /** One followed partition. */
     private static final class FetchState {
@@ -88,11 +90,12 @@ final class ReplicaFetcher {
     private record Asked(PartitionOwner owner, long fetchOffset, int leaderEpoch) {
     }
 
-    ReplicaFetcher(Vertx vertx, Context context, NetClient client, BrokerDirectory directory, FetcherSettings settings,
+    ReplicaFetcher(Vertx vertx, Context context, Function<BrokerEndpoint, Future<NetSocket>> connector,
+                   BrokerDirectory directory, FetcherSettings settings,
                    int localNode, int leaderId) {
         this.vertx = vertx;
         this.context = context;
-        this.client = client;
+        this.connector = connector;
         this.directory = directory;
         this.settings = settings;
         this.localNode = localNode;
@@ -177,7 +180,7 @@ final class ReplicaFetcher {
             return;
         }
         connecting = true;
-        client.connect(endpoint.port(), endpoint.host()).onComplete(ar -> {
+        connector.apply(endpoint).onComplete(ar -> {
             connecting = false;
             if (ar.failed()) {
                 LOG.info("Replica fetcher of node {} cannot reach leader {} at {}:{}: {}", localNode, leaderId,
@@ -374,6 +377,12 @@ final class ReplicaFetcher {
                 }
                 return null;
             });
+        }
+        if (error == Errors.TOPIC_AUTHORIZATION_FAILED && !warnedRefused) {
+            // the leader's ReplicaFetchGuard: replication stays stuck until this is fixed, so say so once
+            warnedRefused = true;
+            LOG.warn("{}: leader {} refuses the replica fetches of node {}: they must come from an address of the"
+                    + " host this broker registered (its advertised listener)", owner.topicPartition(), leaderId, localNode);
         }
         LOG.debug("{}: fetch from leader {} answered {}; pausing", owner.topicPartition(), leaderId, error);
         st.delayedUntil = System.currentTimeMillis() + settings.backoffMs();

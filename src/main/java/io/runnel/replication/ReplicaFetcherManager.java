@@ -1,9 +1,16 @@
 package io.runnel.replication;
 
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import io.runnel.cluster.BrokerDirectory;
+import io.runnel.cluster.BrokerEndpoint;
+import io.runnel.cluster.HostResolver;
 import io.runnel.config.BrokerConfig;
 import io.runnel.partition.PartitionOwner;
 import io.runnel.partition.Replication;
@@ -13,7 +20,10 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.NetSocket;
 import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The follower side of replication on one broker: one {@link ReplicaFetcher} (one connection) per
@@ -26,28 +36,96 @@ import org.apache.kafka.common.TopicPartition;
  */
 public final class ReplicaFetcherManager implements Replication.FollowerRegistry {
 
+    private static final Logger LOG = LoggerFactory.getLogger(ReplicaFetcherManager.class);
+
     private final Vertx vertx;
     private final Context context;
+    // the default client, and one bound to each family's address of this broker's registered host
     private final NetClient client;
+    private final Map<Class<? extends InetAddress>, NetClient> bound = new HashMap<>();
+    private final HostResolver hosts;
     private final BrokerDirectory directory;
     private final FetcherSettings settings;
     private final int localNode;
     private final Map<Integer, ReplicaFetcher> byLeader = new HashMap<>();
     private final Map<TopicPartition, ReplicaFetcher> byPartition = new HashMap<>();
 
-    private ReplicaFetcherManager(Vertx vertx, Context context, BrokerConfig config, BrokerDirectory directory) {
+    private ReplicaFetcherManager(Vertx vertx, Context context, BrokerConfig config, BrokerDirectory directory,
+                                  HostResolver hosts, List<InetAddress> ownAddresses) {
         this.vertx = vertx;
         this.context = context;
         this.directory = directory;
+        this.hosts = hosts;
         this.settings = FetcherSettings.from(config);
         this.localNode = config.nodeId();
-        this.client = vertx.createNetClient(new NetClientOptions().setTcpNoDelay(true).setConnectTimeout(10_000));
+        this.client = vertx.createNetClient(options());
+        for (InetAddress a : ownAddresses) {
+            bound.computeIfAbsent(a.getClass(), c -> vertx.createNetClient(options().setLocalAddress(a.getHostAddress())));
+        }
+        if (!ownAddresses.isEmpty()) {
+            LOG.info("Replica fetchers of node {} connect from {}", localNode, ownAddresses);
+        }
     }
 
-    /** Deploys the manager's event-loop context; completes with the manager. */
-    public static Future<ReplicaFetcherManager> start(Vertx vertx, BrokerConfig config, BrokerDirectory directory) {
+    private static NetClientOptions options() {
+        return new NetClientOptions().setTcpNoDelay(true).setConnectTimeout(10_000);
+    }
+
+    /**
+     * Deploys the manager's event-loop context; completes with the manager. {@code hosts} resolves the
+     * leaders' registered hosts and this broker's own.
+     */
+    public static Future<ReplicaFetcherManager> start(Vertx vertx, BrokerConfig config, BrokerDirectory directory,
+                                                      HostResolver hosts) {
         Holder holder = new Holder();
-        return vertx.deployVerticle(holder).map(id -> new ReplicaFetcherManager(vertx, holder.own(), config, directory));
+        String ownHost = config.advertisedFor(config.listeners().get(0)).host();
+        return vertx.deployVerticle(holder)
+                .compose(id -> vertx.executeBlocking(() -> localAddressesOf(ownHost), false))
+                .map(own -> new ReplicaFetcherManager(vertx, holder.own(), config, directory, hosts, own));
+    }
+
+    /**
+     * The addresses of this broker's registered host that belong to this machine, to bind the fetch
+     * connections to: a leader takes a replica fetch only from an address of the follower's registered
+     * host (ReplicaFetchGuard), and without binding the kernel picks the source, which for a leader on
+     * another local address (127.0.0.k aliases, several interfaces) is not the follower's. None for a
+     * wildcard host or one that is not local (then the kernel's choice stands). Blocking (name lookup).
+     */
+    static List<InetAddress> localAddressesOf(String host) {
+        List<InetAddress> out = new ArrayList<>();
+        if (host == null || host.isEmpty() || host.equals("0.0.0.0") || host.equals("::")) {
+            return out;
+        }
+        try {
+            for (InetAddress a : InetAddress.getAllByName(host)) {
+                if (!a.isAnyLocalAddress() && (a.isLoopbackAddress() || NetworkInterface.getByInetAddress(a) != null)) {
+                    out.add(a);
+                }
+            }
+        } catch (IOException e) {
+            LOG.warn("Cannot resolve this broker's advertised host {}: replica fetchers connect from any address ({})",
+                    host, e.toString());
+        }
+        return out;
+    }
+
+    /**
+     * Connects to {@code leader}: to an address of its host of a family this broker has a bound client for,
+     * from that address; else by name from wherever the kernel picks. Completes on the manager's context.
+     */
+    Future<NetSocket> connect(BrokerEndpoint leader) {
+        if (bound.isEmpty()) {
+            return client.connect(leader.port(), leader.host());
+        }
+        return hosts.resolve(leader.host()).compose(addresses -> {
+            for (InetAddress a : addresses) {
+                NetClient c = bound.get(a.getClass());
+                if (c != null) {
+                    return c.connect(leader.port(), a.getHostAddress());
+                }
+            }
+            return client.connect(leader.port(), leader.host());
+        });
     }
 
     private static final class Holder extends AbstractVerticle {
@@ -66,7 +144,7 @@ public final class ReplicaFetcherManager implements Replication.FollowerRegistry
                 stopIfIdle(current);
             }
             ReplicaFetcher f = byLeader.computeIfAbsent(leader,
-                    id -> new ReplicaFetcher(vertx, context, client, directory, settings, localNode, id));
+                    id -> new ReplicaFetcher(vertx, context, this::connect, directory, settings, localNode, id));
             byPartition.put(tp, f);
             f.add(owner);
         });

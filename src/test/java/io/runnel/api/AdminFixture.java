@@ -106,8 +106,27 @@ final class AdminFixture implements AutoCloseable {
         return topics.topic(name);
     }
 
+    /**
+     * A topic of one partition on this node (leader) and broker 2, registered at {@code followerHost} and
+     * unfenced; the ISR holds both. Completes once the partition is open here.
+     */
+    TopicInfo topicWithFollower(String name, String followerHost) throws Exception {
+        Uuid other = Uuid.randomUuid();
+        quorum.propose(io.runnel.metadata.MetadataRecords.registerBroker(2, other, followerHost, 9093)).get(10, TimeUnit.SECONDS);
+        quorum.propose(io.runnel.metadata.MetadataRecords.unfenceBroker(2, other)).get(10, TimeUnit.SECONDS);
+        quorum.propose(io.runnel.metadata.MetadataRecords.createTopic(name, Uuid.randomUuid(), 1, (short) 2, Map.of(), 0, 0))
+                .get(10, TimeUnit.SECONDS);
+        publisher.awaitPublished(quorum.stateMachine().image().offset()).get(10, TimeUnit.SECONDS);
+        return topics.topic(name);
+    }
+
     RequestContext ctx(ApiKeys api, int version) {
-        return new RequestContext(new RequestHeader(api, (short) version, "test-client", 7), null, eventLoop,
+        return ctx(api, version, null);
+    }
+
+    /** A request context of a connection from {@code client}. */
+    RequestContext ctx(ApiKeys api, int version, io.vertx.core.net.SocketAddress client) {
+        return new RequestContext(new RequestHeader(api, (short) version, "test-client", 7), client, eventLoop,
                 new Node(NODE_ID, "127.0.0.1", 9092), "conn-1");
     }
 
