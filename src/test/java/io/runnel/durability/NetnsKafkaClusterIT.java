@@ -370,6 +370,39 @@ class NetnsKafkaClusterIT {
     }
 
     @Test
+    @Timeout(value = 300, unit = TimeUnit.SECONDS)
+    void aFourthKafkaNodeRunsAsABrokerAlone() throws Exception {
+        cluster = NetnsCluster.kafka(dir, 4, 3, Map.of());
+        long t0 = System.nanoTime();
+        cluster.startAll();
+        long startAllMs = ms(t0);
+        assertThat(cluster.activeController()).isBetween(1, 3);
+        try (Admin admin = admin()) {
+            ProcessCluster.await("four brokers registered", Duration.ofSeconds(60), () -> {
+                try {
+                    return admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size() == 4;
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+            // the broker alone has no controller listener; the quorum is the three voters'
+            assertThat(new NodeProbe(cluster.address(4)).quorumLeader(5000)).isBetween(1, 3);
+            long killAt = System.nanoTime();
+            cluster.kill(4);
+            cluster.start(4);
+            ProcessCluster.await("the broker alone back", Duration.ofSeconds(60), () -> {
+                try {
+                    return admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size() == 4;
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+            System.out.printf("NetnsKafkaClusterIT[kafka, 3 voters + 1 broker]: startAll %d ms, broker 4 killed and"
+                    + " serving again after %d ms%n", startAllMs, ms(killAt));
+        }
+    }
+
+    @Test
     @Timeout(value = 180, unit = TimeUnit.SECONDS)
     void runnelNodesNameTheirActiveController() throws Exception {
         cluster = create(null, Map.of());
