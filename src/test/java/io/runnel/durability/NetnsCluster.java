@@ -25,7 +25,10 @@ import org.junit.jupiter.api.Assumptions;
 /**
  * Brokers as separate processes of {@code target/runnel.jar}, each in a network namespace of its own, so
  * that a test can cut the network between them as a real partition does: packets silently dropped, both
- * ways, while every process keeps running.
+ * ways, while every process keeps running. The same cluster runs Apache Kafka 4.4.0 nodes instead
+ * ({@link #kafka}, or {@link #create} under {@code -Dfaults.target=kafka}; {@link KafkaNodes} says how they
+ * are configured), so that the fault suite puts the reference broker through the same faults with the same
+ * calls.
  *
  * <p>Layout, all of it created here and removed by {@link #close} (and by a shutdown hook if the JVM
  * dies first): a hub namespace {@code rn-<id>-hub} holding a bridge; node k in namespace
@@ -35,7 +38,8 @@ import org.junit.jupiter.api.Assumptions;
  * of a partition, as Jepsen's do). No traffic leaves those namespaces and that one link.
  *
  * <p>Each namespace being a host of its own, every node takes the same fixed ports there: Kafka
- * {@value #KAFKA_PORT}, Hazelcast {@value #HAZELCAST_PORT}, Raft {@value #RAFT_PORT}. Cutting the link
+ * {@value #KAFKA_PORT}, Hazelcast {@value #HAZELCAST_PORT}, Raft {@value #RAFT_PORT} (a Kafka node: its broker
+ * {@value #KAFKA_PORT}, its controller {@value KafkaNodes#CONTROLLER_PORT}). Cutting the link
  * between nodes a and b adds, in each of the two namespaces, a DROP rule for the other's address on INPUT
  * and OUTPUT; {@link #heal} flushes them.
  *
@@ -48,14 +52,27 @@ final class NetnsCluster implements AutoCloseable {
     static final int HAZELCAST_PORT = 5701;
     static final int RAFT_PORT = 7701;
 
+    /** Which broker the nodes run. */
+    enum Target {
+        RUNNEL, KAFKA
+    }
+
+    /** The system property {@link #create} reads: {@code runnel} (the default) or {@code kafka}. */
+    static final String TARGET_PROPERTY = "faults.target";
+
     private final Path dir;
     private final int size;
     private final int voters;
     private final Map<String, String> overrides;
+    private final Target target;
+    /** Set for Target.KAFKA only. */
+    private final KafkaNodes kafka;
     private final String id = Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffL);
     private final String subnet;
     private final String hostLink = "rn" + id + "h";
     private final Map<Integer, Process> nodes = new HashMap<>();
+    /** Nodes stopped by {@link #freeze} and not thawed or killed since: {@link #activeController} asks none of them. */
+    private final Set<Integer> frozen = new TreeSet<>();
     private final Set<Integer> namespaces = new TreeSet<>();
     private final String clusterName = "nc-" + UUID.randomUUID();
     private final Path logDir;
@@ -105,12 +122,18 @@ final class NetnsCluster implements AutoCloseable {
      * @param overrides extra broker settings, the same on every node
      */
     NetnsCluster(Path dir, int size, int voters, Map<String, String> overrides) throws Exception {
+        this(Target.RUNNEL, dir, size, voters, overrides);
+    }
+
+    private NetnsCluster(Target target, Path dir, int size, int voters, Map<String, String> overrides) throws Exception {
         this.dir = dir;
         this.size = size;
         this.voters = voters;
         this.overrides = overrides;
+        this.target = target;
         this.logDir = Path.of("target", "it-logs", clusterName);
         Files.createDirectories(logDir);
+        this.kafka = target == Target.KAFKA ? new KafkaNodes(dir, logDir, size, voters, overrides, this::ip) : null;
         this.subnet = pickSubnet();
         Runtime.getRuntime().addShutdownHook(hook);
         try {
@@ -121,30 +144,37 @@ final class NetnsCluster implements AutoCloseable {
         }
     }
 
-    /** A cluster of the broker {@code faults.target} names (only {@code runnel} here). */
-    static NetnsCluster create(Path dir, int size, int voters, Map<String, String> overrides) throws Exception {
-        String target = System.getProperty("faults.target", "runnel");
-        if (!target.equals("runnel")) {
-            throw new IllegalArgumentException("faults.target=" + target + " is not a broker this cluster can run");
-        }
-        return new NetnsCluster(dir, size, voters, overrides);
+    /**
+     * A cluster of Apache Kafka 4.4.0 nodes, every one a combined broker+controller (a quorum of {@code size}
+     * voters); {@code overrides} are Kafka settings, the same on every node.
+     */
+    static NetnsCluster kafka(Path dir, int size, Map<String, String> overrides) throws Exception {
+        return kafka(dir, size, size, overrides);
     }
 
-    /** The node id of the active controller as a running node reports it; -1 if none answers with one. */
-    int activeController() {
-        for (int k = 1; k <= size; k++) {
-            if (running(k)) {
-                try {
-                    int c = new NodeProbe(address(k)).controller();
-                    if (c > 0) {
-                        return c;
-                    }
-                } catch (IOException e) {
-                    // no answer from this one: ask the next
-                }
-            }
-        }
-        return -1;
+    /** As {@link #kafka(Path, int, Map)}, with only the first {@code voters} nodes controllers, the others brokers alone. */
+    static NetnsCluster kafka(Path dir, int size, int voters, Map<String, String> overrides) throws Exception {
+        return new NetnsCluster(Target.KAFKA, dir, size, voters, overrides);
+    }
+
+    /**
+     * The cluster the fault suite runs: Runnel nodes, or Apache Kafka's under {@code -Dfaults.target=kafka}
+     * ({@value #TARGET_PROPERTY}); the arguments mean the same for both.
+     */
+    static NetnsCluster create(Path dir, int size, int voters, Map<String, String> overrides) throws Exception {
+        return new NetnsCluster(target(System.getProperty(TARGET_PROPERTY, "runnel")), dir, size, voters, overrides);
+    }
+
+    static Target target(String name) {
+        return switch (name.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "runnel" -> Target.RUNNEL;
+            case "kafka" -> Target.KAFKA;
+            default -> throw new IllegalArgumentException(TARGET_PROPERTY + " must be runnel or kafka, not '" + name + "'");
+        };
+    }
+
+    Target target() {
+        return target;
     }
 
     /** 10.X.Y (X from 200 to 249) that no address or route of this host's namespace mentions. */
@@ -194,8 +224,19 @@ final class NetnsCluster implements AutoCloseable {
         }
     }
 
-    /** Starts node {@code k} inside its namespace and waits until its Kafka port accepts connections. */
+    /**
+     * Starts node {@code k} inside its namespace and waits until it listens: a Runnel node's Kafka port, a Kafka
+     * voter's controller port. A Kafka broker opens its Kafka port only once it has caught up with a metadata
+     * quorum (and a broker-only Kafka node is waited for until then), so that a voter can be started while the
+     * other voters are down, as a Runnel node can; {@link #startAll} waits for the brokers to serve.
+     */
     void start(int k) throws Exception {
+        if (target == Target.KAFKA) {
+            kafka.prepare(List.of(k));
+            // a Kafka JVM takes several times a Runnel node's start-up, tens of seconds on a busy machine
+            awaitPort(k, spawn(k, kafka.command(k)), kafka.firstPort(k), 120);
+            return;
+        }
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> members = new ArrayList<>();
         List<String> quorum = new ArrayList<>();
@@ -205,7 +246,7 @@ final class NetnsCluster implements AutoCloseable {
                 quorum.add(n + "@" + ip(n) + ":" + RAFT_PORT);
             }
         }
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns(k), java, "-Xmx384m",
+        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx384m",
                 "--add-modules", "java.se", "--add-opens", "java.base/java.lang=ALL-UNNAMED",
                 "--add-opens", "java.base/java.nio=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
                 "-jar", Path.of("target", "runnel.jar").toAbsolutePath().toString()));
@@ -229,15 +270,27 @@ final class NetnsCluster implements AutoCloseable {
             cmd.add("--override");
             cmd.add(key + "=" + v);
         });
+        awaitPort(k, spawn(k, cmd), KAFKA_PORT, 60);
+    }
+
+    /** Runs {@code jvm} in node k's namespace, its output appended to the node's log. */
+    private Process spawn(int k, List<String> jvm) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns(k)));
+        cmd.addAll(jvm);
         // `ip netns exec` execs the command in place: the process is the JVM itself, so kill -9 reaches it
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(logDir.resolve("node" + k + ".log").toFile())).start();
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(nodeLog(k).toFile())).start();
         nodes.put(k, p);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        frozen.remove(k);
+        return p;
+    }
+
+    private void awaitPort(int k, Process p, int port, int seconds) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         while (System.nanoTime() < deadline) {
             assertThat(p.isAlive()).as("node %d died at start-up (log in %s)", k, logDir).isTrue();
             try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress(ip(k), KAFKA_PORT), 200);
+                s.connect(new InetSocketAddress(ip(k), port), 200);
                 return;
             } catch (IOException e) {
                 Thread.sleep(100);
@@ -246,15 +299,67 @@ final class NetnsCluster implements AutoCloseable {
         throw new AssertionError("node " + k + " did not open its port");
     }
 
+    private Path nodeLog(int k) {
+        return logDir.resolve("node" + k + ".log");
+    }
+
+    /**
+     * Starts every node. Runnel's in turn, each waited for as {@link #start} does; Kafka's all at once (a Kafka
+     * broker serves only once a majority of voters runs, and each JVM takes seconds to start), then waits up to
+     * three minutes until every broker has logged {@value KafkaNodes#STARTED} since this launch and accepts
+     * connections on its Kafka port.
+     */
     void startAll() throws Exception {
+        if (target == Target.KAFKA) {
+            List<Integer> all = new ArrayList<>();
+            Map<Integer, Long> logFrom = new HashMap<>();
+            for (int k = 1; k <= size; k++) {
+                all.add(k);
+                logFrom.put(k, Files.exists(nodeLog(k)) ? Files.size(nodeLog(k)) : 0L);
+            }
+            kafka.prepare(all);
+            for (int k : all) {
+                spawn(k, kafka.command(k));
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+            for (int k : all) {
+                while (!serving(k, logFrom.get(k))) {
+                    assertThat(running(k)).as("node %d died at start-up (log in %s)", k, logDir).isTrue();
+                    if (System.nanoTime() > deadline) {
+                        throw new AssertionError("Kafka node " + k + " did not start serving within 180 s (log in " + logDir + ")");
+                    }
+                    Thread.sleep(200);
+                }
+            }
+            return;
+        }
         for (int k = 1; k <= size; k++) {
             start(k);
+        }
+    }
+
+    /** Whether Kafka node k has logged that it started, after byte {@code from} of its log, and accepts connections. */
+    private boolean serving(int k, long from) throws IOException {
+        String log;
+        try (var in = Files.newInputStream(nodeLog(k))) {
+            in.skipNBytes(from);
+            log = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        if (!log.contains(KafkaNodes.STARTED)) {
+            return false;
+        }
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(ip(k), KAFKA_PORT), 200);
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 
     /** kill -9 of node {@code k}. */
     void kill(int k) throws InterruptedException {
         Process p = nodes.remove(k);
+        frozen.remove(k);
         if (p != null) {
             p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
@@ -263,11 +368,13 @@ final class NetnsCluster implements AutoCloseable {
     /** SIGSTOP of node {@code k}: the process stays, answering nothing, until {@link #thaw}. */
     void freeze(int k) throws Exception {
         signal(k, "STOP");
+        frozen.add(k);
     }
 
     /** SIGCONT of node {@code k}. */
     void thaw(int k) throws Exception {
         signal(k, "CONT");
+        frozen.remove(k);
     }
 
     private void signal(int k, String signal) throws Exception {
@@ -286,6 +393,37 @@ final class NetnsCluster implements AutoCloseable {
 
     int size() {
         return size;
+    }
+
+    /**
+     * The node id of the active controller, or -1 if none is known: the first answer naming one, from the running
+     * nodes not frozen, asked in turn (a frozen node would only time out). A Runnel node answers with the controller
+     * id of its DescribeCluster (-1 until it has caught up with the metadata log). Kafka's DescribeCluster names a
+     * random broker instead, so each Kafka voter's controller is asked with DescribeQuorum, the request of
+     * {@code Admin.describeMetadataQuorum()}, which only the quorum leader answers ({@link KafkaNodes#quorumLeader}
+     * says why not through a broker). A node cut off from the others may still name the controller it last knew,
+     * a Kafka leader itself until it resigns for want of fetches from a majority (about 3 s).
+     */
+    int activeController() {
+        for (int k = 1; k <= size; k++) {
+            if (!running(k) || frozen.contains(k)) {
+                continue;
+            }
+            int c;
+            if (target == Target.KAFKA) {
+                c = kafka.isVoter(k) ? KafkaNodes.quorumLeader(kafka.controllerAddress(k)) : -1;
+            } else {
+                try {
+                    c = new NodeProbe(address(k)).controller();
+                } catch (IOException e) {
+                    c = -1;
+                }
+            }
+            if (c >= 0) {
+                return c;
+            }
+        }
+        return -1;
     }
 
     String address(int k) {
@@ -364,6 +502,7 @@ final class NetnsCluster implements AutoCloseable {
             }
         }
         nodes.clear();
+        frozen.clear();
         for (int k : namespaces) {
             quietly("ip", "netns", "exec", ns(k), "iptables", "-w", "-F");
             quietly("ip", "netns", "del", ns(k));

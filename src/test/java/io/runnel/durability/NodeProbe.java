@@ -11,6 +11,8 @@ import org.apache.kafka.common.message.CreateTopicsRequestData;
 import org.apache.kafka.common.message.CreateTopicsResponseData;
 import org.apache.kafka.common.message.DescribeClusterRequestData;
 import org.apache.kafka.common.message.DescribeClusterResponseData;
+import org.apache.kafka.common.message.DescribeQuorumRequestData;
+import org.apache.kafka.common.message.DescribeQuorumResponseData;
 import org.apache.kafka.common.message.FindCoordinatorRequestData;
 import org.apache.kafka.common.message.FindCoordinatorResponseData;
 import org.apache.kafka.common.message.ListOffsetsRequestData;
@@ -117,6 +119,30 @@ final class NodeProbe {
         DescribeClusterResponseData resp = new DescribeClusterResponseData(new ByteBufferAccessor(
                 ask(ApiKeys.DESCRIBE_CLUSTER, v, new DescribeClusterRequestData())), v);
         return resp.controllerId();
+    }
+
+    /**
+     * The leader of the metadata quorum (the active controller) as DescribeQuorum answers it through this broker
+     * (a Kafka broker forwards the request to the controller it knows, as for {@code Admin.describeMetadataQuorum()}),
+     * or -1 when the answer is an error; throws IOException when none comes within {@code timeoutMs}.
+     */
+    int quorumLeader(int timeoutMs) throws IOException {
+        short v = 0;
+        DescribeQuorumRequestData req = new DescribeQuorumRequestData().setTopics(List.of(
+                new DescribeQuorumRequestData.TopicData().setTopicName("__cluster_metadata")
+                        .setPartitions(List.of(new DescribeQuorumRequestData.PartitionData().setPartitionIndex(0)))));
+        ByteBuffer answer;
+        try (RawKafkaClient c = new RawKafkaClient(address)) {
+            c.readTimeout(timeoutMs);
+            c.send(ApiKeys.DESCRIBE_QUORUM, v, req);
+            answer = c.receive(ApiKeys.DESCRIBE_QUORUM, v);
+        }
+        DescribeQuorumResponseData resp = new DescribeQuorumResponseData(new ByteBufferAccessor(answer), v);
+        if (resp.errorCode() != Errors.NONE.code() || resp.topics().isEmpty() || resp.topics().get(0).partitions().isEmpty()) {
+            return -1;
+        }
+        DescribeQuorumResponseData.PartitionData p = resp.topics().get(0).partitions().get(0);
+        return p.errorCode() == Errors.NONE.code() ? p.leaderId() : -1;
     }
 
     /** CreateTopics of one topic of one partition through this broker; the answer's error for it. */

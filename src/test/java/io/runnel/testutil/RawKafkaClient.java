@@ -43,6 +43,11 @@ public final class RawKafkaClient implements AutoCloseable {
         out = socket.getOutputStream();
     }
 
+    /** How long a read waits for the broker before it throws SocketTimeoutException (10 s unless set). */
+    public void readTimeout(int millis) throws IOException {
+        socket.setSoTimeout(millis);
+    }
+
     public void sendRaw(byte[] bytes) throws IOException {
         out.write(bytes);
         out.flush();
