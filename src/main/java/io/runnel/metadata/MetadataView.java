@@ -94,6 +94,16 @@ public final class MetadataView implements ClusterView, PartitionStateChanger {
         return b != null && !b.fenced();
     }
 
+    /** Nor one whose replica of {@code tp} sits in a log directory it reported offline. */
+    @Override
+    public boolean eligibleForIsr(TopicPartition tp, int brokerId) {
+        if (!eligibleForIsr(brokerId)) {
+            return false;
+        }
+        MetadataImage.TopicImage t = image.topic(tp.topic());
+        return t == null || !image.replicaOffline(brokerId, t.info().id(), tp.partition());
+    }
+
     public TopicInfo topic(String name) {
         MetadataImage.TopicImage t = image.topic(name);
         return t == null ? null : t.info();
