@@ -71,6 +71,8 @@ public final class PartitionManager {
     // partitions of offline log directories, with their topic ids: never served or reopened by this process
     private final Map<TopicPartition, Uuid> offline = new ConcurrentHashMap<>();
     private volatile LogDirOfflineListener offlineListener = (dir, replicas) -> { };
+    // per offline directory, completed once its logs are closed
+    private final Map<Path, Promise<Void>> offlineDone = new ConcurrentHashMap<>();
 
     /** Told once per log directory that goes offline, with the replicas it held (topic id to partitions). */
     @FunctionalInterface
@@ -99,7 +101,7 @@ public final class PartitionManager {
         for (String d : config.logDirs()) {
             logDirs.add(Path.of(d).toAbsolutePath().normalize());
         }
-        failureChannel.handler(dir -> vertx.runOnContext(v -> handleLogDirFailure(dir)));
+        failureChannel.handler(dir -> vertx.runOnContext(v -> takeOffline(dir)));
     }
 
     /** Where the hosted logs report I/O errors; a directory reported there goes offline. */
@@ -131,15 +133,22 @@ public final class PartitionManager {
     }
 
     /**
-     * Takes log directory {@code dir} offline (Kafka's ReplicaManager.handleLogDirFailure): its partitions
-     * stop being hosted and become offline, followers stop fetching, leaders stop leading (waiting produces
-     * fail), the cleaner lets them go, their logs' file handles are closed without a flush, and the listener
-     * learns which replicas were there. Any thread; completes once the logs are closed.
+     * Takes log directory {@code dir} offline (Kafka's ReplicaManager.handleLogDirFailure), as an I/O error
+     * there does: its partitions stop being hosted and become offline, followers stop fetching, leaders stop
+     * leading (waiting produces fail), the cleaner lets them go, their logs' file handles are closed without
+     * a flush, and the listener learns which replicas were there. Any thread; completes once the logs are
+     * closed.
      */
     public Future<Void> handleLogDirFailure(Path dir) {
         Path logDir = dir.toAbsolutePath().normalize();
-        // a directory failed through another path (a checkpoint write) is marked too
-        failureChannel.maybeAddOfflineLogDir(logDir, "handling its failure", new java.io.IOException("offline"));
+        Future<Void> done = offlineDone.computeIfAbsent(logDir, d -> Promise.promise()).future();
+        failureChannel.maybeAddOfflineLogDir(logDir, "taken offline", new java.io.IOException("taken offline"));
+        return done;
+    }
+
+    /** Called once per directory, by the failure channel's handler. */
+    private void takeOffline(Path logDir) {
+        Promise<Void> done = offlineDone.computeIfAbsent(logDir, d -> Promise.promise());
         logDirCheckpoints.remove(logDir);
         Map<Uuid, List<Integer>> replicas = new HashMap<>();
         List<PartitionOwner> gone = new ArrayList<>();
@@ -167,7 +176,8 @@ public final class PartitionManager {
                 return null;
             })).onFailure(t -> LOG.warn("Closing {} in offline log directory {} failed", tp, logDir, t)));
         }
-        return Future.join(closings).mapEmpty();
+        // a log that failed to close is offline all the same (logged above)
+        Future.join(closings).onComplete(ar -> done.tryComplete());
     }
 
     /**
@@ -261,6 +271,12 @@ public final class PartitionManager {
                 PartitionLog log = PartitionLog.open(tp, dir, TopicConfigs.logConfig(topicConfigs, config), time,
                         dirCheckpoints);
                 log.failureChannel(failureChannel);
+                if (failureChannel.isOffline(dir.getParent())) {
+                    // its directory went offline while it opened
+                    log.closeHandlersAfterFailure();
+                    offline.put(tp, topicId == null ? Uuid.ZERO_UUID : topicId);
+                    throw new KafkaStorageException("The log directory of " + tp + " went offline");
+                }
                 if (topicId != null && !topicId.equals(recorded)) {
                     PartitionMetadata.write(dir, topicId);
                 }
