@@ -68,8 +68,12 @@ public final class PartitionManager {
     private final LogCleaner cleaner;
     private final List<PartitionOwner.LeadershipListener> leadershipListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final LogDirFailureChannel failureChannel = new LogDirFailureChannel();
-    // partitions of offline log directories, with their topic ids: never served or reopened by this process
-    private final Map<TopicPartition, Uuid> offline = new ConcurrentHashMap<>();
+    /** A replica in an offline log directory. */
+    private record OfflineReplica(Uuid topicId, Path logDir) {
+    }
+
+    // partitions of offline log directories: never served or reopened by this process
+    private final Map<TopicPartition, OfflineReplica> offline = new ConcurrentHashMap<>();
     private volatile LogDirOfflineListener offlineListener = (dir, replicas) -> { };
     // per offline directory, completed once its logs are closed
     private final Map<Path, Promise<Void>> offlineDone = new ConcurrentHashMap<>();
@@ -142,7 +146,8 @@ public final class PartitionManager {
     public Future<Void> handleLogDirFailure(Path dir) {
         Path logDir = dir.toAbsolutePath().normalize();
         Future<Void> done = offlineDone.computeIfAbsent(logDir, d -> Promise.promise()).future();
-        failureChannel.maybeAddOfflineLogDir(logDir, "taken offline", new java.io.IOException("taken offline"));
+        failureChannel.maybeAddOfflineLogDir(logDir, "being taken offline",
+                new java.io.IOException("log directory taken offline on request"));
         return done;
     }
 
@@ -154,14 +159,25 @@ public final class PartitionManager {
         List<PartitionOwner> gone = new ArrayList<>();
         for (PartitionOwner o : List.copyOf(owners.values())) {
             if (o.log().dir().getParent().equals(logDir) && owners.remove(o.topicPartition(), o)) {
-                offline.put(o.topicPartition(), o.topicId() == null ? Uuid.ZERO_UUID : o.topicId());
-                replicas.computeIfAbsent(o.topicId() == null ? Uuid.ZERO_UUID : o.topicId(), id -> new ArrayList<>())
-                        .add(o.topicPartition().partition());
+                offline.put(o.topicPartition(), new OfflineReplica(idOf(o.topicId()), logDir));
                 gone.add(o);
             }
         }
-        LOG.error("Log directory {} is offline: {} partition(s) in it are no longer served by this broker ({})",
-                logDir, gone.size(), gone.stream().map(o -> o.topicPartition().toString()).sorted().toList());
+        // with those whose log failed to open there (recovery hit the error)
+        offline.forEach((tp, r) -> {
+            if (r.logDir().equals(logDir)) {
+                replicas.computeIfAbsent(r.topicId(), id -> new ArrayList<>()).add(tp.partition());
+            }
+        });
+        List<String> names = new ArrayList<>();
+        offline.forEach((tp, r) -> {
+            if (r.logDir().equals(logDir)) {
+                names.add(tp.toString());
+            }
+        });
+        java.util.Collections.sort(names);
+        LOG.error("Log directory {} is offline: its {} partition(s) are no longer served by this broker {}", logDir,
+                names.size(), names);
         try {
             offlineListener.onLogDirOffline(logDir, replicas);
         } catch (RuntimeException e) {
@@ -240,20 +256,26 @@ public final class PartitionManager {
         return best.resolve(name);
     }
 
+    private static Uuid idOf(Uuid topicId) {
+        return topicId == null ? Uuid.ZERO_UUID : topicId;
+    }
+
     /** Opens (creating or recovering) a partition's log on its shard. */
     public Future<PartitionOwner> open(TopicPartition tp, Uuid topicId, Map<String, String> topicConfigs) {
         PartitionOwner existing = owners.get(tp);
         if (existing != null) {
             return Future.succeededFuture(existing);
         }
-        Uuid offlineId = offline.get(tp);
-        if (offlineId != null && (topicId == null || offlineId.equals(topicId))) {
+        OfflineReplica off = offline.get(tp);
+        if (off != null && (topicId == null || off.topicId().equals(topicId))) {
             return Future.failedFuture(new KafkaStorageException("The replica of " + tp
                     + " on this broker is in an offline log directory"));
         }
         Context shard = shardFor(tp);
         Promise<PartitionOwner> promise = Promise.promise();
         shard.runOnContext(v -> {
+            Path[] at = new Path[1];
+            PartitionLog[] opened = new PartitionLog[1];
             try {
                 PartitionOwner current = owners.get(tp);
                 if (current != null) {
@@ -261,6 +283,7 @@ public final class PartitionManager {
                     return;
                 }
                 Path dir = dirFor(tp);
+                at[0] = dir.getParent();
                 Uuid recorded = PartitionMetadata.read(dir);
                 if (recorded != null && topicId != null && !recorded.equals(topicId)) {
                     // data of a deleted topic that had the same name: never adopted
@@ -270,12 +293,10 @@ public final class PartitionManager {
                 LogDirCheckpoints dirCheckpoints = logDirCheckpoints.computeIfAbsent(dir.getParent(), LogDirCheckpoints::new);
                 PartitionLog log = PartitionLog.open(tp, dir, TopicConfigs.logConfig(topicConfigs, config), time,
                         dirCheckpoints);
+                opened[0] = log;
                 log.failureChannel(failureChannel);
                 if (failureChannel.isOffline(dir.getParent())) {
-                    // its directory went offline while it opened
-                    log.closeHandlersAfterFailure();
-                    offline.put(tp, topicId == null ? Uuid.ZERO_UUID : topicId);
-                    throw new KafkaStorageException("The log directory of " + tp + " went offline");
+                    throw new KafkaStorageException("The log directory of " + tp + " went offline while it opened");
                 }
                 if (topicId != null && !topicId.equals(recorded)) {
                     PartitionMetadata.write(dir, topicId);
@@ -294,6 +315,21 @@ public final class PartitionManager {
                 }
                 promise.complete(owner);
             } catch (Throwable t) {
+                if (at[0] != null && (t instanceof java.io.IOException || t instanceof java.io.UncheckedIOException
+                        || t instanceof KafkaStorageException)) {
+                    // as Kafka's LogManager loading logs: an I/O error takes the directory offline, with this replica
+                    if (opened[0] != null) {
+                        opened[0].closeHandlersAfterFailure();
+                    }
+                    offline.put(tp, new OfflineReplica(idOf(topicId), at[0]));
+                    failureChannel.maybeAddOfflineLogDir(at[0], "opening " + tp, t);
+                    promise.fail(t instanceof KafkaStorageException ? t
+                            : new KafkaStorageException("I/O error opening " + tp + " in " + at[0] + ": " + t.getMessage(), t));
+                    return;
+                }
+                if (opened[0] != null) {
+                    opened[0].closeHandlersAfterFailure();
+                }
                 promise.fail(t);
             }
         });

@@ -33,6 +33,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.errors.KafkaStorageException;
+import org.apache.kafka.common.protocol.Errors;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
@@ -251,6 +252,15 @@ class LogDirFailureIT {
             for (int p : ledOnOtherDir) {
                 assertThat(ackedAfterFailure.getOrDefault(p, new AtomicInteger()).get())
                         .as("writes to %s-%d still acknowledged by node 1", t, p).isPositive();
+            }
+            // node 1 answers for its offline replicas as Kafka does, and serves the others
+            NodeProbe node1 = new NodeProbe(cluster.address(1));
+            for (int p : failing) {
+                assertThat(node1.latestOffset(t, p).error()).as("ListOffsets of %s-%d on node 1", t, p)
+                        .isEqualTo(Errors.KAFKA_STORAGE_ERROR);
+            }
+            for (int p : ledOnOtherDir) {
+                assertThat(node1.latestOffset(t, p).error()).isEqualTo(Errors.NONE);
             }
             Map<String, LogDirDescription> dirs = logDirsOf(admin, 1);
             assertThat(dirs).containsKeys(node1a.toString(), tmpfs.toString());

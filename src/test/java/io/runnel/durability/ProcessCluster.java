@@ -146,6 +146,11 @@ final class ProcessCluster implements AutoCloseable {
                 .as("kill %s %d (node %d)", signal, pid, id).isTrue();
     }
 
+    /** Node {@code id}'s Kafka listener, host:port. */
+    String address(int id) {
+        return "127.0.0.1:" + kafkaPorts[id - 1];
+    }
+
     String bootstrap() {
         List<String> all = new ArrayList<>();
         for (int p : kafkaPorts) {

@@ -137,4 +137,21 @@ class LogDirFailureTest {
         assertThat(fresh.log().dir().getParent()).isEqualTo(good.toAbsolutePath());
         assertThat(partitions.notHostedError(new TopicPartition("t", 9))).isEqualTo(Errors.NOT_LEADER_OR_FOLLOWER);
     }
+    @Test
+    void aLogThatCannotBeOpenedTakesItsDirectoryOfflineWithIt() throws Exception {
+        Uuid topicId = Uuid.randomUuid();
+        TopicPartition tp = new TopicPartition("t", 0);
+        // a segment that is a directory: reading it at recovery is an I/O error
+        Files.createDirectories(bad.resolve("t-0").resolve("00000000000000000000.log"));
+        assertThatThrownBy(() -> await(partitions.open(tp, topicId, Map.of())))
+                .hasCauseInstanceOf(KafkaStorageException.class);
+        Map.Entry<Path, Map<Uuid, List<Integer>>> offline = reported.get(10, TimeUnit.SECONDS);
+        assertThat(offline.getKey()).isEqualTo(bad.toAbsolutePath());
+        assertThat(offline.getValue()).containsExactly(Map.entry(topicId, List.of(0)));
+        assertThat(partitions.isOffline(tp)).isTrue();
+        assertThat(partitions.get(tp)).isNull();
+        assertThat(partitions.onlineLogDirs()).containsExactly(good.toAbsolutePath());
+        PartitionOwner other = await(partitions.open(new TopicPartition("t", 1), topicId, Map.of()));
+        assertThat(other.log().dir().getParent()).isEqualTo(good.toAbsolutePath());
+    }
 }
