@@ -187,7 +187,8 @@ public final class PartitionManager {
         for (PartitionOwner o : gone) {
             TopicPartition tp = o.topicPartition();
             closings.add(Future.fromCompletionStage(cleaner.unregister(tp)).transform(x -> o.submit(() -> {
-                o.markClosed();
+                // waiting acks=all produces get Kafka's answer for a replica in an offline directory
+                o.markClosed(new KafkaStorageException("The log directory " + logDir + " of " + tp + " is offline"));
                 o.log().closeHandlersAfterFailure();
                 return null;
             })).onFailure(t -> LOG.warn("Closing {} in offline log directory {} failed", tp, logDir, t)));

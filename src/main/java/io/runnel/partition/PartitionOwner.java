@@ -721,11 +721,16 @@ public final class PartitionOwner {
 
     /** Owner context only. */
     void markClosed() {
+        markClosed(new NotLeaderOrFollowerException("partition " + tp + " is no longer hosted here"));
+    }
+
+    /** As {@link #markClosed()}, failing waiting acks=all produces with {@code reason}. Owner context only. */
+    void markClosed(RuntimeException reason) {
         boolean wasLeader = leader && !closed;
         closed = true;
         if (replication != null) {
             replication.followers().unfollow(this);
-            stopLeading(new NotLeaderOrFollowerException("partition " + tp + " is no longer hosted here"));
+            stopLeading(reason);
         }
         notifyListeners();
         if (wasLeader) {
