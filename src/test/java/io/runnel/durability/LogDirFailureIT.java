@@ -298,6 +298,58 @@ class LogDirFailureIT {
         }
     }
 
+    /**
+     * A broker whose only log directory fills (its metadata log elsewhere) has nothing left to serve: it
+     * halts with a message naming why, as Kafka's broker does, rather than staying up serving nothing.
+     */
+    @Test
+    void aBrokerWhoseEveryLogDirFailedHalts() throws Exception {
+        tmpfs = dir.resolve("only");
+        Files.createDirectories(tmpfs);
+        int mounted = run("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", tmpfs.toString());
+        if (mounted != 0) {
+            tmpfs = null;
+            Assumptions.abort("mounting a tmpfs is not permitted here (mount -t tmpfs exited " + mounted
+                    + "), so a full log directory cannot be made");
+        }
+        Files.write(tmpfs.resolve("filler"), new byte[(int) (Files.getFileStore(tmpfs).getUsableSpace() - (2L << 20))]);
+        int port = io.runnel.testutil.Ports.free();
+        Path log = Path.of("target", "it-logs", "jbod-single-" + System.nanoTime() + ".log");
+        Files.createDirectories(log.getParent());
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process node = new ProcessBuilder(java, "-Xmx256m", "--add-modules", "java.se",
+                "--add-opens", "java.base/java.lang=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
+                "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "-jar", Path.of("target", "runnel.jar").toString(),
+                "--override", "listeners=PLAINTEXT://127.0.0.1:" + port, "--override", "admin.listener=127.0.0.1:0",
+                "--override", "log.dirs=" + tmpfs, "--override", "metadata.log.dir=" + dir.resolve("meta"),
+                "--override", "bridge.enabled=false")
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            Properties pp = new Properties();
+            pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + port);
+            pp.put(ProducerConfig.ACKS_CONFIG, "all");
+            pp.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "5000");
+            pp.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "3000");
+            pp.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "3000");
+            String value = "x".repeat(VALUE_BYTES);
+            try (KafkaProducer<String, String> producer = new KafkaProducer<>(pp, new StringSerializer(), new StringSerializer())) {
+                for (int i = 0; i < 2000 && node.isAlive(); i++) {
+                    try {
+                        producer.send(new ProducerRecord<>("full", value)).get(10, TimeUnit.SECONDS);
+                    } catch (Exception e) {
+                        // the node is going, or not up yet
+                        Thread.sleep(50);
+                    }
+                }
+            }
+            assertThat(node.waitFor(30, TimeUnit.SECONDS)).as("the node halted (log in %s)", log).isTrue();
+            assertThat(node.exitValue()).isEqualTo(1);
+            assertThat(Files.readString(log)).contains("Shutting down: every log directory of this broker has failed");
+        } finally {
+            node.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
     /** Every record of {@code topic}, value prefix to (partition, offset); fails on a value read twice. */
     private Map<String, Long> readAll(String topic) {
         Properties cp = new Properties();
