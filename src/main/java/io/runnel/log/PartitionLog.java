@@ -834,16 +834,24 @@ public final class PartitionLog implements Closeable {
         }
         failed = true;
         KafkaStorageException e = StorageErrors.failed(dir, what, cause);
-        LogDirFailureChannel c = failureChannel;
-        if (c != null && dir.getParent() != null) {
-            c.maybeAddOfflineLogDir(dir.getParent(), what, e.getCause());
-        }
+        reportDirFailure(what, e.getCause());
         return e;
     }
 
     /** Where an I/O error of this log is reported: it takes the whole log directory offline (Kafka's JBOD). */
     public void failureChannel(LogDirFailureChannel channel) {
         this.failureChannel = channel;
+    }
+
+    /**
+     * Reports an I/O error met on this log's files outside its own methods (the cleaner's): its log
+     * directory goes offline. Any thread.
+     */
+    void reportDirFailure(String what, Throwable cause) {
+        LogDirFailureChannel c = failureChannel;
+        if (c != null && dir.getParent() != null) {
+            c.maybeAddOfflineLogDir(dir.getParent(), what, cause);
+        }
     }
 
     /** Whether an I/O error took this log offline. */

@@ -100,7 +100,8 @@ public final class PartitionManager {
         this.config = config;
         this.shards = shards;
         this.time = time;
-        this.checkpoints = new HighWatermarkCheckpoints(vertx);
+        this.checkpoints = new HighWatermarkCheckpoints(vertx, (dir, e) ->
+                failureChannel.maybeAddOfflineLogDir(dir, "writing its high-watermark checkpoint", e));
         this.cleaner = new LogCleaner(config.cleanerConfig(), time);
         for (String d : config.logDirs()) {
             logDirs.add(Path.of(d).toAbsolutePath().normalize());
