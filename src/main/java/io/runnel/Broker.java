@@ -300,8 +300,10 @@ public final class Broker {
                 publisher = new BrokerMetadataPublisher(metaContext, config.nodeId(), incarnation, quorum, partitions);
                 // Kafka's JBOD: a failed log directory goes offline and the controller moves its leaderships;
                 // the metadata log's directory, or the last one, halts the process as Kafka's broker does
-                partitions.onLogDirOffline(new LogDirFailureHandler(quorumConfig.storageDir().getParent(),
-                        partitions::onlineLogDirs, publisher::reportLogDirOffline, () -> Runtime.getRuntime().halt(1)));
+                LogDirFailureHandler dirFailures = new LogDirFailureHandler(quorumConfig.storageDir().getParent(),
+                        partitions::onlineLogDirs, publisher::reportLogDirOffline, () -> Runtime.getRuntime().halt(1));
+                partitions.onLogDirOffline(dirFailures);
+                stateMachine.onLogFailed(dirFailures::metadataLogFailed);
                 stateMachine.listener(publisher);
                 if (hooks == null) {
                     view.caughtUp(publisher::caughtUp);

@@ -45,6 +45,12 @@ final class LogDirFailureHandler implements PartitionManager.LogDirOfflineListen
         this.halt = halt;
     }
 
+    /** Ratis could not write the metadata log: Kafka's broker halts when its metadata log directory fails. */
+    void metadataLogFailed(Throwable cause) {
+        LOG.error("Shutting down: writing the metadata log in {} failed: {}", metadataLogDir, String.valueOf(cause));
+        halt.run();
+    }
+
     @Override
     public void onLogDirOffline(Path logDir, Map<Uuid, List<Integer>> replicas) {
         if (logDir.toAbsolutePath().normalize().equals(metadataLogDir)) {

@@ -41,6 +41,12 @@ class LogDirFailureHandlerTest {
     }
 
     @Test
+    void aFailedWriteOfTheMetadataLogHaltsTheProcess() {
+        handler(List.of(meta, other)).metadataLogFailed(new java.io.IOException("No space left on device"));
+        assertThat(halts).hasValue(1);
+    }
+
+    @Test
     void theLastDirectoryHaltsTheProcess() {
         handler(List.of()).onLogDirOffline(other, Map.of());
         assertThat(halts).hasValue(1);
