@@ -165,14 +165,10 @@ public final class PartitionManager {
             }
         }
         // with those whose log failed to open there (recovery hit the error)
-        offline.forEach((tp, r) -> {
-            if (r.logDir().equals(logDir)) {
-                replicas.computeIfAbsent(r.topicId(), id -> new ArrayList<>()).add(tp.partition());
-            }
-        });
         List<String> names = new ArrayList<>();
         offline.forEach((tp, r) -> {
             if (r.logDir().equals(logDir)) {
+                replicas.computeIfAbsent(r.topicId(), id -> new ArrayList<>()).add(tp.partition());
                 names.add(tp.toString());
             }
         });
