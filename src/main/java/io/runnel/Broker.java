@@ -20,6 +20,7 @@ import io.runnel.admin.AdminVerticle;
 import io.runnel.api.AlterConfigsHandler;
 import io.runnel.api.ApiVersionsHandler;
 import io.runnel.api.CreatePartitionsHandler;
+import io.runnel.api.DescribeLogDirsHandler;
 import io.runnel.api.CreateTopicsHandler;
 import io.runnel.api.DeleteGroupsHandler;
 import io.runnel.api.DeleteRecordsHandler;
@@ -303,6 +304,12 @@ public final class Broker {
                                 config.getLong(BrokerConfig.REPLICA_LAG_TIME_MAX_MS), vertx, Time.SYSTEM,
                                 QuorumContact.start(vertx, quorum, config.getInt(BrokerConfig.BROKER_SESSION_TIMEOUT_MS))));
                 publisher = new BrokerMetadataPublisher(metaContext, config.nodeId(), incarnation, quorum, partitions);
+                // Kafka's JBOD: a failed log directory goes offline and the controller moves its leaderships;
+                // the metadata log's directory, or the last one, halts the process as Kafka's broker does
+                LogDirFailureHandler dirFailures = new LogDirFailureHandler(quorumConfig.storageDir().getParent(),
+                        partitions::onlineLogDirs, publisher::reportLogDirOffline, () -> Runtime.getRuntime().halt(1));
+                partitions.onLogDirOffline(dirFailures);
+                stateMachine.onLogFailed(dirFailures::metadataLogFailed);
                 stateMachine.listener(publisher);
                 if (hooks == null) {
                     view.caughtUp(publisher::caughtUp);
@@ -354,6 +361,7 @@ public final class Broker {
                     .register(new DeleteTopicsHandler(config, topics))
                     .register(new CreatePartitionsHandler(config, topics))
                     .register(new DeleteRecordsHandler(config, topics, partitions))
+                    .register(new DescribeLogDirsHandler(vertx, partitions))
                     .register(new DescribeConfigsHandler(config, topics))
                     .register(new AlterConfigsHandler(config, topics))
                     .register(new IncrementalAlterConfigsHandler(config, topics))

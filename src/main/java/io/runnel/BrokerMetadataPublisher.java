@@ -109,6 +109,17 @@ public final class BrokerMetadataPublisher implements MetadataStateMachine.Liste
         return MetadataFutures.on(context, quorum.propose(record));
     }
 
+    /**
+     * Tells the controller, through the metadata log, that {@code logDir} went offline with these replicas
+     * (Kafka's broker heartbeat with offline log directories); retried every second until it is in the log
+     * or this process stops or is replaced. Any thread.
+     */
+    public void reportLogDirOffline(Path logDir, java.util.Map<Uuid, List<Integer>> replicas) {
+        context.runOnContext(v -> attempt(() -> propose(MetadataRecords.logDirOffline(nodeId, incarnation,
+                logDir.toString(), replicas)).onSuccess(r -> LOG.info("The controller took log directory {} of broker {}"
+                + " offline ({} partition(s) changed leader or ISR)", logDir, nodeId, r.getInteger("changed")))));
+    }
+
     private Future<Void> unfence() {
         return propose(MetadataRecords.unfenceBroker(nodeId, incarnation)).mapEmpty();
     }
@@ -122,7 +133,7 @@ public final class BrokerMetadataPublisher implements MetadataStateMachine.Liste
             if (closing) {
                 return;
             }
-            LOG.warn("Broker {} registration not accepted yet (tried again in {} ms): {}", nodeId, RETRY_MS, t.toString());
+            LOG.warn("Broker {}: metadata request not accepted yet (tried again in {} ms): {}", nodeId, RETRY_MS, t.toString());
             context.owner().setTimer(RETRY_MS, id -> context.runOnContext(v -> attempt(step)));
         });
     }
@@ -209,6 +220,9 @@ public final class BrokerMetadataPublisher implements MetadataStateMachine.Liste
         PartitionOwner owner = partitions.get(tp);
         Future<Void> cleared = owner != null && !owner.topicId().equals(topic.id())
                 ? partitions.delete(tp) : Future.succeededFuture();
+        if (state.replicas().contains(nodeId) && partitions.isOffline(tp) && owner == null) {
+            return cleared; // in an offline log directory: nothing is done with it until the process restarts
+        }
         if (state.replicas().contains(nodeId)) {
             return cleared.compose(v -> partitions.applyState(tp, topic.id(), topic.configs(), state))
                     .onFailure(t -> LOG.warn("Applying {} to {} failed", state, tp, t));

@@ -89,7 +89,7 @@ public final class DeleteRecordsHandler implements ApiHandler<DeleteRecordsReque
         TopicPartition tp = new TopicPartition(name, index);
         PartitionOwner owner = partitions.get(tp);
         if (owner == null || owner.isClosed()) {
-            return failed(index, Errors.NOT_LEADER_OR_FOLLOWER);
+            return failed(index, partitions.notHostedError(tp));
         }
         List<?> cleanup = (List<?>) TopicConfigs.effective(topic.configs(), config).get(TopicConfig.CLEANUP_POLICY_CONFIG);
         if (!cleanup.contains(TopicConfig.CLEANUP_POLICY_DELETE)) {

@@ -145,7 +145,8 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
                 PartitionOwner owner = partitions.get(new TopicPartition(t.name(), fp.partition()));
                 Errors error = Errors.NONE;
                 if (owner == null) {
-                    error = fp.partition() >= 0 && fp.partition() < t.partitions() ? Errors.NOT_LEADER_OR_FOLLOWER
+                    error = fp.partition() >= 0 && fp.partition() < t.partitions()
+                            ? partitions.notHostedError(new TopicPartition(t.name(), fp.partition()))
                             : Errors.UNKNOWN_TOPIC_OR_PARTITION;
                 } else {
                     error = roleError(owner, fp, replicaId);

@@ -64,7 +64,8 @@ public final class ListOffsetsHandler implements ApiHandler<ListOffsetsRequestDa
         PartitionOwner owner = topic == null ? null : partitions.get(new TopicPartition(name, rp.partitionIndex()));
         if (owner == null) {
             boolean exists = topic != null && rp.partitionIndex() >= 0 && rp.partitionIndex() < topic.partitions();
-            return pr.setErrorCode((exists ? Errors.NOT_LEADER_OR_FOLLOWER : Errors.UNKNOWN_TOPIC_OR_PARTITION).code());
+            return pr.setErrorCode((exists ? partitions.notHostedError(new TopicPartition(name, rp.partitionIndex()))
+                    : Errors.UNKNOWN_TOPIC_OR_PARTITION).code());
         }
         if (rp.currentLeaderEpoch() >= 0 && rp.currentLeaderEpoch() < owner.leaderEpoch()) {
             return pr.setErrorCode(Errors.FENCED_LEADER_EPOCH.code());

@@ -174,7 +174,9 @@ public final class MetadataHandler implements ApiHandler<MetadataRequestData> {
                     mp.setReplicaNodes(s.replicas());
                     List<Integer> offline = new ArrayList<>();
                     for (int r : s.replicas()) {
-                        if (brokers.endpoint(r) == null) {
+                        // as Kafka's metadata cache: a replica whose broker is gone or whose log directory is offline
+                        if (brokers.endpoint(r) == null
+                                || brokers instanceof ClusterView view && view.replicaOffline(tp, r)) {
                             offline.add(r);
                         }
                     }

@@ -55,7 +55,8 @@ public final class OffsetForLeaderEpochHandler implements ApiHandler<OffsetForLe
         PartitionOwner owner = topic == null ? null : partitions.get(new TopicPartition(topic.name(), rp.partition()));
         if (owner == null) {
             boolean exists = topic != null && rp.partition() >= 0 && rp.partition() < topic.partitions();
-            return out.setErrorCode((exists ? Errors.NOT_LEADER_OR_FOLLOWER : Errors.UNKNOWN_TOPIC_OR_PARTITION).code());
+            return out.setErrorCode((exists ? partitions.notHostedError(new TopicPartition(topic.name(), rp.partition()))
+                    : Errors.UNKNOWN_TOPIC_OR_PARTITION).code());
         }
         if (rp.currentLeaderEpoch() >= 0 && rp.currentLeaderEpoch() < owner.leaderEpoch()) {
             return out.setErrorCode(Errors.FENCED_LEADER_EPOCH.code());

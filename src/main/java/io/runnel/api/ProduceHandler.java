@@ -92,7 +92,7 @@ public final class ProduceHandler implements ApiHandler<ProduceRequestData> {
                 TopicPartition tp = new TopicPartition(topic.name(), pd.index());
                 PartitionOwner owner = partitions.get(tp);
                 if (owner == null) {
-                    Errors e = pd.index() >= 0 && pd.index() < topic.partitions() ? Errors.NOT_LEADER_OR_FOLLOWER
+                    Errors e = pd.index() >= 0 && pd.index() < topic.partitions() ? partitions.notHostedError(tp)
                             : Errors.UNKNOWN_TOPIC_OR_PARTITION;
                     pending.add(Future.succeededFuture(failed(pd.index(), e, null)));
                     continue;

@@ -10,4 +10,9 @@ public interface ClusterView extends BrokerDirectory {
 
     /** The newest state this broker has seen for the partition, or null. */
     PartitionState state(TopicPartition tp);
+
+    /** Whether broker {@code brokerId}'s replica of {@code tp} is in a log directory it reported offline. */
+    default boolean replicaOffline(TopicPartition tp, int brokerId) {
+        return false;
+    }
 }

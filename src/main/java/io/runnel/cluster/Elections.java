@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.function.Predicate;
 
 import org.apache.kafka.common.TopicPartition;
@@ -45,6 +46,18 @@ public final class Elections {
     public static Map<TopicPartition, PartitionState> brokerFailed(int node, Map<TopicPartition, PartitionState> current,
                                                                    Set<Integer> live,
                                                                    Predicate<String> uncleanAllowed) {
+        return brokerFailed(node, current, tp -> live, uncleanAllowed);
+    }
+
+    /**
+     * As {@link #brokerFailed(int, Map, Set, Predicate)}, with the replicas that may lead or join the ISR
+     * given per partition: a live broker whose replica of a partition sits in an offline log directory is
+     * not live for that partition (Kafka's KIP-858). With {@code current} limited to the partitions of
+     * {@code node}'s failed directory, this is what the controller does when a broker reports one.
+     */
+    public static Map<TopicPartition, PartitionState> brokerFailed(int node, Map<TopicPartition, PartitionState> current,
+                                                                   Function<TopicPartition, Set<Integer>> liveFor,
+                                                                   Predicate<String> uncleanAllowed) {
         Map<TopicPartition, PartitionState> changes = new LinkedHashMap<>();
         current.forEach((tp, s) -> {
             if (!s.isr().contains(node) && s.leader() != node) {
@@ -55,7 +68,7 @@ public final class Elections {
                 isr.remove(Integer.valueOf(node));
             }
             if (s.leader() == node || s.leader() == NO_LEADER) {
-                changes.put(tp, elect(s, isr, live, uncleanAllowed.test(tp.topic())));
+                changes.put(tp, elect(s, isr, liveFor.apply(tp), uncleanAllowed.test(tp.topic())));
             } else if (!isr.equals(s.isr())) {
                 changes.put(tp, s.withIsr(isr));
             }
@@ -70,9 +83,17 @@ public final class Elections {
     public static Map<TopicPartition, PartitionState> brokerJoined(int node, Map<TopicPartition, PartitionState> current,
                                                                    Set<Integer> live,
                                                                    Predicate<String> uncleanAllowed) {
+        return brokerJoined(node, current, tp -> live, uncleanAllowed);
+    }
+
+    /** As {@link #brokerJoined(int, Map, Set, Predicate)}, with the replicas that may lead given per partition. */
+    public static Map<TopicPartition, PartitionState> brokerJoined(int node, Map<TopicPartition, PartitionState> current,
+                                                                   Function<TopicPartition, Set<Integer>> liveFor,
+                                                                   Predicate<String> uncleanAllowed) {
         Map<TopicPartition, PartitionState> changes = new LinkedHashMap<>();
         current.forEach((tp, s) -> {
-            if (s.leader() == NO_LEADER && s.replicas().contains(node)) {
+            Set<Integer> live = liveFor.apply(tp);
+            if (s.leader() == NO_LEADER && s.replicas().contains(node) && live.contains(node)) {
                 PartitionState next = elect(s, s.isr(), live, uncleanAllowed.test(tp.topic()));
                 if (next.leader() != NO_LEADER) {
                     changes.put(tp, next);

@@ -23,4 +23,12 @@ public interface PartitionStateChanger {
     default boolean eligibleForIsr(int brokerId) {
         return true;
     }
+
+    /**
+     * As {@link #eligibleForIsr(int)}, for {@code brokerId}'s replica of {@code tp}: one in a log directory
+     * that broker reported offline may not join (KIP-858). Any thread, never blocks.
+     */
+    default boolean eligibleForIsr(TopicPartition tp, int brokerId) {
+        return eligibleForIsr(brokerId);
+    }
 }

@@ -181,6 +181,10 @@ public final class LogCleaner {
                 failures.incrementAndGet();
                 failure = t;
                 LOG.error("Cleaning of {} failed; it is not cleaned again until restart", tp, t);
+                if (t instanceof IOException || t instanceof java.io.UncheckedIOException) {
+                    // as Kafka's cleaner thread: an I/O error takes the log's directory offline
+                    task.log().reportDirFailure("cleaning " + tp, t);
+                }
             }
         } finally {
             manager.doneCleaning(tp, end, failure);

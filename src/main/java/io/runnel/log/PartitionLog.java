@@ -81,6 +81,8 @@ public final class PartitionLog implements Closeable {
     // a log opened on its own keeps its checkpoints in its own directory and writes them on close
     private final boolean ownsCheckpoints;
     private volatile boolean failed;
+    // told when an I/O error takes this log (and with it its log directory) offline
+    private volatile LogDirFailureChannel failureChannel;
     private boolean closed;
     // counts truncations, so that the cleaner never swaps in segments cleaned from a log cut meanwhile
     private volatile long truncations;
@@ -778,6 +780,17 @@ public final class PartitionLog implements Closeable {
         closed = true;
     }
 
+    /**
+     * Closes the file handles after this log's directory went offline, as Kafka's closeHandlers: no flush,
+     * snapshot, checkpoint or clean-shutdown marker (the directory takes no more writes); the log refuses
+     * everything after. Owner only.
+     */
+    public void closeHandlersAfterFailure() {
+        failed = true;
+        closeHandlersQuietly(tp, segments);
+        closed = true;
+    }
+
     private static void closeHandlersQuietly(TopicPartition tp, LogSegments segments) {
         for (LogSegment seg : segments.values()) {
             try {
@@ -820,6 +833,29 @@ public final class PartitionLog implements Closeable {
             throw api;
         }
         failed = true;
-        return StorageErrors.failed(dir, what, cause);
+        KafkaStorageException e = StorageErrors.failed(dir, what, cause);
+        reportDirFailure(what, e.getCause());
+        return e;
+    }
+
+    /** Where an I/O error of this log is reported: it takes the whole log directory offline (Kafka's JBOD). */
+    public void failureChannel(LogDirFailureChannel channel) {
+        this.failureChannel = channel;
+    }
+
+    /**
+     * Reports an I/O error met on this log's files outside its own methods (the cleaner's): its log
+     * directory goes offline. Any thread.
+     */
+    void reportDirFailure(String what, Throwable cause) {
+        LogDirFailureChannel c = failureChannel;
+        if (c != null && dir.getParent() != null) {
+            c.maybeAddOfflineLogDir(dir.getParent(), what, cause);
+        }
+    }
+
+    /** Whether an I/O error took this log offline. */
+    public boolean isFailed() {
+        return failed;
     }
 }

@@ -10,8 +10,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The one place where an I/O failure of a partition directory becomes a {@link KafkaStorageException}.
- * The failure is logged once with its cause; the owning {@link PartitionLog} then refuses further writes
- * (Kafka marks the whole log dir offline; the partition layer decides what to do with the replica).
+ * The failure is logged once with its cause; the owning {@link PartitionLog} then refuses further writes and
+ * reports its log directory to the {@link LogDirFailureChannel}, which takes the whole directory offline as
+ * Kafka does.
  */
 final class StorageErrors {
 

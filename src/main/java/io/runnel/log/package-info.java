@@ -36,7 +36,7 @@
  * directory's {@code cleaner-offset-checkpoint}.
  *
  * <p>Errors: validation failures are kafka-clients {@code ApiException}s and leave the log untouched; any
- * I/O failure goes through {@code StorageErrors}, becomes a {@code KafkaStorageException} and takes the
- * log offline for writes.
+ * I/O failure goes through {@code StorageErrors}, becomes a {@code KafkaStorageException}, takes the
+ * log offline for writes and, through the {@code LogDirFailureChannel}, its whole log directory (Kafka's JBOD).
  */
 package io.runnel.log;

@@ -54,6 +54,22 @@ public final class MetadataImage {
         }
     }
 
+    /** One replica: a partition of a topic, by topic id. */
+    public record ReplicaKey(Uuid topicId, int partition) {
+    }
+
+    /**
+     * The log directories a broker process reported offline, with the replicas they held (KIP-858's
+     * offline directories of a registration, plus what lived in them, since this log does not record which
+     * directory each replica is in). Belongs to one incarnation: a restarted process starts with none.
+     */
+    public record OfflineDirs(Uuid incarnation, Set<String> dirs, Set<ReplicaKey> replicas) {
+        public OfflineDirs {
+            dirs = Set.copyOf(dirs);
+            replicas = Set.copyOf(replicas);
+        }
+    }
+
     /** The answer to the proposer and what changed for the broker. */
     public record Applied(JsonObject reply, MetadataDelta delta) {
     }
@@ -61,6 +77,8 @@ public final class MetadataImage {
     private final Map<Integer, BrokerRegistration> brokers = new ConcurrentHashMap<>();
     private final Map<Uuid, TopicImage> byId = new ConcurrentHashMap<>();
     private final Map<String, TopicImage> byName = new ConcurrentHashMap<>();
+    /** Per node, the log directories its current process reported offline; no entry while it has none. */
+    private final Map<Integer, OfflineDirs> offlineDirs = new ConcurrentHashMap<>();
     /** Dynamic broker configs by BROKER resource name ("" = cluster default); immutable maps, never empty. */
     private final Map<String, Map<String, String>> brokerConfigs = new ConcurrentHashMap<>();
     private final Predicate<Map<String, String>> uncleanAllowed;
@@ -92,6 +110,30 @@ public final class MetadataImage {
             }
         });
         return ids;
+    }
+
+    /** The log directories broker {@code nodeId}'s process reported offline (empty for none). */
+    public Set<String> offlineDirs(int nodeId) {
+        OfflineDirs o = offlineDirs.get(nodeId);
+        return o == null ? Set.of() : o.dirs();
+    }
+
+    /** Whether broker {@code nodeId}'s replica of that partition sits in a log directory it reported offline. */
+    public boolean replicaOffline(int nodeId, Uuid topicId, int partition) {
+        OfflineDirs o = offlineDirs.get(nodeId);
+        return o != null && o.replicas().contains(new ReplicaKey(topicId, partition));
+    }
+
+    /**
+     * The brokers that may lead or join the ISR of partition {@code partition} of topic {@code topicId}:
+     * unfenced, and not holding their replica of it in an offline log directory. Sorted by node id.
+     */
+    public Set<Integer> eligibleReplicas(Uuid topicId, int partition) {
+        Set<Integer> live = unfencedBrokers();
+        if (!offlineDirs.isEmpty()) {
+            live.removeIf(n -> replicaOffline(n, topicId, partition));
+        }
+        return live;
     }
 
     public TopicImage topic(String name) {
@@ -154,6 +196,7 @@ public final class MetadataImage {
             case MetadataRecords.ALTER_BROKER_CONFIGS -> alterBrokerConfigs(record);
             case MetadataRecords.ALTER_PARTITION -> alterPartition(record);
             case MetadataRecords.ALLOCATE_PRODUCER_IDS -> allocateProducerIds(record);
+            case MetadataRecords.LOG_DIR_OFFLINE -> logDirOffline(record);
             default -> throw new InvalidRequestException("Unknown metadata record type '" + type + "'");
         };
     }
@@ -171,6 +214,10 @@ public final class MetadataImage {
         BrokerRegistration next = new BrokerRegistration(node, incarnation, r.getString("host"), r.getInteger("port"),
                 sameProcess ? old.epoch() : index, !sameProcess || old.fenced());
         brokers.put(node, next);
+        if (!sameProcess) {
+            // a new process found its log directories usable at start (it refuses to start otherwise)
+            offlineDirs.remove(node);
+        }
         return new Applied(new JsonObject().put("epoch", next.epoch()), brokersDelta(List.of()));
     }
 
@@ -190,9 +237,11 @@ public final class MetadataImage {
         for (TopicImage t : List.copyOf(byId.values())) {
             Map<TopicPartition, PartitionState> current = states(t);
             Predicate<String> unclean = name -> uncleanAllowed.test(electionConfigs(t.info().configs()));
+            java.util.function.Function<TopicPartition, Set<Integer>> liveFor = offlineDirs.isEmpty() ? tp -> live
+                    : tp -> eligibleReplicas(t.info().id(), tp.partition());
             Map<TopicPartition, PartitionState> changed = fence
-                    ? Elections.brokerFailed(node, current, live, unclean)
-                    : Elections.brokerJoined(node, current, live, unclean);
+                    ? Elections.brokerFailed(node, current, liveFor, unclean)
+                    : Elections.brokerJoined(node, current, liveFor, unclean);
             if (!changed.isEmpty()) {
                 List<PartitionState> next = new ArrayList<>(t.partitions());
                 changed.forEach((tp, s) -> {
@@ -203,6 +252,55 @@ public final class MetadataImage {
             }
         }
         return new Applied(new JsonObject(), brokersDelta(changes));
+    }
+
+    /**
+     * A broker's log directory failed (KIP-858): its replicas there are out of every ISR they are in (unless
+     * the last member, as a fenced broker's), the partitions it led there elect another in-sync replica, and
+     * until that process is gone none of them is elected or joins an ISR again.
+     */
+    private Applied logDirOffline(JsonObject r) {
+        int node = r.getInteger("node");
+        Uuid incarnation = Uuid.fromString(r.getString("incarnation"));
+        BrokerRegistration b = brokers.get(node);
+        if (b == null || !b.incarnation().equals(incarnation)) {
+            throw new StaleBrokerEpochException("Node " + node + " incarnation " + incarnation + " is not registered");
+        }
+        Set<ReplicaKey> reported = new java.util.HashSet<>();
+        r.getJsonArray("replicas", new JsonArray()).forEach(o -> {
+            JsonObject j = (JsonObject) o;
+            reported.add(new ReplicaKey(Uuid.fromString(j.getString("topicId")), j.getInteger("partition")));
+        });
+        OfflineDirs old = offlineDirs.get(node);
+        Set<String> dirs = new java.util.HashSet<>(old == null ? Set.of() : old.dirs());
+        Set<ReplicaKey> replicas = new java.util.HashSet<>(old == null ? Set.of() : old.replicas());
+        dirs.add(r.getString("dir"));
+        replicas.addAll(reported);
+        offlineDirs.put(node, new OfflineDirs(incarnation, dirs, replicas));
+        List<MetadataDelta.PartitionChange> changes = new ArrayList<>();
+        for (TopicImage t : List.copyOf(byId.values())) {
+            Map<TopicPartition, PartitionState> affected = new LinkedHashMap<>();
+            states(t).forEach((tp, s) -> {
+                if (reported.contains(new ReplicaKey(t.info().id(), tp.partition()))) {
+                    affected.put(tp, s);
+                }
+            });
+            if (affected.isEmpty()) {
+                continue;
+            }
+            Predicate<String> unclean = name -> uncleanAllowed.test(electionConfigs(t.info().configs()));
+            Map<TopicPartition, PartitionState> changed = Elections.brokerFailed(node, affected,
+                    tp -> eligibleReplicas(t.info().id(), tp.partition()), unclean);
+            if (!changed.isEmpty()) {
+                List<PartitionState> next = new ArrayList<>(t.partitions());
+                changed.forEach((tp, s) -> {
+                    next.set(tp.partition(), s);
+                    changes.add(new MetadataDelta.PartitionChange(t.info(), tp.partition(), s));
+                });
+                put(new TopicImage(t.info(), next));
+            }
+        }
+        return new Applied(new JsonObject().put("changed", changes.size()), brokersDelta(changes));
     }
 
     private Applied createTopic(JsonObject r) {
@@ -340,7 +438,7 @@ public final class MetadataImage {
                 current.replicas(), current.isr(), r.getInteger("partitionEpoch"));
         List<Integer> isr = new ArrayList<>();
         r.getJsonArray("isr").forEach(o -> isr.add(((Number) o).intValue()));
-        PartitionState next = Elections.alterIsr(current, expected, isr, unfencedBrokers());
+        PartitionState next = Elections.alterIsr(current, expected, isr, eligibleReplicas(id, p));
         List<PartitionState> states = new ArrayList<>(t.partitions());
         states.set(p, next);
         put(new TopicImage(t.info(), states));
@@ -438,8 +536,18 @@ public final class MetadataImage {
         });
         JsonObject cs = new JsonObject();
         brokerConfigs.forEach((resource, configs) -> cs.put(resource, MetadataRecords.strings(configs)));
+        JsonArray od = new JsonArray();
+        offlineDirs.forEach((node, o) -> {
+            JsonArray rs = new JsonArray();
+            o.replicas().stream().sorted(java.util.Comparator.comparing((ReplicaKey k) -> k.topicId().toString())
+                    .thenComparingInt(ReplicaKey::partition)).forEach(k -> rs.add(new JsonObject()
+                    .put("topicId", k.topicId().toString()).put("partition", k.partition())));
+            od.add(new JsonObject().put("node", node).put("incarnation", o.incarnation().toString())
+                    .put("dirs", new JsonArray(o.dirs().stream().sorted().toList())).put("replicas", rs));
+        });
         return new JsonObject().put("offset", offset).put("controllerEpoch", controllerEpoch)
-                .put("nextProducerId", nextProducerId).put("brokers", bs).put("topics", ts).put("brokerConfigs", cs);
+                .put("nextProducerId", nextProducerId).put("brokers", bs).put("topics", ts).put("brokerConfigs", cs)
+                .put("offlineDirs", od);
     }
 
     /** Replaces the image by a snapshot's content. Called on the apply thread, before anything reads it. */
@@ -448,6 +556,7 @@ public final class MetadataImage {
         byId.clear();
         byName.clear();
         brokerConfigs.clear();
+        offlineDirs.clear();
         offset = j.getLong("offset", -1L);
         controllerEpoch = j.getLong("controllerEpoch", 0L);
         nextProducerId = j.getLong("nextProducerId", 0L);
@@ -469,6 +578,19 @@ public final class MetadataImage {
             if (!configs.isEmpty()) {
                 brokerConfigs.put(e.getKey(), Map.copyOf(configs));
             }
+        });
+        // absent from snapshots taken before offline log directories were reported
+        j.getJsonArray("offlineDirs", new JsonArray()).forEach(o -> {
+            JsonObject d = (JsonObject) o;
+            Set<String> dirs = new java.util.HashSet<>();
+            d.getJsonArray("dirs").forEach(x -> dirs.add((String) x));
+            Set<ReplicaKey> replicas = new java.util.HashSet<>();
+            d.getJsonArray("replicas").forEach(x -> {
+                JsonObject k = (JsonObject) x;
+                replicas.add(new ReplicaKey(Uuid.fromString(k.getString("topicId")), k.getInteger("partition")));
+            });
+            offlineDirs.put(d.getInteger("node"), new OfflineDirs(Uuid.fromString(d.getString("incarnation")), dirs,
+                    replicas));
         });
     }
 }

@@ -28,6 +28,7 @@ public final class MetadataRecords {
     static final String ALTER_BROKER_CONFIGS = "AlterBrokerConfigs";
     static final String ALTER_PARTITION = "AlterPartition";
     static final String ALLOCATE_PRODUCER_IDS = "AllocateProducerIds";
+    static final String LOG_DIR_OFFLINE = "LogDirOffline";
 
     private MetadataRecords() {
     }
@@ -94,6 +95,19 @@ public final class MetadataRecords {
                 .put("partition", tp.partition()).put("leader", expected.leader())
                 .put("leaderEpoch", expected.leaderEpoch()).put("partitionEpoch", expected.partitionEpoch())
                 .put("isr", new JsonArray(List.copyOf(isr)));
+    }
+
+    /**
+     * A broker process took log directory {@code dir} offline after an I/O error, with the replicas it held
+     * there (KIP-858's offline directory in a broker heartbeat): the controller moves their leadership and
+     * ISR membership elsewhere and elects none of them until that process is replaced.
+     */
+    public static JsonObject logDirOffline(int nodeId, Uuid incarnation, String dir, Map<Uuid, List<Integer>> replicas) {
+        JsonArray rs = new JsonArray();
+        replicas.forEach((topicId, partitions) -> partitions.forEach(p -> rs.add(new JsonObject()
+                .put("topicId", topicId.toString()).put("partition", p))));
+        return new JsonObject().put("type", LOG_DIR_OFFLINE).put("node", nodeId).put("incarnation", incarnation.toString())
+                .put("dir", dir).put("replicas", rs);
     }
 
     public static JsonObject allocateProducerIds(int nodeId, int count) {

@@ -62,6 +62,8 @@ public final class MetadataStateMachine extends BaseStateMachine {
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
     private final PriorityQueue<Waiter> waiters = new PriorityQueue<>();
     private volatile Listener listener;
+    private volatile java.util.function.Consumer<Throwable> logFailureHandler =
+            cause -> LOG.error("Writing the metadata log failed", cause);
 
     private record Waiter(long index, CompletableFuture<Void> future) implements Comparable<Waiter> {
         @Override
@@ -232,6 +234,17 @@ public final class MetadataStateMachine extends BaseStateMachine {
         if (l != null) {
             l.onLeaderChanged(newLeaderId);
         }
+    }
+
+    /** Sets what happens when Ratis cannot write the metadata log (an I/O error of its directory). */
+    public void onLogFailed(java.util.function.Consumer<Throwable> handler) {
+        this.logFailureHandler = handler;
+    }
+
+    /** Ratis's log worker failed to write an entry: the metadata log's directory is unusable. */
+    @Override
+    public void notifyLogFailed(Throwable cause, LogEntryProto failedEntry) {
+        logFailureHandler.accept(cause);
     }
 
     @Override

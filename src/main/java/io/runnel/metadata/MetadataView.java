@@ -94,6 +94,21 @@ public final class MetadataView implements ClusterView, PartitionStateChanger {
         return b != null && !b.fenced();
     }
 
+    @Override
+    public boolean replicaOffline(TopicPartition tp, int brokerId) {
+        MetadataImage.TopicImage t = image.topic(tp.topic());
+        return t != null && image.replicaOffline(brokerId, t.info().id(), tp.partition());
+    }
+
+    /** Nor one whose replica of {@code tp} sits in a log directory it reported offline. */
+    @Override
+    public boolean eligibleForIsr(TopicPartition tp, int brokerId) {
+        if (!eligibleForIsr(brokerId)) {
+            return false;
+        }
+        return !replicaOffline(tp, brokerId);
+    }
+
     public TopicInfo topic(String name) {
         MetadataImage.TopicImage t = image.topic(name);
         return t == null ? null : t.info();

@@ -255,6 +255,9 @@ public final class BrokerMetrics {
             }
             return offline;
         }).description("Partitions without a live leader").register(registry);
+        Gauge.builder(MeterNames.LOG_DIRS_OFFLINE, partitions, p -> p.failureChannel().offlineDirs().size())
+                .description("Log directories taken offline by an I/O error (Kafka's OfflineLogDirectoryCount)")
+                .register(registry);
         LogCleaner cleaner = partitions.cleaner();
         FunctionCounter.builder(MeterNames.LOG_CLEANER_RUNS, cleaner, LogCleaner::runs)
                 .description("Cleanings of compacted logs completed").register(registry);

@@ -59,6 +59,8 @@ public final class MeterNames {
     public static final String LOG_SIZE = "runnel.log.size";
     public static final String LOG_START_OFFSET = "runnel.log.start.offset";
     public static final String LOG_END_OFFSET = "runnel.log.end.offset";
+    /** Kafka's kafka.log:type=LogManager,name=OfflineLogDirectoryCount. */
+    public static final String LOG_DIRS_OFFLINE = "runnel.log.dirs.offline";
 
     // the log cleaner: totals of this broker, and per compacted partition (topic, partition)
     public static final String LOG_CLEANER_RUNS = "runnel.log.cleaner.runs";

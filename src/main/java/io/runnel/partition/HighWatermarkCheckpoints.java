@@ -38,9 +38,16 @@ final class HighWatermarkCheckpoints {
     // per log dir, what was last written; touched by the (serial) writes only
     private final Map<Path, Map<TopicPartition, Long>> lastWritten = new HashMap<>();
     private Future<Void> writes = Future.succeededFuture();
+    private final java.util.function.BiConsumer<Path, Exception> onDirFailure;
 
     HighWatermarkCheckpoints(Vertx vertx) {
+        this(vertx, (dir, e) -> LOG.warn("Writing the high-watermark checkpoint of {} failed", dir, e));
+    }
+
+    /** @param onDirFailure told of a directory whose checkpoint could not be written (on a worker thread) */
+    HighWatermarkCheckpoints(Vertx vertx, java.util.function.BiConsumer<Path, Exception> onDirFailure) {
         this.vertx = vertx;
+        this.onDirFailure = onDirFailure;
     }
 
     /**
@@ -90,7 +97,13 @@ final class HighWatermarkCheckpoints {
                 });
                 content.putAll(hosted.getOrDefault(dir, Map.of()));
                 if (!content.equals(lastWritten.get(dir))) {
-                    ReplicationOffsetCheckpoint.write(dir, content);
+                    try {
+                        ReplicationOffsetCheckpoint.write(dir, content);
+                    } catch (IOException | java.io.UncheckedIOException e) {
+                        // as Kafka's ReplicaManager: the directory goes offline, the others are still written
+                        onDirFailure.accept(dir, e);
+                        continue;
+                    }
                     lastWritten.put(dir, content);
                 }
             }

@@ -14,6 +14,7 @@ import io.runnel.config.BrokerConfig;
 import io.runnel.config.TopicConfigs;
 import io.runnel.log.LogCleaner;
 import io.runnel.log.LogDirCheckpoints;
+import io.runnel.log.LogDirFailureChannel;
 import io.runnel.log.PartitionLog;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -21,6 +22,8 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.errors.KafkaStorageException;
+import org.apache.kafka.common.protocol.Errors;
 import org.apache.kafka.common.utils.Time;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,6 +36,13 @@ import org.slf4j.LoggerFactory;
  * at shutdown, as Kafka's LogManager. Standalone, each
  * partition is led by this node alone; in a cluster ({@link Replication} given) the controller's
  * {@link PartitionState}s assign roles through {@link #applyState}.
+ *
+ * <p>Log directories fail as in Kafka's JBOD: an I/O error in any log ({@link LogDirFailureChannel}) takes
+ * its whole directory offline; every partition in it stops being hosted here (its logs' handles closed
+ * without a flush, no checkpoint written there again) and is remembered as offline, so requests for it
+ * answer KAFKA_STORAGE_ERROR and the controller's later states for it are not acted on until the process
+ * restarts. New partitions go to the directories still online. The listener given to
+ * {@link #onLogDirOffline} tells the controller and decides whether the process can go on.
  */
 public final class PartitionManager {
 
@@ -57,6 +67,23 @@ public final class PartitionManager {
     private final HighWatermarkCheckpoints checkpoints;
     private final LogCleaner cleaner;
     private final List<PartitionOwner.LeadershipListener> leadershipListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final LogDirFailureChannel failureChannel = new LogDirFailureChannel();
+    /** A replica in an offline log directory. */
+    private record OfflineReplica(Uuid topicId, Path logDir) {
+    }
+
+    // partitions of offline log directories: never served or reopened by this process
+    private final Map<TopicPartition, OfflineReplica> offline = new ConcurrentHashMap<>();
+    private volatile LogDirOfflineListener offlineListener = (dir, replicas) -> { };
+    // per offline directory, completed once its logs are closed
+    private final Map<Path, Promise<Void>> offlineDone = new ConcurrentHashMap<>();
+
+    /** Told once per log directory that goes offline, with the replicas it held (topic id to partitions). */
+    @FunctionalInterface
+    public interface LogDirOfflineListener {
+        /** Called on a worker context; must not block. */
+        void onLogDirOffline(Path logDir, Map<Uuid, List<Integer>> replicas);
+    }
 
     /** A standalone node: every partition opens as its only replica and leader. */
     public PartitionManager(Vertx vertx, BrokerConfig config, List<Context> shards, Time time) {
@@ -73,11 +100,98 @@ public final class PartitionManager {
         this.config = config;
         this.shards = shards;
         this.time = time;
-        this.checkpoints = new HighWatermarkCheckpoints(vertx);
+        this.checkpoints = new HighWatermarkCheckpoints(vertx, (dir, e) ->
+                failureChannel.maybeAddOfflineLogDir(dir, "writing its high-watermark checkpoint", e));
         this.cleaner = new LogCleaner(config.cleanerConfig(), time);
         for (String d : config.logDirs()) {
-            logDirs.add(Path.of(d).toAbsolutePath());
+            logDirs.add(Path.of(d).toAbsolutePath().normalize());
         }
+        failureChannel.handler(dir -> vertx.runOnContext(v -> takeOffline(dir)));
+    }
+
+    /** Where the hosted logs report I/O errors; a directory reported there goes offline. */
+    public LogDirFailureChannel failureChannel() {
+        return failureChannel;
+    }
+
+    /** Sets what is told when a log directory goes offline (set once, before partitions open). */
+    public void onLogDirOffline(LogDirOfflineListener listener) {
+        this.offlineListener = listener;
+    }
+
+    /** The log directories not taken offline by an I/O error. */
+    public List<Path> onlineLogDirs() {
+        return logDirs.stream().filter(d -> !failureChannel.isOffline(d)).toList();
+    }
+
+    /** Whether {@code tp}'s replica here sat in a log directory that went offline. Any thread. */
+    public boolean isOffline(TopicPartition tp) {
+        return offline.containsKey(tp);
+    }
+
+    /**
+     * The error for a request on a partition of a topic that exists but is not hosted here: Kafka's
+     * KAFKA_STORAGE_ERROR when its replica is in an offline log directory, else NOT_LEADER_OR_FOLLOWER.
+     */
+    public Errors notHostedError(TopicPartition tp) {
+        return isOffline(tp) ? Errors.KAFKA_STORAGE_ERROR : Errors.NOT_LEADER_OR_FOLLOWER;
+    }
+
+    /**
+     * Takes log directory {@code dir} offline (Kafka's ReplicaManager.handleLogDirFailure), as an I/O error
+     * there does: its partitions stop being hosted and become offline, followers stop fetching, leaders stop
+     * leading (waiting produces fail), the cleaner lets them go, their logs' file handles are closed without
+     * a flush, and the listener learns which replicas were there. Any thread; completes once the logs are
+     * closed.
+     */
+    public Future<Void> handleLogDirFailure(Path dir) {
+        Path logDir = dir.toAbsolutePath().normalize();
+        Future<Void> done = offlineDone.computeIfAbsent(logDir, d -> Promise.promise()).future();
+        failureChannel.maybeAddOfflineLogDir(logDir, "being taken offline",
+                new java.io.IOException("log directory taken offline on request"));
+        return done;
+    }
+
+    /** Called once per directory, by the failure channel's handler. */
+    private void takeOffline(Path logDir) {
+        Promise<Void> done = offlineDone.computeIfAbsent(logDir, d -> Promise.promise());
+        logDirCheckpoints.remove(logDir);
+        Map<Uuid, List<Integer>> replicas = new HashMap<>();
+        List<PartitionOwner> gone = new ArrayList<>();
+        for (PartitionOwner o : List.copyOf(owners.values())) {
+            if (o.log().dir().getParent().equals(logDir) && owners.remove(o.topicPartition(), o)) {
+                offline.put(o.topicPartition(), new OfflineReplica(idOf(o.topicId()), logDir));
+                gone.add(o);
+            }
+        }
+        // with those whose log failed to open there (recovery hit the error)
+        List<String> names = new ArrayList<>();
+        offline.forEach((tp, r) -> {
+            if (r.logDir().equals(logDir)) {
+                replicas.computeIfAbsent(r.topicId(), id -> new ArrayList<>()).add(tp.partition());
+                names.add(tp.toString());
+            }
+        });
+        java.util.Collections.sort(names);
+        LOG.error("Log directory {} is offline: its {} partition(s) are no longer served by this broker {}", logDir,
+                names.size(), names);
+        try {
+            offlineListener.onLogDirOffline(logDir, replicas);
+        } catch (RuntimeException e) {
+            LOG.error("Reporting log directory {} offline failed", logDir, e);
+        }
+        List<Future<Object>> closings = new ArrayList<>();
+        for (PartitionOwner o : gone) {
+            TopicPartition tp = o.topicPartition();
+            closings.add(Future.fromCompletionStage(cleaner.unregister(tp)).transform(x -> o.submit(() -> {
+                // waiting acks=all produces get Kafka's answer for a replica in an offline directory
+                o.markClosed(new KafkaStorageException("The log directory " + logDir + " of " + tp + " is offline"));
+                o.log().closeHandlersAfterFailure();
+                return null;
+            })).onFailure(t -> LOG.warn("Closing {} in offline log directory {} failed", tp, logDir, t)));
+        }
+        // a log that failed to close is offline all the same (logged above)
+        Future.join(closings).onComplete(ar -> done.tryComplete());
     }
 
     /**
@@ -127,14 +241,18 @@ public final class PartitionManager {
     /** Where a partition's directory is: an existing one in any log dir, else the least loaded dir. */
     private Path dirFor(TopicPartition tp) {
         String name = tp.topic() + "-" + tp.partition();
-        for (Path d : logDirs) {
+        List<Path> online = onlineLogDirs();
+        if (online.isEmpty()) {
+            throw new KafkaStorageException("Every log directory of this broker is offline");
+        }
+        for (Path d : online) {
             if (Files.isDirectory(d.resolve(name))) {
                 return d.resolve(name);
             }
         }
-        Path best = logDirs.get(0);
+        Path best = online.get(0);
         long bestCount = Long.MAX_VALUE;
-        for (Path d : logDirs) {
+        for (Path d : online) {
             long count = owners.values().stream().filter(o -> o.log().dir().startsWith(d)).count();
             if (count < bestCount) {
                 best = d;
@@ -144,15 +262,26 @@ public final class PartitionManager {
         return best.resolve(name);
     }
 
+    private static Uuid idOf(Uuid topicId) {
+        return topicId == null ? Uuid.ZERO_UUID : topicId;
+    }
+
     /** Opens (creating or recovering) a partition's log on its shard. */
     public Future<PartitionOwner> open(TopicPartition tp, Uuid topicId, Map<String, String> topicConfigs) {
         PartitionOwner existing = owners.get(tp);
         if (existing != null) {
             return Future.succeededFuture(existing);
         }
+        OfflineReplica off = offline.get(tp);
+        if (off != null && (topicId == null || off.topicId().equals(topicId))) {
+            return Future.failedFuture(new KafkaStorageException("The replica of " + tp
+                    + " on this broker is in an offline log directory"));
+        }
         Context shard = shardFor(tp);
         Promise<PartitionOwner> promise = Promise.promise();
         shard.runOnContext(v -> {
+            Path[] at = new Path[1];
+            PartitionLog[] opened = new PartitionLog[1];
             try {
                 PartitionOwner current = owners.get(tp);
                 if (current != null) {
@@ -160,6 +289,7 @@ public final class PartitionManager {
                     return;
                 }
                 Path dir = dirFor(tp);
+                at[0] = dir.getParent();
                 Uuid recorded = PartitionMetadata.read(dir);
                 if (recorded != null && topicId != null && !recorded.equals(topicId)) {
                     // data of a deleted topic that had the same name: never adopted
@@ -169,6 +299,11 @@ public final class PartitionManager {
                 LogDirCheckpoints dirCheckpoints = logDirCheckpoints.computeIfAbsent(dir.getParent(), LogDirCheckpoints::new);
                 PartitionLog log = PartitionLog.open(tp, dir, TopicConfigs.logConfig(topicConfigs, config), time,
                         dirCheckpoints);
+                opened[0] = log;
+                log.failureChannel(failureChannel);
+                if (failureChannel.isOffline(dir.getParent())) {
+                    throw new KafkaStorageException("The log directory of " + tp + " went offline while it opened");
+                }
                 if (topicId != null && !topicId.equals(recorded)) {
                     PartitionMetadata.write(dir, topicId);
                 }
@@ -186,6 +321,21 @@ public final class PartitionManager {
                 }
                 promise.complete(owner);
             } catch (Throwable t) {
+                if (at[0] != null && (t instanceof java.io.IOException || t instanceof java.io.UncheckedIOException
+                        || t instanceof KafkaStorageException)) {
+                    // as Kafka's LogManager loading logs: an I/O error takes the directory offline, with this replica
+                    if (opened[0] != null) {
+                        opened[0].closeHandlersAfterFailure();
+                    }
+                    offline.put(tp, new OfflineReplica(idOf(topicId), at[0]));
+                    failureChannel.maybeAddOfflineLogDir(at[0], "opening " + tp, t);
+                    promise.fail(t instanceof KafkaStorageException ? t
+                            : new KafkaStorageException("I/O error opening " + tp + " in " + at[0] + ": " + t.getMessage(), t));
+                    return;
+                }
+                if (opened[0] != null) {
+                    opened[0].closeHandlersAfterFailure();
+                }
                 promise.fail(t);
             }
         });
@@ -223,6 +373,9 @@ public final class PartitionManager {
 
     /** Stops hosting a partition and deletes its data. */
     public Future<Void> delete(TopicPartition tp) {
+        // a replica in an offline directory: its data stay there untouched (Kafka deletes them when the
+        // directory is back; here a restart's stray-directory scan does)
+        offline.remove(tp);
         PartitionOwner owner = owners.remove(tp);
         if (owner == null) {
             return Future.succeededFuture();
@@ -320,14 +473,19 @@ public final class PartitionManager {
                 if (logStarts) {
                     logStartsChanged.remove(d);
                 }
-                if (c == null) {
+                if (c == null || failureChannel.isOffline(d)) {
                     continue;
                 }
-                if (recoveryPoints) {
-                    c.writeRecoveryPoints();
-                }
-                if (logStarts) {
-                    c.writeLogStartOffsets();
+                try {
+                    if (recoveryPoints) {
+                        c.writeRecoveryPoints();
+                    }
+                    if (logStarts) {
+                        c.writeLogStartOffsets();
+                    }
+                } catch (java.io.IOException | java.io.UncheckedIOException e) {
+                    // as Kafka's LogManager: a checkpoint that cannot be written takes its directory offline
+                    failureChannel.maybeAddOfflineLogDir(d, "writing its offset checkpoints", e);
                 }
             }
             return null;
@@ -335,7 +493,7 @@ public final class PartitionManager {
     }
 
     private Future<Void> writeCheckpoints(Map<Path, Map<TopicPartition, Long>> hosted) {
-        return checkpoints.write(logDirs, hosted)
+        return checkpoints.write(onlineLogDirs(), hosted)
                 .onFailure(t -> LOG.warn("Writing the high-watermark checkpoints failed", t));
     }
 

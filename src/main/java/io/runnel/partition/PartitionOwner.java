@@ -337,7 +337,7 @@ public final class PartitionOwner {
             // only one that may join (Kafka's isReplicaIsrEligible): a broker the controller fenced (cut off,
             // paused, gone) would otherwise hold every acks=all write for replica.lag.time.max.ms
             boolean counts = maximal.contains(e.getKey()) || p.caughtUp(leo, now, replication.replicaLagTimeMaxMs())
-                    && replication.changer().eligibleForIsr(e.getKey());
+                    && replication.changer().eligibleForIsr(tp, e.getKey());
             if (counts && p.logEndOffset < newHw) {
                 newHw = p.logEndOffset;
             }
@@ -379,7 +379,7 @@ public final class PartitionOwner {
     }
 
     private void maybeExpandIsr(int replicaId, FollowerProgress p) {
-        if (proposedIsr != null || state.isr().contains(replicaId) || !replication.changer().eligibleForIsr(replicaId)) {
+        if (proposedIsr != null || state.isr().contains(replicaId) || !replication.changer().eligibleForIsr(tp, replicaId)) {
             return;
         }
         if (p.logEndOffset >= highWatermark && p.logEndOffset >= leaderEpochStartOffset) {
@@ -728,11 +728,16 @@ public final class PartitionOwner {
 
     /** Owner context only. */
     void markClosed() {
+        markClosed(new NotLeaderOrFollowerException("partition " + tp + " is no longer hosted here"));
+    }
+
+    /** As {@link #markClosed()}, failing waiting acks=all produces with {@code reason}. Owner context only. */
+    void markClosed(RuntimeException reason) {
         boolean wasLeader = leader && !closed;
         closed = true;
         if (replication != null) {
             replication.followers().unfollow(this);
-            stopLeading(new NotLeaderOrFollowerException("partition " + tp + " is no longer hosted here"));
+            stopLeading(reason);
         }
         notifyListeners();
         if (wasLeader) {

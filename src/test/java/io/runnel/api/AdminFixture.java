@@ -52,7 +52,7 @@ final class AdminFixture implements AutoCloseable {
 
     AdminFixture(Path dir, Map<String, String> props) {
         Map<String, String> all = new HashMap<>(props);
-        all.put(BrokerConfig.LOG_DIRS, dir.resolve("logs").toString());
+        all.putIfAbsent(BrokerConfig.LOG_DIRS, dir.resolve("logs").toString());
         all.put(BrokerConfig.NODE_ID, String.valueOf(NODE_ID));
         config = new BrokerConfig(all);
         VertxInternal vi = (VertxInternal) vertx;

@@ -31,6 +31,7 @@ final class ProcessCluster implements AutoCloseable {
     private final Path dir;
     private final Map<String, String> overrides;
     private final Map<Integer, Process> nodes = new HashMap<>();
+    private final Map<Integer, Map<String, String>> nodeOverrides = new HashMap<>();
     private final int[] kafkaPorts = new int[3];
     private final int[] hzPorts = new int[3];
     private final int[] raftPorts = new int[3];
@@ -49,6 +50,11 @@ final class ProcessCluster implements AutoCloseable {
             hzPorts[i] = Ports.free();
             raftPorts[i] = Ports.free();
         }
+    }
+
+    /** Settings of node {@code id} alone (its own log.dirs, say), over the shared ones; set before it starts. */
+    void override(int id, Map<String, String> settings) {
+        nodeOverrides.put(id, Map.copyOf(settings));
     }
 
     /** Starts node {@code id} (1 to 3) and waits until its Kafka port accepts connections. */
@@ -76,6 +82,7 @@ final class ProcessCluster implements AutoCloseable {
         o.put("bridge.enabled", "false");
         o.put("offsets.topic.num.partitions", "2");
         o.putAll(overrides);
+        o.putAll(nodeOverrides.getOrDefault(id, Map.of()));
         o.forEach((k, v) -> {
             cmd.add("--override");
             cmd.add(k + "=" + v);
@@ -107,6 +114,21 @@ final class ProcessCluster implements AutoCloseable {
         nodes.remove(id).destroyForcibly().waitFor(10, TimeUnit.SECONDS);
     }
 
+    /** SIGTERM of node {@code id}: a clean shutdown; waits for the process to end. */
+    void stop(int id) throws InterruptedException {
+        Process p = nodes.remove(id);
+        p.destroy();
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Whether node {@code id}'s process runs. */
+    boolean isAlive(int id) {
+        Process p = nodes.get(id);
+        return p != null && p.isAlive();
+    }
+
     /** SIGSTOP: the process is frozen, its sockets stay open. */
     void freeze(int id) throws Exception {
         signal(id, "-STOP");
@@ -122,6 +144,11 @@ final class ProcessCluster implements AutoCloseable {
         Process kill = new ProcessBuilder("kill", signal, Long.toString(pid)).inheritIO().start();
         assertThat(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0)
                 .as("kill %s %d (node %d)", signal, pid, id).isTrue();
+    }
+
+    /** Node {@code id}'s Kafka listener, host:port. */
+    String address(int id) {
+        return "127.0.0.1:" + kafkaPorts[id - 1];
     }
 
     String bootstrap() {

@@ -255,4 +255,132 @@ class MetadataImageTest {
         assertThat(copy.brokerConfigs("")).isEmpty();
         assertThat(copy.broker(1)).isNotNull();
     }
+
+    /** The partitions of {@code topic} that broker {@code node} leads, and those it only follows. */
+    private Map<Boolean, List<Integer>> ledBy(String topic, int node) {
+        Map<Boolean, List<Integer>> m = new java.util.HashMap<>(Map.of(true, new java.util.ArrayList<>(),
+                false, new java.util.ArrayList<>()));
+        for (int p = 0; p < image.topic(topic).partitions().size(); p++) {
+            m.get(state(topic, p).leader() == node).add(p);
+        }
+        return m;
+    }
+
+    @Test
+    void aFailedLogDirMovesItsLeadershipsAndTakesItsReplicasOutOfTheIsr() {
+        broker(1);
+        broker(2);
+        broker(3);
+        Uuid id = Uuid.randomUuid();
+        apply(MetadataRecords.createTopic("t", id, 6, (short) 3, Map.of(), 0, 0));
+        Map<Boolean, List<Integer>> led = ledBy("t", 1);
+        assertThat(led.get(true)).isNotEmpty();
+        assertThat(led.get(false)).hasSizeGreaterThan(1);
+        // broker 1's failed directory held one partition it led and one it followed; the rest is elsewhere
+        int leading = led.get(true).get(0);
+        int following = led.get(false).get(0);
+        int untouched = led.get(false).get(1);
+        PartitionState leadingBefore = state("t", leading);
+        PartitionState followingBefore = state("t", following);
+        PartitionState untouchedBefore = state("t", untouched);
+        MetadataImage.Applied a = apply(MetadataRecords.logDirOffline(1, incarnations.get(1), "/data/b",
+                Map.of(id, List.of(leading, following))));
+
+        assertThat(a.delta().partitions()).hasSize(2);
+        assertThat(state("t", leading).leader()).isNotEqualTo(1).isIn(leadingBefore.isr());
+        assertThat(state("t", leading).leaderEpoch()).isEqualTo(leadingBefore.leaderEpoch() + 1);
+        assertThat(state("t", leading).isr()).doesNotContain(1).hasSize(2);
+        assertThat(state("t", following).leader()).isEqualTo(followingBefore.leader());
+        assertThat(state("t", following).leaderEpoch()).isEqualTo(followingBefore.leaderEpoch());
+        assertThat(state("t", following).isr()).doesNotContain(1).hasSize(2);
+        assertThat(state("t", untouched)).isEqualTo(untouchedBefore);
+        assertThat(image.broker(1).fenced()).as("the broker serves its other directories").isFalse();
+        assertThat(image.offlineDirs(1)).containsExactly("/data/b");
+        assertThat(image.replicaOffline(1, id, leading)).isTrue();
+        assertThat(image.replicaOffline(1, id, untouched)).isFalse();
+        assertThat(image.eligibleReplicas(id, leading)).containsExactly(2, 3);
+    }
+
+    @Test
+    void aReplicaInAnOfflineDirIsNeitherElectedNorReadmittedUntilItsProcessIsReplaced() {
+        broker(1);
+        broker(2);
+        broker(3);
+        Uuid id = Uuid.randomUuid();
+        apply(MetadataRecords.createTopic("t", id, 1, (short) 3, Map.of(), 0, 0));
+        TopicPartition tp = new TopicPartition("t", 0);
+        apply(MetadataRecords.logDirOffline(1, incarnations.get(1), "/data/b", Map.of(id, List.of(0))));
+        PartitionState s = state("t", 0);
+        assertThat(s.isr()).containsExactlyInAnyOrder(2, 3);
+        assertThatThrownBy(() -> apply(MetadataRecords.alterPartition(id, tp, s, List.of(s.leader(), 1, 5 - s.leader()))))
+                .as("the leader cannot bring it back into the ISR").isInstanceOf(IneligibleReplicaException.class);
+
+        // 2 and 3 go: 1 is live but its replica is offline, so the partition has no leader, ISR left at its last
+        apply(MetadataRecords.fenceBroker(2, incarnations.get(2)));
+        apply(MetadataRecords.fenceBroker(3, incarnations.get(3)));
+        assertThat(state("t", 0).leader()).isEqualTo(-1);
+        assertThat(state("t", 0).isr()).doesNotContain(1).hasSize(1);
+        int last = state("t", 0).isr().get(0);
+        // a pause of broker 1 (fenced, then back) changes nothing
+        apply(MetadataRecords.fenceBroker(1, incarnations.get(1)));
+        apply(MetadataRecords.unfenceBroker(1, incarnations.get(1)));
+        assertThat(state("t", 0).leader()).isEqualTo(-1);
+
+        // broker 1 restarts with its directory back: a new process, eligible again, but out of sync
+        Uuid restarted = Uuid.randomUuid();
+        apply(MetadataRecords.fenceBroker(1, incarnations.get(1)));
+        apply(MetadataRecords.registerBroker(1, restarted, "127.0.0.1", 9091));
+        apply(MetadataRecords.unfenceBroker(1, restarted));
+        assertThat(image.offlineDirs(1)).isEmpty();
+        assertThat(state("t", 0).leader()).as("out of sync: not elected").isEqualTo(-1);
+        apply(MetadataRecords.unfenceBroker(last, incarnations.get(last)));
+        assertThat(state("t", 0).leader()).isEqualTo(last);
+        apply(MetadataRecords.alterPartition(id, tp, state("t", 0), List.of(last, 1)));
+        assertThat(state("t", 0).isr()).containsExactly(last, 1);
+    }
+
+    @Test
+    void theLastInSyncReplicaStaysInTheIsrWhenItsDirFailsAndNoOneElseIsElected() {
+        broker(1);
+        broker(2);
+        Uuid id = Uuid.randomUuid();
+        apply(MetadataRecords.createTopic("t", id, 1, (short) 2, Map.of(), 0, 0));
+        TopicPartition tp = new TopicPartition("t", 0);
+        PartitionState s = state("t", 0);
+        int leader = s.leader();
+        apply(MetadataRecords.alterPartition(id, tp, s, List.of(leader)));
+        apply(MetadataRecords.logDirOffline(leader, incarnations.get(leader), "/d", Map.of(id, List.of(0))));
+        assertThat(state("t", 0).leader()).as("the out-of-sync replica is not elected").isEqualTo(-1);
+        assertThat(state("t", 0).isr()).containsExactly(leader);
+    }
+
+    @Test
+    void anOfflineDirOfAProcessThatIsGoneIsRefused() {
+        broker(1);
+        assertThatThrownBy(() -> apply(MetadataRecords.logDirOffline(1, Uuid.randomUuid(), "/d", Map.of())))
+                .isInstanceOf(org.apache.kafka.common.errors.StaleBrokerEpochException.class);
+        assertThat(image.offlineDirs(1)).isEmpty();
+    }
+
+    @Test
+    void aSnapshotKeepsTheOfflineDirs() {
+        broker(1);
+        broker(2);
+        Uuid id = Uuid.randomUuid();
+        apply(MetadataRecords.createTopic("t", id, 4, (short) 2, Map.of(), 0, 0));
+        apply(MetadataRecords.logDirOffline(1, incarnations.get(1), "/d2", Map.of(id, List.of(3, 0, 1))));
+        apply(MetadataRecords.logDirOffline(1, incarnations.get(1), "/d3", Map.of(id, List.of(2))));
+        MetadataImage copy = new MetadataImage(o -> false);
+        copy.load(new JsonObject(image.toJson().encode()));
+        assertThat(copy.toJson()).isEqualTo(image.toJson());
+        assertThat(copy.offlineDirs(1)).containsExactlyInAnyOrder("/d2", "/d3");
+        for (int p = 0; p < 4; p++) {
+            assertThat(copy.replicaOffline(1, id, p)).isTrue();
+        }
+        JsonObject old = image.toJson();
+        old.remove("offlineDirs");
+        MetadataImage older = new MetadataImage(o -> false);
+        older.load(old);
+        assertThat(older.offlineDirs(1)).isEmpty();
+    }
 }

@@ -85,4 +85,19 @@ class HighWatermarkCheckpointsTest {
         assertThat(new PartitionOwner(A0, Uuid.randomUuid(), context, log, 2, null, 2).highWatermark()).isEqualTo(4);
         log.close();
     }
+    @Test
+    void aDirectoryWhoseCheckpointCannotBeWrittenIsReportedAndTheOthersAreStillWritten() throws Exception {
+        Path broken = dir.resolve("broken");
+        Path fine = dir.resolve("fine");
+        Files.createDirectories(broken);
+        Files.createDirectories(fine);
+        // the checkpoint cannot replace a non-empty directory that stands where its file goes
+        Files.createDirectories(ReplicationOffsetCheckpoint.file(broken).resolve("x"));
+        List<Path> failed = new java.util.concurrent.CopyOnWriteArrayList<>();
+        HighWatermarkCheckpoints checkpoints = new HighWatermarkCheckpoints(vertx, (d, e) -> failed.add(d));
+        checkpoints.write(List.of(broken, fine), Map.of(broken, Map.of(A0, 1L), fine, Map.of(A1, 2L)))
+                .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertThat(failed).containsExactly(broken);
+        assertThat(ReplicationOffsetCheckpoint.read(fine)).isEqualTo(Map.of(A1, 2L));
+    }
 }
