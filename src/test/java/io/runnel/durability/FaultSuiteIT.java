@@ -219,10 +219,8 @@ class FaultSuiteIT {
                 .as("a record sent with two of three nodes down was acknowledged").isFalse();
         List<Integer> order = new ArrayList<>(List.of(leader, other));
         Collections.shuffle(order);
-        for (int k : order) {
-            cluster.start(k);
-        }
-        fault("kill -9 of " + leader + " and " + other + ", restarted in order " + order, at,
+        cluster.startTogether(order);
+        fault("kill -9 of " + leader + " and " + other + ", restarted together in order " + order, at,
                 awaitAllPartitionsAck(restartAt, Duration.ofSeconds(90)));
         end();
     }
@@ -237,10 +235,10 @@ class FaultSuiteIT {
         }
         List<Integer> order = new ArrayList<>(List.of(1, 2, 3));
         Collections.shuffle(order);
-        for (int k : order) {
-            cluster.start(k);
-        }
-        fault("kill -9 of every node, restarted in order " + order, at, awaitAllPartitionsAck(at, Duration.ofSeconds(120)));
+        long restartAt = System.nanoTime();
+        cluster.startTogether(order);
+        fault("kill -9 of every node, restarted together in order " + order, restartAt,
+                awaitAllPartitionsAck(restartAt, Duration.ofSeconds(120)));
         end();
     }
 

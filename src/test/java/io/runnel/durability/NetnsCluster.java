@@ -231,12 +231,33 @@ final class NetnsCluster implements AutoCloseable {
      * other voters are down, as a Runnel node can; {@link #startAll} waits for the brokers to serve.
      */
     void start(int k) throws Exception {
+        startTogether(List.of(k));
+    }
+
+    /**
+     * Launches the given nodes one right after the other, in that order, without waiting for any, then waits
+     * for each as {@link #start} does: how an operator restarts several nodes at once.
+     */
+    void startTogether(List<Integer> order) throws Exception {
+        Map<Integer, Process> launched = new LinkedHashMap<>();
         if (target == Target.KAFKA) {
-            kafka.prepare(List.of(k));
-            // a Kafka JVM takes several times a Runnel node's start-up, tens of seconds on a busy machine
-            awaitPort(k, spawn(k, kafka.command(k)), kafka.firstPort(k), 120);
-            return;
+            kafka.prepare(order);
         }
+        for (int k : order) {
+            launched.put(k, spawn(k, target == Target.KAFKA ? kafka.command(k) : runnelCommand(k)));
+        }
+        for (Map.Entry<Integer, Process> e : launched.entrySet()) {
+            int k = e.getKey();
+            if (target == Target.KAFKA) {
+                // a Kafka JVM takes several times a Runnel node's start-up, tens of seconds on a busy machine
+                awaitPort(k, e.getValue(), kafka.firstPort(k), 120);
+            } else {
+                awaitPort(k, e.getValue(), KAFKA_PORT, 60);
+            }
+        }
+    }
+
+    private List<String> runnelCommand(int k) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> members = new ArrayList<>();
         List<String> quorum = new ArrayList<>();
@@ -270,7 +291,7 @@ final class NetnsCluster implements AutoCloseable {
             cmd.add("--override");
             cmd.add(key + "=" + v);
         });
-        awaitPort(k, spawn(k, cmd), KAFKA_PORT, 60);
+        return cmd;
     }
 
     /** Runs {@code jvm} in node k's namespace, its output appended to the node's log. */
