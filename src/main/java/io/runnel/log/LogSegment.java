@@ -11,6 +11,8 @@ import java.util.function.Consumer;
 
 import org.apache.kafka.common.errors.CorruptRecordException;
 import org.apache.kafka.common.utils.Time;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One segment of a partition log: {@code <base offset %020d>.log} holding v2 record batches back to
@@ -22,8 +24,15 @@ import org.apache.kafka.common.utils.Time;
  * Reads ({@link #read}, {@link #translateOffset}, {@link #findOffsetByTimestamp}) may run on any thread;
  * they read the file positionally and never look beyond the position the caller passes (the published
  * end of the log), so they never see a batch being written.
+ *
+ * <p>CRCs: a batch is checked when appended (by the caller's validation) and when recovery scans it; a
+ * segment opened below the recovery point is trusted for its indexes but not for its bytes, so
+ * {@link #read} checks the CRC of each range the first time it serves it ({@link VerifiedRanges}) and
+ * refuses a damaged batch with a CorruptRecordException instead of sending it.
  */
 final class LogSegment implements Closeable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LogSegment.class);
 
     static final String LOG_SUFFIX = ".log";
     static final String INDEX_SUFFIX = ".index";
@@ -44,6 +53,11 @@ final class LogSegment implements Closeable {
     private volatile long maxTimestampSoFar = LogBatch.NO_TIMESTAMP;
     private volatile long offsetOfMaxTimestampSoFar;
     private long rollingBasedTimestamp = LogBatch.NO_TIMESTAMP;
+    // byte ranges whose CRCs were checked (appended, recovered, or read once); a segment opened below the
+    // recovery point starts with none, and its first reads check what they serve
+    private final VerifiedRanges verified = new VerifiedRanges();
+    // the position of the last corrupt batch reported, so that a client retrying it is not logged every time
+    private volatile int reportedCorruptPosition = -1;
 
     private LogSegment(long baseOffset, RecordFormat.SegmentFile log, OffsetIndex offsetIndex, TimeIndex timeIndex,
                        int indexIntervalBytes, int maxIndexSize, long created) {
@@ -163,6 +177,8 @@ final class LogSegment implements Closeable {
             }
         }
         log.append(records);
+        // every caller validated the batches (CRC included) before appending them
+        verified.add(physicalPosition, log.sizeInBytes());
         for (LogBatch batch : records.batches()) {
             indexBatch(batch, physicalPosition);
             physicalPosition += batch.sizeInBytes();
@@ -237,6 +253,15 @@ final class LogSegment implements Closeable {
      */
     LogSlice read(long startOffset, int maxBytes, long maxOffsetExclusive, int maxPosition, boolean minOneMessage)
             throws IOException {
+        LogSlice slice = locate(startOffset, maxBytes, maxOffsetExclusive, maxPosition, minOneMessage);
+        if (slice != null && slice.size() > 0) {
+            ensureVerified((int) slice.position(), (int) slice.position() + slice.size());
+        }
+        return slice;
+    }
+
+    private LogSlice locate(long startOffset, int maxBytes, long maxOffsetExclusive, int maxPosition,
+                            boolean minOneMessage) throws IOException {
         BatchPosition first = translateOffset(startOffset, maxPosition);
         if (first == null) {
             return null;
@@ -260,6 +285,48 @@ final class LogSegment implements Closeable {
             end += b.size;
         }
         return new LogSlice(log.channel(), first.position, end - first.position);
+    }
+
+    /**
+     * Checks the CRC of every batch in {@code [start, end)} (whole batches) unless that range was verified
+     * before ({@link VerifiedRanges}): a range read for the first time since the segment was opened below
+     * the recovery point. A batch that fails is never served: its read fails with a
+     * CorruptRecordException naming the file, position and offset, logged once per batch.
+     */
+    private void ensureVerified(int start, int end) throws IOException {
+        if (verified.covers(start, end)) {
+            return;
+        }
+        long previousLast = -1;
+        int pos = start;
+        for (LogBatch batch : log.batchesFrom(start, end)) {
+            // the CRC covers neither the base offset nor the length: offsets must also grow batch to batch
+            if (!batch.isValid() || batch.baseOffset() <= previousLast || batch.lastOffset() < batch.baseOffset()) {
+                throw corrupt(pos, batch.baseOffset());
+            }
+            previousLast = batch.lastOffset();
+            pos += batch.sizeInBytes();
+        }
+        if (pos != end) {
+            throw corrupt(pos, previousLast + 1);
+        }
+        verified.add(start, end);
+    }
+
+    private CorruptRecordException corrupt(int position, long offset) {
+        String what = "Corrupt record batch at position " + position + " (offset " + offset + ") of " + log.file()
+                + ": its CRC, size or offsets do not check; it is not served";
+        if (reportedCorruptPosition != position) {
+            reportedCorruptPosition = position;
+            LOG.error("{}. The segment was written before this process started and was damaged on disk since; "
+                    + "a replica with an intact copy still has it", what);
+        }
+        return new CorruptRecordException(what);
+    }
+
+    /** The CRC-checked byte ranges of this segment (tests). */
+    VerifiedRanges verifiedRanges() {
+        return verified;
     }
 
     /** The offset after the last batch of the segment (its base offset when empty). */
@@ -349,6 +416,7 @@ final class LogSegment implements Closeable {
         if (truncated > 0) {
             log.truncateTo(validBytes);
         }
+        verified.reset(validBytes);
         timeIndex.maybeAppend(maxTimestampSoFar, offsetOfMaxTimestampSoFar, true);
         return truncated;
     }
@@ -364,6 +432,7 @@ final class LogSegment implements Closeable {
         timeIndex.truncateTo(b.baseOffset);
         int before = size();
         log.truncateTo(b.position);
+        verified.truncateTo(b.position);
         // the largest timestamp may have been cut off: recompute from the remaining batches
         maxTimestampSoFar = LogBatch.NO_TIMESTAMP;
         offsetOfMaxTimestampSoFar = baseOffset;
@@ -451,14 +520,28 @@ final class LogSegment implements Closeable {
         if (!offsetIndex.isSane(logSize, Long.MAX_VALUE)) {
             return false;
         }
+        int lastIndexed = 0;
         if (offsetIndex.entries() > 0) {
             OffsetIndex.Entry last = offsetIndex.lookup(Long.MAX_VALUE);
             BatchPosition b = readHeader(last.position(), logSize, ByteBuffer.allocate(HEADER_PREFIX));
             if (b == null || b.lastOffset != last.offset()) {
                 return false;
             }
+            lastIndexed = last.position();
         }
-        return timeIndex.isSane(logSize, readNextOffset());
+        if (!timeIndex.isSane(logSize, readNextOffset())) {
+            return false;
+        }
+        // the time index's last entry holds the segment's largest timestamp (ListOffsets, retention): an index
+        // emptied or cut short would hide it. The batches after the last offset-index entry are a few
+        // index.interval.bytes at most, so this reads a handful of headers
+        long indexedMax = timeIndex.lastEntry().timestamp();
+        for (LogBatch batch : log.batchesFrom(lastIndexed, logSize)) {
+            if (batch.maxTimestamp() > indexedMax) {
+                return false;
+            }
+        }
+        return true;
     }
 
     void closeHandlersOnly() throws IOException {
