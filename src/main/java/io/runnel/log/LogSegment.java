@@ -255,7 +255,12 @@ final class LogSegment implements Closeable {
             throws IOException {
         LogSlice slice = locate(startOffset, maxBytes, maxOffsetExclusive, maxPosition, minOneMessage);
         if (slice != null && slice.size() > 0) {
-            ensureVerified((int) slice.position(), (int) slice.position() + slice.size());
+            int start = (int) slice.position();
+            int good = verifiedEnd(start, start + slice.size());
+            if (good < start + slice.size()) {
+                // the batches before the damaged one are served; the next read starts at it and fails
+                slice = new LogSlice(slice.channel(), start, good - start);
+            }
         }
         return slice;
     }
@@ -290,27 +295,37 @@ final class LogSegment implements Closeable {
     /**
      * Checks the CRC of every batch in {@code [start, end)} (whole batches) unless that range was verified
      * before ({@link VerifiedRanges}): a range read for the first time since the segment was opened below
-     * the recovery point. A batch that fails is never served: its read fails with a
-     * CorruptRecordException naming the file, position and offset, logged once per batch.
+     * the recovery point. Returns {@code end}, or the position of the first batch that fails, which is
+     * never served: when it is the first one the read fails with a CorruptRecordException naming the file,
+     * position and offset, logged once per batch.
      */
-    private void ensureVerified(int start, int end) throws IOException {
+    private int verifiedEnd(int start, int end) throws IOException {
         if (verified.covers(start, end)) {
-            return;
+            return end;
         }
         long previousLast = -1;
         int pos = start;
+        long badOffset = -1;
         for (LogBatch batch : log.batchesFrom(start, end)) {
             // the CRC covers neither the base offset nor the length: offsets must also grow batch to batch
             if (!batch.isValid() || batch.baseOffset() <= previousLast || batch.lastOffset() < batch.baseOffset()) {
-                throw corrupt(pos, batch.baseOffset());
+                badOffset = batch.baseOffset();
+                break;
             }
             previousLast = batch.lastOffset();
             pos += batch.sizeInBytes();
         }
-        if (pos != end) {
-            throw corrupt(pos, previousLast + 1);
+        if (pos > start) {
+            verified.add(start, pos);
         }
-        verified.add(start, end);
+        if (pos == end) {
+            return end;
+        }
+        CorruptRecordException corrupt = corrupt(pos, badOffset >= 0 ? badOffset : previousLast + 1);
+        if (pos == start) {
+            throw corrupt;
+        }
+        return pos;
     }
 
     private CorruptRecordException corrupt(int position, long offset) {

@@ -116,6 +116,11 @@ final class AckHistory implements AutoCloseable {
         return acked.size();
     }
 
+    /** Every acknowledgement so far, by value. */
+    Map<String, Ack> acked() {
+        return new HashMap<>(acked);
+    }
+
     Map<String, Integer> errors() {
         return new TreeMap<>(errors);
     }
