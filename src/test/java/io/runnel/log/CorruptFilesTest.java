@@ -209,6 +209,21 @@ class CorruptFilesTest {
     }
 
     @Test
+    void followerRefusesACorruptBatchFromTheLeaderNamingItsOffsets() throws Exception {
+        try (PartitionLog log = open(dir, config(), time)) {
+            appendValues(log, 2);
+            RecordSet copy = RecordSet.builder().baseOffset(2).addAll(LogTestSupport.records(T0, "a", "b", "c")).build();
+            ByteBuffer buf = copy.buffer().duplicate();
+            int last = buf.limit() - 3;
+            buf.put(last, (byte) (buf.get(last) ^ 0x04));
+            assertThatThrownBy(() -> log.appendAsFollower(RecordSet.wrap(buf)))
+                    .isInstanceOf(CorruptRecordException.class)
+                    .hasMessageContaining("offsets 2..4").hasMessageContaining("not appended");
+            assertThat(log.logEndOffset()).isEqualTo(2);
+        }
+    }
+
+    @Test
     void verifiedRangesNeverClaimBytesNobodyChecked() {
         VerifiedRanges r = new VerifiedRanges();
         r.add(100, 200);
