@@ -39,6 +39,9 @@ final class LogSegment implements Closeable {
     static final String TIME_INDEX_SUFFIX = ".timeindex";
     static final String DELETED_SUFFIX = ".deleted";
 
+    /** How much a first read verifies per positional read (whole batches; a larger batch is read whole). */
+    private static final int VERIFY_CHUNK_BYTES = 1 << 20;
+
     /** Bytes of a v2 batch header up to and including lastOffsetDelta. */
     private static final int HEADER_PREFIX = RecordFormat.LAST_OFFSET_DELTA_OFFSET + 4;
 
@@ -306,14 +309,49 @@ final class LogSegment implements Closeable {
         long previousLast = -1;
         int pos = start;
         long badOffset = -1;
-        for (LogBatch batch : log.batchesFrom(start, end)) {
-            // the CRC covers neither the base offset nor the length: offsets must also grow batch to batch
-            if (!batch.isValid() || batch.baseOffset() <= previousLast || batch.lastOffset() < batch.baseOffset()) {
-                badOffset = batch.baseOffset();
+        // one positional read per chunk of whole batches (a batch larger than a chunk is read whole): reading
+        // each batch on its own cost about ten times the CRC itself
+        ByteBuffer chunk = null;
+        scan:
+        while (pos < end) {
+            int want = Math.min(end - pos, VERIFY_CHUNK_BYTES);
+            if (want >= RecordFormat.RECORD_BATCH_OVERHEAD) {
+                ByteBuffer header = readAt(pos, 12, ByteBuffer.allocate(12));
+                int batchSize = header.getInt(8) + 12;
+                if (batchSize < RecordFormat.RECORD_BATCH_OVERHEAD || pos + (long) batchSize > end) {
+                    break;
+                }
+                want = Math.max(want, batchSize);
+            } else {
                 break;
             }
-            previousLast = batch.lastOffset();
-            pos += batch.sizeInBytes();
+            if (chunk == null || chunk.capacity() < want) {
+                chunk = ByteBuffer.allocate(want);
+            }
+            chunk.clear().limit(want);
+            readAt(pos, want, chunk);
+            int scanned = 0;
+            try {
+                for (LogBatch batch : RecordSet.wrap(chunk.duplicate()).batches()) {
+                    // the CRC covers neither the base offset nor the length: offsets must also grow batch to batch
+                    if (!batch.isValid() || batch.baseOffset() <= previousLast
+                            || batch.lastOffset() < batch.baseOffset()) {
+                        badOffset = batch.baseOffset();
+                        pos += scanned;
+                        break scan;
+                    }
+                    previousLast = batch.lastOffset();
+                    scanned += batch.sizeInBytes();
+                }
+            } catch (CorruptRecordException e) {
+                // a size field below the minimum
+                pos += scanned;
+                break;
+            }
+            if (scanned == 0) {
+                break;
+            }
+            pos += scanned;
         }
         if (pos > start) {
             verified.add(start, pos);
@@ -326,6 +364,21 @@ final class LogSegment implements Closeable {
             throw corrupt;
         }
         return pos;
+    }
+
+    /** Reads {@code length} bytes at {@code position} into {@code buf} (from its position), flipped for reading. */
+    private ByteBuffer readAt(int position, int length, ByteBuffer buf) throws IOException {
+        FileChannel ch = log.channel();
+        int start = buf.position();
+        buf.limit(start + length);
+        while (buf.hasRemaining()) {
+            if (ch.read(buf, position + (long) (buf.position() - start)) < 0) {
+                break;
+            }
+        }
+        buf.flip();
+        buf.position(start);
+        return buf;
     }
 
     private CorruptRecordException corrupt(int position, long offset) {

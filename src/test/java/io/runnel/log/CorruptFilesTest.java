@@ -15,6 +15,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.Random;
 
 import org.apache.kafka.common.errors.CorruptRecordException;
@@ -84,6 +85,39 @@ class CorruptFilesTest {
             assertThatThrownBy(() -> log.read(4, 1 << 20, Long.MAX_VALUE, true))
                     .isInstanceOf(CorruptRecordException.class);
             assertThat(readValues(log, 5)).containsExactly("value-005", "value-006", "value-007", "value-008");
+        }
+    }
+
+    @Test
+    void aReadLargerThanOneVerifyChunkServesTheBatchesBeforeTheDamagedOne() throws Exception {
+        String value = "v".repeat(1000);
+        try (PartitionLog log = open(dir, config(), time)) {
+            for (int i = 0; i < 1500; i++) {
+                log.appendAsLeader(batch(T0, value + i), 1);
+            }
+        }
+        int batchSize = batch(T0, value + 1000).sizeInBytes();
+        // offset 1200, past the first MiB: its batch starts at the sum of the sizes before it
+        long position = 0;
+        try (RecordFormat.SegmentFile records = RecordFormat.SegmentFile.open(file(0, ".log").toFile())) {
+            for (LogBatch b : records.batchesFrom(0, records.sizeInBytes())) {
+                if (b.baseOffset() == 1200) {
+                    break;
+                }
+                position += b.sizeInBytes();
+            }
+        }
+        assertThat(position).isGreaterThan(1 << 20);
+        flipBit(file(0, ".log"), position + batchSize - 3);
+        try (PartitionLog log = open(dir, config(), time)) {
+            RecordSet served = log.read(0, 2 << 20, Long.MAX_VALUE, true).records().toRecordSet();
+            List<String> values = LogTestSupport.values(served);
+            assertThat(values).hasSize(1200);
+            assertThat(values.get(1199)).isEqualTo(value + 1199);
+            assertThatThrownBy(() -> log.read(1200, 2 << 20, Long.MAX_VALUE, true))
+                    .isInstanceOf(CorruptRecordException.class).hasMessageContaining("offset 1200");
+            assertThat(LogTestSupport.values(log.read(1201, 2 << 20, Long.MAX_VALUE, true).records().toRecordSet()))
+                    .hasSize(299);
         }
     }
 
