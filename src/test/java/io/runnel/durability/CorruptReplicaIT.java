@@ -113,6 +113,7 @@ class CorruptReplicaIT {
                 assertThat(result.duplicated()).as("duplicated: %s", result).isZero();
                 assertThat(cut0 && cut1).as("both damaged tails cut at recovery").isTrue();
                 assertThat(missing0 + missing1).as("acknowledged records missing from the repaired replica").isZero();
+                assertThat(output).doesNotContain("has been blocked for");
             }
         }
     }
