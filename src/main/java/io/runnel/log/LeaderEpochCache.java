@@ -53,6 +53,8 @@ final class LeaderEpochCache {
     private final ReentrantLock writeLock = new ReentrantLock();
     // immutable; replaced whole under writeLock
     private volatile NavigableMap<Integer, Long> epochs = EMPTY;
+    // the checkpoint could not be read: the loader rebuilds the entries from the batches
+    private boolean loadedMalformed;
 
     LeaderEpochCache(Path dir) throws IOException {
         this(dir, Checkpoints::write);
@@ -82,11 +84,20 @@ final class LeaderEpochCache {
                 loaded.put(Integer.parseInt(parts[0]), Long.parseLong(parts[1]));
             }
         } catch (RuntimeException e) {
-            // the recovery scan re-assigns epochs from the batches it reads; Kafka fails the dir instead
-            LOG.warn("Ignoring malformed {}: {}", file, e.getMessage());
+            // the loader rebuilds the entries from the batch headers of the whole log
+            LOG.warn("Malformed {} ({}): rebuilding the leader epochs from the log", file, e.getMessage());
             loaded.clear();
+            loadedMalformed = true;
         }
         epochs = Collections.unmodifiableNavigableMap(loaded);
+    }
+
+    /**
+     * Whether the checkpoint on disk could not be read when this cache was created (it starts empty then),
+     * so that the loader rebuilds it from every batch, not only from those above the recovery point.
+     */
+    boolean loadedMalformed() {
+        return loadedMalformed;
     }
 
     /** Publishes {@code next} to readers, then writes it to the checkpoint. Under writeLock. */

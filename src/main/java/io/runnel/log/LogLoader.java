@@ -33,7 +33,9 @@ import org.slf4j.LoggerFactory;
  * <li>after an unclean shutdown (no {@code clean-shutdown} marker) every segment from the one holding the
  *     recovery point is scanned: CRCs checked, indexes and leader epochs rebuilt, a torn or corrupt
  *     tail truncated and every later segment deleted. A segment below the recovery point is scanned only
- *     when its indexes are missing or fail their sanity check;</li>
+ *     when its indexes are missing or fail their sanity check (a non-empty segment with an empty time
+ *     index fails it: its largest timestamp would be lost), and its batch headers are read for their
+ *     leader epochs when the {@code leader-epoch-checkpoint} is missing or could not be read;</li>
  * <li>the leader-epoch cache is cut to the recovered log, producer state is reloaded from the newest
  *     snapshot and the batches after it ({@link #rebuildProducerState}), and the scanned segments are
  *     flushed so the next crash (once the log directory's checkpoint has the new recovery point) need not
@@ -138,6 +140,12 @@ final class LogLoader {
             recoverFrom = floor == null ? all.get(0).baseOffset : floor.baseOffset;
         }
         boolean dropRest = false;
+        // a damaged or missing leader-epoch-checkpoint: the segments not scanned below give their epochs from
+        // their batch headers (for a log with data and no epoch at all, as the file holds an entry per epoch)
+        boolean epochsLost = !fresh && epochCache.latestEpoch() < 0;
+        if (epochsLost && epochCache.loadedMalformed()) {
+            LOG.warn("{}: rebuilding the leader-epoch cache from the batches of every segment", tp);
+        }
         for (LogSegment seg : all) {
             if (dropRest) {
                 LOG.warn("{}: deleting segment {} after a truncated one", tp, seg);
@@ -157,6 +165,10 @@ final class LogLoader {
                 if (truncated > 0) {
                     LOG.warn("{}: truncated {} invalid bytes at the end of {}", tp, truncated, seg);
                     dropRest = true;
+                }
+            } else if (epochsLost) {
+                for (LogBatch batch : seg.batchesFrom(0, seg.size())) {
+                    epochCache.assignIfNewer(batch);
                 }
             }
             nextOffset = seg.readNextOffset();

@@ -11,6 +11,8 @@ import java.util.function.Consumer;
 
 import org.apache.kafka.common.errors.CorruptRecordException;
 import org.apache.kafka.common.utils.Time;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One segment of a partition log: {@code <base offset %020d>.log} holding v2 record batches back to
@@ -22,13 +24,23 @@ import org.apache.kafka.common.utils.Time;
  * Reads ({@link #read}, {@link #translateOffset}, {@link #findOffsetByTimestamp}) may run on any thread;
  * they read the file positionally and never look beyond the position the caller passes (the published
  * end of the log), so they never see a batch being written.
+ *
+ * <p>CRCs: a batch is checked when appended (by the caller's validation) and when recovery scans it; a
+ * segment opened below the recovery point is trusted for its indexes but not for its bytes, so
+ * {@link #read} checks the CRC of each range the first time it serves it ({@link VerifiedRanges}) and
+ * refuses a damaged batch with a CorruptRecordException instead of sending it.
  */
 final class LogSegment implements Closeable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LogSegment.class);
 
     static final String LOG_SUFFIX = ".log";
     static final String INDEX_SUFFIX = ".index";
     static final String TIME_INDEX_SUFFIX = ".timeindex";
     static final String DELETED_SUFFIX = ".deleted";
+
+    /** How much a first read verifies per positional read (whole batches; a larger batch is read whole). */
+    private static final int VERIFY_CHUNK_BYTES = 1 << 20;
 
     /** Bytes of a v2 batch header up to and including lastOffsetDelta. */
     private static final int HEADER_PREFIX = RecordFormat.LAST_OFFSET_DELTA_OFFSET + 4;
@@ -44,6 +56,11 @@ final class LogSegment implements Closeable {
     private volatile long maxTimestampSoFar = LogBatch.NO_TIMESTAMP;
     private volatile long offsetOfMaxTimestampSoFar;
     private long rollingBasedTimestamp = LogBatch.NO_TIMESTAMP;
+    // byte ranges whose CRCs were checked (appended, recovered, or read once); a segment opened below the
+    // recovery point starts with none, and its first reads check what they serve
+    private final VerifiedRanges verified = new VerifiedRanges();
+    // the position of the last corrupt batch reported, so that a client retrying it is not logged every time
+    private volatile int reportedCorruptPosition = -1;
 
     private LogSegment(long baseOffset, RecordFormat.SegmentFile log, OffsetIndex offsetIndex, TimeIndex timeIndex,
                        int indexIntervalBytes, int maxIndexSize, long created) {
@@ -163,6 +180,8 @@ final class LogSegment implements Closeable {
             }
         }
         log.append(records);
+        // every caller validated the batches (CRC included) before appending them
+        verified.add(physicalPosition, log.sizeInBytes());
         for (LogBatch batch : records.batches()) {
             indexBatch(batch, physicalPosition);
             physicalPosition += batch.sizeInBytes();
@@ -237,6 +256,20 @@ final class LogSegment implements Closeable {
      */
     LogSlice read(long startOffset, int maxBytes, long maxOffsetExclusive, int maxPosition, boolean minOneMessage)
             throws IOException {
+        LogSlice slice = locate(startOffset, maxBytes, maxOffsetExclusive, maxPosition, minOneMessage);
+        if (slice != null && slice.size() > 0) {
+            int start = (int) slice.position();
+            int good = verifiedEnd(start, start + slice.size());
+            if (good < start + slice.size()) {
+                // the batches before the damaged one are served; the next read starts at it and fails
+                slice = new LogSlice(slice.channel(), start, good - start);
+            }
+        }
+        return slice;
+    }
+
+    private LogSlice locate(long startOffset, int maxBytes, long maxOffsetExclusive, int maxPosition,
+                            boolean minOneMessage) throws IOException {
         BatchPosition first = translateOffset(startOffset, maxPosition);
         if (first == null) {
             return null;
@@ -260,6 +293,108 @@ final class LogSegment implements Closeable {
             end += b.size;
         }
         return new LogSlice(log.channel(), first.position, end - first.position);
+    }
+
+    /**
+     * Checks the CRC of every batch in {@code [start, end)} (whole batches) unless that range was verified
+     * before ({@link VerifiedRanges}): a range read for the first time since the segment was opened below
+     * the recovery point. Returns {@code end}, or the position of the first batch that fails, which is
+     * never served: when it is the first one the read fails with a CorruptRecordException naming the file,
+     * position and offset, logged once per batch.
+     */
+    private int verifiedEnd(int start, int end) throws IOException {
+        if (verified.covers(start, end)) {
+            return end;
+        }
+        long previousLast = -1;
+        int pos = start;
+        long badOffset = -1;
+        // one positional read per chunk of whole batches (a batch larger than a chunk is read whole): reading
+        // each batch on its own cost about ten times the CRC itself
+        ByteBuffer chunk = null;
+        scan:
+        while (pos < end) {
+            int want = Math.min(end - pos, VERIFY_CHUNK_BYTES);
+            if (want >= RecordFormat.RECORD_BATCH_OVERHEAD) {
+                ByteBuffer header = readAt(pos, 12, ByteBuffer.allocate(12));
+                int batchSize = header.getInt(8) + 12;
+                if (batchSize < RecordFormat.RECORD_BATCH_OVERHEAD || pos + (long) batchSize > end) {
+                    break;
+                }
+                want = Math.max(want, batchSize);
+            } else {
+                break;
+            }
+            if (chunk == null || chunk.capacity() < want) {
+                chunk = ByteBuffer.allocate(want);
+            }
+            chunk.clear().limit(want);
+            readAt(pos, want, chunk);
+            int scanned = 0;
+            try {
+                for (LogBatch batch : RecordSet.wrap(chunk.duplicate()).batches()) {
+                    // the CRC covers neither the base offset nor the length: offsets must also grow batch to batch
+                    if (!batch.isValid() || batch.baseOffset() <= previousLast
+                            || batch.lastOffset() < batch.baseOffset()) {
+                        badOffset = batch.baseOffset();
+                        pos += scanned;
+                        break scan;
+                    }
+                    previousLast = batch.lastOffset();
+                    scanned += batch.sizeInBytes();
+                }
+            } catch (CorruptRecordException e) {
+                // a size field below the minimum
+                pos += scanned;
+                break;
+            }
+            if (scanned == 0) {
+                break;
+            }
+            pos += scanned;
+        }
+        if (pos > start) {
+            verified.add(start, pos);
+        }
+        if (pos == end) {
+            return end;
+        }
+        CorruptRecordException corrupt = corrupt(pos, badOffset >= 0 ? badOffset : previousLast + 1);
+        if (pos == start) {
+            throw corrupt;
+        }
+        return pos;
+    }
+
+    /** Reads {@code length} bytes at {@code position} into {@code buf} (from its position), flipped for reading. */
+    private ByteBuffer readAt(int position, int length, ByteBuffer buf) throws IOException {
+        FileChannel ch = log.channel();
+        int start = buf.position();
+        buf.limit(start + length);
+        while (buf.hasRemaining()) {
+            if (ch.read(buf, position + (long) (buf.position() - start)) < 0) {
+                break;
+            }
+        }
+        buf.flip();
+        buf.position(start);
+        return buf;
+    }
+
+    private CorruptRecordException corrupt(int position, long offset) {
+        String what = "Corrupt record batch at position " + position + " (offset " + offset + ") of " + log.file()
+                + ": its CRC, size or offsets do not check; it is not served";
+        if (reportedCorruptPosition != position) {
+            reportedCorruptPosition = position;
+            LOG.error("{}. The segment was written before this process started and was damaged on disk since; "
+                    + "a replica with an intact copy still has it", what);
+        }
+        return new CorruptRecordException(what);
+    }
+
+    /** The CRC-checked byte ranges of this segment (tests). */
+    VerifiedRanges verifiedRanges() {
+        return verified;
     }
 
     /** The offset after the last batch of the segment (its base offset when empty). */
@@ -349,6 +484,7 @@ final class LogSegment implements Closeable {
         if (truncated > 0) {
             log.truncateTo(validBytes);
         }
+        verified.reset(validBytes);
         timeIndex.maybeAppend(maxTimestampSoFar, offsetOfMaxTimestampSoFar, true);
         return truncated;
     }
@@ -364,6 +500,7 @@ final class LogSegment implements Closeable {
         timeIndex.truncateTo(b.baseOffset);
         int before = size();
         log.truncateTo(b.position);
+        verified.truncateTo(b.position);
         // the largest timestamp may have been cut off: recompute from the remaining batches
         maxTimestampSoFar = LogBatch.NO_TIMESTAMP;
         offsetOfMaxTimestampSoFar = baseOffset;
@@ -451,14 +588,28 @@ final class LogSegment implements Closeable {
         if (!offsetIndex.isSane(logSize, Long.MAX_VALUE)) {
             return false;
         }
+        int lastIndexed = 0;
         if (offsetIndex.entries() > 0) {
             OffsetIndex.Entry last = offsetIndex.lookup(Long.MAX_VALUE);
             BatchPosition b = readHeader(last.position(), logSize, ByteBuffer.allocate(HEADER_PREFIX));
             if (b == null || b.lastOffset != last.offset()) {
                 return false;
             }
+            lastIndexed = last.position();
         }
-        return timeIndex.isSane(logSize, readNextOffset());
+        if (!timeIndex.isSane(logSize, readNextOffset())) {
+            return false;
+        }
+        // the time index's last entry holds the segment's largest timestamp (ListOffsets, retention): an index
+        // emptied or cut short would hide it. The batches after the last offset-index entry are a few
+        // index.interval.bytes at most, so this reads a handful of headers
+        long indexedMax = timeIndex.lastEntry().timestamp();
+        for (LogBatch batch : log.batchesFrom(lastIndexed, logSize)) {
+            if (batch.maxTimestamp() > indexedMax) {
+                return false;
+            }
+        }
+        return true;
     }
 
     void closeHandlersOnly() throws IOException {

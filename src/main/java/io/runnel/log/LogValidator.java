@@ -101,7 +101,7 @@ final class LogValidator {
             if (batch.magic() != LogBatch.MAGIC_V2) {
                 throw new InvalidRecordException("Only magic v2 batches are stored, got " + batch.magic() + " for " + tp);
             }
-            ensureValid(batch, tp);
+            ensureValidReplica(batch, tp);
             // a gap is normal: the leader's compacted log has holes where the cleaner removed records
             if (batch.baseOffset() < expected || batch.lastOffset() < batch.baseOffset()) {
                 throw new InvalidRecordException("Out of order offsets in replicated append to " + tp + ": batch ["
@@ -131,6 +131,19 @@ final class LogValidator {
             batch.ensureValid();
         } catch (CorruptRecordException e) {
             throw new CorruptRecordException("Record batch in " + tp + " is corrupt: " + e.getMessage());
+        }
+    }
+
+    /**
+     * As {@link #ensureValid}, for a batch copied from the leader, naming its offset: the follower logs it and
+     * fetches again after a back-off, so the operator can find the batch in the leader's log.
+     */
+    private static void ensureValidReplica(LogBatch batch, String tp) {
+        try {
+            batch.ensureValid();
+        } catch (CorruptRecordException e) {
+            throw new CorruptRecordException("Record batch at offsets " + batch.baseOffset() + ".." + batch.lastOffset()
+                    + " replicated from the leader of " + tp + " is corrupt and was not appended: " + e.getMessage());
         }
     }
 

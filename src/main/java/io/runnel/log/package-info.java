@@ -17,7 +17,9 @@
  * retention.bytes, DeleteRecords, file.delete.delay.ms); {@code LogFlusher} decides flushes
  * (flush.messages, flush.ms) and keeps the recovery point; {@link io.runnel.log.LogDirCheckpoints} holds
  * the recovery points and log start offsets of a log directory's logs; {@code LogSegment} with its
- * {@code OffsetIndex} and {@code TimeIndex} is one segment; {@code Cleaner}, {@code LogCleaner},
+ * {@code OffsetIndex} and {@code TimeIndex} is one segment, and its {@code VerifiedRanges} the byte ranges
+ * whose CRCs were checked (a segment trusted at load is checked by its first reads, so a batch damaged on
+ * disk is never served); {@code Cleaner}, {@code LogCleaner},
  * {@code LogCleanerManager} and {@code CleanerRecovery} compact.
  *
  * <p>Threading, once for the package: each {@link io.runnel.log.PartitionLog} has one writer, the
