@@ -47,6 +47,9 @@ import org.slf4j.LoggerFactory;
 final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waiter {
 
     private static final Logger LOG = LoggerFactory.getLogger(KafkaConnection.class);
+    /** Why connections were closed: 100 lines a minute at WARN, the rest at DEBUG (a client can cause thousands). */
+    private static final RateLimitedLog CLOSE_LOG = new RateLimitedLog(100,
+            java.util.concurrent.TimeUnit.MINUTES.toNanos(1), System::nanoTime);
 
     /**
      * Frames up to this size (most requests) get one buffer of exactly their size, filled by one copy, as
@@ -399,7 +402,7 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
             header = RequestHeader.parse(buf);
             request = AbstractRequest.parseRequest(apiKey, version, new ByteBufferAccessor(buf)).request;
         } catch (RuntimeException e) {
-            close("malformed " + apiKey + " v" + version + " request: " + e.getMessage());
+            close("malformed " + apiKey + " v" + version + " request: " + (e.getMessage() != null ? e.getMessage() : e));
             return null;
         }
         boolean ownsFrame = aliasesFrame(apiKey);
@@ -529,7 +532,13 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
         if (closed) {
             return;
         }
-        LOG.warn("Closing connection {} from {}: {}", id, socket.remoteAddress(), reason);
+        long leftOut = CLOSE_LOG.admit();
+        if (leftOut < 0) {
+            LOG.debug("Closing connection {} from {}: {}", id, socket.remoteAddress(), reason);
+        } else {
+            LOG.warn("Closing connection {} from {}: {}{}", id, socket.remoteAddress(), reason, leftOut == 0 ? ""
+                    : " (" + leftOut + " more connections closed since the last such line; DEBUG logs each)");
+        }
         closed = true;
         socket.close();
     }

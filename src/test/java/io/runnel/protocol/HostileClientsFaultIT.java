@@ -177,7 +177,7 @@ class HostileClientsFaultIT {
                 mem.line(), stats.line(), alive, serves, errors.size(), fatal.size(), seconds));
         check(alive, name + ": the node died");
         check(serves, name + ": the node does not answer ApiVersions");
-        check(stats.acked() > 0 && stats.failed() == 0 && stats.missing() == 0,
+        check(stats.acked() > 0 && stats.failed() == 0 && stats.missing() == 0 && stats.stalled() == 0,
                 name + ": the normal client lost service: " + stats.line() + " " + stats.firstError());
         check(fatal.isEmpty(), name + ": fatal lines in the node's log: " + fatal.stream().limit(5).toList());
         // bounded: request frames within a quarter of max direct memory, the rest of direct memory and the heap

@@ -31,14 +31,16 @@ import org.apache.kafka.common.serialization.LongSerializer;
 final class NormalClient implements AutoCloseable {
 
     /** One phase's numbers: records sent, acknowledged and read back, failed sends, latencies in ms. */
-    record Stats(long sent, long acked, long read, long failed, int missing, double produceP50, double produceP99,
+    record Stats(long sent, long acked, long read, long failed, int missing, int stalled, double produceP50, double produceP99,
                  double e2eP50, double e2eP99, String firstError) {
         String line() {
-            return String.format("normal sent=%d acked=%d read=%d failed=%d missing=%d produce p50/p99=%.1f/%.1f ms"
-                    + " e2e p50/p99=%.1f/%.1f ms", sent, acked, read, failed, missing, produceP50, produceP99, e2eP50,
-                    e2eP99);
+            return String.format("normal sent=%d acked=%d read=%d failed=%d missing=%d stalled=%d"
+                    + " produce p50/p99=%.1f/%.1f ms e2e p50/p99=%.1f/%.1f ms", sent, acked, read, failed, missing,
+                    stalled, produceP50, produceP99, e2eP50, e2eP99);
         }
     }
+
+    private static final long STALLED_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     private final String topic;
     private final long intervalMs;
@@ -49,6 +51,8 @@ final class NormalClient implements AutoCloseable {
     private volatile boolean stop;
     /** Send time (nanoTime) of each record not yet read back, by sequence number (the record's key). */
     private final ConcurrentHashMap<Long, Long> unread = new ConcurrentHashMap<>();
+    /** Send time (nanoTime) of each record whose send has not completed yet. */
+    private final ConcurrentHashMap<Long, Long> unacked = new ConcurrentHashMap<>();
     private final AtomicLong seq = new AtomicLong();
     private final AtomicLong sent = new AtomicLong();
     private final AtomicLong acked = new AtomicLong();
@@ -91,9 +95,11 @@ final class NormalClient implements AutoCloseable {
             long key = seq.incrementAndGet();
             long started = System.nanoTime();
             unread.put(key, started);
+            unacked.put(key, started);
             sent.incrementAndGet();
             try {
                 producer.send(new ProducerRecord<>(topic, 0, key, started), (md, e) -> {
+                    unacked.remove(key);
                     if (e != null) {
                         failed.incrementAndGet();
                         firstError.compareAndSet(null, e.toString());
@@ -108,6 +114,7 @@ final class NormalClient implements AutoCloseable {
                 failed.incrementAndGet();
                 firstError.compareAndSet(null, e.toString());
                 unread.remove(key);
+                unacked.remove(key);
             }
             try {
                 Thread.sleep(intervalMs);
@@ -149,7 +156,8 @@ final class NormalClient implements AutoCloseable {
 
     /**
      * Waits up to {@code timeout} until every acknowledged record has been read back, then returns the phase's
-     * numbers ({@code missing}: records acknowledged since the start and not read back in time).
+     * numbers ({@code missing}: records acknowledged since the start and not read back in time; {@code stalled}:
+     * records sent more than 10 s ago and neither acknowledged nor failed).
      */
     Stats endPhase(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -164,7 +172,9 @@ final class NormalClient implements AutoCloseable {
         synchronized (e2eMs) {
             e = e2eMs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         }
-        return new Stats(sent.get(), acked.get(), read.get(), failed.get(), unreadAcked(), pct(p, 0.5), pct(p, 0.99), pct(e, 0.5),
+        long stalledBefore = System.nanoTime() - STALLED_NANOS;
+        int stalled = (int) unacked.values().stream().filter(t -> t < stalledBefore).count();
+        return new Stats(sent.get(), acked.get(), read.get(), failed.get(), unreadAcked(), stalled, pct(p, 0.5), pct(p, 0.99), pct(e, 0.5),
                 pct(e, 0.99), firstError.get());
     }
 
