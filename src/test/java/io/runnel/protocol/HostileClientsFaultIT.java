@@ -55,6 +55,8 @@ class HostileClientsFaultIT {
     /** Just under socket.request.max.bytes' default (100 MiB) in both nodes: the largest frame either accepts. */
     private static final int DECLARED = 100 * 1024 * 1024 - 4;
     private static final int BURST = 1024 * 1024;
+    /** The most one socket read brings in: socket.receive.buffer.bytes' default. */
+    private static final int READ = 256 * 1024;
     private static final Path REPORT = Path.of("target", "faults", "hostile.txt");
 
     /** The node's directory (its data and log), kept under target/faults for the failure that needs the log. */
@@ -110,10 +112,19 @@ class HostileClientsFaultIT {
                     try (SocketHerd herd = new SocketHerd(node.bootstrap())) {
                         int opened = herd.openTricklers(TRICKLERS, DECLARED, BURST);
                         herd.trickle(16, 500);
-                        Thread.sleep(FULL ? 30_000 : 15_000);
+                        Thread.sleep(FULL ? 30_000 : 10_000);
                         check(opened == TRICKLERS, "tricklers: only " + opened + " of " + TRICKLERS + " connected");
-                        String evicted = runnel ? " evicted=" + (long) ((HostileTarget.Runnel) node)
-                                .gauge("runnel_connections_evicted_total") : "";
+                        String evicted = "";
+                        if (runnel) {
+                            HostileTarget.Runnel r = (HostileTarget.Runnel) node;
+                            evicted = " evicted=" + (long) r.gauge("runnel_connections_evicted_total");
+                            // the documented bound: the limit, passed by at most one socket read (the receive
+                            // buffer, 256 KiB) per connection that had to wait
+                            long bound = (long) r.gauge("runnel_request_memory_limit_bytes") + (TRICKLERS + 10L) * READ;
+                            long peak = r.highWater().requestMemory();
+                            check(peak <= bound, "tricklers: request memory high-water " + peak + " past its bound "
+                                    + bound);
+                        }
                         return String.format("tricklers=%d declared=%dMB burst=%dKB closes=%d sent=%dMB%s", opened,
                                 DECLARED >> 20, BURST >> 10, herd.closedByNode(), herd.bytesSent() >> 20, evicted);
                     } finally {
@@ -126,7 +137,7 @@ class HostileClientsFaultIT {
                 phase(node, normal, "idle", () -> {
                     try (SocketHerd herd = new SocketHerd(node.bootstrap())) {
                         int opened = herd.openIdle(IDLE);
-                        Thread.sleep(FULL ? 20_000 : 10_000);
+                        Thread.sleep(FULL ? 20_000 : 5_000);
                         herd.ping(100);
                         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
                         int[] pinged;
