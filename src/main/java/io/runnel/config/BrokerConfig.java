@@ -192,7 +192,9 @@ public final class BrokerConfig extends AbstractConfig {
                     "SO_RCVBUF of the Kafka listener's sockets; -1 for the OS default (auto-tuned).")
             .define(CONNECTIONS_MAX_IDLE_MS, Type.LONG, 600_000L, minusOneOrPositive(), MEDIUM,
                     "Connections with nothing read or written for this long are closed; -1 never closes them.")
-            .define(QUEUED_MAX_REQUESTS_PER_CONNECTION, Type.INT, 32, between(1, 1024), LOW,
+            // Kafka reads one request per connection at a time; five keeps the pipelining of the Java producer
+            // (max.in.flight.requests.per.connection=5) while bounding what one connection can have in processing
+            .define(QUEUED_MAX_REQUESTS_PER_CONNECTION, Type.INT, 5, between(1, 1024), LOW,
                     "Requests in flight per connection before reading pauses.")
             // Kafka's default is -1 (unbounded); here a share of the direct memory the frames live in, see
             // queuedMaxRequestBytes()

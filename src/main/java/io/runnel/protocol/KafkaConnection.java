@@ -31,9 +31,12 @@ import org.slf4j.LoggerFactory;
  * strictly in request order although requests are served concurrently.
  *
  * <p>Memory: a frame's buffer grows with the bytes that arrive, within the node's {@link RequestMemory}
- * budget (queued.max.request.bytes), and holds its reservation until the response is encoded; so a client that
- * declares a large frame and trickles it holds only what it sent, and the requests in flight on every
- * connection (up to queued.max.requests.per.connection each) are all inside the budget. Reading stops (the
+ * budget (queued.max.request.bytes), and holds its reservation until the request is parsed, or, for the requests
+ * whose parsed form still points into the frame (the record sets of Produce, see {@link #aliasesFrame}), until the
+ * response is encoded; so a client that declares a large frame and trickles it holds only what it sent, and every
+ * frame being read or written to the log is inside the budget. A request left waiting (a Fetch with a long
+ * max wait) holds no frame, so it cannot keep budget from the node's other clients, even once its connection has
+ * closed. Reading stops (the
  * channel's auto-read is turned off, so nothing more is read from the socket) while too many requests are in
  * flight, the write queue is full or the budget refused memory.
  *
@@ -44,6 +47,9 @@ import org.slf4j.LoggerFactory;
 final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waiter {
 
     private static final Logger LOG = LoggerFactory.getLogger(KafkaConnection.class);
+    /** Why connections were closed: 100 lines a minute at WARN, the rest at DEBUG (a client can cause thousands). */
+    private static final RateLimitedLog CLOSE_LOG = new RateLimitedLog(100,
+            java.util.concurrent.TimeUnit.MINUTES.toNanos(1), System::nanoTime);
 
     /**
      * Frames up to this size (most requests) get one buffer of exactly their size, filled by one copy, as
@@ -176,8 +182,8 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
      * Frames above {@link #FIRST_CHUNK} grow by doubling as their bytes arrive, never beyond what has arrived
      * and been granted by the budget (see {@link #fill}).
      * Parsed requests alias the frame only through record sets (Produce), which the partition owner has
-     * written to the log before the handler's future completes; the frame is released once the response
-     * is encoded.
+     * written to the log before the handler's future completes; such a frame is released once the response
+     * is encoded, any other once parsed.
      */
     private void onData(ByteBuf in) {
         while (!closed && in.isReadable()) {
@@ -353,9 +359,9 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
     }
 
     /**
-     * Serves one complete frame. Returns the frame when a handler took it (it is released after the
-     * response is encoded), or null when the request was answered or refused here and the caller may
-     * release it at once.
+     * Serves one complete frame. Returns the frame when a handler took it and still reads from it (it is released
+     * after the response is encoded), or null when the caller may release it at once: the request was answered or
+     * refused here, or parsed into objects that no longer need the frame.
      */
     private ByteBuf dispatch(ByteBuf frameBuf, int reserved) {
         ByteBuffer buf = frameBuf.nioBuffer(0, frameBuf.writerIndex());
@@ -396,9 +402,10 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
             header = RequestHeader.parse(buf);
             request = AbstractRequest.parseRequest(apiKey, version, new ByteBufferAccessor(buf)).request;
         } catch (RuntimeException e) {
-            close("malformed " + apiKey + " v" + version + " request: " + e.getMessage());
+            close("malformed " + apiKey + " v" + version + " request: " + (e.getMessage() != null ? e.getMessage() : e));
             return null;
         }
+        boolean ownsFrame = aliasesFrame(apiKey);
         Slot slot = enqueue();
         long started = System.nanoTime();
         RequestContext ctx = new RequestContext(header, socket.remoteAddress(), context, localNode, id);
@@ -416,11 +423,23 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
                 try {
                     respond(slot, header, request, ar);
                 } finally {
-                    releaseFrame(frameBuf, reserved);
+                    if (ownsFrame) {
+                        releaseFrame(frameBuf, reserved);
+                    }
                 }
             });
         });
-        return frameBuf;
+        // the handler has what it needs from the frame, in a parsed form of its own, unless it aliases the frame
+        return ownsFrame ? frameBuf : null;
+    }
+
+    /**
+     * Whether a parsed request of {@code apiKey} still reads from its frame: kafka-clients parses zero-copy only
+     * record sets (Produce) and opaque payloads (PushTelemetry's metrics, Envelope's request); every other field
+     * is copied into the request objects while parsing.
+     */
+    static boolean aliasesFrame(ApiKeys apiKey) {
+        return apiKey == ApiKeys.PRODUCE || apiKey == ApiKeys.PUSH_TELEMETRY || apiKey == ApiKeys.ENVELOPE;
     }
 
     private Slot enqueue() {
@@ -513,7 +532,13 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
         if (closed) {
             return;
         }
-        LOG.warn("Closing connection {} from {}: {}", id, socket.remoteAddress(), reason);
+        long leftOut = CLOSE_LOG.admit();
+        if (leftOut < 0) {
+            LOG.debug("Closing connection {} from {}: {}", id, socket.remoteAddress(), reason);
+        } else {
+            LOG.warn("Closing connection {} from {}: {}{}", id, socket.remoteAddress(), reason, leftOut == 0 ? ""
+                    : " (" + leftOut + " more connections closed since the last such line; DEBUG logs each)");
+        }
         closed = true;
         socket.close();
     }

@@ -10,7 +10,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The node-wide budget of request frame memory ({@code queued.max.request.bytes}, Kafka's MemoryPool): every
  * byte of capacity of every request frame, from the moment a connection allocates it while reading until the
- * request's response is encoded and the frame released. Connections reserve before they allocate or grow a frame
+ * frame is released: once the request is parsed, or for a Produce (whose records alias the frame) once its
+ * response is encoded. Connections reserve before they allocate or grow a frame
  * and release exactly what they reserved (on release, close and error alike), so {@link #used()} is the
  * memory all frames hold.
  *
@@ -20,7 +21,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * connection never has to take more than it was granted, and the limit is passed by at most one socket read
  * per waiting connection.
  *
- * <p>No deadlock: memory held by complete frames comes back by itself (their handlers answer or time out),
+ * <p>No deadlock: memory held by complete frames comes back by itself (parsed at once, or a Produce's handler
+ * answers or times out),
  * but a frame that is still being read only completes if its client sends, and a paused or hostile client
  * may never. So when a reservation is refused while incomplete frames hold more than half the limit, or while
  * waiting for the complete ones cannot make room, one reader is {@link Holder#evict evicted}: the one whose

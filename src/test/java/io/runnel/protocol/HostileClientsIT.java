@@ -38,6 +38,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.message.ApiVersionsRequestData;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
+import org.apache.kafka.common.message.FetchRequestData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
 import org.apache.kafka.common.protocol.Errors;
@@ -239,6 +240,36 @@ class HostileClientsIT {
             } finally {
                 broker.closeAndWait(30, TimeUnit.SECONDS);
             }
+        }
+    }
+
+    @Test
+    void aFetchLeftWaitingPastItsConnectionHoldsNoRequestMemory() throws Exception {
+        Broker broker = start(Map.of());
+        try {
+            Properties ap = new Properties();
+            ap.put(org.apache.kafka.clients.admin.AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+            try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(ap)) {
+                admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic("parked", 1, (short) 1)))
+                        .all().get(30, TimeUnit.SECONDS);
+            }
+            // an empty partition and a max wait of 24 days: the fetch waits for records that never come
+            FetchRequestData fetch = new FetchRequestData().setReplicaId(-1).setMaxWaitMs(Integer.MAX_VALUE)
+                    .setMinBytes(1).setMaxBytes(1 << 20).setTopics(List.of(new FetchRequestData.FetchTopic()
+                            .setTopic("parked").setPartitions(List.of(new FetchRequestData.FetchPartition()
+                                    .setPartition(0).setFetchOffset(0).setPartitionMaxBytes(1 << 20)))));
+            try (RawKafkaClient c = new RawKafkaClient(broker.bootstrapServers())) {
+                for (int i = 0; i < 4; i++) {
+                    c.send(ApiKeys.FETCH, (short) 12, fetch);
+                }
+                Thread.sleep(500);
+                // parsed, the waiting fetches keep nothing of the budget, which is for frames being read or logged
+                assertThat(memoryUsed(broker)).isZero();
+            }
+            Thread.sleep(200);
+            assertThat(memoryUsed(broker)).as("after the connection closed").isZero();
+        } finally {
+            broker.closeAndWait(30, TimeUnit.SECONDS);
         }
     }
 
