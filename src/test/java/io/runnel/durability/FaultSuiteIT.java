@@ -54,6 +54,8 @@ class FaultSuiteIT {
 
     private static final boolean FULL = Boolean.getBoolean("faults.full");
     private static final String TARGET = System.getProperty("faults.target", "runnel");
+    /** Against Apache Kafka the suite only reports (for the comparison); against Runnel it asserts. */
+    private static final boolean ASSERT = TARGET.equals("runnel");
     private static final int PARTITIONS = 6;
     private static final int SESSION_MS = 9000;
     /** On top of the session timeout: the fence committed, the election applied, the client told. */
@@ -215,8 +217,11 @@ class FaultSuiteIT {
         Thread.sleep(8000);
         long restartAt = System.nanoTime();
         // with one replica of three left, min.insync.replicas=2 lets nothing sent after the kill be acknowledged
-        assertThat(history.anyAckedBetween(at + TimeUnit.SECONDS.toNanos(1), restartAt))
-                .as("a record sent with two of three nodes down was acknowledged").isFalse();
+        boolean ackedWithOneNode = history.anyAckedBetween(at + TimeUnit.SECONDS.toNanos(1), restartAt);
+        faults.add("a record sent with two of three nodes down acknowledged: " + ackedWithOneNode);
+        if (ASSERT) {
+            assertThat(ackedWithOneNode).as("a record sent with two of three nodes down was acknowledged").isFalse();
+        }
         List<Integer> order = new ArrayList<>(List.of(leader, other));
         Collections.shuffle(order);
         cluster.startTogether(order);
@@ -297,9 +302,11 @@ class FaultSuiteIT {
         history.writeTo(out.resolveSibling(topic + "-sends.tsv"));
         Files.writeString(out, line + System.lineSeparator(), StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                 StandardOpenOption.APPEND);
-        assertThat(result.lost()).as("acknowledged records lost: %s", result).isZero();
-        assertThat(result.duplicated()).as("records written twice: %s", result).isZero();
-        assertThat(group.ok()).as("the group's reads: %s", group).isTrue();
+        if (ASSERT) {
+            assertThat(result.lost()).as("acknowledged records lost: %s", result).isZero();
+            assertThat(result.duplicated()).as("records written twice: %s", result).isZero();
+            assertThat(group.ok()).as("the group's reads: %s", group).isTrue();
+        }
     }
 
     private void fault(String what, long at, long recoveredAt) {
@@ -320,7 +327,7 @@ class FaultSuiteIT {
         sleepUntil(at + TimeUnit.MILLISECONDS.toNanos(SESSION_MS + 4000));
         cluster.heal();
         ProcessCluster.await("full ISRs after healing " + what, Duration.ofSeconds(90), this::fullIsr);
-        if (bounded) {
+        if (bounded && ASSERT) {
             assertThat(recovered).as("every partition acknowledging again after the cut: " + what).isPositive();
             assertThat(ms(recovered - at)).as("ms until every partition acknowledged again after the cut: " + what)
                     .isLessThanOrEqualTo(SESSION_MS + SLACK_MS);
@@ -349,7 +356,9 @@ class FaultSuiteIT {
             Thread.sleep(100);
         }
         faults.add(what + ": partition 0 acknowledging again after " + (first < 0 ? "(not within 90 s)" : ms(first - at) + " ms"));
-        assertThat(first).as("partition 0 acknowledging again after " + what).isPositive();
+        if (ASSERT) {
+            assertThat(first).as("partition 0 acknowledging again after " + what).isPositive();
+        }
     }
 
     private static void sleepUntil(long nanos) throws InterruptedException {
