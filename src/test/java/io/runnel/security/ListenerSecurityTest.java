@@ -168,4 +168,66 @@ class ListenerSecurityTest {
         assertThat(auth.rawToken("\0bob\0bob-secret".getBytes(StandardCharsets.UTF_8)).getInt()).isZero();
         assertThat(auth.principal().getName()).isEqualTo("bob");
     }
+
+    @Test
+    void aClientCertificateGivesKafkasDefaultPrincipal() throws Exception {
+        // the unprefixed ssl.* settings serve every TLS listener
+        BrokerConfig c = config(Map.of("listeners", "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0",
+                "ssl.keystore.type", "PKCS12", "ssl.keystore.location", certs.serverKeystore().toString(),
+                "ssl.keystore.password", TestCertificates.STORE_PASSWORD, "ssl.key.password", TestCertificates.STORE_PASSWORD));
+        ListenerSecurity security = ListenerSecurity.of(c, listener(c, "SSL"));
+        assertThat(security.usesTls()).isTrue();
+        javax.net.ssl.SSLSession session = clientCertificateSession();
+        assertThat(security.newConnection(session, java.net.InetAddress.getLoopbackAddress()).principal())
+                .isEqualTo(new KafkaPrincipal(KafkaPrincipal.USER_TYPE, TestCertificates.CLIENT_DN));
+        assertThat(ListenerSecurity.of(c, listener(c, "PLAINTEXT"))
+                .newConnection(null, java.net.InetAddress.getLoopbackAddress()).principal())
+                .isEqualTo(KafkaPrincipal.ANONYMOUS);
+    }
+
+    /** The server side of a real TLS handshake (JDK sockets on loopback) with the test client's certificate. */
+    private static javax.net.ssl.SSLSession clientCertificateSession() throws Exception {
+        javax.net.ssl.SSLContext server = context(certs.serverKeystore());
+        javax.net.ssl.SSLContext client = context(certs.clientKeystore());
+        try (javax.net.ssl.SSLServerSocket listening = (javax.net.ssl.SSLServerSocket) server.getServerSocketFactory()
+                .createServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            listening.setNeedClientAuth(true);
+            java.util.concurrent.CompletableFuture<Void> clientSide = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try (javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) client.getSocketFactory()
+                        .createSocket(java.net.InetAddress.getLoopbackAddress(), listening.getLocalPort())) {
+                    s.startHandshake();
+                    s.getOutputStream().write(1);
+                    s.getInputStream().read();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            try (javax.net.ssl.SSLSocket accepted = (javax.net.ssl.SSLSocket) listening.accept()) {
+                accepted.setSoTimeout(20_000);
+                accepted.getInputStream().read();
+                javax.net.ssl.SSLSession session = accepted.getSession();
+                accepted.getOutputStream().write(1);
+                clientSide.get(20, TimeUnit.SECONDS);
+                return session;
+            }
+        }
+    }
+
+    private static javax.net.ssl.SSLContext context(Path keystore) throws Exception {
+        java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+        try (var in = java.nio.file.Files.newInputStream(keystore)) {
+            ks.load(in, TestCertificates.STORE_PASSWORD.toCharArray());
+        }
+        javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance("PKIX");
+        kmf.init(ks, TestCertificates.STORE_PASSWORD.toCharArray());
+        java.security.KeyStore ts = java.security.KeyStore.getInstance("JKS");
+        try (var in = java.nio.file.Files.newInputStream(certs.truststore())) {
+            ts.load(in, TestCertificates.TRUST_PASSWORD.toCharArray());
+        }
+        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+        tmf.init(ts);
+        javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+        ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        return ctx;
+    }
 }
