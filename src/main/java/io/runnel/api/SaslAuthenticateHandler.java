@@ -15,6 +15,8 @@ import org.apache.kafka.common.protocol.Errors;
  */
 public final class SaslAuthenticateHandler implements ApiHandler<SaslAuthenticateRequestData> {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SaslAuthenticateHandler.class);
+
     private final int failedDelayMs;
 
     /** @param failedDelayMs connection.failed.authentication.delay.ms */
@@ -30,6 +32,10 @@ public final class SaslAuthenticateHandler implements ApiHandler<SaslAuthenticat
     @Override
     public Future<SaslAuthenticateResponseData> handle(RequestContext ctx, SaslAuthenticateRequestData request) {
         SaslAuthenticateResponseData response = ctx.authentication().authenticate(request.authBytes());
+        if (ctx.authentication().authenticated() && response.errorCode() == Errors.NONE.code()) {
+            LOG.debug("Connection {} from {} on {}: principal {}", ctx.connectionId(), ctx.clientHost(),
+                    ctx.listenerName(), ctx.principal());
+        }
         if (response.errorCode() != Errors.SASL_AUTHENTICATION_FAILED.code() || failedDelayMs <= 0) {
             return Future.succeededFuture(response);
         }

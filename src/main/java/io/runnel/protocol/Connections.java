@@ -89,6 +89,10 @@ public final class Connections {
             socket.close();
             return;
         }
+        if (auth.authenticated()) {
+            LOG.debug("Connection {} from {} on {}: principal {}", id, socket.remoteAddress(), auth.listenerName(),
+                    auth.principal());
+        }
         new KafkaConnection(s, ContextInternal.current(), registry, memory, maxFrameBytes, maxInflight, localNode, id,
                 () -> quotas.release(address), auth).start();
     }

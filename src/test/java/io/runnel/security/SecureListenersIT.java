@@ -254,6 +254,39 @@ class SecureListenersIT {
     }
 
     @Test
+    void connectionsKeepThePrincipalTheirListenerGives() throws Exception {
+        ch.qos.logback.classic.Logger connections = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger(io.runnel.protocol.Connections.class);
+        ch.qos.logback.classic.Logger sasl = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger(io.runnel.api.SaslAuthenticateHandler.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> seen =
+                new ch.qos.logback.core.read.ListAppender<>();
+        seen.start();
+        ch.qos.logback.classic.Level before = connections.getLevel();
+        for (ch.qos.logback.classic.Logger l : List.of(connections, sasl)) {
+            l.addAppender(seen);
+            l.setLevel(ch.qos.logback.classic.Level.DEBUG);
+        }
+        try {
+            for (String listener : List.of("MTLS", "SASL_SSL", "SSL")) {
+                try (Admin admin = admin(client(listener))) {
+                    admin.describeCluster().clusterId().get(30, TimeUnit.SECONDS);
+                }
+            }
+        } finally {
+            for (ch.qos.logback.classic.Logger l : List.of(connections, sasl)) {
+                l.detachAppender(seen);
+                l.setLevel(before);
+            }
+        }
+        List<String> lines = seen.list.stream().map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                .toList();
+        assertThat(lines).anyMatch(m -> m.contains("on MTLS: principal User:" + TestCertificates.CLIENT_DN));
+        assertThat(lines).anyMatch(m -> m.contains("on SASL_SSL: principal User:bob"));
+        assertThat(lines).anyMatch(m -> m.contains("on SSL: principal User:ANONYMOUS"));
+    }
+
+    @Test
     void mutualTlsRefusesAClientWithoutCertificate() {
         Map<String, Object> c = client("SSL");
         c.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers("MTLS"));
