@@ -234,6 +234,37 @@ class SecureListenersIT {
     }
 
     @Test
+    void legacyHandshakeV0IsFollowedByBareTokens() throws Exception {
+        String hostPort = broker.bootstrapServers("SASL_PLAINTEXT");
+        int colon = hostPort.lastIndexOf(':');
+        try (java.net.Socket socket = new java.net.Socket(hostPort.substring(0, colon),
+                Integer.parseInt(hostPort.substring(colon + 1)))) {
+            socket.setSoTimeout(10_000);
+            var out = new java.io.DataOutputStream(socket.getOutputStream());
+            var in = new java.io.DataInputStream(socket.getInputStream());
+            java.nio.ByteBuffer handshake = new org.apache.kafka.common.requests.SaslHandshakeRequest.Builder(
+                    new org.apache.kafka.common.message.SaslHandshakeRequestData().setMechanism("PLAIN"))
+                    .build((short) 0).serializeWithHeader(
+                            new org.apache.kafka.common.requests.RequestHeader(ApiKeys.SASL_HANDSHAKE, (short) 0, "raw", 1));
+            out.writeInt(handshake.remaining());
+            out.write(handshake.array(), handshake.arrayOffset() + handshake.position(), handshake.remaining());
+            byte[] frame = new byte[in.readInt()];
+            in.readFully(frame);
+            java.nio.ByteBuffer response = java.nio.ByteBuffer.wrap(frame);
+            assertThat(response.getInt()).as("correlation id").isEqualTo(1);
+            var answer = new org.apache.kafka.common.message.SaslHandshakeResponseData(
+                    new org.apache.kafka.common.protocol.ByteBufferAccessor(response), (short) 0);
+            assertThat(answer.errorCode()).isZero();
+            assertThat(answer.mechanisms()).containsExactly("PLAIN");
+            // then the PLAIN token itself, size-prefixed but without a Kafka request header
+            byte[] token = "\0alice\0alice-secret".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            out.writeInt(token.length);
+            out.write(token);
+            assertThat(in.readInt()).as("PLAIN's empty challenge").isZero();
+        }
+    }
+
+    @Test
     void plaintextClientOnTlsPortFailsWithoutHurtingTheNode() throws Exception {
         Map<String, Object> c = client("PLAINTEXT");
         c.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers("SSL"));
