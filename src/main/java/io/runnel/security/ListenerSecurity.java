@@ -45,11 +45,6 @@ public final class ListenerSecurity {
         this.failedAuthenticationDelayMs = failedDelayMs;
     }
 
-    /** Plain, unauthenticated connections (PLAINTEXT), as tests and the default configuration have them. */
-    public static ListenerSecurity plaintext(Listener listener) {
-        return new ListenerSecurity(listener, null, null, new DefaultKafkaPrincipalBuilder(null, null), Integer.MAX_VALUE, 0);
-    }
-
     public static ListenerSecurity of(BrokerConfig config, Listener listener) {
         ListenerName name = listener.listenerName();
         Map<String, Object> values = config.valuesWithPrefixOverride(name.configPrefix());
