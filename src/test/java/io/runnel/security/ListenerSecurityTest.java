@@ -150,6 +150,12 @@ class ListenerSecurityTest {
         assertThat(wrong.closeAfterResponse()).isTrue();
         assertThat(wrong.principal()).isNull();
 
+        Authentication malformed = security.newConnection(null, java.net.InetAddress.getLoopbackAddress());
+        malformed.handshake((short) 1, "PLAIN");
+        assertThat(malformed.authenticate(new byte[] {1, 2, 3}).errorCode())
+                .as("a malformed PLAIN token").isEqualTo(Errors.SASL_AUTHENTICATION_FAILED.code());
+        assertThat(malformed.closeAfterResponse()).isTrue();
+
         Authentication unknownMechanism = security.newConnection(null, java.net.InetAddress.getLoopbackAddress());
         var answer = unknownMechanism.handshake((short) 1, "SCRAM-SHA-512");
         assertThat(answer.errorCode()).isEqualTo(Errors.UNSUPPORTED_SASL_MECHANISM.code());

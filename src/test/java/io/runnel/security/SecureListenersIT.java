@@ -220,6 +220,11 @@ class SecureListenersIT {
             raw.send(ApiKeys.METADATA, (short) 12, new MetadataRequestData().setTopics(null));
             assertThat(raw.closedByPeer()).isTrue();
         }
+        // before authentication a frame may not exceed sasl.server.max.receive.size (512 KiB), whatever it declares
+        try (RawKafkaClient raw = new RawKafkaClient(broker.bootstrapServers("SASL_PLAINTEXT"))) {
+            raw.sendRaw(java.nio.ByteBuffer.allocate(4).putInt(1 << 20).array());
+            assertThat(raw.closedByPeer()).isTrue();
+        }
         // ApiVersions is served before authentication, and lists the SASL and ACL APIs
         try (RawKafkaClient raw = new RawKafkaClient(broker.bootstrapServers("SASL_PLAINTEXT"))) {
             raw.send(ApiKeys.API_VERSIONS, (short) 3, new org.apache.kafka.common.message.ApiVersionsRequestData()
