@@ -105,6 +105,31 @@ class ListenerSecurityTest {
         assertThat(ListenerSecurity.of(good, listener(good, "PLAINTEXT")).usesTls()).isFalse();
     }
 
+    /** PBES1 (3DES): Java 17 has no PBES2 key factory, so Kafka's loader cannot open AES-encrypted PEM keys there. */
+    @Test
+    void anEncryptedPemKeyOpensWithTheKeyPassword() throws Exception {
+        java.nio.file.Path plain = dir.resolve("plain-key.pem");
+        java.nio.file.Path encrypted = dir.resolve("encrypted-key.pem");
+        java.nio.file.Files.writeString(plain, certs.serverKeyPem());
+        Process p = new ProcessBuilder("openssl", "pkcs8", "-topk8", "-v1", "PBE-SHA1-3DES",
+                "-in", plain.toString(), "-out", encrypted.toString(), "-passout", "pass:pem-secret")
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        org.junit.jupiter.api.Assumptions.assumeTrue(p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0,
+                "needs openssl to encrypt a key: " + out);
+        Map<String, String> props = new HashMap<>(Map.of("listeners", "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0",
+                "listener.name.ssl.ssl.keystore.type", "PEM",
+                "listener.name.ssl.ssl.keystore.key", java.nio.file.Files.readString(encrypted),
+                "listener.name.ssl.ssl.keystore.certificate.chain", certs.serverCertificatePem(),
+                "listener.name.ssl.ssl.key.password", "pem-secret"));
+        BrokerConfig good = config(props);
+        assertThat(ListenerSecurity.of(good, listener(good, "SSL")).usesTls()).isTrue();
+        props.put("listener.name.ssl.ssl.key.password", "wrong");
+        BrokerConfig wrong = config(props);
+        assertThatThrownBy(() -> ListenerSecurity.of(wrong, listener(wrong, "SSL")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("listener SSL");
+    }
+
     @Test
     void badSaslSettingsStopStartUpNamingTheKey() {
         Map<String, String> p = new HashMap<>(Map.of("listeners", "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0"));
