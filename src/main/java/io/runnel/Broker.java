@@ -76,6 +76,7 @@ import io.runnel.partition.Replication;
 import io.runnel.replication.ReplicaFetcherManager;
 import io.runnel.protocol.ApiRegistry;
 import io.runnel.protocol.Connections;
+import io.runnel.security.ListenerSecurity;
 import io.runnel.server.KafkaServerVerticle;
 import io.runnel.server.ShardVerticle;
 import io.vertx.core.Context;
@@ -129,6 +130,10 @@ public final class Broker {
     private PartitionManager partitions;
     private GroupCoordinator groups;
     private String bootstrap;
+    /** Each listener's TLS and SASL settings, in the order of {@code listeners}. */
+    private List<ListenerSecurity> listenerSecurity;
+    /** Each listener's advertised host:port, by listener name (the real port where it asked for port 0). */
+    private final Map<String, String> advertisedByListener = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closed;
 
     private Broker(BrokerConfig config, QuorumConfig quorumConfig, Uuid incarnation, Vertx vertx,
@@ -159,6 +164,7 @@ public final class Broker {
         BrokerConfig config;
         QuorumConfig quorumConfig;
         List<FileLock> locks;
+        List<ListenerSecurity> listenerSecurity;
         Uuid incarnation = Uuid.randomUuid();
         try {
             config = new BrokerConfig(properties);
@@ -167,6 +173,7 @@ public final class Broker {
                 LOG.warn("{} is ignored: the metadata quorum is {}", BrokerConfig.CLUSTER_SIZE,
                         BrokerConfig.CONTROLLER_QUORUM_VOTERS);
             }
+            listenerSecurity = listenerSecurity(config, quorumConfig);
             locks = lockDirs(config);
         } catch (RuntimeException e) {
             return Future.failedFuture(e);
@@ -235,6 +242,7 @@ public final class Broker {
         metrics.startEventLoopProbe(vertx);
         Broker broker = new Broker(config, quorumConfig, incarnation, vertx, joinCluster, locks, metrics, hooks, quorum,
                 quorumStarted);
+        broker.listenerSecurity = listenerSecurity;
         return broker.boot().transform(ar -> {
             if (ar.succeeded()) {
                 return Future.succeededFuture(broker);
@@ -376,7 +384,13 @@ public final class Broker {
                     .register(new OffsetDeleteHandler(groups))
                     .register(new DescribeGroupsHandler(groups))
                     .register(new ListGroupsHandler(groups))
-                    .register(new DeleteGroupsHandler(groups));
+                    .register(new DeleteGroupsHandler(groups))
+                    .register(new io.runnel.api.SaslHandshakeHandler())
+                    .register(new io.runnel.api.SaslAuthenticateHandler(
+                            config.getInt(BrokerConfig.CONNECTION_FAILED_AUTHENTICATION_DELAY_MS)))
+                    .register(new io.runnel.api.AclsWithoutAuthorizerHandlers.Describe())
+                    .register(new io.runnel.api.AclsWithoutAuthorizerHandlers.Create())
+                    .register(new io.runnel.api.AclsWithoutAuthorizerHandlers.Delete());
             if (quorumConfig.localVoter()) {
                 controller = new QuorumController(metaContext, quorum, config.nodeId(), incarnation,
                         config.getInt(BrokerConfig.BROKER_SESSION_TIMEOUT_MS));
@@ -401,9 +415,10 @@ public final class Broker {
                 partitions.startBackgroundTasks();
                 return listen(registry).compose(l -> {
                     if (hooks == null) {
-                        String host = bootstrap.substring(0, bootstrap.lastIndexOf(':'));
-                        int port = Integer.parseInt(bootstrap.substring(bootstrap.lastIndexOf(':') + 1));
-                        publisher.register(host, port);
+                        String interBroker = advertisedByListener.get(config.interBrokerListener().name());
+                        String host = interBroker.substring(0, interBroker.lastIndexOf(':'));
+                        int port = Integer.parseInt(interBroker.substring(interBroker.lastIndexOf(':') + 1));
+                        publisher.register(host, port, Map.copyOf(advertisedByListener));
                         // Hazelcast joins once this broker is unfenced, or after a while if that takes longer
                         // (its registration can wait for an older process of its node id to be fenced, which
                         // may take this process's membership)
@@ -489,29 +504,68 @@ public final class Broker {
                 .map(id -> v.ownContext());
     }
 
+    /**
+     * Every listener's TLS and SASL settings, checked before anything starts (key stores are read here, on the
+     * starting thread). The listener followers fetch over must be PLAINTEXT while replication has no TLS or SASL
+     * client: a node that runs alone has no such traffic and may use any.
+     */
+    private static List<ListenerSecurity> listenerSecurity(BrokerConfig config, QuorumConfig quorumConfig) {
+        Listener interBroker = config.interBrokerListener();
+        boolean alone = quorumConfig.voters().size() <= 1 && !config.getBoolean(BrokerConfig.CLUSTER_ENABLED);
+        if (!alone && interBroker.protocol() != org.apache.kafka.common.security.auth.SecurityProtocol.PLAINTEXT) {
+            throw new org.apache.kafka.common.config.ConfigException(
+                    config.originals().containsKey(BrokerConfig.INTER_BROKER_LISTENER_NAME)
+                            ? BrokerConfig.INTER_BROKER_LISTENER_NAME : BrokerConfig.SECURITY_INTER_BROKER_PROTOCOL,
+                    interBroker.name(), "replication between brokers runs over PLAINTEXT only so far; name a"
+                            + " PLAINTEXT listener (" + interBroker.name() + " is " + interBroker.protocol() + ")");
+        }
+        List<ListenerSecurity> out = new ArrayList<>();
+        for (Listener l : config.listeners()) {
+            out.add(ListenerSecurity.of(config, l));
+        }
+        return out;
+    }
+
+    /**
+     * Starts every listener, each once per event loop. The registered endpoint (what followers and the replica
+     * fetch guard use) is the inter-broker listener's; {@link #bootstrapServers()} is the first listener's.
+     */
     private Future<Void> listen(ApiRegistry registry) {
-        Listener listener = config.listeners().get(0);
+        Connections connections = new Connections(vertx, registry, config.getInt(BrokerConfig.SOCKET_REQUEST_MAX_BYTES),
+                config.getInt(BrokerConfig.QUEUED_MAX_REQUESTS_PER_CONNECTION), config.queuedMaxRequestBytes(),
+                config.getInt(BrokerConfig.MAX_CONNECTIONS), config.getInt(BrokerConfig.MAX_CONNECTIONS_PER_IP));
+        Future<Void> chain = Future.succeededFuture();
+        List<Listener> listeners = config.listeners();
+        for (int i = 0; i < listeners.size(); i++) {
+            Listener listener = listeners.get(i);
+            ListenerSecurity security = listenerSecurity.get(i);
+            // port 0 becomes a Vert.x shared random port (negative) so that every instance shares one socket;
+            // each listener needs its own negative value, or two listeners would share one port
+            Listener shared = listener.port() == 0 ? listener.withPort(-1 - i) : listener;
+            chain = chain.compose(v -> listenOn(listener, shared, security, connections));
+        }
+        return chain.compose(v -> {
+            bootstrap = advertisedByListener.get(listeners.get(0).name());
+            return Future.<Void>succeededFuture();
+        }).onSuccess(v -> LOG.info("Runnel node {} ready: Kafka listeners {}, log dirs {}", config.nodeId(),
+                advertisedByListener, config.logDirs()));
+    }
+
+    private Future<Void> listenOn(Listener listener, Listener shared, ListenerSecurity security, Connections connections) {
         int instances = Math.max(1, Runtime.getRuntime().availableProcessors());
         Listener advertised = config.advertisedFor(listener);
         java.util.function.IntFunction<Node> node = actualPort -> new Node(config.nodeId(),
                 advertisedHost(advertised.host()), advertised.port() == 0 ? actualPort : advertised.port());
-        // port 0 becomes Vert.x's shared random port (-1) so that every instance shares one socket
-        Listener shared = listener.port() == 0 ? listener.withPort(-1) : listener;
-        Connections connections = new Connections(vertx, registry, config.getInt(BrokerConfig.SOCKET_REQUEST_MAX_BYTES),
-                config.getInt(BrokerConfig.QUEUED_MAX_REQUESTS_PER_CONNECTION), config.queuedMaxRequestBytes(),
-                config.getInt(BrokerConfig.MAX_CONNECTIONS), config.getInt(BrokerConfig.MAX_CONNECTIONS_PER_IP));
-        KafkaServerVerticle first = new KafkaServerVerticle(config, shared, connections, node);
+        KafkaServerVerticle first = new KafkaServerVerticle(config, shared, connections, node, security);
         return vertx.deployVerticle(first).compose(id -> {
-            int port = first.actualPort();
-            bootstrap = node.apply(port).host() + ":" + node.apply(port).port();
+            Node self = node.apply(first.actualPort());
+            advertisedByListener.put(listener.name(), self.host() + ":" + self.port());
             List<Future<String>> rest = new ArrayList<>();
             for (int i = 1; i < instances; i++) {
-                rest.add(vertx.deployVerticle(new KafkaServerVerticle(config, shared, connections, node)));
+                rest.add(vertx.deployVerticle(new KafkaServerVerticle(config, shared, connections, node, security)));
             }
             return Future.all(rest).<Void>mapEmpty();
-        }).onSuccess(v -> LOG.info("Runnel node {} ready: Kafka listener {} (advertised {}), log dirs {}",
-                config.nodeId(), listener.withPort(Integer.parseInt(bootstrap.substring(bootstrap.lastIndexOf(':') + 1))),
-                bootstrap, config.logDirs()));
+        });
     }
 
     private Future<Void> startAdmin(TopicManager topics) {
@@ -544,9 +598,14 @@ public final class Broker {
         return config;
     }
 
-    /** host:port of the Kafka listener as clients should use it. */
+    /** host:port of the first Kafka listener as clients should use it. */
     public String bootstrapServers() {
         return bootstrap;
+    }
+
+    /** host:port of the listener named {@code listenerName} as clients should use it; null if there is none. */
+    public String bootstrapServers(String listenerName) {
+        return advertisedByListener.get(listenerName.toUpperCase(java.util.Locale.ROOT));
     }
 
     /** Port the admin HTTP API and console listen on (the real one when admin.listener asked for port 0). */

@@ -98,7 +98,13 @@ public final class BrokerMetadataPublisher implements MetadataStateMachine.Liste
      * second while the quorum is unavailable or the node id is still held by an unfenced older process.
      */
     public void register(String host, int port) {
-        context.runOnContext(v -> attempt(() -> propose(MetadataRecords.registerBroker(nodeId, incarnation, host, port))
+        register(host, port, java.util.Map.of());
+    }
+
+    /** @param listeners every listener's advertised host:port by name; host and port are the inter-broker one */
+    public void register(String host, int port, java.util.Map<String, String> listeners) {
+        context.runOnContext(v -> attempt(() -> propose(MetadataRecords.registerBroker(nodeId, incarnation, host, port,
+                listeners))
                 .onSuccess(r -> LOG.info("Broker {} registered (epoch {}), incarnation {}", nodeId, r.getLong("epoch"),
                         incarnation))
                 .compose(r -> unfence())

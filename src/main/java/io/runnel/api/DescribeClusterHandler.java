@@ -81,7 +81,8 @@ public final class DescribeClusterHandler implements ApiHandler<DescribeClusterR
             // the unfenced brokers of the metadata log, this one only once it is among them: a node that answers
             // before the controller has registered and unfenced it must not count itself, or a client that waits
             // for N brokers would place N replicas where the controller sees fewer
-            cluster.liveBrokers().stream().sorted(
+            // each on the listener this client came in on, as Kafka answers; brokers without it are left out
+            cluster.liveBrokers().stream().map(b -> b.on(ctx.listenerName())).filter(java.util.Objects::nonNull).sorted(
                     java.util.Comparator.comparingInt(io.runnel.cluster.BrokerEndpoint::nodeId)).forEach(b ->
                     response.brokers().add(new DescribeClusterBroker().setBrokerId(b.nodeId())
                             .setHost(b.nodeId() == self.id() ? self.host() : b.host())

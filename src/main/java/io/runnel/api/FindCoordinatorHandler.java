@@ -106,6 +106,9 @@ public final class FindCoordinatorHandler implements ApiHandler<FindCoordinatorR
         int partition = coordinator.partitionFor(key == null ? "" : key);
         PartitionState state = cluster.state(new TopicPartition(OffsetsTopic.NAME, partition));
         BrokerEndpoint leader = state == null || state.leader() < 0 ? null : cluster.endpoint(state.leader());
+        if (leader != null) {
+            leader = leader.on(ctx.listenerName());
+        }
         if (leader == null) {
             return Answer.error(Errors.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.");
         }

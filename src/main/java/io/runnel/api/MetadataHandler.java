@@ -87,8 +87,10 @@ public final class MetadataHandler implements ApiHandler<MetadataRequestData> {
             resp.brokers().add(new MetadataResponseBroker().setNodeId(ctx.localNode().id())
                     .setHost(ctx.localNode().host()).setPort(ctx.localNode().port()).setRack(ctx.localNode().rack()));
             if (brokers != null) {
-                for (BrokerEndpoint b : brokers.liveBrokers()) {
-                    if (b.nodeId() != ctx.localNode().id()) {
+                for (BrokerEndpoint live : brokers.liveBrokers()) {
+                    // each client gets the endpoints of the listener it came in on; brokers without it are left out
+                    BrokerEndpoint b = live.on(ctx.listenerName());
+                    if (b != null && b.nodeId() != ctx.localNode().id()) {
                         resp.brokers().add(new MetadataResponseBroker().setNodeId(b.nodeId()).setHost(b.host())
                                 .setPort(b.port()));
                     }

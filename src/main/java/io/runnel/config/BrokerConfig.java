@@ -16,7 +16,10 @@ import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.config.SaslConfigs;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.config.internals.BrokerSecurityConfigs;
+import org.apache.kafka.common.security.auth.SecurityProtocol;
 
 /**
  * Typed broker configuration with Kafka's property names and defaults. Parsing and validation go
@@ -28,6 +31,16 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String NODE_ID = "node.id";
     public static final String LISTENERS = "listeners";
     public static final String ADVERTISED_LISTENERS = "advertised.listeners";
+    public static final String LISTENER_SECURITY_PROTOCOL_MAP = "listener.security.protocol.map";
+    public static final String INTER_BROKER_LISTENER_NAME = "inter.broker.listener.name";
+    public static final String SECURITY_INTER_BROKER_PROTOCOL = "security.inter.broker.protocol";
+    public static final String SSL_CLIENT_AUTH = BrokerSecurityConfigs.SSL_CLIENT_AUTH_CONFIG;
+    public static final String SSL_PRINCIPAL_MAPPING_RULES = BrokerSecurityConfigs.SSL_PRINCIPAL_MAPPING_RULES_CONFIG;
+    public static final String SASL_ENABLED_MECHANISMS = BrokerSecurityConfigs.SASL_ENABLED_MECHANISMS_CONFIG;
+    public static final String SASL_JAAS_CONFIG = SaslConfigs.SASL_JAAS_CONFIG;
+    public static final String SASL_SERVER_MAX_RECEIVE_SIZE = BrokerSecurityConfigs.SASL_SERVER_MAX_RECEIVE_SIZE_CONFIG;
+    public static final String CONNECTIONS_MAX_REAUTH_MS = BrokerSecurityConfigs.CONNECTIONS_MAX_REAUTH_MS_CONFIG;
+    public static final String CONNECTION_FAILED_AUTHENTICATION_DELAY_MS = "connection.failed.authentication.delay.ms";
     public static final String LOG_DIRS = "log.dirs";
     public static final String LOG_DIR = "log.dir";
     public static final String CLUSTER_ID = "cluster.id";
@@ -133,6 +146,30 @@ public final class BrokerConfig extends AbstractConfig {
                     "Kafka protocol listeners, NAME://host:port. Port 0 picks a free port.")
             .define(ADVERTISED_LISTENERS, Type.LIST, null, HIGH,
                     "Addresses given to clients; defaults to listeners.")
+            .define(LISTENER_SECURITY_PROTOCOL_MAP, Type.LIST, Listener.DEFAULT_PROTOCOL_MAP, LOW,
+                    "Security protocol of each listener name, NAME:PROTOCOL (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL).")
+            .define(INTER_BROKER_LISTENER_NAME, Type.STRING, null, MEDIUM,
+                    "The listener brokers reach each other on (follower fetches); only one of this and "
+                            + SECURITY_INTER_BROKER_PROTOCOL + " may be set.")
+            .define(SECURITY_INTER_BROKER_PROTOCOL, Type.STRING, SecurityProtocol.PLAINTEXT.name,
+                    ConfigDef.ValidString.in(SecurityProtocol.names().toArray(new String[0])), MEDIUM,
+                    "The protocol (and so the listener of that name) brokers reach each other on.")
+            .define(SSL_CLIENT_AUTH, Type.STRING, BrokerSecurityConfigs.SSL_CLIENT_AUTH_DEFAULT,
+                    ConfigDef.ValidString.in("required", "requested", "none"), MEDIUM,
+                    "Whether TLS listeners ask clients for a certificate (mutual TLS): required, requested or none.")
+            .define(SSL_PRINCIPAL_MAPPING_RULES, Type.STRING, BrokerSecurityConfigs.DEFAULT_SSL_PRINCIPAL_MAPPING_RULES,
+                    LOW, "Rules mapping a client certificate's distinguished name to a principal name.")
+            .define(SASL_ENABLED_MECHANISMS, Type.LIST, BrokerSecurityConfigs.DEFAULT_SASL_ENABLED_MECHANISMS, MEDIUM,
+                    "SASL mechanisms SASL listeners accept; PLAIN is served so far.")
+            .define(SASL_JAAS_CONFIG, Type.PASSWORD, null, MEDIUM,
+                    "JAAS login context of SASL listeners that have no listener.name.<listener>.<mechanism>.sasl.jaas.config;"
+                            + " PLAIN users are its user_<name>=\"<password>\" options.")
+            .define(SASL_SERVER_MAX_RECEIVE_SIZE, Type.INT, BrokerSecurityConfigs.DEFAULT_SASL_SERVER_MAX_RECEIVE_SIZE,
+                    atLeast(1), LOW, "Largest frame a SASL connection may send before it has authenticated.")
+            .define(CONNECTIONS_MAX_REAUTH_MS, Type.LONG, 0L, between(0, 0), LOW,
+                    "Re-authentication interval of SASL connections; only 0 (never) is served so far.")
+            .define(CONNECTION_FAILED_AUTHENTICATION_DELAY_MS, Type.INT, 100, atLeast(0), LOW,
+                    "How long a failed authentication's answer is held before the connection is closed.")
             .define(LOG_DIRS, Type.LIST, null, HIGH, "Directories holding partition logs.")
             .define(LOG_DIR, Type.STRING, "data", HIGH, "Log directory used when log.dirs is not set.")
             .define(NUM_PARTITIONS, Type.INT, 1, atLeast(1), MEDIUM, "Partitions of auto-created topics.")
@@ -303,10 +340,14 @@ public final class BrokerConfig extends AbstractConfig {
             .define(ADMIN_LISTENER, Type.STRING, "127.0.0.1:8080", MEDIUM,
                     "host:port of the admin HTTP API, web console and /metrics (port 0 picks a free port).")
             .define(ADMIN_AUTH_TOKEN, Type.PASSWORD, null, HIGH,
-                    "Bearer token the admin HTTP API requires; without one it binds to loopback only.");
+                    "Bearer token the admin HTTP API requires; without one it binds to loopback only.")
+            // ssl.keystore.*, ssl.truststore.*, ssl.enabled.protocols, ssl.cipher.suites, ... with Kafka's own
+            // types and defaults; listener.name.<listener>.ssl.* overrides them per listener
+            .withClientSslSupport();
 
     private final List<Listener> listeners;
     private final List<Listener> advertisedListeners;
+    private final Listener interBrokerListener;
     /** Where the dynamic layers come from (the metadata image); none until the broker installs it. */
     private volatile Supplier<DynamicBrokerConfigs.Layers> dynamicSource = () -> DynamicBrokerConfigs.Layers.EMPTY;
     /** The last layers seen and the config they make, rebuilt when the image holds other maps. */
@@ -317,9 +358,19 @@ public final class BrokerConfig extends AbstractConfig {
 
     public BrokerConfig(Map<String, ?> props) {
         super(DEF, props, false);
-        this.listeners = Listener.parseAll(LISTENERS, getList(LISTENERS));
+        Map<String, SecurityProtocol> protocols = Listener.parseProtocolMap(LISTENER_SECURITY_PROTOCOL_MAP,
+                getList(LISTENER_SECURITY_PROTOCOL_MAP));
+        this.listeners = Listener.parseAll(LISTENERS, getList(LISTENERS), protocols, LISTENER_SECURITY_PROTOCOL_MAP);
         List<String> advertised = getList(ADVERTISED_LISTENERS);
-        this.advertisedListeners = advertised == null ? listeners : Listener.parseAll(ADVERTISED_LISTENERS, advertised);
+        this.advertisedListeners = advertised == null ? listeners
+                : Listener.parseAll(ADVERTISED_LISTENERS, advertised, protocols, LISTENER_SECURITY_PROTOCOL_MAP);
+        for (Listener a : advertisedListeners) {
+            if (listeners.stream().noneMatch(l -> l.name().equals(a.name()))) {
+                throw new ConfigException(ADVERTISED_LISTENERS, advertised, "listener " + a.name()
+                        + " is not among " + LISTENERS);
+            }
+        }
+        this.interBrokerListener = resolveInterBrokerListener(props);
         int cleanerThreads = getInt(LOG_CLEANER_THREADS);
         if (cleanerThreads > 0 && getLong(LOG_CLEANER_DEDUPE_BUFFER_SIZE) / cleanerThreads < 1024 * 1024) {
             throw new ConfigException(LOG_CLEANER_DEDUPE_BUFFER_SIZE, getLong(LOG_CLEANER_DEDUPE_BUFFER_SIZE),
@@ -385,6 +436,27 @@ public final class BrokerConfig extends AbstractConfig {
 
     public List<Listener> listeners() {
         return listeners;
+    }
+
+    /**
+     * The listener brokers reach each other on: the one named by inter.broker.listener.name, else the one named
+     * after security.inter.broker.protocol (PLAINTEXT by default), as in Kafka.
+     */
+    public Listener interBrokerListener() {
+        return interBrokerListener;
+    }
+
+    private Listener resolveInterBrokerListener(Map<String, ?> props) {
+        String byName = getString(INTER_BROKER_LISTENER_NAME);
+        if (byName != null && props.containsKey(SECURITY_INTER_BROKER_PROTOCOL)) {
+            throw new ConfigException(INTER_BROKER_LISTENER_NAME, byName, "only one of " + INTER_BROKER_LISTENER_NAME
+                    + " and " + SECURITY_INTER_BROKER_PROTOCOL + " may be set");
+        }
+        String key = byName != null ? INTER_BROKER_LISTENER_NAME : SECURITY_INTER_BROKER_PROTOCOL;
+        String name = (byName != null ? byName : getString(SECURITY_INTER_BROKER_PROTOCOL)).toUpperCase(java.util.Locale.ROOT);
+        return listeners.stream().filter(l -> l.name().equals(name)).findFirst().orElseThrow(() ->
+                new ConfigException(key, name, "must name one of the listeners " + listeners.stream().map(Listener::name)
+                        .toList() + " (set " + INTER_BROKER_LISTENER_NAME + " when there is no PLAINTEXT listener)"));
     }
 
     /** The advertised listener with the same name as {@code listener}, else the listener itself. */

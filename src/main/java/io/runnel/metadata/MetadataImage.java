@@ -212,7 +212,8 @@ public final class MetadataImage {
         }
         boolean sameProcess = old != null && old.incarnation().equals(incarnation);
         BrokerRegistration next = new BrokerRegistration(node, incarnation, r.getString("host"), r.getInteger("port"),
-                sameProcess ? old.epoch() : index, !sameProcess || old.fenced());
+                sameProcess ? old.epoch() : index, !sameProcess || old.fenced(),
+                BrokerRegistration.listeners(r.getJsonObject("listeners")));
         brokers.put(node, next);
         if (!sameProcess) {
             // a new process found its log directories usable at start (it refuses to start otherwise)
@@ -525,9 +526,15 @@ public final class MetadataImage {
     /** The whole image as JSON (a snapshot's content). Called on the apply thread. */
     public JsonObject toJson() {
         JsonArray bs = new JsonArray();
-        brokers.values().forEach(b -> bs.add(new JsonObject().put("node", b.nodeId())
-                .put("incarnation", b.incarnation().toString()).put("host", b.host()).put("port", b.port())
-                .put("epoch", b.epoch()).put("fenced", b.fenced())));
+        brokers.values().forEach(b -> {
+            JsonObject o = new JsonObject().put("node", b.nodeId())
+                    .put("incarnation", b.incarnation().toString()).put("host", b.host()).put("port", b.port())
+                    .put("epoch", b.epoch()).put("fenced", b.fenced());
+            if (!b.listeners().isEmpty()) {
+                o.put("listeners", new JsonObject(new java.util.TreeMap<>(b.listeners())));
+            }
+            bs.add(o);
+        });
         JsonArray ts = new JsonArray();
         byId.values().forEach(t -> {
             JsonArray ps = new JsonArray();
@@ -564,7 +571,7 @@ public final class MetadataImage {
             JsonObject b = (JsonObject) o;
             brokers.put(b.getInteger("node"), new BrokerRegistration(b.getInteger("node"),
                     Uuid.fromString(b.getString("incarnation")), b.getString("host"), b.getInteger("port"),
-                    b.getLong("epoch"), b.getBoolean("fenced")));
+                    b.getLong("epoch"), b.getBoolean("fenced"), BrokerRegistration.listeners(b.getJsonObject("listeners"))));
         });
         j.getJsonArray("topics", new JsonArray()).forEach(o -> {
             JsonObject t = (JsonObject) o;

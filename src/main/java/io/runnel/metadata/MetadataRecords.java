@@ -34,8 +34,18 @@ public final class MetadataRecords {
     }
 
     public static JsonObject registerBroker(int nodeId, Uuid incarnation, String host, int port) {
-        return new JsonObject().put("type", REGISTER_BROKER).put("node", nodeId).put("incarnation", incarnation.toString())
-                .put("host", host).put("port", port);
+        return registerBroker(nodeId, incarnation, host, port, Map.of());
+    }
+
+    /** @param listeners every listener's advertised host:port by listener name (host/port: the inter-broker one) */
+    public static JsonObject registerBroker(int nodeId, Uuid incarnation, String host, int port,
+                                            Map<String, String> listeners) {
+        JsonObject r = new JsonObject().put("type", REGISTER_BROKER).put("node", nodeId)
+                .put("incarnation", incarnation.toString()).put("host", host).put("port", port);
+        if (!listeners.isEmpty()) {
+            r.put("listeners", new JsonObject(new java.util.TreeMap<>(listeners)));
+        }
+        return r;
     }
 
     public static JsonObject unfenceBroker(int nodeId, Uuid incarnation) {

@@ -53,7 +53,7 @@ public final class MetadataView implements ClusterView, PartitionStateChanger {
     @Override
     public BrokerEndpoint endpoint(int nodeId) {
         BrokerRegistration b = image.broker(nodeId);
-        return b == null ? null : new BrokerEndpoint(b.nodeId(), b.host(), b.port());
+        return b == null ? null : new BrokerEndpoint(b.nodeId(), b.host(), b.port(), b.listeners());
     }
 
     /** Unfenced brokers: those Metadata lists and replicas are placed on. */
@@ -62,7 +62,7 @@ public final class MetadataView implements ClusterView, PartitionStateChanger {
         List<BrokerEndpoint> out = new ArrayList<>();
         for (BrokerRegistration b : image.brokers()) {
             if (!b.fenced()) {
-                out.add(new BrokerEndpoint(b.nodeId(), b.host(), b.port()));
+                out.add(new BrokerEndpoint(b.nodeId(), b.host(), b.port(), b.listeners()));
             }
         }
         return out;

@@ -7,7 +7,10 @@ import io.vertx.core.Vertx;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetSocket;
+import io.runnel.security.Authentication;
+import io.runnel.security.ListenerSecurity;
 import org.apache.kafka.common.Node;
+import org.apache.kafka.common.security.auth.KafkaPrincipal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,7 +59,16 @@ public final class Connections {
         return memory;
     }
 
+    /** Accepts a PLAINTEXT connection. */
     public void accept(NetSocket socket, Node localNode, String id) {
+        accept(socket, localNode, id, null);
+    }
+
+    /**
+     * Accepts a connection of a listener secured by {@code security} (null: PLAINTEXT). With TLS, Vert.x hands the
+     * socket over once the handshake is done, so the client's certificate is known here.
+     */
+    public void accept(NetSocket socket, Node localNode, String id, ListenerSecurity security) {
         NetSocketInternal s = (NetSocketInternal) socket;
         InetAddress address = ((InetSocketAddress) s.channelHandlerContext().channel().remoteAddress()).getAddress();
         String refused = quotas.tryAcquire(address);
@@ -66,7 +78,22 @@ public final class Connections {
             socket.close();
             return;
         }
+        Authentication auth;
+        try {
+            auth = security == null ? Authentication.complete("PLAINTEXT", KafkaPrincipal.ANONYMOUS)
+                    : security.newConnection(socket.isSsl() ? socket.sslSession() : null, address);
+        } catch (RuntimeException e) {
+            // e.g. a certificate subject that ssl.principal.mapping.rules cannot map: Kafka refuses the connection
+            LOG.warn("Refusing connection {} from {}: {}", id, socket.remoteAddress(), e.toString());
+            quotas.release(address);
+            socket.close();
+            return;
+        }
+        if (auth.authenticated()) {
+            LOG.debug("Connection {} from {} on {}: principal {}", id, socket.remoteAddress(), auth.listenerName(),
+                    auth.principal());
+        }
         new KafkaConnection(s, ContextInternal.current(), registry, memory, maxFrameBytes, maxInflight, localNode, id,
-                () -> quotas.release(address)).start();
+                () -> quotas.release(address), auth).start();
     }
 }

@@ -7,7 +7,9 @@ import java.util.List;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.channel.FileRegion;
 import io.runnel.api.ApiHandler;
+import io.runnel.security.Authentication;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.internal.ContextInternal;
@@ -66,6 +68,8 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
     private final Node localNode;
     private final String id;
     private final Runnable onRelease;
+    /** Where the connection's authentication stands; requests are gated on it (see {@link #dispatch}). */
+    private final Authentication auth;
     private final ArrayDeque<Slot> inflight = new ArrayDeque<>();
     /**
      * The size prefix being read (it may span reads), then the frame being filled: a pooled direct buffer
@@ -100,7 +104,8 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
     }
 
     KafkaConnection(NetSocketInternal socket, ContextInternal context, ApiRegistry registry, RequestMemory memory,
-                    int maxFrameBytes, int maxInflight, Node localNode, String id, Runnable onRelease) {
+                    int maxFrameBytes, int maxInflight, Node localNode, String id, Runnable onRelease,
+                    Authentication auth) {
         this.socket = socket;
         this.context = context;
         this.registry = registry;
@@ -110,6 +115,7 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
         this.localNode = localNode;
         this.id = id;
         this.onRelease = onRelease;
+        this.auth = auth;
     }
 
     void start() {
@@ -196,7 +202,7 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
                 }
                 sizeFilled = 0;
                 int size = ByteBuffer.wrap(sizePrefix).getInt();
-                if (size < 0 || size > maxFrameBytes) {
+                if (size < 0 || size > auth.maxFrameBytes(maxFrameBytes)) {
                     rejectFrameSize(size);
                     return;
                 }
@@ -353,8 +359,11 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
             close("an HTTP request was sent to the Kafka port");
         } else if (size < 0) {
             close("negative frame size " + size);
-        } else {
+        } else if (size > maxFrameBytes) {
             close("frame of " + size + " bytes is larger than socket.request.max.bytes=" + maxFrameBytes);
+        } else {
+            close("frame of " + size + " bytes before authentication is larger than sasl.server.max.receive.size="
+                    + auth.maxFrameBytes(maxFrameBytes));
         }
     }
 
@@ -365,6 +374,10 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
      */
     private ByteBuf dispatch(ByteBuf frameBuf, int reserved) {
         ByteBuffer buf = frameBuf.nioBuffer(0, frameBuf.writerIndex());
+        if (auth.expectsRawToken()) {
+            serveRawToken(buf);
+            return null;
+        }
         if (buf.remaining() < 8) {
             close("truncated request header");
             return null;
@@ -376,6 +389,11 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
             return null;
         }
         ApiKeys apiKey = ApiKeys.forId(apiKeyId);
+        String unauthenticated = auth.refusal(apiKey);
+        if (unauthenticated != null) {
+            close(unauthenticated);
+            return null;
+        }
         ApiHandler<?> handler = registry.handler(apiKey);
         if (handler == null) {
             close("API " + apiKey + " is not served by this broker");
@@ -408,7 +426,7 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
         boolean ownsFrame = aliasesFrame(apiKey);
         Slot slot = enqueue();
         long started = System.nanoTime();
-        RequestContext ctx = new RequestContext(header, socket.remoteAddress(), context, localNode, id);
+        RequestContext ctx = new RequestContext(header, socket.remoteAddress(), context, localNode, id, auth);
         Future<? extends ApiMessage> result;
         try {
             @SuppressWarnings("unchecked")
@@ -440,6 +458,18 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
      */
     static boolean aliasesFrame(ApiKeys apiKey) {
         return apiKey == ApiKeys.PRODUCE || apiKey == ApiKeys.PUSH_TELEMETRY || apiKey == ApiKeys.ENVELOPE;
+    }
+
+    /** A bare SASL token after a SaslHandshake v0: answered with the bare challenge, or the connection closes. */
+    private void serveRawToken(ByteBuffer buf) {
+        byte[] token = new byte[buf.remaining()];
+        buf.get(token);
+        try {
+            ByteBuffer challenge = auth.rawToken(token);
+            complete(enqueue(), List.of(io.netty.buffer.Unpooled.wrappedBuffer(challenge)));
+        } catch (javax.security.sasl.SaslException e) {
+            close("SASL authentication failed: " + e.getMessage());
+        }
     }
 
     private Slot enqueue() {
@@ -487,9 +517,15 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
             Slot head = inflight.pollFirst();
             if (head.parts != null) {
                 for (Object part : head.parts) {
-                    socket.writeMessage(part);
+                    // TLS cannot carry a zero-copy file region: the SslHandler takes buffers only
+                    socket.writeMessage(part instanceof FileRegion region && socket.isSsl()
+                            ? TlsCopies.copy(region, alloc()) : part);
                 }
             }
+        }
+        if (auth.closeAfterResponse() && inflight.isEmpty()) {
+            close("SASL authentication failed (" + auth.state() + ")");
+            return;
         }
         updateReading();
     }

@@ -5,6 +5,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import io.runnel.config.BrokerConfig;
 import io.runnel.config.Listener;
 import io.runnel.protocol.Connections;
+import io.runnel.security.ListenerSecurity;
 import io.vertx.core.AbstractVerticle;
 import io.vertx.core.Promise;
 import io.vertx.core.net.NetServer;
@@ -12,7 +13,7 @@ import io.vertx.core.net.NetServerOptions;
 import org.apache.kafka.common.Node;
 
 /**
- * The Kafka protocol listener. Deployed once per event loop; Vert.x spreads connections over the
+ * One Kafka protocol listener (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL). Deployed once per event loop; Vert.x spreads connections over the
  * instances, and each connection lives on its instance's event loop.
  */
 public final class KafkaServerVerticle extends AbstractVerticle {
@@ -23,15 +24,20 @@ public final class KafkaServerVerticle extends AbstractVerticle {
     private final Listener listener;
     private final Connections connections;
     private final java.util.function.IntFunction<Node> advertisedNode;
+    private final ListenerSecurity security;
     private NetServer server;
 
-    /** @param connections the node's, shared by every instance: connection counts and request memory are node-wide */
+    /**
+     * @param connections the node's, shared by every instance: connection counts and request memory are node-wide
+     * @param security    the listener's TLS and SASL settings, built (and checked) before deployment
+     */
     public KafkaServerVerticle(BrokerConfig config, Listener listener, Connections connections,
-                               java.util.function.IntFunction<Node> advertisedNode) {
+                               java.util.function.IntFunction<Node> advertisedNode, ListenerSecurity security) {
         this.config = config;
         this.listener = listener;
         this.connections = connections;
         this.advertisedNode = advertisedNode;
+        this.security = security;
     }
 
     @Override
@@ -53,9 +59,10 @@ public final class KafkaServerVerticle extends AbstractVerticle {
         if (receiveBuffer > 0) {
             options.setReceiveBufferSize(receiveBuffer);
         }
+        security.applyTo(options);
         server = vertx.createNetServer(options);
         server.connectHandler(socket -> connections.accept(socket, advertisedNode.apply(server.actualPort()),
-                listener.name() + "-" + CONNECTION_IDS.incrementAndGet()));
+                listener.name() + "-" + CONNECTION_IDS.incrementAndGet(), security));
         server.listen().onComplete(ar -> {
             if (ar.succeeded()) {
                 startPromise.complete();

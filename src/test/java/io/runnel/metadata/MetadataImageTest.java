@@ -228,6 +228,25 @@ class MetadataImageTest {
     }
 
     @Test
+    void aRegistrationKeepsEveryListenersEndpointThroughASnapshot() {
+        Uuid inc = Uuid.randomUuid();
+        apply(MetadataRecords.registerBroker(4, inc, "10.0.0.4", 9092, Map.of("PLAINTEXT", "10.0.0.4:9092",
+                "SASL_SSL", "broker4.example.org:9094")));
+        MetadataImage copy = new MetadataImage(o -> false);
+        copy.load(new JsonObject(image.toJson().encode()));
+        BrokerRegistration b = copy.broker(4);
+        assertThat(b.listeners()).containsOnly(Map.entry("PLAINTEXT", "10.0.0.4:9092"),
+                Map.entry("SASL_SSL", "broker4.example.org:9094"));
+        io.runnel.cluster.BrokerEndpoint endpoint = new io.runnel.cluster.BrokerEndpoint(4, b.host(), b.port(), b.listeners());
+        assertThat(endpoint.on("SASL_SSL")).extracting(e -> e.host() + ":" + e.port())
+                .isEqualTo("broker4.example.org:9094");
+        assertThat(endpoint.on("SSL")).as("a broker without the client's listener is left out").isNull();
+        assertThat(new io.runnel.cluster.BrokerEndpoint(5, "h", 1).on("SSL"))
+                .as("a registration without listeners (an older record) answers with its endpoint")
+                .extracting(e -> e.host() + ":" + e.port()).isEqualTo("h:1");
+    }
+
+    @Test
     void aSnapshotRestoresTheWholeImage() {
         broker(1);
         broker(2);

@@ -1,0 +1,86 @@
+package io.runnel.security;
+
+import java.util.List;
+import java.util.Map;
+
+import javax.security.sasl.SaslServer;
+
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.config.SaslConfigs;
+import org.apache.kafka.common.config.internals.BrokerSecurityConfigs;
+import org.apache.kafka.common.config.types.Password;
+import org.apache.kafka.common.network.ListenerName;
+import org.apache.kafka.common.security.JaasContext;
+import org.apache.kafka.common.security.plain.internals.PlainSaslServer;
+import org.apache.kafka.common.security.plain.internals.PlainServerCallbackHandler;
+
+/**
+ * The SASL mechanisms of one SASL listener. The only place that touches kafka-clients' internal SASL classes:
+ * PLAIN is Kafka's own {@link PlainSaslServer} with its {@link PlainServerCallbackHandler}, which reads the users
+ * from the JAAS login options {@code user_<name>="<password>"} exactly as a Kafka broker does. The JAAS text is
+ * {@code listener.name.<listener>.plain.sasl.jaas.config}, else {@code sasl.jaas.config}, else the
+ * {@code KafkaServer} section of the file named by {@code java.security.auth.login.config} (Kafka's order).
+ *
+ * <p>Built once at start-up; {@link #newServer} is called on a connection's event loop (PLAIN compares strings
+ * held in memory: nothing there blocks).
+ */
+final class SaslMechanisms {
+
+    private final List<String> enabled;
+    private final PlainServerCallbackHandler plainUsers;
+
+    private SaslMechanisms(List<String> enabled, PlainServerCallbackHandler plainUsers) {
+        this.enabled = enabled;
+        this.plainUsers = plainUsers;
+    }
+
+    /**
+     * @param values     the listener's resolved settings
+     * @param originals  the properties as given, for the mechanism-prefixed JAAS keys no ConfigDef defines
+     */
+    @SuppressWarnings("unchecked")
+    static SaslMechanisms of(Map<String, ?> values, Map<String, ?> originals, ListenerName listener) {
+        List<String> enabled = List.copyOf((List<String>) values.get(BrokerSecurityConfigs.SASL_ENABLED_MECHANISMS_CONFIG));
+        if (enabled.isEmpty()) {
+            throw new ConfigException(BrokerSecurityConfigs.SASL_ENABLED_MECHANISMS_CONFIG, enabled,
+                    "listener " + listener.value() + " uses SASL and needs at least one mechanism");
+        }
+        for (String m : enabled) {
+            if (!m.equals(PlainSaslServer.PLAIN_MECHANISM)) {
+                throw new ConfigException(BrokerSecurityConfigs.SASL_ENABLED_MECHANISMS_CONFIG, enabled,
+                        "mechanism " + m + " is not served yet (PLAIN is); listener " + listener.value());
+            }
+        }
+        String jaasKey = listener.saslMechanismConfigPrefix(PlainSaslServer.PLAIN_MECHANISM) + SaslConfigs.SASL_JAAS_CONFIG;
+        Object jaas = originals.get(jaasKey);
+        if (jaas == null) {
+            jaas = values.get(SaslConfigs.SASL_JAAS_CONFIG);
+        }
+        JaasContext context;
+        try {
+            // Kafka hands it the listener's settings with the listener prefix taken off: <mechanism>.sasl.jaas.config
+            String unprefixed = PlainSaslServer.PLAIN_MECHANISM.toLowerCase(java.util.Locale.ROOT) + "."
+                    + SaslConfigs.SASL_JAAS_CONFIG;
+            context = JaasContext.loadServerContext(listener, PlainSaslServer.PLAIN_MECHANISM, jaas == null ? Map.of()
+                    : Map.of(unprefixed, jaas instanceof Password p ? p : new Password(jaas.toString())));
+        } catch (RuntimeException e) {
+            throw new ConfigException(jaasKey, jaas == null ? null : "[hidden]", "listener " + listener.value()
+                    + " cannot read its PLAIN users: " + e.getMessage());
+        }
+        PlainServerCallbackHandler handler = new PlainServerCallbackHandler();
+        handler.configure(Map.of(), PlainSaslServer.PLAIN_MECHANISM, context.configurationEntries());
+        return new SaslMechanisms(enabled, handler);
+    }
+
+    List<String> enabled() {
+        return enabled;
+    }
+
+    /** A server for one authentication exchange; null for a mechanism this listener does not accept. */
+    SaslServer newServer(String mechanism) {
+        if (!enabled.contains(mechanism)) {
+            return null;
+        }
+        return new PlainSaslServer(plainUsers);
+    }
+}

@@ -1,0 +1,171 @@
+package io.runnel.security;
+
+import java.security.KeyStore;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.TrustManagerFactory;
+
+import io.vertx.core.http.ClientAuth;
+import io.vertx.core.net.KeyCertOptions;
+import io.vertx.core.net.NetServerOptions;
+import io.vertx.core.net.TrustOptions;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.config.SslConfigs;
+import org.apache.kafka.common.config.internals.BrokerSecurityConfigs;
+import org.apache.kafka.common.config.types.Password;
+import org.apache.kafka.common.security.ssl.DefaultSslEngineFactory;
+
+/**
+ * The TLS side of one SSL or SASL_SSL listener, from Kafka's {@code ssl.*} settings (already resolved with the
+ * listener's {@code listener.name.<listener>.ssl.*} overrides). The key and trust stores are loaded by kafka-clients'
+ * own {@link DefaultSslEngineFactory}, so JKS, PKCS12 and PEM (files, or {@code ssl.keystore.key} /
+ * {@code ssl.keystore.certificate.chain} / {@code ssl.truststore.certificates} strings, encrypted keys included)
+ * mean exactly what they mean to Kafka; the TLS itself is Vert.x's (Netty's SslHandler on the JDK engine).
+ *
+ * <p>Built once at start-up, off the event loop (the stores are read from disk); a bad value throws a
+ * {@link ConfigException} naming the key. Reloading certificates without a restart is not done yet.
+ */
+final class TlsSettings {
+
+    private final KeyManagerFactory keyManagers;
+    private final TrustManagerFactory trustManagers;
+    private final ClientAuth clientAuth;
+    private final List<String> protocols;
+    private final List<String> cipherSuites;
+
+    private TlsSettings(KeyManagerFactory keyManagers, TrustManagerFactory trustManagers, ClientAuth clientAuth,
+                        List<String> protocols, List<String> cipherSuites) {
+        this.keyManagers = keyManagers;
+        this.trustManagers = trustManagers;
+        this.clientAuth = clientAuth;
+        this.protocols = protocols;
+        this.cipherSuites = cipherSuites;
+    }
+
+    /**
+     * @param values the listener's resolved settings (typed as Kafka's ConfigDef parses them)
+     * @param prefix the listener's prefix ({@code listener.name.<listener>.}), for error messages
+     */
+    @SuppressWarnings("unchecked")
+    static TlsSettings of(Map<String, ?> values, String listenerName, String prefix) {
+        Map<String, Object> ssl = new HashMap<>();
+        values.forEach((k, v) -> {
+            if (k.startsWith("ssl.")) {
+                ssl.put(k, v);
+            }
+        });
+        DefaultSslEngineFactory factory = new DefaultSslEngineFactory();
+        try {
+            factory.configure(ssl);
+        } catch (RuntimeException e) {
+            String key = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT).contains("truststore")
+                    || String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT).contains("trust store")
+                    ? SslConfigs.SSL_TRUSTSTORE_LOCATION_CONFIG : SslConfigs.SSL_KEYSTORE_LOCATION_CONFIG;
+            throw new ConfigException(key, ssl.get(key), "listener " + listenerName + ": " + rootMessage(e)
+                    + " (settings " + prefix + "ssl.* override ssl.*)");
+        }
+        KeyStore keystore = factory.keystore();
+        if (keystore == null) {
+            throw new ConfigException(SslConfigs.SSL_KEYSTORE_LOCATION_CONFIG, null, "listener " + listenerName
+                    + " serves TLS and needs a keystore (" + SslConfigs.SSL_KEYSTORE_LOCATION_CONFIG + ", or "
+                    + SslConfigs.SSL_KEYSTORE_KEY_CONFIG + " and " + SslConfigs.SSL_KEYSTORE_CERTIFICATE_CHAIN_CONFIG
+                    + " with " + SslConfigs.SSL_KEYSTORE_TYPE_CONFIG + "=PEM, optionally under " + prefix + ")");
+        }
+        KeyManagerFactory kmf = keyManagers(keystore, (Password) ssl.get(SslConfigs.SSL_KEY_PASSWORD_CONFIG),
+                (Password) ssl.get(SslConfigs.SSL_KEYSTORE_PASSWORD_CONFIG), listenerName);
+        TrustManagerFactory tmf = null;
+        KeyStore truststore = factory.truststore();
+        if (truststore != null) {
+            try {
+                tmf = TrustManagerFactory.getInstance((String) ssl.get(SslConfigs.SSL_TRUSTMANAGER_ALGORITHM_CONFIG));
+                tmf.init(truststore);
+            } catch (Exception e) {
+                throw new ConfigException(SslConfigs.SSL_TRUSTMANAGER_ALGORITHM_CONFIG,
+                        ssl.get(SslConfigs.SSL_TRUSTMANAGER_ALGORITHM_CONFIG), "listener " + listenerName + ": " + e);
+            }
+        }
+        factory.close();
+        String auth = String.valueOf(values.get(BrokerSecurityConfigs.SSL_CLIENT_AUTH_CONFIG));
+        ClientAuth clientAuth = switch (auth) {
+            case "required" -> ClientAuth.REQUIRED;
+            case "requested" -> ClientAuth.REQUEST;
+            default -> ClientAuth.NONE;
+        };
+        if (clientAuth != ClientAuth.NONE && tmf == null) {
+            throw new ConfigException(BrokerSecurityConfigs.SSL_CLIENT_AUTH_CONFIG, auth, "listener " + listenerName
+                    + " asks clients for certificates but has no truststore to check them ("
+                    + SslConfigs.SSL_TRUSTSTORE_LOCATION_CONFIG + ")");
+        }
+        List<String> protocols = (List<String>) ssl.get(SslConfigs.SSL_ENABLED_PROTOCOLS_CONFIG);
+        List<String> ciphers = (List<String>) ssl.get(SslConfigs.SSL_CIPHER_SUITES_CONFIG);
+        return new TlsSettings(kmf, tmf, clientAuth, protocols == null ? List.of() : new ArrayList<>(protocols),
+                ciphers == null ? List.of() : new ArrayList<>(ciphers));
+    }
+
+    /**
+     * Kafka protects the key with ssl.key.password, else with the keystore's password (a PEM key loaded without a
+     * password gets the store's own): the first of those that opens every key is the one.
+     */
+    private static KeyManagerFactory keyManagers(KeyStore keystore, Password keyPassword, Password storePassword,
+                                                 String listenerName) {
+        List<char[]> candidates = new ArrayList<>();
+        if (keyPassword != null) {
+            candidates.add(keyPassword.value().toCharArray());
+        }
+        if (storePassword != null) {
+            candidates.add(storePassword.value().toCharArray());
+        }
+        candidates.add(new char[0]);
+        Exception last = null;
+        for (char[] pw : candidates) {
+            try {
+                for (String alias : Collections.list(keystore.aliases())) {
+                    if (keystore.isKeyEntry(alias)) {
+                        keystore.getKey(alias, pw);
+                    }
+                }
+                KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+                kmf.init(keystore, pw);
+                return kmf;
+            } catch (Exception e) {
+                last = e;
+            }
+        }
+        throw new ConfigException(SslConfigs.SSL_KEY_PASSWORD_CONFIG, null, "listener " + listenerName
+                + ": the keystore's private key cannot be opened with " + SslConfigs.SSL_KEY_PASSWORD_CONFIG + " or "
+                + SslConfigs.SSL_KEYSTORE_PASSWORD_CONFIG + " (" + last + ")");
+    }
+
+    /** Turns TLS on in {@code options}, with these stores, client authentication, protocols and cipher suites. */
+    void applyTo(NetServerOptions options) {
+        options.setSsl(true)
+                .setKeyCertOptions(KeyCertOptions.wrap(keyManagers))
+                .setClientAuth(clientAuth);
+        if (trustManagers != null) {
+            options.setTrustOptions(TrustOptions.wrap(trustManagers));
+        }
+        if (!protocols.isEmpty()) {
+            options.setEnabledSecureTransportProtocols(new LinkedHashSet<>(protocols));
+        }
+        for (String suite : cipherSuites) {
+            options.addEnabledCipherSuite(suite);
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        StringBuilder sb = new StringBuilder(String.valueOf(e.getMessage()));
+        Throwable c = e.getCause();
+        while (c != null && c != e) {
+            sb.append(": ").append(c.getMessage());
+            e = c;
+            c = c.getCause();
+        }
+        return sb.toString();
+    }
+}
