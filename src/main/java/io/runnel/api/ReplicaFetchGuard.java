@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import io.runnel.cluster.BrokerDirectory;
 import io.runnel.cluster.BrokerEndpoint;
 import io.runnel.cluster.HostResolver;
+import io.runnel.protocol.RateLimitedLog;
 import io.vertx.core.Future;
 import io.vertx.core.net.SocketAddress;
 import org.apache.kafka.common.protocol.Errors;
@@ -37,15 +38,14 @@ public final class ReplicaFetchGuard {
 
     private final BrokerDirectory brokers;
     private final HostResolver resolver;
-    private final Time time;
-    private final AtomicLong lastWarnMs = new AtomicLong(Long.MIN_VALUE / 2);
-    private final AtomicLong unlogged = new AtomicLong();
+    private final RateLimitedLog warnings;
     private final AtomicLong refused = new AtomicLong();
 
     public ReplicaFetchGuard(BrokerDirectory brokers, HostResolver resolver, Time time) {
         this.brokers = brokers;
         this.resolver = resolver;
-        this.time = time;
+        this.warnings = new RateLimitedLog(1, java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(WARN_INTERVAL_MS),
+                time::nanoseconds);
     }
 
     /**
@@ -74,14 +74,10 @@ public final class ReplicaFetchGuard {
 
     private Errors refuse(int replicaId, SocketAddress remote, String why) {
         refused.incrementAndGet();
-        long now = time.milliseconds();
-        long last = lastWarnMs.get();
-        if (now - last >= WARN_INTERVAL_MS && lastWarnMs.compareAndSet(last, now)) {
-            long skipped = unlogged.getAndSet(0);
+        long skipped = warnings.admit();
+        if (skipped >= 0) {
             LOG.warn("Refused a Fetch from {} claiming to be replica {}: {}{}", remote == null ? "?" : remote.hostAddress(),
                     replicaId, why, skipped > 0 ? " (" + skipped + " more refused since the last warning)" : "");
-        } else {
-            unlogged.incrementAndGet();
         }
         return Errors.TOPIC_AUTHORIZATION_FAILED;
     }

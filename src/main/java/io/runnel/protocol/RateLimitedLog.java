@@ -11,7 +11,7 @@ import java.util.function.LongSupplier;
  *
  * <p>Threading: any thread.
  */
-final class RateLimitedLog {
+public final class RateLimitedLog {
 
     private final int linesPerWindow;
     private final long windowNanos;
@@ -20,7 +20,7 @@ final class RateLimitedLog {
     private int written;
     private long leftOut;
 
-    RateLimitedLog(int linesPerWindow, long windowNanos, LongSupplier nanoClock) {
+    public RateLimitedLog(int linesPerWindow, long windowNanos, LongSupplier nanoClock) {
         this.linesPerWindow = linesPerWindow;
         this.windowNanos = windowNanos;
         this.nanoClock = nanoClock;
@@ -31,7 +31,7 @@ final class RateLimitedLog {
      * Whether a line may be written now: -1 when it is to be left out, otherwise how many lines were left out
      * since the last one written (to be said in this one).
      */
-    synchronized long admit() {
+    public synchronized long admit() {
         long now = nanoClock.getAsLong();
         if (now - windowStart >= windowNanos) {
             windowStart = now;
