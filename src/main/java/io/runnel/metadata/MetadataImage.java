@@ -74,11 +74,24 @@ public final class MetadataImage {
     public record Applied(JsonObject reply, MetadataDelta delta) {
     }
 
+    /**
+     * A registration of {@code incarnation} refused at log index {@code index}, applied on this node at
+     * {@code appliedNanos} ({@link System#nanoTime()}).
+     */
+    public record RefusedRegistration(Uuid incarnation, long index, long appliedNanos) {
+    }
+
     private final Map<Integer, BrokerRegistration> brokers = new ConcurrentHashMap<>();
     private final Map<Uuid, TopicImage> byId = new ConcurrentHashMap<>();
     private final Map<String, TopicImage> byName = new ConcurrentHashMap<>();
     /** Per node, the log directories its current process reported offline; no entry while it has none. */
     private final Map<Integer, OfflineDirs> offlineDirs = new ConcurrentHashMap<>();
+    /**
+     * Per node, the last registration refused because another process of that node id is registered and
+     * unfenced: evidence, for the controller, that a newer process is live (a restart after kill -9 whose
+     * member has not joined Hazelcast yet). Kept in memory only, not in snapshots: it is only ever recent.
+     */
+    private final Map<Integer, RefusedRegistration> refusedRegistrations = new ConcurrentHashMap<>();
     /** Dynamic broker configs by BROKER resource name ("" = cluster default); immutable maps, never empty. */
     private final Map<String, Map<String, String>> brokerConfigs = new ConcurrentHashMap<>();
     private final Predicate<Map<String, String>> uncleanAllowed;
@@ -201,11 +214,17 @@ public final class MetadataImage {
         };
     }
 
+    /** The last registration of {@code node} refused for another process holding the id; null if none. Any thread. */
+    public RefusedRegistration refusedRegistration(int node) {
+        return refusedRegistrations.get(node);
+    }
+
     private Applied registerBroker(JsonObject r, long index) {
         int node = r.getInteger("node");
         Uuid incarnation = Uuid.fromString(r.getString("incarnation"));
         BrokerRegistration old = brokers.get(node);
         if (old != null && !old.incarnation().equals(incarnation) && !old.fenced()) {
+            refusedRegistrations.put(node, new RefusedRegistration(incarnation, index, System.nanoTime()));
             throw new DuplicateBrokerRegistrationException("Node " + node + " is registered by another running"
                     + " process (incarnation " + old.incarnation() + "); a duplicated node.id is refused until that"
                     + " one is fenced");

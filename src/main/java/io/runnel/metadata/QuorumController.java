@@ -13,7 +13,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The active controller's own duty, on whichever node leads the metadata quorum: turn failure detection
  * into fence records. A registered, unfenced broker whose process this controller has seen live and no
- * longer sees, or whose node id a newer live process holds (a restart after kill -9), is fenced at once,
+ * longer sees, or whose node id a newer live process holds or is asking to register with (a restart after
+ * kill -9), is fenced at once,
  * which elects new leaders for what it led and takes it out of ISRs, all in that one record. One it has
  * never seen live (registered through the log before its membership reached this node, absent since before
  * this node started, or in a Hazelcast cluster of its own after members that started together each formed
@@ -29,6 +30,8 @@ public final class QuorumController {
 
     private static final Logger LOG = LoggerFactory.getLogger(QuorumController.class);
     static final long CHECK_INTERVAL_MS = 500;
+    /** How recent a refused registration must be to show a newer process live. */
+    static final long REGISTERING_WINDOW_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(3);
 
     private final Context context;
     private final MetadataQuorum quorum;
@@ -114,6 +117,11 @@ public final class QuorumController {
                 why = "its member left the cluster";
             } else if (live.containsKey(b.nodeId()) || b.nodeId() == selfNodeId) {
                 why = "a newer process of its node id is live";
+            } else if (newerProcessRegistering(b, now)) {
+                // after kill -9 and a restart, the new process asks to register before its Hazelcast member has
+                // joined (seconds on a busy node); the old one, never seen live here, would otherwise hold the id
+                // until that member shows up
+                why = "a newer process of its node id is registering";
             } else if (now - since >= sessionTimeoutNanos
                     && silence.getOrDefault(b.nodeId(), Long.MAX_VALUE) >= sessionTimeoutMs) {
                 // never seen as a member here (absent since before this node joined, or in a Hazelcast cluster
@@ -134,6 +142,17 @@ public final class QuorumController {
                         }
                     });
         }
+    }
+
+    /**
+     * Whether a process of {@code b}'s node id other than {@code b}'s asked to register after {@code b} did, within
+     * the last {@link #REGISTERING_WINDOW_NANOS}: a broker retries a refused registration every second while it
+     * runs, so a recent attempt shows a live process (b's registration index is its epoch).
+     */
+    private boolean newerProcessRegistering(BrokerRegistration b, long now) {
+        MetadataImage.RefusedRegistration r = quorum.stateMachine().image().refusedRegistration(b.nodeId());
+        return r != null && !r.incarnation().equals(b.incarnation()) && r.index() > b.epoch()
+                && now - r.appliedNanos() < REGISTERING_WINDOW_NANOS;
     }
 
     /** Stops fencing (any thread). */

@@ -136,6 +136,31 @@ class QuorumControllerTest {
     }
 
     @Test
+    void aNewerProcessAskingToRegisterFencesTheOlderOneAtOnce() throws Exception {
+        // a long session, so that only the refused registration can explain a fence within it
+        controller.stop();
+        controller = new QuorumController(vertx.getOrCreateContext(), quorum, 1, self, 30_000);
+        controller.start(new FakeMembership());
+        Thread.sleep(2 * QuorumController.CHECK_INTERVAL_MS);
+        assertThat(fenced(2)).as("broker 2, never seen live, within the session timeout").isFalse();
+
+        // node 2 restarted after kill -9: its new process asks to register before its member joins Hazelcast
+        Uuid newer = Uuid.randomUuid();
+        long asked = System.nanoTime();
+        assertThat(quorum.propose(MetadataRecords.registerBroker(2, newer, "127.0.0.1", 9002)))
+                .failsWithin(10, TimeUnit.SECONDS).withThrowableThat()
+                .withRootCauseInstanceOf(org.apache.kafka.common.errors.DuplicateBrokerRegistrationException.class);
+        awaitFenced(2);
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - asked)).as("fenced after the refused registration")
+                .isLessThan(10_000);
+        quorum.propose(MetadataRecords.registerBroker(2, newer, "127.0.0.1", 9002)).get(10, TimeUnit.SECONDS);
+        quorum.propose(MetadataRecords.unfenceBroker(2, newer)).get(10, TimeUnit.SECONDS);
+        Thread.sleep(2 * QuorumController.CHECK_INTERVAL_MS);
+        assertThat(fenced(2)).as("the newer process, registered, is not fenced for its own refused attempt").isFalse();
+        assertThat(fenced(3)).as("broker 3, never seen live, within the session timeout").isFalse();
+    }
+
+    @Test
     void fencesABrokerSeenLeavingAtOnceAndOneNeverSeenAfterTheSessionTimeout() throws Exception {
         FakeMembership members = new FakeMembership();
         members.live.put(2, two);
