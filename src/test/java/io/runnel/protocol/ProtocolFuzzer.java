@@ -146,10 +146,13 @@ final class ProtocolFuzzer {
             for (short v = lo; v <= hi; v++) {
                 for (Function<Short, ApiMessage> variant : variants(key, topic, topicId, group)) {
                     try {
-                        out.add(new Template(key, v, serialize(key, v, variant.apply(v))));
+                        byte[] frame = serialize(key, v, variant.apply(v));
+                        parsesAsRequest(key, v, frame);
+                        out.add(new Template(key, v, frame));
                         break;
                     } catch (RuntimeException ex) {
-                        // a field this version cannot carry: try the next variant
+                        // a field this version cannot carry, or a request kafka-clients itself refuses (Kafka closes
+                        // on those too: a DescribeAcls with an UNKNOWN resource type, say): try the next variant
                     }
                 }
             }
@@ -237,6 +240,11 @@ final class ProtocolFuzzer {
             case API_VERSIONS -> List.of(
                     v -> new ApiVersionsRequestData().setClientSoftwareName("fuzz").setClientSoftwareVersion("1"),
                     empty);
+            // every filter field set to ANY (v0 knows only LITERAL patterns): a default-valued one names the
+            // UNKNOWN resource type, which kafka-clients refuses to parse
+            case DESCRIBE_ACLS -> List.of(v -> new org.apache.kafka.common.message.DescribeAclsRequestData()
+                    .setResourceTypeFilter((byte) 1).setPatternTypeFilter((byte) (v == 0 ? 3 : 1))
+                    .setOperation((byte) 1).setPermissionType((byte) 1));
             default -> List.of(empty);
         };
     }
@@ -263,6 +271,13 @@ final class ProtocolFuzzer {
             t.setTopicId(topicId);
         }
         return new FetchRequestData().setMaxWaitMs(0).setMinBytes(1).setMaxBytes(1 << 20).setTopics(List.of(t));
+    }
+
+    /** Throws unless kafka-clients parses {@code frame} (header and body) as a request, as a broker would. */
+    private static void parsesAsRequest(ApiKeys key, short version, byte[] frame) {
+        ByteBuffer buf = ByteBuffer.wrap(frame);
+        org.apache.kafka.common.requests.RequestHeader.parse(buf);
+        org.apache.kafka.common.requests.AbstractRequest.parseRequest(key, version, new ByteBufferAccessor(buf));
     }
 
     static byte[] serialize(ApiKeys key, short version, ApiMessage body) {
