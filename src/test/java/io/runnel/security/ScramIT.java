@@ -203,6 +203,32 @@ class ScramIT {
     }
 
     @Test
+    void plainAndScramShareAListenerAndAPlainAdminCreatesScramUsers() throws Exception {
+        Map<String, String> p = node(dir.resolve("mixed"));
+        p.put("listener.name.sasl_plaintext.sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-256");
+        p.put("listener.name.sasl_plaintext.plain.sasl.jaas.config",
+                "org.apache.kafka.common.security.plain.PlainLoginModule required user_admin=\"admin-secret\";");
+        Broker b = start(p);
+        Map<String, Object> a = new HashMap<>();
+        a.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, b.bootstrapServers("SASL_PLAINTEXT"));
+        a.put(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, "SASL_PLAINTEXT");
+        a.put(SaslConfigs.SASL_MECHANISM, "PLAIN");
+        a.put(SaslConfigs.SASL_JAAS_CONFIG, "org.apache.kafka.common.security.plain.PlainLoginModule required"
+                + " username=\"admin\" password=\"admin-secret\";");
+        a.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 20_000);
+        a.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+        try (Admin admin = Admin.create(a)) {
+            admin.createTopics(List.of(new NewTopic("mixed", 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+            upsert(admin, "gina", ScramMechanism.SCRAM_SHA_256, 4096, "gina-secret");
+        }
+        produceAndConsume(scram(b, ScramMechanism.SCRAM_SHA_256, "gina", "gina-secret"), "mixed");
+        // SCRAM-SHA-512 is not enabled on this listener: the client is told so (UNSUPPORTED_SASL_MECHANISM)
+        assertThatThrownBy(() -> send(scram(b, ScramMechanism.SCRAM_SHA_512, "gina", "gina-secret"), "mixed"))
+                .satisfies(t -> assertThat(rootOf(t))
+                        .isInstanceOf(org.apache.kafka.common.errors.UnsupportedSaslMechanismException.class));
+    }
+
+    @Test
     void credentialsSurviveARestartFromASnapshot() throws Exception {
         Map<String, String> p = node(dir.resolve("restart"));
         // a snapshot after every ten records: the credential is in one by the time the node restarts
