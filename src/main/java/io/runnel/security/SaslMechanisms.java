@@ -23,7 +23,8 @@ import org.apache.kafka.common.security.scram.internals.ScramServerCallbackHandl
 import org.apache.kafka.common.security.token.delegation.internals.DelegationTokenCache;
 
 /**
- * The SASL mechanisms of one SASL listener. The only place that touches kafka-clients' internal SASL classes:
+ * The SASL mechanisms of one SASL listener, all served by kafka-clients' internal SASL classes (the SCRAM
+ * credential formats are also used by io.runnel.metadata.ScramCredentials and the SCRAM admin API handlers):
  * PLAIN is Kafka's own {@link PlainSaslServer} with its {@link PlainServerCallbackHandler}, which reads the users
  * from the JAAS login options {@code user_<name>="<password>"} exactly as a Kafka broker does. The JAAS text is
  * {@code listener.name.<listener>.plain.sasl.jaas.config}, else {@code sasl.jaas.config}, else the
