@@ -165,6 +165,7 @@ public final class Broker {
         QuorumConfig quorumConfig;
         List<FileLock> locks;
         List<ListenerSecurity> listenerSecurity;
+        MetadataImage image;
         Uuid incarnation = Uuid.randomUuid();
         try {
             config = new BrokerConfig(properties);
@@ -173,14 +174,15 @@ public final class Broker {
                 LOG.warn("{} is ignored: the metadata quorum is {}", BrokerConfig.CLUSTER_SIZE,
                         BrokerConfig.CONTROLLER_QUORUM_VOTERS);
             }
-            listenerSecurity = listenerSecurity(config, quorumConfig);
+            image = new MetadataImage(overrides -> uncleanElectionAllowed(config, overrides));
+            // SCRAM logins check the credentials of the metadata log, as this node's image holds them
+            listenerSecurity = listenerSecurity(config, quorumConfig, image.scram().cache());
             locks = lockDirs(config);
         } catch (RuntimeException e) {
             return Future.failedFuture(e);
         }
         // The Raft server needs no Vert.x: it reads its storage, binds its port and loads its classes (a third
         // of the node's) on a thread of its own while Vert.x starts and, in a cluster, Hazelcast joins.
-        MetadataImage image = new MetadataImage(overrides -> uncleanElectionAllowed(config, overrides));
         // the dynamic broker configs live in the metadata log: every effective config reads them from the image
         config.dynamicSource(() -> image.brokerLayers(config.nodeId()));
         MetadataQuorum quorum = new MetadataQuorum(quorumConfig, config.clusterId(), new MetadataStateMachine(image));
@@ -388,6 +390,9 @@ public final class Broker {
                     .register(new io.runnel.api.SaslHandshakeHandler())
                     .register(new io.runnel.api.SaslAuthenticateHandler(
                             config.getInt(BrokerConfig.CONNECTION_FAILED_AUTHENTICATION_DELAY_MS)))
+                    .register(new io.runnel.api.ScramCredentialsHandlers.Describe(image.scram()))
+                    .register(new io.runnel.api.ScramCredentialsHandlers.Alter(record -> MetadataFutures.on(
+                            io.vertx.core.Vertx.currentContext(), quorum.propose(record))))
                     .register(new io.runnel.api.AclsWithoutAuthorizerHandlers.Describe())
                     .register(new io.runnel.api.AclsWithoutAuthorizerHandlers.Create())
                     .register(new io.runnel.api.AclsWithoutAuthorizerHandlers.Delete());
@@ -509,7 +514,8 @@ public final class Broker {
      * starting thread). The listener followers fetch over must be PLAINTEXT while replication has no TLS or SASL
      * client: a node that runs alone has no such traffic and may use any.
      */
-    private static List<ListenerSecurity> listenerSecurity(BrokerConfig config, QuorumConfig quorumConfig) {
+    private static List<ListenerSecurity> listenerSecurity(BrokerConfig config, QuorumConfig quorumConfig,
+                                                           org.apache.kafka.common.security.authenticator.CredentialCache scram) {
         Listener interBroker = config.interBrokerListener();
         boolean alone = quorumConfig.voters().size() <= 1 && !config.getBoolean(BrokerConfig.CLUSTER_ENABLED);
         if (!alone && interBroker.protocol() != org.apache.kafka.common.security.auth.SecurityProtocol.PLAINTEXT) {
@@ -521,7 +527,7 @@ public final class Broker {
         }
         List<ListenerSecurity> out = new ArrayList<>();
         for (Listener l : config.listeners()) {
-            out.add(ListenerSecurity.of(config, l));
+            out.add(ListenerSecurity.of(config, l, scram));
         }
         return out;
     }

@@ -94,6 +94,8 @@ public final class MetadataImage {
     private final Map<Integer, RefusedRegistration> refusedRegistrations = new ConcurrentHashMap<>();
     /** Dynamic broker configs by BROKER resource name ("" = cluster default); immutable maps, never empty. */
     private final Map<String, Map<String, String>> brokerConfigs = new ConcurrentHashMap<>();
+    /** Users' SCRAM credentials (salted, never passwords), with the cache the SASL servers read. */
+    private final ScramCredentials scram = new ScramCredentials();
     private final Predicate<Map<String, String>> uncleanAllowed;
     private volatile long nextProducerId;
     private volatile long controllerEpoch;
@@ -178,6 +180,11 @@ public final class MetadataImage {
                 brokerConfigs(String.valueOf(nodeId)));
     }
 
+    /** The users' SCRAM credentials. */
+    public ScramCredentials scram() {
+        return scram;
+    }
+
     public long controllerEpoch() {
         return controllerEpoch;
     }
@@ -210,6 +217,8 @@ public final class MetadataImage {
             case MetadataRecords.ALTER_PARTITION -> alterPartition(record);
             case MetadataRecords.ALLOCATE_PRODUCER_IDS -> allocateProducerIds(record);
             case MetadataRecords.LOG_DIR_OFFLINE -> logDirOffline(record);
+            case ScramCredentials.ALTER -> new Applied(scram.apply(record),
+                    new MetadataDelta(List.of(), List.of(), List.of(), false, offset));
             default -> throw new InvalidRequestException("Unknown metadata record type '" + type + "'");
         };
     }
@@ -573,7 +582,7 @@ public final class MetadataImage {
         });
         return new JsonObject().put("offset", offset).put("controllerEpoch", controllerEpoch)
                 .put("nextProducerId", nextProducerId).put("brokers", bs).put("topics", ts).put("brokerConfigs", cs)
-                .put("offlineDirs", od);
+                .put("offlineDirs", od).put("scramCredentials", scram.toJson());
     }
 
     /** Replaces the image by a snapshot's content. Called on the apply thread, before anything reads it. */
@@ -605,6 +614,8 @@ public final class MetadataImage {
                 brokerConfigs.put(e.getKey(), Map.copyOf(configs));
             }
         });
+        // absent from snapshots taken before SCRAM credentials were kept
+        scram.load(j.getJsonObject("scramCredentials"));
         // absent from snapshots taken before offline log directories were reported
         j.getJsonArray("offlineDirs", new JsonArray()).forEach(o -> {
             JsonObject d = (JsonObject) o;

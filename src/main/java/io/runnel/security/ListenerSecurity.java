@@ -10,6 +10,7 @@ import io.runnel.config.Listener;
 import io.vertx.core.net.NetServerOptions;
 import org.apache.kafka.common.network.ListenerName;
 import org.apache.kafka.common.security.auth.KafkaPrincipal;
+import org.apache.kafka.common.security.authenticator.CredentialCache;
 import org.apache.kafka.common.security.auth.PlaintextAuthenticationContext;
 import org.apache.kafka.common.security.auth.SecurityProtocol;
 import org.apache.kafka.common.security.auth.SslAuthenticationContext;
@@ -45,14 +46,20 @@ public final class ListenerSecurity {
         this.failedAuthenticationDelayMs = failedDelayMs;
     }
 
+    /** A listener whose SCRAM users (if it enables SCRAM) are those of a cache of its own, empty. */
     public static ListenerSecurity of(BrokerConfig config, Listener listener) {
+        return of(config, listener, new CredentialCache());
+    }
+
+    /** @param scramCredentials the users SCRAM logins are checked against (the metadata log's) */
+    public static ListenerSecurity of(BrokerConfig config, Listener listener, CredentialCache scramCredentials) {
         ListenerName name = listener.listenerName();
         Map<String, Object> values = config.valuesWithPrefixOverride(name.configPrefix());
         SecurityProtocol protocol = listener.protocol();
         TlsSettings tls = protocol == SecurityProtocol.SSL || protocol == SecurityProtocol.SASL_SSL
                 ? TlsSettings.of(values, name.value(), name.configPrefix()) : null;
         SaslMechanisms sasl = protocol == SecurityProtocol.SASL_PLAINTEXT || protocol == SecurityProtocol.SASL_SSL
-                ? SaslMechanisms.of(values, config.originals(), name) : null;
+                ? SaslMechanisms.of(values, config.originals(), name, scramCredentials) : null;
         SslPrincipalMapper mapper;
         try {
             mapper = SslPrincipalMapper.fromRules((String) values.get(BrokerConfig.SSL_PRINCIPAL_MAPPING_RULES));

@@ -188,6 +188,76 @@ class ListenerSecurityTest {
         assertThat(unknownMechanism.closeAfterResponse()).isTrue();
     }
 
+    /** Drives kafka-clients' own SCRAM client through a connection's Authentication; the last answer's error. */
+    private static Errors scramLogin(ListenerSecurity security, String mechanism, String user, String password)
+            throws Exception {
+        return scramLogin(security, mechanism, user, password, Map.of());
+    }
+
+    private static Errors scramLogin(ListenerSecurity security, String mechanism, String user, String password,
+                                     Map<String, String> extensions) throws Exception {
+        javax.security.auth.callback.CallbackHandler credentials = callbacks -> {
+            for (javax.security.auth.callback.Callback cb : callbacks) {
+                if (cb instanceof javax.security.auth.callback.NameCallback n) {
+                    n.setName(user);
+                } else if (cb instanceof javax.security.auth.callback.PasswordCallback pw) {
+                    pw.setPassword(password.toCharArray());
+                } else if (cb instanceof org.apache.kafka.common.security.scram.ScramExtensionsCallback e) {
+                    e.extensions(extensions);
+                } else {
+                    throw new javax.security.auth.callback.UnsupportedCallbackException(cb);
+                }
+            }
+        };
+        var client = new org.apache.kafka.common.security.scram.internals.ScramSaslClient(
+                org.apache.kafka.common.security.scram.internals.ScramMechanism.forMechanismName(mechanism), credentials);
+        Authentication auth = security.newConnection(null, java.net.InetAddress.getLoopbackAddress());
+        assertThat(auth.handshake((short) 1, mechanism).errorCode()).isEqualTo(Errors.NONE.code());
+        byte[] token = client.evaluateChallenge(new byte[0]);
+        while (true) {
+            var answer = auth.authenticate(token);
+            if (answer.errorCode() != Errors.NONE.code()) {
+                assertThat(auth.closeAfterResponse()).isTrue();
+                return Errors.forCode(answer.errorCode());
+            }
+            if (auth.authenticated()) {
+                client.evaluateChallenge(answer.authBytes());
+                assertThat(client.isComplete()).as("the client checked the server's signature").isTrue();
+                assertThat(auth.principal().getName()).isEqualTo(user);
+                return Errors.NONE;
+            }
+            token = client.evaluateChallenge(answer.authBytes());
+        }
+    }
+
+    @Test
+    void scramLogsInAgainstTheCredentialCacheAndNeedsNoJaasEntry() throws Exception {
+        BrokerConfig c = config(Map.of("listeners", "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+                "sasl.enabled.mechanisms", "SCRAM-SHA-256,SCRAM-SHA-512"));
+        org.apache.kafka.common.security.authenticator.CredentialCache cache =
+                new org.apache.kafka.common.security.authenticator.CredentialCache();
+        ListenerSecurity security = ListenerSecurity.of(c, listener(c, "SASL_PLAINTEXT"), cache);
+        var formatter = new org.apache.kafka.common.security.scram.internals.ScramFormatter(
+                org.apache.kafka.common.security.scram.internals.ScramMechanism.SCRAM_SHA_512);
+        var users512 = cache.cache("SCRAM-SHA-512", org.apache.kafka.common.security.scram.ScramCredential.class);
+        users512.put("alice", formatter.generateCredential("alice-secret", 4096));
+
+        assertThat(scramLogin(security, "SCRAM-SHA-512", "alice", "alice-secret")).isEqualTo(Errors.NONE);
+        assertThat(scramLogin(security, "SCRAM-SHA-512", "alice", "wrong")).isEqualTo(Errors.SASL_AUTHENTICATION_FAILED);
+        assertThat(scramLogin(security, "SCRAM-SHA-256", "alice", "alice-secret"))
+                .as("no SHA-256 credential").isEqualTo(Errors.SASL_AUTHENTICATION_FAILED);
+        assertThat(scramLogin(security, "SCRAM-SHA-512", "alice", "alice-secret", Map.of("tokenauth", "true")))
+                .as("a delegation-token login: no tokens are served").isEqualTo(Errors.SASL_AUTHENTICATION_FAILED);
+        users512.remove("alice");
+        assertThat(scramLogin(security, "SCRAM-SHA-512", "alice", "alice-secret"))
+                .as("a removed credential").isEqualTo(Errors.SASL_AUTHENTICATION_FAILED);
+
+        Authentication plain = security.newConnection(null, java.net.InetAddress.getLoopbackAddress());
+        var answer = plain.handshake((short) 1, "PLAIN");
+        assertThat(answer.errorCode()).isEqualTo(Errors.UNSUPPORTED_SASL_MECHANISM.code());
+        assertThat(answer.mechanisms()).containsExactly("SCRAM-SHA-256", "SCRAM-SHA-512");
+    }
+
     @Test
     void sharedJaasConfigServesListenersWithoutTheirOwn() throws Exception {
         BrokerConfig c = config(Map.of("listeners", "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
