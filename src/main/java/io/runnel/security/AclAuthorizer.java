@@ -95,6 +95,63 @@ public final class AclAuthorizer {
         return d.allowed || (!d.found && allowEveryoneIfNoAclFound);
     }
 
+    /**
+     * Whether {@code principal} may do {@code op} on at least one topic (kafka-clients' default
+     * authorizeByResourceType, which Kafka asks for an idempotent producer without IDEMPOTENT_WRITE): an ALLOW of
+     * {@code op} or ALL on some topic pattern that no DENY of the same principal covers; a DENY on the literal
+     * {@code *} refuses outright.
+     */
+    public boolean authorizeAnyTopic(KafkaPrincipal principal, String host, AclOperation op) {
+        if (superUsers.contains(new KafkaPrincipal(principal.getPrincipalType(), principal.getName()))) {
+            return true;
+        }
+        String who = principal.getPrincipalType() + ":" + principal.getName();
+        Set<String> denyLiteral = new HashSet<>();
+        Set<String> denyPrefixed = new HashSet<>();
+        java.util.List<org.apache.kafka.common.acl.AclBinding> allows = new java.util.ArrayList<>();
+        boolean wildcardAllow = false;
+        for (org.apache.kafka.common.acl.AclBinding b : acls.get().all()) {
+            AccessControlEntry e = b.entry();
+            if (b.pattern().resourceType() != ResourceType.TOPIC
+                    || !(e.host().equals("*") || e.host().equals(host))
+                    || !(e.principal().equals(who) || e.principal().equals(WILDCARD_PRINCIPAL))
+                    || !(e.operation() == op || e.operation() == AclOperation.ALL)) {
+                continue;
+            }
+            boolean literal = b.pattern().patternType() == org.apache.kafka.common.resource.PatternType.LITERAL;
+            if (e.permissionType() == AclPermissionType.DENY) {
+                if (literal && b.pattern().name().equals(org.apache.kafka.common.resource.ResourcePattern.WILDCARD_RESOURCE)) {
+                    return false;
+                }
+                (literal ? denyLiteral : denyPrefixed).add(b.pattern().name());
+            } else if (e.permissionType() == AclPermissionType.ALLOW) {
+                if (literal && b.pattern().name().equals(org.apache.kafka.common.resource.ResourcePattern.WILDCARD_RESOURCE)) {
+                    wildcardAllow = true;
+                } else {
+                    allows.add(b);
+                }
+            }
+        }
+        if (wildcardAllow) {
+            return true;
+        }
+        for (org.apache.kafka.common.acl.AclBinding b : allows) {
+            String name = b.pattern().name();
+            boolean literal = b.pattern().patternType() == org.apache.kafka.common.resource.PatternType.LITERAL;
+            if (literal && denyLiteral.contains(name)) {
+                continue;
+            }
+            boolean denied = false;
+            for (int i = 1; i <= name.length() && !denied; i++) {
+                denied = denyPrefixed.contains(name.substring(0, i));
+            }
+            if (!denied) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static final class Decision implements java.util.function.Consumer<AccessControlEntry> {
         final String principal;
         final String host;

@@ -75,7 +75,7 @@ class AclAuthorizerIT {
         p.put("sasl.enabled.mechanisms", "PLAIN");
         p.put("listener.name.sasl_plaintext.plain.sasl.jaas.config",
                 "org.apache.kafka.common.security.plain.PlainLoginModule required user_admin=\"admin-secret\""
-                        + " user_alice=\"alice-secret\";");
+                        + " user_alice=\"alice-secret\" user_bob=\"bob-secret\";");
         p.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
         p.put("super.users", "User:admin");
         broker = Broker.start(p).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
@@ -203,6 +203,28 @@ class AclAuthorizerIT {
         assertThat(admin.listOffsets(Map.of(new TopicPartition("pre-secret", 0),
                 org.apache.kafka.clients.admin.OffsetSpec.latest())).all().get(30, TimeUnit.SECONDS)
                 .get(new TopicPartition("pre-secret", 0)).offset()).isZero();
+    }
+
+    @Test
+    void anIdempotentProducerWithoutWriteAnywhereIsRefused() throws Exception {
+        topic("bobs");
+        // bob may DESCRIBE the topic but WRITE nowhere: InitProducerId needs IDEMPOTENT_WRITE on the cluster or
+        // WRITE on some topic, so his idempotent producer fails with CLUSTER_AUTHORIZATION_FAILED
+        admin.createAcls(List.of(bob(ResourceType.TOPIC, "bobs", AclOperation.DESCRIBE))).all().get(30, TimeUnit.SECONDS);
+        try (KafkaProducer<String, String> producer = producer("bob")) {
+            assertThatThrownBy(() -> producer.send(new ProducerRecord<>("bobs", "k", "v")).get(30, TimeUnit.SECONDS))
+                    .satisfies(t -> assertThat(cause(t)).isInstanceOf(ClusterAuthorizationException.class));
+        }
+        // WRITE on the topic is enough for both InitProducerId and Produce
+        admin.createAcls(List.of(bob(ResourceType.TOPIC, "bobs", AclOperation.WRITE))).all().get(30, TimeUnit.SECONDS);
+        try (KafkaProducer<String, String> producer = producer("bob")) {
+            assertThat(producer.send(new ProducerRecord<>("bobs", "k", "v")).get(30, TimeUnit.SECONDS).offset()).isZero();
+        }
+    }
+
+    private static AclBinding bob(ResourceType type, String name, AclOperation op) {
+        return new AclBinding(new ResourcePattern(type, name, PatternType.LITERAL),
+                new AccessControlEntry("User:bob", "*", op, AclPermissionType.ALLOW));
     }
 
     @Test

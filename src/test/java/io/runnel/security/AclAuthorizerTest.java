@@ -153,6 +153,28 @@ class AclAuthorizerTest {
     }
 
     @Test
+    void anyTopicIsAuthorizedAsKafkasAuthorizeByResourceType() {
+        String a = "User:alice";
+        java.util.function.Function<List<AclBinding>, Boolean> decide = acls -> new AclAuthorizer(Set.of(ADMIN), false,
+                () -> AclIndex.EMPTY.with(acls)).authorizeAnyTopic(ALICE, "h", WRITE);
+        assertThat(decide.apply(List.of())).isFalse();
+        assertThat(decide.apply(List.of(allow(TOPIC, "t", LITERAL, a, WRITE)))).isTrue();
+        assertThat(decide.apply(List.of(allow(TOPIC, "t", LITERAL, a, READ)))).isFalse();
+        assertThat(decide.apply(List.of(allow(GROUP, "t", LITERAL, a, WRITE)))).isFalse();
+        assertThat(decide.apply(List.of(allow(TOPIC, "t", LITERAL, a, WRITE), deny(TOPIC, "t", LITERAL, a, WRITE))))
+                .isFalse();
+        assertThat(decide.apply(List.of(allow(TOPIC, "pay-x", LITERAL, a, WRITE), deny(TOPIC, "pay", PREFIXED, a, WRITE))))
+                .isFalse();
+        assertThat(decide.apply(List.of(allow(TOPIC, "pay", PREFIXED, a, ALL), deny(TOPIC, "pay-x", LITERAL, a, WRITE))))
+                .isTrue();
+        assertThat(decide.apply(List.of(allow(TOPIC, "*", LITERAL, "User:*", WRITE)))).isTrue();
+        assertThat(decide.apply(List.of(allow(TOPIC, "t", LITERAL, a, WRITE), deny(TOPIC, "*", LITERAL, a, WRITE))))
+                .isFalse();
+        assertThat(new AclAuthorizer(Set.of(ADMIN), false, () -> AclIndex.EMPTY).authorizeAnyTopic(ADMIN, "h", WRITE))
+                .isTrue();
+    }
+
+    @Test
     void aChangedIndexIsSeenByTheNextDecision() {
         AclIndex[] current = {AclIndex.EMPTY};
         AclAuthorizer authorizer = new AclAuthorizer(Set.of(), false, () -> current[0]);
