@@ -255,6 +255,18 @@ class AclAuthorizerIT {
     }
 
     @Test
+    void anAuthorizerRunnelDoesNotProvideStopsStartUp() {
+        Map<String, String> p = new HashMap<>();
+        p.put("log.dirs", dir.resolve("refused").toString());
+        p.put("listeners", "PLAINTEXT://127.0.0.1:0");
+        p.put("authorizer.class.name", "com.example.CustomAuthorizer");
+        assertThatThrownBy(() -> Broker.start(p).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class)
+                .hasCauseInstanceOf(org.apache.kafka.common.config.ConfigException.class)
+                .hasMessageContaining("authorizer.class.name");
+    }
+
+    @Test
     void describeAndDeleteAclsByFilter() throws Exception {
         AclBinding g1 = acl(ResourceType.GROUP, "f-g1", PatternType.LITERAL, AclOperation.READ, AclPermissionType.ALLOW);
         AclBinding g2 = acl(ResourceType.GROUP, "f-g", PatternType.PREFIXED, AclOperation.DESCRIBE,
