@@ -177,6 +177,7 @@ public final class Broker {
             image = new MetadataImage(overrides -> uncleanElectionAllowed(config, overrides));
             // SCRAM logins check the credentials of the metadata log, as this node's image holds them
             listenerSecurity = listenerSecurity(config, quorumConfig, image.scram().cache());
+            authorizer(config, () -> io.runnel.security.AclIndex.EMPTY); // a bad setting stops start-up here
             locks = lockDirs(config);
         } catch (RuntimeException e) {
             return Future.failedFuture(e);
@@ -251,6 +252,14 @@ public final class Broker {
             }
             return broker.close().transform(v -> Future.<Broker>failedFuture(ar.cause()));
         });
+    }
+
+    /** The authorizer authorizer.class.name asks for, null for none. */
+    private static io.runnel.security.AclAuthorizer authorizer(BrokerConfig config,
+                                                               Supplier<io.runnel.security.AclIndex> acls) {
+        return io.runnel.security.AclAuthorizer.fromConfig(config.getString(BrokerConfig.AUTHORIZER_CLASS_NAME),
+                config.getString(BrokerConfig.SUPER_USERS), config.getBoolean(BrokerConfig.ALLOW_EVERYONE_IF_NO_ACL_FOUND),
+                acls);
     }
 
     private static List<FileLock> lockDirs(BrokerConfig config) {
@@ -392,10 +401,16 @@ public final class Broker {
                             config.getInt(BrokerConfig.CONNECTION_FAILED_AUTHENTICATION_DELAY_MS)))
                     .register(new io.runnel.api.ScramCredentialsHandlers.Describe(image.scram()))
                     .register(new io.runnel.api.ScramCredentialsHandlers.Alter(record -> MetadataFutures.on(
-                            io.vertx.core.Vertx.currentContext(), quorum.propose(record))))
-                    .register(new io.runnel.api.AclsWithoutAuthorizerHandlers.Describe())
-                    .register(new io.runnel.api.AclsWithoutAuthorizerHandlers.Create())
-                    .register(new io.runnel.api.AclsWithoutAuthorizerHandlers.Delete());
+                            io.vertx.core.Vertx.currentContext(), quorum.propose(record))));
+            io.runnel.security.AclAuthorizer authorizer = authorizer(config, image::acls);
+            if (authorizer == null) {
+                registry.register(new io.runnel.api.AclsWithoutAuthorizerHandlers.Describe())
+                        .register(new io.runnel.api.AclsWithoutAuthorizerHandlers.Create())
+                        .register(new io.runnel.api.AclsWithoutAuthorizerHandlers.Delete());
+            } else {
+                registry.authorizer(authorizer);
+                io.runnel.api.AclHandlers.registerAll(registry, quorum);
+            }
             if (quorumConfig.localVoter()) {
                 controller = new QuorumController(metaContext, quorum, config.nodeId(), incarnation,
                         config.getInt(BrokerConfig.BROKER_SESSION_TIMEOUT_MS));

@@ -1,5 +1,6 @@
 package io.runnel.api;
 
+import org.apache.kafka.common.acl.AclOperation;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -49,6 +50,12 @@ public final class AlterConfigsHandler implements ApiHandler<AlterConfigsRequest
             if (duplicates.contains(ConfigAlterations.key(r.resourceType(), r.resourceName()))) {
                 results.add(Future.succeededFuture(
                         new ApiError(Errors.INVALID_REQUEST, "Each resource must appear at most once.")));
+                continue;
+            }
+            Errors denied = AuthorizedOperations.configDenied(ctx, r.resourceType(), r.resourceName(),
+                    AclOperation.ALTER_CONFIGS);
+            if (denied != null) {
+                results.add(Future.succeededFuture(new ApiError(denied, denied.message())));
                 continue;
             }
             List<ConfigAlterations.Op> ops = new ArrayList<>();

@@ -1,5 +1,7 @@
 package io.runnel.api;
 
+import org.apache.kafka.common.resource.ResourceType;
+import org.apache.kafka.common.acl.AclOperation;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -59,7 +61,12 @@ public final class CreatePartitionsHandler implements ApiHandler<CreatePartition
         List<Future<CreatePartitionsTopicResult>> results = new ArrayList<>();
         for (CreatePartitionsTopic t : request.topics()) {
             if (!duplicates.contains(t.name())) {
-                results.add(grow(t, request.validateOnly()));
+                // as Kafka: ALTER on the topic, checked before whether it exists
+                results.add(ctx.authorized(AclOperation.ALTER, ResourceType.TOPIC, t.name())
+                        ? grow(t, request.validateOnly())
+                        : Future.succeededFuture(new CreatePartitionsTopicResult().setName(t.name())
+                                .setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code())
+                                .setErrorMessage(Errors.TOPIC_AUTHORIZATION_FAILED.message())));
             }
         }
         return Future.all(results).map(all -> {

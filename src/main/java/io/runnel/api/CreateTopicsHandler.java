@@ -1,5 +1,7 @@
 package io.runnel.api;
 
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.resource.ResourceType;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -80,10 +82,17 @@ public final class CreateTopicsHandler implements ApiHandler<CreateTopicsRequest
             return Future.failedFuture(new PolicyViolationException("Excessively large number of partitions per request."));
         }
         List<Future<CreatableTopicResult>> results = new ArrayList<>();
+        // as Kafka: CREATE on the cluster allows every topic, else CREATE on each topic is needed
+        boolean clusterCreate = ctx.clusterAuthorized(AclOperation.CREATE);
         for (CreatableTopic t : request.topics()) {
             // the metadata log is not a topic anyone may create; Kafka answers as if unauthorized
             if (names.contains(t.name()) && !Topic.CLUSTER_METADATA_TOPIC_NAME.equals(t.name())) {
-                results.add(create(t, request.validateOnly()));
+                if (clusterCreate || ctx.authorized(AclOperation.CREATE, ResourceType.TOPIC, t.name())) {
+                    results.add(create(t, request.validateOnly()));
+                } else {
+                    results.add(Future.succeededFuture(error(t.name(),
+                            new ApiError(Errors.TOPIC_AUTHORIZATION_FAILED, "Authorization failed."))));
+                }
             }
         }
         return Future.all(results).map(all -> {

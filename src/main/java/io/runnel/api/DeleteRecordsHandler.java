@@ -1,5 +1,7 @@
 package io.runnel.api;
 
+import org.apache.kafka.common.resource.ResourceType;
+import org.apache.kafka.common.acl.AclOperation;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -63,9 +65,11 @@ public final class DeleteRecordsHandler implements ApiHandler<DeleteRecordsReque
             DeleteRecordsTopicResult tr = new DeleteRecordsTopicResult().setName(rt.name());
             response.topics().add(tr);
             TopicInfo topic = topics.topic(rt.name());
+            boolean allowed = ctx.authorized(AclOperation.DELETE, ResourceType.TOPIC, rt.name());
             for (DeleteRecordsPartition rp : rt.partitions()) {
                 targets.add(tr);
-                pending.add(delete(topic, rt.name(), rp));
+                pending.add(allowed ? delete(topic, rt.name(), rp)
+                        : failed(rp.partitionIndex(), Errors.TOPIC_AUTHORIZATION_FAILED));
             }
         }
         // futures complete on the owners' contexts; the response is assembled once, in request order

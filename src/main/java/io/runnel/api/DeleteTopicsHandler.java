@@ -1,5 +1,7 @@
 package io.runnel.api;
 
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.resource.ResourceType;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -96,7 +98,10 @@ public final class DeleteTopicsHandler implements ApiHandler<DeleteTopicsRequest
         }
         for (String name : names) {
             TopicInfo t = topics.topic(name);
-            if (t == null) {
+            if (!ctx.authorized(AclOperation.DELETE, ResourceType.TOPIC, name)) {
+                // as Kafka: authorization before existence
+                results.add(result(name, Uuid.ZERO_UUID, new ApiError(Errors.TOPIC_AUTHORIZATION_FAILED)));
+            } else if (t == null) {
                 results.add(result(name, Uuid.ZERO_UUID, new ApiError(Errors.UNKNOWN_TOPIC_OR_PARTITION)));
             } else if (duplicateIds.contains(t.id()) || toDelete.putIfAbsent(t.id(), name) != null) {
                 duplicateIds.add(t.id());
@@ -106,7 +111,10 @@ public final class DeleteTopicsHandler implements ApiHandler<DeleteTopicsRequest
             }
         }
         for (Map.Entry<Uuid, String> e : new ArrayList<>(toDelete.entrySet())) {
-            if (Topic.isInternal(e.getValue())) {
+            if (!ctx.authorized(AclOperation.DELETE, ResourceType.TOPIC, e.getValue())) {
+                toDelete.remove(e.getKey());
+                results.add(result(null, e.getKey(), new ApiError(Errors.TOPIC_AUTHORIZATION_FAILED)));
+            } else if (Topic.isInternal(e.getValue())) {
                 // as Kafka: the broker's own topics cannot be deleted by a client
                 toDelete.remove(e.getKey());
                 results.add(result(e.getValue(), e.getKey(), new ApiError(Errors.TOPIC_AUTHORIZATION_FAILED,

@@ -70,10 +70,12 @@ public final class DescribeClusterHandler implements ApiHandler<DescribeClusterR
                 .setClusterId(config.clusterId())
                 .setControllerId(cluster == null ? self.id() : cluster.controllerId())
                 .setEndpointType(EndpointType.BROKER.id())
-                .setClusterAuthorizedOperations(request.includeClusterAuthorizedOperations()
-                        ? Utils.to32BitField(CLUSTER_OPERATIONS.stream().map(AclOperation::code)
-                                .collect(java.util.stream.Collectors.toSet()))
-                        : Integer.MIN_VALUE);
+                .setClusterAuthorizedOperations(!request.includeClusterAuthorizedOperations() ? Integer.MIN_VALUE
+                        : ctx.authorizer() != null
+                        ? AuthorizedOperations.of(ctx, org.apache.kafka.common.resource.ResourceType.CLUSTER,
+                                RequestContext.CLUSTER_NAME)
+                        : Utils.to32BitField(CLUSTER_OPERATIONS.stream().map(AclOperation::code)
+                                .collect(java.util.stream.Collectors.toSet())));
         if (cluster == null) {
             response.brokers().add(new DescribeClusterBroker().setBrokerId(self.id()).setHost(self.host())
                     .setPort(self.port()).setRack(self.rack()).setIsFenced(false));

@@ -1,5 +1,6 @@
 package io.runnel.api;
 
+import org.apache.kafka.common.acl.AclOperation;
 import java.util.ArrayList;
 
 import io.runnel.cluster.TopicInfo;
@@ -56,7 +57,12 @@ public final class DescribeConfigsHandler implements ApiHandler<DescribeConfigsR
         DescribeConfigsResponseData response = new DescribeConfigsResponseData();
         for (DescribeConfigsResource r : request.resources()) {
             DescribeConfigsResult result;
+            Errors denied = AuthorizedOperations.configDenied(ctx, r.resourceType(), r.resourceName(),
+                    AclOperation.DESCRIBE_CONFIGS);
             try {
+                if (denied != null) {
+                    throw denied.exception();
+                }
                 result = describe(r, request.includeSynonyms(), request.includeDocumentation());
             } catch (RuntimeException e) {
                 ApiError error = AdminSupport.apiError(r.resourceName(), e);

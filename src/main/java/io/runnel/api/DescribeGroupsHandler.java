@@ -1,5 +1,9 @@
 package io.runnel.api;
 
+import org.apache.kafka.common.protocol.Errors;
+import java.util.List;
+import org.apache.kafka.common.errors.GroupAuthorizationException;
+import org.apache.kafka.common.resource.ResourceType;
 import java.util.Set;
 
 import io.runnel.group.GroupCoordinator;
@@ -31,6 +35,30 @@ public final class DescribeGroupsHandler implements ApiHandler<DescribeGroupsReq
 
     @Override
     public Future<DescribeGroupsResponseData> handle(RequestContext ctx, DescribeGroupsRequestData request) {
+        if (ctx.authorizer() != null) {
+            // as Kafka: the groups the client may not DESCRIBE answer GROUP_AUTHORIZATION_FAILED, unlooked-up
+            List<String> allowed = new java.util.ArrayList<>();
+            List<DescribeGroupsResponseData.DescribedGroup> refused = new java.util.ArrayList<>();
+            for (String g : request.groups()) {
+                if (ctx.authorized(AclOperation.DESCRIBE, ResourceType.GROUP, g)) {
+                    allowed.add(g);
+                } else {
+                    refused.add(new DescribeGroupsResponseData.DescribedGroup().setGroupId(g)
+                            .setErrorCode(Errors.GROUP_AUTHORIZATION_FAILED.code()).setGroupState("")
+                            .setProtocolType("").setProtocolData("")
+                            .setAuthorizedOperations(Integer.MIN_VALUE));
+                }
+            }
+            return coordinator.describeGroups(allowed, ctx.apiVersion()).map(groups -> {
+                if (request.includeAuthorizedOperations()) {
+                    groups.forEach(g -> g.setAuthorizedOperations(
+                            AuthorizedOperations.of(ctx, ResourceType.GROUP, g.groupId())));
+                }
+                List<DescribeGroupsResponseData.DescribedGroup> all = new java.util.ArrayList<>(groups);
+                all.addAll(refused);
+                return new DescribeGroupsResponseData().setGroups(all);
+            });
+        }
         return coordinator.describeGroups(request.groups(), ctx.apiVersion()).map(groups -> {
             if (request.includeAuthorizedOperations()) {
                 groups.forEach(g -> g.setAuthorizedOperations(GROUP_OPERATIONS));

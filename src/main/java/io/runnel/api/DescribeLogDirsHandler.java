@@ -1,5 +1,7 @@
 package io.runnel.api;
 
+import org.apache.kafka.common.resource.ResourceType;
+import org.apache.kafka.common.acl.AclOperation;
 import java.io.IOException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
@@ -56,6 +58,11 @@ public final class DescribeLogDirsHandler implements ApiHandler<DescribeLogDirsR
 
     @Override
     public Future<DescribeLogDirsResponseData> handle(RequestContext ctx, DescribeLogDirsRequestData request) {
+        if (!ctx.clusterAuthorized(AclOperation.DESCRIBE)) {
+            // as Kafka: DESCRIBE on the cluster, else a top-level CLUSTER_AUTHORIZATION_FAILED and no directories
+            return Future.succeededFuture(new DescribeLogDirsResponseData()
+                    .setErrorCode(org.apache.kafka.common.protocol.Errors.CLUSTER_AUTHORIZATION_FAILED.code()));
+        }
         Map<String, Set<Integer>> wanted = null;
         if (request.topics() != null) {
             wanted = new java.util.HashMap<>();

@@ -19,6 +19,8 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.OffsetOutOfRangeException;
 import org.apache.kafka.common.message.FetchRequestData;
@@ -79,6 +81,10 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
         if (replicaId < 0) {
             return fetch(ctx, request, replicaId);
         }
+        if (!ctx.clusterAuthorized(AclOperation.CLUSTER_ACTION)) {
+            // as Kafka: a follower's fetch needs CLUSTER_ACTION on the cluster, each partition refused otherwise
+            return Future.succeededFuture(count(refused(request, Errors.TOPIC_AUTHORIZATION_FAILED)));
+        }
         // a follower's fetch moves the high watermark: only the broker that owns the id may send one
         return replicas.admit(replicaId, ctx.clientAddress()).compose(error -> error == Errors.NONE
                 ? fetch(ctx, request, replicaId)
@@ -86,7 +92,7 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
     }
 
     private Future<FetchResponseData> fetch(RequestContext ctx, FetchRequestData request, int replicaId) {
-        List<Target> targets = resolve(request, replicaId);
+        List<Target> targets = resolve(ctx, request, replicaId);
         Result first = readAll(request, targets, replicaId);
         if (first.bytes >= request.minBytes() || request.maxWaitMs() <= 0 || first.hasError || targets.isEmpty()) {
             recordFollowerFetches(first, replicaId);
@@ -130,12 +136,20 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
     private record FollowerRead(PartitionOwner owner, long fetchOffset, long leaderLogEnd, long timeMs) {
     }
 
-    private List<Target> resolve(FetchRequestData request, int replicaId) {
+    private List<Target> resolve(RequestContext ctx, FetchRequestData request, int replicaId) {
         List<Target> targets = new ArrayList<>();
         for (FetchRequestData.FetchTopic ft : request.topics()) {
             TopicInfo t = ft.topic() != null && !ft.topic().isEmpty() ? topics.topic(ft.topic())
                     : topics.topic(ft.topicId());
+            // a consumer needs READ on the topic (a follower was checked for CLUSTER_ACTION already)
+            String named = t != null ? t.name() : ft.topic();
+            boolean allowed = replicaId >= 0 || named == null || named.isEmpty()
+                    || ctx.authorized(AclOperation.READ, ResourceType.TOPIC, named);
             for (FetchRequestData.FetchPartition fp : ft.partitions()) {
+                if (!allowed) {
+                    targets.add(new Target(ft, ft.topic(), ft.topicId(), fp, null, Errors.TOPIC_AUTHORIZATION_FAILED));
+                    continue;
+                }
                 if (t == null) {
                     boolean byId = ft.topic() == null || ft.topic().isEmpty();
                     targets.add(new Target(ft, ft.topic(), ft.topicId(), fp, null,

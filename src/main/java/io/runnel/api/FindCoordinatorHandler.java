@@ -1,5 +1,8 @@
 package io.runnel.api;
 
+import org.apache.kafka.common.errors.GroupAuthorizationException;
+import org.apache.kafka.common.resource.ResourceType;
+import org.apache.kafka.common.acl.AclOperation;
 import io.runnel.cluster.BrokerEndpoint;
 import io.runnel.cluster.ClusterView;
 import io.runnel.metadata.OffsetsTopic;
@@ -91,6 +94,16 @@ public final class FindCoordinatorHandler implements ApiHandler<FindCoordinatorR
     }
 
     private Answer answer(RequestContext ctx, byte keyType, String key) {
+        // as Kafka: DESCRIBE on the group or transactional id the coordinator is asked for
+        if (keyType == CoordinatorType.GROUP.id()
+                && !ctx.authorized(AclOperation.DESCRIBE, ResourceType.GROUP, key == null ? "" : key)) {
+            return Answer.error(Errors.GROUP_AUTHORIZATION_FAILED, Errors.GROUP_AUTHORIZATION_FAILED.message());
+        }
+        if (keyType == CoordinatorType.TRANSACTION.id()
+                && !ctx.authorized(AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, key == null ? "" : key)) {
+            return Answer.error(Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+                    Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED.message());
+        }
         if (keyType == CoordinatorType.TRANSACTION.id()) {
             return Answer.of(ctx.localNode());
         }

@@ -1,5 +1,8 @@
 package io.runnel.api;
 
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.resource.ResourceType;
+import org.apache.kafka.common.errors.GroupAuthorizationException;
 import io.runnel.group.GroupCoordinator;
 import io.runnel.protocol.RequestContext;
 import io.vertx.core.Future;
@@ -22,6 +25,10 @@ public final class HeartbeatHandler implements ApiHandler<HeartbeatRequestData> 
 
     @Override
     public Future<HeartbeatResponseData> handle(RequestContext ctx, HeartbeatRequestData request) {
+        if (!ctx.authorized(AclOperation.READ, ResourceType.GROUP, request.groupId())) {
+            return Future.failedFuture(new GroupAuthorizationException("Not authorized to access group: "
+                    + request.groupId()));
+        }
         return coordinator.heartbeat(request);
     }
 }

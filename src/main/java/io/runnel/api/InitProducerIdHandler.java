@@ -1,5 +1,7 @@
 package io.runnel.api;
 
+import org.apache.kafka.common.resource.ResourceType;
+import org.apache.kafka.common.acl.AclOperation;
 import io.runnel.cluster.ProducerIdManager;
 import io.runnel.protocol.RequestContext;
 import io.vertx.core.Future;
@@ -34,6 +36,12 @@ public final class InitProducerIdHandler implements ApiHandler<InitProducerIdReq
             return Future.failedFuture(new InvalidRequestException(
                     "Transactions are not supported by this broker yet (transactional.id="
                             + request.transactionalId() + ")"));
+        }
+        // as Kafka: an idempotent producer needs IDEMPOTENT_WRITE on the cluster or WRITE on some topic
+        if (ctx.authorizer() != null && !ctx.clusterAuthorized(AclOperation.IDEMPOTENT_WRITE)
+                && !ctx.authorizer().authorizeAnyTopic(ctx.principal(), ctx.clientHost(), AclOperation.WRITE)) {
+            return Future.succeededFuture(new InitProducerIdResponseData().setProducerId(-1).setProducerEpoch((short) -1)
+                    .setErrorCode(Errors.CLUSTER_AUTHORIZATION_FAILED.code()));
         }
         return ids.next().map(id -> new InitProducerIdResponseData()
                 .setErrorCode(Errors.NONE.code()).setProducerId(id).setProducerEpoch((short) 0));

@@ -1,5 +1,8 @@
 package io.runnel.api;
 
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.resource.ResourceType;
+import org.apache.kafka.common.errors.GroupAuthorizationException;
 import io.runnel.group.GroupCoordinator;
 import io.runnel.protocol.RequestContext;
 import io.vertx.core.Future;
@@ -23,6 +26,10 @@ public final class JoinGroupHandler implements ApiHandler<JoinGroupRequestData> 
 
     @Override
     public Future<JoinGroupResponseData> handle(RequestContext ctx, JoinGroupRequestData request) {
+        if (!ctx.authorized(AclOperation.READ, ResourceType.GROUP, request.groupId())) {
+            return Future.failedFuture(new GroupAuthorizationException("Not authorized to access group: "
+                    + request.groupId()));
+        }
         short version = ctx.apiVersion();
         if (version == 0) {
             // v0 has no rebalance timeout: Kafka uses the session timeout

@@ -1,5 +1,8 @@
 package io.runnel.api;
 
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.resource.ResourceType;
+import org.apache.kafka.common.errors.GroupAuthorizationException;
 import java.util.List;
 
 import io.runnel.group.GroupCoordinator;
@@ -27,6 +30,10 @@ public final class LeaveGroupHandler implements ApiHandler<LeaveGroupRequestData
 
     @Override
     public Future<LeaveGroupResponseData> handle(RequestContext ctx, LeaveGroupRequestData request) {
+        if (!ctx.authorized(AclOperation.READ, ResourceType.GROUP, request.groupId())) {
+            return Future.failedFuture(new GroupAuthorizationException("Not authorized to access group: "
+                    + request.groupId()));
+        }
         if (ctx.apiVersion() >= 3) {
             return coordinator.leaveGroup(request.groupId(), request.members());
         }

@@ -1,5 +1,9 @@
 package io.runnel.api;
 
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.errors.GroupAuthorizationException;
+import org.apache.kafka.common.resource.ResourceType;
+import org.apache.kafka.common.acl.AclOperation;
 import java.util.List;
 
 import io.runnel.group.GroupCoordinator;
@@ -28,6 +32,13 @@ public final class ListGroupsHandler implements ApiHandler<ListGroupsRequestData
         short version = ctx.apiVersion();
         List<String> states = version >= 4 ? request.statesFilter() : List.of();
         List<String> types = version >= 5 ? request.typesFilter() : List.of();
-        return coordinator.listGroups(states, types);
+        if (ctx.authorizer() == null || ctx.clusterAuthorized(AclOperation.DESCRIBE)) {
+            return coordinator.listGroups(states, types);
+        }
+        // as Kafka: without DESCRIBE on the cluster, only the groups the client may DESCRIBE are listed
+        return coordinator.listGroups(states, types).map(r -> {
+            r.groups().removeIf(g -> !ctx.authorized(AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId()));
+            return r;
+        });
     }
 }

@@ -1,5 +1,7 @@
 package io.runnel.api;
 
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.resource.ResourceType;
 import java.util.Optional;
 
 import io.runnel.cluster.TopicInfo;
@@ -45,8 +47,11 @@ public final class ListOffsetsHandler implements ApiHandler<ListOffsetsRequestDa
             ListOffsetsTopicResponse tr = new ListOffsetsTopicResponse().setName(rt.name());
             resp.topics().add(tr);
             TopicInfo topic = topics.topic(rt.name());
+            boolean allowed = ctx.authorized(AclOperation.DESCRIBE, ResourceType.TOPIC, rt.name());
             for (ListOffsetsRequestData.ListOffsetsPartition rp : rt.partitions()) {
-                ListOffsetsPartitionResponse pr = answer(topic, rt.name(), rp, request.replicaId());
+                ListOffsetsPartitionResponse pr = allowed ? answer(topic, rt.name(), rp, request.replicaId())
+                        : new ListOffsetsPartitionResponse().setPartitionIndex(rp.partitionIndex()).setTimestamp(-1)
+                                .setOffset(-1).setLeaderEpoch(-1).setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code());
                 if (ctx.apiVersion() < 4) {
                     // leader epochs are only part of v4 and up
                     pr.setLeaderEpoch(-1);

@@ -16,6 +16,8 @@ import io.runnel.partition.PartitionOwner;
 import io.runnel.protocol.RequestContext;
 import io.vertx.core.Future;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.InvalidTopicException;
 import org.apache.kafka.common.internals.Topic;
@@ -70,13 +72,16 @@ public final class MetadataHandler implements ApiHandler<MetadataRequestData> {
         List<Future<MetadataResponseTopic>> answers = new ArrayList<>();
         if (allTopics) {
             for (TopicInfo t : topics.topics()) {
-                answers.add(Future.succeededFuture(describe(t)));
+                // as Kafka: a listing leaves out the topics the client may not DESCRIBE
+                if (ctx.authorized(AclOperation.DESCRIBE, ResourceType.TOPIC, t.name())) {
+                    answers.add(Future.succeededFuture(describe(t)));
+                }
             }
         } else {
             boolean autoCreate = request.allowAutoTopicCreation()
                     && config.getBoolean(BrokerConfig.AUTO_CREATE_TOPICS_ENABLE);
             for (MetadataRequestData.MetadataRequestTopic rt : request.topics()) {
-                answers.add(answer(rt, autoCreate));
+                answers.add(answer(ctx, rt, autoCreate));
             }
         }
         return Future.all(answers).map(all -> {
@@ -99,20 +104,46 @@ public final class MetadataHandler implements ApiHandler<MetadataRequestData> {
             for (Future<MetadataResponseTopic> f : answers) {
                 resp.topics().add(f.result());
             }
+            if (ctx.authorizer() != null) {
+                if (request.includeTopicAuthorizedOperations()) {
+                    for (MetadataResponseTopic mt : resp.topics()) {
+                        if (mt.errorCode() == Errors.NONE.code()) {
+                            mt.setTopicAuthorizedOperations(AuthorizedOperations.of(ctx, ResourceType.TOPIC, mt.name()));
+                        }
+                    }
+                }
+                if (request.includeClusterAuthorizedOperations()) {
+                    resp.setClusterAuthorizedOperations(AuthorizedOperations.of(ctx, ResourceType.CLUSTER,
+                            RequestContext.CLUSTER_NAME));
+                }
+            }
             return resp;
         });
     }
 
-    private Future<MetadataResponseTopic> answer(MetadataRequestData.MetadataRequestTopic rt, boolean autoCreate) {
+    private Future<MetadataResponseTopic> answer(RequestContext ctx, MetadataRequestData.MetadataRequestTopic rt,
+                                                 boolean autoCreate) {
         if (rt.name() == null) {
             TopicInfo byId = rt.topicId() == null ? null : topics.topic(rt.topicId());
             if (byId == null) {
                 return Future.succeededFuture(new MetadataResponseTopic().setTopicId(rt.topicId())
                         .setErrorCode(Errors.UNKNOWN_TOPIC_ID.code()));
             }
+            if (!ctx.authorized(AclOperation.DESCRIBE, ResourceType.TOPIC, byId.name())) {
+                return Future.succeededFuture(new MetadataResponseTopic().setTopicId(rt.topicId())
+                        .setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code()));
+            }
             return Future.succeededFuture(describe(byId));
         }
         String name = rt.name();
+        if (!ctx.authorized(AclOperation.DESCRIBE, ResourceType.TOPIC, name)) {
+            // as Kafka: whether the topic exists is not told to a client that may not DESCRIBE it
+            return Future.succeededFuture(error(name, Errors.TOPIC_AUTHORIZATION_FAILED));
+        }
+        // auto-creation needs CREATE on the cluster or the topic; without it an unknown topic is refused
+        boolean mayCreate = autoCreate && (ctx.clusterAuthorized(AclOperation.CREATE)
+                || ctx.authorized(AclOperation.CREATE, ResourceType.TOPIC, name));
+        boolean createRefused = autoCreate && !mayCreate;
         TopicInfo t = topics.topic(name);
         if (t != null) {
             return Future.succeededFuture(describe(t));
@@ -126,6 +157,9 @@ public final class MetadataHandler implements ApiHandler<MetadataRequestData> {
         // answering that it does not exist (or creating it again)
         return topics.catchUp().otherwiseEmpty().compose(v -> {
             TopicInfo known = topics.topic(name);
+            if (known == null && createRefused) {
+                return Future.succeededFuture(error(name, Errors.TOPIC_AUTHORIZATION_FAILED));
+            }
             return known != null ? Future.succeededFuture(describe(known)) : unknown(name, autoCreate);
         });
     }

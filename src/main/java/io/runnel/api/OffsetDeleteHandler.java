@@ -1,5 +1,9 @@
 package io.runnel.api;
 
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.errors.GroupAuthorizationException;
+import org.apache.kafka.common.resource.ResourceType;
+import org.apache.kafka.common.acl.AclOperation;
 import io.runnel.group.GroupCoordinator;
 import io.runnel.protocol.RequestContext;
 import io.vertx.core.Future;
@@ -22,6 +26,10 @@ public final class OffsetDeleteHandler implements ApiHandler<OffsetDeleteRequest
 
     @Override
     public Future<OffsetDeleteResponseData> handle(RequestContext ctx, OffsetDeleteRequestData request) {
+        if (!ctx.authorized(AclOperation.DELETE, ResourceType.GROUP, request.groupId())) {
+            return Future.failedFuture(new GroupAuthorizationException("Not authorized to access group: "
+                    + request.groupId()));
+        }
         return coordinator.deleteOffsets(request);
     }
 }

@@ -1,5 +1,7 @@
 package io.runnel.api;
 
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.resource.ResourceType;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -46,7 +48,7 @@ public final class OffsetFetchHandler implements ApiHandler<OffsetFetchRequestDa
         if (ctx.apiVersion() >= 8) {
             List<Future<OffsetFetchResponseGroup>> groups = new ArrayList<>();
             for (OffsetFetchRequestGroup g : request.groups()) {
-                groups.add(coordinator.fetchOffsets(g.groupId(), g.topics(), request.requireStable()));
+                groups.add(authorizedFetch(ctx, g.groupId(), g.topics(), request.requireStable()));
             }
             return Future.all(groups).map(all -> {
                 OffsetFetchResponseData response = new OffsetFetchResponseData();
@@ -63,8 +65,46 @@ public final class OffsetFetchHandler implements ApiHandler<OffsetFetchRequestDa
             }
         }
         short version = ctx.apiVersion();
-        return coordinator.fetchOffsets(request.groupId(), topics, request.requireStable())
+        return authorizedFetch(ctx, request.groupId(), topics, request.requireStable())
                 .map(g -> toLegacy(g, version));
+    }
+
+    /**
+     * As Kafka: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED otherwise); a topic the client may not
+     * DESCRIBE is left out of an all-topics answer and answers TOPIC_AUTHORIZATION_FAILED when named.
+     */
+    private Future<OffsetFetchResponseGroup> authorizedFetch(RequestContext ctx, String groupId,
+                                                             List<OffsetFetchRequestTopics> topics, boolean stable) {
+        if (ctx.authorizer() == null) {
+            return coordinator.fetchOffsets(groupId, topics, stable);
+        }
+        if (!ctx.authorized(AclOperation.DESCRIBE, ResourceType.GROUP, groupId)) {
+            return Future.succeededFuture(new OffsetFetchResponseGroup().setGroupId(groupId)
+                    .setErrorCode(Errors.GROUP_AUTHORIZATION_FAILED.code()));
+        }
+        if (topics == null) {
+            return coordinator.fetchOffsets(groupId, null, stable).map(g -> {
+                g.topics().removeIf(t -> !ctx.authorized(AclOperation.DESCRIBE, ResourceType.TOPIC, t.name()));
+                return g;
+            });
+        }
+        List<OffsetFetchRequestTopics> allowed = new ArrayList<>();
+        List<OffsetFetchResponseTopics> refused = new ArrayList<>();
+        for (OffsetFetchRequestTopics t : topics) {
+            if (ctx.authorized(AclOperation.DESCRIBE, ResourceType.TOPIC, t.name())) {
+                allowed.add(t);
+            } else {
+                OffsetFetchResponseTopics rt = new OffsetFetchResponseTopics().setName(t.name());
+                t.partitionIndexes().forEach(p -> rt.partitions().add(new OffsetFetchResponsePartitions()
+                        .setPartitionIndex(p).setCommittedOffset(-1).setCommittedLeaderEpoch(-1).setMetadata("")
+                        .setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code())));
+                refused.add(rt);
+            }
+        }
+        return coordinator.fetchOffsets(groupId, allowed, stable).map(g -> {
+            g.topics().addAll(refused);
+            return g;
+        });
     }
 
     private static OffsetFetchResponseData toLegacy(OffsetFetchResponseGroup group, short version) {

@@ -1,5 +1,7 @@
 package io.runnel.api;
 
+import org.apache.kafka.common.resource.ResourceType;
+import org.apache.kafka.common.acl.AclOperation;
 import io.runnel.cluster.TopicInfo;
 import io.runnel.metadata.TopicManager;
 import io.runnel.log.TimestampOffset;
@@ -43,8 +45,12 @@ public final class OffsetForLeaderEpochHandler implements ApiHandler<OffsetForLe
             OffsetForLeaderTopicResult tr = new OffsetForLeaderTopicResult().setTopic(rt.topic());
             resp.topics().add(tr);
             TopicInfo topic = topics.topic(rt.topic());
+            // as Kafka: a follower needs CLUSTER_ACTION on the cluster, a consumer DESCRIBE on the topic
+            boolean allowed = request.replicaId() >= 0 ? ctx.clusterAuthorized(AclOperation.CLUSTER_ACTION)
+                    : ctx.authorized(AclOperation.DESCRIBE, ResourceType.TOPIC, rt.topic());
             for (OffsetForLeaderEpochRequestData.OffsetForLeaderPartition rp : rt.partitions()) {
-                tr.partitions().add(answer(topic, rp));
+                tr.partitions().add(allowed ? answer(topic, rp) : new EpochEndOffset().setPartition(rp.partition())
+                        .setLeaderEpoch(-1).setEndOffset(-1).setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code()));
             }
         }
         return Future.succeededFuture(resp);

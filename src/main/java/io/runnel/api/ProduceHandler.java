@@ -16,6 +16,8 @@ import io.runnel.protocol.RequestContext;
 import io.runnel.protocol.WireRecords;
 import io.vertx.core.Future;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.common.errors.ApiException;
 import org.apache.kafka.common.errors.CorruptRecordException;
 import org.apache.kafka.common.InvalidRecordException;
@@ -76,6 +78,13 @@ public final class ProduceHandler implements ApiHandler<ProduceRequestData> {
             Errors topicError = Errors.NONE;
             if (!validAcks) {
                 topicError = Errors.INVALID_REQUIRED_ACKS;
+            } else if (request.transactionalId() != null && !ctx.authorized(AclOperation.WRITE,
+                    ResourceType.TRANSACTIONAL_ID, request.transactionalId())) {
+                topicError = Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+            } else if ((topic != null || td.name() != null && !td.name().isEmpty()) && !ctx.authorized(
+                    AclOperation.WRITE, ResourceType.TOPIC, topic != null ? topic.name() : td.name())) {
+                // as Kafka: authorization comes before existence, so an unauthorized client learns nothing
+                topicError = Errors.TOPIC_AUTHORIZATION_FAILED;
             } else if (topic == null) {
                 topicError = unknownTopicError(td);
             } else if (Topic.isInternal(topic.name())) {

@@ -11,6 +11,7 @@ import io.runnel.metadata.ScramCredentials;
 import io.runnel.protocol.RequestContext;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
+import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.message.AlterUserScramCredentialsRequestData;
 import org.apache.kafka.common.message.AlterUserScramCredentialsRequestData.ScramCredentialDeletion;
 import org.apache.kafka.common.message.AlterUserScramCredentialsRequestData.ScramCredentialUpsertion;
@@ -63,6 +64,12 @@ public final class ScramCredentialsHandlers {
         @Override
         public Future<DescribeUserScramCredentialsResponseData> handle(RequestContext ctx,
                                                                         DescribeUserScramCredentialsRequestData request) {
+            if (!ctx.clusterAuthorized(AclOperation.DESCRIBE)) {
+                // as Kafka: DESCRIBE on the cluster, else a top-level error and no users
+                return Future.succeededFuture(new DescribeUserScramCredentialsResponseData()
+                        .setErrorCode(Errors.CLUSTER_AUTHORIZATION_FAILED.code())
+                        .setErrorMessage(Errors.CLUSTER_AUTHORIZATION_FAILED.message()));
+            }
             return Future.succeededFuture(describe(credentials, request));
         }
     }
@@ -120,6 +127,17 @@ public final class ScramCredentialsHandlers {
         @Override
         public Future<AlterUserScramCredentialsResponseData> handle(RequestContext ctx,
                                                                      AlterUserScramCredentialsRequestData request) {
+            if (!ctx.clusterAuthorized(AclOperation.ALTER)) {
+                // as Kafka: ALTER on the cluster, else every user named fails with CLUSTER_AUTHORIZATION_FAILED
+                java.util.Set<String> users = new java.util.LinkedHashSet<>();
+                request.deletions().forEach(d -> users.add(d.name()));
+                request.upsertions().forEach(u -> users.add(u.name()));
+                AlterUserScramCredentialsResponseData refused = new AlterUserScramCredentialsResponseData();
+                users.forEach(user -> refused.results().add(new AlterUserScramCredentialsResult().setUser(user)
+                        .setErrorCode(Errors.CLUSTER_AUTHORIZATION_FAILED.code())
+                        .setErrorMessage(Errors.CLUSTER_AUTHORIZATION_FAILED.message())));
+                return Future.succeededFuture(refused);
+            }
             return alter(request, propose);
         }
     }

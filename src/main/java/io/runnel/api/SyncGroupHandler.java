@@ -1,5 +1,8 @@
 package io.runnel.api;
 
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.resource.ResourceType;
+import org.apache.kafka.common.errors.GroupAuthorizationException;
 import io.runnel.group.GroupCoordinator;
 import io.runnel.protocol.RequestContext;
 import io.vertx.core.Future;
@@ -23,6 +26,10 @@ public final class SyncGroupHandler implements ApiHandler<SyncGroupRequestData> 
 
     @Override
     public Future<SyncGroupResponseData> handle(RequestContext ctx, SyncGroupRequestData request) {
+        if (!ctx.authorized(AclOperation.READ, ResourceType.GROUP, request.groupId())) {
+            return Future.failedFuture(new GroupAuthorizationException("Not authorized to access group: "
+                    + request.groupId()));
+        }
         return coordinator.syncGroup(request);
     }
 }

@@ -37,6 +37,9 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String SSL_CLIENT_AUTH = BrokerSecurityConfigs.SSL_CLIENT_AUTH_CONFIG;
     public static final String SSL_PRINCIPAL_MAPPING_RULES = BrokerSecurityConfigs.SSL_PRINCIPAL_MAPPING_RULES_CONFIG;
     public static final String SASL_ENABLED_MECHANISMS = BrokerSecurityConfigs.SASL_ENABLED_MECHANISMS_CONFIG;
+    public static final String AUTHORIZER_CLASS_NAME = "authorizer.class.name";
+    public static final String SUPER_USERS = "super.users";
+    public static final String ALLOW_EVERYONE_IF_NO_ACL_FOUND = "allow.everyone.if.no.acl.found";
     public static final String SASL_JAAS_CONFIG = SaslConfigs.SASL_JAAS_CONFIG;
     public static final String SASL_SERVER_MAX_RECEIVE_SIZE = BrokerSecurityConfigs.SASL_SERVER_MAX_RECEIVE_SIZE_CONFIG;
     public static final String CONNECTIONS_MAX_REAUTH_MS = BrokerSecurityConfigs.CONNECTIONS_MAX_REAUTH_MS_CONFIG;
@@ -159,6 +162,13 @@ public final class BrokerConfig extends AbstractConfig {
                     "Whether TLS listeners ask clients for a certificate (mutual TLS): required, requested or none.")
             .define(SSL_PRINCIPAL_MAPPING_RULES, Type.STRING, BrokerSecurityConfigs.DEFAULT_SSL_PRINCIPAL_MAPPING_RULES,
                     LOW, "Rules mapping a client certificate's distinguished name to a principal name.")
+            .define(AUTHORIZER_CLASS_NAME, Type.STRING, "", MEDIUM,
+                    "org.apache.kafka.metadata.authorizer.StandardAuthorizer turns on Runnel's ACL authorizer"
+                            + " (ACLs in the metadata log); empty for none.")
+            .define(SUPER_USERS, Type.STRING, "", MEDIUM,
+                    "Principals allowed everything by the authorizer, separated by semicolons (User:admin;User:ops).")
+            .define(ALLOW_EVERYONE_IF_NO_ACL_FOUND, Type.BOOLEAN, false, MEDIUM,
+                    "Whether the authorizer allows an operation on a resource that no ACL names.")
             .define(SASL_ENABLED_MECHANISMS, Type.LIST, BrokerSecurityConfigs.DEFAULT_SASL_ENABLED_MECHANISMS, MEDIUM,
                     "SASL mechanisms SASL listeners accept; PLAIN is served so far.")
             .define(SASL_JAAS_CONFIG, Type.PASSWORD, null, MEDIUM,

@@ -100,6 +100,8 @@ public final class MetadataImage {
     private volatile long nextProducerId;
     private volatile long controllerEpoch;
     private volatile long offset = -1;
+    /** The cluster's ACLs, replaced whole on each change: read by the authorizer from any thread. */
+    private volatile io.runnel.security.AclIndex acls = io.runnel.security.AclIndex.EMPTY;
 
     /** @param uncleanAllowed whether a topic with these overrides may elect an out-of-sync replica */
     public MetadataImage(Predicate<Map<String, String>> uncleanAllowed) {
@@ -189,6 +191,11 @@ public final class MetadataImage {
         return controllerEpoch;
     }
 
+    /** The cluster's ACLs (an immutable value). */
+    public io.runnel.security.AclIndex acls() {
+        return acls;
+    }
+
     /** Log index of the last record applied, -1 before any. */
     public long offset() {
         return offset;
@@ -219,6 +226,15 @@ public final class MetadataImage {
             case MetadataRecords.LOG_DIR_OFFLINE -> logDirOffline(record);
             case ScramCredentials.ALTER -> new Applied(scram.apply(record),
                     new MetadataDelta(List.of(), List.of(), List.of(), false, offset));
+            case AclRecords.CREATE_ACLS -> {
+                acls = AclRecords.applyCreate(acls, record);
+                yield new Applied(new JsonObject(), emptyDelta());
+            }
+            case AclRecords.DELETE_ACLS -> {
+                JsonObject reply = new JsonObject();
+                acls = AclRecords.applyDelete(acls, record, reply);
+                yield new Applied(reply, emptyDelta());
+            }
             default -> throw new InvalidRequestException("Unknown metadata record type '" + type + "'");
         };
     }
@@ -582,7 +598,8 @@ public final class MetadataImage {
         });
         return new JsonObject().put("offset", offset).put("controllerEpoch", controllerEpoch)
                 .put("nextProducerId", nextProducerId).put("brokers", bs).put("topics", ts).put("brokerConfigs", cs)
-                .put("offlineDirs", od).put("scramCredentials", scram.toJson());
+                .put("offlineDirs", od).put("scramCredentials", scram.toJson())
+                .put(AclRecords.SNAPSHOT_KEY, acls.toJson());
     }
 
     /** Replaces the image by a snapshot's content. Called on the apply thread, before anything reads it. */
@@ -592,6 +609,8 @@ public final class MetadataImage {
         byName.clear();
         brokerConfigs.clear();
         offlineDirs.clear();
+        // absent from snapshots taken before ACLs existed
+        acls = io.runnel.security.AclIndex.fromJson(j.getJsonArray(AclRecords.SNAPSHOT_KEY));
         offset = j.getLong("offset", -1L);
         controllerEpoch = j.getLong("controllerEpoch", 0L);
         nextProducerId = j.getLong("nextProducerId", 0L);

@@ -23,6 +23,18 @@ public final class ApiRegistry {
         this.metrics = metrics;
     }
 
+    private volatile io.runnel.security.AclAuthorizer authorizer;
+
+    /** The authorizer requests are checked against (null: none, everything allowed). */
+    public io.runnel.security.AclAuthorizer authorizer() {
+        return authorizer;
+    }
+
+    public ApiRegistry authorizer(io.runnel.security.AclAuthorizer a) {
+        this.authorizer = a;
+        return this;
+    }
+
     public BrokerMetrics metrics() {
         return metrics;
     }

@@ -426,7 +426,8 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
         boolean ownsFrame = aliasesFrame(apiKey);
         Slot slot = enqueue();
         long started = System.nanoTime();
-        RequestContext ctx = new RequestContext(header, socket.remoteAddress(), context, localNode, id, auth);
+        RequestContext ctx = new RequestContext(header, socket.remoteAddress(), context, localNode, id, auth,
+                registry.authorizer());
         Future<? extends ApiMessage> result;
         try {
             @SuppressWarnings("unchecked")

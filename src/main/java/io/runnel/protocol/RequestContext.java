@@ -1,9 +1,12 @@
 package io.runnel.protocol;
 
+import io.runnel.security.AclAuthorizer;
 import io.runnel.security.Authentication;
 import io.vertx.core.Context;
 import io.vertx.core.net.SocketAddress;
 import org.apache.kafka.common.Node;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.common.requests.RequestHeader;
 import org.apache.kafka.common.security.auth.KafkaPrincipal;
 
@@ -17,9 +20,15 @@ import org.apache.kafka.common.security.auth.KafkaPrincipal;
  * @param connectionId   unique per connection, for logs and member ids
  * @param authentication the connection's authentication: its listener, state and principal (used on the
  *                       connection's event loop only)
+ * @param authorizer     the broker's authorizer, null when none is configured (everything is allowed)
  */
 public record RequestContext(RequestHeader header, SocketAddress clientAddress, Context context, Node localNode,
-                             String connectionId, Authentication authentication) {
+                             String connectionId, Authentication authentication, AclAuthorizer authorizer) {
+
+    public RequestContext(RequestHeader header, SocketAddress clientAddress, Context context, Node localNode,
+                          String connectionId, Authentication authentication) {
+        this(header, clientAddress, context, localNode, connectionId, authentication, null);
+    }
 
     /** A PLAINTEXT connection's context (User:ANONYMOUS on the PLAINTEXT listener). */
     public RequestContext(RequestHeader header, SocketAddress clientAddress, Context context, Node localNode,
@@ -49,4 +58,20 @@ public record RequestContext(RequestHeader header, SocketAddress clientAddress, 
     public KafkaPrincipal principal() {
         return authentication.principal();
     }
+
+    /**
+     * Whether the request's principal may do {@code op} on resource {@code name} of {@code type}: always
+     * without an authorizer. Cheap (an immutable index read, no locks), callable per topic on an event loop.
+     */
+    public boolean authorized(AclOperation op, ResourceType type, String name) {
+        return authorizer == null || authorizer.authorize(principal(), clientHost(), op, type, name);
+    }
+
+    /** {@link #authorized} on the cluster resource ({@code kafka-cluster}). */
+    public boolean clusterAuthorized(AclOperation op) {
+        return authorized(op, ResourceType.CLUSTER, CLUSTER_NAME);
+    }
+
+    /** Kafka's name of the cluster resource. */
+    public static final String CLUSTER_NAME = "kafka-cluster";
 }
