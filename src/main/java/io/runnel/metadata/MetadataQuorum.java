@@ -304,13 +304,16 @@ public final class MetadataQuorum implements AutoCloseable {
                 .setGroupId(groupId).setCallId(callId).setMessage(message).setType(type)
                 .setTimeoutMs(config.requestTimeoutMs()).build();
         if (leader.equals(server.getId())) {
-            // the controller's own records never take the network
-            CompletableFuture<RaftClientReply> sent;
-            try {
-                sent = server.submitClientRequestAsync(request);
-            } catch (IOException | RuntimeException e) {
-                return CompletableFuture.failedFuture(unavailable(e));
-            }
+            // the controller's own records never take the network; but Ratis may block the submitting thread
+            // (a join in executeSubmitClientRequestAsync, seen for 100 s on a leader thawed after SIGSTOP), so it is
+            // submitted from SENDER, never from the caller's context (a shard's partitions, an event loop)
+            CompletableFuture<RaftClientReply> sent = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return server.submitClientRequestAsync(request);
+                } catch (IOException | RuntimeException e) {
+                    return CompletableFuture.<RaftClientReply>failedFuture(unavailable(e));
+                }
+            }, SENDER).thenCompose(f -> f);
             return sent.orTimeout(config.requestTimeoutMs(), TimeUnit.MILLISECONDS).handle((reply, t) -> answer(reply, t));
         }
         PeerConnection connection = connections.computeIfAbsent(leader, PeerConnection::new);
