@@ -132,6 +132,8 @@ public final class Broker {
     private String bootstrap;
     /** Each listener's TLS and SASL settings, in the order of {@code listeners}. */
     private List<ListenerSecurity> listenerSecurity;
+    private io.runnel.bridge.ExternalBridgeSettings externalBridgeSettings;
+    private volatile io.runnel.bridge.ExternalBridges externalBridges;
     /** Each listener's advertised host:port, by listener name (the real port where it asked for port 0). */
     private final Map<String, String> advertisedByListener = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closed;
@@ -165,6 +167,7 @@ public final class Broker {
         QuorumConfig quorumConfig;
         List<FileLock> locks;
         List<ListenerSecurity> listenerSecurity;
+        io.runnel.bridge.ExternalBridgeSettings externalBridgeSettings;
         MetadataImage image;
         Uuid incarnation = Uuid.randomUuid();
         try {
@@ -178,6 +181,7 @@ public final class Broker {
             // SCRAM logins check the credentials of the metadata log, as this node's image holds them
             listenerSecurity = listenerSecurity(config, quorumConfig, image.scram().cache());
             authorizer(config, () -> io.runnel.security.AclIndex.EMPTY); // a bad setting stops start-up here
+            externalBridgeSettings = io.runnel.bridge.ExternalBridgeSettings.of(config); // likewise
             locks = lockDirs(config);
         } catch (RuntimeException e) {
             return Future.failedFuture(e);
@@ -246,6 +250,7 @@ public final class Broker {
         Broker broker = new Broker(config, quorumConfig, incarnation, vertx, joinCluster, locks, metrics, hooks, quorum,
                 quorumStarted);
         broker.listenerSecurity = listenerSecurity;
+        broker.externalBridgeSettings = externalBridgeSettings;
         return broker.boot().transform(ar -> {
             if (ar.succeeded()) {
                 return Future.succeededFuture(broker);
@@ -461,8 +466,21 @@ public final class Broker {
                 }, false));
             }).compose(v -> clustered).compose(eventBus -> config.getBoolean(BrokerConfig.BRIDGE_ENABLED)
                     ? eventBus.deployVerticle(new BridgeVerticle(config, topics, partitions, groups, offsetsTopic))
-                            .<Void>mapEmpty()
+                            .compose(id -> deployExternalBridges(eventBus, image))
                     : Future.<Void>succeededFuture());
+        });
+    }
+
+    /** The TCP and SockJS bridges, when bridge.tcp.listener or bridge.sockjs.listener asks for them. */
+    private Future<Void> deployExternalBridges(Vertx eventBus, MetadataImage image) {
+        if (!externalBridgeSettings.anyEnabled()) {
+            return Future.succeededFuture();
+        }
+        io.runnel.bridge.ExternalBridges bridges = new io.runnel.bridge.ExternalBridges(externalBridgeSettings,
+                new io.runnel.security.PasswordVerifier(listenerSecurity, image.scram().cache()));
+        return eventBus.deployVerticle(bridges).map(id -> {
+            externalBridges = bridges;
+            return null;
         });
     }
 
@@ -627,6 +645,18 @@ public final class Broker {
     /** host:port of the listener named {@code listenerName} as clients should use it; null if there is none. */
     public String bootstrapServers(String listenerName) {
         return advertisedByListener.get(listenerName.toUpperCase(java.util.Locale.ROOT));
+    }
+
+    /** The TCP event-bus bridge's port; -1 when it is off or not started yet. */
+    public int tcpBridgePort() {
+        io.runnel.bridge.ExternalBridges b = externalBridges;
+        return b == null ? -1 : b.tcpPort();
+    }
+
+    /** The SockJS event-bus bridge's port; -1 when it is off or not started yet. */
+    public int sockJsBridgePort() {
+        io.runnel.bridge.ExternalBridges b = externalBridges;
+        return b == null ? -1 : b.sockJsPort();
     }
 
     /** Port the admin HTTP API and console listen on (the real one when admin.listener asked for port 0). */

@@ -137,6 +137,13 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String BROKER_SESSION_TIMEOUT_MS = "broker.session.timeout.ms";
     public static final String BRIDGE_ENABLED = "bridge.enabled";
     public static final String BRIDGE_ADDRESS_PREFIX = "bridge.address.prefix";
+    public static final String BRIDGE_TCP_LISTENER = "bridge.tcp.listener";
+    public static final String BRIDGE_SOCKJS_LISTENER = "bridge.sockjs.listener";
+    public static final String BRIDGE_SOCKJS_PATH = "bridge.sockjs.path";
+    public static final String BRIDGE_PERMITTED_ADDRESSES = "bridge.permitted.addresses";
+    public static final String BRIDGE_AUTH_TOKEN = "bridge.auth.token";
+    public static final String BRIDGE_AUTH_MAX_FAILURES = "bridge.auth.max.failures";
+    public static final String BRIDGE_MAX_FRAME_BYTES = "bridge.max.frame.bytes";
     public static final String ADMIN_LISTENER = "admin.listener";
     public static final String ADMIN_AUTH_TOKEN = "admin.auth.token";
 
@@ -347,6 +354,29 @@ public final class BrokerConfig extends AbstractConfig {
                     "Serve the event-bus addresses (produce, subscribe, metadata) to Vert.x applications.")
             .define(BRIDGE_ADDRESS_PREFIX, Type.STRING, "runnel", new ConfigDef.NonEmptyString(), LOW,
                     "Prefix of the event-bus addresses: <prefix>.produce, <prefix>.subscribe, ...")
+            .define(BRIDGE_TCP_LISTENER, Type.STRING, "", MEDIUM,
+                    "host:port of the TCP event-bus bridge (vertx-tcp-eventbus-bridge's protocol: 4-byte length +"
+                            + " JSON frames) for clients in any language; empty (default) = off. Port 0 picks a free"
+                            + " port. Needs bridge.enabled.")
+            .define(BRIDGE_SOCKJS_LISTENER, Type.STRING, "", MEDIUM,
+                    "host:port of the SockJS event-bus bridge (vertx-web's) for browsers, an HTTP server of its"
+                            + " own; empty (default) = off. Port 0 picks a free port. Needs bridge.enabled.")
+            .define(BRIDGE_SOCKJS_PATH, Type.STRING, "/eventbus", MEDIUM,
+                    "Path of the SockJS endpoint on bridge.sockjs.listener (the SockJS client library is served"
+                            + " beside it, at /runnel/sockjs.min.js).")
+            .define(BRIDGE_PERMITTED_ADDRESSES, Type.LIST, "produce,subscribe,heartbeat,commit,unsubscribe,metadata",
+                    MEDIUM, "Which of the bridge addresses (under bridge.address.prefix) TCP and SockJS clients may"
+                            + " send to; any of produce, subscribe, heartbeat, commit, unsubscribe, metadata.")
+            .define(BRIDGE_AUTH_TOKEN, Type.PASSWORD, null, HIGH,
+                    "Bearer token TCP and SockJS clients may send in every frame's headers.authorization"
+                            + " (\"Bearer <token>\"); comma-separated for several. Clients may instead send"
+                            + " \"Basic base64(user:password)\" checked against the broker's SCRAM users and the PLAIN"
+                            + " users of its SASL listeners. A frame without valid credentials is refused.")
+            .define(BRIDGE_AUTH_MAX_FAILURES, Type.INT, 3, between(1, 1000), MEDIUM,
+                    "Refused frames (bad credentials or a forbidden address) after which a TCP or SockJS"
+                            + " connection is closed.")
+            .define(BRIDGE_MAX_FRAME_BYTES, Type.INT, 4 * 1024 * 1024, between(1024, 256 * 1024 * 1024), MEDIUM,
+                    "Largest frame a TCP or SockJS bridge client may send; a larger one closes its connection.")
             .define(ADMIN_LISTENER, Type.STRING, "127.0.0.1:8080", MEDIUM,
                     "host:port of the admin HTTP API, web console and /metrics (port 0 picks a free port).")
             .define(ADMIN_AUTH_TOKEN, Type.PASSWORD, null, HIGH,
