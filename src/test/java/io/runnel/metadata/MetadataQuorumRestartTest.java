@@ -152,4 +152,44 @@ class MetadataQuorumRestartTest {
         assertThat(fresh.getLong("first")).as("a new request is a new record, the first one's ids taken once")
                 .isEqualTo(first.getLong("first") + 10);
     }
+
+    /**
+     * The leader's own proposals are submitted to its Raft server from MetadataQuorum's sender threads: Ratis
+     * may block the submitting thread (a join inside submitClientRequestAsync held a shard worker for 100 s on a
+     * leader thawed after SIGSTOP), and the proposer is a partition owner's context or an event loop. Here the
+     * server blocks every submit for 2 s; propose must hand back its future at once and complete afterwards.
+     */
+    @Test
+    void aLeaderWhoseRaftServerBlocksOnSubmitNeverBlocksTheProposer() throws Exception {
+        startThree();
+        int leader = awaitLeader();
+        MetadataQuorum q = nodes.get(leader);
+        java.lang.reflect.Field field = MetadataQuorum.class.getDeclaredField("server");
+        field.setAccessible(true);
+        org.apache.ratis.server.RaftServer real = (org.apache.ratis.server.RaftServer) field.get(q);
+        java.util.concurrent.atomic.AtomicReference<String> submitThread = new java.util.concurrent.atomic.AtomicReference<>();
+        field.set(q, java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {org.apache.ratis.server.RaftServer.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("submitClientRequestAsync")) {
+                        submitThread.set(Thread.currentThread().getName());
+                        Thread.sleep(2000);
+                    }
+                    try {
+                        return method.invoke(real, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                }));
+        try {
+            long start = System.nanoTime();
+            java.util.concurrent.CompletableFuture<JsonObject> f = q.propose(MetadataRecords.allocateProducerIds(leader, 10));
+            long returnedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertThat(returnedMs).as("propose returned after %d ms while the Raft server blocked 2 s", returnedMs)
+                    .isLessThan(1000);
+            assertThat(f.get(30, TimeUnit.SECONDS).containsKey(MetadataQuorum.LOG_INDEX)).isTrue();
+            assertThat(submitThread.get()).isNotEqualTo(Thread.currentThread().getName());
+        } finally {
+            field.set(q, real);
+        }
+    }
 }
