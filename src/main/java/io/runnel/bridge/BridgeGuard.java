@@ -39,6 +39,8 @@ final class BridgeGuard {
     record Refusal(String error, int code, String message, boolean close) {
     }
 
+    static final long REGISTRATION_WAIT_MS = 10_000;
+
     private final Vertx vertx;
     private final ExternalBridgeSettings settings;
     private final PasswordVerifier passwords;
@@ -60,6 +62,8 @@ final class BridgeGuard {
         private boolean closed;
         private final Set<String> addresses = new HashSet<>();
         private final Set<String> subscriptions = new HashSet<>();
+        /** Registrations admitted here, completed once the consumer is registered across the cluster. */
+        private final Map<String, io.vertx.core.Promise<Void>> registered = new HashMap<>();
         private Future<?> tail = Future.succeededFuture();
 
         /** Releases what the connection held. */
@@ -83,9 +87,28 @@ final class BridgeGuard {
         }
 
         void unregistered(String address) {
+            registered.remove(address);
             if (addresses.remove(address)) {
                 holders.remove(address, this);
             }
+        }
+
+        /**
+         * The consumer of {@code address} is registered across the cluster: a subscribe naming it may go
+         * ahead (a delivery before that would find no handler and drop the subscriber from its group).
+         */
+        void registrationDone(String address) {
+            registered.computeIfAbsent(address, a -> io.vertx.core.Promise.promise()).tryComplete();
+        }
+
+        private Future<Void> whenRegistered(String address) {
+            io.vertx.core.Promise<Void> p = registered.computeIfAbsent(address, a -> io.vertx.core.Promise.promise());
+            if (p.future().isComplete()) {
+                return p.future();
+            }
+            // a registration that never completes must not hold the connection's frames forever
+            long timer = vertx.setTimer(REGISTRATION_WAIT_MS, id -> p.tryComplete());
+            return p.future().andThen(ar -> vertx.cancelTimer(timer));
         }
     }
 
@@ -127,6 +150,12 @@ final class BridgeGuard {
             }
             s.accepted = authorization;
             return addressRules(s, type, address, frame);
+        }).compose(refusal -> {
+            if (refusal == null && "send".equals(type) && subscribe.equals(address)
+                    && frame.getValue("body") instanceof JsonObject body) {
+                return s.whenRegistered(body.getString("address")).map((Refusal) null);
+            }
+            return Future.succeededFuture(refusal);
         });
     }
 

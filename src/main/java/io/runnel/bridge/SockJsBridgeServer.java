@@ -175,6 +175,14 @@ final class SockJsBridgeServer {
                 }
                 event.complete(true);
             }
+            case REGISTERED -> {
+                Socket s = sockets.get(sock);
+                JsonObject frame = event.getRawMessage();
+                if (s != null && frame != null && frame.getValue("address") instanceof String a) {
+                    s.session.registrationDone(a);
+                }
+                event.complete(true);
+            }
             default -> event.complete(true);
         }
     }

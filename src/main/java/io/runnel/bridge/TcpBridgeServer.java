@@ -133,7 +133,8 @@ final class TcpBridgeServer {
                     }
                     frame = j;
                 } catch (DecodeException e) {
-                    fatal("invalid_json", "frame is not JSON: " + e.getMessage());
+                    fatal("invalid_json", "frame is not JSON: "
+                            + String.valueOf(e.getMessage()).lines().findFirst().orElse(""));
                     return;
                 }
                 offset += 4 + length;
@@ -292,7 +293,7 @@ final class TcpBridgeServer {
                 write(message(address, msg));
             });
             consumers.put(address, consumer);
-            return consumer.completion();
+            return consumer.completion().andThen(ar -> session.registrationDone(address));
         }
 
         private JsonObject message(String address, Message<Object> msg) {
