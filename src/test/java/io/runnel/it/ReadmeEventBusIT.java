@@ -27,6 +27,8 @@ import io.runnel.testutil.Ports;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.header.internals.RecordHeader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -76,6 +78,12 @@ class ReadmeEventBusIT {
                     "orders", "127.0.0.1", 5702, 1, List.of("127.0.0.1:5701", "127.0.0.1:5702")))
                     .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
             RunnelEventBusClient runnel = new RunnelEventBusClient(vertx);
+            // the application is the second member of the Hazelcast cluster, never a broker
+            try (Admin admin = Admin.create(java.util.Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                    "127.0.0.1:" + kafkaPort))) {
+                assertThat(admin.describeCluster().nodes().get(30, TimeUnit.SECONDS)).hasSize(1);
+                assertThat(admin.describeCluster().controller().get(30, TimeUnit.SECONDS).id()).isEqualTo(1);
+            }
             byte[] key = "order-1".getBytes(StandardCharsets.UTF_8);
             byte[] value = "{\"amount\": 42}".getBytes(StandardCharsets.UTF_8);
             // the first record to a topic that does not exist yet: auto-created, retried until it has a leader
