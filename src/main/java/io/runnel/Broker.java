@@ -465,7 +465,8 @@ public final class Broker {
                     return null;
                 }, false));
             }).compose(v -> clustered).compose(eventBus -> config.getBoolean(BrokerConfig.BRIDGE_ENABLED)
-                    ? eventBus.deployVerticle(new BridgeVerticle(config, topics, partitions, groups, offsetsTopic))
+                    ? eventBus.deployVerticle(new BridgeVerticle(config, topics, partitions, groups, offsetsTopic,
+                            clusterView, producerIds))
                             .compose(id -> deployExternalBridges(eventBus, image))
                     : Future.<Void>succeededFuture());
         });

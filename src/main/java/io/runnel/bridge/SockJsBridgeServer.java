@@ -40,6 +40,8 @@ final class SockJsBridgeServer {
 
     private static final Logger LOG = LoggerFactory.getLogger(SockJsBridgeServer.class);
     static final String CLIENT_SCRIPT = "/runnel/sockjs.min.js";
+    /** Vert.x's reply addresses: a client answering a delivery sends to one (the library checks it awaits). */
+    static final String VERTX_REPLY_PREFIX = "__vertx.reply.";
 
     private final Vertx vertx;
     private final ExternalBridgeSettings settings;
@@ -139,7 +141,18 @@ final class SockJsBridgeServer {
                     case REGISTER -> "register";
                     default -> "unregister";
                 };
-                guard.check(s.session, type, frame).onComplete(ar -> {
+                String address = frame.getValue("address") instanceof String a ? a : null;
+                Future<BridgeGuard.Refusal> checked;
+                if ((type.equals("send") || type.equals("publish")) && address != null
+                        && !settings.isPermittedInbound(address) && !address.startsWith(VERTX_REPLY_PREFIX)) {
+                    // the library refuses it too; counted here so that repeated probing closes the socket
+                    checked = Future.succeededFuture(guard.refuse(s.session, "access_denied",
+                            org.apache.kafka.common.protocol.Errors.INVALID_REQUEST.code(),
+                            "address '" + address + "' is not permitted through the bridge"));
+                } else {
+                    checked = guard.check(s.session, type, frame);
+                }
+                checked.onComplete(ar -> {
                     BridgeGuard.Refusal r = ar.succeeded() ? ar.result()
                             : new BridgeGuard.Refusal("internal_error", -1, String.valueOf(ar.cause()), false);
                     if (r == null) {
@@ -157,7 +170,7 @@ final class SockJsBridgeServer {
                     if (frame.getValue("replyAddress") instanceof String reply) {
                         err.put("address", reply).put("failureCode", r.code()).put("failureType", "RECIPIENT_FAILURE");
                     }
-                    sock.write(err.encode());
+                    sock.write(Buffer.buffer(err.encode())); // as the library writes its own frames
                     event.complete(false);
                     if (r.close()) {
                         LOG.info("SockJS bridge: closing {} after {} refused frames (last: {})", sock.remoteAddress(),

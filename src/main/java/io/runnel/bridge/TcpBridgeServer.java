@@ -144,6 +144,9 @@ final class TcpBridgeServer {
                     return;
                 }
                 enqueue(frame);
+                if (closed) {
+                    return; // the frame was handled at once and closed the connection
+                }
             }
             pending = offset == pending.length() ? Buffer.buffer() : pending.getBuffer(offset, pending.length());
         }

@@ -228,6 +228,69 @@ class ExternalBridgesIT {
         }
     }
 
+    @Test
+    void theSockJsBridgeRefusesMissingCredentialsAndForeignAddressesThenCloses() throws Exception {
+        io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+        java.util.concurrent.BlockingQueue<JsonObject> received = new java.util.concurrent.LinkedBlockingQueue<>();
+        java.util.concurrent.CompletableFuture<Void> closed = new java.util.concurrent.CompletableFuture<>();
+        try {
+            // SockJS's raw WebSocket transport: one bridge frame per text message
+            io.vertx.core.http.WebSocket ws = vertx.createWebSocketClient()
+                    .connect(node.broker().sockJsBridgePort(), "127.0.0.1", "/eventbus/websocket")
+                    .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            // the library writes binary messages, the refusals here text ones
+            ws.frameHandler(f -> {
+                if (f.isText() || f.isBinary()) {
+                    received.add(new JsonObject(f.binaryData()));
+                }
+            });
+            ws.closeHandler(v -> closed.complete(null));
+            String reply = UUID.randomUUID().toString();
+            ws.writeTextMessage(new JsonObject().put("type", "send").put("address", "runnel.metadata")
+                    .put("body", new JsonObject()).put("replyAddress", reply).encode());
+            JsonObject refused = nextFor(received, reply);
+            assertThat(refused.getString("type")).isEqualTo("err");
+            assertThat(refused.getInteger("failureCode")).isEqualTo(58);
+            assertThat(refused.getString("message")).startsWith("authentication_failed");
+
+            String ok = UUID.randomUUID().toString();
+            ws.writeTextMessage(new JsonObject().put("type", "send").put("address", "runnel.metadata")
+                    .put("body", new JsonObject()).put("replyAddress", ok)
+                    .put("headers", new JsonObject().put("authorization", bearer())).encode());
+            JsonObject answered = nextFor(received, ok);
+            assertThat(answered.getString("type")).isEqualTo("rec");
+            assertThat(answered.getJsonObject("body").getString("clusterId")).isNotEmpty();
+
+            String internal = UUID.randomUUID().toString();
+            ws.writeTextMessage(new JsonObject().put("type", "send").put("address", "runnel.node.1.produce")
+                    .put("body", "x").put("replyAddress", internal)
+                    .put("headers", new JsonObject().put("authorization", bearer())).encode());
+            assertThat(nextFor(received, internal).getString("message")).startsWith("access_denied");
+            assertThat(closed).as("open after two refusals").isNotDone();
+            ws.writeTextMessage(new JsonObject().put("type", "register").put("address", "runnel.delivery.abcdefgh")
+                    .put("headers", new JsonObject().put("authorization", bearer())).encode());
+            closed.get(30, TimeUnit.SECONDS);
+        } finally {
+            vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    private static JsonObject nextFor(java.util.concurrent.BlockingQueue<JsonObject> q, String address)
+            throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 30_000;
+        List<JsonObject> others = new java.util.ArrayList<>();
+        while (System.currentTimeMillis() < deadline) {
+            JsonObject f = q.poll(1, TimeUnit.SECONDS);
+            if (f != null && address.equals(f.getString("address"))) {
+                return f;
+            }
+            if (f != null) {
+                others.add(f);
+            }
+        }
+        throw new AssertionError("no frame for " + address + "; received " + others);
+    }
+
     private static byte[] frame(String json) {
         byte[] data = json.getBytes(StandardCharsets.UTF_8);
         return ByteBuffer.allocate(4 + data.length).putInt(data.length).put(data).array();
