@@ -65,6 +65,13 @@ final class BridgeGuard {
         /** Registrations admitted here, completed once the consumer is registered across the cluster. */
         private final Map<String, io.vertx.core.Promise<Void>> registered = new HashMap<>();
         private Future<?> tail = Future.succeededFuture();
+        /** Delivery address -> the JSON encoding its subscribe asked for. */
+        private final Map<String, BridgeRecordJson.Encoding> encodings = new HashMap<>();
+
+        /** The encoding deliveries to {@code address} are to be written in; null to leave them as they are. */
+        BridgeRecordJson.Encoding encodingFor(String address) {
+            return encodings.get(address);
+        }
 
         /** Releases what the connection held. */
         void close() {
@@ -88,6 +95,7 @@ final class BridgeGuard {
 
         void unregistered(String address) {
             registered.remove(address);
+            encodings.remove(address);
             if (addresses.remove(address)) {
                 holders.remove(address, this);
             }
@@ -187,6 +195,12 @@ final class BridgeGuard {
                         return refuse(s, "access_denied", Errors.INVALID_REQUEST.code(), "a subscribe through the"
                                 + " bridge needs 'address' = a delivery address this connection registered first ("
                                 + settings.prefix() + ".client.<id>)");
+                    }
+                    BridgeRecordJson.Encoding encoding = DeliveryJson.requested(body);
+                    if (encoding != null) {
+                        s.encodings.put(delivery, encoding);
+                    } else {
+                        s.encodings.remove(delivery);
                     }
                     return null;
                 }

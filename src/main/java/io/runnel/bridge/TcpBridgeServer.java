@@ -293,7 +293,12 @@ final class TcpBridgeServer {
                 if (msg.replyAddress() != null) {
                     replies.put(msg.replyAddress(), msg);
                 }
-                write(message(address, msg));
+                JsonObject out = message(address, msg);
+                JsonObject record = DeliveryJson.translate(msg.headers(), msg.body(), session.encodingFor(address));
+                if (record != null) {
+                    out.put("body", record);
+                }
+                write(out);
             });
             consumers.put(address, consumer);
             return consumer.completion().andThen(ar -> session.registrationDone(address));
