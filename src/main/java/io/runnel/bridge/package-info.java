@@ -64,6 +64,14 @@
  * cluster ({@code nodeId}), or whose address has no handler any more, is removed from the group and its
  * unacknowledged records go to the group's other members.
  *
+ * <p>Other languages reach the same addresses through {@link io.runnel.bridge.ExternalBridges}: TCP
+ * ({@code bridge.tcp.listener}, vertx-tcp-eventbus-bridge's 4-byte length + JSON frames,
+ * {@code TcpBridgeServer}) and SockJS for browsers ({@code bridge.sockjs.listener}, vertx-web's
+ * bridge, {@code SockJsBridgeServer}). Only the addresses above are reachable inbound (never
+ * the per-node {@code <prefix>.node.*} ones); outbound only {@code <prefix>.client.<id>} delivery addresses
+ * a connection registered itself; every frame carries {@code headers.authorization} (Bearer token or Basic
+ * user:password, {@code BridgeGuard}).
+ *
  * <p>The bridge is a convenience, never a source of truth: produced records go through the same
  * partition owners, validation and logs as a Kafka producer's, and subscriptions are ordinary consumer
  * group members with ordinary committed offsets.
