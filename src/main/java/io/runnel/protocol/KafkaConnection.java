@@ -531,7 +531,7 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
             }
         }
         if (auth.closeAfterResponse() && inflight.isEmpty()) {
-            close("SASL authentication failed (" + auth.state() + ")");
+            close("SASL authentication failed (" + (auth.failure() != null ? auth.failure() : auth.state()) + ")");
             return;
         }
         updateReading();

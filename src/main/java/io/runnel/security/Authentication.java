@@ -60,6 +60,8 @@ public final class Authentication {
     private long sessionLifetimeMs;
     private long lastReauthStartNanos;
     private int reauthentications;
+    /** Why the exchange failed, for the node's log only (the client is told less, as Kafka tells it). */
+    private String failure;
 
     private Authentication(ListenerSecurity listener, String listenerName, SSLSession session, InetAddress client,
                            State state, KafkaPrincipal principal) {
@@ -151,6 +153,11 @@ public final class Authentication {
         };
     }
 
+    /** Why the exchange failed (the SASL server's own words, for the node's log), or null. */
+    public String failure() {
+        return failure;
+    }
+
     /** Whether the connection is to be closed once the response just produced is written. */
     public boolean closeAfterResponse() {
         return closeAfterResponse;
@@ -222,6 +229,7 @@ public final class Authentication {
             // IllegalArgumentException: kafka-clients' SASL servers refuse some malformed tokens so
             state = State.FAILED;
             closeAfterResponse = true;
+            failure = e.getMessage();
             String message = e instanceof SaslAuthenticationException ? e.getMessage()
                     : "Authentication failed during authentication due to invalid credentials with SASL mechanism "
                             + mechanism;
