@@ -4,6 +4,7 @@
 Usage: /usr/bin/python3 src/test/compat/kafka_python_secure.py BOOTSTRAP PROTOCOL MECHANISM USER PASSWORD [CAFILE]
   e.g. 127.0.0.1:19295 SASL_PLAINTEXT PLAIN alice alice-secret
        127.0.0.1:19294 SASL_SSL SCRAM-SHA-256 carol carol-secret ca.crt
+       127.0.0.1:19296 SASL_PLAINTEXT OAUTHBEARER alice "$(cat token.jwt)"     (PASSWORD is the JWT)
 
 A producer and a consumer group log in, write 20 records to a new topic and read them back exactly; a producer
 with a wrong password is refused with kafka-python's authentication error. Exits non-zero on failure.
@@ -14,6 +15,7 @@ import uuid
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
+from kafka.oauth.abstract import AbstractTokenProvider
 
 if len(sys.argv) not in (6, 7):
     print("usage: kafka_python_secure.py BOOTSTRAP PROTOCOL MECHANISM USER PASSWORD [CAFILE]", file=sys.stderr)
@@ -24,9 +26,24 @@ TOPIC = "compat-py-sasl-%s" % uuid.uuid4().hex[:10]
 WHAT = "%s with %s" % (PROTOCOL, MECHANISM)
 
 
+class StaticToken(AbstractTokenProvider):
+    """Hands kafka-python the JWT an identity provider issued (for OAUTHBEARER)."""
+
+    def __init__(self, jwt):
+        super().__init__()
+        self.jwt = jwt
+
+    def token(self):
+        return self.jwt
+
+
 def sasl(password):
     settings = dict(bootstrap_servers=BOOTSTRAP, security_protocol=PROTOCOL, sasl_mechanism=MECHANISM,
-                    sasl_plain_username=USER, sasl_plain_password=password, request_timeout_ms=30000)
+                    request_timeout_ms=30000)
+    if MECHANISM == "OAUTHBEARER":
+        settings.update(sasl_oauth_token_provider=StaticToken(password))
+    else:
+        settings.update(sasl_plain_username=USER, sasl_plain_password=password)
     if CAFILE:
         settings.update(ssl_cafile=CAFILE, ssl_check_hostname=True)
     return settings

@@ -11,10 +11,14 @@
 #     versions echo a wrong nonce in their final SCRAM message (librdkafka PR 4895), which Kafka 4's own
 #     ScramSaslServer (the one Runnel uses) rejects as RFC 5802 requires;
 #   - kafka-python 2.0.2 over SASL_PLAINTEXT with PLAIN (kafka_python_secure.py): produce and consume;
+#   - kafka-python over SASL_PLAINTEXT with OAUTHBEARER: a JWT signed by a stand-in identity provider
+#     (OAuthToken.java) whose JWKS is served over HTTP (python3 -m http.server) and allowed to the node with
+#     RUNNEL_JVM_OPTS=-Dorg.apache.kafka.sasl.oauthbearer.allowed.urls=..., as in the README;
 #   - a wrong password refused for each client.
 #
 # Usage: src/test/compat/secure.sh [--port N]   listeners on N (PLAINTEXT), N+1 (SSL), N+2 (SASL_SSL),
-#                                               N+3 (SASL_PLAINTEXT); default 19292
+#                                               N+3 (SASL_PLAINTEXT), N+4 (OAUTH); the JWKS on N+5;
+#                                               default 19292
 # Exits non-zero if the node does not come up or any check fails. Takes about 30 s.
 set -uo pipefail
 
@@ -31,16 +35,17 @@ while [[ $# -gt 0 ]]; do
 done
 
 die() { echo "secure.sh: FAIL: $*" >&2; exit 1; }
-step() { echo "secure.sh: $*"; }
+step() { echo "secure.sh: [${SECONDS}s] $*"; }
 for tool in kcat openssl java; do
     command -v "$tool" >/dev/null || die "$tool is not installed (scripts/install-test-deps.sh)"
 done
 /usr/bin/python3 -c 'import kafka' 2>/dev/null || die "kafka-python is not installed for /usr/bin/python3"
 [[ -f "$ROOT/target/runnel.jar" ]] || die "target/runnel.jar not found: build it first (mvn -B -q package -DskipTests)"
 
-P_PLAIN=$PORT; P_SSL=$((PORT + 1)); P_SASL_SSL=$((PORT + 2)); P_SASL=$((PORT + 3))
+P_PLAIN=$PORT; P_SSL=$((PORT + 1)); P_SASL_SSL=$((PORT + 2)); P_SASL=$((PORT + 3)); P_OAUTH=$((PORT + 4))
+P_JWKS=$((PORT + 5))
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in $P_PLAIN $P_SSL $P_SASL_SSL $P_SASL; do
+for p in $P_PLAIN $P_SSL $P_SASL_SSL $P_SASL $P_OAUTH $P_JWKS; do
     port_open "$p" && die "port $p is already in use"
 done
 
@@ -48,7 +53,12 @@ mkdir -p "$OUT"
 WORK="$(mktemp -d -t compat-secure.XXXXXX)"
 LOG="$OUT/secure-broker-$PORT.log"
 BROKER_PID=""
+JWKS_PID=""
 cleanup() {
+    if [[ -n "$JWKS_PID" ]]; then
+        kill "$JWKS_PID" 2>/dev/null
+        wait "$JWKS_PID" 2>/dev/null
+    fi
     if [[ -n "$BROKER_PID" ]] && kill -0 "$BROKER_PID" 2>/dev/null; then
         kill "$BROKER_PID" 2>/dev/null
         local deadline=$((SECONDS + 30))
@@ -74,9 +84,29 @@ step "certificates (openssl): a CA and a server certificate for 127.0.0.1"
     cat server.key server.crt ca.crt > server.pem
 ) > "$WORK/openssl.log" 2>&1 || { cat "$WORK/openssl.log" >&2; die "openssl could not make the certificates"; }
 
-step "starting Runnel: PLAINTEXT $P_PLAIN, SSL $P_SSL, SASL_SSL (SCRAM-SHA-256, PLAIN) $P_SASL_SSL, SASL_PLAINTEXT (PLAIN) $P_SASL"
-LISTENERS="PLAINTEXT://127.0.0.1:$P_PLAIN,SSL://127.0.0.1:$P_SSL,SASL_SSL://127.0.0.1:$P_SASL_SSL,SASL_PLAINTEXT://127.0.0.1:$P_SASL"
+step "a stand-in identity provider: a JWT for alice, its JWKS served on http://127.0.0.1:$P_JWKS/jwks.json"
+mkdir -p "$WORK/idp"
+java -cp "$ROOT/target/runnel.jar" "$HERE/OAuthToken.java" "$WORK/idp" alice https://idp.compat.test runnel 600 \
+    > "$WORK/token.jwt" 2> "$WORK/token.err" || { cat "$WORK/token.err" >&2; die "could not make the JWT"; }
+/usr/bin/python3 -m http.server "$P_JWKS" --bind 127.0.0.1 --directory "$WORK/idp" > "$WORK/jwks.log" 2>&1 &
+JWKS_PID=$!
+deadline=$((SECONDS + 20))
+until port_open "$P_JWKS"; do
+    (( SECONDS < deadline )) || die "the JWKS server did not start"
+    sleep 0.2
+done
+JWKS_URL="http://127.0.0.1:$P_JWKS/jwks.json"
+
+step "starting Runnel: PLAINTEXT $P_PLAIN, SSL $P_SSL, SASL_SSL (SCRAM-SHA-256, PLAIN) $P_SASL_SSL, SASL_PLAINTEXT (PLAIN) $P_SASL, OAUTH (OAUTHBEARER) $P_OAUTH"
+LISTENERS="PLAINTEXT://127.0.0.1:$P_PLAIN,SSL://127.0.0.1:$P_SSL,SASL_SSL://127.0.0.1:$P_SASL_SSL,SASL_PLAINTEXT://127.0.0.1:$P_SASL,OAUTH://127.0.0.1:$P_OAUTH"
+RUNNEL_JVM_OPTS="-Dorg.apache.kafka.sasl.oauthbearer.allowed.urls=$JWKS_URL" \
 RUNNEL_HEAP_OPTS="${RUNNEL_HEAP_OPTS:--Xms512m -Xmx512m}" "$ROOT/scripts/runnel.sh" \
+    --override listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,OAUTH:SASL_PLAINTEXT \
+    --override listener.name.oauth.sasl.enabled.mechanisms=OAUTHBEARER \
+    --override listener.name.oauth.oauthbearer.sasl.server.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler \
+    --override "sasl.oauthbearer.jwks.endpoint.url=$JWKS_URL" \
+    --override sasl.oauthbearer.expected.issuer=https://idp.compat.test \
+    --override sasl.oauthbearer.expected.audience=runnel \
     --override "listeners=$LISTENERS" \
     --override "advertised.listeners=$LISTENERS" \
     --override admin.listener=127.0.0.1:0 \
@@ -123,7 +153,7 @@ round_trip SSL -b "127.0.0.1:$P_SSL" -X security.protocol=SSL "${TLS[@]}"
 round_trip SASL_SSL-PLAIN -b "127.0.0.1:$P_SASL_SSL" -X security.protocol=SASL_SSL "${TLS[@]}" \
     -X sasl.mechanisms=PLAIN -X sasl.username=bob -X sasl.password=bob-secret
 if "${KCAT[@]}" -b "127.0.0.1:$P_SASL_SSL" -X security.protocol=SASL_SSL "${TLS[@]}" -X sasl.mechanisms=PLAIN \
-        -X sasl.username=bob -X sasl.password=wrong -L -m 10 > /dev/null 2> "$WORK/wrong.err"; then
+        -X sasl.username=bob -X sasl.password=wrong -L -m 5 > /dev/null 2> "$WORK/wrong.err"; then
     die "kcat with a wrong PLAIN password was let in"
 fi
 grep -q "SASL authentication error" "$WORK/wrong.err" || { cat "$WORK/wrong.err" >&2; die "a wrong password failed without librdkafka's SASL authentication error"; }
@@ -141,7 +171,7 @@ RDKAFKA="$(kcat -V 2>&1 | sed -n 's/.*librdkafka \([0-9][0-9.]*\).*/\1/p' | head
 if [[ "$(printf '%s\n2.6.1\n' "$RDKAFKA" | sort -V | head -1)" == 2.6.1 ]]; then
     round_trip SASL_SSL-SCRAM "${SCRAM[@]}" -X sasl.password=carol-secret
 else
-    if "${KCAT[@]}" "${SCRAM[@]}" -X sasl.password=carol-secret -L -m 10 > /dev/null 2> "$WORK/scram.err"; then
+    if "${KCAT[@]}" "${SCRAM[@]}" -X sasl.password=carol-secret -L -m 5 > /dev/null 2> "$WORK/scram.err"; then
         die "librdkafka $RDKAFKA logged in with SCRAM: its final-message nonce was accepted, unlike Kafka 4.x"
     fi
     grep -q "Invalid client nonce in the final client message" "$LOG" \
@@ -151,6 +181,10 @@ fi
 
 timeout 120 /usr/bin/python3 "$HERE/kafka_python_secure.py" "127.0.0.1:$P_SASL" SASL_PLAINTEXT PLAIN alice alice-secret \
     || die "kafka-python over SASL_PLAINTEXT with PLAIN failed"
+
+timeout 120 /usr/bin/python3 "$HERE/kafka_python_secure.py" "127.0.0.1:$P_OAUTH" SASL_PLAINTEXT OAUTHBEARER alice \
+    "$(cat "$WORK/token.jwt")" || die "kafka-python over SASL_PLAINTEXT with OAUTHBEARER failed"
+grep -q "GET /jwks.json" "$WORK/jwks.log" || die "the node never fetched the JWKS"
 
 kill -0 "$BROKER_PID" 2>/dev/null || { show_log; die "the node died during the tests"; }
 step "all TLS and SASL compatibility checks passed"
