@@ -55,7 +55,14 @@ public final class ListenerSecurity implements AutoCloseable {
     /** @param scramCredentials the users SCRAM logins are checked against (the metadata log's) */
     public static ListenerSecurity of(BrokerConfig config, Listener listener, CredentialCache scramCredentials) {
         ListenerName name = listener.listenerName();
-        Map<String, Object> values = config.valuesWithPrefixOverride(name.configPrefix());
+        Map<String, Object> values;
+        try {
+            values = config.valuesWithPrefixOverride(name.configPrefix());
+        } catch (org.apache.kafka.common.config.ConfigException e) {
+            // kafka-clients names the key without the listener's (and mechanism's) prefix: say which listener
+            throw new org.apache.kafka.common.config.ConfigException("Listener " + name.value() + ", a "
+                    + name.configPrefix() + "* setting: " + e.getMessage());
+        }
         SecurityProtocol protocol = listener.protocol();
         TlsSettings tls = protocol == SecurityProtocol.SSL || protocol == SecurityProtocol.SASL_SSL
                 ? TlsSettings.of(values, name.value(), name.configPrefix()) : null;

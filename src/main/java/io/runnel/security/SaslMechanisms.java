@@ -10,7 +10,6 @@ import java.util.Map;
 import javax.security.auth.login.AppConfigurationEntry;
 import javax.security.sasl.SaslServer;
 
-import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.config.SaslConfigs;
 import org.apache.kafka.common.config.internals.BrokerSecurityConfigs;
@@ -52,7 +51,8 @@ import org.slf4j.LoggerFactory;
  * issuer claims; the principal is the {@code sasl.oauthbearer.sub.claim.name} claim. Kafka 4 refuses a JWKS URL
  * the system property {@code org.apache.kafka.sasl.oauthbearer.allowed.urls} does not list, and so does this.
  * Without that setting Kafka's default is its unsecured validator (unsigned tokens, for development), as here.
- * Each mechanism's session lifetime ({@code connections.max.reauth.ms}, KIP-368) is read as Kafka reads it:
+ * Each mechanism's session lifetime ({@code connections.max.reauth.ms}, KIP-368) is read as Kafka reads it
+ * (a bad value stops start-up with kafka-clients' own message, the listener named):
  * {@code listener.name.<listener>.<mechanism>.connections.max.reauth.ms} before the listener's setting.
  *
  * <p>Built once at start-up (off the event loop: the JWKS is fetched here); {@link #newServer} is called on a
@@ -113,14 +113,10 @@ final class SaslMechanisms implements AutoCloseable {
         Map<String, Long> maxReauthMs = new HashMap<>();
         for (String m : enabled) {
             String key = listener.saslMechanismConfigPrefix(m) + BrokerSecurityConfigs.CONNECTIONS_MAX_REAUTH_MS_CONFIG;
-            Object v = originals.get(key);
-            long ms;
-            try {
-                ms = v == null ? (Long) values.get(BrokerSecurityConfigs.CONNECTIONS_MAX_REAUTH_MS_CONFIG)
-                        : v instanceof Number n ? n.longValue() : Long.parseLong(v.toString().trim());
-            } catch (NumberFormatException e) {
-                throw new ConfigException(key, v, "not a number of milliseconds");
-            }
+            // valuesWithPrefixOverride has parsed listener.name.<l>.<mechanism>.<key> as <mechanism>.<key>
+            Object v = values.get(m.toLowerCase(Locale.ROOT) + "." + BrokerSecurityConfigs.CONNECTIONS_MAX_REAUTH_MS_CONFIG);
+            long ms = ((Number) (v != null ? v : values.get(BrokerSecurityConfigs.CONNECTIONS_MAX_REAUTH_MS_CONFIG)))
+                    .longValue();
             if (ms < 0) {
                 throw new ConfigException(key, v, "must be 0 (no limit) or more");
             }
@@ -143,18 +139,12 @@ final class SaslMechanisms implements AutoCloseable {
                                                      ListenerName listener) {
         String mechanismPrefix = listener.saslMechanismConfigPrefix(OAUTHBEARER);
         String classKey = mechanismPrefix + SERVER_CALLBACK_HANDLER_CLASS;
+        // valuesWithPrefixOverride has already put the defined ones, parsed; the others go as given
         Map<String, Object> configs = new HashMap<>(values);
         String shortPrefix = OAUTHBEARER.toLowerCase(Locale.ROOT) + ".";
         for (Map.Entry<String, ?> e : originals.entrySet()) {
             if (e.getKey().startsWith(mechanismPrefix) && e.getKey().length() > mechanismPrefix.length()) {
-                String key = e.getKey().substring(mechanismPrefix.length());
-                var def = io.runnel.config.BrokerConfig.DEF.configKeys().get(key);
-                try {
-                    configs.put(shortPrefix + key, def == null ? e.getValue()
-                            : ConfigDef.parseType(key, e.getValue(), def.type));
-                } catch (ConfigException bad) {
-                    throw new ConfigException(e.getKey(), e.getValue(), bad.getMessage());
-                }
+                configs.putIfAbsent(shortPrefix + e.getKey().substring(mechanismPrefix.length()), e.getValue());
             }
         }
         Object handlerClass = originals.get(classKey);
