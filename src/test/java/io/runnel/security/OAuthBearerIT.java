@@ -149,12 +149,14 @@ class OAuthBearerIT {
         p.put("sasl.oauthbearer.expected.audience", AUDIENCE);
         p.put("sasl.oauthbearer.expected.issuer", ISSUER);
         p.put("sasl.oauthbearer.sub.claim.name", "sub");
-        // PLAIN users whose sessions last 2 s (KIP-368); OAuth sessions end with their token
+        // PLAIN users whose sessions last 2 s (KIP-368)
         p.put("listener.name.sasl_plaintext.sasl.enabled.mechanisms", "PLAIN");
         p.put("listener.name.sasl_plaintext.plain.sasl.jaas.config",
                 "org.apache.kafka.common.security.plain.PlainLoginModule required user_admin=\"admin-secret\""
                         + " user_alice=\"alice-secret\";");
         p.put("listener.name.sasl_plaintext.plain.connections.max.reauth.ms", Long.toString(REAUTH_MS));
+        // and OAuth sessions of the OAUTH listener too, well before their tokens expire
+        p.put("listener.name.oauth.oauthbearer.connections.max.reauth.ms", Long.toString(REAUTH_MS));
         p.put("connection.failed.authentication.delay.ms", Integer.toString(FAILED_DELAY_MS));
         p.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
         p.put("super.users", "User:admin");
@@ -393,40 +395,52 @@ class OAuthBearerIT {
         sasl.setLevel(ch.qos.logback.classic.Level.DEBUG);
         int sent = 0;
         long startNanos = System.nanoTime();
-        try (KafkaProducer<String, String> alice = producer(plainClient("alice"))) {
+        try (KafkaProducer<String, String> alice = producer(plainClient("alice"));
+             KafkaProducer<String, String> oauthAlice = producer(oauthClient(jwt(key, "alice", 600)))) {
             // three session lifetimes of steady traffic: every send must succeed across the re-authentications
             while (System.nanoTime() - startNanos < TimeUnit.MILLISECONDS.toNanos(3 * REAUTH_MS + 500)) {
                 produce(alice, "oauth-allowed");
-                sent++;
+                produce(oauthAlice, "oauth-allowed");
+                sent += 2;
                 Thread.sleep(100);
             }
         } finally {
             sasl.detachAppender(seen);
             sasl.setLevel(before);
         }
-        Pattern line = Pattern.compile("Connection (\\S+) from .* on SASL_PLAINTEXT: principal User:alice"
+        Pattern line = Pattern.compile("Connection (\\S+) from .* on (SASL_PLAINTEXT|OAUTH): principal User:alice"
                 + " \\(session (\\d+) ms, re-authentication (\\d+)\\)");
         Map<String, Integer> reauthsByConnection = new HashMap<>();
         for (var event : seen.list) {
             Matcher m = line.matcher(event.getFormattedMessage());
             if (m.matches()) {
-                assertThat(Long.parseLong(m.group(2))).isEqualTo(REAUTH_MS);
-                reauthsByConnection.merge(m.group(1), Integer.parseInt(m.group(3)), Math::max);
+                assertThat(Long.parseLong(m.group(3))).isEqualTo(REAUTH_MS);
+                reauthsByConnection.merge(m.group(1), Integer.parseInt(m.group(4)), Math::max);
             }
         }
         System.out.printf("%d sends over %d ms; re-authentications per connection: %s%n", sent,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), reauthsByConnection);
-        assertThat(reauthsByConnection.values()).as("one connection re-authenticated at least twice").anyMatch(n -> n >= 2);
+        for (String listener : List.of("SASL_PLAINTEXT", "OAUTH")) {
+            assertThat(reauthsByConnection).as("a " + listener + " connection re-authenticated at least twice")
+                    .anySatisfy((connection, n) -> assertThat(connection.startsWith(listener + "-") && n >= 2).isTrue());
+        }
     }
 
     @Test
     void theTokenExpiryCapsTheSessionAndAnEndedSessionIsClosedOnItsNextRequest() throws Exception {
         try (RawKafkaClient raw = new RawKafkaClient(broker.bootstrapServers("OAUTH"))) {
             handshake(raw, "OAUTHBEARER");
-            SaslAuthenticateResponseData ok = authenticate(raw, oauthInitialResponse(jwt(key, "alice", 300)));
+            // exp has a resolution of seconds, and the token's 1 s is shorter than the listener's 2 s
+            SaslAuthenticateResponseData ok = authenticate(raw, oauthInitialResponse(jwt(key, "alice", 1)));
             assertThat(ok.errorCode()).isEqualTo(Errors.NONE.code());
-            assertThat(ok.sessionLifetimeMs()).as("the token's 300 s, less the time since minting")
-                    .isBetween(240_000L, 300_000L);
+            assertThat(ok.sessionLifetimeMs()).as("the token's 1 s, less the time since minting")
+                    .isLessThan(REAUTH_MS).isLessThanOrEqualTo(1_000L);
+        }
+        try (RawKafkaClient raw = new RawKafkaClient(broker.bootstrapServers("OAUTH"))) {
+            handshake(raw, "OAUTHBEARER");
+            SaslAuthenticateResponseData ok = authenticate(raw, oauthInitialResponse(jwt(key, "alice", 300)));
+            assertThat(ok.sessionLifetimeMs()).as("connections.max.reauth.ms, shorter than the token's 300 s")
+                    .isEqualTo(REAUTH_MS);
         }
         // a PLAIN session of 2 s: served within it, closed on the first request after it
         try (RawKafkaClient raw = new RawKafkaClient(broker.bootstrapServers("SASL_PLAINTEXT"));
