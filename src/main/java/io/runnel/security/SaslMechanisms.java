@@ -165,10 +165,16 @@ final class SaslMechanisms implements AutoCloseable {
             handler.configure(configs, OAUTHBEARER, jaas);
         } catch (RuntimeException e) {
             closeQuietly(handler);
-            String key = e instanceof ConfigException c && c.getMessage() != null
-                    && c.getMessage().contains(org.apache.kafka.common.config.SaslConfigs.SASL_OAUTHBEARER_JWKS_ENDPOINT_URL)
-                    ? org.apache.kafka.common.config.SaslConfigs.SASL_OAUTHBEARER_JWKS_ENDPOINT_URL : classKey;
-            throw new ConfigException(key, configs.get(key), "listener " + listener.value()
+            // name the sasl.oauthbearer.* key kafka-clients complains about, else the handler class setting
+            // (kafka-clients quotes the one it wants set: "sasl.oauthbearer.expected.issuer")
+            String message = String.valueOf(e.getMessage());
+            java.util.regex.Matcher quoted = java.util.regex.Pattern.compile("\"(sasl\\.oauthbearer\\.[a-z.]*[a-z])\"")
+                    .matcher(message);
+            java.util.regex.Matcher named = java.util.regex.Pattern.compile("sasl\\.oauthbearer\\.[a-z.]*[a-z]")
+                    .matcher(message);
+            String key = quoted.find() ? quoted.group(1) : named.find() ? named.group() : classKey;
+            Object value = key.equals(classKey) ? handlerClass : configs.get(key);
+            throw new ConfigException(key, value, "listener " + listener.value()
                     + " cannot validate OAUTHBEARER tokens: " + e.getMessage()
                     + (e.getMessage() != null && e.getMessage().contains("allowed")
                             ? " (list the URL in the JVM system property org.apache.kafka.sasl.oauthbearer.allowed.urls)"
