@@ -39,13 +39,13 @@ public final class Authentication {
     /** Where the exchange stands. */
     public enum State { HANDSHAKE, AUTHENTICATE, RAW_TOKENS, COMPLETE, FAILED }
 
+    /** Kafka's MIN_REAUTH_INTERVAL_ONE_SECOND_NANOS: re-authentications start at most once a second. */
+    private static final long MIN_REAUTH_INTERVAL_NANOS = 1_000_000_000L;
+
     private final ListenerSecurity listener;
     private final String listenerName;
     private final SSLSession session;
     private final InetAddress client;
-    /** Kafka's MIN_REAUTH_INTERVAL_ONE_SECOND_NANOS: re-authentications start at most once a second. */
-    private static final long MIN_REAUTH_INTERVAL_NANOS = 1_000_000_000L;
-
     private State state;
     private SaslServer server;
     private KafkaPrincipal principal;
