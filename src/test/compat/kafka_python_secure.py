@@ -2,9 +2,9 @@
 """kafka-python 2.0.2 (Debian's python3-kafka) over SASL, for secure.sh.
 
 Usage: /usr/bin/python3 src/test/compat/kafka_python_secure.py BOOTSTRAP PROTOCOL MECHANISM USER PASSWORD [CAFILE]
-  e.g. 127.0.0.1:19295 SASL_PLAINTEXT PLAIN alice alice-secret
-       127.0.0.1:19294 SASL_SSL SCRAM-SHA-256 carol carol-secret ca.crt
-       127.0.0.1:19296 SASL_PLAINTEXT OAUTHBEARER alice "$(cat token.jwt)"     (PASSWORD is the JWT)
+  e.g. 127.0.0.1:19595 SASL_PLAINTEXT PLAIN alice alice-secret
+       127.0.0.1:19594 SASL_SSL SCRAM-SHA-256 carol carol-secret ca.crt
+       127.0.0.1:19596 SASL_PLAINTEXT OAUTHBEARER alice "$(cat token.jwt)"     (PASSWORD is the JWT)
 
 A producer and a consumer group log in, write 20 records to a new topic and read them back exactly; a producer
 with a wrong password is refused with kafka-python's authentication error. Exits non-zero on failure.

@@ -18,14 +18,14 @@
 #
 # Usage: src/test/compat/secure.sh [--port N]   listeners on N (PLAINTEXT), N+1 (SSL), N+2 (SASL_SSL),
 #                                               N+3 (SASL_PLAINTEXT), N+4 (OAUTH); the JWKS on N+5;
-#                                               default 19292
-# Exits non-zero if the node does not come up or any check fails. Takes about 30 s.
+#                                               default 19592
+# Exits non-zero if the node does not come up or any check fails. Takes 30 to 60 s.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 HERE="$ROOT/src/test/compat"
 OUT="$ROOT/target/compat"
-PORT=19292
+PORT=19592
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --port) PORT="$2"; shift 2 ;;
