@@ -542,8 +542,13 @@ public final class Broker {
                             + " PLAINTEXT listener (" + interBroker.name() + " is " + interBroker.protocol() + ")");
         }
         List<ListenerSecurity> out = new ArrayList<>();
-        for (Listener l : config.listeners()) {
-            out.add(ListenerSecurity.of(config, l, scram));
+        try {
+            for (Listener l : config.listeners()) {
+                out.add(ListenerSecurity.of(config, l, scram));
+            }
+        } catch (RuntimeException e) {
+            out.forEach(ListenerSecurity::close); // an OAuth listener's JWKS refresh thread
+            throw e;
         }
         return out;
     }
@@ -663,7 +668,12 @@ public final class Broker {
                         quorum.close();
                         return null;
                     }, false));
-        }).transform(ar -> closeClustered()).transform(ar -> vertx.close()).onComplete(ar -> releaseLocks(dirLocks));
+        }).transform(ar -> closeClustered()).transform(ar -> vertx.close()).onComplete(ar -> {
+            releaseLocks(dirLocks);
+            if (listenerSecurity != null) {
+                listenerSecurity.forEach(ListenerSecurity::close);
+            }
+        });
     }
 
     /** Leaves the cluster: closes the clustered Vert.x, once it has joined (or failed to). */
