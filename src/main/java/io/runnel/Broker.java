@@ -460,7 +460,8 @@ public final class Broker {
                     return null;
                 }, false));
             }).compose(v -> clustered).compose(eventBus -> config.getBoolean(BrokerConfig.BRIDGE_ENABLED)
-                    ? eventBus.deployVerticle(new BridgeVerticle(config, topics, partitions, groups, offsetsTopic))
+                    ? eventBus.deployVerticle(new BridgeVerticle(config, topics, partitions, groups, offsetsTopic,
+                            clusterView))
                             .<Void>mapEmpty()
                     : Future.<Void>succeededFuture());
         });

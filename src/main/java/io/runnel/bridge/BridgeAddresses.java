@@ -15,6 +15,8 @@ public final class BridgeAddresses {
     public static final String COMMIT = "commit";
     public static final String UNSUBSCRIBE = "unsubscribe";
     public static final String METADATA = "metadata";
+    /** Broker to broker only, on per-node addresses: a long-polling read of a partition on its leader. */
+    public static final String READ = "read";
 
     /** Topic name (produce: required; delivery: always). */
     public static final String H_TOPIC = "topic";
@@ -40,5 +42,13 @@ public final class BridgeAddresses {
 
     public static String address(String prefix, String name) {
         return prefix + "." + name;
+    }
+
+    /**
+     * The address of {@code name} served by broker {@code nodeId} alone ({@code <prefix>.node.<id>.<name>}):
+     * broker-to-broker hops only, never for applications (the external bridges do not permit them).
+     */
+    public static String nodeAddress(String prefix, int nodeId, String name) {
+        return prefix + ".node." + nodeId + "." + name;
     }
 }

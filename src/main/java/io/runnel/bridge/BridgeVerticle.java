@@ -1,13 +1,13 @@
 package io.runnel.bridge;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.runnel.cluster.ClusterManagerFactory;
+import io.runnel.cluster.ClusterView;
 import io.runnel.metadata.OffsetsTopic;
 import io.runnel.cluster.TopicInfo;
 import io.runnel.metadata.TopicManager;
@@ -28,7 +28,6 @@ import io.vertx.core.json.JsonObject;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InvalidRequiredAcksException;
 import org.apache.kafka.common.errors.NotLeaderOrFollowerException;
-import org.apache.kafka.common.errors.UnknownMemberIdException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.internals.Topic;
@@ -57,33 +56,37 @@ public final class BridgeVerticle extends VerticleBase {
     private final GroupCoordinator groups;
     private final OffsetsTopic offsetsTopic;
     private final String prefix;
-    private final Map<String, BridgeSubscription> subscriptions = new HashMap<>();
+    private final ClusterView cluster;
+    private BridgeSubscriptions subscriptions;
     private final Map<String, AtomicInteger> roundRobin = new ConcurrentHashMap<>();
     private final List<MessageConsumer<?>> consumers = new ArrayList<>();
     private Runnable memberListener = () -> {
     };
 
+    /** @param cluster partition leaders; null when this node hosts every partition itself */
     public BridgeVerticle(BrokerConfig config, TopicManager topics, PartitionManager partitions,
-                          GroupCoordinator groups, OffsetsTopic offsetsTopic) {
+                          GroupCoordinator groups, OffsetsTopic offsetsTopic, ClusterView cluster) {
         this.config = config;
         this.topics = topics;
         this.partitions = partitions;
         this.groups = groups;
         this.offsetsTopic = offsetsTopic;
+        this.cluster = cluster;
         this.prefix = config.getString(BrokerConfig.BRIDGE_ADDRESS_PREFIX);
     }
 
     @Override
     public Future<?> start() {
         register(BridgeAddresses.PRODUCE, this::produce);
-        register(BridgeAddresses.SUBSCRIBE, this::subscribe);
-        register(BridgeAddresses.HEARTBEAT, this::heartbeat);
-        register(BridgeAddresses.COMMIT, this::commit);
-        register(BridgeAddresses.UNSUBSCRIBE, this::unsubscribe);
         register(BridgeAddresses.METADATA, this::metadata);
+        subscriptions = new BridgeSubscriptions(vertx, (ContextInternal) context, prefix, config.nodeId(), topics, cluster,
+                groups, offsetsTopic, this::resolve);
+        subscriptions.register(this::registerAt);
+        BridgeReads reads = new BridgeReads(vertx, (ContextInternal) context, partitions);
+        registerAt(BridgeAddresses.nodeAddress(prefix, config.nodeId(), BridgeAddresses.READ), reads::serve);
         if (((io.vertx.core.internal.VertxInternal) vertx).isClustered()) {
             // only a clustered node touches the cluster classes (and with them Hazelcast)
-            memberListener = ClusterManagerFactory.onMemberRemoved(vertx, context, this::nodeLeft);
+            memberListener = ClusterManagerFactory.onMemberRemoved(vertx, context, subscriptions::nodeLeft);
         }
         List<Future<Void>> ready = new ArrayList<>();
         consumers.forEach(c -> ready.add(c.completion()));
@@ -93,15 +96,15 @@ public final class BridgeVerticle extends VerticleBase {
     @Override
     public Future<?> stop() {
         memberListener.run();
-        List<Future<Void>> closing = new ArrayList<>();
-        for (BridgeSubscription s : new ArrayList<>(subscriptions.values())) {
-            closing.add(s.close("the broker is shutting down"));
-        }
-        return Future.join(closing);
+        return subscriptions == null ? Future.succeededFuture() : subscriptions.stop();
     }
 
     private void register(String name, io.vertx.core.Handler<Message<Object>> handler) {
-        consumers.add(vertx.eventBus().consumer(BridgeAddresses.address(prefix, name), msg -> {
+        registerAt(BridgeAddresses.address(prefix, name), handler);
+    }
+
+    private void registerAt(String address, io.vertx.core.Handler<Message<Object>> handler) {
+        consumers.add(vertx.eventBus().consumer(address, msg -> {
             try {
                 handler.handle(msg);
             } catch (RuntimeException e) {
@@ -191,109 +194,6 @@ public final class BridgeVerticle extends VerticleBase {
         return topics.autoCreate(name);
     }
 
-    // ---- subscriptions ----
-
-    private void subscribe(Message<Object> msg) {
-        JsonObject body = json(msg);
-        BridgeSubscription.Request req;
-        try {
-            String group = body.getString("group");
-            String address = body.getString("address");
-            JsonArray topicList = body.getJsonArray("topics");
-            if (group == null || group.isEmpty()) {
-                throw BridgeException.invalid("'group' is required");
-            }
-            if (address == null || address.isEmpty()) {
-                throw BridgeException.invalid("'address' (where records are delivered) is required");
-            }
-            if (topicList == null || topicList.isEmpty()) {
-                throw BridgeException.invalid("'topics' must be a non-empty array of topic names");
-            }
-            List<String> names = new ArrayList<>();
-            for (Object o : topicList) {
-                if (!(o instanceof String s) || s.isEmpty()) {
-                    throw BridgeException.invalid("'topics' must be a non-empty array of topic names");
-                }
-                names.add(s);
-            }
-            int credits = body.getInteger("credits", 100);
-            if (credits < 1) {
-                throw BridgeException.invalid("'credits' must be at least 1");
-            }
-            String reset = body.getString("autoOffsetReset", "latest");
-            if (!reset.equals("earliest") && !reset.equals("latest")) {
-                throw BridgeException.invalid("'autoOffsetReset' must be 'earliest' or 'latest'");
-            }
-            long ackTimeout = body.getLong("ackTimeoutMs", 30_000L);
-            if (ackTimeout < 1) {
-                throw BridgeException.invalid("'ackTimeoutMs' must be positive");
-            }
-            req = new BridgeSubscription.Request(group, names, address, credits,
-                    body.getInteger("sessionTimeoutMs", 10_000), ackTimeout, reset.equals("earliest"),
-                    body.getString("nodeId"), body.getString("clientId", "runnel-eventbus"));
-        } catch (ClassCastException e) {
-            throw BridgeException.invalid("a field of the subscribe request has the wrong type: " + e.getMessage());
-        }
-        // what a Kafka consumer's FindCoordinator does; the join retries until the topic exists
-        offsetsTopic.existsOrCreate();
-        List<Future<TopicInfo>> resolved = new ArrayList<>();
-        req.topics().forEach(t -> resolved.add(resolve(t)));
-        here(Future.all(resolved)).compose(v -> {
-            BridgeSubscription s = new BridgeSubscription(req, vertx, (ContextInternal) context, topics, partitions,
-                    groups, closed -> subscriptions.remove(closed.id()));
-            subscriptions.put(s.id(), s);
-            return s.start().map(x -> s.describe());
-        }).onComplete(ar -> {
-            if (ar.succeeded()) {
-                msg.reply(ar.result());
-            } else {
-                fail(msg, ar.cause());
-            }
-        });
-    }
-
-    private void heartbeat(Message<Object> msg) {
-        BridgeSubscription s = subscription(msg);
-        s.touch();
-        msg.reply(s.describe());
-    }
-
-    private void commit(Message<Object> msg) {
-        BridgeSubscription s = subscription(msg);
-        s.touch();
-        s.commitAndDescribe().onComplete(ar -> {
-            if (ar.succeeded()) {
-                msg.reply(ar.result());
-            } else {
-                fail(msg, ar.cause());
-            }
-        });
-    }
-
-    private void unsubscribe(Message<Object> msg) {
-        subscription(msg).close("unsubscribed").onComplete(ar -> msg.reply(new JsonObject()));
-    }
-
-    private BridgeSubscription subscription(Message<Object> msg) {
-        String id = json(msg).getValue("subscriptionId") instanceof String s ? s : null;
-        if (id == null) {
-            throw BridgeException.invalid("'subscriptionId' is required");
-        }
-        BridgeSubscription s = subscriptions.get(id);
-        if (s == null) {
-            throw new UnknownMemberIdException("subscription " + id + " does not exist (it ended or never existed)");
-        }
-        return s;
-    }
-
-    private void nodeLeft(String nodeId) {
-        for (BridgeSubscription s : new ArrayList<>(subscriptions.values())) {
-            if (nodeId.equals(s.nodeId())) {
-                s.close("its cluster node " + nodeId + " left");
-            }
-        }
-    }
-
     // ---- metadata ----
 
     private void metadata(Message<Object> msg) {
@@ -341,7 +241,7 @@ public final class BridgeVerticle extends VerticleBase {
 
     // ---- helpers ----
 
-    private static JsonObject json(Message<Object> msg) {
+    static JsonObject json(Message<Object> msg) {
         Object body = msg.body();
         if (body instanceof JsonObject j) {
             return j;
@@ -364,7 +264,7 @@ public final class BridgeVerticle extends VerticleBase {
                 + (body == null ? "null" : body.getClass().getSimpleName()));
     }
 
-    private static void fail(Message<Object> msg, Throwable t) {
+    static void fail(Message<Object> msg, Throwable t) {
         Errors error = BridgeException.errorOf(t);
         if (error == Errors.UNKNOWN_SERVER_ERROR) {
             LOG.error("Bridge request to {} failed unexpectedly", msg.address(), t);
