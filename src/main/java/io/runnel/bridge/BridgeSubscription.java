@@ -96,6 +96,7 @@ final class BridgeSubscription {
     /** how much longer than the long poll a read may take before it is given up (a dead leader) */
     static final long READ_GRACE_MS = 4000;
     private static final long RETRY_MS = 100;
+    static final long COMMIT_INTERVAL_MS = 200;
 
     /** How a subscription ended: {@code handedOff} when another incarnation may take it over. */
     record Ended(BridgeSubscription subscription, boolean handedOff) {
@@ -128,6 +129,7 @@ final class BridgeSubscription {
     private long deliverySeq;
     private long lastSeen;
     private long timerId = -1;
+    private long commitTimer = -1;
     private Future<Void> lastCommit = Future.succeededFuture();
     private Promise<Void> queuedCommit;
 
@@ -172,6 +174,10 @@ final class BridgeSubscription {
 
     /** Joins the group; completes once the first assignment is known (on the bridge context). */
     Future<Void> start() {
+        if (timerId >= 0 || closed) {
+            // already started: two heartbeats that both found it missing take it over once
+            return started.future();
+        }
         lastSeen = System.currentTimeMillis();
         timerId = vertx.setPeriodic(heartbeatIntervalMs, t -> tick());
         join();
@@ -424,6 +430,22 @@ final class BridgeSubscription {
         return next.future();
     }
 
+    /**
+     * Commits the acknowledgements within {@link #COMMIT_INTERVAL_MS}: one commit (a replicated write) per
+     * acknowledgement would cost more than the deliveries; at most that much is delivered again after the
+     * subscription moves to another broker.
+     */
+    private void commitSoon() {
+        if (commitTimer < 0 && !closed) {
+            commitTimer = vertx.setTimer(COMMIT_INTERVAL_MS, t -> {
+                commitTimer = -1;
+                if (!closed) {
+                    commit();
+                }
+            });
+        }
+    }
+
     private Future<Void> commitNow() {
         Map<Cursor, Long> offsets = new LinkedHashMap<>();
         for (Cursor c : cursors.values()) {
@@ -592,7 +614,7 @@ final class BridgeSubscription {
                 if (current) {
                     c.pending.remove(first);
                     if (c.committable() > c.committed) {
-                        commit();
+                        commitSoon();
                     }
                 }
             } else {

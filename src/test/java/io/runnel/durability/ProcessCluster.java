@@ -151,6 +151,20 @@ final class ProcessCluster implements AutoCloseable {
         return "127.0.0.1:" + kafkaPorts[id - 1];
     }
 
+    /** The Hazelcast cluster name, for an application that joins the cluster. */
+    String clusterName() {
+        return clusterName;
+    }
+
+    /** The brokers' Hazelcast members, host:port, for an application that joins the cluster. */
+    List<String> hazelcastMembers() {
+        List<String> members = new ArrayList<>();
+        for (int p : hzPorts) {
+            members.add("127.0.0.1:" + p);
+        }
+        return members;
+    }
+
     String bootstrap() {
         List<String> all = new ArrayList<>();
         for (int p : kafkaPorts) {
