@@ -328,18 +328,23 @@ class EventBusClusterIT {
             Thread.sleep(2000);
             cluster.start(leader);
             awaitBridge(leader);
-            ProcessCluster.await("every partition fully in sync again", Duration.ofSeconds(120), () -> {
-                TopicDescription d = ProcessCluster.describe(admin, topic);
-                TopicDescription o = ProcessCluster.describe(admin, Topic.GROUP_METADATA_TOPIC_NAME);
-                return d != null && o != null && d.partitions().stream().allMatch(p -> p.isr().size() == 3)
-                        && o.partitions().stream().allMatch(p -> p.isr().size() == 3);
-            }, () -> cluster.describeEverywhere(topic));
+            awaitInSync(topic);
             int home = coordinator(group);
             long before2 = deliveries.get();
             long kill2 = System.currentTimeMillis();
             cluster.kill(home);
             ProcessCluster.await("deliveries go on without the subscription's broker " + home, Duration.ofSeconds(90),
                     () -> deliveries.get() > before2 + 500);
+            // and a clean shutdown (SIGTERM) of the next one hands the subscription over
+            cluster.start(home);
+            awaitBridge(home);
+            awaitInSync(topic);
+            int home2 = coordinator(group);
+            long before3 = deliveries.get();
+            long stop3 = System.currentTimeMillis();
+            cluster.stop(home2);
+            ProcessCluster.await("deliveries go on after broker " + home2 + " shut down", Duration.ofSeconds(90),
+                    () -> deliveries.get() > before3 + 500);
             Thread.sleep(3000);
             producing.set(false);
             producerThread.join(150_000);
@@ -365,22 +370,34 @@ class EventBusClusterIT {
             Map<Integer, Integer> more = produce(topic, 60);
             ProcessCluster.await("records produced after the kills", Duration.ofSeconds(60), () -> delivered.values()
                     .stream().mapToInt(Set::size).sum() >= total + 60);
-            assertThat(sub.heartbeatsOk).isGreaterThan(okBefore);
+            ProcessCluster.await("heartbeats answered", Duration.ofSeconds(30), () -> sub.heartbeatsOk > okBefore + 2);
             assertThat(more.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(60);
 
             System.out.printf("eb-cluster: %d records acknowledged (%d sends failed), %d deliveries, %d redeliveries;"
-                            + " leader kill %d -> gap %d ms; home kill %d -> gap %d ms; heartbeats ok %d failed %d%n",
+                            + " leader kill %d -> gap %d ms; home kill %d -> gap %d ms; home SIGTERM %d -> gap %d ms;"
+                            + " heartbeats ok %d failed %d; generation %d -> %d%n",
                     total, failedSends.get(), deliveries.get(), redeliveries.get(), leader,
-                    gapAfter(newRecordTimes, kill1), home, gapAfter(newRecordTimes, kill2), sub.heartbeatsOk,
-                    sub.heartbeatsFailed);
+                    gapAfter(newRecordTimes, kill1), home, gapAfter(newRecordTimes, kill2), home2,
+                    gapAfter(newRecordTimes, stop3), sub.heartbeatsOk, sub.heartbeatsFailed,
+                    sub.subscribed.getInteger("generation"), sub.lastHeartbeat.getInteger("generation"));
             System.out.printf("eb-cluster: delivery rate %.0f records/s over the run%n", rate(newRecordTimes));
             System.out.println("eb-cluster: leader kill timeline " + timeline(newRecordTimes, ackTimes, kill1));
             System.out.println("eb-cluster: home kill timeline " + timeline(newRecordTimes, ackTimes, kill2));
+            System.out.println("eb-cluster: home SIGTERM timeline " + timeline(newRecordTimes, ackTimes, stop3));
             sub.unsubscribe();
         } finally {
             producing.set(false);
             producerThread.join(30_000);
         }
+    }
+
+    private static void awaitInSync(String topic) throws InterruptedException {
+        ProcessCluster.await("every partition fully in sync again", Duration.ofSeconds(120), () -> {
+            TopicDescription d = ProcessCluster.describe(admin, topic);
+            TopicDescription o = ProcessCluster.describe(admin, Topic.GROUP_METADATA_TOPIC_NAME);
+            return d != null && o != null && d.partitions().stream().allMatch(p -> p.isr().size() == 3)
+                    && o.partitions().stream().allMatch(p -> p.isr().size() == 3);
+        }, () -> cluster.describeEverywhere(topic));
     }
 
     /** Until broker {@code node}'s bridge answers on its per-node address (its clustered Vert.x is up). */
