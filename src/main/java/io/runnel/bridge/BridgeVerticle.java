@@ -40,7 +40,9 @@ import org.slf4j.LoggerFactory;
  * Serves the event-bus addresses (see {@code package-info.java}) to Vert.x applications on this node or,
  * with {@code cluster.enabled}, anywhere in the Hazelcast cluster. Records produced here go through the
  * same partition owners, validation and logs as a Kafka producer's; subscriptions are consumer-group
- * members through the same coordinator as Kafka consumers ({@link BridgeSubscription}).
+ * members through the same coordinator as Kafka consumers ({@link BridgeSubscription}), routed to the
+ * group's coordinator by {@link BridgeSubscriptions}, and read partitions on their leaders through the
+ * per-node read address ({@link BridgeReads}) this verticle serves on every broker.
  *
  * <p>Threading: one event-loop context (this verticle's). Every handler and every subscription runs on
  * it; results from partition owners and the group coordinator are hopped back onto it. Cluster
