@@ -463,7 +463,7 @@ public final class Broker {
                 }, false));
             }).compose(v -> clustered).compose(eventBus -> config.getBoolean(BrokerConfig.BRIDGE_ENABLED)
                     ? eventBus.deployVerticle(new BridgeVerticle(config, topics, partitions, groups, offsetsTopic,
-                            clusterView)).onSuccess(id -> bridgeDeployment = id)
+                            clusterView, producerIds)).onSuccess(id -> bridgeDeployment = id)
                             .<Void>mapEmpty()
                     : Future.<Void>succeededFuture());
         });

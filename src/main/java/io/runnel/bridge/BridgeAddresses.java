@@ -17,6 +17,10 @@ public final class BridgeAddresses {
     public static final String METADATA = "metadata";
     /** Broker to broker only, on per-node addresses: a long-polling read of a partition on its leader. */
     public static final String READ = "read";
+    /** Internal, per node: a record batch for a partition the node leads. */
+    public static final String APPEND = "append";
+    /** Internal, per node: log start offsets and high watermarks of partitions the node leads. */
+    public static final String OFFSETS = "offsets";
 
     /** Topic name (produce: required; delivery: always). */
     public static final String H_TOPIC = "topic";
@@ -34,6 +38,11 @@ public final class BridgeAddresses {
     public static final String H_HEADERS = "headers";
     /** Produce: -1 (all in-sync replicas, default) or 1 (leader only). */
     public static final String H_ACKS = "acks";
+    /** Produce: the send timeout in milliseconds (default 30000), within which NOT_LEADER and the like are retried. */
+    public static final String H_TIMEOUT = "timeout";
+    /** Produce: {@value #FORMAT_RECORDS} for a binary batch body (see {@code package-info.java}). */
+    public static final String H_FORMAT = "format";
+    public static final String FORMAT_RECORDS = "records";
     /** Delivery: the subscription the record belongs to. */
     public static final String H_SUBSCRIPTION = "subscription";
 

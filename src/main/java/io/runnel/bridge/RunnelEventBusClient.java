@@ -6,6 +6,7 @@ import java.util.UUID;
 import java.util.function.Function;
 
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -35,6 +36,9 @@ import io.vertx.core.json.JsonObject;
  * handler runs on the context that called {@link #subscribe} (or an event loop when called outside one).
  */
 public final class RunnelEventBusClient {
+
+    /** How long a request waits for a broker's bridge to be registered (Kafka's max.block.ms default). */
+    static final long MAX_BLOCK_MS = 60_000;
 
     private final Vertx vertx;
     private final String prefix;
@@ -97,12 +101,37 @@ public final class RunnelEventBusClient {
             options.addHeader(BridgeAddresses.H_HEADERS, BridgeMessages.encodeHeaders(record.headers()));
         }
         Buffer body = record.value() == null ? null : Buffer.buffer(record.value());
-        return vertx.eventBus().<JsonObject>request(address(BridgeAddresses.PRODUCE), body, options)
+        return this.<JsonObject>request(address(BridgeAddresses.PRODUCE), body, options)
                 .map(reply -> {
                     JsonObject j = reply.body();
                     return new Produced(j.getString("topic"), j.getInteger("partition"), j.getLong("offset"),
                             j.getLong("timestamp"));
                 });
+    }
+
+    /**
+     * Produces records in one message (a JSON array of records; keys, values and header values as base64).
+     * The answer has one entry per record, in order: {@code {"topic", "partition", "offset", "timestamp"}},
+     * or {@code {"topic", "errorCode", "error"}} for a record that failed.
+     */
+    public Future<JsonArray> produceAll(List<BridgeRecord> records) {
+        JsonArray batch = new JsonArray();
+        for (BridgeRecord r : records) {
+            JsonObject j = new JsonObject().put("topic", r.topic())
+                    .put("key", BridgeMessages.encodeBytes(r.key())).put("value", BridgeMessages.encodeBytes(r.value()));
+            if (r.partition() >= 0) {
+                j.put("partition", r.partition());
+            }
+            if (r.timestamp() >= 0) {
+                j.put("timestamp", r.timestamp());
+            }
+            if (r.headers() != null && !r.headers().isEmpty()) {
+                j.put("headers", new JsonArray(BridgeMessages.encodeHeaders(r.headers())));
+            }
+            batch.add(j);
+        }
+        return this.<JsonObject>request(address(BridgeAddresses.PRODUCE), batch, new DeliveryOptions())
+                .map(reply -> reply.body().getJsonArray("results"));
     }
 
     /** Topic metadata; no names means every topic. */
@@ -111,7 +140,33 @@ public final class RunnelEventBusClient {
         if (topics.length > 0) {
             request.put("topics", new JsonArray(List.of((Object[]) topics)));
         }
-        return vertx.eventBus().<JsonObject>request(address(BridgeAddresses.METADATA), request).map(Message::body);
+        return this.<JsonObject>request(address(BridgeAddresses.METADATA), request, new DeliveryOptions())
+                .map(Message::body);
+    }
+
+    /**
+     * A request that waits, as a Kafka producer waits for metadata up to max.block.ms, while no broker's bridge
+     * is registered yet (an application started together with its node): NO_HANDLERS means the message was
+     * delivered nowhere, so sending it again cannot duplicate anything.
+     */
+    private <T> Future<Message<T>> request(String address, Object body, DeliveryOptions options) {
+        long deadline = System.nanoTime() + MAX_BLOCK_MS * 1_000_000L;
+        Promise<Message<T>> promise = Promise.promise();
+        attempt(address, body, options, deadline, 50, promise);
+        return promise.future();
+    }
+
+    private <T> void attempt(String address, Object body, DeliveryOptions options, long deadline, long backoff,
+                             Promise<Message<T>> promise) {
+        vertx.eventBus().<T>request(address, body, options).onComplete(ar -> {
+            if (ar.failed() && ar.cause() instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS
+                    && System.nanoTime() + backoff * 1_000_000L - deadline < 0) {
+                vertx.setTimer(backoff, id -> attempt(address, body, options, deadline, Math.min(backoff * 2, 1000),
+                        promise));
+            } else {
+                promise.handle(ar);
+            }
+        });
     }
 
     /**

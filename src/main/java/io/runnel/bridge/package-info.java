@@ -12,8 +12,17 @@
  * <tr><td>{@code runnel.produce}</td><td>body: the record value (Buffer; byte[] and String are accepted;
  *   null is a null value). Headers: {@code topic} (required), {@code partition}, {@code key} (base64),
  *   {@code timestamp} (epoch ms), {@code headers} (JSON array of {@code {"key": name, "value": base64|null}}),
- *   {@code acks} (-1 default, or 1)</td>
+ *   {@code acks} (-1 default, or 1), {@code timeout} (the send timeout in ms, default 30000)</td>
  *   <td>{@code {"topic", "partition", "offset", "timestamp"}}</td></tr>
+ * <tr><td>{@code runnel.produce}</td><td>body: one JSON record ({@link BridgeRecordJson}); the {@code topic}
+ *   header is the default topic; {@code acks} and {@code timeout} headers as above</td>
+ *   <td>as above</td></tr>
+ * <tr><td>{@code runnel.produce}</td><td>body: a JSON array of JSON records; or, with header
+ *   {@code format: records}, a Buffer of records back to back, each a big-endian int32 key length (-1 for
+ *   null), the key, an int32 value length (-1 for null), the value, the message's {@code topic},
+ *   {@code partition}, {@code timestamp}, {@code acks}, {@code timeout} headers applying to all</td>
+ *   <td>{@code {"results": [...]}}, one per record in request order: {@code {"topic", "partition", "offset",
+ *   "timestamp"}} or {@code {"topic", "errorCode", "error"}}</td></tr>
  * <tr><td>{@code runnel.subscribe}</td><td>{@code {"group", "topics": [...], "address", "credits": 100,
  *   "sessionTimeoutMs": 10000, "ackTimeoutMs": 30000, "autoOffsetReset": "latest"|"earliest",
  *   "nodeId", "clientId", "ordered": true, "batch": 1, "encoding": "binary"|"base64"|"text"|"json"}}</td>
@@ -27,8 +36,25 @@
  *   of the group</td></tr>
  * <tr><td>{@code runnel.metadata}</td><td>{@code {"topics": [...]}} or empty for all</td>
  *   <td>{@code {"clusterId", "nodeId", "topics": [{"name", "topicId", "errorCode", "partitions": [{"partition",
- *   "leader", "leaderEpoch", "logStartOffset", "highWatermark"}]}]}}</td></tr>
+ *   "leader", "leaderEpoch", "replicas", "isr", "logStartOffset", "highWatermark"}]}]}}: leaders, replicas and
+ *   ISR from the metadata image, offsets from each leader (left out when it does not answer within 2 s)</td></tr>
  * </table>
+ *
+ * <p>Produce on a cluster. The bridge runs on every broker, and the event bus hands each request to any of
+ * them. That broker's bridge is one idempotent producer ({@link BridgeProducer}, {@link PartitionProducer}):
+ * one producer id from the controller-allocated blocks, a sequence per partition, one batch in flight per
+ * partition with the records that arrive meanwhile forming the next batch. Each batch goes to the leader
+ * the broker's metadata image names: appended directly when it is that broker, else over the leader's
+ * internal address {@code <prefix>.node.<id>.append}. NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, a topic
+ * being auto-created, a leader gone mid-request and every other retriable error are retried with backoff
+ * until the send timeout, re-reading the image each time; the retried batch keeps its producer id, epoch
+ * and sequence, so the leader answers a batch it already has with the original offsets instead of
+ * writing it again. OUT_OF_ORDER_SEQUENCE_NUMBER and UNKNOWN_PRODUCER_ID start a new epoch, as the Java
+ * producer does. A produce failed with {@code 7 REQUEST_TIMED_OUT} may or may not have been written;
+ * any other failure means it was not. Records of one batch message that share a partition share its
+ * batch, so the leader's refusal of that batch (an invalid timestamp, say) fails them together.
+ * Internal per-node addresses ({@code <prefix>.node.<id>.<name>}, {@link BridgeAddresses#nodeAddress})
+ * are for hops between brokers only.
  *
  * <p>Deliveries are requests to the subscriber's {@code address}. With {@code "encoding": "binary"} (the
  * default): body the value, headers {@code topic}, {@code partition}, {@code offset}, {@code key},

@@ -146,23 +146,23 @@ final class ProcessCluster implements AutoCloseable {
                 .as("kill %s %d (node %d)", signal, pid, id).isTrue();
     }
 
-    /** Node {@code id}'s Kafka listener, host:port. */
-    String address(int id) {
-        return "127.0.0.1:" + kafkaPorts[id - 1];
-    }
-
-    /** The Hazelcast cluster name, for an application that joins the cluster. */
+    /** The Hazelcast cluster name the nodes join (an application joins it too to use the event bus). */
     String clusterName() {
         return clusterName;
     }
 
-    /** The brokers' Hazelcast members, host:port, for an application that joins the cluster. */
+    /** The nodes' Hazelcast members, host:port each. */
     List<String> hazelcastMembers() {
         List<String> members = new ArrayList<>();
         for (int p : hzPorts) {
             members.add("127.0.0.1:" + p);
         }
         return members;
+    }
+
+    /** Node {@code id}'s Kafka listener, host:port. */
+    String address(int id) {
+        return "127.0.0.1:" + kafkaPorts[id - 1];
     }
 
     String bootstrap() {
