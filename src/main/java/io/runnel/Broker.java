@@ -114,6 +114,8 @@ public final class Broker {
     private final Promise<Vertx> clusteredPromise = Promise.promise();
     /** That instance, once started: {@link #vertx} itself on a node that runs alone. */
     private final Future<Vertx> clustered = clusteredPromise.future();
+    /** The bridge verticle's deployment on the clustered Vert.x, once deployed. */
+    private volatile String bridgeDeployment;
     private boolean joining;
     private final List<FileLock> dirLocks;
     private final BrokerMetrics metrics;
@@ -461,7 +463,7 @@ public final class Broker {
                 }, false));
             }).compose(v -> clustered).compose(eventBus -> config.getBoolean(BrokerConfig.BRIDGE_ENABLED)
                     ? eventBus.deployVerticle(new BridgeVerticle(config, topics, partitions, groups, offsetsTopic,
-                            clusterView, producerIds))
+                            clusterView, producerIds)).onSuccess(id -> bridgeDeployment = id)
                             .<Void>mapEmpty()
                     : Future.<Void>succeededFuture());
         });
@@ -647,7 +649,13 @@ public final class Broker {
         }
         closed = true;
         metrics.stop();
-        Future<Void> fenced = publisher == null ? Future.succeededFuture() : publisher.shutdown();
+        // the bridge first: its subscriptions commit while this broker still coordinates their groups, and
+        // are handed over (the group's next coordinator takes them over at their next heartbeat)
+        String bridge = bridgeDeployment;
+        Future<Void> bridgeStopped = bridge == null ? Future.succeededFuture()
+                : clustered.compose(eventBus -> eventBus.undeploy(bridge)).otherwiseEmpty();
+        Future<Void> fenced = bridgeStopped.compose(v -> publisher == null ? Future.succeededFuture()
+                : publisher.shutdown());
         Future<Void> groupsClosed = fenced.compose(v -> groups == null ? Future.succeededFuture()
                 : groups.close().otherwise(t -> {
                     LOG.error("Closing the group coordinator failed", t);
