@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the clients the compatibility tests drive, from Debian: kcat (librdkafka) and kafka-python
-# 2.0.2 (python3-kafka), plus the Python codec libraries kafka-python uses for snappy, lz4 and zstd
+# 2.0.2 (python3-kafka), openssl (src/test/compat/secure.sh makes its certificates with it), plus the Python codec libraries kafka-python uses for snappy, lz4 and zstd
 # (python3-kafka does not depend on them; without them those codec tests are skipped, not failed),
 # headless Chromium with its driver for the console browser test (ConsoleBrowserIT; skipped without),
 # and iproute2 and iptables for the network-partition tests (NetworkPartitionIT: each node in a network
@@ -10,7 +10,7 @@
 # Usage: scripts/install-test-deps.sh [--check]     --check: only report what is missing (exit 1 if required ones are)
 set -euo pipefail
 
-REQUIRED=(kcat python3-kafka)
+REQUIRED=(kcat python3-kafka openssl)
 OPTIONAL=(python3-snappy python3-lz4 python3-zstandard chromium chromium-driver iproute2 iptables)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }

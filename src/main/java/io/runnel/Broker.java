@@ -114,6 +114,9 @@ public final class Broker {
     private final Promise<Vertx> clusteredPromise = Promise.promise();
     /** That instance, once started: {@link #vertx} itself on a node that runs alone. */
     private final Future<Vertx> clustered = clusteredPromise.future();
+    /** The bridge verticle's deployment on the clustered Vert.x, once deployed. */
+    private volatile String bridgeDeployment;
+    private volatile String externalBridgesDeployment;
     private boolean joining;
     private final List<FileLock> dirLocks;
     private final BrokerMetrics metrics;
@@ -466,7 +469,7 @@ public final class Broker {
                 }, false));
             }).compose(v -> clustered).compose(eventBus -> config.getBoolean(BrokerConfig.BRIDGE_ENABLED)
                     ? eventBus.deployVerticle(new BridgeVerticle(config, topics, partitions, groups, offsetsTopic,
-                            clusterView, producerIds))
+                            clusterView, producerIds)).onSuccess(id -> bridgeDeployment = id)
                             .compose(id -> deployExternalBridges(eventBus, image))
                     : Future.<Void>succeededFuture());
         });
@@ -481,6 +484,7 @@ public final class Broker {
                 new io.runnel.security.PasswordVerifier(listenerSecurity, image.scram().cache()));
         return eventBus.deployVerticle(bridges).map(id -> {
             externalBridges = bridges;
+            externalBridgesDeployment = id;
             return null;
         });
     }
@@ -560,8 +564,13 @@ public final class Broker {
                             + " PLAINTEXT listener (" + interBroker.name() + " is " + interBroker.protocol() + ")");
         }
         List<ListenerSecurity> out = new ArrayList<>();
-        for (Listener l : config.listeners()) {
-            out.add(ListenerSecurity.of(config, l, scram));
+        try {
+            for (Listener l : config.listeners()) {
+                out.add(ListenerSecurity.of(config, l, scram));
+            }
+        } catch (RuntimeException e) {
+            out.forEach(ListenerSecurity::close); // an OAuth listener's JWKS refresh thread
+            throw e;
         }
         return out;
     }
@@ -672,7 +681,17 @@ public final class Broker {
         }
         closed = true;
         metrics.stop();
-        Future<Void> fenced = publisher == null ? Future.succeededFuture() : publisher.shutdown();
+        // the bridge first: its subscriptions commit while this broker still coordinates their groups, and
+        // are handed over (the group's next coordinator takes them over at their next heartbeat)
+        // the TCP and SockJS bridges before it: their clients stop acknowledging before the handover
+        String external = externalBridgesDeployment;
+        Future<Void> externalStopped = external == null ? Future.succeededFuture()
+                : clustered.compose(eventBus -> eventBus.undeploy(external)).otherwiseEmpty();
+        String bridge = bridgeDeployment;
+        Future<Void> bridgeStopped = externalStopped.compose(v -> bridge == null ? Future.<Void>succeededFuture()
+                : clustered.compose(eventBus -> eventBus.undeploy(bridge)).otherwiseEmpty());
+        Future<Void> fenced = bridgeStopped.compose(v -> publisher == null ? Future.succeededFuture()
+                : publisher.shutdown());
         Future<Void> groupsClosed = fenced.compose(v -> groups == null ? Future.succeededFuture()
                 : groups.close().otherwise(t -> {
                     LOG.error("Closing the group coordinator failed", t);
@@ -693,7 +712,12 @@ public final class Broker {
                         quorum.close();
                         return null;
                     }, false));
-        }).transform(ar -> closeClustered()).transform(ar -> vertx.close()).onComplete(ar -> releaseLocks(dirLocks));
+        }).transform(ar -> closeClustered()).transform(ar -> vertx.close()).onComplete(ar -> {
+            releaseLocks(dirLocks);
+            if (listenerSecurity != null) {
+                listenerSecurity.forEach(ListenerSecurity::close);
+            }
+        });
     }
 
     /** Leaves the cluster: closes the clustered Vert.x, once it has joined (or failed to). */

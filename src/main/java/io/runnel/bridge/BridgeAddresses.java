@@ -15,6 +15,8 @@ public final class BridgeAddresses {
     public static final String COMMIT = "commit";
     public static final String UNSUBSCRIBE = "unsubscribe";
     public static final String METADATA = "metadata";
+    /** Broker to broker only, on per-node addresses: a long-polling read of a partition on its leader. */
+    public static final String READ = "read";
     /** Internal, per node: a record batch for a partition the node leads. */
     public static final String APPEND = "append";
     /** Internal, per node: log start offsets and high watermarks of partitions the node leads. */
@@ -51,7 +53,10 @@ public final class BridgeAddresses {
         return prefix + "." + name;
     }
 
-    /** A broker's own address, {@code <prefix>.node.<nodeId>.<name>}: only brokers use these, for hops between them. */
+    /**
+     * The address of {@code name} served by broker {@code nodeId} alone ({@code <prefix>.node.<id>.<name>}):
+     * broker-to-broker hops only, never for applications (the external bridges do not permit them).
+     */
     public static String nodeAddress(String prefix, int nodeId, String name) {
         return prefix + ".node." + nodeId + "." + name;
     }

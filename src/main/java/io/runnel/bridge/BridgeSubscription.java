@@ -8,19 +8,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.UUID;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Consumer;
+import java.util.function.BiConsumer;
 
+import io.runnel.cluster.ClusterView;
+import io.runnel.cluster.PartitionState;
 import io.runnel.cluster.TopicInfo;
-import io.runnel.metadata.TopicManager;
 import io.runnel.group.GroupCoordinator;
-import io.runnel.log.LogBatch;
-import io.runnel.log.LogReadResult;
-import io.runnel.log.LogRecord;
-import io.runnel.log.RecordSet;
-import io.runnel.partition.PartitionManager;
-import io.runnel.partition.PartitionOwner;
+import io.runnel.metadata.TopicManager;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -36,7 +30,6 @@ import org.apache.kafka.clients.consumer.ConsumerPartitionAssignor.Subscription;
 import org.apache.kafka.clients.consumer.RangeAssignor;
 import org.apache.kafka.clients.consumer.internals.ConsumerProtocol;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.OffsetOutOfRangeException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.message.HeartbeatRequestData;
 import org.apache.kafka.common.message.JoinGroupRequestData;
@@ -59,54 +52,71 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One event-bus subscriber's membership in a consumer group, and the delivery of its partitions.
+ * One event-bus subscriber's membership in a consumer group, and the delivery of its partitions. It lives
+ * on the broker that coordinates its group (the bridge routes every subscription call there), so its group
+ * calls are in-process.
  *
  * <p>The bridge is a real member of the classic group, through the same coordinator calls a Kafka
  * consumer's requests make: JoinGroup with the {@code consumer} protocol type and the {@code range}
  * protocol (the one every Java consumer offers by default), SyncGroup (as leader it assigns with
  * kafka-clients' {@link RangeAssignor}), Heartbeat, OffsetCommit, LeaveGroup. So Kafka consumers and
  * event-bus subscribers of one group share its partitions, and the commits are ordinary group offsets.
+ * It is a static member (group.instance.id from its {@link SubscriptionRequest}): when another broker takes
+ * the subscription over (this one died or stopped coordinating the group) the new incarnation rejoins
+ * under the same instance id and keeps the assignment without a rebalance, and this one is fenced.
  * Rebalances are eager, as the range protocol is: on REBALANCE_IN_PROGRESS every partition is revoked,
  * acknowledged offsets committed, then the member rejoins.
  *
- * <p>Delivery: each record is an event-bus request to the subscriber's address; the reply is the
- * acknowledgement. At most {@code credits} requests are unanswered at any time (flow control). Per
- * partition, the committed offset is the lowest delivered-but-unacknowledged offset (or the read
- * position when all are acknowledged), so a record is committed only after it and everything before
+ * <p>Reading: every assigned partition is read on its leader, wherever that is, with the long-polling
+ * read of {@link BridgeReads} on the leader's per-node address; the leader is looked up in the metadata
+ * for each read, so a leader change costs one failed or abandoned read. Only records below the high
+ * watermark are read, so none delivered can be lost by a leader change.
+ *
+ * <p>Delivery: each delivery (one record, or with {@code batch} up to that many of one partition) is an
+ * event-bus request to the subscriber's address; the reply is the acknowledgement. At most
+ * {@code credits} deliveries are unanswered at any time; with {@code ordered} (the default) at most one
+ * per partition, so a partition's records are processed strictly in order while partitions proceed in
+ * parallel. Per partition, the committed offset is the lowest delivered-but-unacknowledged offset (or the
+ * read position when all are acknowledged), so a record is committed only after it and everything before
  * it were acknowledged: at-least-once. A failure reply or an ack timeout rewinds the partition to that
- * record and redelivers from there; NO_HANDLERS (nobody listens at the address), the subscriber's
- * cluster node leaving, or no heartbeat within the session timeout end the subscription: the member
- * commits what was acknowledged and leaves the group, and its partitions go to the other members.
+ * delivery's first record and redelivers from there; NO_HANDLERS (nobody listens at the address), the
+ * subscriber's cluster node leaving, or no heartbeat within the session timeout end the subscription: the
+ * member commits what was acknowledged and leaves the group, and its partitions go to the other members.
  *
  * <p>Threading: every field is confined to the bridge verticle's event-loop context; results of the
- * coordinator and the partition owners are hopped back onto it. Reads that touch the disk run on the
- * partition owner's worker context. Append listeners run on the appender's thread and only schedule.
+ * coordinator and of reads are hopped back onto it.
  */
 final class BridgeSubscription {
 
     private static final Logger LOG = LoggerFactory.getLogger(BridgeSubscription.class);
     private static final short JOIN_VERSION = 9;
     private static final short COMMIT_VERSION = 8;
-    private static final int READ_MAX_BYTES = 1 << 20;
+    static final int READ_MAX_BYTES = 1 << 20;
+    static final long READ_MAX_WAIT_MS = 1000;
+    /** how much longer than the long poll a read may take before it is given up (a dead leader) */
+    static final long READ_GRACE_MS = 4000;
     private static final long RETRY_MS = 100;
+    static final long COMMIT_INTERVAL_MS = 200;
 
-    /** What the subscriber asked for (validated by the verticle). */
-    record Request(String group, List<String> topics, String address, int credits, int sessionTimeoutMs,
-                   long ackTimeoutMs, boolean earliest, String nodeId, String clientId) {
+    /** How a subscription ended: {@code handedOff} when another incarnation may take it over. */
+    record Ended(BridgeSubscription subscription, boolean handedOff) {
     }
 
-    private final String id = UUID.randomUUID().toString();
-    private final Request req;
+    private final String id;
+    private final SubscriptionRequest req;
     private final Vertx vertx;
     private final ContextInternal context;
+    private final String prefix;
+    private final int localNode;
     private final TopicManager topics;
-    private final PartitionManager partitions;
+    private final ClusterView cluster;
     private final GroupCoordinator groups;
-    private final Consumer<BridgeSubscription> onClosed;
+    private final BiConsumer<BridgeSubscription, Boolean> onClosed;
     private final byte[] subscriptionMetadata;
     private final long heartbeatIntervalMs;
     private final Promise<Void> started;
     private final Map<TopicPartition, Cursor> cursors = new LinkedHashMap<>();
+    private final BridgeRecordJson.Encoding jsonEncoding;
 
     private String memberId = "";
     private int generation = -1;
@@ -119,21 +129,31 @@ final class BridgeSubscription {
     private long deliverySeq;
     private long lastSeen;
     private long timerId = -1;
+    private long commitTimer = -1;
     private Future<Void> lastCommit = Future.succeededFuture();
     private Promise<Void> queuedCommit;
 
-    BridgeSubscription(Request req, Vertx vertx, ContextInternal context, TopicManager topics,
-                       PartitionManager partitions, GroupCoordinator groups, Consumer<BridgeSubscription> onClosed) {
+    /**
+     * @param cluster  partition leaders; null on a node that hosts every partition itself
+     * @param onClosed called once on the context when it ended, with whether it was handed off
+     */
+    BridgeSubscription(String id, SubscriptionRequest req, Vertx vertx, ContextInternal context, String prefix,
+                       int localNode, TopicManager topics, ClusterView cluster, GroupCoordinator groups,
+                       BiConsumer<BridgeSubscription, Boolean> onClosed) {
+        this.id = id;
         this.req = req;
         this.vertx = vertx;
         this.context = context;
+        this.prefix = prefix;
+        this.localNode = localNode;
         this.topics = topics;
-        this.partitions = partitions;
+        this.cluster = cluster;
         this.groups = groups;
         this.onClosed = onClosed;
         this.subscriptionMetadata = Utils.toArray(ConsumerProtocol.serializeSubscription(new Subscription(req.topics())));
         this.heartbeatIntervalMs = Math.max(50, Math.min(req.sessionTimeoutMs() / 3, 1000));
         this.started = context.promise();
+        this.jsonEncoding = req.binary() ? null : BridgeRecordJson.Encoding.parse("encoding", req.encoding());
     }
 
     String id() {
@@ -144,15 +164,28 @@ final class BridgeSubscription {
         return req.nodeId();
     }
 
-    long heartbeatIntervalMs() {
-        return heartbeatIntervalMs;
+    SubscriptionRequest request() {
+        return req;
+    }
+
+    boolean isClosed() {
+        return closed;
     }
 
     /** Joins the group; completes once the first assignment is known (on the bridge context). */
     Future<Void> start() {
+        if (timerId >= 0 || closed) {
+            // already started: two heartbeats that both found it missing take it over once
+            return started.future();
+        }
         lastSeen = System.currentTimeMillis();
         timerId = vertx.setPeriodic(heartbeatIntervalMs, t -> tick());
         join();
+        return started.future();
+    }
+
+    /** Completes once the first assignment is known. */
+    Future<Void> started() {
         return started.future();
     }
 
@@ -181,6 +214,7 @@ final class BridgeSubscription {
         protocols.add(new JoinGroupRequestProtocol().setName(RangeAssignor.RANGE_ASSIGNOR_NAME)
                 .setMetadata(subscriptionMetadata));
         JoinGroupRequestData request = new JoinGroupRequestData().setGroupId(req.group()).setMemberId(memberId)
+                .setGroupInstanceId(req.instanceId())
                 .setSessionTimeoutMs(req.sessionTimeoutMs()).setRebalanceTimeoutMs(req.sessionTimeoutMs())
                 .setProtocolType(ConsumerProtocol.PROTOCOL_TYPE).setProtocols(protocols);
         here(groups.joinGroup(request, JOIN_VERSION, req.clientId(), "/" + (req.nodeId() == null ? "local" : req.nodeId())))
@@ -208,16 +242,19 @@ final class BridgeSubscription {
                             memberId = "";
                             join();
                         }
-                        case COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR,
-                             REBALANCE_IN_PROGRESS -> vertx.setTimer(RETRY_MS, t -> join());
+                        case COORDINATOR_LOAD_IN_PROGRESS, REBALANCE_IN_PROGRESS -> vertx.setTimer(RETRY_MS, t -> join());
+                        case NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, FENCED_INSTANCE_ID -> moved(error);
                         default -> failStart(error.exception());
                     }
                 });
     }
 
     private void sync(JoinGroupResponseData joined) {
-        List<SyncGroupRequestAssignment> assignments = joined.leader().equals(memberId) ? assign(joined) : List.of();
+        // a static member rejoining a stable group keeps the assignment: the leader is told to skip it (v9)
+        List<SyncGroupRequestAssignment> assignments = joined.leader().equals(memberId) && !joined.skipAssignment()
+                ? assign(joined) : List.of();
         SyncGroupRequestData request = new SyncGroupRequestData().setGroupId(req.group()).setMemberId(memberId)
+                .setGroupInstanceId(req.instanceId())
                 .setGenerationId(generation).setProtocolType(ConsumerProtocol.PROTOCOL_TYPE)
                 .setProtocolName(joined.protocolName()).setAssignments(assignments);
         here(groups.syncGroup(request)).onComplete(ar -> {
@@ -241,8 +278,8 @@ final class BridgeSubscription {
                     join();
                 }
                 case REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION -> join();
-                case COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR ->
-                        vertx.setTimer(RETRY_MS, t -> join());
+                case COORDINATOR_LOAD_IN_PROGRESS -> vertx.setTimer(RETRY_MS, t -> join());
+                case NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, FENCED_INSTANCE_ID -> moved(error);
                 default -> failStart(error.exception());
             }
         });
@@ -299,25 +336,19 @@ final class BridgeSubscription {
                 }
             }));
             for (TopicPartition tp : assigned) {
-                PartitionOwner owner = partitions.get(tp);
-                if (owner == null) {
-                    LOG.warn("Subscription {} was assigned {}, which this node does not host", id, tp);
-                    continue;
-                }
                 long offset = committed.getOrDefault(tp, -1L);
-                Cursor c = new Cursor(tp, owner, offset >= 0 ? offset : resetOffset(owner), offset);
-                cursors.put(tp, c);
-                owner.addAppendListener(c);
+                // without a committed offset the leader resolves the reset: -2 its log start, -1 its high watermark
+                cursors.put(tp, new Cursor(tp, offset >= 0 ? offset : resetPosition(), offset));
             }
-            LOG.info("Subscription {} of group {} (member {}, generation {}) assigned {}", id, req.group(), memberId,
-                    generation, cursors.keySet());
+            LOG.info("Subscription {} of group {} (member {}, generation {}) assigned {}", req.instanceId(),
+                    req.group(), memberId, generation, cursors.keySet());
             started.tryComplete();
             pump();
         });
     }
 
-    private long resetOffset(PartitionOwner owner) {
-        return req.earliest() ? owner.log().logStartOffset() : owner.highWatermark();
+    private long resetPosition() {
+        return req.earliest() ? -2 : -1;
     }
 
     private void tick() {
@@ -328,13 +359,21 @@ final class BridgeSubscription {
             close("no heartbeat from the subscriber within " + req.sessionTimeoutMs() + " ms");
             return;
         }
+        // a read waiting on a broker that no longer leads its partition (or died) is given up at once
+        for (Cursor c : cursors.values()) {
+            if (c.reading && c.readLeader != leaderOf(c.tp)) {
+                c.readSeq++;
+                c.reading = false;
+            }
+        }
+        pump();
         if (joining || generation < 0 || heartbeatInFlight) {
             return;
         }
         heartbeatInFlight = true;
         int gen = generation;
         here(groups.heartbeat(new HeartbeatRequestData().setGroupId(req.group()).setMemberId(memberId)
-                .setGenerationId(gen))).onComplete(ar -> {
+                .setGroupInstanceId(req.instanceId()).setGenerationId(gen))).onComplete(ar -> {
                     heartbeatInFlight = false;
                     if (closed || ar.failed() || joining || gen != generation) {
                         return;
@@ -344,11 +383,12 @@ final class BridgeSubscription {
                         case NONE -> {
                         }
                         case REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION -> rebalance();
-                        case UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID -> {
+                        case UNKNOWN_MEMBER_ID -> {
                             memberId = "";
                             rebalance();
                         }
-                        default -> LOG.debug("Heartbeat of subscription {} answered {}", id, error);
+                        case NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, FENCED_INSTANCE_ID -> moved(error);
+                        default -> LOG.debug("Heartbeat of subscription {} answered {}", req.instanceId(), error);
                     }
                 });
     }
@@ -361,10 +401,7 @@ final class BridgeSubscription {
 
     private Future<Void> revokeAll() {
         epoch++;
-        for (Cursor c : cursors.values()) {
-            c.revoked = true;
-            c.owner.removeAppendListener(c);
-        }
+        cursors.values().forEach(Cursor::revoke);
         return commit().transform(ar -> {
             cursors.clear();
             return Future.<Void>succeededFuture();
@@ -393,6 +430,22 @@ final class BridgeSubscription {
         return next.future();
     }
 
+    /**
+     * Commits the acknowledgements within {@link #COMMIT_INTERVAL_MS}: one commit (a replicated write) per
+     * acknowledgement would cost more than the deliveries; at most that much is delivered again after the
+     * subscription moves to another broker.
+     */
+    private void commitSoon() {
+        if (commitTimer < 0 && !closed) {
+            commitTimer = vertx.setTimer(COMMIT_INTERVAL_MS, t -> {
+                commitTimer = -1;
+                if (!closed) {
+                    commit();
+                }
+            });
+        }
+    }
+
     private Future<Void> commitNow() {
         Map<Cursor, Long> offsets = new LinkedHashMap<>();
         for (Cursor c : cursors.values()) {
@@ -410,7 +463,7 @@ final class BridgeSubscription {
                 new OffsetCommitRequestPartition().setPartitionIndex(c.tp.partition()).setCommittedOffset(offset)
                         .setCommittedLeaderEpoch(-1).setCommittedMetadata("")));
         OffsetCommitRequestData request = new OffsetCommitRequestData().setGroupId(req.group())
-                .setGenerationIdOrMemberEpoch(generation).setMemberId(memberId)
+                .setGenerationIdOrMemberEpoch(generation).setMemberId(memberId).setGroupInstanceId(req.instanceId())
                 .setTopics(new ArrayList<>(byTopic.values()));
         return here(groups.commitOffsets(request, COMMIT_VERSION)).map(resp -> {
             Map<TopicPartition, Short> errors = new HashMap<>();
@@ -423,7 +476,8 @@ final class BridgeSubscription {
                     c.committed = Math.max(c.committed, offset);
                 } else {
                     // not fatal: the records stay uncommitted and are delivered again after a rebalance
-                    LOG.debug("Commit of {} at {} for subscription {} failed: {}", c.tp, offset, id, Errors.forCode(error));
+                    LOG.debug("Commit of {} at {} for subscription {} failed: {}", c.tp, offset, req.instanceId(),
+                            Errors.forCode(error));
                 }
             });
             return null;
@@ -442,6 +496,76 @@ final class BridgeSubscription {
         });
     }
 
+    // ---- reading ----
+
+    /** The leader of {@code tp} as the metadata says now, or -1 while it has none. */
+    private int leaderOf(TopicPartition tp) {
+        if (cluster == null) {
+            return localNode;
+        }
+        PartitionState state = cluster.state(tp);
+        return state == null ? -1 : state.leader();
+    }
+
+    private void read(Cursor c) {
+        int leader = leaderOf(c.tp);
+        if (leader < 0) {
+            retryRead(c, RETRY_MS);
+            return;
+        }
+        c.reading = true;
+        c.readLeader = leader;
+        long from = c.fetchPosition;
+        int readSeq = ++c.readSeq;
+        DeliveryOptions options = new DeliveryOptions().setSendTimeout(READ_MAX_WAIT_MS + READ_GRACE_MS);
+        vertx.eventBus().<Object>request(BridgeAddresses.nodeAddress(prefix, leader, BridgeAddresses.READ),
+                BridgeReads.request(c.tp, from, READ_MAX_BYTES, READ_MAX_WAIT_MS), options).onComplete(ar -> {
+                    if (readSeq != c.readSeq || c.revoked || closed) {
+                        return;
+                    }
+                    c.reading = false;
+                    if (ar.failed()) {
+                        Errors error = BridgeException.errorOf(ar.cause());
+                        if (error == Errors.OFFSET_OUT_OF_RANGE) {
+                            LOG.info("Subscription {}: offset {} of {} is out of range, reset to the {}", req.instanceId(),
+                                    from, c.tp, req.earliest() ? "log start" : "high watermark");
+                            c.fetchPosition = resetPosition();
+                            pump();
+                        } else {
+                            // the leader moved or died: the next read asks whoever the metadata names then
+                            LOG.debug("Subscription {}: reading {} at {} on broker {} failed: {}", req.instanceId(), c.tp,
+                                    from, leader, ar.cause().getMessage());
+                            retryRead(c, error == Errors.NOT_LEADER_OR_FOLLOWER || isTransport(ar.cause())
+                                    ? RETRY_MS : 1000);
+                        }
+                        return;
+                    }
+                    long start = from;
+                    String resolved = ar.result().headers().get(BridgeReads.H_OFFSET);
+                    if (resolved != null) {
+                        start = Long.parseLong(resolved);
+                    }
+                    Buffer body = ar.result().body() instanceof Buffer b ? b : Buffer.buffer();
+                    BridgeReads.Batch batch = BridgeReads.parse(c.tp, body, start);
+                    c.buffered.addAll(batch.records());
+                    c.fetchPosition = Math.max(batch.next(), start);
+                    pump();
+                });
+    }
+
+    private static boolean isTransport(Throwable t) {
+        return t instanceof ReplyException re
+                && (re.failureType() == ReplyFailure.NO_HANDLERS || re.failureType() == ReplyFailure.TIMEOUT);
+    }
+
+    private void retryRead(Cursor c, long delayMs) {
+        c.retrying = true;
+        vertx.setTimer(delayMs, t -> {
+            c.retrying = false;
+            pump();
+        });
+    }
+
     // ---- delivery ----
 
     private void pump() {
@@ -455,113 +579,42 @@ final class BridgeSubscription {
                 if (outstanding >= req.credits()) {
                     break;
                 }
-                if (!c.revoked && !c.buffered.isEmpty()) {
-                    deliver(c, c.buffered.poll());
+                if (!c.revoked && !c.buffered.isEmpty() && (!req.ordered() || c.inFlight == 0)) {
+                    List<BridgeRecord> records = new ArrayList<>(Math.min(req.batch(), c.buffered.size()));
+                    while (records.size() < req.batch() && !c.buffered.isEmpty()) {
+                        records.add(c.buffered.poll());
+                    }
+                    deliver(c, records);
                     progress = true;
                 }
             }
         }
         for (Cursor c : cursors.values()) {
-            if (!c.revoked && !c.reading && c.buffered.isEmpty() && !c.waiting.get()) {
+            if (!c.revoked && !c.reading && !c.retrying && c.buffered.isEmpty()) {
                 read(c);
             }
         }
     }
 
-    private void read(Cursor c) {
-        c.reading = true;
-        long from = c.fetchPosition;
-        int readSeq = ++c.readSeq;
-        here(c.owner.submit(() -> readRecords(c.owner, from))).onComplete(ar -> {
-            if (readSeq != c.readSeq) {
-                return;
-            }
-            c.reading = false;
-            if (c.revoked || closed) {
-                return;
-            }
-            if (ar.failed()) {
-                if (ar.cause() instanceof OffsetOutOfRangeException) {
-                    c.fetchPosition = resetOffset(c.owner);
-                    LOG.info("Subscription {}: offset {} of {} is out of range, reset to {}", id, from, c.tp,
-                            c.fetchPosition);
-                    pump();
-                } else {
-                    LOG.warn("Subscription {}: reading {} at {} failed", id, c.tp, from, ar.cause());
-                    vertx.setTimer(1000, t -> pump());
-                }
-                return;
-            }
-            Batch batch = ar.result();
-            if (batch.records.isEmpty() && batch.next <= from) {
-                // caught up: wait for an append, re-checking the high watermark against a race with it
-                c.waiting.set(true);
-                if (c.owner.highWatermark() > from && c.waiting.compareAndSet(true, false)) {
-                    context.runOnContext(v -> pump());
-                }
-                return;
-            }
-            c.buffered.addAll(batch.records);
-            c.fetchPosition = Math.max(batch.next, from);
-            pump();
-        });
-    }
-
-    private record Batch(List<BridgeRecord> records, long next) {
-    }
-
-    /** On the owner's worker context: may wait on the disk. */
-    private static Batch readRecords(PartitionOwner owner, long from) {
-        TopicPartition tp = owner.topicPartition();
-        LogReadResult result = owner.read(from, READ_MAX_BYTES, true);
-        RecordSet records = result.records().toRecordSet();
-        List<BridgeRecord> out = new ArrayList<>();
-        long next = from;
-        for (LogBatch batch : records.batches()) {
-            next = Math.max(next, batch.nextOffset());
-            if (batch.isControlBatch()) {
-                continue;
-            }
-            for (LogRecord r : batch) {
-                if (r.offset() < from) {
-                    continue;
-                }
-                List<Header> headers = List.of(r.headers());
-                out.add(new BridgeRecord(tp.topic(), tp.partition(), r.offset(), r.timestamp(),
-                        batch.timestampType().toString(), r.hasKey() ? Utils.toArray(r.key()) : null,
-                        r.hasValue() ? Utils.toArray(r.value()) : null, headers));
-            }
-        }
-        return new Batch(out, next);
-    }
-
-    private void deliver(Cursor c, BridgeRecord r) {
+    private void deliver(Cursor c, List<BridgeRecord> records) {
         long delivery = ++deliverySeq;
-        c.pending.put(r.offset(), delivery);
+        long first = records.get(0).offset();
+        c.pending.put(first, delivery);
+        c.inFlight++;
         outstanding++;
         DeliveryOptions options = new DeliveryOptions().setSendTimeout(req.ackTimeoutMs())
-                .addHeader(BridgeAddresses.H_SUBSCRIPTION, id)
-                .addHeader(BridgeAddresses.H_TOPIC, r.topic())
-                .addHeader(BridgeAddresses.H_PARTITION, Integer.toString(r.partition()))
-                .addHeader(BridgeAddresses.H_OFFSET, Long.toString(r.offset()))
-                .addHeader(BridgeAddresses.H_TIMESTAMP, Long.toString(r.timestamp()))
-                .addHeader(BridgeAddresses.H_TIMESTAMP_TYPE, r.timestampType());
-        if (r.key() != null) {
-            options.addHeader(BridgeAddresses.H_KEY, BridgeMessages.encodeBytes(r.key()));
-        }
-        if (!r.headers().isEmpty()) {
-            options.addHeader(BridgeAddresses.H_HEADERS, BridgeMessages.encodeHeaders(r.headers()));
-        }
-        Buffer body = r.value() == null ? null : Buffer.buffer(r.value());
+                .addHeader(BridgeAddresses.H_SUBSCRIPTION, id);
+        Object body = req.binary() ? binary(records.get(0), options) : json(records, options);
         vertx.eventBus().request(req.address(), body, options).onComplete(ar -> {
             outstanding--;
-            boolean current = !c.revoked && Long.valueOf(delivery).equals(c.pending.get(r.offset()));
+            c.inFlight--;
+            boolean current = !c.revoked && Long.valueOf(delivery).equals(c.pending.get(first));
             if (ar.succeeded()) {
                 touch();
                 if (current) {
-                    c.pending.remove(r.offset());
+                    c.pending.remove(first);
                     if (c.committable() > c.committed) {
-                        commit();
+                        commitSoon();
                     }
                 }
             } else {
@@ -574,11 +627,45 @@ final class BridgeSubscription {
                     touch();
                 }
                 if (current) {
-                    rewind(c, r.offset());
+                    rewind(c, first);
                 }
             }
             pump();
         });
+    }
+
+    private static Buffer binary(BridgeRecord r, DeliveryOptions options) {
+        options.addHeader(BridgeAddresses.H_TOPIC, r.topic())
+                .addHeader(BridgeAddresses.H_PARTITION, Integer.toString(r.partition()))
+                .addHeader(BridgeAddresses.H_OFFSET, Long.toString(r.offset()))
+                .addHeader(BridgeAddresses.H_TIMESTAMP, Long.toString(r.timestamp()))
+                .addHeader(BridgeAddresses.H_TIMESTAMP_TYPE, r.timestampType());
+        if (r.key() != null) {
+            options.addHeader(BridgeAddresses.H_KEY, BridgeMessages.encodeBytes(r.key()));
+        }
+        if (!r.headers().isEmpty()) {
+            options.addHeader(BridgeAddresses.H_HEADERS, BridgeMessages.encodeHeaders(r.headers()));
+        }
+        return r.value() == null ? null : Buffer.buffer(r.value());
+    }
+
+    /** One JSON record object, or with {@code batch} above 1 an array of them; headers name the first. */
+    private Object json(List<BridgeRecord> records, DeliveryOptions options) {
+        BridgeRecord head = records.get(0);
+        options.addHeader(BridgeAddresses.H_TOPIC, head.topic())
+                .addHeader(BridgeAddresses.H_PARTITION, Integer.toString(head.partition()))
+                .addHeader(BridgeAddresses.H_OFFSET, Long.toString(head.offset()));
+        if (req.batch() == 1) {
+            return encode(head);
+        }
+        JsonArray array = new JsonArray(new ArrayList<>(records.size()));
+        records.forEach(r -> array.add(encode(r)));
+        return array;
+    }
+
+    private JsonObject encode(BridgeRecord r) {
+        return BridgeRecordJson.encode(r.topic(), r.partition(), r.offset(), r.timestamp(), r.timestampType(), r.key(),
+                r.value(), r.headers().toArray(new Header[0]), jsonEncoding, jsonEncoding);
     }
 
     /** Redelivers a partition from {@code offset}: later deliveries in flight no longer count. */
@@ -588,7 +675,6 @@ final class BridgeSubscription {
         c.fetchPosition = offset;
         c.reading = false;
         c.readSeq++;
-        c.waiting.set(false);
     }
 
     // ---- end ----
@@ -598,22 +684,51 @@ final class BridgeSubscription {
         if (closing != null) {
             return closing;
         }
+        stop(reason);
+        closing = commit().transform(ar -> memberId.isEmpty() ? Future.<Void>succeededFuture()
+                : here(groups.leaveGroup(req.group(), List.of(new MemberIdentity().setMemberId(memberId)
+                        .setGroupInstanceId(req.instanceId())))).<Void>mapEmpty().otherwiseEmpty())
+                .onComplete(ar -> {
+                    cursors.clear();
+                    onClosed.accept(this, false);
+                });
+        return closing;
+    }
+
+    /**
+     * Stops here without leaving the group, after committing what it can: another broker takes the
+     * subscription over (the broker shuts down, or no longer coordinates the group), and its incarnation
+     * rejoins under the same instance id, keeping the partitions.
+     */
+    Future<Void> handOff(String reason) {
+        if (closing != null) {
+            return closing;
+        }
+        stop(reason);
+        closing = commit().otherwiseEmpty().onComplete(ar -> {
+            cursors.clear();
+            onClosed.accept(this, true);
+        });
+        return closing;
+    }
+
+    private void stop(String reason) {
         closed = true;
         vertx.cancelTimer(timerId);
-        LOG.info("Closing subscription {} of group {} (member {}): {}", id, req.group(), memberId, reason);
+        LOG.info("Subscription {} of group {} (member {}) stops here: {}", req.instanceId(), req.group(), memberId,
+                reason);
         epoch++;
-        for (Cursor c : cursors.values()) {
-            c.revoked = true;
-            c.owner.removeAppendListener(c);
-        }
+        cursors.values().forEach(Cursor::revoke);
         started.tryFail(reason);
-        closing = commit().transform(ar -> memberId.isEmpty() ? Future.<Void>succeededFuture()
-                : here(groups.leaveGroup(req.group(), List.of(new MemberIdentity().setMemberId(memberId))))
-                        .<Void>mapEmpty().otherwiseEmpty()).onComplete(ar -> {
-                            cursors.clear();
-                            onClosed.accept(this);
-                        });
-        return closing;
+    }
+
+    /** The group is coordinated elsewhere now, or a newer incarnation took this member over. */
+    private void moved(Errors error) {
+        if (!started.future().isComplete()) {
+            // the request is routed again to whoever coordinates the group now
+            started.tryFail(error.exception("the group's coordinator is not this broker"));
+        }
+        handOff("the group is no longer coordinated here (" + error.name() + ")");
     }
 
     private void failStart(Throwable cause) {
@@ -621,7 +736,7 @@ final class BridgeSubscription {
             started.tryFail(cause);
             close("joining the group failed: " + cause.getMessage());
         } else {
-            LOG.warn("Subscription {}: group operation failed; rejoining", id, cause);
+            LOG.warn("Subscription {}: group operation failed; rejoining", req.instanceId(), cause);
             vertx.setTimer(RETRY_MS, t -> rebalance());
         }
     }
@@ -632,25 +747,31 @@ final class BridgeSubscription {
         return promise.future();
     }
 
-    /** One assigned partition. Its listener runs on the appender's thread and only schedules a pump. */
-    private final class Cursor implements Runnable {
+    /** One assigned partition, read from its leader. */
+    private static final class Cursor {
         final TopicPartition tp;
-        final PartitionOwner owner;
         final ArrayDeque<BridgeRecord> buffered = new ArrayDeque<>();
-        /** offset of each delivered, unacknowledged record, to the delivery that carries it */
+        /** first offset of each delivered, unacknowledged delivery, to the delivery that carries it */
         final TreeMap<Long, Long> pending = new TreeMap<>();
-        final AtomicBoolean waiting = new AtomicBoolean();
+        /** -2/-1 until the leader resolved the reset (see {@link BridgeReads}) */
         long fetchPosition;
         long committed;
+        int inFlight;
         boolean reading;
+        boolean retrying;
         boolean revoked;
         int readSeq;
+        int readLeader = -1;
 
-        Cursor(TopicPartition tp, PartitionOwner owner, long position, long committed) {
+        Cursor(TopicPartition tp, long position, long committed) {
             this.tp = tp;
-            this.owner = owner;
             this.fetchPosition = position;
             this.committed = committed;
+        }
+
+        void revoke() {
+            revoked = true;
+            readSeq++;
         }
 
         long committable() {
@@ -661,13 +782,6 @@ final class BridgeSubscription {
                 return buffered.peek().offset();
             }
             return fetchPosition;
-        }
-
-        @Override
-        public void run() {
-            if (waiting.compareAndSet(true, false)) {
-                context.runOnContext(v -> pump());
-            }
         }
     }
 }

@@ -214,15 +214,42 @@ public final class RunnelEventBusClient {
         private final String id;
         private final MessageConsumer<Object> consumer;
         private final long timerId;
+        private final long heartbeatTimeoutMs;
         private volatile JsonObject state;
+        private volatile boolean closed;
 
         private Subscription(JsonObject state, MessageConsumer<Object> consumer) {
             this.id = state.getString("subscriptionId");
             this.consumer = consumer;
             this.state = state;
-            this.timerId = vertx.setPeriodic(state.getLong("heartbeatIntervalMs"), t ->
-                    vertx.eventBus().<JsonObject>request(address(BridgeAddresses.HEARTBEAT), idRequest())
-                            .onSuccess(reply -> this.state = reply.body()));
+            long interval = state.getLong("heartbeatIntervalMs");
+            // short enough that a heartbeat stuck on a broker that just died is followed by one elsewhere in time
+            this.heartbeatTimeoutMs = Math.max(2000, 3 * interval);
+            this.timerId = vertx.setPeriodic(interval, t -> heartbeat(true));
+        }
+
+        /**
+         * Heartbeats do not wait for each other: the event bus spreads them over the brokers, any of which
+         * routes them to the group's coordinator. One that failed because its broker died, or while the
+         * group's coordinator moved, is sent again at once (the next may reach a live broker).
+         */
+        private void heartbeat(boolean retry) {
+            vertx.eventBus().<JsonObject>request(address(BridgeAddresses.HEARTBEAT), idRequest(),
+                            new DeliveryOptions().setSendTimeout(heartbeatTimeoutMs))
+                    .onSuccess(reply -> this.state = reply.body())
+                    .onFailure(t -> {
+                        if (retry && !closed && retriable(t)) {
+                            heartbeat(false);
+                        }
+                    });
+        }
+
+        private static boolean retriable(Throwable t) {
+            if (!(t instanceof ReplyException re)) {
+                return false;
+            }
+            return re.failureType() != ReplyFailure.RECIPIENT_FAILURE
+                    || re.failureCode() == 14 || re.failureCode() == 15 || re.failureCode() == 16;
         }
 
         public String id() {
@@ -241,6 +268,7 @@ public final class RunnelEventBusClient {
 
         /** Commits what was acknowledged, leaves the group and stops deliveries. */
         public Future<Void> close() {
+            closed = true;
             vertx.cancelTimer(timerId);
             return vertx.eventBus().request(address(BridgeAddresses.UNSUBSCRIBE), idRequest())
                     .transform(ar -> consumer.unregister());

@@ -25,7 +25,7 @@
  *   "timestamp"}} or {@code {"topic", "errorCode", "error"}}</td></tr>
  * <tr><td>{@code runnel.subscribe}</td><td>{@code {"group", "topics": [...], "address", "credits": 100,
  *   "sessionTimeoutMs": 10000, "ackTimeoutMs": 30000, "autoOffsetReset": "latest"|"earliest",
- *   "nodeId", "clientId"}}</td>
+ *   "nodeId", "clientId", "ordered": true, "batch": 1, "encoding": "binary"|"base64"|"text"|"json"}}</td>
  *   <td>{@code {"subscriptionId", "memberId", "generation", "heartbeatIntervalMs", "partitions": [...]}},
  *   once the first assignment is known</td></tr>
  * <tr><td>{@code runnel.heartbeat}</td><td>{@code {"subscriptionId"}}, at least once per session timeout</td>
@@ -56,13 +56,29 @@
  * Internal per-node addresses ({@code <prefix>.node.<id>.<name>}, {@link BridgeAddresses#nodeAddress})
  * are for hops between brokers only.
  *
- * <p>Deliveries are requests to the subscriber's {@code address}: body the value, headers {@code topic},
- * {@code partition}, {@code offset}, {@code key}, {@code timestamp}, {@code timestamp-type}, {@code headers},
- * {@code subscription}. Replying acknowledges; failing the message (or not answering within
- * {@code ackTimeoutMs}) has the partition delivered again from that record. At most {@code credits}
- * deliveries are unanswered at a time. A subscriber that stops heartbeating, whose node leaves the
- * cluster ({@code nodeId}), or whose address has no handler any more, is removed from the group and its
- * unacknowledged records go to the group's other members.
+ * <p>Deliveries are requests to the subscriber's {@code address}. With {@code "encoding": "binary"} (the
+ * default): body the value, headers {@code topic}, {@code partition}, {@code offset}, {@code key},
+ * {@code timestamp}, {@code timestamp-type}, {@code headers}, {@code subscription}. With {@code base64},
+ * {@code text} or {@code json}: body one JSON record of {@link io.runnel.bridge.BridgeRecordJson} (key and
+ * value in that encoding, or base64 where the bytes are not valid text/JSON, as its
+ * {@code keyEncoding}/{@code valueEncoding} say), and with {@code "batch": n} above 1 (JSON encodings only)
+ * a JSON array of up to n consecutive records of one partition; headers {@code subscription}, {@code topic},
+ * {@code partition} and {@code offset} (of the first record). Replying acknowledges the delivery; failing
+ * the message (or not answering within {@code ackTimeoutMs}) has the partition delivered again from its
+ * first record. At most {@code credits} deliveries are unanswered at a time; with {@code "ordered": true}
+ * (the default) at most one per partition, so each partition is processed strictly in order while
+ * partitions proceed in parallel; {@code false} allows records of one partition in flight together. A
+ * subscriber that stops heartbeating, whose node leaves the cluster ({@code nodeId}), or whose address has
+ * no handler any more, is removed from the group and its unacknowledged records go to the group's other
+ * members.
+ *
+ * <p>Across brokers: every broker serves these addresses. Subscription calls are forwarded to the broker
+ * that coordinates the group ({@code BridgeSubscriptions}) over per-node addresses
+ * {@code <prefix>.node.<id>.<name>} (broker to broker only), and the subscription reads each partition on
+ * its leader ({@code <prefix>.node.<id>.read}, {@code BridgeReads}). The subscription id
+ * carries the request ({@code SubscriptionRequest}), so the group's next coordinator takes
+ * the subscription over at its next heartbeat when the one holding it dies, as the same static member:
+ * delivery resumes from the committed offsets (at-least-once; a redelivery rewinds, never skips).
  *
  * <p>Other languages reach the same addresses through {@link io.runnel.bridge.ExternalBridges}: TCP
  * ({@code bridge.tcp.listener}, vertx-tcp-eventbus-bridge's 4-byte length + JSON frames,

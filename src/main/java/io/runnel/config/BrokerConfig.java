@@ -177,14 +177,15 @@ public final class BrokerConfig extends AbstractConfig {
             .define(ALLOW_EVERYONE_IF_NO_ACL_FOUND, Type.BOOLEAN, false, MEDIUM,
                     "Whether the authorizer allows an operation on a resource that no ACL names.")
             .define(SASL_ENABLED_MECHANISMS, Type.LIST, BrokerSecurityConfigs.DEFAULT_SASL_ENABLED_MECHANISMS, MEDIUM,
-                    "SASL mechanisms SASL listeners accept; PLAIN is served so far.")
+                    "SASL mechanisms SASL listeners accept: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER.")
             .define(SASL_JAAS_CONFIG, Type.PASSWORD, null, MEDIUM,
                     "JAAS login context of SASL listeners that have no listener.name.<listener>.<mechanism>.sasl.jaas.config;"
                             + " PLAIN users are its user_<name>=\"<password>\" options.")
             .define(SASL_SERVER_MAX_RECEIVE_SIZE, Type.INT, BrokerSecurityConfigs.DEFAULT_SASL_SERVER_MAX_RECEIVE_SIZE,
                     atLeast(1), LOW, "Largest frame a SASL connection may send before it has authenticated.")
-            .define(CONNECTIONS_MAX_REAUTH_MS, Type.LONG, 0L, between(0, 0), LOW,
-                    "Re-authentication interval of SASL connections; only 0 (never) is served so far.")
+            .define(CONNECTIONS_MAX_REAUTH_MS, Type.LONG, 0L, atLeast(0), LOW,
+                    "Longest session of a SASL connection before it must re-authenticate (KIP-368); 0 for no limit"
+                            + " but an OAuth token's expiry.")
             .define(CONNECTION_FAILED_AUTHENTICATION_DELAY_MS, Type.INT, 100, atLeast(0), LOW,
                     "How long a failed authentication's answer is held before the connection is closed.")
             .define(LOG_DIRS, Type.LIST, null, HIGH, "Directories holding partition logs.")
@@ -384,6 +385,15 @@ public final class BrokerConfig extends AbstractConfig {
             // ssl.keystore.*, ssl.truststore.*, ssl.enabled.protocols, ssl.cipher.suites, ... with Kafka's own
             // types and defaults; listener.name.<listener>.ssl.* overrides them per listener
             .withClientSslSupport();
+
+    static {
+        // sasl.oauthbearer.* (JWKS endpoint, expected audience and issuer, claim names, clock skew, ...) with
+        // Kafka's own types and defaults, read by kafka-clients' OAuthBearerValidatorCallbackHandler
+        ConfigDef client = new ConfigDef();
+        SaslConfigs.addClientSaslSupport(client);
+        client.configKeys().values().stream().filter(k -> k.name.startsWith("sasl.oauthbearer."))
+                .forEach(DEF::define);
+    }
 
     private final List<Listener> listeners;
     private final List<Listener> advertisedListeners;

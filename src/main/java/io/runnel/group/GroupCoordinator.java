@@ -163,6 +163,22 @@ public final class GroupCoordinator {
         return call(() -> Future.succeededFuture(!store.anyLoading()));
     }
 
+    /**
+     * Whether this coordinator serves {@code groupId} now: NONE, COORDINATOR_LOAD_IN_PROGRESS while its
+     * offsets partition is being replayed here, else NOT_COORDINATOR (what a request for it would be
+     * answered). Lets the event-bus bridge route a group's calls to its coordinator. Any thread.
+     */
+    public Future<Errors> status(String groupId) {
+        return call(() -> {
+            if (store.closed) {
+                return Future.succeededFuture(Errors.NOT_COORDINATOR);
+            }
+            GroupStore.PartitionStatus status = store.partitions.get(store.partitionFor(groupId));
+            return Future.succeededFuture(status == null ? Errors.NOT_COORDINATOR
+                    : status == GroupStore.PartitionStatus.LOADING ? Errors.COORDINATOR_LOAD_IN_PROGRESS : Errors.NONE);
+        });
+    }
+
     /** Offsets partitions whose groups this coordinator serves now. Any thread. */
     public Future<Set<Integer>> servedPartitions() {
         return call(() -> {

@@ -394,6 +394,12 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
             close(unauthenticated);
             return null;
         }
+        long now = System.nanoTime();
+        if (auth.sessionExpired(now) && !(apiKey == ApiKeys.SASL_HANDSHAKE && auth.mayReauthenticate(now))) {
+            // KIP-368: as Kafka's SocketServer, on the first request after the session's end
+            close("its SASL session (" + auth.sessionLifetimeMs() + " ms) ended without re-authentication");
+            return null;
+        }
         ApiHandler<?> handler = registry.handler(apiKey);
         if (handler == null) {
             close("API " + apiKey + " is not served by this broker");
@@ -525,7 +531,7 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
             }
         }
         if (auth.closeAfterResponse() && inflight.isEmpty()) {
-            close("SASL authentication failed (" + auth.state() + ")");
+            close("SASL authentication failed (" + (auth.failure() != null ? auth.failure() : auth.state()) + ")");
             return;
         }
         updateReading();

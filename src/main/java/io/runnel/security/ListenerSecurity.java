@@ -24,10 +24,11 @@ import org.apache.kafka.common.security.ssl.SslPrincipalMapper;
  * on PLAINTEXT, {@code User:<certificate subject after ssl.principal.mapping.rules>} on SSL, {@code User:<name>} after
  * SASL.
  *
- * <p>Built once at start-up, off the event loop (key stores are read from disk): a bad setting throws a
- * ConfigException naming the key. Immutable, shared by the listener's instances.
+ * <p>Built once at start-up, off the event loop (key stores are read from disk, an OAuth JWKS fetched): a bad
+ * setting throws a ConfigException naming the key. Immutable, shared by the listener's instances; {@link #close}d
+ * with the broker (it stops the JWKS refresh thread of an OAUTHBEARER listener).
  */
-public final class ListenerSecurity {
+public final class ListenerSecurity implements AutoCloseable {
 
     private final Listener listener;
     private final TlsSettings tls;
@@ -54,7 +55,14 @@ public final class ListenerSecurity {
     /** @param scramCredentials the users SCRAM logins are checked against (the metadata log's) */
     public static ListenerSecurity of(BrokerConfig config, Listener listener, CredentialCache scramCredentials) {
         ListenerName name = listener.listenerName();
-        Map<String, Object> values = config.valuesWithPrefixOverride(name.configPrefix());
+        Map<String, Object> values;
+        try {
+            values = config.valuesWithPrefixOverride(name.configPrefix());
+        } catch (org.apache.kafka.common.config.ConfigException e) {
+            // kafka-clients names the key without the listener's (and mechanism's) prefix: say which listener
+            throw new org.apache.kafka.common.config.ConfigException("Listener " + name.value() + ", a "
+                    + name.configPrefix() + "* setting: " + e.getMessage());
+        }
         SecurityProtocol protocol = listener.protocol();
         TlsSettings tls = protocol == SecurityProtocol.SSL || protocol == SecurityProtocol.SASL_SSL
                 ? TlsSettings.of(values, name.value(), name.configPrefix()) : null;
@@ -123,5 +131,12 @@ public final class ListenerSecurity {
     /** connection.failed.authentication.delay.ms: how long a refused authentication's answer waits. */
     public int failedAuthenticationDelayMs() {
         return failedAuthenticationDelayMs;
+    }
+
+    @Override
+    public void close() {
+        if (sasl != null) {
+            sasl.close();
+        }
     }
 }

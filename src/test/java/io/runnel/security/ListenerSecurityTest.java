@@ -142,7 +142,7 @@ class ListenerSecurityTest {
         assertThatThrownBy(() -> ListenerSecurity.of(noUsers, listener(noUsers, "SASL_PLAINTEXT")))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("listener.name.sasl_plaintext.plain.sasl.jaas.config");
-        assertThatThrownBy(() -> config(Map.of("connections.max.reauth.ms", "60000")))
+        assertThatThrownBy(() -> config(Map.of("connections.max.reauth.ms", "-1")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("connections.max.reauth.ms");
     }
 
@@ -158,26 +158,26 @@ class ListenerSecurityTest {
         assertThat(auth.maxFrameBytes(100 << 20)).isEqualTo(524288);
         assertThat(auth.handshake((short) 1, "PLAIN").errorCode()).isEqualTo(Errors.NONE.code());
         assertThat(auth.refusal(ApiKeys.PRODUCE)).contains("SASL authentication");
-        assertThat(auth.authenticate("\0alice\0alice-secret".getBytes(StandardCharsets.UTF_8)).errorCode())
+        assertThat(auth.authenticate((short) 2, "\0alice\0alice-secret".getBytes(StandardCharsets.UTF_8)).errorCode())
                 .isEqualTo(Errors.NONE.code());
         assertThat(auth.authenticated()).isTrue();
         assertThat(auth.principal()).isEqualTo(new KafkaPrincipal(KafkaPrincipal.USER_TYPE, "alice"));
         assertThat(auth.refusal(ApiKeys.PRODUCE)).isNull();
         assertThat(auth.closeAfterResponse()).isFalse();
         // a second exchange on an authenticated connection is refused as Kafka refuses it
-        assertThat(auth.authenticate(new byte[0]).errorCode()).isEqualTo(Errors.ILLEGAL_SASL_STATE.code());
+        assertThat(auth.authenticate((short) 2, new byte[0]).errorCode()).isEqualTo(Errors.ILLEGAL_SASL_STATE.code());
         assertThat(auth.handshake((short) 1, "PLAIN").errorCode()).isEqualTo(Errors.ILLEGAL_SASL_STATE.code());
 
         Authentication wrong = security.newConnection(null, java.net.InetAddress.getLoopbackAddress());
         wrong.handshake((short) 1, "PLAIN");
-        var refused = wrong.authenticate("\0alice\0bob-secret".getBytes(StandardCharsets.UTF_8));
+        var refused = wrong.authenticate((short) 2, "\0alice\0bob-secret".getBytes(StandardCharsets.UTF_8));
         assertThat(refused.errorCode()).isEqualTo(Errors.SASL_AUTHENTICATION_FAILED.code());
         assertThat(wrong.closeAfterResponse()).isTrue();
         assertThat(wrong.principal()).isNull();
 
         Authentication malformed = security.newConnection(null, java.net.InetAddress.getLoopbackAddress());
         malformed.handshake((short) 1, "PLAIN");
-        assertThat(malformed.authenticate(new byte[] {1, 2, 3}).errorCode())
+        assertThat(malformed.authenticate((short) 2, new byte[] {1, 2, 3}).errorCode())
                 .as("a malformed PLAIN token").isEqualTo(Errors.SASL_AUTHENTICATION_FAILED.code());
         assertThat(malformed.closeAfterResponse()).isTrue();
 
@@ -215,7 +215,7 @@ class ListenerSecurityTest {
         assertThat(auth.handshake((short) 1, mechanism).errorCode()).isEqualTo(Errors.NONE.code());
         byte[] token = client.evaluateChallenge(new byte[0]);
         while (true) {
-            var answer = auth.authenticate(token);
+            var answer = auth.authenticate((short) 2, token);
             if (answer.errorCode() != Errors.NONE.code()) {
                 assertThat(auth.closeAfterResponse()).isTrue();
                 return Errors.forCode(answer.errorCode());

@@ -1,0 +1,213 @@
+package io.runnel.bridge;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import io.runnel.log.LogBatch;
+import io.runnel.log.LogReadResult;
+import io.runnel.log.LogRecord;
+import io.runnel.log.RecordSet;
+import io.runnel.partition.PartitionManager;
+import io.runnel.partition.PartitionOwner;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.json.JsonObject;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.NotLeaderOrFollowerException;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.utils.Utils;
+
+/**
+ * The broker-to-broker read of a partition on its leader, what a subscription uses for every partition
+ * it is assigned, wherever that partition is led: a long poll, as a Kafka Fetch.
+ *
+ * <p>Request (JSON object, to {@code <prefix>.node.<leader>.read}): {@code {"topic", "partition",
+ * "offset", "maxBytes", "maxWaitMs"}}, offset -2 for the log start and -1 for the high watermark (Kafka's
+ * ListOffsets values). Reply: a Buffer of whole record batches (format v2, as in the log; the first may
+ * start before the offset asked for), read below the high watermark only, so a record read here is on every
+ * in-sync replica and survives a leader change; header {@code offset} is the offset the read started at
+ * (the resolved one for -1/-2). An empty Buffer after {@code maxWaitMs} means nothing new. Failures:
+ * NOT_LEADER_OR_FOLLOWER (this broker does not lead the partition: ask the leader the metadata now
+ * names), OFFSET_OUT_OF_RANGE.
+ *
+ * <p>Threading: {@link #serve} runs on the bridge verticle's context; the read itself on the partition
+ * owner's worker context (it may wait on the disk); the append listener on the appender's thread, which
+ * only schedules.
+ */
+final class BridgeReads {
+
+    static final String H_OFFSET = "offset";
+    static final int MAX_BYTES_LIMIT = 8 << 20;
+    static final long MAX_WAIT_LIMIT_MS = 30_000;
+
+    private final Vertx vertx;
+    private final ContextInternal context;
+    private final PartitionManager partitions;
+
+    BridgeReads(Vertx vertx, ContextInternal context, PartitionManager partitions) {
+        this.vertx = vertx;
+        this.context = context;
+        this.partitions = partitions;
+    }
+
+    /** The request for a read of {@code tp} from {@code offset}. */
+    static JsonObject request(TopicPartition tp, long offset, int maxBytes, long maxWaitMs) {
+        return new JsonObject().put("topic", tp.topic()).put("partition", tp.partition()).put("offset", offset)
+                .put("maxBytes", maxBytes).put("maxWaitMs", maxWaitMs);
+    }
+
+    /** Serves one read request (verticle context). */
+    void serve(Message<Object> msg) {
+        JsonObject body = msg.body() instanceof JsonObject j ? j : null;
+        if (body == null || !(body.getValue("topic") instanceof String topic)
+                || !(body.getValue("partition") instanceof Number partition)
+                || !(body.getValue("offset") instanceof Number offset)) {
+            throw BridgeException.invalid("a read needs {\"topic\", \"partition\", \"offset\"}");
+        }
+        int maxBytes = (int) Math.max(1, Math.min(MAX_BYTES_LIMIT, body.getLong("maxBytes", 1L << 20)));
+        long maxWait = Math.max(0, Math.min(MAX_WAIT_LIMIT_MS, body.getLong("maxWaitMs", 0L)));
+        TopicPartition tp = new TopicPartition(topic, partition.intValue());
+        PartitionOwner owner = partitions.get(tp);
+        if (owner == null || !owner.isLeader()) {
+            throw new NotLeaderOrFollowerException("this broker does not lead " + tp);
+        }
+        new LongPoll(msg, owner, offset.longValue(), maxBytes, System.currentTimeMillis() + maxWait).attempt();
+    }
+
+    private record Read(long from, RecordSet records) {
+    }
+
+    /** On the owner's context: may wait on the disk. */
+    private static Read readOnOwner(PartitionOwner owner, long offset, int maxBytes) {
+        if (!owner.isLeader()) {
+            throw new NotLeaderOrFollowerException("this broker no longer leads " + owner.topicPartition());
+        }
+        long from = offset == -2 ? owner.log().logStartOffset() : offset == -1 ? owner.highWatermark() : offset;
+        LogReadResult result = owner.read(from, maxBytes, true);
+        return new Read(from, result.records().toRecordSet());
+    }
+
+    /** One request, answered with data at once or after the first append (or the deadline). */
+    private final class LongPoll implements Runnable {
+        final Message<Object> msg;
+        final PartitionOwner owner;
+        final int maxBytes;
+        final long deadline;
+        final AtomicBoolean appended = new AtomicBoolean();
+        long offset;
+        boolean waiting;
+        long timer = -1;
+        boolean done;
+
+        LongPoll(Message<Object> msg, PartitionOwner owner, long offset, int maxBytes, long deadline) {
+            this.msg = msg;
+            this.owner = owner;
+            this.offset = offset;
+            this.maxBytes = maxBytes;
+            this.deadline = deadline;
+            // before the first read, so an append between the read and the wait is never missed
+            owner.addAppendListener(this);
+        }
+
+        void attempt() {
+            appended.set(false);
+            long asked = offset;
+            here(owner.submit(() -> readOnOwner(owner, asked, maxBytes))).onComplete(ar -> {
+                if (ar.failed()) {
+                    finish();
+                    BridgeVerticle.fail(msg, ar.cause());
+                    return;
+                }
+                Read read = ar.result();
+                offset = read.from();
+                if (read.records().sizeInBytes() > 0 || System.currentTimeMillis() >= deadline) {
+                    reply(read);
+                    return;
+                }
+                if (appended.get()) {
+                    attempt();
+                    return;
+                }
+                waiting = true;
+                timer = vertx.setTimer(Math.max(1, deadline - System.currentTimeMillis()), t -> {
+                    timer = -1;
+                    wake();
+                });
+            });
+        }
+
+        private void reply(Read read) {
+            finish();
+            ByteBuffer bytes = read.records().buffer().duplicate();
+            byte[] copy = new byte[bytes.remaining()];
+            bytes.get(copy);
+            msg.reply(Buffer.buffer(copy), new DeliveryOptions().addHeader(H_OFFSET, Long.toString(read.from())));
+        }
+
+        private void finish() {
+            done = true;
+            owner.removeAppendListener(this);
+            if (timer >= 0) {
+                vertx.cancelTimer(timer);
+                timer = -1;
+            }
+        }
+
+        private void wake() {
+            if (waiting && !done) {
+                waiting = false;
+                attempt();
+            }
+        }
+
+        /** The appender's thread (or the owner's, on a role change): only schedules. */
+        @Override
+        public void run() {
+            if (appended.compareAndSet(false, true)) {
+                context.runOnContext(v -> wake());
+            }
+        }
+    }
+
+    // ---- the reading side ----
+
+    /** Records parsed from a read reply, and where to read next. */
+    record Batch(List<BridgeRecord> records, long next) {
+    }
+
+    /** Parses a read reply: the records at or after {@code from}, and the next offset to read. */
+    static Batch parse(TopicPartition tp, Buffer bytes, long from) {
+        RecordSet records = RecordSet.wrap(ByteBuffer.wrap(bytes.getBytes()));
+        List<BridgeRecord> out = new ArrayList<>();
+        long next = from;
+        for (LogBatch batch : records.batches()) {
+            next = Math.max(next, batch.nextOffset());
+            if (batch.isControlBatch()) {
+                continue;
+            }
+            for (LogRecord r : batch) {
+                if (r.offset() < from) {
+                    continue;
+                }
+                List<Header> headers = List.of(r.headers());
+                out.add(new BridgeRecord(tp.topic(), tp.partition(), r.offset(), r.timestamp(),
+                        batch.timestampType().toString(), r.hasKey() ? Utils.toArray(r.key()) : null,
+                        r.hasValue() ? Utils.toArray(r.value()) : null, headers));
+            }
+        }
+        return new Batch(out, next);
+    }
+
+    private <T> Future<T> here(Future<T> f) {
+        Promise<T> promise = context.promise();
+        f.onComplete(promise);
+        return promise.future();
+    }
+}
