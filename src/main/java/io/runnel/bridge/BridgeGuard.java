@@ -65,13 +65,6 @@ final class BridgeGuard {
         /** Registrations admitted here, completed once the consumer is registered across the cluster. */
         private final Map<String, io.vertx.core.Promise<Void>> registered = new HashMap<>();
         private Future<?> tail = Future.succeededFuture();
-        /** Delivery address -> the JSON encoding its subscribe asked for. */
-        private final Map<String, BridgeRecordJson.Encoding> encodings = new HashMap<>();
-
-        /** The encoding deliveries to {@code address} are to be written in; null to leave them as they are. */
-        BridgeRecordJson.Encoding encodingFor(String address) {
-            return encodings.get(address);
-        }
 
         /** Releases what the connection held. */
         void close() {
@@ -95,7 +88,6 @@ final class BridgeGuard {
 
         void unregistered(String address) {
             registered.remove(address);
-            encodings.remove(address);
             if (addresses.remove(address)) {
                 holders.remove(address, this);
             }
@@ -196,11 +188,11 @@ final class BridgeGuard {
                                 + " bridge needs 'address' = a delivery address this connection registered first ("
                                 + settings.prefix() + ".client.<id>)");
                     }
-                    BridgeRecordJson.Encoding encoding = DeliveryJson.requested(body);
-                    if (encoding != null) {
-                        s.encodings.put(delivery, encoding);
-                    } else {
-                        s.encodings.remove(delivery);
+                    Object encoding = ((JsonObject) body).getValue("encoding");
+                    if (!(encoding instanceof String e) || e.equalsIgnoreCase("binary")) {
+                        return refuse(s, "invalid_request", Errors.INVALID_REQUEST.code(), "a subscribe through the"
+                                + " bridge needs \"encoding\": \"json\", \"text\" or \"base64\": binary bodies"
+                                + " cannot travel in JSON frames");
                     }
                     return null;
                 }

@@ -182,19 +182,9 @@ final class SockJsBridgeServer {
             case RECEIVE -> {
                 Socket s = sockets.get(sock);
                 JsonObject envelope = event.getRawMessage();
-                if (s != null && envelope != null && envelope.getValue("address") instanceof String a) {
-                    if (s.subscribeReplies.remove(a)) {
-                        s.session.learnSubscription(envelope.getValue("body"));
-                    } else if (s.session.encodingFor(a) != null && envelope.getValue("headers") instanceof JsonObject h) {
-                        io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
-                        h.forEach(e -> headers.add(e.getKey(), String.valueOf(e.getValue())));
-                        // getMap(): getValue would turn a Buffer body into a base64 string
-                        JsonObject record = DeliveryJson.translate(headers, envelope.getMap().get("body"),
-                                s.session.encodingFor(a));
-                        if (record != null) {
-                            envelope.put("body", record); // the library writes this envelope once we complete
-                        }
-                    }
+                if (s != null && envelope != null && envelope.getValue("address") instanceof String a
+                        && s.subscribeReplies.remove(a)) {
+                    s.session.learnSubscription(envelope.getValue("body"));
                 }
                 event.complete(true);
             }

@@ -293,12 +293,7 @@ final class TcpBridgeServer {
                 if (msg.replyAddress() != null) {
                     replies.put(msg.replyAddress(), msg);
                 }
-                JsonObject out = message(address, msg);
-                JsonObject record = DeliveryJson.translate(msg.headers(), msg.body(), session.encodingFor(address));
-                if (record != null) {
-                    out.put("body", record);
-                }
-                write(out);
+                write(message(address, msg));
             });
             consumers.put(address, consumer);
             return consumer.completion().andThen(ar -> session.registrationDone(address));

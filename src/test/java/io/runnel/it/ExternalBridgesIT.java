@@ -200,6 +200,11 @@ class ExternalBridgesIT {
             assertThat(first.read().getString("type")).isEqualTo("pong");
             second.register(inbox, bearer());
             assertThat(second.read().getString("message")).startsWith("address_already_registered");
+            // binary deliveries cannot travel in JSON frames: a subscribe must ask for a JSON encoding
+            JsonObject binary = first.request("runnel.subscribe", new JsonObject().put("group", "g-binary")
+                    .put("topics", new JsonArray().add("t")).put("address", inbox), bearer());
+            assertThat(binary.getString("message")).startsWith("invalid_request");
+            assertThat(binary.getInteger("failureCode")).isEqualTo(42);
         }
     }
 
@@ -235,16 +240,31 @@ class ExternalBridgesIT {
         java.util.concurrent.CompletableFuture<Void> closed = new java.util.concurrent.CompletableFuture<>();
         try {
             // SockJS's raw WebSocket transport: one bridge frame per text message
-            io.vertx.core.http.WebSocket ws = vertx.createWebSocketClient()
-                    .connect(node.broker().sockJsBridgePort(), "127.0.0.1", "/eventbus/websocket")
-                    .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-            // the library writes binary messages, the refusals here text ones
-            ws.frameHandler(f -> {
-                if (f.isText() || f.isBinary()) {
-                    received.add(new JsonObject(f.binaryData()));
+            // held until the end: Vert.x closes a client (and its sockets) once nothing references it
+            io.vertx.core.http.WebSocketClient client = vertx.createWebSocketClient();
+            io.vertx.core.http.WebSocket ws = null;
+            for (int attempt = 1; ws == null; attempt++) {
+                try {
+                    // handlers set in the connect callback, on the socket's event loop: set later from this
+                    // thread, the first frame could arrive before the handler is seen
+                    ws = client
+                            .connect(node.broker().sockJsBridgePort(), "127.0.0.1", "/eventbus/websocket")
+                            .onSuccess(w -> {
+                                // the library writes binary messages (and the refusals here as well)
+                                w.frameHandler(f -> {
+                                    if (f.isText() || f.isBinary()) {
+                                        received.add(new JsonObject(f.binaryData()));
+                                    }
+                                });
+                                w.closeHandler(v -> closed.complete(null));
+                            })
+                            .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (attempt == 3) {
+                        throw e;
+                    }
                 }
-            });
-            ws.closeHandler(v -> closed.complete(null));
+            }
             String reply = UUID.randomUUID().toString();
             ws.writeTextMessage(new JsonObject().put("type", "send").put("address", "runnel.metadata")
                     .put("body", new JsonObject()).put("replyAddress", reply).encode());
@@ -270,6 +290,7 @@ class ExternalBridgesIT {
             ws.writeTextMessage(new JsonObject().put("type", "register").put("address", "runnel.delivery.abcdefgh")
                     .put("headers", new JsonObject().put("authorization", bearer())).encode());
             closed.get(30, TimeUnit.SECONDS);
+            client.close();
         } finally {
             vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
         }
