@@ -2,7 +2,8 @@
 # Installs the clients the compatibility tests drive, from Debian: kcat (librdkafka) and kafka-python
 # 2.0.2 (python3-kafka), openssl (src/test/compat/secure.sh makes its certificates with it), plus the Python codec libraries kafka-python uses for snappy, lz4 and zstd
 # (python3-kafka does not depend on them; without them those codec tests are skipped, not failed),
-# headless Chromium with its driver for the console browser test (ConsoleBrowserIT; skipped without),
+# headless Chromium with its driver for the browser tests (ConsoleBrowserIT, and BridgeClientsReadmeIT's
+# SockJS page; skipped without),
 # and iproute2 and iptables for the network-partition tests (NetworkPartitionIT: each node in a network
 # namespace, links cut with iptables; skipped without them or without root).
 # Needs root (or sudo). Does nothing when everything is already there.
