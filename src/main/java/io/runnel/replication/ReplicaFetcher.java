@@ -36,7 +36,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Fetches, for every partition this node follows from one leader broker, over one Kafka-protocol
- * connection to that broker's listener (Kafka's ReplicaFetcherThread, without a thread): one Fetch with
+ * connection to that broker's inter-broker listener, over its TLS and SASL login if it has them
+ * (ReplicaFetcherManager opens it), as Kafka's ReplicaFetcherThread does, without a thread: one Fetch with
  * this node's replica id in flight at a time, each partition at its log end with its last fetched
  * epoch, so that the leader answers data, a diverging epoch to truncate to, or an error.
  *
@@ -382,7 +383,9 @@ final class ReplicaFetcher {
             // the leader's ReplicaFetchGuard: replication stays stuck until this is fixed, so say so once
             warnedRefused = true;
             LOG.warn("{}: leader {} refuses the replica fetches of node {}: they must come from an address of the"
-                    + " host this broker registered (its advertised listener)", owner.topicPartition(), leaderId, localNode);
+                    + " host this broker registered (its advertised listener), and with an authorizer from a principal"
+                    + " that is a super user or may CLUSTER_ACTION the cluster (the inter-broker listener's login)",
+                    owner.topicPartition(), leaderId, localNode);
         }
         LOG.debug("{}: fetch from leader {} answered {}; pausing", owner.topicPartition(), leaderId, error);
         st.delayedUntil = System.currentTimeMillis() + settings.backoffMs();

@@ -84,25 +84,33 @@ final class SaslMechanisms {
 
     private static PlainServerCallbackHandler plainUsers(Map<String, ?> values, Map<String, ?> originals,
                                                          ListenerName listener) {
-        String jaasKey = listener.saslMechanismConfigPrefix(PlainSaslServer.PLAIN_MECHANISM) + SaslConfigs.SASL_JAAS_CONFIG;
+        JaasContext context = jaas(values, originals, listener, PlainSaslServer.PLAIN_MECHANISM);
+        PlainServerCallbackHandler handler = new PlainServerCallbackHandler();
+        handler.configure(Map.of(), PlainSaslServer.PLAIN_MECHANISM, context.configurationEntries());
+        return handler;
+    }
+
+    /**
+     * The JAAS login context of {@code mechanism} on {@code listener}, as a Kafka broker reads it:
+     * {@code listener.name.<listener>.<mechanism>.sasl.jaas.config}, else {@code sasl.jaas.config}, else the
+     * {@code KafkaServer} section of the file named by {@code java.security.auth.login.config}. A broker's
+     * server side takes its users from it, its inter-broker client its own username and password.
+     */
+    static JaasContext jaas(Map<String, ?> values, Map<String, ?> originals, ListenerName listener, String mechanism) {
+        String jaasKey = listener.saslMechanismConfigPrefix(mechanism) + SaslConfigs.SASL_JAAS_CONFIG;
         Object jaas = originals.get(jaasKey);
         if (jaas == null) {
             jaas = values.get(SaslConfigs.SASL_JAAS_CONFIG);
         }
-        JaasContext context;
         try {
             // Kafka hands it the listener's settings with the listener prefix taken off: <mechanism>.sasl.jaas.config
-            String unprefixed = PlainSaslServer.PLAIN_MECHANISM.toLowerCase(java.util.Locale.ROOT) + "."
-                    + SaslConfigs.SASL_JAAS_CONFIG;
-            context = JaasContext.loadServerContext(listener, PlainSaslServer.PLAIN_MECHANISM, jaas == null ? Map.of()
+            String unprefixed = mechanism.toLowerCase(java.util.Locale.ROOT) + "." + SaslConfigs.SASL_JAAS_CONFIG;
+            return JaasContext.loadServerContext(listener, mechanism, jaas == null ? Map.of()
                     : Map.of(unprefixed, jaas instanceof Password p ? p : new Password(jaas.toString())));
         } catch (RuntimeException e) {
             throw new ConfigException(jaasKey, jaas == null ? null : "[hidden]", "listener " + listener.value()
-                    + " cannot read its PLAIN users: " + e.getMessage());
+                    + " cannot read its " + mechanism + " login: " + e.getMessage());
         }
-        PlainServerCallbackHandler handler = new PlainServerCallbackHandler();
-        handler.configure(Map.of(), PlainSaslServer.PLAIN_MECHANISM, context.configurationEntries());
-        return handler;
     }
 
     List<String> enabled() {
