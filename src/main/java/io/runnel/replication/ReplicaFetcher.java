@@ -73,6 +73,8 @@ final class ReplicaFetcher {
     private boolean stopped;
     // whether a refusal of this node's identity by the leader has been logged; event loop only
     private boolean warnedRefused;
+    // whether a failed TLS handshake or SASL login with the leader has been logged since the last success
+    private boolean warnedLogin;
 
     /** One followed partition. */
     private static final class FetchState {
@@ -184,11 +186,21 @@ final class ReplicaFetcher {
         connector.apply(endpoint).onComplete(ar -> {
             connecting = false;
             if (ar.failed()) {
-                LOG.info("Replica fetcher of node {} cannot reach leader {} at {}:{}: {}", localNode, leaderId,
-                        endpoint.host(), endpoint.port(), ar.cause().toString());
+                if (isSecurityFailure(ar.cause()) && !warnedLogin) {
+                    // a refused certificate or login does not heal by retrying: say so once, loudly
+                    warnedLogin = true;
+                    LOG.warn("Replica fetcher of node {} cannot log in to leader {} at {}:{} over the inter-broker"
+                            + " listener (check its ssl.* stores and the JAAS login of"
+                            + " sasl.mechanism.inter.broker.protocol): {}", localNode, leaderId, endpoint.host(),
+                            endpoint.port(), ar.cause().toString());
+                } else {
+                    LOG.info("Replica fetcher of node {} cannot reach leader {} at {}:{}: {}", localNode, leaderId,
+                            endpoint.host(), endpoint.port(), ar.cause().toString());
+                }
                 backoff(settings.backoffMs());
                 return;
             }
+            warnedLogin = false;
             NetSocket s = ar.result();
             if (stopped) {
                 s.close();
@@ -216,6 +228,16 @@ final class ReplicaFetcher {
             s.exceptionHandler(t -> onBroken(s, t.toString()));
             kick();
         });
+    }
+
+    private static boolean isSecurityFailure(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof javax.net.ssl.SSLException || c instanceof javax.security.sasl.SaslException
+                    || c instanceof org.apache.kafka.common.errors.AuthenticationException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void onBroken(NetSocket s, String why) {
