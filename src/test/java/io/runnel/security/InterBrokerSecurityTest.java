@@ -129,7 +129,7 @@ class InterBrokerSecurityTest {
         assertThat(auth.handshake((short) 1, mechanism).errorCode()).isEqualTo(Errors.NONE.code());
         byte[] token = client.evaluateChallenge(new byte[0]);
         while (true) {
-            SaslAuthenticateResponseData answer = auth.authenticate(token);
+            SaslAuthenticateResponseData answer = auth.authenticate((short) 2, token);
             if (answer.errorCode() != Errors.NONE.code()) {
                 return Errors.forCode(answer.errorCode());
             }
