@@ -171,6 +171,8 @@ while [[ $# -gt 0 ]]; do
 done
 
 [[ -z "$ONLY" || "$ONLY" == meta ]] || { echo "bench.sh: --only takes meta" >&2; exit 2; }
+[[ "$EB_BATCH" =~ ^[1-9][0-9]*$ && "$EB_IN_FLIGHT" =~ ^[1-9][0-9]*$ ]] \
+    || { echo "bench.sh: --eb-batch and --eb-in-flight take positive integers" >&2; exit 2; }
 LAT_WARMUP=$((LAT_RATE * LAT_WARMUP_S))
 if (( LAT_RECORDS <= LAT_WARMUP )); then
     echo "bench.sh: --latency-records $LAT_RECORDS leaves nothing after the $LAT_WARMUP_S s warm-up at $LAT_RATE records/s" >&2
@@ -208,6 +210,7 @@ echo "rep,system,metric,value" > "$OUT/results.csv"
 DESC="$RECORDS x $RECORD_SIZE B records, $PARTITIONS partitions, heap $HEAP, $(nproc) cores, $REPS rep(s); latency at $LAT_RATE rec/s for $((LAT_RECORDS / LAT_RATE)) s, the first $LAT_WARMUP_S s not counted"
 if (( CLUSTER )); then DESC+="; 3 nodes: RF=3, min.insync.replicas=2, heap $HEAP each"; fi
 if (( ! SINGLE )); then DESC+=" (three-node part only)"; fi
+if (( SINGLE )) && wants eventbus; then DESC+="; event bus: batches of $EB_BATCH records, $EB_IN_FLIGHT in flight"; fi
 if [[ "$ONLY" == meta ]]; then DESC="metadata workloads only: $META_PARTITIONS partitions, heap $HEAP, $(nproc) cores, $REPS rep(s)"; fi
 cat > "$OUT/meta.json" <<EOF
 {"description": "$DESC", "reps": $REPS, "records": $RECORDS, "record_size": $RECORD_SIZE,
