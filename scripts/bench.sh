@@ -17,8 +17,11 @@
 #                         after 10 s, against either broker), which would measure the client, not the broker
 #   --e2e-records N       round trips of the one-in-flight end-to-end run (default 3000)
 #   --workloads "..."     single-node part: subset of startup produce1 consume produceall latency e2erate e2e
-#                         compact (default all; startup and memory are always measured, as each run starts a broker);
-#                         the three-node part always runs all of its own
+#                         compact eventbus (default all; startup and memory are always measured, as each run starts a
+#                         broker; eventbus alone starts no such run); the three-node part always runs all of its own
+#   --eb-batch N          event bus: records per batched produce message (default 100)
+#   --eb-in-flight N      event bus: batched produce messages unanswered at a time (default 8)
+#   --eb-port PORT        event bus: the node's Hazelcast member port (default 19294); the application's is PORT+1
 #   --compact-records N   records of the compact workload (default 2000000 x 100 B values over
 #                         --compact-keys keys, default 10000, into 16 MiB segments: about 220 MB of dirty log)
 #   --heap SIZE           broker heap, -Xms and -Xmx alike, for both (default 1g, as kafka-server-start.sh)
@@ -60,6 +63,22 @@
 # summed over every cleaning, from each broker's own log lines (Kafka: "X MB of log processed in Y
 # seconds"; Runnel: "Cleaned ... A -> B bytes, ... M ms"). Both brokers run with
 # log.cleaner.backoff.ms=1000 so their cleaners look for work as often.
+# Event bus (workload eventbus, Runnel only, after the single-node part): the event bus against the Kafka Java
+# clients on the same Runnel node. Each repetition starts one node as the README's event-bus section does
+# (java -jar target/runnel.jar, cluster.enabled=true, cluster.members listing the node's Hazelcast port
+# and the application's, defaults otherwise; its own listener, data directory and admin port), and
+# scripts/bench/EventBusBench.java, a plain Vert.x application (vertx-core and vertx-hazelcast only, raw
+# addresses; the node's JAR is its class path, no Runnel class is used) joins that cluster as the second
+# member. On fresh PARTITIONS-partition topics, RECORDS records of RECORD_SIZE B each: ProducerPerformance
+# acks=1 and acks=all (as above), and event-bus batched produce to runnel.produce, the binary batch
+# (header format: records) and JSON arrays (values base64), --eb-batch records a message, --eb-in-flight
+# messages in flight, acks=1 and acks=-1, from the first send to the last reply, every record's result
+# checked. Then end-to-end latency at the fixed rate on one-partition topics: FixedRateEndToEnd (as above),
+# and EventBusBench e2e: one record per runnel.produce message (acks=-1) on the same schedule, a
+# subscription (runnel.subscribe, credits 1000) delivering to the application, each record timed from its
+# scheduled send until its delivery arrives, the same warm-up, record count, JVM and GC rules. The Kafka
+# clients go first on odd repetitions, the event bus on even ones. Reported in a table of its own, ratio =
+# event bus / Kafka clients; targets: batched produce >= 0.5x, p99 end-to-end <= 1.0x.
 # Three-node part, each (repetition, system) run: three fresh, empty nodes on 127.0.0.1 with the same heap
 # each as the single node: Kafka as three KRaft combined broker+controller nodes (a three-voter quorum,
 # kafka-ref.sh start-cluster), Runnel as three scripts/runnel.sh nodes joined through Hazelcast; both with
@@ -101,7 +120,10 @@ LAT_RATE=2000
 LAT_RECORDS=60000
 LAT_WARMUP_S=10
 E2E_RECORDS=3000
-WORKLOADS="startup produce1 consume produceall latency e2erate e2e compact"
+WORKLOADS="startup produce1 consume produceall latency e2erate e2e compact eventbus"
+EB_BATCH=100
+EB_IN_FLIGHT=8
+EB_PORT=19294
 COMPACT_RECORDS=2000000
 COMPACT_KEYS=10000
 COMPACT_VALUE_SIZE=100
@@ -129,6 +151,9 @@ while [[ $# -gt 0 ]]; do
         --latency-warmup) LAT_WARMUP_S="$2"; shift 2 ;;
         --e2e-records) E2E_RECORDS="$2"; shift 2 ;;
         --workloads) WORKLOADS="$2"; shift 2 ;;
+        --eb-batch) EB_BATCH="$2"; shift 2 ;;
+        --eb-in-flight) EB_IN_FLIGHT="$2"; shift 2 ;;
+        --eb-port) EB_PORT="$2"; shift 2 ;;
         --compact-records) COMPACT_RECORDS="$2"; shift 2 ;;
         --compact-keys) COMPACT_KEYS="$2"; shift 2 ;;
         --heap) HEAP="$2"; shift 2 ;;
@@ -140,12 +165,14 @@ while [[ $# -gt 0 ]]; do
         --keep-data) KEEP_DATA=1; shift ;;
         --meta-partitions) META_PARTITIONS="$2"; shift 2 ;;
         --only) ONLY="$2"; shift 2 ;;
-        -h|--help) sed -n '2,70p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,89p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
 
 [[ -z "$ONLY" || "$ONLY" == meta ]] || { echo "bench.sh: --only takes meta" >&2; exit 2; }
+[[ "$EB_BATCH" =~ ^[1-9][0-9]*$ && "$EB_IN_FLIGHT" =~ ^[1-9][0-9]*$ ]] \
+    || { echo "bench.sh: --eb-batch and --eb-in-flight take positive integers" >&2; exit 2; }
 LAT_WARMUP=$((LAT_RATE * LAT_WARMUP_S))
 if (( LAT_RECORDS <= LAT_WARMUP )); then
     echo "bench.sh: --latency-records $LAT_RECORDS leaves nothing after the $LAT_WARMUP_S s warm-up at $LAT_RATE records/s" >&2
@@ -183,6 +210,7 @@ echo "rep,system,metric,value" > "$OUT/results.csv"
 DESC="$RECORDS x $RECORD_SIZE B records, $PARTITIONS partitions, heap $HEAP, $(nproc) cores, $REPS rep(s); latency at $LAT_RATE rec/s for $((LAT_RECORDS / LAT_RATE)) s, the first $LAT_WARMUP_S s not counted"
 if (( CLUSTER )); then DESC+="; 3 nodes: RF=3, min.insync.replicas=2, heap $HEAP each"; fi
 if (( ! SINGLE )); then DESC+=" (three-node part only)"; fi
+if (( SINGLE )) && wants eventbus; then DESC+="; event bus: batches of $EB_BATCH records, $EB_IN_FLIGHT in flight"; fi
 if [[ "$ONLY" == meta ]]; then DESC="metadata workloads only: $META_PARTITIONS partitions, heap $HEAP, $(nproc) cores, $REPS rep(s)"; fi
 cat > "$OUT/meta.json" <<EOF
 {"description": "$DESC", "reps": $REPS, "records": $RECORDS, "record_size": $RECORD_SIZE,
@@ -458,6 +486,102 @@ run_compact() {
     progress "[rep $REP/$REPS] [$SYS] cleaner: $(val cleanings "$c") cleanings, $(val mb "$c") MB in $(val seconds "$c") s: $(val mbps "$c") MB/s"
 }
 
+# ---- event bus (workload eventbus) ----
+EB_CLUSTER="runnel-bench-eb"
+
+# One Runnel node started as the README's event-bus section starts it, then the Kafka Java clients and the
+# event bus (scripts/bench/EventBusBench.java) against it. Records under the systems kafkaclients and
+# eventbus.
+run_eventbus() {
+    local run="$OUT/rep$REP-eventbus" p raw e first
+    mkdir -p "$run"
+    local node_member="127.0.0.1:$EB_PORT" app_port=$((EB_PORT + 1))
+    for p in "$PORT" "$EB_PORT" "$app_port"; do
+        port_open "$p" && die "port $p is already in use"
+    done
+    SYS=eventbus
+    progress "[rep $REP/$REPS] [eventbus] starting a clustered node (java -jar target/runnel.jar, Hazelcast on $node_member)"
+    DATA_DIR="$run/runnel-data"
+    mkdir -p "$DATA_DIR"
+    date +%s.%N > "$run/launch.ts"
+    # the README's start: cluster.enabled, cluster.name, cluster.port and cluster.members (the node and the
+    # application, one by one); the rest are this benchmark's own ports and data directory
+    (cd "$run" && exec java "-Xms$HEAP" "-Xmx$HEAP" -jar "$ROOT/target/runnel.jar" \
+        --override cluster.enabled=true --override "cluster.name=$EB_CLUSTER" \
+        --override "cluster.port=$EB_PORT" --override "cluster.members=$node_member,127.0.0.1:$app_port" \
+        --override "listeners=PLAINTEXT://$BOOTSTRAP" --override "advertised.listeners=PLAINTEXT://$BOOTSTRAP" \
+        --override "admin.listener=127.0.0.1:0" --override "log.dirs=$DATA_DIR" \
+        > "$run/broker.log" 2>&1 < /dev/null) &
+    BROKER_PID=$!
+    BROKER_PIDS=("$BROKER_PID")
+    local startup
+    if ! startup="$("$PY" "$LIB" probe "$PORT" "$run/launch.ts" "$START_TIMEOUT" "$BROKER_PID")"; then
+        tail -20 "$run/broker.log" >&2
+        die "[eventbus] the clustered node did not answer on $BOOTSTRAP (log: $run/broker.log)"
+    fi
+    progress "[rep $REP/$REPS] [eventbus] node ready in ${startup}s (pid $BROKER_PID)"
+    local t
+    for t in kc-acks1 kc-acksall eb-binary-acks1 eb-binary-acksall eb-json-acks1 eb-json-acksall; do
+        create_topic "$run" "$t" "$PARTITIONS"
+    done
+    create_topic "$run" kc-latency 1
+    create_topic "$run" eb-latency 1
+
+    local eb_jvm=(java -Xmx1g -XX:+UseG1GC -cp "$ROOT/target/runnel.jar" "$ROOT/scripts/bench/EventBusBench.java")
+    eb_produce() { # FORMAT ACKS METRIC
+        local raw="$run/eb-produce-$1-acks$2.txt" topic="eb-$1-acks${2/-1/all}" q
+        timeout 900 "${eb_jvm[@]}" produce "$EB_CLUSTER" "$node_member" "$app_port" "$topic" "$RECORDS" "$RECORD_SIZE" \
+            "$1" "$EB_BATCH" "$EB_IN_FLIGHT" "$2" > "$raw" 2>&1 || { tail -20 "$raw" >&2; die "[eventbus] EventBusBench produce failed: $raw"; }
+        q="$("$PY" "$LIB" parse ebproduce "$raw")" || die "[eventbus] cannot read $raw"
+        [[ "$(val records "$q")" == "$RECORDS" ]] || die "[eventbus] fewer than $RECORDS records written: $raw"
+        record "$3" "$(val mbps "$q")"
+        progress "[rep $REP/$REPS] [eventbus] event bus produce, $1 batches of $EB_BATCH, $EB_IN_FLIGHT in flight, acks=$2: $(val rps "$q") records/s, $(val mbps "$q") MB/s"
+    }
+    kc_produce() {
+        local q
+        SYS=kafkaclients
+        q="$(run_producer "$run" kc-produce-acks1 kc-acks1 "$RECORDS" -1 acks=1)"
+        record eb_produce_binary_acks1_mbps "$(val mbps "$q")"
+        record eb_produce_json_acks1_mbps "$(val mbps "$q")"
+        progress "[rep $REP/$REPS] [eventbus] Kafka producer acks=1: $(val rps "$q") records/s, $(val mbps "$q") MB/s"
+        q="$(run_producer "$run" kc-produce-acksall kc-acksall "$RECORDS" -1 acks=all)"
+        record eb_produce_binary_acksall_mbps "$(val mbps "$q")"
+        record eb_produce_json_acksall_mbps "$(val mbps "$q")"
+        progress "[rep $REP/$REPS] [eventbus] Kafka producer acks=all: $(val rps "$q") records/s, $(val mbps "$q") MB/s"
+        SYS=eventbus
+    }
+    eb_all_produce() {
+        eb_produce binary 1 eb_produce_binary_acks1_mbps
+        eb_produce binary -1 eb_produce_binary_acksall_mbps
+        eb_produce json 1 eb_produce_json_acks1_mbps
+        eb_produce json -1 eb_produce_json_acksall_mbps
+    }
+    kc_e2e() {
+        SYS=kafkaclients
+        run_e2e_rate "$run" kc-latency eb_e2e "Kafka clients: "
+        SYS=eventbus
+    }
+    eb_e2e() {
+        local raw="$run/eb-e2e-rate.txt" q
+        progress "[rep $REP/$REPS] [eventbus] event bus end-to-end latency at $LAT_RATE records/s: $LAT_RECORDS records"
+        timeout 600 java -Xms2560m -Xmx2560m -Xmn2g -XX:+UseG1GC -cp "$ROOT/target/runnel.jar" \
+            "$ROOT/scripts/bench/EventBusBench.java" e2e "$EB_CLUSTER" "$node_member" "$app_port" eb-latency \
+            "$LAT_RATE" "$LAT_RECORDS" "$LAT_WARMUP" "$RECORD_SIZE" > "$raw" 2>&1 \
+            || { tail -20 "$raw" >&2; die "[eventbus] EventBusBench e2e failed: $raw"; }
+        q="$("$PY" "$LIB" parse e2erate "$raw")" || die "[eventbus] cannot read $raw"
+        record eb_e2e_p50_ms "$(val p50_ms "$q")"
+        record eb_e2e_p99_ms "$(val p99_ms "$q")"
+        progress "[rep $REP/$REPS] [eventbus] event bus end-to-end at fixed rate: p50 $(val p50_ms "$q") ms, p99 $(val p99_ms "$q") ms, p99.9 $(val p999_ms "$q") ms, max $(val max_ms "$q") ms (client GC in window: $(val client_gc "$q") x, $(val client_gc_ms "$q") ms)"
+    }
+    if (( REP % 2 == 1 )); then
+        kc_produce; eb_all_produce; kc_e2e; eb_e2e
+    else
+        eb_all_produce; kc_produce; eb_e2e; kc_e2e
+    fi
+    SYS=runnel
+    stop_broker
+}
+
 # ---- three-node part ----
 CLUSTER_BOOTSTRAP="127.0.0.1:$CLUSTER_PORT,127.0.0.1:$((CLUSTER_PORT + 1)),127.0.0.1:$((CLUSTER_PORT + 2))"
 CLUSTER_PORTS=()
@@ -661,7 +785,11 @@ progress "output in $OUT"
 # has no -XX:+AutoCreateSharedArchive): make that first start an unmeasured one that serves every request
 # type the workloads use, so the measured starts are the ones a user sees from the second start on.
 ARCHIVE="$ROOT/target/runnel.jsa"
-if [[ " $SYSTEMS " == *" runnel "* && ! ( -f "$ARCHIVE" && "$ARCHIVE" -nt "$ROOT/target/runnel.jar" ) ]]; then
+# the single-node workloads other than eventbus (which starts its node with java -jar, no archive)
+SINGLE_WORKLOADS=0
+for w in $WORKLOADS; do [[ "$w" == eventbus ]] || SINGLE_WORKLOADS=1; done
+if [[ " $SYSTEMS " == *" runnel "* && ! ( -f "$ARCHIVE" && "$ARCHIVE" -nt "$ROOT/target/runnel.jar" ) ]] \
+        && (( (SINGLE && SINGLE_WORKLOADS) || CLUSTER )); then
     REP=0
     SYS=runnel
     progress "[prime] [runnel] first start after the build: writing its class-data archive (not measured)"
@@ -679,7 +807,12 @@ fi
 if [[ "$ONLY" == meta ]]; then
     alternate run_meta_cluster_system
     alternate run_meta_single
-elif (( SINGLE )); then alternate run_system; fi
+elif (( SINGLE )); then
+    (( SINGLE_WORKLOADS )) && alternate run_system
+    if wants eventbus && [[ " $SYSTEMS " == *" runnel "* ]]; then
+        for ((REP = 1; REP <= REPS; REP++)); do run_eventbus; done
+    fi
+fi
 if [[ -z "$ONLY" ]] && (( CLUSTER )); then
     alternate run_cluster_system
     alternate run_meta_single

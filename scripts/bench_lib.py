@@ -168,6 +168,13 @@ def parse(kind, path):
         if gc:
             print("client_gc", gc.group(1))
             print("client_gc_ms", gc.group(2))
+    elif kind == "ebproduce":
+        # scripts/bench/EventBusBench.java produce: "eventbus-produce records=N seconds=S rps=R mbps=M ..."
+        m = re.search(r"^eventbus-produce records=(\d+) seconds=%s rps=%s mbps=%s" % (NUM, NUM, NUM), text, re.M)
+        if not m:
+            sys.exit("parse: no EventBusBench produce result in %s" % path)
+        for n, v in zip(["records", "seconds", "rps", "mbps"], m.groups()):
+            print(n, v)
     elif kind == "e2e":
         # "Avg latency: 1.2345 ms" and "Percentiles: 50th = 1, 99th = 3, 99.9th = 7" (whole milliseconds)
         avg = re.search(r"Avg latency: %s ms" % NUM, text)
@@ -239,6 +246,19 @@ METRICS = [
     ("meta_restart_s", "1 node: restart until all partitions led", "s", "lower", "ratio_max", 1.0),
 ]
 
+# bench.sh's eventbus workload: the event bus (system "eventbus") against the Kafka Java clients (system
+# "kafkaclients") on the same Runnel node; ratio = event bus / Kafka clients
+EB_METRICS = [
+    ("eb_produce_binary_acks1_mbps", "produce acks=1, binary batches", "MB/s", "higher", "ratio_min", 0.5),
+    ("eb_produce_binary_acksall_mbps", "produce acks=all, binary batches", "MB/s", "higher", "ratio_min", 0.5),
+    ("eb_produce_json_acks1_mbps", "produce acks=1, JSON arrays", "MB/s", "higher", "ratio_min", 0.5),
+    ("eb_produce_json_acksall_mbps", "produce acks=all, JSON arrays", "MB/s", "higher", "ratio_min", 0.5),
+    ("eb_e2e_p50_ms", "end-to-end latency p50 at fixed rate", "ms", "lower", None, None),
+    ("eb_e2e_p99_ms", "end-to-end latency p99 at fixed rate", "ms", "lower", "ratio_max", 1.0),
+]
+
+SHORT = {"eventbus": "event bus", "kafkaclients": "Kafka cli."}
+
 
 def fmt(v):
     if v is None:
@@ -279,10 +299,41 @@ def report(out):
         lines.append("Benchmark: %s" % meta.get("description", ""))
     lines.append("Medians of %s repetition(s), the two systems alternating; ratio = Runnel/Kafka."
                  % meta.get("reps", "?"))
-    lines.append("%-44s %5s %10s %10s %8s %10s %6s" % ("metric", "unit", "runnel", "kafka", "ratio", "target", "met"))
-    for key, label, unit, better, tkind, tval in METRICS:
-        rv = values.get((key, "runnel"))
-        kv = values.get((key, "kafka"))
+    table(lines, summary, values, METRICS, "runnel", "kafka")
+    if any(m in {k[0] for k in values} for m, *_ in EB_METRICS):
+        lines.append("Event bus against the Kafka Java clients on the same Runnel node (bench.sh workload eventbus):")
+        lines.append("ratio = event bus / Kafka clients; produce: ProducerPerformance against EventBusBench batches.")
+        table(lines, summary, values, EB_METRICS, "eventbus", "kafkaclients")
+    lines.append("End-to-end at fixed rate: scheduled send until the consumer polls it (scripts/bench/FixedRateEndToEnd.java,")
+    lines.append("Java clients, microsecond resolution). Produce-ack: ProducerPerformance --throughput, send until acknowledged.")
+    lines.append("1 in flight: kafka-tools EndToEndLatency. kafka-tools percentiles are whole milliseconds.")
+    lines.append("Per repetition (in repetition order):")
+    for m in summary["metrics"]:
+        a, b = m["systems"]
+        lines.append("  %-44s %s %-28s %s %s" % (
+            m["label"], a, " ".join(fmt(v) for v in m[a]["all"]) or "-", b,
+            " ".join(fmt(v) for v in m[b]["all"]) or "-"))
+    if any(m["metric"].startswith("cluster_") for m in summary["metrics"]):
+        lines.append("3 nodes: RF=3, min.insync.replicas=2, clients bootstrap from all three; produceable = start-up +")
+        lines.append("CreateTopics until a full ISR and an acks=all record acknowledged on every partition.")
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(out, "summary.txt"), "w") as f:
+        f.write(text)
+    with open(os.path.join(out, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+    with open(os.path.join(out, "plot.svg"), "w") as f:
+        f.write(svg(summary))
+    sys.stdout.write(text)
+
+
+def table(lines, summary, values, metrics, a, b):
+    """Appends the table of METRICS, system A against system B (ratio A/B), to LINES and SUMMARY."""
+    if not any(values.get((m[0], a)) or values.get((m[0], b)) for m in metrics):
+        return
+    lines.append("%-44s %5s %10s %10s %8s %10s %6s" % ("metric", "unit", SHORT.get(a, a), SHORT.get(b, b), "ratio", "target", "met"))
+    for key, label, unit, better, tkind, tval in metrics:
+        rv = values.get((key, a))
+        kv = values.get((key, b))
         if not rv and not kv:
             continue
         rmed = statistics.median(rv) if rv else None
@@ -299,29 +350,10 @@ def report(out):
             label, unit, fmt(rmed), fmt(kmed), "%.2fx" % ratio if ratio is not None else "-",
             target_text(tkind, tval), "-" if met is None else ("yes" if met else "NO")))
         summary["metrics"].append({
-            "metric": key, "label": label, "unit": unit, "better": better,
-            "runnel": {"median": rmed, "all": rv or []}, "kafka": {"median": kmed, "all": kv or []},
+            "metric": key, "label": label, "unit": unit, "better": better, "systems": [a, b],
+            a: {"median": rmed, "all": rv or []}, b: {"median": kmed, "all": kv or []},
             "ratio": ratio, "target": target_text(tkind, tval) or None,
             "met": met})
-    lines.append("End-to-end at fixed rate: scheduled send until the consumer polls it (scripts/bench/FixedRateEndToEnd.java,")
-    lines.append("Java clients, microsecond resolution). Produce-ack: ProducerPerformance --throughput, send until acknowledged.")
-    lines.append("1 in flight: kafka-tools EndToEndLatency. kafka-tools percentiles are whole milliseconds.")
-    lines.append("Per repetition (in repetition order):")
-    for m in summary["metrics"]:
-        lines.append("  %-44s runnel %-28s kafka %s" % (
-            m["label"], " ".join(fmt(v) for v in m["runnel"]["all"]) or "-",
-            " ".join(fmt(v) for v in m["kafka"]["all"]) or "-"))
-    if any(m["metric"].startswith("cluster_") for m in summary["metrics"]):
-        lines.append("3 nodes: RF=3, min.insync.replicas=2, clients bootstrap from all three; produceable = start-up +")
-        lines.append("CreateTopics until a full ISR and an acks=all record acknowledged on every partition.")
-    text = "\n".join(lines) + "\n"
-    with open(os.path.join(out, "summary.txt"), "w") as f:
-        f.write(text)
-    with open(os.path.join(out, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=2)
-    with open(os.path.join(out, "plot.svg"), "w") as f:
-        f.write(svg(summary))
-    sys.stdout.write(text)
 
 
 def esc(s):
@@ -358,9 +390,11 @@ def svg(summary):
         y = top + i * row
         colour = "#999" if m["met"] is None else ("#2e8b57" if m["met"] else "#c0392b")
         x0, x1 = x(1.0), x(m["ratio"])
-        out.append('<text x="%d" y="%d" text-anchor="end">%s</text>' % (left - 8, y + 15, esc(m["label"])))
-        out.append('<text x="%d" y="%d" text-anchor="end" fill="#777" font-size="11">runnel %s %s, kafka %s %s'
-                   '</text>' % (left - 8, y + 28, fmt(m["runnel"]["median"]), m["unit"], fmt(m["kafka"]["median"]),
+        a, b = m["systems"]
+        label = m["label"] if a == "runnel" else "event bus/Kafka clients: " + m["label"]
+        out.append('<text x="%d" y="%d" text-anchor="end">%s</text>' % (left - 8, y + 15, esc(label)))
+        out.append('<text x="%d" y="%d" text-anchor="end" fill="#777" font-size="11">%s %s %s, %s %s %s'
+                   '</text>' % (left - 8, y + 28, a, fmt(m[a]["median"]), m["unit"], b, fmt(m[b]["median"]),
                                 m["unit"]))
         out.append('<rect x="%.1f" y="%d" width="%.1f" height="20" fill="%s"/>'
                    % (min(x0, x1), y + 5, max(abs(x1 - x0), 1), colour))

@@ -137,6 +137,8 @@ public final class Broker {
     private List<ListenerSecurity> listenerSecurity;
     private io.runnel.bridge.ExternalBridgeSettings externalBridgeSettings;
     private volatile io.runnel.bridge.ExternalBridges externalBridges;
+    private io.runnel.security.InterBrokerSecurity interBroker;
+    private io.runnel.metadata.ScramBootstrap scramBootstrap;
     /** Each listener's advertised host:port, by listener name (the real port where it asked for port 0). */
     private final Map<String, String> advertisedByListener = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closed;
@@ -171,6 +173,8 @@ public final class Broker {
         List<FileLock> locks;
         List<ListenerSecurity> listenerSecurity;
         io.runnel.bridge.ExternalBridgeSettings externalBridgeSettings;
+        io.runnel.security.InterBrokerSecurity interBroker;
+        io.runnel.metadata.ScramBootstrap scramBootstrap;
         MetadataImage image;
         Uuid incarnation = Uuid.randomUuid();
         try {
@@ -182,7 +186,10 @@ public final class Broker {
             }
             image = new MetadataImage(overrides -> uncleanElectionAllowed(config, overrides));
             // SCRAM logins check the credentials of the metadata log, as this node's image holds them
-            listenerSecurity = listenerSecurity(config, quorumConfig, image.scram().cache());
+            listenerSecurity = listenerSecurity(config, image.scram().cache());
+            // how followers reach leaders: the inter-broker listener's TLS and SASL login, checked before start-up
+            interBroker = io.runnel.security.InterBrokerSecurity.of(config);
+            scramBootstrap = io.runnel.metadata.ScramBootstrap.parse(config.getString(BrokerConfig.BOOTSTRAP_SCRAM_USERS));
             authorizer(config, () -> io.runnel.security.AclIndex.EMPTY); // a bad setting stops start-up here
             externalBridgeSettings = io.runnel.bridge.ExternalBridgeSettings.of(config); // likewise
             locks = lockDirs(config);
@@ -254,6 +261,8 @@ public final class Broker {
                 quorumStarted);
         broker.listenerSecurity = listenerSecurity;
         broker.externalBridgeSettings = externalBridgeSettings;
+        broker.interBroker = interBroker;
+        broker.scramBootstrap = scramBootstrap;
         return broker.boot().transform(ar -> {
             if (ar.succeeded()) {
                 return Future.succeededFuture(broker);
@@ -320,7 +329,7 @@ public final class Broker {
             PartitionStateChanger changer = hooks != null ? hooks.changer() : view;
             BrokerDirectory directory = hooks != null ? hooks.directory() : view;
             ClusterView clusterView = directory instanceof ClusterView cv ? cv : view;
-            return ReplicaFetcherManager.start(vertx, config, directory, hosts).map(fetchers -> {
+            return ReplicaFetcherManager.start(vertx, config, directory, hosts, interBroker).map(fetchers -> {
                 List<Context> contexts = new ArrayList<>();
                 for (Future<Context> f : shardFutures) {
                     contexts.add(f.result());
@@ -451,6 +460,12 @@ public final class Broker {
                         // (its registration can wait for an older process of its node id to be fenced, which
                         // may take this process's membership)
                         publisher.ready().onComplete(ar -> joinCluster());
+                        // the users that must exist before anyone can log in (kafka-storage.sh --add-scram's)
+                        publisher.ready().compose(ready -> scramBootstrap.seed(image.scram(),
+                                        work -> vertx.executeBlocking(work, false),
+                                        record -> MetadataFutures.on(metaContext, quorum.propose(record))))
+                                .onFailure(t -> LOG.warn("Cannot create the SCRAM users of {}: {}",
+                                        BrokerConfig.BOOTSTRAP_SCRAM_USERS, t.toString()));
                         vertx.setTimer(JOIN_DELAY_MAX_MS, id -> joinCluster());
                     } else {
                         joinCluster();
@@ -549,20 +564,10 @@ public final class Broker {
 
     /**
      * Every listener's TLS and SASL settings, checked before anything starts (key stores are read here, on the
-     * starting thread). The listener followers fetch over must be PLAINTEXT while replication has no TLS or SASL
-     * client: a node that runs alone has no such traffic and may use any.
+     * starting thread).
      */
-    private static List<ListenerSecurity> listenerSecurity(BrokerConfig config, QuorumConfig quorumConfig,
+    private static List<ListenerSecurity> listenerSecurity(BrokerConfig config,
                                                            org.apache.kafka.common.security.authenticator.CredentialCache scram) {
-        Listener interBroker = config.interBrokerListener();
-        boolean alone = quorumConfig.voters().size() <= 1 && !config.getBoolean(BrokerConfig.CLUSTER_ENABLED);
-        if (!alone && interBroker.protocol() != org.apache.kafka.common.security.auth.SecurityProtocol.PLAINTEXT) {
-            throw new org.apache.kafka.common.config.ConfigException(
-                    config.originals().containsKey(BrokerConfig.INTER_BROKER_LISTENER_NAME)
-                            ? BrokerConfig.INTER_BROKER_LISTENER_NAME : BrokerConfig.SECURITY_INTER_BROKER_PROTOCOL,
-                    interBroker.name(), "replication between brokers runs over PLAINTEXT only so far; name a"
-                            + " PLAINTEXT listener (" + interBroker.name() + " is " + interBroker.protocol() + ")");
-        }
         List<ListenerSecurity> out = new ArrayList<>();
         try {
             for (Listener l : config.listeners()) {

@@ -17,11 +17,14 @@ import org.slf4j.LoggerFactory;
 /**
  * Decides whether a Fetch that names a replica id may act as that follower. A follower's fetch offset
  * moves the leader's high watermark and ISR, so a client that claims a follower's id could complete
- * acks=all writes that only the leader holds. Until brokers authenticate (Kafka asks for ClusterAction on
- * the cluster), a replica fetch is taken only from the broker that owns the id: the id must be registered
- * and the connection must come from an address of that broker's registered host (a name is resolved; the
- * follower binds its fetch connections to that address, see ReplicaFetcherManager). Anything else gets
- * TOPIC_AUTHORIZATION_FAILED on every partition, as Kafka answers a follower fetch without ClusterAction.
+ * acks=all writes that only the leader holds. Kafka only asks for CLUSTER_ACTION on the cluster (FetchHandler checks
+ * that first, against the principal the connection authenticated as: a broker logs in on the inter-broker listener
+ * with its own TLS certificate or SASL user); on top of it, a replica fetch is taken only from the broker that owns
+ * the id: the id must be registered and the connection must come from an address of that broker's registered host
+ * (a name is resolved; the follower binds its fetch connections to that address, see ReplicaFetcherManager), so
+ * that neither a client that may CLUSTER_ACTION nor one that shares no credentials can pose as another broker.
+ * Anything else gets TOPIC_AUTHORIZATION_FAILED on every partition, as Kafka answers a follower fetch without
+ * ClusterAction.
  *
  * <p>A fenced broker passes: Kafka serves its fetches too (it must catch up to rejoin) and only keeps it
  * out of the ISR and the high watermark (PartitionOwner's eligibility check).

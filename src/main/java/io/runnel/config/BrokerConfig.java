@@ -41,6 +41,10 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String SUPER_USERS = "super.users";
     public static final String ALLOW_EVERYONE_IF_NO_ACL_FOUND = "allow.everyone.if.no.acl.found";
     public static final String SASL_JAAS_CONFIG = SaslConfigs.SASL_JAAS_CONFIG;
+    public static final String SASL_MECHANISM_INTER_BROKER_PROTOCOL =
+            BrokerSecurityConfigs.SASL_MECHANISM_INTER_BROKER_PROTOCOL_CONFIG;
+    /** SCRAM users written to the metadata log when absent, as kafka-storage.sh format --add-scram seeds them. */
+    public static final String BOOTSTRAP_SCRAM_USERS = "runnel.bootstrap.scram.users";
     public static final String SASL_SERVER_MAX_RECEIVE_SIZE = BrokerSecurityConfigs.SASL_SERVER_MAX_RECEIVE_SIZE_CONFIG;
     public static final String CONNECTIONS_MAX_REAUTH_MS = BrokerSecurityConfigs.CONNECTIONS_MAX_REAUTH_MS_CONFIG;
     public static final String CONNECTION_FAILED_AUTHENTICATION_DELAY_MS = "connection.failed.authentication.delay.ms";
@@ -382,6 +386,15 @@ public final class BrokerConfig extends AbstractConfig {
                     "host:port of the admin HTTP API, web console and /metrics (port 0 picks a free port).")
             .define(ADMIN_AUTH_TOKEN, Type.PASSWORD, null, HIGH,
                     "Bearer token the admin HTTP API requires; without one it binds to loopback only.")
+            .define(SASL_MECHANISM_INTER_BROKER_PROTOCOL, Type.STRING, SaslConfigs.DEFAULT_SASL_MECHANISM, MEDIUM,
+                    "SASL mechanism brokers log in to each other's inter-broker listener with (PLAIN, SCRAM-SHA-256 or"
+                            + " SCRAM-SHA-512), as the username and password of that listener's"
+                            + " listener.name.<listener>.<mechanism>.sasl.jaas.config.")
+            .define(BOOTSTRAP_SCRAM_USERS, Type.STRING, "", MEDIUM,
+                    "SCRAM users to create when the metadata log has none of that name and mechanism, in the syntax of"
+                            + " kafka-storage.sh format --add-scram, separated by spaces:"
+                            + " SCRAM-SHA-512=[name=broker,password=broker-secret]. A SASL inter-broker listener's"
+                            + " broker user needs one before replication can log in.")
             // ssl.keystore.*, ssl.truststore.*, ssl.enabled.protocols, ssl.cipher.suites, ... with Kafka's own
             // types and defaults; listener.name.<listener>.ssl.* overrides them per listener
             .withClientSslSupport();

@@ -36,7 +36,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Fetches, for every partition this node follows from one leader broker, over one Kafka-protocol
- * connection to that broker's listener (Kafka's ReplicaFetcherThread, without a thread): one Fetch with
+ * connection to that broker's inter-broker listener, over its TLS and SASL login if it has them
+ * (ReplicaFetcherManager opens it), as Kafka's ReplicaFetcherThread does, without a thread: one Fetch with
  * this node's replica id in flight at a time, each partition at its log end with its last fetched
  * epoch, so that the leader answers data, a diverging epoch to truncate to, or an error.
  *
@@ -72,6 +73,8 @@ final class ReplicaFetcher {
     private boolean stopped;
     // whether a refusal of this node's identity by the leader has been logged; event loop only
     private boolean warnedRefused;
+    // whether a failed TLS handshake or SASL login with the leader has been logged since the last success
+    private boolean warnedLogin;
 
     /** One followed partition. */
     private static final class FetchState {
@@ -183,11 +186,21 @@ final class ReplicaFetcher {
         connector.apply(endpoint).onComplete(ar -> {
             connecting = false;
             if (ar.failed()) {
-                LOG.info("Replica fetcher of node {} cannot reach leader {} at {}:{}: {}", localNode, leaderId,
-                        endpoint.host(), endpoint.port(), ar.cause().toString());
+                if (isSecurityFailure(ar.cause()) && !warnedLogin) {
+                    // a refused certificate or login does not heal by retrying: say so once, loudly
+                    warnedLogin = true;
+                    LOG.warn("Replica fetcher of node {} cannot log in to leader {} at {}:{} over the inter-broker"
+                            + " listener (check its ssl.* stores and the JAAS login of"
+                            + " sasl.mechanism.inter.broker.protocol): {}", localNode, leaderId, endpoint.host(),
+                            endpoint.port(), ar.cause().toString());
+                } else {
+                    LOG.info("Replica fetcher of node {} cannot reach leader {} at {}:{}: {}", localNode, leaderId,
+                            endpoint.host(), endpoint.port(), ar.cause().toString());
+                }
                 backoff(settings.backoffMs());
                 return;
             }
+            warnedLogin = false;
             NetSocket s = ar.result();
             if (stopped) {
                 s.close();
@@ -215,6 +228,16 @@ final class ReplicaFetcher {
             s.exceptionHandler(t -> onBroken(s, t.toString()));
             kick();
         });
+    }
+
+    private static boolean isSecurityFailure(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof javax.net.ssl.SSLException || c instanceof javax.security.sasl.SaslException
+                    || c instanceof org.apache.kafka.common.errors.AuthenticationException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void onBroken(NetSocket s, String why) {
@@ -382,7 +405,9 @@ final class ReplicaFetcher {
             // the leader's ReplicaFetchGuard: replication stays stuck until this is fixed, so say so once
             warnedRefused = true;
             LOG.warn("{}: leader {} refuses the replica fetches of node {}: they must come from an address of the"
-                    + " host this broker registered (its advertised listener)", owner.topicPartition(), leaderId, localNode);
+                    + " host this broker registered (its advertised listener), and with an authorizer from a principal"
+                    + " that is a super user or may CLUSTER_ACTION the cluster (the inter-broker listener's login)",
+                    owner.topicPartition(), leaderId, localNode);
         }
         LOG.debug("{}: fetch from leader {} answered {}; pausing", owner.topicPartition(), leaderId, error);
         st.delayedUntil = System.currentTimeMillis() + settings.backoffMs();

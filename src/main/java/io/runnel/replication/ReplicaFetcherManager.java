@@ -14,13 +14,16 @@ import io.runnel.cluster.HostResolver;
 import io.runnel.config.BrokerConfig;
 import io.runnel.partition.PartitionOwner;
 import io.runnel.partition.Replication;
+import io.runnel.security.InterBrokerSecurity;
 import io.vertx.core.AbstractVerticle;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.net.ConnectOptions;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.SocketAddress;
 import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,20 +50,23 @@ public final class ReplicaFetcherManager implements Replication.FollowerRegistry
     private final BrokerDirectory directory;
     private final FetcherSettings settings;
     private final int localNode;
+    private final InterBrokerSecurity security;
     private final Map<Integer, ReplicaFetcher> byLeader = new HashMap<>();
     private final Map<TopicPartition, ReplicaFetcher> byPartition = new HashMap<>();
 
     private ReplicaFetcherManager(Vertx vertx, Context context, BrokerConfig config, BrokerDirectory directory,
-                                  HostResolver hosts, List<InetAddress> ownAddresses) {
+                                  HostResolver hosts, List<InetAddress> ownAddresses, InterBrokerSecurity security) {
         this.vertx = vertx;
+        this.security = security;
         this.context = context;
         this.directory = directory;
         this.hosts = hosts;
         this.settings = FetcherSettings.from(config);
         this.localNode = config.nodeId();
-        this.client = vertx.createNetClient(options());
+        this.client = vertx.createNetClient(security.applyTo(options()));
         for (InetAddress a : ownAddresses) {
-            bound.computeIfAbsent(a.getClass(), c -> vertx.createNetClient(options().setLocalAddress(a.getHostAddress())));
+            bound.computeIfAbsent(a.getClass(), c -> vertx.createNetClient(security.applyTo(options())
+                    .setLocalAddress(a.getHostAddress())));
         }
         if (!ownAddresses.isEmpty()) {
             LOG.info("Replica fetchers of node {} connect from {}", localNode, ownAddresses);
@@ -76,12 +82,12 @@ public final class ReplicaFetcherManager implements Replication.FollowerRegistry
      * leaders' registered hosts and this broker's own.
      */
     public static Future<ReplicaFetcherManager> start(Vertx vertx, BrokerConfig config, BrokerDirectory directory,
-                                                      HostResolver hosts) {
+                                                      HostResolver hosts, InterBrokerSecurity security) {
         Holder holder = new Holder();
         String ownHost = config.advertisedFor(config.listeners().get(0)).host();
         return vertx.deployVerticle(holder)
                 .compose(id -> vertx.executeBlocking(() -> localAddressesOf(ownHost), false))
-                .map(own -> new ReplicaFetcherManager(vertx, holder.own(), config, directory, hosts, own));
+                .map(own -> new ReplicaFetcherManager(vertx, holder.own(), config, directory, hosts, own, security));
     }
 
     /**
@@ -114,18 +120,40 @@ public final class ReplicaFetcherManager implements Replication.FollowerRegistry
      * from that address; else by name from wherever the kernel picks. Completes on the manager's context.
      */
     Future<NetSocket> connect(BrokerEndpoint leader) {
+        Future<NetSocket> socket;
         if (bound.isEmpty()) {
-            return client.connect(leader.port(), leader.host());
-        }
-        return hosts.resolve(leader.host()).compose(addresses -> {
-            for (InetAddress a : addresses) {
-                NetClient c = bound.get(a.getClass());
-                if (c != null) {
-                    return c.connect(leader.port(), a.getHostAddress());
+            socket = client.connect(leader.port(), leader.host());
+        } else {
+            socket = hosts.resolve(leader.host()).compose(addresses -> {
+                for (InetAddress a : addresses) {
+                    NetClient c = bound.get(a.getClass());
+                    if (c != null) {
+                        // the certificate is checked against the registered name, not the address it resolved to;
+                        // ConnectOptions do not inherit the client's ssl flag (only its TLS options)
+                        return c.connect(new ConnectOptions().setRemoteAddress(
+                                SocketAddress.inetSocketAddress(leader.port(), a.getHostAddress()))
+                                .setHost(leader.host()).setPort(leader.port()).setSsl(security.usesTls()));
+                    }
                 }
-            }
-            return client.connect(leader.port(), leader.host());
-        });
+                return client.connect(leader.port(), leader.host());
+            });
+        }
+        return socket.compose(s -> login(s, leader));
+    }
+
+    /** Logs in to the leader with SASL, if the inter-broker listener asks for it; closes the socket on failure. */
+    private Future<NetSocket> login(NetSocket socket, BrokerEndpoint leader) {
+        javax.security.sasl.SaslClient sasl;
+        try {
+            sasl = security.newSaslClient(leader.host());
+        } catch (javax.security.sasl.SaslException e) {
+            socket.close();
+            return Future.failedFuture(e);
+        }
+        if (sasl == null) {
+            return Future.succeededFuture(socket);
+        }
+        return BrokerLogin.run(vertx, socket, sasl, "runnel-replica-" + localNode, settings.requestTimeoutMs());
     }
 
     private static final class Holder extends AbstractVerticle {

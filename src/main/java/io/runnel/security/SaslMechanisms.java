@@ -196,7 +196,7 @@ final class SaslMechanisms implements AutoCloseable {
      * {@code sasl.jaas.config} and the JAAS file. With {@code optional}, none found gives a bare
      * OAuthBearerLoginModule entry instead of an error.
      */
-    private static List<AppConfigurationEntry> jaasEntries(Map<String, ?> values, Map<String, ?> originals,
+    static List<AppConfigurationEntry> jaasEntries(Map<String, ?> values, Map<String, ?> originals,
                                                            ListenerName listener, String mechanism, boolean optional) {
         String jaasKey = listener.saslMechanismConfigPrefix(mechanism) + SaslConfigs.SASL_JAAS_CONFIG;
         Object jaas = originals.get(jaasKey);

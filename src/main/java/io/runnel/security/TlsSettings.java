@@ -13,6 +13,7 @@ import javax.net.ssl.TrustManagerFactory;
 
 import io.vertx.core.http.ClientAuth;
 import io.vertx.core.net.KeyCertOptions;
+import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.TrustOptions;
 import org.apache.kafka.common.config.ConfigException;
@@ -38,22 +39,40 @@ final class TlsSettings {
     private final ClientAuth clientAuth;
     private final List<String> protocols;
     private final List<String> cipherSuites;
+    // ssl.endpoint.identification.algorithm: how a client side checks the server's name ("" for not at all)
+    private final String endpointIdentification;
 
     private TlsSettings(KeyManagerFactory keyManagers, TrustManagerFactory trustManagers, ClientAuth clientAuth,
-                        List<String> protocols, List<String> cipherSuites) {
+                        List<String> protocols, List<String> cipherSuites, String endpointIdentification) {
         this.keyManagers = keyManagers;
         this.trustManagers = trustManagers;
         this.clientAuth = clientAuth;
         this.protocols = protocols;
         this.cipherSuites = cipherSuites;
+        this.endpointIdentification = endpointIdentification;
     }
 
     /**
      * @param values the listener's resolved settings (typed as Kafka's ConfigDef parses them)
      * @param prefix the listener's prefix ({@code listener.name.<listener>.}), for error messages
      */
-    @SuppressWarnings("unchecked")
     static TlsSettings of(Map<String, ?> values, String listenerName, String prefix) {
+        return of(values, listenerName, prefix, true);
+    }
+
+    /**
+     * The client side of a listener's TLS, as a broker connects to another broker's listener of that name: the
+     * same stores (the keystore, if any, is this broker's certificate for listeners that ask for one; the
+     * truststore checks the other broker's, the JDK's default trust without one) and
+     * {@code ssl.endpoint.identification.algorithm} (Kafka's default {@code https} checks the certificate
+     * against the name or address the broker registered).
+     */
+    static TlsSettings forClient(Map<String, ?> values, String listenerName, String prefix) {
+        return of(values, listenerName, prefix, false);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static TlsSettings of(Map<String, ?> values, String listenerName, String prefix, boolean server) {
         Map<String, Object> ssl = new HashMap<>();
         values.forEach((k, v) -> {
             if (k.startsWith("ssl.")) {
@@ -71,13 +90,13 @@ final class TlsSettings {
                     + " (settings " + prefix + "ssl.* override ssl.*)");
         }
         KeyStore keystore = factory.keystore();
-        if (keystore == null) {
+        if (keystore == null && server) {
             throw new ConfigException(SslConfigs.SSL_KEYSTORE_LOCATION_CONFIG, null, "listener " + listenerName
                     + " serves TLS and needs a keystore (" + SslConfigs.SSL_KEYSTORE_LOCATION_CONFIG + ", or "
                     + SslConfigs.SSL_KEYSTORE_KEY_CONFIG + " and " + SslConfigs.SSL_KEYSTORE_CERTIFICATE_CHAIN_CONFIG
                     + " with " + SslConfigs.SSL_KEYSTORE_TYPE_CONFIG + "=PEM, optionally under " + prefix + ")");
         }
-        KeyManagerFactory kmf = keyManagers(keystore, (Password) ssl.get(SslConfigs.SSL_KEY_PASSWORD_CONFIG),
+        KeyManagerFactory kmf = keystore == null ? null : keyManagers(keystore, (Password) ssl.get(SslConfigs.SSL_KEY_PASSWORD_CONFIG),
                 (Password) ssl.get(SslConfigs.SSL_KEYSTORE_PASSWORD_CONFIG), listenerName);
         TrustManagerFactory tmf = null;
         KeyStore truststore = factory.truststore();
@@ -97,15 +116,17 @@ final class TlsSettings {
             case "requested" -> ClientAuth.REQUEST;
             default -> ClientAuth.NONE;
         };
-        if (clientAuth != ClientAuth.NONE && tmf == null) {
+        if (server && clientAuth != ClientAuth.NONE && tmf == null) {
             throw new ConfigException(BrokerSecurityConfigs.SSL_CLIENT_AUTH_CONFIG, auth, "listener " + listenerName
                     + " asks clients for certificates but has no truststore to check them ("
                     + SslConfigs.SSL_TRUSTSTORE_LOCATION_CONFIG + ")");
         }
         List<String> protocols = (List<String>) ssl.get(SslConfigs.SSL_ENABLED_PROTOCOLS_CONFIG);
         List<String> ciphers = (List<String>) ssl.get(SslConfigs.SSL_CIPHER_SUITES_CONFIG);
+        Object identification = values.get(SslConfigs.SSL_ENDPOINT_IDENTIFICATION_ALGORITHM_CONFIG);
         return new TlsSettings(kmf, tmf, clientAuth, protocols == null ? List.of() : new ArrayList<>(protocols),
-                ciphers == null ? List.of() : new ArrayList<>(ciphers));
+                ciphers == null ? List.of() : new ArrayList<>(ciphers),
+                identification == null ? "" : identification.toString().trim());
     }
 
     /**
@@ -156,6 +177,31 @@ final class TlsSettings {
         for (String suite : cipherSuites) {
             options.addEnabledCipherSuite(suite);
         }
+    }
+
+    /**
+     * Turns TLS on in a client's {@code options}: this broker's certificate (if it has a keystore) for servers that
+     * ask for one, the trust store (else the JDK's default trust), protocols, cipher suites and the host name check.
+     */
+    void applyTo(NetClientOptions options) {
+        options.setSsl(true).setHostnameVerificationAlgorithm(endpointIdentification.toUpperCase(java.util.Locale.ROOT));
+        if (keyManagers != null) {
+            options.setKeyCertOptions(KeyCertOptions.wrap(keyManagers));
+        }
+        if (trustManagers != null) {
+            options.setTrustOptions(TrustOptions.wrap(trustManagers));
+        }
+        if (!protocols.isEmpty()) {
+            options.setEnabledSecureTransportProtocols(new LinkedHashSet<>(protocols));
+        }
+        for (String suite : cipherSuites) {
+            options.addEnabledCipherSuite(suite);
+        }
+    }
+
+    /** Whether a client checks the server's certificate against the host it connects to. */
+    boolean verifiesHostname() {
+        return !endpointIdentification.isEmpty();
     }
 
     private static String rootMessage(Throwable e) {
