@@ -209,6 +209,48 @@ class ExternalBridgesIT {
     }
 
     @Test
+    void aDeliveryFailedByTheClientComesAgainAndAnAckedOneDoesNot() throws Exception {
+        String topic = RunnelNode.uniqueName("bridge-nack");
+        node.createTopic(topic, 1);
+        String inbox = "runnel.client." + UUID.randomUUID();
+        try (Frames c = new Frames()) {
+            c.register(inbox, bearer());
+            JsonObject sub = c.request("runnel.subscribe", new JsonObject().put("group", "g-" + topic)
+                    .put("topics", new JsonArray().add(topic)).put("address", inbox).put("encoding", "text")
+                    .put("autoOffsetReset", "earliest").put("credits", 1), bearer());
+            assertThat(sub.getString("type")).as(sub.encode()).isEqualTo("message");
+            try (var p = node.producer()) {
+                p.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, "k", "first")).get(30, TimeUnit.SECONDS);
+                p.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, "k", "second")).get(30, TimeUnit.SECONDS);
+            }
+            JsonObject delivery = nextDelivery(c, inbox);
+            assertThat(delivery.getJsonObject("body").getString("value")).isEqualTo("first");
+            // fail it: the same record comes again
+            c.write(new JsonObject().put("type", "send").put("address", delivery.getString("replyAddress"))
+                    .put("failureCode", 500).put("message", "not now")
+                    .put("headers", new JsonObject().put("authorization", bearer())));
+            JsonObject again = nextDelivery(c, inbox);
+            assertThat(again.getJsonObject("body").getString("value")).isEqualTo("first");
+            assertThat(again.getJsonObject("body").getLong("offset")).isZero();
+            c.write(new JsonObject().put("type", "send").put("address", again.getString("replyAddress"))
+                    .put("body", new JsonObject()).put("headers", new JsonObject().put("authorization", bearer())));
+            JsonObject next = nextDelivery(c, inbox);
+            assertThat(next.getJsonObject("body").getString("value")).isEqualTo("second");
+            assertThat(next.getJsonObject("body").getLong("offset")).isEqualTo(1);
+        }
+    }
+
+    private static JsonObject nextDelivery(Frames c, String inbox) throws IOException {
+        while (true) {
+            JsonObject f = c.read();
+            if (inbox.equals(f.getString("address"))) {
+                return f;
+            }
+            assertThat(f.getString("type")).as(f.encode()).isNotEqualTo("err");
+        }
+    }
+
+    @Test
     void aMalformedFrameClosesOnlyItsConnection() throws Exception {
         try (Frames bystander = new Frames()) {
             byte[][] malformed = {
