@@ -189,16 +189,16 @@ public final class ClientQuotaHandlers {
         if (whole == null) {
             return new ApiError(Errors.INVALID_REQUEST, "Invalid configuration key " + key);
         }
+        if (!(value > 0) || Double.isInfinite(value)) {
+            return new ApiError(Errors.INVALID_REQUEST, "Configuration " + key + " must be a positive number, not "
+                    + value);
+        }
         if (whole) {
             double epsilon = 1e-6;
             long asLong = (long) (value + epsilon);
             if (Math.abs(asLong - value) > epsilon) {
                 return new ApiError(Errors.INVALID_REQUEST, "Configuration " + key + " must be a Long value");
             }
-        }
-        if (!(value > 0) || Double.isInfinite(value)) {
-            return new ApiError(Errors.INVALID_REQUEST, "Configuration " + key + " must be a positive number, not "
-                    + value);
         }
         return null;
     }
