@@ -396,4 +396,78 @@ class ClientQuotasIT {
             assertThat(bob.listTopics().names().get(30, TimeUnit.SECONDS)).contains("bobs");
         }
     }
+
+    @Test
+    void withAnAuthorizerQuotasNeedClusterConfigPermissionsAndUserQuotasFollowThePrincipal() throws Exception {
+        Map<String, String> p = new HashMap<>();
+        p.put("log.dirs", dir.resolve("data").toString());
+        p.put("listeners", "SASL_PLAINTEXT://127.0.0.1:0");
+        p.put("inter.broker.listener.name", "SASL_PLAINTEXT");
+        p.put("admin.listener", "127.0.0.1:0");
+        p.put("offsets.topic.num.partitions", "1");
+        p.put("sasl.enabled.mechanisms", "PLAIN");
+        p.put("listener.name.sasl_plaintext.plain.sasl.jaas.config",
+                "org.apache.kafka.common.security.plain.PlainLoginModule required user_admin=\"admin-secret\""
+                        + " user_bob=\"bob-secret\" user_carol=\"carol-secret\";");
+        p.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+        p.put("super.users", "User:admin");
+        Broker b = Broker.start(p).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        brokers.add(b);
+        try (Admin admin = Admin.create(plain(b, "admin")); Admin bob = Admin.create(plain(b, "bob"))) {
+            assertThatThrownBy(() -> alter(bob, user("bob"), "producer_byte_rate", 1.0))
+                    .hasCauseInstanceOf(org.apache.kafka.common.errors.ClusterAuthorizationException.class);
+            assertThatThrownBy(() -> describe(bob, ClientQuotaFilter.all()))
+                    .hasCauseInstanceOf(org.apache.kafka.common.errors.ClusterAuthorizationException.class);
+            // DESCRIBE_CONFIGS on the cluster lets bob read quotas, not change them
+            admin.createAcls(List.of(new org.apache.kafka.common.acl.AclBinding(
+                    new org.apache.kafka.common.resource.ResourcePattern(
+                            org.apache.kafka.common.resource.ResourceType.CLUSTER, "kafka-cluster",
+                            org.apache.kafka.common.resource.PatternType.LITERAL),
+                    new org.apache.kafka.common.acl.AccessControlEntry("User:bob", "*",
+                            org.apache.kafka.common.acl.AclOperation.DESCRIBE_CONFIGS,
+                            org.apache.kafka.common.acl.AclPermissionType.ALLOW)))).all().get(30, TimeUnit.SECONDS);
+            alter(admin, user("carol"), "producer_byte_rate", 10_240.0);
+            assertThat(describe(bob, ClientQuotaFilter.all())).containsKey(user("carol"));
+            assertThatThrownBy(() -> alter(bob, user("bob"), "producer_byte_rate", 1.0))
+                    .hasCauseInstanceOf(org.apache.kafka.common.errors.ClusterAuthorizationException.class);
+            admin.createAcls(List.of(new org.apache.kafka.common.acl.AclBinding(
+                    new org.apache.kafka.common.resource.ResourcePattern(
+                            org.apache.kafka.common.resource.ResourceType.TOPIC, "carols",
+                            org.apache.kafka.common.resource.PatternType.LITERAL),
+                    new org.apache.kafka.common.acl.AccessControlEntry("User:carol", "*",
+                            org.apache.kafka.common.acl.AclOperation.ALL,
+                            org.apache.kafka.common.acl.AclPermissionType.ALLOW)))).all().get(30, TimeUnit.SECONDS);
+            admin.createTopics(List.of(new NewTopic("carols", 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+        }
+        // carol's user quota (10 KiB/s) applies whatever her client id: past her first ten seconds' worth she is throttled
+        Map<String, Object> pc = plain(b, "carol");
+        pc.remove(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG);
+        pc.put(CommonClientConfigs.CLIENT_ID_CONFIG, "any-client-id");
+        pc.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        pc.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pc)) {
+            for (int i = 0; i < 130; i++) {
+                producer.send(new ProducerRecord<>("carols", new byte[1000])).get(30, TimeUnit.SECONDS);
+            }
+            assertThat(metric(producer.metrics(), "producer-metrics", "produce-throttle-time-max")).isPositive();
+        }
+        // the throttling shows in /metrics
+        java.net.http.HttpResponse<String> scrape = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + b.adminPort() + "/metrics"))
+                        .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(scrape.body()).containsPattern("runnel_quota_throttle_time_milliseconds_count\\{quota=\"PRODUCE\",?\\} [1-9]")
+                .contains("runnel_quota_limit{client_id=\"\",quota=\"PRODUCE\",user=\"carol\"} 10240.0");
+    }
+
+    private static Map<String, Object> plain(Broker b, String user) {
+        Map<String, Object> c = new HashMap<>();
+        c.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, b.bootstrapServers("SASL_PLAINTEXT"));
+        c.put(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, "SASL_PLAINTEXT");
+        c.put("sasl.mechanism", "PLAIN");
+        c.put("sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
+                + user + "\" password=\"" + user + "-secret\";");
+        c.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 20_000);
+        c.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+        return c;
+    }
 }
