@@ -46,6 +46,12 @@ import org.slf4j.LoggerFactory;
  * channel's auto-read is turned off, so nothing more is read from the socket) while too many requests are in
  * flight, the write queue is full or the budget refused memory.
  *
+ * <p>Client quotas ({@link ClientQuotas}): each answered request is charged to its user and client id (a Produce its
+ * frame's size, a consumer's Fetch its response's size, every request but the exempt ones its time on the event
+ * loop); over a quota, the response carries {@code throttle_time_ms} (a consumer's Fetch is answered empty, as in
+ * Kafka) and reading stops for that time, the way Kafka mutes a throttled channel. A consumer's Fetch is capped
+ * beforehand at what its quota allows over the sampling windows.
+ *
  * <p>Threading: everything here runs on the connection's event loop; handler futures may complete
  * elsewhere and are brought back with {@link ContextInternal#execute}. {@link RequestMemory} calls
  * {@link #progressRate}, {@link #evict} and {@link #wake} from any thread.
@@ -627,21 +633,29 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
         if (throttled && end - throttleEndNanos <= 0) {
             return;
         }
+        boolean timerPending = throttled;
         throttleEndNanos = end;
         if (!throttled) {
             throttled = true;
             updateReading();
         }
-        context.nettyEventLoop().schedule(this::unmuteWhenDue, ms, java.util.concurrent.TimeUnit.MILLISECONDS);
+        if (!timerPending) {
+            // one timer at a time: when it fires before an extended end, it sets itself again for the rest
+            context.nettyEventLoop().schedule(this::unmuteWhenDue, ms, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
     }
 
     private void unmuteWhenDue() {
         if (!throttled || closed) {
             return;
         }
-        if (System.nanoTime() - throttleEndNanos >= 0) {
+        long left = throttleEndNanos - System.nanoTime();
+        if (left <= 0) {
             throttled = false;
             updateReading();
+        } else {
+            // the throttle was extended since this timer was set (or it fired early): wait for the rest
+            context.nettyEventLoop().schedule(this::unmuteWhenDue, left, java.util.concurrent.TimeUnit.NANOSECONDS);
         }
     }
 

@@ -470,4 +470,34 @@ class ClientQuotasIT {
         c.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
         return c;
     }
+
+    @Test
+    void requestTimeOverQuotaIsThrottledAndTheConnectionMuted() throws Exception {
+        Broker b = start();
+        try (Admin admin = admin(b)) {
+            // RawKafkaClient's client id; a hundredth of a percent of a thread: about 1 ms of the node's time per 10 s
+            alter(admin, clientId("raw-test"), "request_percentage", 0.01);
+        }
+        try (io.runnel.testutil.RawKafkaClient raw = new io.runnel.testutil.RawKafkaClient(b.bootstrapServers("PLAINTEXT"))) {
+            raw.readTimeout(30_000);
+            int throttle = 0;
+            long sent = 0;
+            for (int i = 0; i < 10_000 && throttle == 0; i++) {
+                sent = System.nanoTime();
+                org.apache.kafka.common.requests.MetadataResponse r = raw.send(
+                        org.apache.kafka.common.requests.MetadataRequest.Builder.allTopics().build((short) 12));
+                throttle = r.throttleTimeMs();
+            }
+            assertThat(throttle).as("a Metadata response with throttle_time_ms").isPositive()
+                    // Kafka caps the request-time throttle at one window
+                    .isLessThanOrEqualTo(1000);
+            // the connection is muted: the next request is not even read until the throttle time has passed since
+            // the throttled request was answered (which was after it was sent)
+            raw.send(org.apache.kafka.common.requests.MetadataRequest.Builder.allTopics().build((short) 12));
+            long waitedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent);
+            System.out.printf("QUOTA request: throttle_time_ms %d, next answer %d ms after the throttled request was"
+                    + " sent%n", throttle, waitedMs);
+            assertThat(waitedMs).isGreaterThanOrEqualTo(throttle);
+        }
+    }
 }
