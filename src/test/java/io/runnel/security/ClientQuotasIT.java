@@ -500,4 +500,49 @@ class ClientQuotasIT {
             assertThat(waitedMs).isGreaterThanOrEqualTo(throttle);
         }
     }
+
+    @Test
+    void aConsumerFetchIsCappedAtWhatItsQuotaAllowsOverTheWindows() throws Exception {
+        Broker b = start();
+        String topic = "quota-cap";
+        try (Admin admin = admin(b)) {
+            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+            // 10 KiB/s: no response may carry more than 10 windows' worth, 100 KiB (Kafka 4.4.0 answered this consumer's
+            // first poll with 96 000 record bytes: six whole batches, the partial seventh dropped by the client)
+            alter(admin, clientId("capped-consumer"), "consumer_byte_rate", 10_240.0);
+        }
+        Map<String, Object> pc = new HashMap<>();
+        pc.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, b.bootstrapServers("PLAINTEXT"));
+        pc.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        pc.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        pc.put(ProducerConfig.BATCH_SIZE_CONFIG, 16 * 1024);
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pc)) {
+            for (int i = 0; i < 2000; i++) {
+                producer.send(new ProducerRecord<>(topic, new byte[1000]));
+            }
+            producer.flush();
+        }
+        Map<String, Object> cc = new HashMap<>();
+        cc.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, b.bootstrapServers("PLAINTEXT"));
+        cc.put(CommonClientConfigs.CLIENT_ID_CONFIG, "capped-consumer");
+        cc.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+        cc.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+        cc.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        cc.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 50 * 1024 * 1024);
+        cc.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 100_000);
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(cc)) {
+            consumer.assign(List.of(new org.apache.kafka.common.TopicPartition(topic, 0)));
+            long first = 0;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (first == 0 && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    first += r.value().length;
+                }
+            }
+            double fetched = metric(consumer.metrics(), "consumer-fetch-manager-metrics", "fetch-size-max");
+            System.out.printf("QUOTA cap: first poll %d record bytes, largest fetch %.0f bytes%n", first, fetched);
+            assertThat(first).isPositive().isLessThanOrEqualTo(100 * 1024);
+            assertThat(fetched).isLessThanOrEqualTo(100 * 1024);
+        }
+    }
 }
