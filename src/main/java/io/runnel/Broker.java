@@ -419,6 +419,15 @@ public final class Broker {
                     .register(new io.runnel.api.ScramCredentialsHandlers.Describe(image.scram()))
                     .register(new io.runnel.api.ScramCredentialsHandlers.Alter(record -> MetadataFutures.on(
                             io.vertx.core.Vertx.currentContext(), quorum.propose(record))));
+            registry.register(new io.runnel.api.ClientQuotaHandlers.Describe(image.clientQuotas()))
+                    .register(new io.runnel.api.ClientQuotaHandlers.Alter(record -> MetadataFutures.on(
+                            io.vertx.core.Vertx.currentContext(), quorum.propose(record))));
+            io.runnel.quota.ClientQuotas clientQuotas = new io.runnel.quota.ClientQuotas(
+                    config.getInt(BrokerConfig.QUOTA_WINDOW_NUM),
+                    config.getInt(BrokerConfig.QUOTA_WINDOW_SIZE_SECONDS) * 1000L, image.clientQuotas()::all);
+            registry.quotas(clientQuotas);
+            metrics.bindQuotas(clientQuotas);
+            vertx.setPeriodic(60_000, id -> clientQuotas.expireIdle(System.currentTimeMillis()));
             io.runnel.security.AclAuthorizer authorizer = authorizer(config, image::acls);
             if (authorizer == null) {
                 registry.register(new io.runnel.api.AclsWithoutAuthorizerHandlers.Describe())

@@ -170,6 +170,7 @@ public final class AdminVerticle extends AbstractVerticle {
     /** Refreshes the partition and lag gauges, then renders every meter in Prometheus text format. */
     private void scrape(RoutingContext ctx) {
         metrics.refreshPartitions(partitions);
+        metrics.refreshQuotas();
         Future<Void> lag = groupRoutes.lagSamples().map(samples -> {
             metrics.updateLag(samples);
             return null;

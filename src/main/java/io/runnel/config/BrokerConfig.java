@@ -48,6 +48,8 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String SASL_SERVER_MAX_RECEIVE_SIZE = BrokerSecurityConfigs.SASL_SERVER_MAX_RECEIVE_SIZE_CONFIG;
     public static final String CONNECTIONS_MAX_REAUTH_MS = BrokerSecurityConfigs.CONNECTIONS_MAX_REAUTH_MS_CONFIG;
     public static final String CONNECTION_FAILED_AUTHENTICATION_DELAY_MS = "connection.failed.authentication.delay.ms";
+    public static final String QUOTA_WINDOW_NUM = "quota.window.num";
+    public static final String QUOTA_WINDOW_SIZE_SECONDS = "quota.window.size.seconds";
     public static final String LOG_DIRS = "log.dirs";
     public static final String LOG_DIR = "log.dir";
     public static final String CLUSTER_ID = "cluster.id";
@@ -192,6 +194,10 @@ public final class BrokerConfig extends AbstractConfig {
                             + " but an OAuth token's expiry.")
             .define(CONNECTION_FAILED_AUTHENTICATION_DELAY_MS, Type.INT, 100, atLeast(0), LOW,
                     "How long a failed authentication's answer is held before the connection is closed.")
+            .define(QUOTA_WINDOW_NUM, Type.INT, 11, atLeast(1), LOW,
+                    "The number of samples to retain in memory for client quotas.")
+            .define(QUOTA_WINDOW_SIZE_SECONDS, Type.INT, 1, atLeast(1), LOW,
+                    "The time span of each sample for client quotas.")
             .define(LOG_DIRS, Type.LIST, null, HIGH, "Directories holding partition logs.")
             .define(LOG_DIR, Type.STRING, "data", HIGH, "Log directory used when log.dirs is not set.")
             .define(NUM_PARTITIONS, Type.INT, 1, atLeast(1), MEDIUM, "Partitions of auto-created topics.")

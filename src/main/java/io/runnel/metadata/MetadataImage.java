@@ -96,6 +96,8 @@ public final class MetadataImage {
     private final Map<String, Map<String, String>> brokerConfigs = new ConcurrentHashMap<>();
     /** Users' SCRAM credentials (salted, never passwords), with the cache the SASL servers read. */
     private final ScramCredentials scram = new ScramCredentials();
+    /** Client quotas by user / client id entity, read by the quota managers of every connection. */
+    private final ClientQuotaRecords clientQuotas = new ClientQuotaRecords();
     private final Predicate<Map<String, String>> uncleanAllowed;
     private volatile long nextProducerId;
     private volatile long controllerEpoch;
@@ -187,6 +189,11 @@ public final class MetadataImage {
         return scram;
     }
 
+    /** The cluster's client quotas. */
+    public ClientQuotaRecords clientQuotas() {
+        return clientQuotas;
+    }
+
     public long controllerEpoch() {
         return controllerEpoch;
     }
@@ -226,6 +233,10 @@ public final class MetadataImage {
             case MetadataRecords.LOG_DIR_OFFLINE -> logDirOffline(record);
             case ScramCredentials.ALTER -> new Applied(scram.apply(record),
                     new MetadataDelta(List.of(), List.of(), List.of(), false, offset));
+            case ClientQuotaRecords.ALTER -> {
+                clientQuotas.apply(record);
+                yield new Applied(new JsonObject(), emptyDelta());
+            }
             case AclRecords.CREATE_ACLS -> {
                 acls = AclRecords.applyCreate(acls, record);
                 yield new Applied(new JsonObject(), emptyDelta());
@@ -599,7 +610,8 @@ public final class MetadataImage {
         return new JsonObject().put("offset", offset).put("controllerEpoch", controllerEpoch)
                 .put("nextProducerId", nextProducerId).put("brokers", bs).put("topics", ts).put("brokerConfigs", cs)
                 .put("offlineDirs", od).put("scramCredentials", scram.toJson())
-                .put(AclRecords.SNAPSHOT_KEY, acls.toJson());
+                .put(AclRecords.SNAPSHOT_KEY, acls.toJson())
+                .put(ClientQuotaRecords.SNAPSHOT_KEY, clientQuotas.toJson());
     }
 
     /** Replaces the image by a snapshot's content. Called on the apply thread, before anything reads it. */
@@ -635,6 +647,8 @@ public final class MetadataImage {
         });
         // absent from snapshots taken before SCRAM credentials were kept
         scram.load(j.getJsonObject("scramCredentials"));
+        // absent from snapshots taken before client quotas were kept
+        clientQuotas.load(j.getJsonArray(ClientQuotaRecords.SNAPSHOT_KEY));
         // absent from snapshots taken before offline log directories were reported
         j.getJsonArray("offlineDirs", new JsonArray()).forEach(o -> {
             JsonObject d = (JsonObject) o;

@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -271,6 +272,47 @@ public final class BrokerMetrics {
         Gauge.builder(MeterNames.LOG_CLEANER_TIME_SINCE_LAST_RUN, cleaner,
                         c -> c.lastRunMs() < 0 ? Double.NaN : (System.currentTimeMillis() - c.lastRunMs()) / 1000.0)
                 .baseUnit("seconds").description("Time since the cleaner last completed a cleaning").register(registry);
+    }
+
+    private volatile io.runnel.quota.ClientQuotas quotas;
+    private MultiGauge quotaRate;
+    private MultiGauge quotaLimit;
+    private final DistributionSummary[] throttleTime = new DistributionSummary[io.runnel.quota.QuotaType.values().length];
+
+    /** Meters of the client quotas: throttle times as they are given, rates and limits re-listed at each scrape. */
+    public void bindQuotas(io.runnel.quota.ClientQuotas q) {
+        for (io.runnel.quota.QuotaType type : io.runnel.quota.QuotaType.values()) {
+            throttleTime[type.ordinal()] = DistributionSummary.builder(MeterNames.QUOTA_THROTTLE_TIME)
+                    .baseUnit("milliseconds").tag(MeterNames.TAG_QUOTA, type.name())
+                    .description("Throttle time given to clients over a quota").register(registry);
+        }
+        quotaRate = MultiGauge.builder(MeterNames.QUOTA_RATE)
+                .description("Measured rate of a quota: bytes/s, or percent of a thread for REQUEST").register(registry);
+        quotaLimit = MultiGauge.builder(MeterNames.QUOTA_LIMIT)
+                .description("The quota the rate is held to").register(registry);
+        q.listener((type, ms) -> throttleTime[type.ordinal()].record(ms));
+        quotas = q;
+    }
+
+    /** Re-lists the quota rate gauges (users and client ids come and go); called at each scrape. */
+    public void refreshQuotas() {
+        io.runnel.quota.ClientQuotas q = quotas;
+        if (q == null) {
+            return;
+        }
+        List<MultiGauge.Row<?>> rates = new ArrayList<>();
+        List<MultiGauge.Row<?>> limits = new ArrayList<>();
+        long now = System.currentTimeMillis();
+        for (io.runnel.quota.QuotaType type : io.runnel.quota.QuotaType.values()) {
+            q.of(type).forEachRate(now, (user, clientId, rate, limit) -> {
+                Tags tags = Tags.of(MeterNames.TAG_QUOTA, type.name(), MeterNames.TAG_USER, user,
+                        MeterNames.TAG_CLIENT_ID, clientId);
+                rates.add(MultiGauge.Row.of(tags, rate));
+                limits.add(MultiGauge.Row.of(tags, limit));
+            });
+        }
+        quotaRate.register(rates, true);
+        quotaLimit.register(limits, true);
     }
 
     /** Re-lists the per-partition gauges (partitions come and go); their values are read live at scrape. */

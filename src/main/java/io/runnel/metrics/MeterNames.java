@@ -75,6 +75,18 @@ public final class MeterNames {
     public static final String GROUP_LAG = "runnel.group.lag";
     public static final String GROUP_LAG_SUM = "runnel.group.lag.sum";
 
+    // client quotas (producer_byte_rate, consumer_byte_rate, request_percentage)
+    /** Kafka quota type: PRODUCE, FETCH or REQUEST. */
+    public static final String TAG_QUOTA = "quota";
+    /** The user and client id a quota's usage is measured for ("" where the matched quota entity has none). */
+    public static final String TAG_USER = "user";
+    public static final String TAG_CLIENT_ID = "client_id";
+    /** Throttle times given to clients over a quota (Kafka's throttle-time), tagged by quota. */
+    public static final String QUOTA_THROTTLE_TIME = "runnel.quota.throttle.time";
+    /** The measured rate (bytes/s, or percent of a thread) and its limit, per quota, user and client id. */
+    public static final String QUOTA_RATE = "runnel.quota.rate";
+    public static final String QUOTA_LIMIT = "runnel.quota.limit";
+
     // how late event-loop timers fire: a busy or blocked event loop shows here first
     public static final String EVENT_LOOP_DELAY = "runnel.eventloop.delay";
 }

@@ -35,6 +35,18 @@ public final class ApiRegistry {
         return this;
     }
 
+    private volatile io.runnel.quota.ClientQuotas quotas = io.runnel.quota.ClientQuotas.NONE;
+
+    /** The client quotas connections charge requests to and throttle by. */
+    public io.runnel.quota.ClientQuotas quotas() {
+        return quotas;
+    }
+
+    public ApiRegistry quotas(io.runnel.quota.ClientQuotas q) {
+        this.quotas = q;
+        return this;
+    }
+
     public BrokerMetrics metrics() {
         return metrics;
     }

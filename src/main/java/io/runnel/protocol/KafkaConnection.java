@@ -9,6 +9,8 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.channel.FileRegion;
 import io.runnel.api.ApiHandler;
+import io.runnel.quota.ClientQuotas;
+import io.runnel.quota.QuotaType;
 import io.runnel.security.Authentication;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
@@ -17,6 +19,8 @@ import io.vertx.core.internal.net.NetSocketInternal;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.errors.ApiException;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
+import org.apache.kafka.common.message.FetchRequestData;
+import org.apache.kafka.common.message.FetchResponseData;
 import org.apache.kafka.common.message.ProduceRequestData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
@@ -41,6 +45,12 @@ import org.slf4j.LoggerFactory;
  * closed. Reading stops (the
  * channel's auto-read is turned off, so nothing more is read from the socket) while too many requests are in
  * flight, the write queue is full or the budget refused memory.
+ *
+ * <p>Client quotas ({@link ClientQuotas}): each answered request is charged to its user and client id (a Produce its
+ * frame's size, a consumer's Fetch its response's size, every request but the exempt ones its time on the event
+ * loop); over a quota, the response carries {@code throttle_time_ms} (a consumer's Fetch is answered empty, as in
+ * Kafka) and reading stops for that time, the way Kafka mutes a throttled channel. A consumer's Fetch is capped
+ * beforehand at what its quota allows over the sampling windows.
  *
  * <p>Threading: everything here runs on the connection's event loop; handler futures may complete
  * elsewhere and are brought back with {@link ContextInternal#execute}. {@link RequestMemory} calls
@@ -88,6 +98,9 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
     private boolean closeHandled;
     private boolean readingPaused;
     private boolean waitingForMemory;
+    /** Muted for a client quota: nothing is read until {@link #throttleEndNanos} (Kafka's channel muting). */
+    private boolean throttled;
+    private long throttleEndNanos;
     /** Set when the budget asked this connection to close: {@link RequestMemory#evicted} is owed once closed. */
     private boolean evictionOwed;
     // progress of the frame being read, for the budget's choice of whom to evict (read from other threads);
@@ -420,6 +433,7 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
                     + " to " + handler.maxVersion() + ")");
             return null;
         }
+        long parseStart = System.nanoTime();
         RequestHeader header;
         AbstractRequest request;
         try {
@@ -430,6 +444,12 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
             return null;
         }
         boolean ownsFrame = aliasesFrame(apiKey);
+        boolean consumerFetch = request.data() instanceof FetchRequestData f
+                && (version >= 15 ? f.replicaState().replicaId() : f.replicaId()) < 0;
+        if (consumerFetch) {
+            capFetchToQuota((FetchRequestData) request.data(), header);
+        }
+        int frameBytes = frameBuf.writerIndex();
         Slot slot = enqueue();
         long started = System.nanoTime();
         RequestContext ctx = new RequestContext(header, socket.remoteAddress(), context, localNode, id, auth,
@@ -442,11 +462,12 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
         } catch (Throwable t) {
             result = Future.failedFuture(t);
         }
+        long servingNanos = System.nanoTime() - parseStart;
         result.onComplete(ar -> {
             registry.metrics().requestCompleted(apiKey, started);
             context.execute(() -> {
                 try {
-                    respond(slot, header, request, ar);
+                    respond(slot, header, request, ar, new Charge(frameBytes, servingNanos, consumerFetch));
                 } finally {
                     if (ownsFrame) {
                         releaseFrame(frameBuf, reserved);
@@ -486,7 +507,12 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
         return slot;
     }
 
-    private void respond(Slot slot, RequestHeader header, AbstractRequest request, AsyncResult<? extends ApiMessage> ar) {
+    /** What a request costs against the client's quotas: its frame's bytes, its time on the event loop. */
+    private record Charge(int frameBytes, long servingNanos, boolean consumerFetch) {
+    }
+
+    private void respond(Slot slot, RequestHeader header, AbstractRequest request, AsyncResult<? extends ApiMessage> ar,
+                         Charge charge) {
         if (closed) {
             return;
         }
@@ -509,11 +535,133 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
             response = request.getErrorResponse(0, cause).data();
         }
         try {
-            complete(slot, response == null ? null : ResponseEncoder.encode(alloc(), header.correlationId(), headerVersion,
-                    response, version));
+            ClientQuotas quotas = registry.quotas();
+            String user = principalName();
+            String clientId = header.clientId() == null ? "" : header.clientId();
+            long nowMs = System.currentTimeMillis();
+            int requestThrottle = exemptFromRequestQuota(apiKey, charge) ? 0 : quotas.request()
+                    .recordAndGetThrottleTimeMs(user, clientId, ClientQuotas.nanosToPercentage(charge.servingNanos()),
+                            nowMs);
+            int bandwidthThrottle = 0;
+            if (apiKey == ApiKeys.PRODUCE && ar.succeeded()) {
+                // Kafka charges a produce request's size, once it has been appended
+                bandwidthThrottle = quotas.produce().recordAndGetThrottleTimeMs(user, clientId, charge.frameBytes(),
+                        nowMs);
+            }
+            List<Object> parts = null;
+            if (charge.consumerFetch() && ar.succeeded() && quotas.fetch().enabled()) {
+                parts = ResponseEncoder.encode(alloc(), header.correlationId(), headerVersion, response, version);
+                long size = 0;
+                for (Object part : parts) {
+                    size += part instanceof ByteBuf b ? b.readableBytes() : ((FileRegion) part).count();
+                }
+                bandwidthThrottle = quotas.fetch().recordAndGetThrottleTimeMs(user, clientId, size, nowMs);
+                if (Math.max(bandwidthThrottle, requestThrottle) > 0) {
+                    // as Kafka: a throttled consumer gets no data (it was not sent, so it is not charged)
+                    quotas.fetch().unrecord(user, clientId, size, nowMs);
+                    parts.forEach(ReferenceCountUtil::safeRelease);
+                    parts = null;
+                    response = new FetchResponseData().setErrorCode(Errors.NONE.code())
+                            .setSessionId(((FetchResponseData) response).sessionId());
+                }
+            }
+            int throttle = Math.max(bandwidthThrottle, requestThrottle);
+            if (throttle > 0) {
+                quotas.throttled(bandwidthThrottle >= requestThrottle ? bandwidthType(apiKey) : QuotaType.REQUEST,
+                        throttle);
+                if (response != null) {
+                    ClientQuotas.setThrottleTimeMs(response, throttle);
+                }
+                parts = null;
+            }
+            if (parts == null && response != null) {
+                parts = ResponseEncoder.encode(alloc(), header.correlationId(), headerVersion, response, version);
+            }
+            complete(slot, parts);
+            if (throttle > 0) {
+                mute(throttle);
+            }
         } catch (RuntimeException e) {
             LOG.error("Cannot encode {} v{} response", apiKey, version, e);
             close("response encoding failed");
+        }
+    }
+
+    private static QuotaType bandwidthType(ApiKeys apiKey) {
+        return apiKey == ApiKeys.PRODUCE ? QuotaType.PRODUCE : QuotaType.FETCH;
+    }
+
+    /** The principal's name as quota entities name users (User:alice is "alice"; no SASL: "ANONYMOUS"). */
+    private String principalName() {
+        org.apache.kafka.common.security.auth.KafkaPrincipal p = auth.principal();
+        return p == null ? "" : p.getName();
+    }
+
+    /**
+     * Kafka exempts from the request-time quota what the cluster needs to work and what a client must be able to
+     * do to learn of its throttling: ApiVersions, the SASL exchange, inter-broker requests and replica fetches.
+     */
+    private static boolean exemptFromRequestQuota(ApiKeys apiKey, Charge charge) {
+        return apiKey == ApiKeys.API_VERSIONS || apiKey == ApiKeys.SASL_HANDSHAKE
+                || apiKey == ApiKeys.SASL_AUTHENTICATE || apiKey.clusterAction
+                || apiKey == ApiKeys.FETCH && !charge.consumerFetch();
+    }
+
+    /**
+     * Kafka's cap on a consumer's fetch under a byte-rate quota: no response larger than what the quota allows over
+     * {@code quota.window.num - 1} windows, so a single response cannot take a client far beyond it.
+     */
+    private void capFetchToQuota(FetchRequestData fetch, RequestHeader header) {
+        ClientQuotas quotas = registry.quotas();
+        if (!quotas.fetch().enabled()) {
+            return;
+        }
+        double max = quotas.fetch().maxValueInQuotaWindow(principalName(),
+                header.clientId() == null ? "" : header.clientId());
+        if (max < Integer.MAX_VALUE) {
+            int cap = (int) Math.max(1, max);
+            if (fetch.maxBytes() <= 0 || fetch.maxBytes() > cap) {
+                fetch.setMaxBytes(cap);
+            }
+            if (fetch.minBytes() > fetch.maxBytes()) {
+                fetch.setMinBytes(fetch.maxBytes());
+            }
+        }
+    }
+
+    /**
+     * Mutes the connection for a quota's throttle time, as Kafka does once a throttled response is sent: no request
+     * is read from it until the time is up. Nothing waits: reading is turned off and a timer on this event loop turns
+     * it back on. A longer throttle while muted extends it.
+     */
+    private void mute(int ms) {
+        long end = System.nanoTime() + ms * 1_000_000L;
+        if (throttled && end - throttleEndNanos <= 0) {
+            return;
+        }
+        boolean timerPending = throttled;
+        throttleEndNanos = end;
+        if (!throttled) {
+            throttled = true;
+            updateReading();
+        }
+        if (!timerPending) {
+            // one timer at a time: when it fires before an extended end, it sets itself again for the rest
+            context.nettyEventLoop().schedule(this::unmuteWhenDue, ms, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void unmuteWhenDue() {
+        if (!throttled || closed) {
+            return;
+        }
+        long left = throttleEndNanos - System.nanoTime();
+        if (left <= 0) {
+            throttled = false;
+            updateReading();
+        } else {
+            // the throttle was extended since this timer was set (or it fired early): wait for the rest
+            context.nettyEventLoop().schedule(this::unmuteWhenDue, left, java.util.concurrent.TimeUnit.NANOSECONDS);
         }
     }
 
@@ -551,7 +699,7 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
         if (closed) {
             return;
         }
-        boolean shouldPause = waitingForMemory || inflight.size() >= maxInflight || socket.writeQueueFull();
+        boolean shouldPause = waitingForMemory || throttled || inflight.size() >= maxInflight || socket.writeQueueFull();
         if (shouldPause != readingPaused) {
             readingPaused = shouldPause;
             long now = System.nanoTime();
