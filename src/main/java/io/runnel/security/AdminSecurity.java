@@ -1,0 +1,97 @@
+package io.runnel.security;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Map;
+
+import io.runnel.config.BrokerConfig;
+import io.vertx.core.net.NetServerOptions;
+import org.apache.kafka.common.security.authenticator.CredentialCache;
+import org.apache.kafka.common.security.scram.ScramCredential;
+import org.apache.kafka.common.security.scram.internals.ScramFormatter;
+import org.apache.kafka.common.security.scram.internals.ScramMechanism;
+
+/**
+ * The admin HTTP listener's TLS and users. TLS is on when any {@code admin.ssl.*} setting is given: the stores are
+ * Kafka's {@code ssl.*} settings under the prefix {@code admin.} (e.g. {@code admin.ssl.keystore.location}), which
+ * override the plain {@code ssl.*} ones, loaded by kafka-clients' DefaultSslEngineFactory as for a TLS listener.
+ * Over TLS, HTTP Basic users are checked against the SCRAM credentials of the metadata log.
+ *
+ * <p>Built once at start-up, off the event loop: a bad value throws a ConfigException naming the key.
+ * {@link #checkPassword} runs PBKDF2 (slow by design): call it off the event loop.
+ */
+public final class AdminSecurity {
+
+    public static final String PREFIX = "admin.";
+
+    private final TlsSettings tls;
+    private final CredentialCache scram;
+
+    private AdminSecurity(TlsSettings tls, CredentialCache scram) {
+        this.tls = tls;
+        this.scram = scram;
+    }
+
+    public static AdminSecurity of(BrokerConfig config, CredentialCache scram) {
+        boolean tlsOn = config.originals().keySet().stream().anyMatch(k -> k.startsWith(PREFIX + "ssl."));
+        TlsSettings tls = null;
+        if (tlsOn) {
+            Map<String, Object> values;
+            try {
+                values = config.valuesWithPrefixOverride(PREFIX);
+            } catch (org.apache.kafka.common.config.ConfigException e) {
+                throw new org.apache.kafka.common.config.ConfigException("Admin listener, an " + PREFIX
+                        + "ssl.* setting: " + e.getMessage());
+            }
+            tls = TlsSettings.of(values, "admin", PREFIX);
+        }
+        return new AdminSecurity(tls, scram);
+    }
+
+    /** Whether the admin listener serves HTTPS (and so takes HTTP Basic users). */
+    public boolean usesTls() {
+        return tls != null;
+    }
+
+    /** Turns TLS on in the admin server's options (nothing without admin.ssl.* settings). */
+    public <T extends NetServerOptions> T applyTo(T options) {
+        if (tls != null) {
+            tls.applyTo(options);
+        }
+        return options;
+    }
+
+    /**
+     * Whether {@code password} is {@code user}'s, by any of its SCRAM credentials: the salted password is derived
+     * with the stored salt and iterations and its stored and server keys compared in constant time. Blocking (PBKDF2).
+     */
+    public boolean checkPassword(String user, String password) {
+        if (scram == null) {
+            return false;
+        }
+        for (ScramMechanism m : ScramMechanism.values()) {
+            CredentialCache.Cache<ScramCredential> cache = scram.cache(m.mechanismName(), ScramCredential.class);
+            ScramCredential credential = cache == null ? null : cache.get(user);
+            if (credential == null) {
+                continue;
+            }
+            try {
+                ScramFormatter f = new ScramFormatter(m);
+                byte[] salted = f.saltedPassword(password, credential.salt(), credential.iterations());
+                boolean stored = MessageDigest.isEqual(f.storedKey(f.clientKey(salted)), credential.storedKey());
+                boolean server = MessageDigest.isEqual(f.serverKey(salted), credential.serverKey());
+                return stored & server;
+            } catch (java.security.GeneralSecurityException e) {
+                return false;
+            }
+        }
+        // unknown user: as much work as a known one, so that timing does not tell users apart
+        try {
+            new ScramFormatter(ScramMechanism.SCRAM_SHA_256).saltedPassword(password,
+                    "runnel-no-such-user".getBytes(StandardCharsets.UTF_8), 4096);
+        } catch (java.security.GeneralSecurityException ignored) {
+            // nothing to compare anyway
+        }
+        return false;
+    }
+}
