@@ -187,9 +187,12 @@ public final class AdminVerticle extends AbstractVerticle {
             int colon = decoded.indexOf(':');
             String user = colon < 0 ? decoded : decoded.substring(0, colon);
             String password = colon < 0 ? "" : decoded.substring(colon + 1);
-            // PBKDF2 is slow by design: off the event loop; the body waits (BodyHandler resumes the request)
+            // PBKDF2 is slow by design: off the event loop (unless verified lately); the body waits meanwhile
+            // (BodyHandler resumes the request)
             ctx.request().pause();
-            vertx.executeBlocking(() -> security.checkPassword(user, password), false).onComplete(ar -> {
+            Future<Boolean> checked = security.verifiedRecently(user, password) ? Future.succeededFuture(true)
+                    : vertx.executeBlocking(() -> security.checkPassword(user, password), false);
+            checked.onComplete(ar -> {
                 if (ar.succeeded() && ar.result()) {
                     AdminAccess access = new AdminAccess(authorizer,
                             new org.apache.kafka.common.security.auth.KafkaPrincipal(

@@ -24,8 +24,19 @@ public final class AdminSecurity {
 
     public static final String PREFIX = "admin.";
 
+    /** How long a verified password is remembered (so that the console's requests do not each run PBKDF2). */
+    static final long REMEMBER_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(5);
+    private static final int REMEMBER_MAX = 1024;
+
     private final TlsSettings tls;
     private final CredentialCache scram;
+    // user -> the credential a password was verified against and a salted SHA-256 of that password: valid while
+    // the user's credential is that very object (any change of it replaces the object) and not older than REMEMBER
+    private final java.util.concurrent.ConcurrentHashMap<String, Verified> verified =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private record Verified(ScramCredential credential, byte[] digest, long atNanos) {
+    }
 
     private AdminSecurity(TlsSettings tls, CredentialCache scram) {
         this.tls = tls;
@@ -66,8 +77,11 @@ public final class AdminSecurity {
      * with the stored salt and iterations and its stored and server keys compared in constant time. Blocking (PBKDF2).
      */
     public boolean checkPassword(String user, String password) {
-        if (scram == null) {
-            return false;
+        if (scram == null || password.isEmpty()) {
+            return false; // (an empty HMAC key is refused by the JDK; SCRAM passwords are never empty)
+        }
+        if (verifiedRecently(user, password)) {
+            return true;
         }
         for (ScramMechanism m : ScramMechanism.values()) {
             CredentialCache.Cache<ScramCredential> cache = scram.cache(m.mechanismName(), ScramCredential.class);
@@ -80,11 +94,18 @@ public final class AdminSecurity {
                 byte[] salted = f.saltedPassword(password, credential.salt(), credential.iterations());
                 boolean stored = MessageDigest.isEqual(f.storedKey(f.clientKey(salted)), credential.storedKey());
                 boolean server = MessageDigest.isEqual(f.serverKey(salted), credential.serverKey());
+                if (stored & server) {
+                    if (verified.size() >= REMEMBER_MAX) {
+                        verified.clear();
+                    }
+                    verified.put(user, new Verified(credential, digest(credential, password), System.nanoTime()));
+                }
                 return stored & server;
             } catch (java.security.GeneralSecurityException e) {
                 return false;
             }
         }
+        verified.remove(user);
         // unknown user: as much work as a known one, so that timing does not tell users apart
         try {
             new ScramFormatter(ScramMechanism.SCRAM_SHA_256).saltedPassword(password,
@@ -93,5 +114,33 @@ public final class AdminSecurity {
             // nothing to compare anyway
         }
         return false;
+    }
+
+    /**
+     * Whether {@code password} was verified for {@code user}'s current credential in the last five minutes: a SHA-256
+     * (microseconds), so a caller may try it on an event loop before {@link #checkPassword}.
+     */
+    public boolean verifiedRecently(String user, String password) {
+        Verified v = verified.get(user);
+        if (v == null || System.nanoTime() - v.atNanos() > REMEMBER_NANOS || scram == null) {
+            return false;
+        }
+        for (ScramMechanism m : ScramMechanism.values()) {
+            CredentialCache.Cache<ScramCredential> cache = scram.cache(m.mechanismName(), ScramCredential.class);
+            if (cache != null && cache.get(user) == v.credential()) {
+                return MessageDigest.isEqual(digest(v.credential(), password), v.digest());
+            }
+        }
+        return false;
+    }
+
+    private static byte[] digest(ScramCredential credential, String password) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            sha.update(credential.salt());
+            return sha.digest(password.getBytes(StandardCharsets.UTF_8));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 }
