@@ -189,7 +189,7 @@ public final class Broker {
             // how followers reach leaders: the inter-broker listener's TLS and SASL login, checked before start-up
             interBroker = io.runnel.security.InterBrokerSecurity.of(config);
             // the admin listener's admin.ssl.* stores, its HTTP Basic users those of the metadata log
-            adminSecurity = io.runnel.security.AdminSecurity.of(config, image.scram().cache());
+            adminSecurity = io.runnel.security.AdminSecurity.of(config, image.scram().cache(), listenerSecurity);
             scramBootstrap = io.runnel.metadata.ScramBootstrap.parse(config.getString(BrokerConfig.BOOTSTRAP_SCRAM_USERS));
             authorizer(config, () -> io.runnel.security.AclIndex.EMPTY); // a bad setting stops start-up here
             locks = lockDirs(config);

@@ -33,7 +33,9 @@ import org.slf4j.LoggerFactory;
  * <p>Auth: with {@code admin.auth.token} set, every request except the console's static files and
  * {@code /health} (neither carries data) needs {@code Authorization: Bearer <token>}; the live tail, which
  * browsers open with EventSource (no headers), may pass it as {@code access_token}. Without a token the
- * listener binds to 127.0.0.1 whatever host is configured, and says so at start-up.
+ * listener binds to 127.0.0.1 whatever host is configured, and says so at start-up. With {@code admin.ssl.*} the
+ * listener serves HTTPS and also takes users: HTTP Basic with a SCRAM user's password, or a bearer JWT an
+ * OAUTHBEARER listener would take; they act as {@code User:<name>} under the authorizer's ACLs ({@link AdminAccess}).
  *
  * <p>Threading: one instance on one event loop. Routes never block: they call futures of the topic
  * manager, the partition owners and the group coordinator, and disk reads go to executeBlocking.
@@ -194,22 +196,7 @@ public final class AdminVerticle extends AbstractVerticle {
                     : vertx.executeBlocking(() -> security.checkPassword(user, password), false);
             checked.onComplete(ar -> {
                 if (ar.succeeded() && ar.result()) {
-                    AdminAccess access = new AdminAccess(authorizer,
-                            new org.apache.kafka.common.security.auth.KafkaPrincipal(
-                                    org.apache.kafka.common.security.auth.KafkaPrincipal.USER_TYPE, user),
-                            ctx.request().remoteAddress() == null ? "*" : ctx.request().remoteAddress().hostAddress());
-                    ctx.put(AdminAccess.KEY, access);
-                    if (!path.startsWith("/api/")) {
-                        ctx.request().resume();
-                    }
-                    // the meters name every topic and group: the cluster's DESCRIBE, as DescribeCluster needs
-                    if (path.equals("/metrics") && !AdminAccess.require(ctx, access.cluster(
-                            org.apache.kafka.common.acl.AclOperation.DESCRIBE),
-                            org.apache.kafka.common.acl.AclOperation.DESCRIBE,
-                            org.apache.kafka.common.resource.ResourceType.CLUSTER, AdminAccess.CLUSTER)) {
-                        return;
-                    }
-                    ctx.next();
+                    admit(ctx, path, user);
                 } else {
                     ctx.request().resume();
                     unauthorized(ctx, token, users, "the user name or password is not valid");
@@ -223,8 +210,41 @@ public final class AdminVerticle extends AbstractVerticle {
             ctx.next();
             return;
         }
+        if (users && given != null && security.acceptsJwts() && given.indexOf('.') > 0) {
+            // not the token: a JWT, validated as the OAUTHBEARER listener validates its tokens (off the event loop)
+            ctx.request().pause();
+            vertx.executeBlocking(() -> security.validateJwt(given), false).onComplete(ar -> {
+                if (ar.succeeded() && ar.result() != null) {
+                    admit(ctx, path, ar.result());
+                } else {
+                    ctx.request().resume();
+                    unauthorized(ctx, token, users, "the bearer token is not valid");
+                }
+            });
+            return;
+        }
         unauthorized(ctx, token, users, given == null ? (users ? "credentials are required"
                 : "a bearer token is required") : "the bearer token is not valid");
+    }
+
+    /** Goes on as {@code User:<user>}, under the authorizer's ACLs. */
+    private void admit(RoutingContext ctx, String path, String user) {
+        AdminAccess access = new AdminAccess(authorizer,
+                new org.apache.kafka.common.security.auth.KafkaPrincipal(
+                        org.apache.kafka.common.security.auth.KafkaPrincipal.USER_TYPE, user),
+                ctx.request().remoteAddress() == null ? "*" : ctx.request().remoteAddress().hostAddress());
+        ctx.put(AdminAccess.KEY, access);
+        if (!path.startsWith("/api/")) {
+            ctx.request().resume();
+        }
+        // the meters name every topic and group: the cluster's DESCRIBE, as DescribeCluster needs
+        if (path.equals("/metrics") && !AdminAccess.require(ctx, access.cluster(
+                        org.apache.kafka.common.acl.AclOperation.DESCRIBE),
+                org.apache.kafka.common.acl.AclOperation.DESCRIBE,
+                org.apache.kafka.common.resource.ResourceType.CLUSTER, AdminAccess.CLUSTER)) {
+            return;
+        }
+        ctx.next();
     }
 
     private static void unauthorized(RoutingContext ctx, byte[] token, boolean users, String message) {

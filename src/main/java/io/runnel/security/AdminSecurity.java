@@ -15,7 +15,8 @@ import org.apache.kafka.common.security.scram.internals.ScramMechanism;
  * The admin HTTP listener's TLS and users. TLS is on when any {@code admin.ssl.*} setting is given: the stores are
  * Kafka's {@code ssl.*} settings under the prefix {@code admin.} (e.g. {@code admin.ssl.keystore.location}), which
  * override the plain {@code ssl.*} ones, loaded by kafka-clients' DefaultSslEngineFactory as for a TLS listener.
- * Over TLS, HTTP Basic users are checked against the SCRAM credentials of the metadata log.
+ * Over TLS, HTTP Basic users are checked against the SCRAM credentials of the metadata log, and bearer JWTs by the
+ * validator of the first Kafka listener that enables OAUTHBEARER.
  *
  * <p>Built once at start-up, off the event loop: a bad value throws a ConfigException naming the key.
  * {@link #checkPassword} runs PBKDF2 (slow by design): call it off the event loop.
@@ -30,6 +31,7 @@ public final class AdminSecurity {
 
     private final TlsSettings tls;
     private final CredentialCache scram;
+    private final SaslMechanisms jwts;
     // user -> the credential a password was verified against and a salted SHA-256 of that password: valid while
     // the user's credential is that very object (any change of it replaces the object) and not older than REMEMBER
     private final java.util.concurrent.ConcurrentHashMap<String, Verified> verified =
@@ -38,12 +40,21 @@ public final class AdminSecurity {
     private record Verified(ScramCredential credential, byte[] digest, long atNanos) {
     }
 
-    private AdminSecurity(TlsSettings tls, CredentialCache scram) {
+    private AdminSecurity(TlsSettings tls, CredentialCache scram, SaslMechanisms jwts) {
         this.tls = tls;
         this.scram = scram;
+        this.jwts = jwts;
     }
 
     public static AdminSecurity of(BrokerConfig config, CredentialCache scram) {
+        return of(config, scram, java.util.List.of());
+    }
+
+    /**
+     * @param listeners the Kafka listeners: bearer JWTs are validated by the first one that enables OAUTHBEARER,
+     *                  as that listener validates its tokens
+     */
+    public static AdminSecurity of(BrokerConfig config, CredentialCache scram, java.util.List<ListenerSecurity> listeners) {
         boolean tlsOn = config.originals().keySet().stream().anyMatch(k -> k.startsWith(PREFIX + "ssl."));
         TlsSettings tls = null;
         if (tlsOn) {
@@ -56,12 +67,29 @@ public final class AdminSecurity {
             }
             tls = TlsSettings.of(values, "admin", PREFIX);
         }
-        return new AdminSecurity(tls, scram);
+        SaslMechanisms jwts = null;
+        for (ListenerSecurity l : listeners) {
+            if (l.sasl() != null && l.sasl().enabled().contains(SaslMechanisms.OAUTHBEARER)) {
+                jwts = l.sasl();
+                break;
+            }
+        }
+        return new AdminSecurity(tls, scram, jwts);
     }
 
     /** Whether the admin listener serves HTTPS (and so takes HTTP Basic users). */
     public boolean usesTls() {
         return tls != null;
+    }
+
+    /** Whether bearer JWTs are taken (a Kafka listener enables OAUTHBEARER). */
+    public boolean acceptsJwts() {
+        return jwts != null;
+    }
+
+    /** The principal name of a JWT that OAUTHBEARER listener accepts, else null. Blocking (signature check). */
+    public String validateJwt(String jwt) {
+        return jwts == null ? null : jwts.validateBearer(jwt);
     }
 
     /** Turns TLS on in the admin server's options (nothing without admin.ssl.* settings). */

@@ -68,7 +68,13 @@ class AdminTlsIT {
         TestCertificates certs = TestCertificates.create(Files.createDirectories(dir.resolve("certs")));
         Map<String, String> p = new HashMap<>();
         p.put("log.dirs", dir.resolve("data").toString());
-        p.put("listeners", "PLAINTEXT://127.0.0.1:0");
+        p.put("listeners", "PLAINTEXT://127.0.0.1:0,OAUTH://127.0.0.1:0");
+        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,OAUTH:SASL_PLAINTEXT");
+        // an OAUTHBEARER listener with kafka-clients' unsecured validator (no handler class): the admin API takes
+        // the JWTs that listener takes
+        p.put("listener.name.oauth.sasl.enabled.mechanisms", "OAUTHBEARER");
+        p.put("listener.name.oauth.oauthbearer.sasl.jaas.config",
+                "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;");
         p.put("admin.listener", "127.0.0.1:0");
         p.put("admin.auth.token", TOKEN);
         p.put("admin.ssl.keystore.type", "PKCS12");
@@ -206,6 +212,29 @@ class AdminTlsIT {
         assertThat(token.statusCode()).isEqualTo(200);
         assertThat(topicNames(token)).contains(topicA, topicB, created);
         assertThat(call("GET", "/api/v1/topics", "Bearer wrong", null).statusCode()).isEqualTo(401);
+    }
+
+    /** An unsecured JWT (alg none), as kafka-clients' unsecured validator takes it. */
+    private static String jwt(String sub, long expiresInSeconds) {
+        long now = System.currentTimeMillis() / 1000;
+        Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
+        return b64.encodeToString("{\"alg\":\"none\"}".getBytes(StandardCharsets.UTF_8)) + "."
+                + b64.encodeToString(new JsonObject().put("sub", sub).put("iat", now - 10)
+                        .put("exp", now + expiresInSeconds).encode().getBytes(StandardCharsets.UTF_8)) + ".";
+    }
+
+    @Test
+    void bearerJwtsAreValidatedAsTheOAuthListenerValidatesThem() throws Exception {
+        HttpResponse<String> list = call("GET", "/api/v1/topics", "Bearer " + jwt("alice", 600), null);
+        assertThat(list.statusCode()).isEqualTo(200);
+        assertThat(topicNames(list)).contains(topicA).doesNotContain(topicB);
+        assertThat(call("POST", "/api/v1/topics", "Bearer " + jwt("alice", 600),
+                new JsonObject().put("name", "j-" + suffix).encode()).statusCode()).isEqualTo(403);
+        assertThat(topicNames(call("GET", "/api/v1/topics", "Bearer " + jwt("admin", 600), null)))
+                .contains(topicA, topicB);
+        HttpResponse<String> expired = call("GET", "/api/v1/topics", "Bearer " + jwt("alice", -600), null);
+        assertThat(expired.statusCode()).isEqualTo(401);
+        assertThat(call("GET", "/api/v1/topics", "Bearer not.a.jwt", null).statusCode()).isEqualTo(401);
     }
 
     @Test
