@@ -138,6 +138,8 @@ public final class Broker {
     private io.runnel.bridge.ExternalBridgeSettings externalBridgeSettings;
     private volatile io.runnel.bridge.ExternalBridges externalBridges;
     private io.runnel.security.InterBrokerSecurity interBroker;
+    private io.runnel.security.AdminSecurity adminSecurity;
+    private io.runnel.security.AclAuthorizer authorizer;
     private io.runnel.metadata.ScramBootstrap scramBootstrap;
     /** Each listener's advertised host:port, by listener name (the real port where it asked for port 0). */
     private final Map<String, String> advertisedByListener = new java.util.concurrent.ConcurrentHashMap<>();
@@ -174,6 +176,7 @@ public final class Broker {
         List<ListenerSecurity> listenerSecurity;
         io.runnel.bridge.ExternalBridgeSettings externalBridgeSettings;
         io.runnel.security.InterBrokerSecurity interBroker;
+        io.runnel.security.AdminSecurity adminSecurity;
         io.runnel.metadata.ScramBootstrap scramBootstrap;
         MetadataImage image;
         Uuid incarnation = Uuid.randomUuid();
@@ -189,6 +192,8 @@ public final class Broker {
             listenerSecurity = listenerSecurity(config, image.scram().cache());
             // how followers reach leaders: the inter-broker listener's TLS and SASL login, checked before start-up
             interBroker = io.runnel.security.InterBrokerSecurity.of(config);
+            // the admin listener's admin.ssl.* stores, its HTTP Basic users those of the metadata log
+            adminSecurity = io.runnel.security.AdminSecurity.of(config, image.scram().cache(), listenerSecurity);
             scramBootstrap = io.runnel.metadata.ScramBootstrap.parse(config.getString(BrokerConfig.BOOTSTRAP_SCRAM_USERS));
             authorizer(config, () -> io.runnel.security.AclIndex.EMPTY); // a bad setting stops start-up here
             externalBridgeSettings = io.runnel.bridge.ExternalBridgeSettings.of(config); // likewise
@@ -262,6 +267,7 @@ public final class Broker {
         broker.listenerSecurity = listenerSecurity;
         broker.externalBridgeSettings = externalBridgeSettings;
         broker.interBroker = interBroker;
+        broker.adminSecurity = adminSecurity;
         broker.scramBootstrap = scramBootstrap;
         return broker.boot().transform(ar -> {
             if (ar.succeeded()) {
@@ -435,6 +441,7 @@ public final class Broker {
                         .register(new io.runnel.api.AclsWithoutAuthorizerHandlers.Delete());
             } else {
                 registry.authorizer(authorizer);
+                this.authorizer = authorizer;
                 io.runnel.api.AclHandlers.registerAll(registry, quorum);
             }
             if (quorumConfig.localVoter()) {
@@ -632,7 +639,8 @@ public final class Broker {
     }
 
     private Future<Void> startAdmin(TopicManager topics) {
-        admin = new AdminVerticle(config, topics, partitions, groups, metrics, () -> bootstrap);
+        admin = new AdminVerticle(config, topics, partitions, groups, metrics, () -> bootstrap, adminSecurity,
+                authorizer);
         return vertx.deployVerticle(admin).<Void>mapEmpty();
     }
 

@@ -33,7 +33,9 @@ import org.slf4j.LoggerFactory;
  * <p>Auth: with {@code admin.auth.token} set, every request except the console's static files and
  * {@code /health} (neither carries data) needs {@code Authorization: Bearer <token>}; the live tail, which
  * browsers open with EventSource (no headers), may pass it as {@code access_token}. Without a token the
- * listener binds to 127.0.0.1 whatever host is configured, and says so at start-up.
+ * listener binds to 127.0.0.1 whatever host is configured, and says so at start-up. With {@code admin.ssl.*} the
+ * listener serves HTTPS and also takes users: HTTP Basic with a SCRAM user's password, or a bearer JWT an
+ * OAUTHBEARER listener would take; they act as {@code User:<name>} under the authorizer's ACLs ({@link AdminAccess}).
  *
  * <p>Threading: one instance on one event loop. Routes never block: they call futures of the topic
  * manager, the partition owners and the group coordinator, and disk reads go to executeBlocking.
@@ -48,11 +50,25 @@ public final class AdminVerticle extends AbstractVerticle {
     private final GroupCoordinator groups;
     private final BrokerMetrics metrics;
     private final ClusterView view;
+    private final io.runnel.security.AdminSecurity security;
+    private final io.runnel.security.AclAuthorizer authorizer;
     private HttpServer server;
     private GroupRoutes groupRoutes;
 
     public AdminVerticle(BrokerConfig config, TopicManager topics, PartitionManager partitions, GroupCoordinator groups,
                          BrokerMetrics metrics, Supplier<String> bootstrap) {
+        this(config, topics, partitions, groups, metrics, bootstrap, null, null);
+    }
+
+    /**
+     * @param security the listener's TLS and SCRAM users (null: plain HTTP)
+     * @param authorizer what HTTP Basic users may do (null: everything)
+     */
+    public AdminVerticle(BrokerConfig config, TopicManager topics, PartitionManager partitions, GroupCoordinator groups,
+                         BrokerMetrics metrics, Supplier<String> bootstrap,
+                         io.runnel.security.AdminSecurity security, io.runnel.security.AclAuthorizer authorizer) {
+        this.security = security;
+        this.authorizer = authorizer;
         this.config = config;
         this.topics = topics;
         this.partitions = partitions;
@@ -78,7 +94,11 @@ public final class AdminVerticle extends AbstractVerticle {
         Password password = config.getPassword(BrokerConfig.ADMIN_AUTH_TOKEN);
         byte[] token = password == null || password.value().isEmpty() ? null
                 : password.value().getBytes(StandardCharsets.UTF_8);
-        if (token == null && !isLoopback(host)) {
+        boolean users = security != null && security.usesTls();
+        if (users) {
+            LOG.info("The admin HTTP API serves HTTPS: HTTP Basic users (SCRAM credentials){}{}",
+                    token == null ? "" : ", or the bearer token", authorizer == null ? "" : ", subject to ACLs");
+        } else if (token == null && !isLoopback(host)) {
             LOG.warn("admin.auth.token is not set: the admin HTTP API binds to 127.0.0.1 instead of {}", host);
             host = "127.0.0.1";
         } else if (token == null) {
@@ -86,8 +106,8 @@ public final class AdminVerticle extends AbstractVerticle {
         }
         groupRoutes = new GroupRoutes(groups, view, partitions, metrics);
         Router router = Router.router(vertx);
-        if (token != null) {
-            router.route().handler(ctx -> authorize(ctx, token));
+        if (token != null || users) {
+            router.route().handler(ctx -> authenticate(ctx, token, users));
         }
         router.get("/health").handler(ctx -> Responses.json(ctx, 200, new JsonObject().put("status", "UP")));
         router.get("/ready").handler(this::ready);
@@ -97,6 +117,7 @@ public final class AdminVerticle extends AbstractVerticle {
         Router api = Router.router(vertx);
         api.route().handler(BodyHandler.create(false)
                 .setBodyLimit(Math.max(1024 * 1024, 2L * config.getInt(BrokerConfig.MESSAGE_MAX_BYTES))));
+        api.route().handler(AdminVerticle::guard);
         api.get("/cluster").handler(ctx -> Responses.json(ctx, 200, view.cluster()));
         api.get("/brokers").handler(ctx -> Responses.json(ctx, 200, view.brokers()));
         new TopicRoutes(config, topics, view, metrics).mount(api);
@@ -116,13 +137,17 @@ public final class AdminVerticle extends AbstractVerticle {
                         status == 413 ? "body" : null).toJson());
             }
         });
-        server = vertx.createHttpServer(new HttpServerOptions().setHost(host).setPort(port)
-                .setCompressionSupported(true));
+        HttpServerOptions options = new HttpServerOptions().setHost(host).setPort(port).setCompressionSupported(true);
+        if (users) {
+            security.applyTo(options);
+        }
+        server = vertx.createHttpServer(options);
         String boundHost = host;
         server.requestHandler(router).listen().onComplete(ar -> {
             if (ar.succeeded()) {
-                LOG.info("Admin HTTP API, console and /metrics on http://{}:{}/ ({})", boundHost, server.actualPort(),
-                        token == null ? "no auth token" : "bearer token required");
+                LOG.info("Admin HTTP API, console and /metrics on {}://{}:{}/ ({})", users ? "https" : "http",
+                        boundHost, server.actualPort(), users ? "users required"
+                                : token == null ? "no auth token" : "bearer token required");
                 startPromise.complete();
             } else {
                 startPromise.fail(ar.cause());
@@ -138,7 +163,12 @@ public final class AdminVerticle extends AbstractVerticle {
         return host.equals("127.0.0.1") || host.equals("localhost") || host.equals("::1") || host.startsWith("127.");
     }
 
-    private static void authorize(RoutingContext ctx, byte[] token) {
+    /**
+     * Who is calling. Precedence: {@code Authorization: Bearer} must be the token (full access); {@code Authorization:
+     * Basic} (HTTPS only) must be a SCRAM user's password (that user's ACLs); the live tail also takes the token as
+     * {@code access_token}. Anything else is 401.
+     */
+    private void authenticate(RoutingContext ctx, byte[] token, boolean users) {
         String path = ctx.request().path();
         boolean open = path.equals("/health") || !(path.startsWith("/api/") || path.equals("/metrics")
                 || path.equals("/ready") || path.equals("/openapi.json"));
@@ -147,15 +177,149 @@ public final class AdminVerticle extends AbstractVerticle {
             return;
         }
         String header = ctx.request().getHeader("Authorization");
+        if (users && header != null && header.regionMatches(true, 0, "Basic ", 0, 6)) {
+            String decoded;
+            try {
+                decoded = new String(java.util.Base64.getDecoder().decode(header.substring(6).trim()),
+                        StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException e) {
+                unauthorized(ctx, token, users, "the basic credentials are not base64");
+                return;
+            }
+            int colon = decoded.indexOf(':');
+            String user = colon < 0 ? decoded : decoded.substring(0, colon);
+            String password = colon < 0 ? "" : decoded.substring(colon + 1);
+            // PBKDF2 is slow by design: off the event loop (unless verified lately); the body waits meanwhile
+            // (BodyHandler resumes the request)
+            ctx.request().pause();
+            Future<Boolean> checked = security.verifiedRecently(user, password) ? Future.succeededFuture(true)
+                    : vertx.executeBlocking(() -> security.checkPassword(user, password), false);
+            checked.onComplete(ar -> {
+                if (ar.succeeded() && ar.result()) {
+                    admit(ctx, path, user);
+                } else {
+                    ctx.request().resume();
+                    unauthorized(ctx, token, users, "the user name or password is not valid");
+                }
+            });
+            return;
+        }
         String given = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).trim()
                 : path.endsWith("/tail") ? ctx.request().getParam("access_token") : null;
-        if (given != null && MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), token)) {
+        if (token != null && given != null && MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), token)) {
             ctx.next();
             return;
         }
-        ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"runnel\"");
-        Responses.json(ctx, 401, new HttpError(401, "unauthorized",
-                given == null ? "a bearer token is required" : "the bearer token is not valid", null).toJson());
+        if (users && given != null && security.acceptsJwts() && given.indexOf('.') > 0) {
+            // not the token: a JWT, validated as the OAUTHBEARER listener validates its tokens (off the event loop)
+            ctx.request().pause();
+            vertx.executeBlocking(() -> security.validateJwt(given), false).onComplete(ar -> {
+                if (ar.succeeded() && ar.result() != null) {
+                    admit(ctx, path, ar.result());
+                } else {
+                    ctx.request().resume();
+                    unauthorized(ctx, token, users, "the bearer token is not valid");
+                }
+            });
+            return;
+        }
+        unauthorized(ctx, token, users, given == null ? (users ? "credentials are required"
+                : "a bearer token is required") : "the bearer token is not valid");
+    }
+
+    /** Goes on as {@code User:<user>}, under the authorizer's ACLs. */
+    private void admit(RoutingContext ctx, String path, String user) {
+        AdminAccess access = new AdminAccess(authorizer,
+                new org.apache.kafka.common.security.auth.KafkaPrincipal(
+                        org.apache.kafka.common.security.auth.KafkaPrincipal.USER_TYPE, user),
+                ctx.request().remoteAddress() == null ? "*" : ctx.request().remoteAddress().hostAddress());
+        ctx.put(AdminAccess.KEY, access);
+        if (!path.startsWith("/api/")) {
+            ctx.request().resume();
+        }
+        // the meters name every topic and group: the cluster's DESCRIBE, as DescribeCluster needs
+        if (path.equals("/metrics") && !AdminAccess.require(ctx, access.cluster(
+                        org.apache.kafka.common.acl.AclOperation.DESCRIBE),
+                org.apache.kafka.common.acl.AclOperation.DESCRIBE,
+                org.apache.kafka.common.resource.ResourceType.CLUSTER, AdminAccess.CLUSTER)) {
+            return;
+        }
+        ctx.next();
+    }
+
+    private static void unauthorized(RoutingContext ctx, byte[] token, boolean users, String message) {
+        if (token != null) {
+            ctx.response().headers().add("WWW-Authenticate", "Bearer realm=\"runnel\"");
+        }
+        if (users) {
+            ctx.response().headers().add("WWW-Authenticate", "Basic realm=\"runnel\", charset=\"UTF-8\"");
+        }
+        Responses.json(ctx, 401, new HttpError(401, "unauthorized", message, null).toJson());
+    }
+
+    /**
+     * What the Kafka API would require of an HTTP Basic user for this API request (CREATE, DELETE, ALTER_CONFIGS,
+     * READ, WRITE, DESCRIBE ...): 403 otherwise. Lists are filtered by the routes themselves.
+     */
+    private static void guard(RoutingContext ctx) {
+        AdminAccess access = AdminAccess.of(ctx);
+        if (access == AdminAccess.ALL) {
+            ctx.next();
+            return;
+        }
+        String path = ctx.request().path();
+        String rest = path.startsWith("/api/v1") ? path.substring("/api/v1".length()) : path;
+        String[] s = rest.split("/");
+        io.vertx.core.http.HttpMethod m = ctx.request().method();
+        boolean get = m == io.vertx.core.http.HttpMethod.GET;
+        org.apache.kafka.common.acl.AclOperation op = null;
+        org.apache.kafka.common.resource.ResourceType type = null;
+        String name = null;
+        if (s.length >= 3 && s[1].equals("topics")) {
+            type = org.apache.kafka.common.resource.ResourceType.TOPIC;
+            name = java.net.URLDecoder.decode(s[2], StandardCharsets.UTF_8);
+            String sub = s.length >= 4 ? s[3] : "";
+            op = switch (sub) {
+                case "" -> m == io.vertx.core.http.HttpMethod.DELETE ? org.apache.kafka.common.acl.AclOperation.DELETE
+                        : org.apache.kafka.common.acl.AclOperation.DESCRIBE;
+                case "configs" -> get ? org.apache.kafka.common.acl.AclOperation.DESCRIBE_CONFIGS
+                        : org.apache.kafka.common.acl.AclOperation.ALTER_CONFIGS;
+                case "partitions" -> get ? org.apache.kafka.common.acl.AclOperation.DESCRIBE
+                        : org.apache.kafka.common.acl.AclOperation.ALTER;
+                case "records" -> get ? org.apache.kafka.common.acl.AclOperation.READ
+                        : org.apache.kafka.common.acl.AclOperation.WRITE;
+                case "tail" -> org.apache.kafka.common.acl.AclOperation.READ;
+                default -> org.apache.kafka.common.acl.AclOperation.DESCRIBE;
+            };
+        } else if (s.length == 2 && s[1].equals("topics") && m == io.vertx.core.http.HttpMethod.POST) {
+            // CreateTopics: CREATE on the cluster, or on the topic
+            String topic = null;
+            try {
+                io.vertx.core.json.JsonObject body = ctx.body() == null ? null : ctx.body().asJsonObject();
+                topic = body == null || !(body.getValue("name") instanceof String n) ? null : n;
+            } catch (RuntimeException e) {
+                // not JSON: the route answers 400 if allowed at all
+            }
+            op = org.apache.kafka.common.acl.AclOperation.CREATE;
+            if (access.cluster(op) || (topic != null && access.topic(op, topic))) {
+                ctx.next();
+                return;
+            }
+            type = org.apache.kafka.common.resource.ResourceType.TOPIC;
+            name = topic == null ? "" : topic;
+            AdminAccess.require(ctx, false, op, type, name);
+            return;
+        } else if (s.length >= 3 && s[1].equals("groups")) {
+            type = org.apache.kafka.common.resource.ResourceType.GROUP;
+            name = java.net.URLDecoder.decode(s[2], StandardCharsets.UTF_8);
+            op = m == io.vertx.core.http.HttpMethod.DELETE ? org.apache.kafka.common.acl.AclOperation.DELETE
+                    : get ? org.apache.kafka.common.acl.AclOperation.DESCRIBE
+                    : org.apache.kafka.common.acl.AclOperation.READ;
+        }
+        if (op != null && !AdminAccess.require(ctx, access.allowed(op, type, name), op, type, name)) {
+            return;
+        }
+        ctx.next();
     }
 
     /** Ready once the Kafka listener is up (this verticle starts after it) and the groups are loaded. */

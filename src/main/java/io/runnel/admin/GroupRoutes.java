@@ -53,7 +53,7 @@ final class GroupRoutes {
     }
 
     void mount(Router api) {
-        api.get("/groups").handler(ctx -> Responses.reply(ctx, list(), 200));
+        api.get("/groups").handler(ctx -> Responses.reply(ctx, list(AdminAccess.of(ctx)), 200));
         api.get("/groups/:group").handler(ctx -> Responses.reply(ctx, describe(ctx.pathParam("group")), 200));
         api.delete("/groups/:group").handler(this::delete);
         api.post("/groups/:group/offsets").handler(this::resetOffsets);
@@ -70,10 +70,12 @@ final class GroupRoutes {
         });
     }
 
-    private Future<JsonArray> list() {
+    /** The groups the caller may DESCRIBE, as Kafka's ListGroups shows them. */
+    private Future<JsonArray> list(AdminAccess access) {
         return groupIds().compose(ids -> {
             List<Future<JsonObject>> all = new ArrayList<>();
-            ids.forEach(id -> all.add(describe(id)));
+            ids.stream().filter(id -> access.group(org.apache.kafka.common.acl.AclOperation.DESCRIBE, id))
+                    .forEach(id -> all.add(describe(id)));
             return Future.all(all).map(cf -> {
                 JsonArray out = new JsonArray();
                 for (Future<JsonObject> f : all) {

@@ -34,7 +34,19 @@ final class TopicRoutes {
     }
 
     void mount(Router api) {
-        api.get("/topics").handler(ctx -> Responses.json(ctx, 200, view.topicList()));
+        // as Kafka's Metadata hides them: only the topics the caller may DESCRIBE
+        api.get("/topics").handler(ctx -> {
+            AdminAccess access = AdminAccess.of(ctx);
+            io.vertx.core.json.JsonArray all = view.topicList();
+            io.vertx.core.json.JsonArray visible = new io.vertx.core.json.JsonArray();
+            for (Object t : all) {
+                if (access.topic(org.apache.kafka.common.acl.AclOperation.DESCRIBE,
+                        ((io.vertx.core.json.JsonObject) t).getString("name"))) {
+                    visible.add(t);
+                }
+            }
+            Responses.json(ctx, 200, visible);
+        });
         api.post("/topics").handler(this::create);
         api.get("/topics/:topic").handler(ctx -> Responses.handle(ctx, 200,
                 () -> Future.succeededFuture(view.topicDetail(view.topic(ctx.pathParam("topic"))))));

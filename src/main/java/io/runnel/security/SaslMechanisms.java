@@ -248,6 +248,24 @@ final class SaslMechanisms implements AutoCloseable {
         }
     }
 
+    /**
+     * The principal name of {@code jwt} if this listener's OAUTHBEARER validator accepts it, else null (none without
+     * OAUTHBEARER). Blocking: the signature is checked (against the JWKS the validator keeps fetched).
+     */
+    String validateBearer(String jwt) {
+        if (oauth == null) {
+            return null;
+        }
+        org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallback cb =
+                new org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallback(jwt);
+        try {
+            oauth.handle(new javax.security.auth.callback.Callback[] {cb});
+        } catch (Exception e) {
+            return null;
+        }
+        return cb.token() == null ? null : cb.token().principalName();
+    }
+
     /** Stops the OAUTHBEARER validator's JWKS refresh thread, if any. */
     @Override
     public void close() {
