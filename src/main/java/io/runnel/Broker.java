@@ -379,6 +379,8 @@ public final class Broker {
             groups.partitionCountFrom(offsetsTopic::currentPartitions);
             metrics.bindPartitions(topics, partitions);
             ApiRegistry registry = new ApiRegistry(metrics);
+            io.runnel.security.CertificateReloader certificates =
+                    new io.runnel.security.CertificateReloader(vertx, config, listenerSecurity);
             registry.register(new ApiVersionsHandler(registry))
                     .register(new MetadataHandler(config, topics, partitions, directory, offsetsTopic))
                     .register(new ProduceHandler(topics, partitions, metrics))
@@ -393,8 +395,8 @@ public final class Broker {
                     .register(new DeleteRecordsHandler(config, topics, partitions))
                     .register(new DescribeLogDirsHandler(vertx, partitions))
                     .register(new DescribeConfigsHandler(config, topics))
-                    .register(new AlterConfigsHandler(config, topics))
-                    .register(new IncrementalAlterConfigsHandler(config, topics))
+                    .register(new AlterConfigsHandler(config, topics, certificates))
+                    .register(new IncrementalAlterConfigsHandler(config, topics, certificates))
                     .register(new DescribeClusterHandler(config, clusterView))
                     .register(new FindCoordinatorHandler(groups, offsetsTopic, clusterView))
                     .register(new JoinGroupHandler(groups))

@@ -92,6 +92,34 @@ public final class ListenerSecurity implements AutoCloseable {
         return tls != null;
     }
 
+    /**
+     * The listener's TLS settings as {@code candidate} (an effective config with altered dynamic values) makes
+     * them, checked to be able to replace the ones served now. Reads the stores from disk: never on an event loop.
+     *
+     * @throws org.apache.kafka.common.config.ConfigException naming the key when they cannot be loaded or may not
+     *         replace the current ones (another distinguished name, other subject alternative names)
+     */
+    TlsSettings prepareReload(BrokerConfig candidate) {
+        ListenerName name = listener.listenerName();
+        Map<String, Object> values = candidate.valuesWithPrefixOverride(name.configPrefix());
+        TlsSettings next = TlsSettings.of(values, name.value(), name.configPrefix());
+        tls.checkReplacement(next, Boolean.TRUE.equals(values.get(
+                        org.apache.kafka.common.config.internals.BrokerSecurityConfigs.SSL_ALLOW_DN_CHANGES_CONFIG)),
+                Boolean.TRUE.equals(values.get(
+                        org.apache.kafka.common.config.internals.BrokerSecurityConfigs.SSL_ALLOW_SAN_CHANGES_CONFIG)),
+                name.value());
+        return next;
+    }
+
+    /** Serves {@code next}'s stores on every later handshake of this listener (all its event loops at once). */
+    void reload(TlsSettings next) {
+        tls.replaceStores(next);
+    }
+
+    TlsSettings tls() {
+        return tls;
+    }
+
     /** Adds TLS to a listener's server options (nothing for PLAINTEXT and SASL_PLAINTEXT). */
     public NetServerOptions applyTo(NetServerOptions options) {
         if (tls != null) {
