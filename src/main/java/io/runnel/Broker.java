@@ -381,6 +381,12 @@ public final class Broker {
             ApiRegistry registry = new ApiRegistry(metrics);
             io.runnel.security.CertificateReloader certificates =
                     new io.runnel.security.CertificateReloader(vertx, config, listenerSecurity);
+            if (publisher != null) {
+                // stores altered before a restart are in the metadata log: served once this broker has read it
+                publisher.ready().onSuccess(v -> certificates.apply(config.current()).onFailure(t -> LOG.error(
+                        "The TLS stores of this broker's dynamic configs cannot be served; keeping the stores of"
+                                + " the properties file", t)));
+            }
             registry.register(new ApiVersionsHandler(registry))
                     .register(new MetadataHandler(config, topics, partitions, directory, offsetsTopic))
                     .register(new ProduceHandler(topics, partitions, metrics))

@@ -153,6 +153,41 @@ class CertificateReloadIT {
     }
 
     @Test
+    void aRestartedNodeServesTheAlteredKeystore() throws Exception {
+        Map<String, String> p = new HashMap<>();
+        p.put("log.dirs", dir.resolve("restarted").toString());
+        p.put("listeners", "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0");
+        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,SSL:SSL");
+        p.put("admin.listener", "127.0.0.1:0");
+        p.put(PREFIX + "ssl.keystore.type", "PKCS12");
+        p.put(PREFIX + "ssl.keystore.location", certA.toString());
+        p.put(PREFIX + "ssl.keystore.password", PASSWORD);
+        Broker b = Broker.start(p).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        try (Admin a = Admin.create(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, b.bootstrapServers("PLAINTEXT")))) {
+            ConfigResource r = new ConfigResource(ConfigResource.Type.BROKER,
+                    a.describeCluster().nodes().get(30, TimeUnit.SECONDS).iterator().next().idString());
+            a.incrementalAlterConfigs(Map.of(r, List.of(new AlterConfigOp(
+                    new ConfigEntry(PREFIX + "ssl.keystore.location", certB.toString()), AlterConfigOp.OpType.SET))))
+                    .all().get(60, TimeUnit.SECONDS);
+            assertThat(servedSerial(b)).isEqualTo(serial(certB));
+        } finally {
+            b.close().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        }
+        Broker restarted = Broker.start(p).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            BigInteger served = servedSerial(restarted);
+            while (!served.equals(serial(certB)) && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+                served = servedSerial(restarted);
+            }
+            assertThat(served).isEqualTo(serial(certB));
+        } finally {
+            restarted.close().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void storesAreNotAClusterDefault() {
         ConfigResource clusterDefault = new ConfigResource(ConfigResource.Type.BROKER, "");
         assertThatThrownBy(() -> admin.incrementalAlterConfigs(Map.of(clusterDefault, List.of(new AlterConfigOp(
@@ -171,6 +206,10 @@ class CertificateReloadIT {
 
     /** The serial number of the certificate a fresh TLS handshake with the SSL listener is shown. */
     private static BigInteger servedSerial() throws Exception {
+        return servedSerial(broker);
+    }
+
+    private static BigInteger servedSerial(Broker node) throws Exception {
         KeyStore trust = KeyStore.getInstance("JKS");
         try (InputStream in = Files.newInputStream(truststore)) {
             trust.load(in, TRUST_PASSWORD.toCharArray());
@@ -179,7 +218,7 @@ class CertificateReloadIT {
         tmf.init(trust);
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(null, tmf.getTrustManagers(), null);
-        String[] hostPort = broker.bootstrapServers("SSL").split(",")[0].split(":");
+        String[] hostPort = node.bootstrapServers("SSL").split(",")[0].split(":");
         try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(hostPort[0], Integer.parseInt(hostPort[1]))) {
             s.setSoTimeout(30_000);
             s.startHandshake();
