@@ -25,7 +25,8 @@ import org.apache.kafka.common.security.ssl.SslPrincipalMapper;
  * SASL.
  *
  * <p>Built once at start-up, off the event loop (key stores are read from disk, an OAuth JWKS fetched): a bad
- * setting throws a ConfigException naming the key. Immutable, shared by the listener's instances; {@link #close}d
+ * setting throws a ConfigException naming the key. Immutable but for the TLS stores, which
+ * {@link CertificateReloader} replaces at run time; shared by the listener's instances; {@link #close}d
  * with the broker (it stops the JWKS refresh thread of an OAUTHBEARER listener).
  */
 public final class ListenerSecurity implements AutoCloseable {
