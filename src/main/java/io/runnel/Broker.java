@@ -391,6 +391,14 @@ public final class Broker {
             groups.partitionCountFrom(offsetsTopic::currentPartitions);
             metrics.bindPartitions(topics, partitions);
             ApiRegistry registry = new ApiRegistry(metrics);
+            io.runnel.security.CertificateReloader certificates =
+                    new io.runnel.security.CertificateReloader(vertx, config, listenerSecurity);
+            if (publisher != null) {
+                // stores altered before a restart are in the metadata log: served once this broker has read it
+                publisher.ready().onSuccess(v -> certificates.apply(config.current()).onFailure(t -> LOG.error(
+                        "The TLS stores of this broker's dynamic configs cannot be served; keeping the stores of"
+                                + " the properties file", t)));
+            }
             registry.register(new ApiVersionsHandler(registry))
                     .register(new MetadataHandler(config, topics, partitions, directory, offsetsTopic))
                     .register(new ProduceHandler(topics, partitions, metrics))
@@ -405,8 +413,8 @@ public final class Broker {
                     .register(new DeleteRecordsHandler(config, topics, partitions))
                     .register(new DescribeLogDirsHandler(vertx, partitions))
                     .register(new DescribeConfigsHandler(config, topics))
-                    .register(new AlterConfigsHandler(config, topics))
-                    .register(new IncrementalAlterConfigsHandler(config, topics))
+                    .register(new AlterConfigsHandler(config, topics, certificates))
+                    .register(new IncrementalAlterConfigsHandler(config, topics, certificates))
                     .register(new DescribeClusterHandler(config, clusterView))
                     .register(new FindCoordinatorHandler(groups, offsetsTopic, clusterView))
                     .register(new JoinGroupHandler(groups))

@@ -29,10 +29,18 @@ public final class AlterConfigsHandler implements ApiHandler<AlterConfigsRequest
 
     private final BrokerConfig config;
     private final TopicManager topics;
+    // replaces TLS listeners' certificates on a listener.name.<l>.ssl.* alteration; null: no TLS listener reloads
+    private final io.runnel.security.CertificateReloader certificates;
 
     public AlterConfigsHandler(BrokerConfig config, TopicManager topics) {
+        this(config, topics, null);
+    }
+
+    public AlterConfigsHandler(BrokerConfig config, TopicManager topics,
+            io.runnel.security.CertificateReloader certificates) {
         this.config = config;
         this.topics = topics;
+        this.certificates = certificates;
     }
 
     @Override
@@ -62,7 +70,7 @@ public final class AlterConfigsHandler implements ApiHandler<AlterConfigsRequest
             for (AlterableConfig c : r.configs()) {
                 ops.add(new ConfigAlterations.Op(c.name(), null, (byte) -1, c.value()));
             }
-            results.add(ConfigAlterations.alter(topics, config, r.resourceType(), r.resourceName(), ops, false,
+            results.add(ConfigAlterations.alter(topics, config, certificates, r.resourceType(), r.resourceName(), ops, false,
                     request.validateOnly()));
         }
         return Future.all(results).map(all -> {

@@ -15,6 +15,7 @@ import io.runnel.metadata.TopicManager;
 import io.runnel.config.BrokerConfig;
 import io.runnel.config.DynamicBrokerConfigs;
 import io.runnel.config.TopicConfigs;
+import io.runnel.security.CertificateReloader;
 import io.vertx.core.Future;
 import org.apache.kafka.clients.admin.AlterConfigOp.OpType;
 import org.apache.kafka.common.config.ConfigDef;
@@ -72,6 +73,12 @@ final class ConfigAlterations {
      */
     static Future<ApiError> alter(TopicManager topics, BrokerConfig config, byte typeId, String name, List<Op> ops,
                                   boolean incremental, boolean validateOnly) {
+        return alter(topics, config, null, typeId, name, ops, incremental, validateOnly);
+    }
+
+    /** @param certificates reloads TLS listeners on a change of their stores (null: none to reload) */
+    static Future<ApiError> alter(TopicManager topics, BrokerConfig config, CertificateReloader certificates, byte typeId, String name, List<Op> ops,
+                                  boolean incremental, boolean validateOnly) {
         try {
             Set<String> names = new HashSet<>();
             List<String> nulls = new ArrayList<>();
@@ -95,7 +102,7 @@ final class ConfigAlterations {
             }
             ConfigResource.Type type = ConfigResource.Type.forId(typeId);
             return switch (type) {
-                case BROKER -> alterBroker(topics, config, name, ops, incremental, validateOnly);
+                case BROKER -> alterBroker(topics, config, certificates, name, ops, incremental, validateOnly);
                 case TOPIC -> alterTopic(topics, name, ops, incremental, validateOnly);
                 case CLIENT_METRICS, GROUP -> throw new InvalidRequestException("Unsupported resource type " + type + ".");
                 case BROKER_LOGGER -> throw incremental
@@ -108,8 +115,8 @@ final class ConfigAlterations {
         }
     }
 
-    private static Future<ApiError> alterBroker(TopicManager topics, BrokerConfig config, String name, List<Op> ops,
-                                                boolean incremental, boolean validateOnly) {
+    private static Future<ApiError> alterBroker(TopicManager topics, BrokerConfig config, CertificateReloader certificates,
+                                                String name, List<Op> ops, boolean incremental, boolean validateOnly) {
         if (!name.isEmpty()) {
             int id;
             try {
@@ -146,10 +153,34 @@ final class ConfigAlterations {
         if (!remaining.isEmpty()) {
             throw DynamicBrokerConfigs.notDynamic(remaining);
         }
+        List<String> stores = ops.stream().map(Op::name).filter(DynamicBrokerConfigs::isListenerSslStore).toList();
+        if (!stores.isEmpty() && name.isEmpty()) {
+            // Kafka: a listener's stores are per broker, never a cluster default
+            throw new InvalidRequestException("Cannot update these configs at default cluster level, broker id must"
+                    + " be specified: " + String.join(", ", stores));
+        }
         UnaryOperator<Map<String, String>> change = current -> apply(current, ops, incremental, BrokerConfig.DEF,
                 ConfigAlterations::brokerListDefault);
-        return topics.alterBrokerConfigs(name, change, validateOnly).map(c -> ApiError.NONE)
-                .otherwise(e -> AdminSupport.apiError(name, e));
+        if (stores.isEmpty() || certificates == null) {
+            return topics.alterBrokerConfigs(name, change, validateOnly).map(c -> ApiError.NONE)
+                    .otherwise(e -> AdminSupport.apiError(name, e));
+        }
+        // the new stores are loaded and checked (on a worker) before the change is written, then served once it is;
+        // an unchanged setting whose file was modified reloads too
+        BrokerConfig candidate;
+        try {
+            candidate = CertificateReloader.withNodeOverrides(config,
+                    DynamicBrokerConfigs.validate(change.apply(new HashMap<>(topics.brokerConfigs(name)))));
+        } catch (org.apache.kafka.common.config.ConfigException e) {
+            throw new InvalidConfigurationException(e.getMessage());
+        }
+        return certificates.validate(candidate)
+                .compose(v -> topics.alterBrokerConfigs(name, change, validateOnly))
+                .compose(c -> validateOnly ? Future.succeededFuture()
+                        : certificates.apply(CertificateReloader.withNodeOverrides(config, c)))
+                .map(c -> ApiError.NONE)
+                .otherwise(e -> AdminSupport.apiError(name, e instanceof org.apache.kafka.common.config.ConfigException
+                        ? new InvalidConfigurationException(e.getMessage()) : e));
     }
 
     /** APPEND and SUBTRACT on a broker config without a dynamic value start from its built-in default, as in Kafka. */

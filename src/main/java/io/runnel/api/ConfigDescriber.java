@@ -144,6 +144,10 @@ final class ConfigDescriber {
                 return;
             }
             ConfigDef.ConfigKey key = BrokerConfig.DEF.configKeys().get(name);
+            if (key == null && DynamicBrokerConfigs.isListenerSslStore(name)) {
+                // listener.name.<listener>.ssl.keystore.location has the type of ssl.keystore.location, as in Kafka
+                key = BrokerConfig.DEF.configKeys().get(DynamicBrokerConfigs.listenerSslStoreBase(name));
+            }
             ConfigDef.Type type = key == null ? null : key.type;
             // a config Kafka cannot type might be a secret: it hides the value
             boolean sensitive = type == null || type == ConfigDef.Type.PASSWORD;

@@ -33,10 +33,18 @@ public final class IncrementalAlterConfigsHandler implements ApiHandler<Incremen
 
     private final BrokerConfig config;
     private final TopicManager topics;
+    // replaces TLS listeners' certificates on a listener.name.<l>.ssl.* alteration; null: no TLS listener reloads
+    private final io.runnel.security.CertificateReloader certificates;
 
     public IncrementalAlterConfigsHandler(BrokerConfig config, TopicManager topics) {
+        this(config, topics, null);
+    }
+
+    public IncrementalAlterConfigsHandler(BrokerConfig config, TopicManager topics,
+            io.runnel.security.CertificateReloader certificates) {
         this.config = config;
         this.topics = topics;
+        this.certificates = certificates;
     }
 
     @Override
@@ -68,7 +76,7 @@ public final class IncrementalAlterConfigsHandler implements ApiHandler<Incremen
                 ops.add(new ConfigAlterations.Op(c.name(), OpType.forId(c.configOperation()), c.configOperation(),
                         c.value()));
             }
-            results.add(ConfigAlterations.alter(topics, config, r.resourceType(), r.resourceName(), ops, true,
+            results.add(ConfigAlterations.alter(topics, config, certificates, r.resourceType(), r.resourceName(), ops, true,
                     request.validateOnly()));
         }
         return Future.all(results).map(all -> {

@@ -173,6 +173,12 @@ public final class BrokerConfig extends AbstractConfig {
             .define(SSL_CLIENT_AUTH, Type.STRING, BrokerSecurityConfigs.SSL_CLIENT_AUTH_DEFAULT,
                     ConfigDef.ValidString.in("required", "requested", "none"), MEDIUM,
                     "Whether TLS listeners ask clients for a certificate (mutual TLS): required, requested or none.")
+            .define(BrokerSecurityConfigs.SSL_ALLOW_DN_CHANGES_CONFIG, Type.BOOLEAN,
+                    BrokerSecurityConfigs.DEFAULT_SSL_ALLOW_DN_CHANGES_VALUE, LOW,
+                    BrokerSecurityConfigs.SSL_ALLOW_DN_CHANGES_DOC)
+            .define(BrokerSecurityConfigs.SSL_ALLOW_SAN_CHANGES_CONFIG, Type.BOOLEAN,
+                    BrokerSecurityConfigs.DEFAULT_SSL_ALLOW_SAN_CHANGES_VALUE, LOW,
+                    BrokerSecurityConfigs.SSL_ALLOW_SAN_CHANGES_DOC)
             .define(SSL_PRINCIPAL_MAPPING_RULES, Type.STRING, BrokerSecurityConfigs.DEFAULT_SSL_PRINCIPAL_MAPPING_RULES,
                     LOW, "Rules mapping a client certificate's distinguished name to a principal name.")
             .define(AUTHORIZER_CLASS_NAME, Type.STRING, "", MEDIUM,

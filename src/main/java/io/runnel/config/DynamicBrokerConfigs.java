@@ -18,7 +18,9 @@ import org.apache.kafka.common.errors.InvalidRequestException;
  *
  * <p>Which keys are dynamic: the broker property each topic config takes its default from (Kafka's
  * {@code ServerTopicConfigSynonyms.TOPIC_CONFIG_SYNONYMS} values), so {@code log.retention.ms} is and
- * {@code log.retention.hours} is not, as in Kafka. Stateless; any thread.
+ * {@code log.retention.hours} is not, as in Kafka; and a listener's TLS stores,
+ * {@code listener.name.<listener>.ssl.keystore.location} and the like ({@link #LISTENER_SSL_STORES}), per broker
+ * only, so that certificates are replaced without a restart. Stateless; any thread.
  */
 public final class DynamicBrokerConfigs {
 
@@ -39,8 +41,37 @@ public final class DynamicBrokerConfigs {
     private DynamicBrokerConfigs() {
     }
 
+    /**
+     * The per-listener TLS store settings Kafka lets an operator change at run time for one broker (to reload
+     * certificates): {@code listener.name.<listener>.} followed by one of these.
+     */
+    public static final Set<String> LISTENER_SSL_STORES = Set.of("ssl.keystore.location", "ssl.keystore.password",
+            "ssl.keystore.type", "ssl.key.password", "ssl.keystore.key", "ssl.keystore.certificate.chain",
+            "ssl.truststore.location", "ssl.truststore.password", "ssl.truststore.type", "ssl.truststore.certificates");
+
+    private static final java.util.regex.Pattern LISTENER_PREFIX = java.util.regex.Pattern.compile(
+            "listener\\.name\\.[a-z0-9_\\-]+\\.(ssl\\..+)");
+
     public static boolean isDynamic(String name) {
-        return DYNAMIC.contains(name);
+        return DYNAMIC.contains(name) || isListenerSslStore(name);
+    }
+
+    /** Whether {@code name} is a {@code listener.name.<listener>.ssl.*} store setting (only per broker). */
+    public static boolean isListenerSslStore(String name) {
+        java.util.regex.Matcher m = LISTENER_PREFIX.matcher(name);
+        return m.matches() && LISTENER_SSL_STORES.contains(m.group(1));
+    }
+
+    /** The setting a {@code listener.name.<listener>.ssl.*} store setting overrides ({@code ssl.*}), else null. */
+    public static String listenerSslStoreBase(String name) {
+        java.util.regex.Matcher m = LISTENER_PREFIX.matcher(name);
+        return m.matches() && LISTENER_SSL_STORES.contains(m.group(1)) ? m.group(1) : null;
+    }
+
+    /** Whether {@code name} holds a secret, shown as null by DescribeConfigs (Kafka's PASSWORD type). */
+    public static boolean isSensitive(String name) {
+        return isListenerSslStore(name) && (name.endsWith(".password") || name.endsWith(".ssl.keystore.key")
+                || name.endsWith(".ssl.keystore.certificate.chain") || name.endsWith(".ssl.truststore.certificates"));
     }
 
     /**
@@ -60,6 +91,9 @@ public final class DynamicBrokerConfigs {
             throw notDynamic(nonDynamic);
         }
         overrides.forEach((name, value) -> {
+            if (isListenerSslStore(name)) {
+                return; // strings and passwords: whether the stores load is checked where they are served
+            }
             ConfigDef.ConfigKey key = BrokerConfig.DEF.configKeys().get(name);
             try {
                 Object parsed = ConfigDef.parseType(name, value, key.type);

@@ -25,7 +25,8 @@ import org.apache.kafka.common.security.ssl.SslPrincipalMapper;
  * SASL.
  *
  * <p>Built once at start-up, off the event loop (key stores are read from disk, an OAuth JWKS fetched): a bad
- * setting throws a ConfigException naming the key. Immutable, shared by the listener's instances; {@link #close}d
+ * setting throws a ConfigException naming the key. Immutable but for the TLS stores, which
+ * {@link CertificateReloader} replaces at run time; shared by the listener's instances; {@link #close}d
  * with the broker (it stops the JWKS refresh thread of an OAUTHBEARER listener).
  */
 public final class ListenerSecurity implements AutoCloseable {
@@ -90,6 +91,34 @@ public final class ListenerSecurity implements AutoCloseable {
 
     public boolean usesTls() {
         return tls != null;
+    }
+
+    /**
+     * The listener's TLS settings as {@code candidate} (an effective config with altered dynamic values) makes
+     * them, checked to be able to replace the ones served now. Reads the stores from disk: never on an event loop.
+     *
+     * @throws org.apache.kafka.common.config.ConfigException naming the key when they cannot be loaded or may not
+     *         replace the current ones (another distinguished name, other subject alternative names)
+     */
+    TlsSettings prepareReload(BrokerConfig candidate) {
+        ListenerName name = listener.listenerName();
+        Map<String, Object> values = candidate.valuesWithPrefixOverride(name.configPrefix());
+        TlsSettings next = TlsSettings.of(values, name.value(), name.configPrefix());
+        tls.checkReplacement(next, Boolean.TRUE.equals(values.get(
+                        org.apache.kafka.common.config.internals.BrokerSecurityConfigs.SSL_ALLOW_DN_CHANGES_CONFIG)),
+                Boolean.TRUE.equals(values.get(
+                        org.apache.kafka.common.config.internals.BrokerSecurityConfigs.SSL_ALLOW_SAN_CHANGES_CONFIG)),
+                name.value());
+        return next;
+    }
+
+    /** Serves {@code next}'s stores on every later handshake of this listener (all its event loops at once). */
+    void reload(TlsSettings next) {
+        tls.replaceStores(next);
+    }
+
+    TlsSettings tls() {
+        return tls;
     }
 
     /** Adds TLS to a listener's server options (nothing for PLAINTEXT and SASL_PLAINTEXT). */

@@ -1,6 +1,11 @@
 package io.runnel.security;
 
 import java.security.KeyStore;
+import java.security.Principal;
+import java.security.cert.X509Certificate;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -29,8 +34,10 @@ import org.apache.kafka.common.security.ssl.DefaultSslEngineFactory;
  * {@code ssl.keystore.certificate.chain} / {@code ssl.truststore.certificates} strings, encrypted keys included)
  * mean exactly what they mean to Kafka; the TLS itself is Vert.x's (Netty's SslHandler on the JDK engine).
  *
- * <p>Built once at start-up, off the event loop (the stores are read from disk); a bad value throws a
- * {@link ConfigException} naming the key. Reloading certificates without a restart is not done yet.
+ * <p>Built off the event loop (the stores are read from disk); a bad value throws a {@link ConfigException} naming
+ * the key. A server side's stores can be replaced while it serves ({@link #checkReplacement}, {@link #replaceStores}):
+ * the SSL context is built over {@link SwappableManagers}, so later handshakes use the new stores and open
+ * connections keep theirs. Any thread.
  */
 final class TlsSettings {
 
@@ -41,11 +48,22 @@ final class TlsSettings {
     private final List<String> cipherSuites;
     // ssl.endpoint.identification.algorithm: how a client side checks the server's name ("" for not at all)
     private final String endpointIdentification;
+    // the key entries' certificates: what a replacement keystore must keep (Kafka's SslFactory.CertificateEntries)
+    private final List<CertificateEntry> certificates;
+    // what a server's SSL context delegates to (null on a client side)
+    private final SwappableManagers managers;
+
+    /** One key entry's certificate: its subject and its subject alternative names. */
+    record CertificateEntry(String alias, Principal subject, Set<List<?>> subjectAltNames) {
+    }
 
     private TlsSettings(KeyManagerFactory keyManagers, TrustManagerFactory trustManagers, ClientAuth clientAuth,
-                        List<String> protocols, List<String> cipherSuites, String endpointIdentification) {
+                        List<String> protocols, List<String> cipherSuites, String endpointIdentification,
+                        List<CertificateEntry> certificates, boolean server) {
         this.keyManagers = keyManagers;
         this.trustManagers = trustManagers;
+        this.certificates = certificates;
+        this.managers = server ? new SwappableManagers(SwappableManagers.Stores.of(keyManagers, trustManagers)) : null;
         this.clientAuth = clientAuth;
         this.protocols = protocols;
         this.cipherSuites = cipherSuites;
@@ -126,7 +144,72 @@ final class TlsSettings {
         Object identification = values.get(SslConfigs.SSL_ENDPOINT_IDENTIFICATION_ALGORITHM_CONFIG);
         return new TlsSettings(kmf, tmf, clientAuth, protocols == null ? List.of() : new ArrayList<>(protocols),
                 ciphers == null ? List.of() : new ArrayList<>(ciphers),
-                identification == null ? "" : identification.toString().trim());
+                identification == null ? "" : identification.toString().trim(), certificateEntries(keystore, listenerName),
+                server);
+    }
+
+    private static List<CertificateEntry> certificateEntries(KeyStore keystore, String listenerName) {
+        List<CertificateEntry> out = new ArrayList<>();
+        if (keystore == null) {
+            return out;
+        }
+        try {
+            for (String alias : Collections.list(keystore.aliases())) {
+                if (keystore.isKeyEntry(alias) && keystore.getCertificate(alias) instanceof X509Certificate c) {
+                    Collection<List<?>> sans = c.getSubjectAlternativeNames();
+                    out.add(new CertificateEntry(alias, c.getSubjectX500Principal(),
+                            sans == null ? Set.of() : new HashSet<>(sans)));
+                }
+            }
+        } catch (Exception e) {
+            throw new ConfigException(SslConfigs.SSL_KEYSTORE_LOCATION_CONFIG, null, "listener " + listenerName
+                    + ": cannot read the keystore's certificates (" + e + ")");
+        }
+        return out;
+    }
+
+    /**
+     * Checks that {@code next} (built from the listener's settings as altered) may replace this server side's
+     * stores, as Kafka's SslFactory checks a reconfiguration: the keystore's certificates keep their distinguished
+     * names unless {@code ssl.allow.dn.changes}, their subject alternative names unless {@code ssl.allow.san.changes};
+     * a listener without a truststore cannot gain one (its SSL context asks no client for a certificate).
+     *
+     * @throws ConfigException naming the key, with the old and new values
+     */
+    void checkReplacement(TlsSettings next, boolean allowDnChanges, boolean allowSanChanges, String listenerName) {
+        if ((trustManagers == null) != (next.trustManagers == null)) {
+            throw new ConfigException(SslConfigs.SSL_TRUSTSTORE_LOCATION_CONFIG, null, "listener " + listenerName
+                    + ": a truststore cannot be " + (trustManagers == null ? "added" : "removed")
+                    + " without a restart");
+        }
+        if (!allowDnChanges) {
+            List<Principal> before = certificates.stream().map(CertificateEntry::subject).toList();
+            List<Principal> after = next.certificates.stream().map(CertificateEntry::subject).toList();
+            if (!before.equals(after)) {
+                throw new ConfigException(SslConfigs.SSL_KEYSTORE_LOCATION_CONFIG, null, "listener " + listenerName
+                        + ": Keystore DistinguishedName does not match: existing=" + before + ", new=" + after
+                        + " (" + BrokerSecurityConfigs.SSL_ALLOW_DN_CHANGES_CONFIG + "=true allows it)");
+            }
+        }
+        if (!allowSanChanges) {
+            List<Set<List<?>>> before = certificates.stream().map(CertificateEntry::subjectAltNames).toList();
+            List<Set<List<?>>> after = next.certificates.stream().map(CertificateEntry::subjectAltNames).toList();
+            if (!before.equals(after)) {
+                throw new ConfigException(SslConfigs.SSL_KEYSTORE_LOCATION_CONFIG, null, "listener " + listenerName
+                        + ": Keystore SubjectAltNames do not match: existing=" + before + ", new=" + after
+                        + " (" + BrokerSecurityConfigs.SSL_ALLOW_SAN_CHANGES_CONFIG + "=true allows it)");
+            }
+        }
+    }
+
+    /** Makes every later handshake of this server side use {@code next}'s key and trust stores, at once. */
+    void replaceStores(TlsSettings next) {
+        managers.swap(next.managers.current());
+    }
+
+    /** The key entries' certificates of the keystore this side serves now (tests, logs). */
+    List<CertificateEntry> certificates() {
+        return certificates;
     }
 
     /**
@@ -166,10 +249,10 @@ final class TlsSettings {
     /** Turns TLS on in {@code options}, with these stores, client authentication, protocols and cipher suites. */
     void applyTo(NetServerOptions options) {
         options.setSsl(true)
-                .setKeyCertOptions(KeyCertOptions.wrap(keyManagers))
+                .setKeyCertOptions(KeyCertOptions.wrap(managers.keyManager()))
                 .setClientAuth(clientAuth);
         if (trustManagers != null) {
-            options.setTrustOptions(TrustOptions.wrap(trustManagers));
+            options.setTrustOptions(TrustOptions.wrap(managers.trustManager()));
         }
         if (!protocols.isEmpty()) {
             options.setEnabledSecureTransportProtocols(new LinkedHashSet<>(protocols));
