@@ -236,13 +236,14 @@ final class PartitionProducer {
         }
         if (ar.succeeded()) {
             Appended a = ar.result();
+            // the state first: a completion's callbacks may run here and send the partition's next record
+            nextSequence = incrementSequence(b.baseSequence, b.records.size());
             for (int i = 0; i < b.records.size(); i++) {
                 Pending p = b.records.get(i);
                 p.promise().complete(new JsonObject().put("topic", tp.topic()).put("partition", tp.partition())
                         .put("offset", a.baseOffset() + i)
                         .put("timestamp", a.logAppendTime() >= 0 ? a.logAppendTime() : p.record().timestamp()));
             }
-            nextSequence = incrementSequence(b.baseSequence, b.records.size());
             done();
             return;
         }
