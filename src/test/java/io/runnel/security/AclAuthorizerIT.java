@@ -15,6 +15,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import io.runnel.Broker;
+import io.runnel.testutil.KafkaTools;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -128,8 +129,13 @@ class AclAuthorizerIT {
 
     private static AclBinding acl(ResourceType type, String name, PatternType pattern, AclOperation op,
                                   AclPermissionType permission) {
+        return acl(type, name, pattern, op, permission, "User:alice");
+    }
+
+    private static AclBinding acl(ResourceType type, String name, PatternType pattern, AclOperation op,
+                                  AclPermissionType permission, String principal) {
         return new AclBinding(new ResourcePattern(type, name, pattern),
-                new AccessControlEntry("User:alice", "*", op, permission));
+                new AccessControlEntry(principal, "*", op, permission));
     }
 
     private static void create(AclBinding... acls) throws Exception {
@@ -309,5 +315,53 @@ class AclAuthorizerIT {
                 .all().get(30, TimeUnit.SECONDS))
                 .satisfies(t -> assertThat(cause(t)).isInstanceOf(org.apache.kafka.common.errors.InvalidRequestException.class)
                         .hasMessageContaining("kafka-cluster"));
+    }
+
+    /**
+     * Kafka's own kafka-acls.sh (org.apache.kafka.tools.AclCommand from the Kafka 4.4.0 jars), logged in as the
+     * super user through a --command-config file: it adds a literal and a prefixed ACL, lists them, and removes
+     * them, and the Admin client sees each change.
+     */
+    @Test
+    void kafkaAclsToolAddsListsAndRemovesAcls() throws Exception {
+        Path config = dir.resolve("admin-client.properties");
+        java.nio.file.Files.writeString(config, "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n"
+                + "sasl.jaas.config=" + String.format(JAAS_PLAIN, "admin", "admin-secret") + "\n");
+        String bootstrap = broker.bootstrapServers("SASL_PLAINTEXT");
+        KafkaTools.Result r = KafkaTools.run("org.apache.kafka.tools.AclCommand", List.of("--bootstrap-server", bootstrap,
+                "--command-config", config.toString(), "--add", "--allow-principal", "User:carol",
+                "--operation", "Read", "--operation", "Describe", "--topic", "tool-orders"));
+        assertThat(r.exitCode()).as(r.output()).isZero();
+        r = KafkaTools.run("org.apache.kafka.tools.AclCommand", List.of("--bootstrap-server", bootstrap,
+                "--command-config", config.toString(), "--add", "--allow-principal", "User:carol",
+                "--operation", "Read", "--group", "tool-", "--resource-pattern-type", "prefixed"));
+        assertThat(r.exitCode()).as(r.output()).isZero();
+        AclBindingFilter carols = new AclBindingFilter(ResourcePatternFilter.ANY,
+                new AccessControlEntryFilter("User:carol", null, AclOperation.ANY, AclPermissionType.ANY));
+        assertThat(admin.describeAcls(carols).values().get(30, TimeUnit.SECONDS)).containsExactlyInAnyOrder(
+                acl(ResourceType.TOPIC, "tool-orders", PatternType.LITERAL, AclOperation.READ, AclPermissionType.ALLOW, "User:carol"),
+                acl(ResourceType.TOPIC, "tool-orders", PatternType.LITERAL, AclOperation.DESCRIBE, AclPermissionType.ALLOW, "User:carol"),
+                acl(ResourceType.GROUP, "tool-", PatternType.PREFIXED, AclOperation.READ, AclPermissionType.ALLOW, "User:carol"));
+        r = KafkaTools.run("org.apache.kafka.tools.AclCommand", List.of("--bootstrap-server", bootstrap,
+                "--command-config", config.toString(), "--list", "--topic", "tool-orders"));
+        assertThat(r.exitCode()).as(r.output()).isZero();
+        assertThat(r.output()).contains("name=tool-orders").contains("principal=User:carol")
+                .contains("operation=READ").contains("operation=DESCRIBE");
+        r = KafkaTools.run("org.apache.kafka.tools.AclCommand", List.of("--bootstrap-server", bootstrap,
+                "--command-config", config.toString(), "--remove", "--force", "--topic", "tool-orders"));
+        assertThat(r.exitCode()).as(r.output()).isZero();
+        assertThat(admin.describeAcls(carols).values().get(30, TimeUnit.SECONDS)).containsExactly(
+                acl(ResourceType.GROUP, "tool-", PatternType.PREFIXED, AclOperation.READ, AclPermissionType.ALLOW, "User:carol"));
+        // bob, who is no super user and may not ALTER the cluster, is refused by the tool
+        Path bobConfig = dir.resolve("bob-client.properties");
+        java.nio.file.Files.writeString(bobConfig, "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n"
+                + "sasl.jaas.config=" + String.format(JAAS_PLAIN, "bob", "bob-secret") + "\n");
+        r = KafkaTools.run("org.apache.kafka.tools.AclCommand", List.of("--bootstrap-server", bootstrap,
+                "--command-config", bobConfig.toString(), "--add", "--allow-principal", "User:bob",
+                "--operation", "All", "--topic", "*"));
+        assertThat(r.output()).contains("ClusterAuthorizationException");
+        assertThat(admin.describeAcls(new AclBindingFilter(ResourcePatternFilter.ANY,
+                new AccessControlEntryFilter("User:bob", null, AclOperation.ALL, AclPermissionType.ANY)))
+                .values().get(30, TimeUnit.SECONDS)).isEmpty();
     }
 }
