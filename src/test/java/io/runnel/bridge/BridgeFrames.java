@@ -20,6 +20,8 @@ public final class BridgeFrames implements AutoCloseable {
     private final Socket socket;
     private final DataInputStream in;
     private final OutputStream out;
+    /** Frames read while waiting for an answer (deliveries, say), returned by {@link #read} first. */
+    private final java.util.ArrayDeque<JsonObject> skipped = new java.util.ArrayDeque<>();
 
     public BridgeFrames(Socket socket) throws IOException {
         this.socket = socket;
@@ -39,6 +41,13 @@ public final class BridgeFrames implements AutoCloseable {
     }
 
     public JsonObject read() throws IOException {
+        if (!skipped.isEmpty()) {
+            return skipped.poll();
+        }
+        return readSocket();
+    }
+
+    private JsonObject readSocket() throws IOException {
         int length = in.readInt();
         byte[] data = new byte[length];
         in.readFully(data);
@@ -55,10 +64,11 @@ public final class BridgeFrames implements AutoCloseable {
         }
         write(frame);
         while (true) {
-            JsonObject f = read();
+            JsonObject f = readSocket();
             if (reply.equals(f.getString("address"))) {
                 return f;
             }
+            skipped.add(f);
         }
     }
 
