@@ -98,7 +98,9 @@ class BridgeTlsIT {
         Map<String, String> p = new HashMap<>();
         p.put("log.dirs", data.toString());
         p.put("listeners", "PLAINTEXT://127.0.0.1:0");
+        p.put("admin.listener", "127.0.0.1:0"); // two brokers of this class may run at once
         p.put("bridge.tcp.listener", "127.0.0.1:0");
+        p.put("bridge.sockjs.listener", "127.0.0.1:0");
         p.put("bridge.auth.token", TOKEN);
         p.put("bridge.ssl.keystore.type", "PKCS12");
         p.put("bridge.ssl.keystore.location", certs.serverKeystore().toString());
@@ -213,6 +215,95 @@ class BridgeTlsIT {
                 answered = false; // closed by the TLS server, or garbage that is no frame
             }
             assertThat(answered).isFalse();
+        }
+    }
+
+    @Test
+    void theSockJsBridgeServesHttpsWithTheSameAcls() throws Exception {
+        io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+        try {
+            java.util.concurrent.BlockingQueue<JsonObject> received = new java.util.concurrent.LinkedBlockingQueue<>();
+            io.vertx.core.http.WebSocketClient client = vertx.createWebSocketClient(
+                    new io.vertx.core.http.WebSocketClientOptions().setSsl(true).setTrustOptions(
+                            new io.vertx.core.net.JksOptions().setPath(certs.truststore().toString())
+                                    .setPassword(TestCertificates.TRUST_PASSWORD)));
+            io.vertx.core.http.WebSocket ws = client.connect(broker.sockJsBridgePort(), "127.0.0.1",
+                    "/eventbus/websocket").onSuccess(w -> w.frameHandler(f -> {
+                        if (f.isText() || f.isBinary()) {
+                            received.add(new JsonObject(f.binaryData()));
+                        }
+                    })).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            String alice = BridgeFrames.basic("alice", "alice-secret");
+            String meta = "m-" + suffix;
+            ws.writeTextMessage(new JsonObject().put("type", "send").put("address", "runnel.metadata")
+                    .put("body", new JsonObject()).put("replyAddress", meta).put("headers", auth(alice)).encode());
+            JsonObject answer = nextFor(received, meta);
+            assertThat(answer.getString("type")).as(answer.encode()).isEqualTo("rec");
+            assertThat(topicNames(answer)).contains(topicA).doesNotContain(topicB);
+            String produce = "p-" + suffix;
+            ws.writeTextMessage(new JsonObject().put("type", "send").put("address", "runnel.produce")
+                    .put("body", new JsonObject().put("value", "x").put("valueEncoding", "text"))
+                    .put("replyAddress", produce).put("headers", auth(alice).put("topic", topicB)).encode());
+            JsonObject refused = nextFor(received, produce);
+            assertThat(refused.getString("type")).as(refused.encode()).isEqualTo("err");
+            assertThat(refused.getInteger("failureCode")).isEqualTo(29);
+            client.close();
+        } finally {
+            vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    private static JsonObject nextFor(java.util.concurrent.BlockingQueue<JsonObject> q, String address)
+            throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 30_000;
+        while (System.currentTimeMillis() < deadline) {
+            JsonObject f = q.poll(1, TimeUnit.SECONDS);
+            if (f != null && address.equals(f.getString("address"))) {
+                return f;
+            }
+        }
+        throw new AssertionError("no frame for " + address);
+    }
+
+    /** A non-loopback IPv4 address of this host, or null. */
+    private static java.net.InetAddress siteAddress() throws Exception {
+        for (var nif : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
+            if (!nif.isUp() || nif.isLoopback()) {
+                continue;
+            }
+            for (var a : java.util.Collections.list(nif.getInetAddresses())) {
+                if (a instanceof java.net.Inet4Address && !a.isLoopbackAddress() && !a.isLinkLocalAddress()) {
+                    return a;
+                }
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void withoutTlsBasicPasswordsAreRefusedFromBeyondLoopback(@TempDir Path other) throws Exception {
+        java.net.InetAddress site = siteAddress();
+        org.junit.jupiter.api.Assumptions.assumeTrue(site != null, "no non-loopback address on this host");
+        Map<String, String> p = settings(other);
+        p.keySet().removeIf(k -> k.startsWith("bridge.ssl.") || k.equals("bridge.sockjs.listener"));
+        p.put("bridge.tcp.listener", site.getHostAddress() + ":0");
+        p.put("authorizer.class.name", "");
+        Broker plain = Broker.start(p).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, plain.bootstrapServers()))) {
+            admin.alterUserScramCredentials(List.of(new UserScramCredentialUpsertion("bob",
+                    new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 4096), "bob-secret")))
+                    .all().get(30, TimeUnit.SECONDS);
+            try (BridgeFrames c = new BridgeFrames(new Socket(site, plain.tcpBridgePort()))) {
+                JsonObject refused = c.request("runnel.metadata", new JsonObject(),
+                        auth(BridgeFrames.basic("bob", "bob-secret")));
+                assertThat(refused.getString("type")).as(refused.encode()).isEqualTo("err");
+                assertThat(refused.getInteger("failureCode")).isEqualTo(58);
+                assertThat(refused.getString("message")).contains("only over TLS");
+                JsonObject byToken = c.request("runnel.metadata", new JsonObject(), auth("Bearer " + TOKEN));
+                assertThat(byToken.getString("type")).as(byToken.encode()).isEqualTo("message");
+            }
+        } finally {
+            plain.close().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
         }
     }
 
