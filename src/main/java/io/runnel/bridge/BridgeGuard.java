@@ -23,7 +23,10 @@ import org.apache.kafka.common.security.auth.KafkaPrincipal;
  * Who may do what through the TCP and SockJS bridges: every frame that sends, publishes or registers carries
  * credentials in {@code headers.authorization}, {@code "Bearer <token>"} (one of {@code bridge.auth.token}) or
  * {@code "Basic base64(user:password)"} (a SCRAM or PLAIN user of this broker, {@link PasswordVerifier}); the
- * header is removed before the frame is forwarded, so no credential reaches the event bus.
+ * header is removed before the frame is forwarded, so no credential reaches the event bus. Basic passwords are
+ * taken only over TLS ({@code bridge.ssl.*}) or from a loopback peer. With an authorizer configured, a Basic user
+ * is {@code User:<name>} under the cluster's ACLs ({@link #acls}, {@link #filterMetadata}); a bearer token is an
+ * operator's key, with full access.
  *
  * <p>Address rules beyond the permitted lists (which the servers apply): a client registers only delivery
  * addresses {@code <prefix>.client.<id>}, each held by one connection of this broker at a time; a subscribe
