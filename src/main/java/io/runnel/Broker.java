@@ -520,7 +520,8 @@ public final class Broker {
             return Future.succeededFuture();
         }
         io.runnel.bridge.ExternalBridges bridges = new io.runnel.bridge.ExternalBridges(externalBridgeSettings,
-                new io.runnel.security.PasswordVerifier(listenerSecurity, image.scram().cache()));
+                new io.runnel.security.PasswordVerifier(listenerSecurity, image.scram().cache()), authorizer,
+                topic -> image.topic(topic) != null);
         return eventBus.deployVerticle(bridges).map(id -> {
             externalBridges = bridges;
             externalBridgesDeployment = id;

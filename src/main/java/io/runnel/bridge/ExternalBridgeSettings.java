@@ -29,6 +29,9 @@ public final class ExternalBridgeSettings {
     /** The id part of a client delivery address: 8 to 64 letters, digits, '-' or '_' (a UUID fits). */
     public static final String CLIENT_ID_REGEX = "[A-Za-z0-9_-]{8,64}";
 
+    /** The prefix of the bridges' TLS settings: {@code bridge.ssl.keystore.location} and so on. */
+    public static final String TLS_PREFIX = "bridge.";
+
     public record HostPort(String host, int port) {
     }
 
@@ -41,9 +44,11 @@ public final class ExternalBridgeSettings {
     private final List<byte[]> tokens;
     private final int maxFailures;
     private final int maxFrameBytes;
+    private final io.runnel.security.PrefixedTls tls;
 
     private ExternalBridgeSettings(String prefix, HostPort tcp, HostPort sockJs, String sockJsPath, Set<String> inbound,
-                                   List<byte[]> tokens, int maxFailures, int maxFrameBytes) {
+                                   List<byte[]> tokens, int maxFailures, int maxFrameBytes,
+                                   io.runnel.security.PrefixedTls tls) {
         this.prefix = prefix;
         this.tcp = tcp;
         this.sockJs = sockJs;
@@ -53,6 +58,7 @@ public final class ExternalBridgeSettings {
         this.tokens = tokens;
         this.maxFailures = maxFailures;
         this.maxFrameBytes = maxFrameBytes;
+        this.tls = tls;
     }
 
     /** @throws ConfigException naming the key of the first bad value */
@@ -99,8 +105,11 @@ public final class ExternalBridgeSettings {
                             : config.getString(BrokerConfig.BRIDGE_SOCKJS_LISTENER),
                     "needs bridge.enabled=true (the addresses it forwards to)");
         }
+        // bridge.ssl.*: Kafka's ssl.* settings under "bridge.", loaded as the admin API's admin.ssl.* are
+        io.runnel.security.PrefixedTls tls = io.runnel.security.PrefixedTls.of(config, TLS_PREFIX, "event-bus bridge");
         return new ExternalBridgeSettings(prefix, tcp, sockJs, path, Set.copyOf(inbound), List.copyOf(tokens),
-                config.getInt(BrokerConfig.BRIDGE_AUTH_MAX_FAILURES), config.getInt(BrokerConfig.BRIDGE_MAX_FRAME_BYTES));
+                config.getInt(BrokerConfig.BRIDGE_AUTH_MAX_FAILURES), config.getInt(BrokerConfig.BRIDGE_MAX_FRAME_BYTES),
+                tls);
     }
 
     /** "host:port" (IPv6 hosts in brackets); empty = off (null). */
@@ -172,6 +181,11 @@ public final class ExternalBridgeSettings {
 
     public int maxFailures() {
         return maxFailures;
+    }
+
+    /** The TLS of both bridges (bridge.ssl.*); null when they serve plain TCP and HTTP. */
+    public io.runnel.security.PrefixedTls tls() {
+        return tls;
     }
 
     public int maxFrameBytes() {

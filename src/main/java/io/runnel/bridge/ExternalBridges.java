@@ -22,25 +22,39 @@ public final class ExternalBridges extends VerticleBase {
 
     private final ExternalBridgeSettings settings;
     private final PasswordVerifier passwords;
+    private final io.runnel.security.AclAuthorizer authorizer;
+    private final java.util.function.Predicate<String> topicExists;
     private TcpBridgeServer tcp;
     private SockJsBridgeServer sockJs;
     private volatile int tcpPort = -1;
     private volatile int sockJsPort = -1;
 
     public ExternalBridges(ExternalBridgeSettings settings, PasswordVerifier passwords) {
+        this(settings, passwords, null, t -> true);
+    }
+
+    /**
+     * @param authorizer  the broker's ACLs, applied to Basic users (null: none configured)
+     * @param topicExists whether a topic exists (a produce creating one needs CREATE)
+     */
+    public ExternalBridges(ExternalBridgeSettings settings, PasswordVerifier passwords,
+                           io.runnel.security.AclAuthorizer authorizer, java.util.function.Predicate<String> topicExists) {
         this.settings = settings;
         this.passwords = passwords;
+        this.authorizer = authorizer;
+        this.topicExists = topicExists;
     }
 
     @Override
     public Future<?> start() {
-        BridgeGuard guard = new BridgeGuard(vertx, settings, passwords);
+        BridgeGuard guard = new BridgeGuard(vertx, settings, passwords, authorizer, topicExists);
         Future<Void> started = Future.succeededFuture();
         if (settings.tcp() != null) {
             tcp = new TcpBridgeServer(vertx, settings, guard);
             started = started.compose(v -> tcp.listen()).map(port -> {
                 tcpPort = port;
-                LOG.info("TCP event-bus bridge listening on {}:{}", settings.tcp().host(), port);
+                LOG.info("TCP event-bus bridge listening on {}:{}{}", settings.tcp().host(), port,
+                        settings.tls() != null ? " (TLS)" : "");
                 return null;
             });
         }
@@ -48,7 +62,8 @@ public final class ExternalBridges extends VerticleBase {
             sockJs = new SockJsBridgeServer(vertx, settings, guard);
             started = started.compose(v -> sockJs.listen()).map(port -> {
                 sockJsPort = port;
-                LOG.info("SockJS event-bus bridge listening on http://{}:{}{}", settings.sockJs().host(), port,
+                LOG.info("SockJS event-bus bridge listening on {}://{}:{}{}", settings.tls() != null ? "https" : "http",
+                        settings.sockJs().host(), port,
                         settings.sockJsPath());
                 return null;
             });

@@ -51,7 +51,13 @@ final class SockJsBridgeServer {
     private HttpServer server;
 
     private final class Socket {
-        final BridgeGuard.Session session = guard.newSession();
+        final BridgeGuard.Session session;
+        /** replyAddresses of this socket's metadata requests, whose answers are filtered by the user's ACLs. */
+        final java.util.Set<String> metadataReplies = new java.util.HashSet<>();
+
+        Socket(BridgeGuard.Session session) {
+            this.session = session;
+        }
         /** replyAddresses of this socket's subscribe requests, whose answers name its subscriptions. */
         final java.util.Set<String> subscribeReplies = new java.util.HashSet<>();
     }
@@ -82,10 +88,14 @@ final class SockJsBridgeServer {
                     .setRegisterWriteHandler(false).setInsertJSESSIONID(false)
                     .setMaxBytesStreaming(settings.maxFrameBytes()));
             router.route(settings.sockJsPath() + "/*").subRouter(sockJs.bridge(options, this::event));
-            server = vertx.createHttpServer(new HttpServerOptions().setHost(settings.sockJs().host())
+            HttpServerOptions httpOptions = new HttpServerOptions().setHost(settings.sockJs().host())
                     .setPort(settings.sockJs().port()).setMaxWebSocketFrameSize(settings.maxFrameBytes())
                     .setMaxWebSocketMessageSize(settings.maxFrameBytes())
-                    .setMaxFormAttributeSize(settings.maxFrameBytes()));
+                    .setMaxFormAttributeSize(settings.maxFrameBytes());
+            if (settings.tls() != null) {
+                settings.tls().applyTo(httpOptions);
+            }
+            server = vertx.createHttpServer(httpOptions);
             return server.requestHandler(router).listen().map(HttpServer::actualPort);
         });
     }
@@ -118,7 +128,8 @@ final class SockJsBridgeServer {
         SockJSSocket sock = event.socket();
         switch (event.type()) {
             case SOCKET_CREATED -> {
-                sockets.put(sock, new Socket());
+                sockets.put(sock, new Socket(guard.newSession(settings.tls() != null,
+                        sock.remoteAddress() == null ? null : sock.remoteAddress().hostAddress())));
                 event.complete(true);
             }
             case SOCKET_CLOSED -> {
@@ -162,6 +173,12 @@ final class SockJsBridgeServer {
                                 s.subscribeReplies.clear(); // answers that never came (failed requests)
                             }
                             s.subscribeReplies.add(reply);
+                        } else if (type.equals("send") && guard.isMetadata(frame.getString("address"))
+                                && frame.getValue("replyAddress") instanceof String reply) {
+                            if (s.metadataReplies.size() >= 1000) {
+                                s.metadataReplies.clear();
+                            }
+                            s.metadataReplies.add(reply);
                         }
                         event.complete(true);
                         return;
@@ -185,6 +202,9 @@ final class SockJsBridgeServer {
                 if (s != null && envelope != null && envelope.getValue("address") instanceof String a
                         && s.subscribeReplies.remove(a)) {
                     s.session.learnSubscription(envelope.getValue("body"));
+                } else if (s != null && envelope != null && envelope.getValue("address") instanceof String a
+                        && s.metadataReplies.remove(a)) {
+                    guard.filterMetadata(s.session, null, envelope.getValue("body"));
                 }
                 event.complete(true);
             }

@@ -68,8 +68,12 @@ final class TcpBridgeServer {
 
     /** Completes with the port listened on. */
     Future<Integer> listen() {
-        server = vertx.createNetServer(new NetServerOptions().setHost(settings.tcp().host())
-                .setPort(settings.tcp().port()).setTcpNoDelay(true));
+        NetServerOptions options = new NetServerOptions().setHost(settings.tcp().host())
+                .setPort(settings.tcp().port()).setTcpNoDelay(true);
+        if (settings.tls() != null) {
+            settings.tls().applyTo(options);
+        }
+        server = vertx.createNetServer(options);
         server.connectHandler(socket -> new Connection(socket).start());
         return server.listen().map(NetServer::actualPort);
     }
@@ -80,7 +84,7 @@ final class TcpBridgeServer {
 
     private final class Connection {
         private final NetSocket socket;
-        private final BridgeGuard.Session session = guard.newSession();
+        private final BridgeGuard.Session session;
         private final Map<String, MessageConsumer<Object>> consumers = new HashMap<>();
         private final Map<String, Message<Object>> replies = new LinkedHashMap<>(16, 0.75f, false) {
             @Override
@@ -96,6 +100,8 @@ final class TcpBridgeServer {
 
         Connection(NetSocket socket) {
             this.socket = socket;
+            this.session = guard.newSession(socket.isSsl(),
+                    socket.remoteAddress() == null ? null : socket.remoteAddress().hostAddress());
         }
 
         void start() {
@@ -260,6 +266,8 @@ final class TcpBridgeServer {
                     Message<Object> response = ar.result();
                     if (address.equals(subscribe)) {
                         session.learnSubscription(response.body());
+                    } else if (guard.isMetadata(address)) {
+                        guard.filterMetadata(session, body, response.body());
                     }
                     if (response.replyAddress() != null) {
                         replies.put(response.replyAddress(), response);

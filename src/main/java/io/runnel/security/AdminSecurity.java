@@ -2,7 +2,6 @@ package io.runnel.security;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.util.Map;
 
 import io.runnel.config.BrokerConfig;
 import io.vertx.core.net.NetServerOptions;
@@ -29,7 +28,7 @@ public final class AdminSecurity {
     static final long REMEMBER_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(5);
     private static final int REMEMBER_MAX = 1024;
 
-    private final TlsSettings tls;
+    private final PrefixedTls tls;
     private final CredentialCache scram;
     private final SaslMechanisms jwts;
     // user -> the credential a password was verified against and a salted SHA-256 of that password: valid while
@@ -40,7 +39,7 @@ public final class AdminSecurity {
     private record Verified(ScramCredential credential, byte[] digest, long atNanos) {
     }
 
-    private AdminSecurity(TlsSettings tls, CredentialCache scram, SaslMechanisms jwts) {
+    private AdminSecurity(PrefixedTls tls, CredentialCache scram, SaslMechanisms jwts) {
         this.tls = tls;
         this.scram = scram;
         this.jwts = jwts;
@@ -55,18 +54,7 @@ public final class AdminSecurity {
      *                  as that listener validates its tokens
      */
     public static AdminSecurity of(BrokerConfig config, CredentialCache scram, java.util.List<ListenerSecurity> listeners) {
-        boolean tlsOn = config.originals().keySet().stream().anyMatch(k -> k.startsWith(PREFIX + "ssl."));
-        TlsSettings tls = null;
-        if (tlsOn) {
-            Map<String, Object> values;
-            try {
-                values = config.valuesWithPrefixOverride(PREFIX);
-            } catch (org.apache.kafka.common.config.ConfigException e) {
-                throw new org.apache.kafka.common.config.ConfigException("Admin listener, an " + PREFIX
-                        + "ssl.* setting: " + e.getMessage());
-            }
-            tls = TlsSettings.of(values, "admin", PREFIX);
-        }
+        PrefixedTls tls = PrefixedTls.of(config, PREFIX, "admin");
         SaslMechanisms jwts = null;
         for (ListenerSecurity l : listeners) {
             if (l.sasl() != null && l.sasl().enabled().contains(SaslMechanisms.OAUTHBEARER)) {
@@ -94,10 +82,7 @@ public final class AdminSecurity {
 
     /** Turns TLS on in the admin server's options (nothing without admin.ssl.* settings). */
     public <T extends NetServerOptions> T applyTo(T options) {
-        if (tls != null) {
-            tls.applyTo(options);
-        }
-        return options;
+        return tls == null ? options : tls.applyTo(options);
     }
 
     /**
