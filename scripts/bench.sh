@@ -17,8 +17,9 @@
 #                         after 10 s, against either broker), which would measure the client, not the broker
 #   --e2e-records N       round trips of the one-in-flight end-to-end run (default 3000)
 #   --workloads "..."     single-node part: subset of startup produce1 consume produceall latency e2erate e2e
-#                         compact eventbus (default all; startup and memory are always measured, as each run starts a
-#                         broker; eventbus alone starts no such run); the three-node part always runs all of its own
+#                         compact saslssl eventbus (default all; startup and memory are always measured, as each run
+#                         starts a broker; eventbus or saslssl alone starts no such run); the three-node part always
+#                         runs all of its own
 #   --eb-batch N          event bus: records per batched produce message (default 100)
 #   --eb-in-flight N      event bus: batched produce messages unanswered at a time (default 8)
 #   --eb-port PORT        event bus: the node's Hazelcast member port (default 19294); the application's is PORT+1
@@ -63,6 +64,17 @@
 # summed over every cleaning, from each broker's own log lines (Kafka: "X MB of log processed in Y
 # seconds"; Runnel: "Cleaned ... A -> B bytes, ... M ms"). Both brokers run with
 # log.cleaner.backoff.ms=1000 so their cleaners look for work as often.
+# SASL_SSL (workload saslssl, after the single-node runs, its own broker per (repetition, system)): a PKCS12
+# key and certificate for 127.0.0.1 (keytool, RSA 2048) and a truststore holding that certificate, made under
+# the run's directory; each broker started fresh with one client listener, SASL_SSL on the same port, serving
+# SCRAM-SHA-512 only (the broker's inter-broker listener too, as the README's "Between brokers" example),
+# the user bench seeded as each system does it: Kafka at its storage format (kafka-ref.sh --add-scram, i.e.
+# kafka-storage.sh format --add-scram), Runnel with runnel.bootstrap.scram.users; Kafka's controller
+# listener stays PLAINTEXT on PORT+1. Every tool (TopicCommand, ProducerPerformance, ConsumerPerformance)
+# reads one client file: security.protocol=SASL_SSL, sasl.mechanism=SCRAM-SHA-512, ScramLoginModule JAAS,
+# ssl.truststore.* (host name verification on). Then, as above: produce acks=1, consume, produce acks=all,
+# RECORDS records of RECORD_SIZE B on PARTITIONS partitions. Start-up is not timed (the probe speaks
+# plaintext); the broker is used once TopicCommand over SASL_SSL has created the topics.
 # Event bus (workload eventbus, Runnel only, after the single-node part): the event bus against the Kafka Java
 # clients on the same Runnel node. Each repetition starts one node as the README's event-bus section does
 # (java -jar target/runnel.jar, cluster.enabled=true, cluster.members listing the node's Hazelcast port
@@ -120,7 +132,7 @@ LAT_RATE=2000
 LAT_RECORDS=60000
 LAT_WARMUP_S=10
 E2E_RECORDS=3000
-WORKLOADS="startup produce1 consume produceall latency e2erate e2e compact eventbus"
+WORKLOADS="startup produce1 consume produceall latency e2erate e2e compact saslssl eventbus"
 EB_BATCH=100
 EB_IN_FLIGHT=8
 EB_PORT=19294
@@ -165,7 +177,7 @@ while [[ $# -gt 0 ]]; do
         --keep-data) KEEP_DATA=1; shift ;;
         --meta-partitions) META_PARTITIONS="$2"; shift 2 ;;
         --only) ONLY="$2"; shift 2 ;;
-        -h|--help) sed -n '2,89p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,123p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -267,12 +279,13 @@ record() { (( REP == 0 )) || echo "$REP,$SYS,$1,$2" >> "$OUT/results.csv"; }
 
 # Launches a single Runnel node on DATA_DIR (empty or not) in the background, writing the launch instant to
 # LAUNCH_FILE; sets BROKER_PID.
+# LISTENER_OVERRIDES (default PLAINTEXT on BOOTSTRAP) are its listener settings.
+LISTENER_OVERRIDES=(--override "listeners=PLAINTEXT://$BOOTSTRAP" --override "advertised.listeners=PLAINTEXT://$BOOTSTRAP")
 launch_runnel() {
     local run="$1" launch_file="$2"
     date +%s.%N > "$launch_file"
     RUNNEL_HEAP_OPTS="-Xms$HEAP -Xmx$HEAP" "$ROOT/scripts/runnel.sh" \
-        --override "listeners=PLAINTEXT://$BOOTSTRAP" \
-        --override "advertised.listeners=PLAINTEXT://$BOOTSTRAP" \
+        "${LISTENER_OVERRIDES[@]}" \
         --override "admin.listener=127.0.0.1:0" \
         --override "log.dirs=$DATA_DIR" \
         --override group.initial.rebalance.delay.ms=0 \
@@ -484,6 +497,112 @@ run_compact() {
     c="$("$PY" "$LIB" parse "cleaner-$SYS" "$log")" || die "[$SYS] no cleaning in $log"
     record cleaner_mbps "$(val mbps "$c")"
     progress "[rep $REP/$REPS] [$SYS] cleaner: $(val cleanings "$c") cleanings, $(val mb "$c") MB in $(val seconds "$c") s: $(val mbps "$c") MB/s"
+}
+
+# ---- SASL_SSL (workload saslssl) ----
+SASL_USER=bench
+SASL_PASSWORD=bench-secret
+SASL_JAAS="org.apache.kafka.common.security.scram.ScramLoginModule required username=\"$SASL_USER\" password=\"$SASL_PASSWORD\";"
+
+# The key, certificate and truststore under OUT/tls, and the client file OUT/tls/client.properties.
+make_tls() {
+    local dir="$OUT/tls"
+    [[ -f "$dir/client.properties" ]] && return 0
+    mkdir -p "$dir"
+    keytool -genkeypair -keystore "$dir/broker.p12" -storetype PKCS12 -storepass "$SASL_PASSWORD" \
+        -keypass "$SASL_PASSWORD" -alias broker -keyalg RSA -keysize 2048 -validity 30 \
+        -dname CN=127.0.0.1 -ext SAN=ip:127.0.0.1 > "$dir/keytool.log" 2>&1 || { cat "$dir/keytool.log" >&2; die "keytool -genkeypair failed"; }
+    keytool -exportcert -keystore "$dir/broker.p12" -storetype PKCS12 -storepass "$SASL_PASSWORD" -alias broker \
+        -rfc -file "$dir/broker.pem" >> "$dir/keytool.log" 2>&1 || die "keytool -exportcert failed"
+    keytool -importcert -noprompt -keystore "$dir/truststore.p12" -storetype PKCS12 -storepass "$SASL_PASSWORD" \
+        -alias broker -file "$dir/broker.pem" >> "$dir/keytool.log" 2>&1 || die "keytool -importcert failed"
+    cat > "$dir/client.properties" <<EOF
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=$SASL_JAAS
+ssl.truststore.type=PKCS12
+ssl.truststore.location=$dir/truststore.p12
+ssl.truststore.password=$SASL_PASSWORD
+EOF
+}
+
+# The broker settings both systems share: SASL_SSL, SCRAM-SHA-512, the keystore, and the truststore that the
+# broker's own inter-broker client checks the certificate with (Kafka tries that client against its listener
+# at start-up and stops when it fails); as --override arguments, NUL-separated.
+sasl_overrides() {
+    local dir="$OUT/tls" kv
+    for kv in "advertised.listeners=SASL_SSL://$BOOTSTRAP" inter.broker.listener.name=SASL_SSL \
+            sasl.enabled.mechanisms=SCRAM-SHA-512 sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512 \
+            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=$SASL_JAAS" \
+            ssl.keystore.type=PKCS12 "ssl.keystore.location=$dir/broker.p12" \
+            "ssl.keystore.password=$SASL_PASSWORD" "ssl.key.password=$SASL_PASSWORD" \
+            ssl.truststore.type=PKCS12 "ssl.truststore.location=$dir/truststore.p12" \
+            "ssl.truststore.password=$SASL_PASSWORD"; do
+        printf -- '--override\0%s\0' "$kv"
+    done
+}
+
+run_saslssl() {
+    local run="$OUT/rep$REP-$SYS-saslssl" p c raw conf="$OUT/tls/client.properties"
+    mkdir -p "$run"
+    make_tls
+    port_open "$PORT" && die "port $PORT is already in use"
+    port_open $((PORT + 1)) && die "port $((PORT + 1)) is already in use"
+    local -a common
+    mapfile -d '' common < <(sasl_overrides)
+    progress "[rep $REP/$REPS] [$SYS] SASL_SSL: starting an empty broker (SCRAM-SHA-512 on $BOOTSTRAP)"
+    case "$SYS" in
+        runnel)
+            DATA_DIR="$run/runnel-data"
+            mkdir -p "$DATA_DIR"
+            local saved=("${LISTENER_OVERRIDES[@]}")
+            LISTENER_OVERRIDES=(--override "listeners=SASL_SSL://$BOOTSTRAP" "${common[@]}"
+                --override "runnel.bootstrap.scram.users=SCRAM-SHA-512=[name=$SASL_USER,password=$SASL_PASSWORD]")
+            launch_runnel "$run" "$run/launch.ts"
+            LISTENER_OVERRIDES=("${saved[@]}")
+            ;;
+        kafka)
+            KAFKA_DIR="$run/kafka"
+            "$ROOT/scripts/kafka-ref.sh" start --port "$PORT" --controller-port $((PORT + 1)) --dir "$KAFKA_DIR" \
+                --heap "$HEAP" --timeout "$START_TIMEOUT" --override group.initial.rebalance.delay.ms=0 \
+                --override "listeners=SASL_SSL://$BOOTSTRAP,CONTROLLER://127.0.0.1:$((PORT + 1))" \
+                --override listener.security.protocol.map=CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL "${common[@]}" \
+                --add-scram "SCRAM-SHA-512=[name=$SASL_USER,password=$SASL_PASSWORD]" \
+                > "$run/kafka-start.out" 2> "$run/kafka-start.err" \
+                || { cat "$run/kafka-start.err" >&2; die "[$SYS] Apache Kafka did not start over SASL_SSL (log: $KAFKA_DIR/kafka.log)"; }
+            BROKER_PID="$(cat "$KAFKA_DIR/kafka.pid")"
+            ;;
+    esac
+    local deadline=$((SECONDS + START_TIMEOUT))
+    until port_open "$PORT"; do
+        kill -0 "$BROKER_PID" 2>/dev/null || { tail -20 "$run/broker.log" >&2; die "[$SYS] the broker exited (log: $run/broker.log)"; }
+        (( SECONDS < deadline )) || die "[$SYS] nothing listens on $BOOTSTRAP after ${START_TIMEOUT}s"
+        sleep 0.2
+    done
+    local t
+    for t in bench-sasl bench-sasl-all; do
+        timeout 120 "${TOOL_JVM[@]}" org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
+            --command-config "$conf" --create --topic "$t" --partitions "$PARTITIONS" --replication-factor 1 \
+            > "$run/topic-$t.txt" 2>&1 || { cat "$run/topic-$t.txt" >&2; die "[$SYS] creating topic $t over SASL_SSL failed"; }
+    done
+    progress "[rep $REP/$REPS] [$SYS] SASL_SSL: topics created over SASL_SSL (pid $BROKER_PID)"
+
+    p="$(run_producer "$run" sasl-produce-acks1 bench-sasl "$RECORDS" -1 --producer.config "$conf" -- acks=1)"
+    record sasl_produce_acks1_mbps "$(val mbps "$p")"
+    progress "[rep $REP/$REPS] [$SYS] SASL_SSL produce acks=1: $(val rps "$p") records/s, $(val mbps "$p") MB/s"
+    raw="$run/sasl-consume.txt"
+    timeout 900 "${TOOL_JVM[@]}" org.apache.kafka.tools.ConsumerPerformance --bootstrap-server "$BOOTSTRAP" \
+        --command-config "$conf" --topic bench-sasl --num-records "$RECORDS" --timeout 60000 \
+        --group "bench-sasl-$SYS-$REP-$$" > "$raw" 2>&1 \
+        || { tail -20 "$raw" >&2; die "[$SYS] ConsumerPerformance over SASL_SSL failed: $raw"; }
+    c="$("$PY" "$LIB" parse consumer "$raw")" || die "[$SYS] cannot read $raw"
+    (( $(val records "$c") >= RECORDS )) || die "[$SYS] the consumer read $(val records "$c") records, not $RECORDS: $raw"
+    record sasl_consume_mbps "$(val mbps "$c")"
+    progress "[rep $REP/$REPS] [$SYS] SASL_SSL consume: $(val rps "$c") records/s, $(val mbps "$c") MB/s (group join $(val rebalance_ms "$c") ms, not counted)"
+    p="$(run_producer "$run" sasl-produce-acksall bench-sasl-all "$RECORDS" -1 --producer.config "$conf" -- acks=all)"
+    record sasl_produce_acksall_mbps "$(val mbps "$p")"
+    progress "[rep $REP/$REPS] [$SYS] SASL_SSL produce acks=all: $(val rps "$p") records/s, $(val mbps "$p") MB/s"
+    stop_broker
 }
 
 # ---- event bus (workload eventbus) ----
@@ -787,9 +906,11 @@ progress "output in $OUT"
 ARCHIVE="$ROOT/target/runnel.jsa"
 # the single-node workloads other than eventbus (which starts its node with java -jar, no archive)
 SINGLE_WORKLOADS=0
-for w in $WORKLOADS; do [[ "$w" == eventbus ]] || SINGLE_WORKLOADS=1; done
+SASLSSL=0
+wants saslssl && SASLSSL=1
+for w in $WORKLOADS; do [[ "$w" == eventbus || "$w" == saslssl ]] || SINGLE_WORKLOADS=1; done
 if [[ " $SYSTEMS " == *" runnel "* && ! ( -f "$ARCHIVE" && "$ARCHIVE" -nt "$ROOT/target/runnel.jar" ) ]] \
-        && (( (SINGLE && SINGLE_WORKLOADS) || CLUSTER )); then
+        && (( (SINGLE && (SINGLE_WORKLOADS || SASLSSL)) || CLUSTER )); then
     REP=0
     SYS=runnel
     progress "[prime] [runnel] first start after the build: writing its class-data archive (not measured)"
@@ -809,6 +930,7 @@ if [[ "$ONLY" == meta ]]; then
     alternate run_meta_single
 elif (( SINGLE )); then
     (( SINGLE_WORKLOADS )) && alternate run_system
+    (( SASLSSL )) && alternate run_saslssl
     if wants eventbus && [[ " $SYSTEMS " == *" runnel "* ]]; then
         for ((REP = 1; REP <= REPS; REP++)); do run_eventbus; done
     fi

@@ -229,6 +229,10 @@ METRICS = [
     ("e2e_p99_ms", "end-to-end p99, 1 in flight (kafka-tools)", "ms", "lower", None, None),
     ("compact_produce_mbps", "produce to a compacted topic while cleaning", "MB/s", "higher", "ratio_min", 1.3),
     ("cleaner_mbps", "log cleaner throughput (dirty log cleaned)", "MB/s", "higher", "ratio_min", 1.0),
+    # SASL_SSL listener, SCRAM-SHA-512 (bench.sh's saslssl workload)
+    ("sasl_produce_acks1_mbps", "SASL_SSL: produce acks=1", "MB/s", "higher", "ratio_min", 1.3),
+    ("sasl_produce_acksall_mbps", "SASL_SSL: produce acks=all", "MB/s", "higher", "ratio_min", 1.3),
+    ("sasl_consume_mbps", "SASL_SSL: consume", "MB/s", "higher", "ratio_min", 1.3),
     ("rss_idle_mib", "resident memory idle", "MiB", "lower", None, None),
     ("rss_load_mib", "resident memory under load (peak)", "MiB", "lower", "ratio_max", 0.5),
     # three nodes, RF=3, min.insync.replicas=2 (bench.sh's three-node part); memory summed over the three

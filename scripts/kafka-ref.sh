@@ -14,7 +14,10 @@
 #       start it in the background on 127.0.0.1, wait until it serves requests, and print its pid on
 #       stdout. DIR holds server.properties, data/, kafka.log (stdout+stderr), kafka.pid and launch.ts
 #       (epoch seconds just before the broker JVM was launched, after the storage format).
-#       --override lines are appended to server.properties (later keys win).
+#       --override lines are appended to server.properties (later keys win). --add-scram SPEC (repeatable)
+#       seeds a SCRAM credential at the storage format, as `kafka-storage.sh format --add-scram SPEC`
+#       (e.g. 'SCRAM-SHA-512=[name=bench,password=bench-secret]'): the only way to have a user on a node
+#       whose every listener needs SASL.
 #   scripts/kafka-ref.sh start-cluster DIR [--port 19302] [--controller-port 19312] [--heap 1g]
 #                                      [--timeout 120] [--override key=value]...
 #       Format and start three KRaft nodes in DIR/node-1..3, each a combined broker+controller (a
@@ -98,14 +101,15 @@ jvm_flags() {
 format_storage() {
     local dir="$1" cluster_id="$2"
     if ! java -cp "$LIB/*" "-Dlog4j2.configurationFile=$dir/log4j2.properties" kafka.tools.StorageTool \
-            format --cluster-id="$cluster_id" -c "$dir/server.properties" > "$dir/format.log" 2>&1; then
+            format --cluster-id="$cluster_id" -c "$dir/server.properties" \
+            "${scram_args[@]+"${scram_args[@]}"}" > "$dir/format.log" 2>&1; then
         cat "$dir/format.log" >&2
         return 1
     fi
 }
 
-# Parses the options start and start-cluster share into the caller's locals port, cport, heap, timeout
-# and overrides (bash locals are visible to the functions a function calls), and --dir into dir where
+# Parses the options start and start-cluster share into the caller's locals port, cport, heap, timeout,
+# overrides and scram_args (bash locals are visible to the functions a function calls), and --dir into dir where
 # COMMAND (start) takes it.
 parse_start_options() {
     local command="$1"
@@ -118,6 +122,7 @@ parse_start_options() {
             --heap) heap="$2"; shift 2 ;;
             --timeout) timeout="$2"; shift 2 ;;
             --override) [[ "$2" == *=* ]] || die "--override needs key=value, got: $2"; overrides+=("$2"); shift 2 ;;
+            --add-scram) scram_args+=(--add-scram "$2"); shift 2 ;;
             *) die "unknown $command option: $1" ;;
         esac
     done
@@ -159,7 +164,7 @@ node_ready() {
 
 start() {
     local port=19092 cport=19093 dir="" heap=1g timeout=90
-    local -a overrides=()
+    local -a overrides=() scram_args=()
     parse_start_options start "$@"
     fetch
     if port_open "$port"; then die "port $port is already in use"; fi
@@ -218,7 +223,7 @@ start_cluster() {
     local dir="${1:-}" port=19302 cport=19312 heap=1g timeout=120
     [[ -n "$dir" && "$dir" != --* ]] || die "usage: start-cluster DIR [options]"
     shift
-    local -a overrides=()
+    local -a overrides=() scram_args=()
     parse_start_options start-cluster "$@"
     fetch
     local i p
