@@ -57,6 +57,24 @@ final class SliceRegion extends AbstractReferenceCounted implements FileRegion {
         return n;
     }
 
+    /**
+     * Reads the whole slice into {@code dst} with positional reads straight from the segment's channel (for a TLS
+     * connection, which must encrypt buffers): one {@code pread} per call into the destination, where
+     * {@code transferTo} into a channel that is no file or socket goes through an 8 KiB heap buffer.
+     */
+    void readFully(java.nio.ByteBuffer dst) throws IOException {
+        long position = slice.position();
+        long end = position + slice.size();
+        while (dst.hasRemaining()) {
+            int n = slice.channel().read(dst, position);
+            if (n < 0 || (n == 0 && position >= slice.channel().size())) {
+                throw new IOException("segment shrank below the slice being sent (" + (end - position) + " bytes short)");
+            }
+            position += n;
+        }
+        transferred = slice.size();
+    }
+
     @Override
     public FileRegion retain() {
         super.retain();
