@@ -13,7 +13,7 @@ import org.apache.kafka.common.network.ListenerName;
 /**
  * The certificate and trust of the metadata quorum's mutual TLS ({@code controller.quorum.ssl.enabled=true}): the
  * inter-broker listener's {@code ssl.keystore.*} and {@code ssl.truststore.*} (with its
- * {@code listener.name.<listener>.ssl.*} overrides), loaded by kafka-clients' own loaders as the listeners' are, so
+ * {@code listener.name.<listener>.ssl.*} overrides, and {@code controller.quorum.ssl.*} over both), loaded by kafka-clients' own loaders as the listeners' are, so
  * JKS, PKCS12 and PEM mean what they mean to Kafka. Kafka's controllers take theirs from the controller listener;
  * Runnel's voters are its brokers, so the brokers' own certificate is the one they show each other. The TLS itself
  * is Ratis's (its gRPC transport); this only hands it the key and trust managers.
@@ -26,13 +26,25 @@ import org.apache.kafka.common.network.ListenerName;
  */
 public record QuorumTls(KeyManager keyManager, TrustManager trustManager) {
 
+    /** Prefix of settings that apply to the quorum's TLS only: {@code controller.quorum.ssl.*}. */
+    public static final String QUORUM_PREFIX = "controller.quorum.";
+
     /** The quorum's TLS; null when {@code controller.quorum.ssl.enabled} is false (plaintext Raft transport). */
     public static QuorumTls from(BrokerConfig config) {
         if (!config.getBoolean(BrokerConfig.CONTROLLER_QUORUM_SSL_ENABLED)) {
             return null;
         }
         ListenerName name = config.interBrokerListener().listenerName();
-        Map<String, Object> values = config.valuesWithPrefixOverride(name.configPrefix());
+        Map<String, Object> values = new java.util.HashMap<>(config.valuesWithPrefixOverride(name.configPrefix()));
+        // controller.quorum.ssl.* override both (e.g. a truststore of the brokers' CA only, where the listener's
+        // also trusts clients' certificates, which must not make their holders quorum members)
+        Map<String, Object> quorumValues = config.valuesWithPrefixOverride(QUORUM_PREFIX);
+        for (String key : config.originals().keySet()) {
+            if (key.startsWith(QUORUM_PREFIX + "ssl.")) {
+                String plain = key.substring(QUORUM_PREFIX.length());
+                values.put(plain, quorumValues.get(plain));
+            }
+        }
         // server mode: a keystore is required (each member serves its Raft port with it)
         TlsSettings tls = TlsSettings.of(values, name.value() + " (for " + BrokerConfig.CONTROLLER_QUORUM_SSL_ENABLED
                 + "=true)", name.configPrefix());
@@ -41,7 +53,7 @@ public record QuorumTls(KeyManager keyManager, TrustManager trustManager) {
                     BrokerConfig.CONTROLLER_QUORUM_SSL_ENABLED + "=true needs a truststore that holds the certificates"
                             + " (or their CA) of the quorum's members: " + SslConfigs.SSL_TRUSTSTORE_LOCATION_CONFIG
                             + " or " + SslConfigs.SSL_TRUSTSTORE_CERTIFICATES_CONFIG + ", optionally under "
-                            + name.configPrefix());
+                            + name.configPrefix() + " or " + QUORUM_PREFIX);
         }
         return of(tls.keyManagers().getKeyManagers()[0], tls.trustManagers().getTrustManagers()[0]);
     }

@@ -182,6 +182,17 @@ class MetadataQuorumTlsTest {
         assertThatThrownBy(() -> QuorumTls.from(new BrokerConfig(wrongPassword))).isInstanceOf(ConfigException.class)
                 .hasMessageContaining("ssl.keystore");
 
+        // controller.quorum.ssl.* override the listener's: a good truststore here mends the missing one
+        Map<String, String> quorumOwn = new HashMap<>(noTrust);
+        quorumOwn.put("controller.quorum.ssl.truststore.location", certs.truststore().toString());
+        quorumOwn.put("controller.quorum.ssl.truststore.password", TestCertificates.TRUST_PASSWORD);
+        assertThat(QuorumTls.from(new BrokerConfig(quorumOwn))).isNotNull();
+        // ... and a bad one there breaks a good listener's
+        Map<String, String> quorumBad = tlsSettings(certs.serverKeystore());
+        quorumBad.put("controller.quorum.ssl.truststore.password", "not-it");
+        assertThatThrownBy(() -> QuorumTls.from(new BrokerConfig(quorumBad))).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("ssl.truststore");
+
         Map<String, String> off = tlsSettings(certs.serverKeystore());
         off.put(BrokerConfig.CONTROLLER_QUORUM_SSL_ENABLED, "false");
         assertThat(QuorumTls.from(new BrokerConfig(off))).isNull();
