@@ -359,6 +359,12 @@ public final class MetadataQuorum implements AutoCloseable {
             if (cause instanceof TimeoutException) {
                 // the only sign this Ratis version gives of a connection whose far end is gone
                 SENDER.execute(() -> connection.renewAfterTimeout(generation[0]));
+            } else if (cause != null && tls != null && !connection.renewedSince(generation[0])) {
+                // Ratis's gRPC client (3.1) closes its request stream for good on the first failed answer
+                // (NotLeader, LeaderNotReady, a broken stream): every later request on it fails at once with
+                // "is closed", so the connection is renewed before the caller tries again
+                SENDER.execute(() -> connection.renewAfterFailure(generation[0], cause));
+                return answer(reply, t);
             } else if (cause != null && connection.renewedSince(generation[0])) {
                 // dropped with the connection: the leader may have taken it, so it is indeterminate, never retried
                 throw new CompletionException(new org.apache.kafka.common.errors.TimeoutException(
@@ -422,6 +428,12 @@ public final class MetadataQuorum implements AutoCloseable {
         synchronized void renewAfterTimeout(long sentOn) {
             if (generation == sentOn) {
                 renew("a request on it had no answer within " + config.requestTimeoutMs() + " ms");
+            }
+        }
+
+        synchronized void renewAfterFailure(long sentOn, Throwable cause) {
+            if (generation == sentOn) {
+                renew("a request on it failed (" + cause + ")");
             }
         }
 

@@ -119,6 +119,38 @@ class MetadataQuorumTlsTest {
         await("every member to apply the record", () -> nodes.values().stream().allMatch(q -> q.stateMachine().appliedIndex() >= index));
     }
 
+    /**
+     * Ratis's gRPC client (3.1) closes its request stream for good on the first failed answer (LeaderNotReady from a
+     * leader just elected did it in SecureReplicationIT: every later proposal failed with "client->n2 is closed"
+     * for the whole term). A proposer renews the connection after a failure: here the stream to the leader is
+     * closed the way such an answer closes it, and the next proposal still gets in.
+     */
+    @Test
+    void aProposerRecoversFromAStreamClosedByAFailedAnswer() throws Exception {
+        QuorumTls tls = tls(certs.serverKeystore());
+        for (int id = 1; id <= 3; id++) {
+            start(id, tls);
+        }
+        int leader = awaitLeader(List.of(1, 2, 3));
+        int proposer = leader % 3 + 1;
+        long first = propose(proposer).getLong(MetadataQuorum.LOG_INDEX);
+
+        java.lang.reflect.Field rpcField = MetadataQuorum.class.getDeclaredField("rpc");
+        rpcField.setAccessible(true);
+        org.apache.ratis.client.impl.RaftClientRpcWithProxy<?> rpc =
+                (org.apache.ratis.client.impl.RaftClientRpcWithProxy<?>) rpcField.get(nodes.get(proposer));
+        Object proxy = rpc.getProxies().getProxy(MetadataQuorum.peerId(leader));
+        java.lang.reflect.Method streams = proxy.getClass().getDeclaredMethod("getUnorderedAsyncStreamObservers");
+        streams.setAccessible(true);
+        Object observers = streams.invoke(proxy);
+        java.lang.reflect.Method close = observers.getClass().getDeclaredMethod("close");
+        close.setAccessible(true);
+        close.invoke(observers);
+
+        long next = propose(proposer).getLong(MetadataQuorum.LOG_INDEX);
+        assertThat(next).isGreaterThan(first);
+    }
+
     @Test
     void aMemberWhoseCertificateTheClusterDoesNotTrustIsNeverHeard() throws Exception {
         // another issuer's certificate (self-signed, not in the cluster's truststore); it trusts the cluster itself
