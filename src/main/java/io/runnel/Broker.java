@@ -173,6 +173,7 @@ public final class Broker {
         BrokerConfig config;
         QuorumConfig quorumConfig;
         List<FileLock> locks;
+        io.runnel.security.QuorumTls quorumTls;
         List<ListenerSecurity> listenerSecurity;
         io.runnel.bridge.ExternalBridgeSettings externalBridgeSettings;
         io.runnel.security.InterBrokerSecurity interBroker;
@@ -197,6 +198,7 @@ public final class Broker {
             scramBootstrap = io.runnel.metadata.ScramBootstrap.parse(config.getString(BrokerConfig.BOOTSTRAP_SCRAM_USERS));
             authorizer(config, () -> io.runnel.security.AclIndex.EMPTY); // a bad setting stops start-up here
             externalBridgeSettings = io.runnel.bridge.ExternalBridgeSettings.of(config); // likewise
+            quorumTls = io.runnel.security.QuorumTls.from(config); // likewise, naming the key
             locks = lockDirs(config);
         } catch (RuntimeException e) {
             return Future.failedFuture(e);
@@ -205,7 +207,7 @@ public final class Broker {
         // of the node's) on a thread of its own while Vert.x starts and, in a cluster, Hazelcast joins.
         // the dynamic broker configs live in the metadata log: every effective config reads them from the image
         config.dynamicSource(() -> image.brokerLayers(config.nodeId()));
-        MetadataQuorum quorum = new MetadataQuorum(quorumConfig, config.clusterId(), new MetadataStateMachine(image));
+        MetadataQuorum quorum = new MetadataQuorum(quorumConfig, config.clusterId(), new MetadataStateMachine(image), quorumTls);
         CompletableFuture<Void> quorumStarted = startQuorum(config, quorumConfig, quorum);
         int cores = Runtime.getRuntime().availableProcessors();
         VertxOptions options = new VertxOptions()

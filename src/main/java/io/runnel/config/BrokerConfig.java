@@ -139,6 +139,7 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String METADATA_LOG_DIR = "metadata.log.dir";
     public static final String CONTROLLER_QUORUM_ELECTION_TIMEOUT_MS = "controller.quorum.election.timeout.ms";
     public static final String CONTROLLER_QUORUM_REQUEST_TIMEOUT_MS = "controller.quorum.request.timeout.ms";
+    public static final String CONTROLLER_QUORUM_SSL_ENABLED = "controller.quorum.ssl.enabled";
     public static final String METADATA_SNAPSHOT_INTERVAL_RECORDS = "metadata.log.max.records.between.snapshots";
     public static final String BROKER_SESSION_TIMEOUT_MS = "broker.session.timeout.ms";
     public static final String BRIDGE_ENABLED = "bridge.enabled";
@@ -363,6 +364,13 @@ public final class BrokerConfig extends AbstractConfig {
             .define(CONTROLLER_QUORUM_REQUEST_TIMEOUT_MS, Type.INT, 5000, between(100, 300_000), MEDIUM,
                     "How long a metadata change (topic creation, ISR change, ...) waits for the quorum before it"
                             + " fails with REQUEST_TIMED_OUT.")
+            .define(CONTROLLER_QUORUM_SSL_ENABLED, Type.BOOLEAN, false, MEDIUM,
+                    "Mutual TLS on the metadata quorum's Raft transport (the ports in controller.quorum.voters): every"
+                            + " member shows the inter-broker listener's keystore and accepts only peers whose"
+                            + " certificate its truststore trusts (ssl.keystore.*, ssl.truststore.*, overridden by"
+                            + " listener.name.<inter-broker listener>.ssl.*); the certificate must name the host in"
+                            + " controller.quorum.voters. All members must agree: a plaintext member cannot talk to a"
+                            + " TLS quorum.")
             .define(METADATA_SNAPSHOT_INTERVAL_RECORDS, Type.LONG, 20_000L, atLeast(10), LOW,
                     "Metadata records between two snapshots; older log segments are removed once a snapshot has them.")
             .define(CLUSTER_MEMBERS, Type.LIST, "", HIGH,

@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 import io.runnel.cluster.StaleConfigsException;
+import io.runnel.security.QuorumTls;
 import io.vertx.core.json.JsonObject;
 import org.apache.kafka.common.errors.NotControllerException;
 import org.apache.kafka.common.protocol.Errors;
@@ -23,6 +24,9 @@ import org.apache.ratis.client.RaftClientConfigKeys;
 import org.apache.ratis.client.RaftClientRpc;
 import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.grpc.GrpcFactory;
+import org.apache.ratis.grpc.GrpcTlsConfig;
 import org.apache.ratis.netty.NettyConfigKeys;
 import org.apache.ratis.netty.NettyFactory;
 import org.apache.ratis.protocol.ClientId;
@@ -53,6 +57,10 @@ import org.slf4j.LoggerFactory;
  * whichever voter leads. A record exists once a majority of voters has it on disk; {@link #propose}
  * answers only after this node has applied it too, so whoever asked reads its own write here.
  *
+ * <p>Transport: Ratis's Netty RPC, plaintext; with {@code controller.quorum.ssl.enabled=true} ({@link QuorumTls})
+ * Ratis's gRPC transport with mutual TLS instead (Ratis's Netty RPC has no TLS), where a peer is heard only if its
+ * certificate is trusted. All members of a quorum must use the same transport.
+ *
  * <p>Threading: {@link #start} and {@link #close} block (disk, sockets) and run off the event loop.
  * {@link #propose} and {@link #barrier} may be called from any thread; their futures complete on Ratis's
  * threads.
@@ -74,11 +82,27 @@ public final class MetadataQuorum implements AutoCloseable {
     private final java.util.Map<RaftPeerId, PeerConnection> connections = new java.util.concurrent.ConcurrentHashMap<>();
     private RaftGroup clientGroup;
     private RaftProperties clientProps;
+    /** Null for the plaintext Netty transport. */
+    private final QuorumTls tls;
+    /** Ratis's parameters: the TLS configuration of the gRPC transport, or none. */
+    private final Parameters parameters;
 
     public MetadataQuorum(QuorumConfig config, String clusterId, MetadataStateMachine stateMachine) {
+        this(config, clusterId, stateMachine, null);
+    }
+
+    /** @param tls the quorum's mutual TLS, or null for the plaintext transport */
+    public MetadataQuorum(QuorumConfig config, String clusterId, MetadataStateMachine stateMachine, QuorumTls tls) {
         this.config = config;
         this.stateMachine = stateMachine;
         this.groupId = groupId(clusterId);
+        this.tls = tls;
+        this.parameters = tls == null ? new Parameters()
+                : GrpcFactory.newRaftParameters(new GrpcTlsConfig(tls.keyManager(), tls.trustManager(), true));
+    }
+
+    private SupportedRpcType rpcType() {
+        return tls == null ? SupportedRpcType.NETTY : SupportedRpcType.GRPC;
     }
 
     /** The Raft group of the metadata log of cluster {@code clusterId}. */
@@ -126,6 +150,7 @@ public final class MetadataQuorum implements AutoCloseable {
                 .setServerId(peerId(config.localNodeId()))
                 .setGroup(group)
                 .setProperties(props)
+                .setParameters(parameters)
                 .setStateMachine(stateMachine)
                 .setOption(existing ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT)
                 .build();
@@ -133,13 +158,15 @@ public final class MetadataQuorum implements AutoCloseable {
         InetSocketAddress bound = server.getServerRpc().getInetSocketAddress();
         clientGroup = RaftGroup.valueOf(groupId, voterPeers(config.localVoter() ? bound : null));
         clientProps = new RaftProperties();
-        RaftConfigKeys.Rpc.setType(clientProps, SupportedRpcType.NETTY);
+        RaftConfigKeys.Rpc.setType(clientProps, rpcType());
         RaftClientConfigKeys.Rpc.setRequestTimeout(clientProps,
                 TimeDuration.valueOf(config.requestTimeoutMs(), TimeUnit.MILLISECONDS));
-        rpc = new NettyFactory(new Parameters()).newRaftClientRpc(clientId, clientProps);
+        rpc = tls == null ? new NettyFactory(parameters).newRaftClientRpc(clientId, clientProps)
+                : new GrpcFactory(parameters).newRaftClientRpc(clientId, clientProps);
         rpc.addRaftPeers(clientGroup.getPeers());
-        LOG.info("Metadata quorum member {} started ({}, Raft transport on {}, storage {})", peerId(config.localNodeId()),
-                config.localVoter() ? "voter of " + config.voters().size() : "learner", bound, config.storageDir());
+        LOG.info("Metadata quorum member {} started ({}, Raft transport on {}{}, storage {})", peerId(config.localNodeId()),
+                config.localVoter() ? "voter of " + config.voters().size() : "learner", bound,
+                tls == null ? "" : " with mutual TLS", config.storageDir());
         if (!config.localVoter()) {
             joinAsListener(bound);
         }
@@ -151,7 +178,7 @@ public final class MetadataQuorum implements AutoCloseable {
                 .setAddress(config.voters().get(0).host().equals("127.0.0.1") ? "127.0.0.1:" + bound.getPort()
                         : bound.getHostString() + ":" + bound.getPort())
                 .setStartupRole(RaftPeerRole.LISTENER).build();
-        try (RaftClient admin = RaftClient.newBuilder().setRaftGroup(clientGroup).setProperties(clientProps)
+        try (RaftClient admin = RaftClient.newBuilder().setRaftGroup(clientGroup).setProperties(clientProps).setParameters(parameters)
                 .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(50,
                         TimeDuration.valueOf(200, TimeUnit.MILLISECONDS))).build()) {
             RaftClientReply reply = admin.admin().setConfiguration(SetConfigurationRequest.Arguments.newBuilder()
@@ -179,10 +206,16 @@ public final class MetadataQuorum implements AutoCloseable {
 
     private RaftProperties properties(String host, int port) {
         RaftProperties p = new RaftProperties();
-        RaftConfigKeys.Rpc.setType(p, SupportedRpcType.NETTY);
+        RaftConfigKeys.Rpc.setType(p, rpcType());
         RaftServerConfigKeys.setStorageDir(p, List.of(config.storageDir().toFile()));
-        NettyConfigKeys.Server.setHost(p, host);
-        NettyConfigKeys.Server.setPort(p, port);
+        if (tls == null) {
+            NettyConfigKeys.Server.setHost(p, host);
+            NettyConfigKeys.Server.setPort(p, port);
+        } else {
+            // one port for peers, clients and admin requests, all under the same mutual TLS
+            GrpcConfigKeys.Server.setHost(p, host);
+            GrpcConfigKeys.Server.setPort(p, port);
+        }
         int et = config.electionTimeoutMs();
         RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(et, TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(2L * et, TimeUnit.MILLISECONDS));
@@ -326,6 +359,12 @@ public final class MetadataQuorum implements AutoCloseable {
             if (cause instanceof TimeoutException) {
                 // the only sign this Ratis version gives of a connection whose far end is gone
                 SENDER.execute(() -> connection.renewAfterTimeout(generation[0]));
+            } else if (cause != null && tls != null && !connection.renewedSince(generation[0])) {
+                // Ratis's gRPC client (3.1) closes its request stream for good on the first failed answer
+                // (NotLeader, LeaderNotReady, a broken stream): every later request on it fails at once with
+                // "is closed", so the connection is renewed before the caller tries again
+                SENDER.execute(() -> connection.renewAfterFailure(generation[0], cause));
+                return answer(reply, t);
             } else if (cause != null && connection.renewedSince(generation[0])) {
                 // dropped with the connection: the leader may have taken it, so it is indeterminate, never retried
                 throw new CompletionException(new org.apache.kafka.common.errors.TimeoutException(
@@ -380,12 +419,21 @@ public final class MetadataQuorum implements AutoCloseable {
             }
             term = currentTerm;
             sentOn[0] = generation;
-            return rpc.sendRequestAsync(request);
+            // Netty's client takes each request as it comes; gRPC's ordered stream wants the sliding-window
+            // sequence numbers that only a RaftClient adds (a bare request is refused and the stream closed), and
+            // its unordered stream is what a single request is: the retry cache still answers a repeated call id
+            return tls == null ? rpc.sendRequestAsync(request) : rpc.sendRequestAsyncUnordered(request);
         }
 
         synchronized void renewAfterTimeout(long sentOn) {
             if (generation == sentOn) {
                 renew("a request on it had no answer within " + config.requestTimeoutMs() + " ms");
+            }
+        }
+
+        synchronized void renewAfterFailure(long sentOn, Throwable cause) {
+            if (generation == sentOn) {
+                renew("a request on it failed (" + cause + ")");
             }
         }
 

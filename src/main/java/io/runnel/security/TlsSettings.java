@@ -282,6 +282,16 @@ final class TlsSettings {
         }
     }
 
+    /** This side's certificate and key; null when there is no keystore. */
+    KeyManagerFactory keyManagers() {
+        return keyManagers;
+    }
+
+    /** What this side trusts; null when there is no truststore (the JDK's default trust). */
+    TrustManagerFactory trustManagers() {
+        return trustManagers;
+    }
+
     /** Whether a client checks the server's certificate against the host it connects to. */
     boolean verifiesHostname() {
         return !endpointIdentification.isEmpty();

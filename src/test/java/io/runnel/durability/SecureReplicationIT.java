@@ -71,7 +71,8 @@ import org.slf4j.LoggerFactory;
  * Three broker processes whose only listeners are SASL_SSL: the brokers replicate to each other over TLS as the
  * SCRAM-SHA-512 user {@code broker} (seeded by runnel.bootstrap.scram.users, as kafka-storage.sh format
  * --add-scram seeds it), with the authorizer on and {@code User:broker} a super user. acks=all writes from the Java
- * producer are replicated to every broker, survive a kill -9 of the partition's leader, and are read back whole; a
+ * producer are replicated to every broker (the metadata quorum itself on mutual TLS:
+ * controller.quorum.ssl.enabled), survive a kill -9 of the partition's leader, and are read back whole; a
  * user who may read the topic but not CLUSTER_ACTION the cluster cannot pose as a follower, while the broker's own
  * login can. The acks=all throughput is logged beside that of the same cluster over PLAINTEXT (measured, not
  * asserted: the machine is shared).
@@ -110,6 +111,8 @@ class SecureReplicationIT {
         o.put("ssl.keystore.password", TestCertificates.STORE_PASSWORD);
         o.put("ssl.truststore.location", certs.truststore().toString());
         o.put("ssl.truststore.password", TestCertificates.TRUST_PASSWORD);
+        // and the metadata quorum's Raft transport over mutual TLS with the same certificate and truststore
+        o.put("controller.quorum.ssl.enabled", "true");
         o.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
         o.put("super.users", "User:broker;User:admin");
         o.put("runnel.bootstrap.scram.users",

@@ -56,7 +56,7 @@ public record TestCertificates(Path serverKeystore, Path clientKeystore, Path tr
                 + "\n-----END " + type + "-----\n";
     }
 
-    static void keytool(String... args) throws IOException, InterruptedException {
+    public static void keytool(String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
         cmd.addAll(List.of(args));
