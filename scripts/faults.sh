@@ -31,7 +31,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 # the suite's tests; against Kafka only those whose faults apply to any broker
-tests='io.runnel.durability.*IT,io.runnel.protocol.Hostile*IT'
+tests='io.runnel.durability.*IT,io.runnel.protocol.Hostile*IT,io.runnel.cluster.ThreeNodeClusterIT,io.runnel.security.ClientQuotasIT'
 if [[ "$target" == kafka ]]; then
     tests='FaultSuiteIT,HostileClientsFaultIT,CorruptFilesIT'
     scripts/kafka-ref.sh fetch

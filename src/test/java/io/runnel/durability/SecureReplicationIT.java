@@ -215,6 +215,7 @@ class SecureReplicationIT {
 
     @Test
     void measuresTheSameLoadOverPlaintext() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Boolean.getBoolean("faults.full"), "a measurement: full form only (-Dfaults.full=true)");
         cluster = new ProcessCluster(dir, Map.of());
         cluster.startAll();
         Map<String, Object> c = new HashMap<>();
