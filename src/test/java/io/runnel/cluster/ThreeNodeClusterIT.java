@@ -285,7 +285,7 @@ class ThreeNodeClusterIT {
                         producer.send(new ProducerRecord<>(topic, p, "k", "gen-" + gen + "-" + p)).get(30, TimeUnit.SECONDS);
                     }
                 }
-                if (gen == 49) {
+                if (gen == generations - 1) {
                     TopicDescription d = describe(admin, topic);
                     d.partitions().forEach(p -> lastAssignment.add(p.replicas().size()));
                     break;
@@ -315,7 +315,8 @@ class ThreeNodeClusterIT {
                 consumer.poll(Duration.ofMillis(300)).forEach(r -> read.put(r.value(), r.offset()));
             }
         }
-        assertThat(read).containsOnlyKeys("gen-49-0", "gen-49-1");
+        int last = generations - 1;
+        assertThat(read).containsOnlyKeys("gen-" + last + "-0", "gen-" + last + "-1");
         assertThat(read.values()).containsOnly(0L);
         assertThat(lastAssignment).containsOnly(3);
         // the broker that was down across a delete kept no directory of an older generation
