@@ -158,6 +158,16 @@ public final class GroupCoordinator {
         });
     }
 
+    /**
+     * A transaction marker of {@code producerId} is written to offsets partition {@code partition} at
+     * {@code markerOffset}: on commit the offsets that producer committed in the transaction (TxnOffsetCommit)
+     * become the group's committed offsets, on abort they are dropped. Called by the partition's leader once
+     * the marker is appended. Any thread.
+     */
+    public Future<Void> onTransactionCompleted(int partition, long producerId, boolean committed, long markerOffset) {
+        return Future.succeededFuture(); // transactional offset commits are not served yet
+    }
+
     /** Whether every partition this coordinator leads is loaded (for readiness). Any thread. */
     public Future<Boolean> loaded() {
         return call(() -> Future.succeededFuture(!store.anyLoading()));
