@@ -394,7 +394,7 @@ public final class Broker {
             metrics.bindPartitions(topics, partitions);
             ApiRegistry registry = new ApiRegistry(metrics);
             io.runnel.security.CertificateReloader certificates =
-                    new io.runnel.security.CertificateReloader(vertx, config, listenerSecurity);
+                    new io.runnel.security.CertificateReloader(vertx, config, listenerSecurity, interBroker);
             if (publisher != null) {
                 // stores altered before a restart are in the metadata log: served once this broker has read it
                 publisher.ready().onSuccess(v -> certificates.apply(config.current()).onFailure(t -> LOG.error(
