@@ -440,6 +440,8 @@ public final class Broker {
                             new ReplicaFetchGuard(directory, hosts, Time.SYSTEM), metrics))
                     .register(new ListOffsetsHandler(topics, partitions))
                     .register(new OffsetForLeaderEpochHandler(topics, partitions))
+                    .register(new io.runnel.api.WriteTxnMarkersHandler(partitions, groups))
+                    .register(new io.runnel.api.DescribeProducersHandler(topics, partitions))
                     .register(new InitProducerIdHandler(producerIds, transactions))
                     .register(new io.runnel.api.AddPartitionsToTxnHandler(transactions, topics))
                     .register(new io.runnel.api.AddOffsetsToTxnHandler(transactions, groups))
