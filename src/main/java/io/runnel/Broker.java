@@ -107,7 +107,7 @@ public final class Broker {
     /** The longest a cluster node waits to be unfenced before its Hazelcast member starts joining anyway. */
     static final long JOIN_DELAY_MAX_MS = 3000;
     /** Whether ApiVersions finalizes transaction.version 2 (KIP-890 part 2), as Kafka 4.4 does. */
-    static final boolean ADVERTISE_TRANSACTION_V2 = false;
+    static final boolean ADVERTISE_TRANSACTION_V2 = true;
 
     private final BrokerConfig config;
     private final Vertx vertx;
@@ -435,7 +435,8 @@ public final class Broker {
             }
             registry.register(new ApiVersionsHandler(registry, ADVERTISE_TRANSACTION_V2))
                     .register(new MetadataHandler(config, topics, partitions, directory, offsetsTopic))
-                    .register(new ProduceHandler(topics, partitions, metrics))
+                    .register(new ProduceHandler(topics, partitions, metrics, new io.runnel.txn.TransactionVerifier(
+                            interBrokerClient::send, clusterView, transactions)))
                     .register(new FetchHandler(vertx, topics, partitions,
                             new ReplicaFetchGuard(directory, hosts, Time.SYSTEM), metrics))
                     .register(new ListOffsetsHandler(topics, partitions))
