@@ -408,6 +408,8 @@ public final class Broker {
                             new ReplicaFetchGuard(directory, hosts, Time.SYSTEM), metrics))
                     .register(new ListOffsetsHandler(topics, partitions))
                     .register(new OffsetForLeaderEpochHandler(topics, partitions))
+                    .register(new io.runnel.api.WriteTxnMarkersHandler(partitions, groups))
+                    .register(new io.runnel.api.DescribeProducersHandler(topics, partitions))
                     .register(new InitProducerIdHandler(producerIds))
                     .register(new CreateTopicsHandler(config, topics))
                     .register(new DeleteTopicsHandler(config, topics))
