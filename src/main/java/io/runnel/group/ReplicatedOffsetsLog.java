@@ -2,6 +2,7 @@ package io.runnel.group;
 
 import java.io.IOException;
 
+import io.runnel.log.AppendOrigin;
 import io.runnel.log.LogBatch;
 import io.runnel.log.LogReadResult;
 import io.runnel.log.LogRecord;
@@ -46,7 +47,8 @@ public final class ReplicatedOffsetsLog implements OffsetsLog {
 
     @Override
     public Future<Long> append(int partition, RecordSet records) {
-        return owner(partition).append(records, (short) -1, commitTimeoutMs).map(r -> r.firstOffset());
+        return owner(partition).append(records, (short) -1, commitTimeoutMs, AppendOrigin.COORDINATOR)
+                .map(r -> r.firstOffset());
     }
 
     /**

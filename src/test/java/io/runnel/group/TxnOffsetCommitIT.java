@@ -37,6 +37,8 @@ import org.apache.kafka.common.message.TxnOffsetCommitRequestData;
 import org.apache.kafka.common.message.TxnOffsetCommitRequestData.TxnOffsetCommitRequestPartition;
 import org.apache.kafka.common.message.TxnOffsetCommitRequestData.TxnOffsetCommitRequestTopic;
 import org.apache.kafka.common.message.TxnOffsetCommitResponseData;
+import org.apache.kafka.common.message.WriteTxnMarkersRequestData;
+import org.apache.kafka.common.message.WriteTxnMarkersResponseData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
 import org.apache.kafka.common.protocol.Errors;
@@ -48,11 +50,12 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * TxnOffsetCommit against a real node, with raw requests (the transaction coordinator and the markers come
- * from other parts of the transactions work): the offsets land in {@code __consumer_offsets} as a
+ * TxnOffsetCommit against a real node, with raw requests standing in for the transactional producer and its
+ * coordinator (InitProducerId, EndTxn and the marker sender are other parts of the transactions work): the offsets land in {@code __consumer_offsets} as a
  * transactional batch of the producer, a lower epoch is fenced by the partition, a stable OffsetFetch (and a
  * Java consumer's committed(), which always asks for stable offsets) sees the offset as unstable until the transaction ends, and
- * all of it survives a restart (the replay keeps the transaction open).
+ * all of it survives a restart (the replay keeps the transaction open); WriteTxnMarkers COMMIT then makes them
+ * the group's offsets, ABORT drops them, and a replay of the log with its markers agrees.
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class TxnOffsetCommitIT {
@@ -200,6 +203,51 @@ class TxnOffsetCommitIT {
             assertThat(Errors.forCode(fetch(raw, 0, true).errorCode())).isEqualTo(Errors.UNSTABLE_OFFSET_COMMIT);
             assertThat(txnCommit(raw, (short) 4, (short) 2, 2, 12)).isEqualTo(Errors.NONE);
             assertThat(Errors.forCode(fetch(raw, 2, true).errorCode())).isEqualTo(Errors.UNSTABLE_OFFSET_COMMIT);
+
+            // the transaction coordinator's COMMIT marker: every offset of the transaction becomes the group's
+            assertThat(writeMarker(raw, (short) 2, true)).isEqualTo(Errors.NONE);
+            for (int p = 0; p < 3; p++) {
+                OffsetFetchResponsePartitions committed = fetch(raw, p, true);
+                assertThat(Errors.forCode(committed.errorCode())).isEqualTo(Errors.NONE);
+                assertThat(committed.committedOffset()).isEqualTo(10 + p);
+                assertThat(committed.metadata()).isEqualTo("tx");
+            }
+            // the next transaction aborts: its offset is dropped, the committed one stays
+            assertThat(txnCommit(raw, (short) 3, (short) 2, 0, 20)).isEqualTo(Errors.NONE);
+            assertThat(Errors.forCode(fetch(raw, 0, true).errorCode())).isEqualTo(Errors.UNSTABLE_OFFSET_COMMIT);
+            assertThat(writeMarker(raw, (short) 2, false)).isEqualTo(Errors.NONE);
+            assertThat(fetch(raw, 0, true).committedOffset()).isEqualTo(10);
         }
+        try (KafkaConsumer<String, String> c = consumer("read_committed")) {
+            assertThat(c.committed(Set.of(tp0), Duration.ofSeconds(10)).get(tp0).offset()).isEqualTo(10);
+        }
+        // and a replay of the log with its markers gives the same
+        broker.closeAndWait(30, TimeUnit.SECONDS);
+        broker = null;
+        start();
+        try (Admin admin = admin()) {
+            awaitCoordinator(admin);
+            Map<TopicPartition, OffsetAndMetadata> all = admin.listConsumerGroupOffsets(GROUP)
+                    .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+            assertThat(all).hasSize(3);
+            for (int p = 0; p < 3; p++) {
+                assertThat(all.get(new TopicPartition(TOPIC, p)).offset()).isEqualTo(10 + p);
+            }
+        }
+    }
+
+    /** WriteTxnMarkers as the transaction coordinator sends it, to the group's offsets partition. */
+    private static Errors writeMarker(RawKafkaClient raw, short epoch, boolean commit) throws Exception {
+        short version = 1;
+        int partition = Utils.abs(GROUP.hashCode()) % PARTITIONS;
+        WriteTxnMarkersRequestData request = new WriteTxnMarkersRequestData().setMarkers(List.of(
+                new WriteTxnMarkersRequestData.WritableTxnMarker().setProducerId(PID).setProducerEpoch(epoch)
+                        .setTransactionResult(commit).setCoordinatorEpoch(0)
+                        .setTopics(List.of(new WriteTxnMarkersRequestData.WritableTxnMarkerTopic()
+                                .setName(Topic.GROUP_METADATA_TOPIC_NAME).setPartitionIndexes(List.of(partition))))));
+        raw.send(ApiKeys.WRITE_TXN_MARKERS, version, request);
+        ByteBuffer body = raw.receive(ApiKeys.WRITE_TXN_MARKERS, version);
+        WriteTxnMarkersResponseData response = new WriteTxnMarkersResponseData(new ByteBufferAccessor(body), version);
+        return Errors.forCode(response.markers().get(0).topics().get(0).partitions().get(0).errorCode());
     }
 }
