@@ -397,6 +397,25 @@ class TxnOffsetCommitTest {
     }
 
     @Test
+    void aMarkerAnnouncedWhileACommitIsBeingAppendedAppliesAfterIt() {
+        // the transaction coordinator may end a transaction (a timeout abort) while a TxnOffsetCommit of it is
+        // still being appended: the marker, later in the log, ends that commit too, as a replay would
+        CountDownLatch slowDisk = new CountDownLatch(1);
+        log.gate = slowDisk;
+        Future<TxnOffsetCommitResponseData> pending = coordinator.commitTransactionalOffsets(
+                txnRequest(PID, (short) 0, -1, "", "t1", 0, 10));
+        Future<Void> marker = coordinator.onTransactionCompleted(partition(), PID, true, Long.MAX_VALUE);
+        assertThat(marker.isComplete()).isFalse();
+        slowDisk.countDown();
+        log.gate = null;
+        assertThat(await(pending).topics().get(0).partitions().get(0).errorCode()).isEqualTo(Errors.NONE.code());
+        await(marker);
+        OffsetFetchResponsePartitions p = fetch("t1", 0, true);
+        assertThat(Errors.forCode(p.errorCode())).isEqualTo(Errors.NONE);
+        assertThat(p.committedOffset()).isEqualTo(10);
+    }
+
+    @Test
     void aMarkerForAnotherPartitionOrProducerChangesNothing() {
         assertThat(txnCommit(PID, (short) 0, "t1", 0, 10)).isEqualTo(Errors.NONE);
         await(coordinator.onTransactionCompleted((partition() + 1) % 4, PID, true, 1_000));
