@@ -466,6 +466,7 @@ public final class Broker {
                     .register(new LeaveGroupHandler(groups))
                     .register(new OffsetCommitHandler(groups))
                     .register(new OffsetFetchHandler(groups))
+                    .register(new io.runnel.api.TxnOffsetCommitHandler(groups))
                     .register(new OffsetDeleteHandler(groups))
                     .register(new DescribeGroupsHandler(groups))
                     .register(new ListGroupsHandler(groups))
