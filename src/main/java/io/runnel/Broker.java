@@ -436,7 +436,8 @@ public final class Broker {
             registry.register(new ApiVersionsHandler(registry, ADVERTISE_TRANSACTION_V2))
                     .register(new MetadataHandler(config, topics, partitions, directory, offsetsTopic))
                     .register(new ProduceHandler(topics, partitions, metrics, new io.runnel.txn.TransactionVerifier(
-                            interBrokerClient::send, clusterView, transactions)))
+                            interBrokerClient::send, clusterView, transactions,
+                            config.getBoolean(BrokerConfig.TRANSACTION_PARTITION_VERIFICATION_ENABLE))))
                     .register(new FetchHandler(vertx, topics, partitions,
                             new ReplicaFetchGuard(directory, hosts, Time.SYSTEM), metrics))
                     .register(new ListOffsetsHandler(topics, partitions))

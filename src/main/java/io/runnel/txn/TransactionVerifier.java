@@ -59,10 +59,22 @@ public final class TransactionVerifier {
                 }
             });
 
+    private final boolean verifyOlderClients;
+
     private record Key(TopicPartition tp, long producerId, short epoch) {
     }
 
     public TransactionVerifier(Channel channel, ClusterView cluster, TransactionCoordinator coordinator) {
+        this(channel, cluster, coordinator, true);
+    }
+
+    /**
+     * @param verifyOlderClients {@code transaction.partition.verification.enable}: whether transaction version 1
+     *                           clients' batches are checked with the coordinator (version 2 ones are always added)
+     */
+    public TransactionVerifier(Channel channel, ClusterView cluster, TransactionCoordinator coordinator,
+                               boolean verifyOlderClients) {
+        this.verifyOlderClients = verifyOlderClients;
         this.channel = channel;
         this.cluster = cluster;
         this.coordinator = coordinator;
@@ -77,6 +89,9 @@ public final class TransactionVerifier {
                                  short produceVersion) {
         TopicPartition tp = owner.topicPartition();
         boolean add = produceVersion >= 12;
+        if (!add && !verifyOlderClients) {
+            return Future.succeededFuture(Errors.NONE);
+        }
         if (add && added.containsKey(new Key(tp, producerId, epoch))) {
             return Future.succeededFuture(Errors.NONE);
         }
