@@ -118,6 +118,53 @@ class TlsEngineTest {
         }
     }
 
+    @Test
+    void eachEngineChecksTheServersNameAsAClient() throws Exception {
+        for (String engine : List.of("openssl", "jdk")) {
+            Map<String, String> p = new HashMap<>(Map.of("listeners", "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0",
+                    "ssl.keystore.type", "PKCS12", "ssl.keystore.location", certs.serverKeystore().toString(),
+                    "ssl.keystore.password", TestCertificates.STORE_PASSWORD,
+                    "ssl.key.password", TestCertificates.STORE_PASSWORD,
+                    "ssl.truststore.type", "JKS", "ssl.truststore.location", certs.truststore().toString(),
+                    "ssl.truststore.password", TestCertificates.TRUST_PASSWORD, "runnel.ssl.engine", engine));
+            BrokerConfig c = config(p);
+            Listener l = c.listeners().stream().filter(x -> x.name().equals("SSL")).findFirst().orElseThrow();
+            ListenerSecurity security = ListenerSecurity.of(c, l);
+            // the inter-broker client side: ssl.endpoint.identification.algorithm defaults to https
+            TlsSettings client = TlsSettings.forClient(c.valuesWithPrefixOverride(l.listenerName().configPrefix()),
+                    "SSL", l.listenerName().configPrefix());
+            assertThat(client.engine()).isEqualTo(TlsEngine.resolve(engine, "SSL"));
+            io.vertx.core.net.NetClientOptions options = new io.vertx.core.net.NetClientOptions().setConnectTimeout(20_000);
+            client.applyTo(options);
+            io.vertx.core.net.NetClient netClient = vertx.createNetClient(options);
+            // the certificate names 127.0.0.1 and localhost; 127.0.0.2 is loopback too, but not in it
+            for (String host : List.of("127.0.0.1", "127.0.0.2")) {
+                NetServer server = vertx.createNetServer(security.applyTo(new NetServerOptions().setHost(host)))
+                        .connectHandler(socket -> socket.handler(socket::write));
+                server.listen(0).await(20, TimeUnit.SECONDS);
+                try {
+                    if (host.equals("127.0.0.1")) {
+                        io.vertx.core.net.NetSocket socket = netClient.connect(server.actualPort(), host)
+                                .await(20, TimeUnit.SECONDS);
+                        CompletableFuture<String> echo = new CompletableFuture<>();
+                        socket.handler(b -> echo.complete(b.toString()));
+                        socket.write("ping").await(20, TimeUnit.SECONDS);
+                        assertThat(echo.get(20, TimeUnit.SECONDS)).as(engine).isEqualTo("ping");
+                        socket.close().await(20, TimeUnit.SECONDS);
+                    } else {
+                        int port = server.actualPort();
+                        assertThatThrownBy(() -> netClient.connect(port, host).await(20, TimeUnit.SECONDS))
+                                .as(engine + " must refuse a certificate that does not name " + host)
+                                .hasStackTraceContaining("127.0.0.2");
+                    }
+                } finally {
+                    server.close().await(20, TimeUnit.SECONDS);
+                }
+            }
+            netClient.close().await(20, TimeUnit.SECONDS);
+        }
+    }
+
     /** A JDK client with the client certificate exchanges a line with a Vert.x server on the listener's engine. */
     private static void handshake(Map<String, String> tls, String engine) throws Exception {
         Map<String, String> p = new HashMap<>(tls);
