@@ -76,7 +76,9 @@
 # reads one client file: security.protocol=SASL_SSL, sasl.mechanism=SCRAM-SHA-512, ScramLoginModule JAAS,
 # ssl.truststore.* (host name verification on). Then, as above: produce acks=1, consume, produce acks=all,
 # RECORDS records of RECORD_SIZE B on PARTITIONS partitions. Start-up is not timed (the probe speaks
-# plaintext); the broker is used once TopicCommand over SASL_SSL has created the topics.
+# plaintext); the broker is used once TopicCommand over SASL_SSL has created the topics. Each broker runs
+# TLS on its default engine: Runnel on BoringSSL (runnel.ssl.engine=auto), Kafka on the JDK's SSLEngine;
+# RUNNEL_RUNNEL_SSL_ENGINE=jdk in the environment puts Runnel on the JDK's too.
 # Event bus (workload eventbus, Runnel only, after the single-node part): the event bus against the Kafka Java
 # clients on the same Runnel node. Each repetition starts one node as the README's event-bus section does
 # (java -jar target/runnel.jar, cluster.enabled=true, cluster.members listing the node's Hazelcast port

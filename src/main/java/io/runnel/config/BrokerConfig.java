@@ -45,6 +45,7 @@ public final class BrokerConfig extends AbstractConfig {
             BrokerSecurityConfigs.SASL_MECHANISM_INTER_BROKER_PROTOCOL_CONFIG;
     /** SCRAM users written to the metadata log when absent, as kafka-storage.sh format --add-scram seeds them. */
     public static final String BOOTSTRAP_SCRAM_USERS = "runnel.bootstrap.scram.users";
+    public static final String SSL_ENGINE = "runnel.ssl.engine";
     public static final String SASL_SERVER_MAX_RECEIVE_SIZE = BrokerSecurityConfigs.SASL_SERVER_MAX_RECEIVE_SIZE_CONFIG;
     public static final String CONNECTIONS_MAX_REAUTH_MS = BrokerSecurityConfigs.CONNECTIONS_MAX_REAUTH_MS_CONFIG;
     public static final String CONNECTION_FAILED_AUTHENTICATION_DELAY_MS = "connection.failed.authentication.delay.ms";
@@ -449,6 +450,12 @@ public final class BrokerConfig extends AbstractConfig {
                             + " kafka-storage.sh format --add-scram, separated by spaces:"
                             + " SCRAM-SHA-512=[name=broker,password=broker-secret]. A SASL inter-broker listener's"
                             + " broker user needs one before replication can log in.")
+            .define(SSL_ENGINE, Type.STRING, "auto", ConfigDef.CaseInsensitiveValidString.in("auto", "openssl", "jdk"),
+                    LOW, "The TLS implementation of the TLS listeners, the inter-broker client, the admin API and the"
+                            + " bridges: openssl (BoringSSL through Netty, a fraction of the JDK's CPU per byte), jdk"
+                            + " (the JDK's SSLEngine, as Apache Kafka) or auto, openssl where its native library"
+                            + " loads (Linux x86-64) and jdk elsewhere. listener.name.<listener>.runnel.ssl.engine"
+                            + " overrides it per listener.")
             // ssl.keystore.*, ssl.truststore.*, ssl.enabled.protocols, ssl.cipher.suites, ... with Kafka's own
             // types and defaults; listener.name.<listener>.ssl.* overrides them per listener
             .withClientSslSupport();

@@ -672,9 +672,15 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
             Slot head = inflight.pollFirst();
             if (head.parts != null) {
                 for (Object part : head.parts) {
-                    // TLS cannot carry a zero-copy file region: the SslHandler takes buffers only
-                    socket.writeMessage(part instanceof FileRegion region && socket.isSsl()
-                            ? TlsCopies.copy(region, alloc()) : part);
+                    if (part instanceof FileRegion region && socket.isSsl()) {
+                        // TLS cannot carry a zero-copy file region: the SslHandler takes buffers only. A slice read
+                        // in chunks may fail part way (its segment deleted): the response is cut, so the connection
+                        // must close rather than go on with a broken stream
+                        socket.writeMessage(TlsCopies.forTls(region, alloc()))
+                                .onFailure(e -> close("a TLS fetch answer could not be read: " + e.getMessage()));
+                    } else {
+                        socket.writeMessage(part);
+                    }
                 }
             }
         }

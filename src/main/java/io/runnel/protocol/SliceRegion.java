@@ -63,8 +63,14 @@ final class SliceRegion extends AbstractReferenceCounted implements FileRegion {
      * {@code transferTo} into a channel that is no file or socket goes through an 8 KiB heap buffer.
      */
     void readFully(java.nio.ByteBuffer dst) throws IOException {
-        long position = slice.position();
-        long end = position + slice.size();
+        readAt(0, dst);
+        transferred = slice.size();
+    }
+
+    /** Fills {@code dst} from {@code offset} bytes into the slice, with positional reads (a TLS chunk). */
+    void readAt(long offset, java.nio.ByteBuffer dst) throws IOException {
+        long position = slice.position() + offset;
+        long end = position + dst.remaining();
         while (dst.hasRemaining()) {
             int n = slice.channel().read(dst, position);
             if (n < 0 || (n == 0 && position >= slice.channel().size())) {
@@ -72,7 +78,6 @@ final class SliceRegion extends AbstractReferenceCounted implements FileRegion {
             }
             position += n;
         }
-        transferred = slice.size();
     }
 
     @Override

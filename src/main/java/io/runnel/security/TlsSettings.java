@@ -20,6 +20,7 @@ import io.vertx.core.http.ClientAuth;
 import io.vertx.core.net.KeyCertOptions;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.NetServerOptions;
+import io.vertx.core.net.TCPSSLOptions;
 import io.vertx.core.net.TrustOptions;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.config.SslConfigs;
@@ -32,7 +33,8 @@ import org.apache.kafka.common.security.ssl.DefaultSslEngineFactory;
  * listener's {@code listener.name.<listener>.ssl.*} overrides). The key and trust stores are loaded by kafka-clients'
  * own {@link DefaultSslEngineFactory}, so JKS, PKCS12 and PEM (files, or {@code ssl.keystore.key} /
  * {@code ssl.keystore.certificate.chain} / {@code ssl.truststore.certificates} strings, encrypted keys included)
- * mean exactly what they mean to Kafka; the TLS itself is Vert.x's (Netty's SslHandler on the JDK engine).
+ * mean exactly what they mean to Kafka; the TLS itself is Vert.x's (Netty's SslHandler), on the engine
+ * {@code runnel.ssl.engine} picks ({@link TlsEngine}: BoringSSL where its native library loads, else the JDK's).
  *
  * <p>Built off the event loop (the stores are read from disk); a bad value throws a {@link ConfigException} naming
  * the key. A server side's stores can be replaced while it serves ({@link #checkReplacement}, {@link #replaceStores}):
@@ -52,6 +54,8 @@ final class TlsSettings {
     private final List<CertificateEntry> certificates;
     // what a server's SSL context delegates to (null on a client side)
     private final SwappableManagers managers;
+    // the TLS implementation (runnel.ssl.engine), resolved: never AUTO
+    private final TlsEngine engine;
 
     /** One key entry's certificate: its subject and its subject alternative names. */
     record CertificateEntry(String alias, Principal subject, Set<List<?>> subjectAltNames) {
@@ -59,7 +63,8 @@ final class TlsSettings {
 
     private TlsSettings(KeyManagerFactory keyManagers, TrustManagerFactory trustManagers, ClientAuth clientAuth,
                         List<String> protocols, List<String> cipherSuites, String endpointIdentification,
-                        List<CertificateEntry> certificates, boolean server) {
+                        List<CertificateEntry> certificates, boolean server, TlsEngine engine) {
+        this.engine = engine;
         this.keyManagers = keyManagers;
         this.trustManagers = trustManagers;
         this.certificates = certificates;
@@ -142,10 +147,12 @@ final class TlsSettings {
         List<String> protocols = (List<String>) ssl.get(SslConfigs.SSL_ENABLED_PROTOCOLS_CONFIG);
         List<String> ciphers = (List<String>) ssl.get(SslConfigs.SSL_CIPHER_SUITES_CONFIG);
         Object identification = values.get(SslConfigs.SSL_ENDPOINT_IDENTIFICATION_ALGORITHM_CONFIG);
+        Object engineSetting = values.get(TlsEngine.CONFIG);
+        TlsEngine engine = TlsEngine.resolve(engineSetting == null ? null : engineSetting.toString(), listenerName);
         return new TlsSettings(kmf, tmf, clientAuth, protocols == null ? List.of() : new ArrayList<>(protocols),
                 ciphers == null ? List.of() : new ArrayList<>(ciphers),
                 identification == null ? "" : identification.toString().trim(), certificateEntries(keystore, listenerName),
-                server);
+                server, engine);
     }
 
     private static List<CertificateEntry> certificateEntries(KeyStore keystore, String listenerName) {
@@ -270,7 +277,10 @@ final class TlsSettings {
                 + SslConfigs.SSL_KEYSTORE_PASSWORD_CONFIG + " (" + last + ")");
     }
 
-    /** Turns TLS on in {@code options}, with these stores, client authentication, protocols and cipher suites. */
+    /**
+     * Turns TLS on in {@code options}, with these stores, client authentication, protocols, cipher suites and
+     * engine.
+     */
     void applyTo(NetServerOptions options) {
         options.setSsl(true)
                 .setKeyCertOptions(KeyCertOptions.wrap(managers.keyManager()))
@@ -278,12 +288,22 @@ final class TlsSettings {
         if (trustManagers != null) {
             options.setTrustOptions(TrustOptions.wrap(managers.trustManager()));
         }
+        applyCommon(options);
+    }
+
+    private void applyCommon(TCPSSLOptions options) {
         if (!protocols.isEmpty()) {
             options.setEnabledSecureTransportProtocols(new LinkedHashSet<>(protocols));
         }
-        for (String suite : cipherSuites) {
+        for (String suite : engine.cipherSuites(cipherSuites)) {
             options.addEnabledCipherSuite(suite);
         }
+        options.setSslEngineOptions(engine.options());
+    }
+
+    /** The TLS implementation this side runs on ({@link TlsEngine#JDK} or {@link TlsEngine#OPENSSL}). */
+    TlsEngine engine() {
+        return engine;
     }
 
     /**
@@ -299,12 +319,7 @@ final class TlsSettings {
         if (trustManagers != null) {
             options.setTrustOptions(TrustOptions.wrap(managers.trustManager()));
         }
-        if (!protocols.isEmpty()) {
-            options.setEnabledSecureTransportProtocols(new LinkedHashSet<>(protocols));
-        }
-        for (String suite : cipherSuites) {
-            options.addEnabledCipherSuite(suite);
-        }
+        applyCommon(options);
     }
 
     /** This side's certificate and key; null when there is no keystore. */
