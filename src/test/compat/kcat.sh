@@ -10,7 +10,8 @@
 #   - offsets in every partition are contiguous from 0;
 # plus `kcat -L` metadata, and a consumer group that reads part of a topic, commits on close, and a
 # second member of the group resumes after the committed offsets: exact counts, nothing re-read, nothing
-# lost.
+# lost; and transactions (kcat's transactional producer, read_committed and read_uncommitted consumers; see
+# transactions() below).
 # Topics are auto-created by the producer (auto.create.topics.enable must be on). With num.partitions=1
 # the per-partition checks still run, on one partition; run.sh starts brokers with num.partitions=3.
 # Exits non-zero with a message on the first mismatch.
@@ -198,10 +199,66 @@ consumer_group() {
     step "consumer group ok: 70 + 130 of 200, resumed after the committed offsets, nothing re-read"
 }
 
+# Transactions through librdkafka on both sides: kcat's transactional producer (-X transactional.id: one
+# transaction per run, committed when its input ends, aborted when it is killed by a signal) and its consumer with
+# isolation.level read_committed (librdkafka's default) and read_uncommitted.
+#   1. c1..c3 committed; 2. a1, a2 written by a transaction left open (its input held by a FIFO); 3. c4 committed
+#   after them: read_committed stops at the open transaction (c1..c3 only) while read_uncommitted reads all six;
+#   4. the open one killed (SIGTERM: kcat aborts it): read_committed reads c1..c4, read_uncommitted still all six.
+transactions() {
+    local topic="compat-kcat-txn-$RUN"
+    local txp=("${KCAT[@]}" -P -X message.timeout.ms=30000 -t "$topic" -p 0)
+    local committed=("${CONSUME[@]}" -t "$topic" -p 0 -o beginning -e -f '%s\n' -X isolation.level=read_committed)
+    local uncommitted=("${CONSUME[@]}" -t "$topic" -p 0 -o beginning -e -f '%s\n' -X isolation.level=read_uncommitted)
+
+    printf 'c1\nc2\nc3\n' | "${txp[@]}" -X "transactional.id=compat-kcat-first-$RUN" 2> "$WORK/txn-first.err" \
+        || { cat "$WORK/txn-first.err" >&2; fail "a committed transaction of three records to $topic failed"; }
+    grep -q "Transaction successfully committed" "$WORK/txn-first.err" \
+        || { cat "$WORK/txn-first.err" >&2; fail "kcat did not report its transaction committed"; }
+
+    mkfifo "$WORK/txn-open.fifo"
+    "${txp[@]}" -X "transactional.id=compat-kcat-open-$RUN" < "$WORK/txn-open.fifo" 2> "$WORK/txn-open.err" &
+    local open_pid=$!
+    exec 7> "$WORK/txn-open.fifo"
+    printf 'a1\na2\n' >&7
+    local deadline=$((SECONDS + 45))
+    until "${uncommitted[@]}" > "$WORK/txn.probe" 2> /dev/null && grep -qx a2 "$WORK/txn.probe"; do
+        (( SECONDS < deadline )) || { exec 7>&-; cat "$WORK/txn-open.err" >&2; fail "the open transaction's records never showed up to read_uncommitted"; }
+        sleep 0.5
+    done
+
+    printf 'c4\n' | "${txp[@]}" -X "transactional.id=compat-kcat-later-$RUN" 2> "$WORK/txn-later.err" \
+        || { exec 7>&-; cat "$WORK/txn-later.err" >&2; fail "a committed transaction after the open one failed"; }
+    "${committed[@]}" > "$WORK/txn.committed-open" || { exec 7>&-; fail "read_committed consumer of $topic failed"; }
+    printf 'c1\nc2\nc3\n' > "$WORK/txn.expected-open"
+    must_equal "$WORK/txn.expected-open" "$WORK/txn.committed-open" \
+        "read_committed while a transaction is open: only what lies before it (the last stable offset)"
+    "${uncommitted[@]}" > "$WORK/txn.uncommitted-open" || { exec 7>&-; fail "read_uncommitted consumer of $topic failed"; }
+    printf 'c1\nc2\nc3\na1\na2\nc4\n' > "$WORK/txn.expected-all"
+    must_equal "$WORK/txn.expected-all" "$WORK/txn.uncommitted-open" "read_uncommitted while a transaction is open: everything"
+
+    # kcat aborts its transaction when a signal ends it (timeout passes SIGTERM on to it)
+    kill -TERM "$open_pid"
+    wait "$open_pid" || true
+    exec 7>&-
+    grep -qi "abort" "$WORK/txn-open.err" || { cat "$WORK/txn-open.err" >&2; fail "kcat did not abort its open transaction"; }
+    deadline=$((SECONDS + 45))
+    printf 'c1\nc2\nc3\nc4\n' > "$WORK/txn.expected-committed"
+    until "${committed[@]}" > "$WORK/txn.committed" 2> /dev/null && diff -q "$WORK/txn.expected-committed" "$WORK/txn.committed" > /dev/null; do
+        (( SECONDS < deadline )) || must_equal "$WORK/txn.expected-committed" "$WORK/txn.committed" \
+            "read_committed after the abort: the committed records only, in order"
+        sleep 0.5
+    done
+    "${uncommitted[@]}" > "$WORK/txn.uncommitted" || fail "read_uncommitted consumer of $topic failed"
+    must_equal "$WORK/txn.expected-all" "$WORK/txn.uncommitted" "read_uncommitted after the abort: every record, markers hidden"
+    step "transactions ok: read_committed read c1..c4 (and only c1..c3 while a1, a2 were open), read_uncommitted all six"
+}
+
 step "broker $BOOTSTRAP, run $RUN"
 for codec in none gzip snappy lz4 zstd; do
     codec_round_trip "$codec"
 done
 metadata
 consumer_group
+transactions
 step "all kcat checks passed"
