@@ -304,6 +304,62 @@ def test_keys_headers_and_partitions():
     check(p0 == [b"first", b"", bytes(range(256)), b"second"], "partition 0 order %r" % (p0,))
 
 
+def test_read_committed_stops_at_an_open_transaction():
+    """kafka-python 2.0.2 has no isolation_level setting (KafkaConsumer rejects it as an unrecognized config; it
+    came in 2.1) and hands control records and aborted records to the application: it cannot read committed data
+    only. What the broker owes it is checked: with the fetcher's own isolation level set to READ_COMMITTED (the
+    only way in 2.0.2; its Fetch and ListOffsets requests then carry isolation_level=1), neither the end offset nor
+    a fetch goes past an open transaction (the last stable offset), and both reach the high watermark once it is
+    aborted. The transactions come from kcat (librdkafka's transactional producer)."""
+    import subprocess
+    from kafka.consumer.fetcher import READ_COMMITTED
+    from kafka.errors import KafkaConfigurationError
+    try:
+        KafkaConsumer(bootstrap_servers=BOOTSTRAP, isolation_level="read_committed")
+        raise AssertionError("kafka-python accepted isolation_level: this test assumes 2.0.2, where it does not exist")
+    except KafkaConfigurationError:
+        pass
+    topic = topic_name("txn")
+    tp = TopicPartition(topic, 0)
+    kcat = ["timeout", "60", "kcat", "-b", BOOTSTRAP, "-P", "-t", topic, "-p", "0", "-X", "message.timeout.ms=30000"]
+    done = subprocess.run(kcat + ["-X", "transactional.id=compat-py-first-" + RUN], input=b"c1\nc2\nc3\n",
+                          capture_output=True, timeout=90)
+    check(done.returncode == 0, "kcat's committed transaction failed: %s" % done.stderr.decode(errors="replace"))
+    # a transaction left open: kcat ends it only when its input ends (commit) or a signal ends it (abort)
+    opened = subprocess.Popen(kcat + ["-X", "transactional.id=compat-py-open-" + RUN], stdin=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL)
+    try:
+        opened.stdin.write(b"a1\na2\n")
+        opened.stdin.flush()
+
+        def consumer(committed):
+            c = KafkaConsumer(bootstrap_servers=BOOTSTRAP, consumer_timeout_ms=2000, request_timeout_ms=TIMEOUT_S * 1000)
+            if committed:
+                c._fetcher._isolation_level = READ_COMMITTED
+            c.assign([tp])
+            return c
+
+        uncommitted = consumer(False)
+        wait_until(lambda: uncommitted.end_offsets([tp])[tp] >= 6, "the open transaction's two records written")
+        hw = uncommitted.end_offsets([tp])[tp]
+        committed = consumer(True)
+        lso = committed.end_offsets([tp])[tp]
+        # c1 c2 c3 at 0-2, the commit marker at 3, a1 a2 from 4 on: the last stable offset is a1's
+        check(lso == 4, "read_committed end offset %s while a transaction is open from offset 4 (high watermark %s)" % (lso, hw))
+        committed.seek_to_beginning(tp)
+        data = [r.value for r in committed if len(r.value or b"") != 6]  # 2.0.2 hands over control records (6-byte values)
+        check(data == [b"c1", b"c2", b"c3"], "read_committed read %s while a transaction was open" % data)
+        committed.close()
+    finally:
+        opened.terminate()  # timeout passes SIGTERM to kcat, which aborts its transaction
+        opened.wait(30)
+    after = consumer(True)
+    wait_until(lambda: after.end_offsets([tp])[tp] == uncommitted.end_offsets([tp])[tp],
+               "the last stable offset back at the high watermark after the abort")
+    after.close()
+    uncommitted.close()
+
+
 TESTS = [
     test_json_producer_auto_creates_topic,
     test_consumer_group_reads_back_and_commits,
@@ -314,6 +370,7 @@ TESTS = [
     test_compression_lz4,
     test_compression_zstd,
     test_keys_headers_and_partitions,
+    test_read_committed_stops_at_an_open_transaction,
 ]
 
 

@@ -203,10 +203,14 @@ final class TxnHistory {
             producer = newProducer();
         }
 
-        /** Runs one whole transaction of {@code count} records. */
+        /**
+         * Runs one whole transaction of {@code count} records, flushed before it ends: an abort would otherwise drop
+         * the records still in the client's buffer, and the log would hold nothing to abort.
+         */
         Outcome run(int count, boolean commit) {
             begin();
             send(count);
+            flush();
             return commit ? commit() : abort();
         }
 
