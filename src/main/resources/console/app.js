@@ -7,24 +7,76 @@
   let refreshTimer = null;
   let tail = null;
 
-  function token() { return sessionStorage.getItem('runnel.token'); }
+  // Credentials of this browser tab: an HTTP Basic user (a SCRAM user's password, HTTPS listeners only) or a
+  // bearer token (the admin token or a JWT the OAUTHBEARER listener would take); never stored past the tab.
+  function creds() {
+    try { return JSON.parse(sessionStorage.getItem('runnel.credentials')); } catch (e) { return null; }
+  }
+  function authorization() {
+    const c = creds();
+    if (!c) { return null; }
+    if (c.token) { return 'Bearer ' + c.token; }
+    // UTF-8, then base64 (btoa takes Latin-1 only)
+    const utf8 = Array.from(new TextEncoder().encode(c.user + ':' + c.password), b => String.fromCharCode(b)).join('');
+    return 'Basic ' + btoa(utf8);
+  }
+  function headers() {
+    // X-Requested-With: the node then leaves out its Basic challenge, so the browser shows this page's form
+    // rather than its own password dialog
+    const h = { 'X-Requested-With': 'XMLHttpRequest' };
+    const a = authorization();
+    if (a) { h['Authorization'] = a; }
+    return h;
+  }
+
+  class Unauthorized extends Error {}
 
   async function api(path, options) {
-    const opts = Object.assign({ headers: {} }, options || {});
-    if (token()) { opts.headers['Authorization'] = 'Bearer ' + token(); }
+    const opts = Object.assign({}, options || {});
+    opts.headers = Object.assign(headers(), opts.headers || {});
     if (opts.body && typeof opts.body !== 'string') {
       opts.body = JSON.stringify(opts.body);
       opts.headers['Content-Type'] = 'application/json';
     }
     const res = await fetch('/api/v1' + path, opts);
-    if (res.status === 401) {
-      const t = prompt('This Runnel node needs its admin token:');
-      if (t) { sessionStorage.setItem('runnel.token', t); return api(path, options); }
-    }
     if (res.status === 204) { return null; }
     const body = await res.json();
+    if (res.status === 401) { throw new Unauthorized(body.message || 'credentials are required'); }
     if (!res.ok) { throw new Error(body.message + (body.field ? ' (' + body.field + ')' : '')); }
     return body;
+  }
+
+  function showWho() {
+    const c = creds();
+    const who = document.getElementById('who');
+    if (!c) { who.innerHTML = ''; return; }
+    who.innerHTML = esc(c.token ? 'token' : c.user) + ' <a href="#" id="sign-out">sign out</a>';
+    document.getElementById('sign-out').onclick = ev => {
+      ev.preventDefault();
+      sessionStorage.removeItem('runnel.credentials');
+      stopTail();
+      showWho();
+      route();
+    };
+  }
+
+  /** The sign-in form, in place of the page the node refused to show. */
+  function loginView(message) {
+    stopTail();
+    clearInterval(refreshTimer);
+    view.innerHTML = '<h1>Sign in</h1><p class="muted" id="login-message">' + esc(message) + '</p>' +
+      '<form id="login" class="login"><label>User <input name="user" autocomplete="username"></label>' +
+      '<label>Password <input name="password" type="password" autocomplete="current-password"></label>' +
+      '<p class="muted">or</p><label>Token <input name="token" type="password" autocomplete="off"></label>' +
+      '<button id="login-submit">Sign in</button></form>';
+    document.getElementById('login').onsubmit = ev => {
+      ev.preventDefault();
+      const f = ev.target;
+      const c = f.token.value ? { token: f.token.value } : { user: f.user.value, password: f.password.value };
+      sessionStorage.setItem('runnel.credentials', JSON.stringify(c));
+      showWho();
+      route();
+    };
   }
 
   function esc(s) {
@@ -76,36 +128,67 @@
     };
   }
 
+  // The live tail reads the server-sent events with fetch rather than EventSource, so that it sends the same
+  // Authorization header as every other call; it reconnects as EventSource would.
   function startTail(topic) {
     stopTail();
-    const q = token() ? '?access_token=' + encodeURIComponent(token()) : '';
-    tail = new EventSource('/api/v1/topics/' + encodeURIComponent(topic) + '/tail' + q);
-    tail.addEventListener('record', ev => {
-      const r = JSON.parse(ev.data);
-      const box = document.getElementById('tail');
-      if (!box) { return; }
-      const div = document.createElement('div');
-      div.className = 'tail-record';
-      div.dataset.partition = r.partition;
-      div.dataset.offset = r.offset;
-      div.innerHTML = '<span class="meta">p' + r.partition + ' @' + r.offset + ' ' + new Date(r.timestamp).toISOString() +
-        '</span> ' + (r.key !== null ? '<span class="key">' + esc(r.key) + '</span> ' : '') +
-        '<span class="value">' + esc(r.value) + '</span>' +
-        (r.headers.length ? ' <span class="meta">' + esc(r.headers.map(h => h.key + '=' + h.value).join(' ')) + '</span>' : '');
-      box.prepend(div);
-      while (box.childElementCount > 500) { box.lastElementChild.remove(); }
+    const ctrl = new AbortController();
+    tail = ctrl;
+    const h = Object.assign(headers(), { 'Accept': 'text/event-stream' });
+    fetch('/api/v1/topics/' + encodeURIComponent(topic) + '/tail', { headers: h, signal: ctrl.signal }).then(async res => {
+      if (res.status === 401) { loginView((await res.json()).message); return; }
+      if (!res.ok) { showError(new Error((await res.json()).message)); return; }
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) { break; }
+        buf += value.replace(/\r\n?/g, '\n');
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          tailEvent(buf.slice(0, i));
+          buf = buf.slice(i + 2);
+        }
+      }
+      if (tail === ctrl) { setTimeout(() => { if (tail === ctrl) { startTail(topic); } }, 2000); }
+    }).catch(e => {
+      if (e.name !== 'AbortError' && tail === ctrl) { setTimeout(() => { if (tail === ctrl) { startTail(topic); } }, 2000); }
     });
   }
-  function stopTail() { if (tail) { tail.close(); tail = null; } }
+  function tailEvent(block) {
+    let type = 'message';
+    const data = [];
+    for (const line of block.split('\n')) {
+      if (line.startsWith('event:')) { type = line.slice(6).trim(); }
+      else if (line.startsWith('data:')) { data.push(line.slice(5).replace(/^ /, '')); }
+    }
+    if (type !== 'record' || !data.length) { return; }
+    const r = JSON.parse(data.join('\n'));
+    const box = document.getElementById('tail');
+    if (!box) { return; }
+    const div = document.createElement('div');
+    div.className = 'tail-record';
+    div.dataset.partition = r.partition;
+    div.dataset.offset = r.offset;
+    div.innerHTML = '<span class="meta">p' + r.partition + ' @' + r.offset + ' ' + new Date(r.timestamp).toISOString() +
+      '</span> ' + (r.key !== null ? '<span class="key">' + esc(r.key) + '</span> ' : '') +
+      '<span class="value">' + esc(r.value) + '</span>' +
+      (r.headers.length ? ' <span class="meta">' + esc(r.headers.map(h => h.key + '=' + h.value).join(' ')) + '</span>' : '');
+    box.prepend(div);
+    while (box.childElementCount > 500) { box.lastElementChild.remove(); }
+  }
+  function stopTail() { if (tail) { const t = tail; tail = null; t.abort(); } }
 
   async function topicView(name, first) {
-    const [t, cfg] = await Promise.all([api('/topics/' + encodeURIComponent(name)), api('/topics/' + encodeURIComponent(name) + '/configs')]);
+    // a user may see a topic without DESCRIBE_CONFIGS on it: the page shows what it may see
+    const [t, cfg] = await Promise.all([api('/topics/' + encodeURIComponent(name)),
+      api('/topics/' + encodeURIComponent(name) + '/configs').catch(e => { if (e instanceof Unauthorized) { throw e; } return { error: e.message }; })]);
     const parts = t.partitions.map(p => '<tr><td class="num">' + p.partition + '</td><td class="num">' + p.leader +
       '</td><td>' + p.replicas.join(',') + '</td><td>' + p.isr.join(',') + '</td><td class="num">' + (p.logStartOffset ?? '') +
       '</td><td class="num">' + (p.logEndOffset ?? '') + '</td><td class="num">' + (p.highWatermark ?? '') + '</td><td class="num">' +
       bytes(p.sizeBytes) + '</td><td class="num">' + ratio(p.compaction && p.compaction.cleanableRatio) +
       '</td><td class="' + (p.online ? 'ok">online' : 'bad">offline') + '</td></tr>');
-    const overrides = cfg.configs.filter(c => c.source === 'TOPIC')
+    const overrides = (cfg.configs || []).filter(c => c.source === 'TOPIC')
       .map(c => '<tr><td>' + esc(c.name) + '</td><td>' + esc(c.value) + '</td></tr>');
     const partsHtml = table([{ t: 'partition', num: 1 }, { t: 'leader', num: 1 }, 'replicas', 'isr', { t: 'log start', num: 1 },
       { t: 'log end', num: 1 }, { t: 'high watermark', num: 1 }, { t: 'size', num: 1 }, { t: 'cleanable', num: 1 }, 'state'],
@@ -116,7 +199,7 @@
     }
     view.innerHTML = '<h1 id="topic-name">' + esc(t.name) + '</h1><p class="muted">id ' + esc(t.id) + ', replication factor ' +
       t.replicationFactor + '</p><h2>Partitions</h2>' + partsHtml +
-      '<h2>Config overrides</h2>' + table(['name', 'value'], overrides) +
+      '<h2>Config overrides</h2>' + (cfg.error ? '<p class="muted">' + esc(cfg.error) + '</p>' : table(['name', 'value'], overrides)) +
       '<h2>Produce</h2><form class="inline" id="produce"><input name="key" placeholder="key (optional)">' +
       '<input name="value" placeholder="value" size="40"><button>Send</button></form>' +
       '<h2>Live tail</h2><div id="tail"></div>';
@@ -165,6 +248,11 @@
       }
       statusEl.textContent = 'updated ' + new Date().toLocaleTimeString();
     } catch (e) {
+      if (e instanceof Unauthorized) {
+        statusEl.textContent = '';
+        loginView(creds() ? e.message : 'This Runnel node asks who you are.');
+        return;
+      }
       statusEl.textContent = 'error';
       if (first) { view.innerHTML = ''; }
       showError(e);
@@ -180,5 +268,6 @@
     }, 3000);
   }
   window.addEventListener('hashchange', route);
+  showWho();
   route();
 }());

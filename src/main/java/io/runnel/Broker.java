@@ -394,7 +394,7 @@ public final class Broker {
             metrics.bindPartitions(topics, partitions);
             ApiRegistry registry = new ApiRegistry(metrics);
             io.runnel.security.CertificateReloader certificates =
-                    new io.runnel.security.CertificateReloader(vertx, config, listenerSecurity);
+                    new io.runnel.security.CertificateReloader(vertx, config, listenerSecurity, interBroker);
             if (publisher != null) {
                 // stores altered before a restart are in the metadata log: served once this broker has read it
                 publisher.ready().onSuccess(v -> certificates.apply(config.current()).onFailure(t -> LOG.error(
@@ -408,6 +408,8 @@ public final class Broker {
                             new ReplicaFetchGuard(directory, hosts, Time.SYSTEM), metrics))
                     .register(new ListOffsetsHandler(topics, partitions))
                     .register(new OffsetForLeaderEpochHandler(topics, partitions))
+                    .register(new io.runnel.api.WriteTxnMarkersHandler(partitions, groups))
+                    .register(new io.runnel.api.DescribeProducersHandler(topics, partitions))
                     .register(new InitProducerIdHandler(producerIds))
                     .register(new CreateTopicsHandler(config, topics))
                     .register(new DeleteTopicsHandler(config, topics))

@@ -251,7 +251,9 @@ public final class AdminVerticle extends AbstractVerticle {
         if (token != null) {
             ctx.response().headers().add("WWW-Authenticate", "Bearer realm=\"runnel\"");
         }
-        if (users) {
+        // a script (the console sends X-Requested-With) gets no Basic challenge, which would make the browser show
+        // its own password dialog in front of the console's sign-in form
+        if (users && !"XMLHttpRequest".equalsIgnoreCase(ctx.request().getHeader("X-Requested-With"))) {
             ctx.response().headers().add("WWW-Authenticate", "Basic realm=\"runnel\", charset=\"UTF-8\"");
         }
         Responses.json(ctx, 401, new HttpError(401, "unauthorized", message, null).toJson());

@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.runnel.cluster.TopicInfo;
 import io.runnel.metadata.TopicManager;
+import io.runnel.log.AbortedTxn;
 import io.runnel.log.LogReadResult;
 import io.runnel.log.LogSlice;
 import io.runnel.metrics.BrokerMetrics;
@@ -218,7 +219,7 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
             }
             PartitionOwner owner = target.owner();
             long hw = owner.highWatermark();
-            pd.setHighWatermark(hw).setLastStableOffset(hw);
+            pd.setHighWatermark(hw).setLastStableOffset(owner.lastStableOffset());
             int limit = (int) Math.min(Math.min(fp.partitionMaxBytes(), remaining), Integer.MAX_VALUE);
             try {
                 if (replicaId >= 0 && divergence(owner, fp, pd)) {
@@ -231,6 +232,8 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
                 } else if (replicaId >= 0) {
                     read = owner.readForReplica(fp.fetchOffset(), Math.max(limit, 0), bytes == 0);
                     followerReads.add(new FollowerRead(owner, fp.fetchOffset(), read.logEndOffset(), now));
+                } else if (readCommitted) {
+                    read = owner.readCommitted(fp.fetchOffset(), Math.max(limit, 0), bytes == 0);
                 } else {
                     read = owner.read(fp.fetchOffset(), Math.max(limit, 0), bytes == 0);
                 }
@@ -240,6 +243,12 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
                 }
                 LogSlice slice = read.records();
                 pd.setLogStartOffset(read.logStartOffset()).setRecords(WireRecords.of(slice));
+                if (readCommitted && read.abortedTransactions() != null) {
+                    for (AbortedTxn t : read.abortedTransactions()) {
+                        pd.abortedTransactions().add(new FetchResponseData.AbortedTransaction()
+                                .setProducerId(t.producerId()).setFirstOffset(t.firstOffset()));
+                    }
+                }
                 bytes += slice.size();
                 remaining -= slice.size();
             } catch (OffsetOutOfRangeException e) {

@@ -49,7 +49,8 @@ public final class ListOffsetsHandler implements ApiHandler<ListOffsetsRequestDa
             TopicInfo topic = topics.topic(rt.name());
             boolean allowed = ctx.authorized(AclOperation.DESCRIBE, ResourceType.TOPIC, rt.name());
             for (ListOffsetsRequestData.ListOffsetsPartition rp : rt.partitions()) {
-                ListOffsetsPartitionResponse pr = allowed ? answer(topic, rt.name(), rp, request.replicaId())
+                ListOffsetsPartitionResponse pr = allowed ? answer(topic, rt.name(), rp, request.replicaId(),
+                        request.isolationLevel())
                         : new ListOffsetsPartitionResponse().setPartitionIndex(rp.partitionIndex()).setTimestamp(-1)
                                 .setOffset(-1).setLeaderEpoch(-1).setErrorCode(Errors.TOPIC_AUTHORIZATION_FAILED.code());
                 if (ctx.apiVersion() < 4) {
@@ -63,7 +64,7 @@ public final class ListOffsetsHandler implements ApiHandler<ListOffsetsRequestDa
     }
 
     private ListOffsetsPartitionResponse answer(TopicInfo topic, String name, ListOffsetsRequestData.ListOffsetsPartition rp,
-                                                int replicaId) {
+                                                int replicaId, byte isolationLevel) {
         ListOffsetsPartitionResponse pr = new ListOffsetsPartitionResponse().setPartitionIndex(rp.partitionIndex())
                 .setTimestamp(-1).setOffset(-1).setLeaderEpoch(-1);
         PartitionOwner owner = topic == null ? null : partitions.get(new TopicPartition(name, rp.partitionIndex()));
@@ -81,7 +82,8 @@ public final class ListOffsetsHandler implements ApiHandler<ListOffsetsRequestDa
         if (!owner.isLeader() && replicaId != ListOffsetsRequest.DEBUGGING_REPLICA_ID) {
             return pr.setErrorCode(Errors.NOT_LEADER_OR_FOLLOWER.code());
         }
-        long hw = owner.highWatermark();
+        // as Kafka's lastFetchableOffset: read_committed consumers see up to the last stable offset
+        long hw = isolationLevel == 1 ? owner.lastStableOffset() : owner.highWatermark();
         // a new leader whose high watermark has not reached its epoch's start cannot tell the end yet
         boolean hwLagging = replicaId == ListOffsetsRequest.CONSUMER_REPLICA_ID
                 && owner.leaderEpochStartOffset() > hw;

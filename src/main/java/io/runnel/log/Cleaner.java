@@ -234,6 +234,12 @@ final class Cleaner {
                 lastModified = Math.max(lastModified, seg.lastModified());
                 copy(task, seg, size, cleaned, filter, counters);
             }
+            // the aborted transactions stay known to read_committed fetches of what the cleaning kept
+            for (LogSegment seg : group) {
+                for (AbortedTxn txn : seg.txnIndex().entries()) {
+                    cleaned.txnIndex().append(txn);
+                }
+            }
             cleaned.onBecomeInactive();
             cleaned.flush();
             cleaned.setLastModified(lastModified);
@@ -311,7 +317,8 @@ final class Cleaner {
     }
 
     private static void deleteCleanedFiles(Path dir, long base) throws IOException {
-        for (String suffix : List.of(LogSegment.LOG_SUFFIX, LogSegment.INDEX_SUFFIX, LogSegment.TIME_INDEX_SUFFIX)) {
+        for (String suffix : List.of(LogSegment.LOG_SUFFIX, LogSegment.INDEX_SUFFIX, LogSegment.TIME_INDEX_SUFFIX,
+                TransactionIndex.SUFFIX)) {
             Files.deleteIfExists(dir.resolve(LogSegment.fileName(base, suffix) + CleanerRecovery.CLEANED_SUFFIX));
         }
     }

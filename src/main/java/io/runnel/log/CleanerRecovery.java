@@ -99,12 +99,19 @@ final class CleanerRecovery {
         }
         replaced.add(base);
         for (long b : replaced) {
-            for (String suffix : List.of(LogSegment.LOG_SUFFIX, LogSegment.INDEX_SUFFIX, LogSegment.TIME_INDEX_SUFFIX)) {
+            for (String suffix : List.of(LogSegment.LOG_SUFFIX, LogSegment.INDEX_SUFFIX, LogSegment.TIME_INDEX_SUFFIX,
+                TransactionIndex.SUFFIX)) {
                 Files.deleteIfExists(dir.resolve(LogSegment.fileName(b, suffix)));
             }
         }
         Files.deleteIfExists(dir.resolve(LogSegment.fileName(base, LogSegment.INDEX_SUFFIX) + SWAP_SUFFIX));
         Files.deleteIfExists(dir.resolve(LogSegment.fileName(base, LogSegment.TIME_INDEX_SUFFIX) + SWAP_SUFFIX));
+        // the cleaned segment's aborted transactions, renamed before its log (a segment without any has none)
+        Path txnSwap = dir.resolve(LogSegment.fileName(base, TransactionIndex.SUFFIX) + SWAP_SUFFIX);
+        if (Files.exists(txnSwap)) {
+            Files.move(txnSwap, dir.resolve(LogSegment.fileName(base, TransactionIndex.SUFFIX)),
+                    StandardCopyOption.ATOMIC_MOVE);
+        }
         Files.move(swap, dir.resolve(LogSegment.fileName(base, LogSegment.LOG_SUFFIX)), StandardCopyOption.ATOMIC_MOVE);
         LOG.info("{}: completed the swap of cleaned segment {} (replacing segments {})", tp, base,
                 replaced.stream().distinct().sorted().toList());

@@ -62,6 +62,16 @@ public interface LogBatch extends Iterable<LogRecord> {
     boolean isControlBatch();
 
     /**
+     * The end-transaction marker of a control batch (COMMIT or ABORT, and the coordinator epoch that wrote
+     * it), or null for a data batch, a control batch of another type, or one the cleaner emptied.
+     */
+    EndTxnMarker endTxnMarker();
+
+    /** An end-transaction marker: whether it commits, and the epoch of the transaction coordinator. */
+    record EndTxnMarker(boolean commit, int coordinatorEpoch) {
+    }
+
+    /**
      * The codec's name as Kafka spells it ({@code none}, {@code gzip}, {@code snappy}, {@code lz4},
      * {@code zstd}); IllegalArgumentException for a codec id Kafka does not know.
      */

@@ -140,6 +140,8 @@ final class LogLoader {
             recoverFrom = floor == null ? all.get(0).baseOffset : floor.baseOffset;
         }
         boolean dropRest = false;
+        // the first segment scanned: its transaction index and those after it are rebuilt by the replay below
+        long reindexFrom = Long.MAX_VALUE;
         // a damaged or missing leader-epoch-checkpoint: the segments not scanned below give their epochs from
         // their batch headers (for a log with data and no epoch at all, as the file holds an entry per epoch)
         boolean epochsLost = !fresh && epochCache.latestEpoch() < 0;
@@ -159,6 +161,7 @@ final class LogLoader {
                 scan = true;
             }
             if (scan) {
+                reindexFrom = Math.min(reindexFrom, seg.baseOffset);
                 segmentsRecovered++;
                 bytesRecovered += seg.size();
                 int truncated = seg.recover(nextOffset, epochCache::assignIfNewer);
@@ -189,7 +192,13 @@ final class LogLoader {
         recoveryPoint = clean ? leo : Math.min(leo, recoveryPoint);
         epochCache.truncateFromEnd(leo);
         epochCache.truncateFromStart(logStartOffset);
-        rebuildProducerState(producerState, segments, logStartOffset, leo, time);
+        if (reindexFrom != Long.MAX_VALUE) {
+            // a segment scanned for its indexes below the recovery point leaves the ones after it to rebuild too
+            for (LogSegment seg : segments.valuesFrom(reindexFrom)) {
+                seg.txnIndex().reset();
+            }
+        }
+        rebuildProducerState(producerState, segments, logStartOffset, leo, time, reindexFrom);
         if (hadMarker) {
             Files.delete(cleanMarker);
             // durable before anything is appended: a marker that came back after a power loss would skip the
@@ -249,7 +258,7 @@ final class LogLoader {
         try (Stream<Path> files = Files.list(dir)) {
             for (Path p : (Iterable<Path>) files::iterator) {
                 String name = p.getFileName().toString();
-                for (String suffix : List.of(LogSegment.INDEX_SUFFIX, LogSegment.TIME_INDEX_SUFFIX)) {
+                for (String suffix : List.of(LogSegment.INDEX_SUFFIX, LogSegment.TIME_INDEX_SUFFIX, TransactionIndex.SUFFIX)) {
                     if (name.endsWith(suffix)) {
                         try {
                             long base = Long.parseLong(name.substring(0, name.length() - suffix.length()));
@@ -272,8 +281,19 @@ final class LogLoader {
      */
     static void rebuildProducerState(ProducerStateManager producerState, LogSegments segments, long logStartOffset,
                                      long leo, Time time) throws IOException {
+        rebuildProducerState(producerState, segments, logStartOffset, leo, time, Long.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #rebuildProducerState(ProducerStateManager, LogSegments, long, long, Time)}, also rebuilding the
+     * transaction indexes (emptied by the segments' recovery) of the segments from {@code reindexFrom} on: the
+     * replay then starts at a snapshot at or below it, so every transaction open there is known with its first
+     * offset, and each abort closed in those segments goes to its segment's index as the append wrote it.
+     */
+    static void rebuildProducerState(ProducerStateManager producerState, LogSegments segments, long logStartOffset,
+                                     long leo, Time time, long reindexFrom) throws IOException {
         producerState.deleteSnapshotsAbove(leo);
-        OptionalLong snap = producerState.loadLatestSnapshot(leo, time.milliseconds(),
+        OptionalLong snap = producerState.loadLatestSnapshot(Math.min(leo, reindexFrom), time.milliseconds(),
                 ProducerStateManager.DEFAULT_PRODUCER_ID_EXPIRATION_MS);
         long from = snap.isPresent() ? Math.max(snap.getAsLong(), logStartOffset) : logStartOffset;
         if (snap.isEmpty()) {
@@ -285,9 +305,10 @@ final class LogLoader {
             if (start == null) {
                 continue;
             }
+            ProducerStateManager.AbortedTxnSink sink = seg.baseOffset >= reindexFrom ? seg.txnIndex()::append : null;
             for (LogBatch batch : seg.batchesFrom(start.position(), maxPosition)) {
                 if (batch.lastOffset() >= from) {
-                    producerState.replay(batch);
+                    producerState.replay(batch, sink);
                 }
             }
         }

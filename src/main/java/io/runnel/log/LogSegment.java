@@ -49,6 +49,7 @@ final class LogSegment implements Closeable {
     private final RecordFormat.SegmentFile log;
     private final OffsetIndex offsetIndex;
     private final TimeIndex timeIndex;
+    private final TransactionIndex txnIndex;
     private final int indexIntervalBytes;
     private final int maxIndexSize;
     private final long created;
@@ -63,7 +64,8 @@ final class LogSegment implements Closeable {
     private volatile int reportedCorruptPosition = -1;
 
     private LogSegment(long baseOffset, RecordFormat.SegmentFile log, OffsetIndex offsetIndex, TimeIndex timeIndex,
-                       int indexIntervalBytes, int maxIndexSize, long created) {
+                       TransactionIndex txnIndex, int indexIntervalBytes, int maxIndexSize, long created) {
+        this.txnIndex = txnIndex;
         this.baseOffset = baseOffset;
         this.log = log;
         this.offsetIndex = offsetIndex;
@@ -95,7 +97,8 @@ final class LogSegment implements Closeable {
                 indexBytes);
         TimeIndex ti = new TimeIndex(dir.resolve(fileName(baseOffset, TIME_INDEX_SUFFIX) + fileSuffix), baseOffset,
                 indexBytes);
-        LogSegment segment = new LogSegment(baseOffset, records, oi, ti, config.indexIntervalBytes(),
+        TransactionIndex txi = new TransactionIndex(dir.resolve(fileName(baseOffset, TransactionIndex.SUFFIX) + fileSuffix));
+        LogSegment segment = new LogSegment(baseOffset, records, oi, ti, txi, config.indexIntervalBytes(),
                 config.segmentIndexBytes(), time.milliseconds());
         TimestampOffset last = ti.lastEntry();
         if (last.timestamp() >= 0) {
@@ -123,6 +126,11 @@ final class LogSegment implements Closeable {
 
     TimeIndex timeIndex() {
         return timeIndex;
+    }
+
+    /** The aborted transactions whose marker is in this segment ({@code .txnindex}). */
+    TransactionIndex txnIndex() {
+        return txnIndex;
     }
 
     long maxTimestampSoFar() {
@@ -459,6 +467,8 @@ final class LogSegment implements Closeable {
     int recover(long expectedFirstOffset, Consumer<LogBatch> onBatch) throws IOException {
         offsetIndex.reset();
         timeIndex.reset();
+        // rebuilt by the loader's replay of producer state, which knows where each transaction started
+        txnIndex.reset();
         // a trimmed index of a closed segment has no room to be rebuilt in; the caller trims it again
         resizeIndexes(maxIndexSize);
         maxTimestampSoFar = LogBatch.NO_TIMESTAMP;
@@ -498,6 +508,7 @@ final class LogSegment implements Closeable {
         // an offset inside a batch drops that whole batch, as Kafka's LogSegment.truncateTo does
         offsetIndex.truncateTo(b.baseOffset);
         timeIndex.truncateTo(b.baseOffset);
+        txnIndex.truncateTo(b.baseOffset);
         int before = size();
         log.truncateTo(b.position);
         verified.truncateTo(b.position);
@@ -534,6 +545,7 @@ final class LogSegment implements Closeable {
         log.flush();
         offsetIndex.flush();
         timeIndex.flush();
+        txnIndex.flush();
     }
 
     /** Renames the three files with the {@code .deleted} suffix; handles stay open for in-flight reads. */
@@ -541,6 +553,7 @@ final class LogSegment implements Closeable {
         log.renameTo(new File(log.file().getPath() + DELETED_SUFFIX));
         offsetIndex.renameTo(Path.of(offsetIndex.file() + DELETED_SUFFIX));
         timeIndex.renameTo(Path.of(timeIndex.file() + DELETED_SUFFIX));
+        txnIndex.renameTo(Path.of(txnIndex.file() + DELETED_SUFFIX));
     }
 
     /**
@@ -553,6 +566,7 @@ final class LogSegment implements Closeable {
         Path dir = log.file().toPath().getParent();
         offsetIndex.renameTo(dir.resolve(fileName(baseOffset, INDEX_SUFFIX) + suffix));
         timeIndex.renameTo(dir.resolve(fileName(baseOffset, TIME_INDEX_SUFFIX) + suffix));
+        txnIndex.renameTo(dir.resolve(fileName(baseOffset, TransactionIndex.SUFFIX) + suffix));
         log.renameTo(dir.resolve(fileName(baseOffset, LOG_SUFFIX) + suffix).toFile());
     }
 
@@ -616,6 +630,7 @@ final class LogSegment implements Closeable {
         log.closeHandlers();
         offsetIndex.closeHandler();
         timeIndex.closeHandler();
+        txnIndex.closeHandler();
     }
 
     void closeAndDelete() throws IOException {
@@ -625,6 +640,7 @@ final class LogSegment implements Closeable {
         Files.deleteIfExists(log.file().toPath());
         Files.deleteIfExists(offsetIndex.file());
         Files.deleteIfExists(timeIndex.file());
+        txnIndex.delete();
     }
 
     @Override
@@ -632,6 +648,7 @@ final class LogSegment implements Closeable {
         timeIndex.maybeAppend(maxTimestampSoFar, offsetOfMaxTimestampSoFar, true);
         offsetIndex.close();
         timeIndex.close();
+        txnIndex.closeHandler();
         log.close();
     }
 

@@ -38,6 +38,14 @@ final class LogValidator {
     }
 
     static Validated validateForLeader(RecordSet records, LogConfig config, long now, String tp) {
+        return validateForLeader(records, config, now, tp, AppendOrigin.CLIENT);
+    }
+
+    /**
+     * As a client's append, except that a coordinator ({@link AppendOrigin#COORDINATOR}) may write control
+     * batches (transaction markers), which carry no sequence.
+     */
+    static Validated validateForLeader(RecordSet records, LogConfig config, long now, String tp, AppendOrigin origin) {
         List<BatchInfo> infos = new ArrayList<>();
         int validBytes = 0;
         int recordCount = 0;
@@ -73,11 +81,11 @@ final class LogValidator {
                 throw new InvalidRecordException("Inconsistent batch offset range [" + batch.baseOffset() + ", "
                         + batch.lastOffset() + "] and count of records " + count + " in topic partition " + tp);
             }
-            if (batch.isControlBatch()) {
+            if (batch.isControlBatch() && origin == AppendOrigin.CLIENT) {
                 throw new InvalidRecordException("Clients are not allowed to write control records in topic partition "
                         + tp);
             }
-            if (batch.hasProducerId() && batch.baseSequence() < 0) {
+            if (origin == AppendOrigin.CLIENT && batch.hasProducerId() && batch.baseSequence() < 0) {
                 throw new InvalidRecordException("Invalid sequence number " + batch.baseSequence()
                         + " in record batch with producerId " + batch.producerId() + " in topic partition " + tp);
             }

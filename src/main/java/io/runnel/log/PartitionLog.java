@@ -86,6 +86,9 @@ public final class PartitionLog implements Closeable {
     private boolean closed;
     // counts truncations, so that the cleaner never swaps in segments cleaned from a log cut meanwhile
     private volatile long truncations;
+    // the producer state's first unstable offset (-1: none), published for readers on any thread; it may lag
+    // behind a high-watermark advance (then it is lower: safe), never behind an append
+    private volatile long firstUnstableOffset = -1L;
     // what the open scanned for recovery
     private int segmentsRecoveredOnOpen;
     private long bytesRecoveredOnOpen;
@@ -107,6 +110,7 @@ public final class PartitionLog implements Closeable {
         this.flusher = new LogFlusher(dir, time, this::config, segments, loaded.recoveryPoint(), openedMs);
         LogSegment active = segments.lastSegment();
         this.end = new LogEnd(loaded.logEndOffset(), active, active.size());
+        this.firstUnstableOffset = producerState.firstUnstableOffset();
     }
 
     /**
@@ -218,10 +222,20 @@ public final class PartitionLog implements Closeable {
      * KafkaStorageException for I/O failure).
      */
     public LogAppendResult appendAsLeader(RecordSet records, int leaderEpoch) {
+        return appendAsLeader(records, leaderEpoch, AppendOrigin.CLIENT);
+    }
+
+    /**
+     * As {@link #appendAsLeader(RecordSet, int)}, with the checks of {@code origin}: a coordinator may write
+     * transaction markers (control batches), checked against the producer's epoch
+     * (InvalidProducerEpochException) and the last coordinator epoch (TransactionCoordinatorFencedException);
+     * a client's transactional batch opens a transaction and a plain one during it is InvalidTxnStateException.
+     */
+    public LogAppendResult appendAsLeader(RecordSet records, int leaderEpoch, AppendOrigin origin) {
         checkWritable();
         LogConfig cfg = config;
         long now = time.milliseconds();
-        LogValidator.Validated v = LogValidator.validateForLeader(records, cfg, now, tp.toString());
+        LogValidator.Validated v = LogValidator.validateForLeader(records, cfg, now, tp.toString(), origin);
         if (v.batches().isEmpty()) {
             return new LogAppendResult(-1L, -1L, -1L, logStartOffset(), 0, 0, false);
         }
@@ -237,12 +251,15 @@ public final class PartitionLog implements Closeable {
             LogBatch batch = info.batch();
             long last = offset + info.count() - 1;
             if (batch.hasProducerId()) {
-                ProducerStateManager.BatchMetadata dup = producerAppend.findDuplicate(batch);
-                if (dup != null) {
-                    return new LogAppendResult(dup.firstOffset(), dup.lastOffset(), -1L, logStartOffset(), 0, 0, true);
+                if (origin == AppendOrigin.CLIENT) {
+                    ProducerStateManager.BatchMetadata dup = producerAppend.findDuplicate(batch);
+                    if (dup != null) {
+                        return new LogAppendResult(dup.firstOffset(), dup.lastOffset(), -1L, logStartOffset(), 0, 0,
+                                true);
+                    }
                 }
                 long ts = cfg.logAppendTime() ? now : info.maxTimestamp();
-                producerAppend.append(batch, offset, last, ts, true);
+                producerAppend.append(batch, offset, last, ts, origin);
             }
             offset = last + 1;
         }
@@ -293,7 +310,9 @@ public final class PartitionLog implements Closeable {
                     epochCache.assignIfNewer(info.batch());
                 }
             }
-            producerState.commit(producerAppend, lastOffset + 1);
+            TransactionIndex txnIndex = seg.txnIndex();
+            producerState.commit(producerAppend, lastOffset + 1, txnIndex::append);
+            firstUnstableOffset = producerState.firstUnstableOffset();
             end = new LogEnd(lastOffset + 1, seg, seg.size());
         } catch (IOException | UncheckedIOException e) {
             throw fail("appending to " + tp, e);
@@ -321,7 +340,8 @@ public final class PartitionLog implements Closeable {
         }
         old.onBecomeInactive();
         producerState.takeSnapshot();
-        for (String suffix : List.of(LogSegment.LOG_SUFFIX, LogSegment.INDEX_SUFFIX, LogSegment.TIME_INDEX_SUFFIX)) {
+        for (String suffix : List.of(LogSegment.LOG_SUFFIX, LogSegment.INDEX_SUFFIX, LogSegment.TIME_INDEX_SUFFIX,
+                TransactionIndex.SUFFIX)) {
             Files.deleteIfExists(dir.resolve(LogSegment.fileName(newBase, suffix)));
         }
         LogSegment seg = LogSegment.open(dir, newBase, config, time);
@@ -354,6 +374,17 @@ public final class PartitionLog implements Closeable {
      *         log start offset or above the log end offset
      */
     public LogReadResult read(long fetchOffset, int maxBytes, long maxOffsetExclusive, boolean minOneMessage) {
+        return read(fetchOffset, maxBytes, maxOffsetExclusive, minOneMessage, false);
+    }
+
+    /**
+     * As {@link #read(long, int, long, boolean)}; with {@code collectAborted} (a read_committed fetch, whose
+     * {@code maxOffsetExclusive} is the last stable offset) the result also carries the aborted transactions
+     * overlapping what may be read, up to the base of the segment after the one read or the log end, as Kafka
+     * bounds them.
+     */
+    public LogReadResult read(long fetchOffset, int maxBytes, long maxOffsetExclusive, boolean minOneMessage,
+                              boolean collectAborted) {
         LogEnd e = end;
         long start = logStartOffset();
         if (fetchOffset < start || fetchOffset > e.offset()) {
@@ -370,7 +401,13 @@ public final class PartitionLog implements Closeable {
                 int maxPosition = seg == e.segment() ? e.position() : seg.size();
                 LogSlice slice = seg.read(fetchOffset, maxBytes, limit, maxPosition, minOneMessage);
                 if (slice != null) {
-                    return new LogReadResult(slice, start, e.offset());
+                    List<AbortedTxn> aborted = null;
+                    if (collectAborted) {
+                        LogSegment next = segments.higherSegment(seg.baseOffset);
+                        long upper = Math.min(limit, next == null || seg == e.segment() ? e.offset() : next.baseOffset);
+                        aborted = collectAbortedTransactions(fetchOffset, upper);
+                    }
+                    return new LogReadResult(slice, start, e.offset(), aborted);
                 }
                 seg = segments.higherSegment(seg.baseOffset);
             }
@@ -386,6 +423,59 @@ public final class PartitionLog implements Closeable {
                     + " while reading; log start is now " + logStartOffset());
         }
         return new LogReadResult(LogSlice.EMPTY, start, e.offset());
+    }
+
+    /**
+     * The aborted transactions with a marker at or after {@code fetchOffset} and a first offset below
+     * {@code upperBoundOffset}, from the transaction indexes of the segment holding {@code fetchOffset} and
+     * the later ones until an entry's last stable offset shows no transaction open before the bound is left
+     * (Kafka's collectAbortedTransactions). Any thread.
+     */
+    public List<AbortedTxn> collectAbortedTransactions(long fetchOffset, long upperBoundOffset) {
+        List<AbortedTxn> out = new ArrayList<>();
+        LogSegment seg = segments.floorSegment(fetchOffset);
+        if (seg == null) {
+            seg = segments.higherSegment(fetchOffset);
+        }
+        while (seg != null) {
+            TransactionIndex.Collected c = seg.txnIndex().collect(fetchOffset, upperBoundOffset);
+            out.addAll(c.txns());
+            if (c.complete()) {
+                break;
+            }
+            seg = segments.higherSegment(seg.baseOffset);
+        }
+        return out;
+    }
+
+    /**
+     * The last stable offset for a high watermark: the first offset of the oldest transaction still open (or
+     * closed by a marker the high watermark has not passed), bounded by {@code highWatermark}. Any thread.
+     */
+    public long lastStableOffset(long highWatermark) {
+        long first = firstUnstableOffset;
+        return first >= 0 ? Math.min(first, highWatermark) : highWatermark;
+    }
+
+    /** Forgets transactions whose marker the high watermark passed, which may raise the last stable offset. Owner only. */
+    public void onHighWatermarkUpdated(long highWatermark) {
+        producerState.onHighWatermarkUpdated(highWatermark);
+        firstUnstableOffset = producerState.firstUnstableOffset();
+    }
+
+    /** A producer's state as DescribeProducers shows it. */
+    public record ProducerStateView(long producerId, short producerEpoch, int lastSequence, long lastTimestamp,
+                                    int coordinatorEpoch, long currentTxnStartOffset) {
+    }
+
+    /** The producers this partition knows (DescribeProducers). Owner only. */
+    public List<ProducerStateView> activeProducers() {
+        List<ProducerStateView> out = new ArrayList<>();
+        for (ProducerStateManager.ProducerEntry e : producerState.entries().values()) {
+            out.add(new ProducerStateView(e.producerId, e.epoch, e.lastSeq(), e.lastTimestamp, e.coordinatorEpoch,
+                    e.currentTxnFirstOffset));
+        }
+        return out;
     }
 
     /**
@@ -545,6 +635,7 @@ public final class PartitionLog implements Closeable {
             checkpoints.writeRecoveryPoints();
         }
         LogLoader.rebuildProducerState(producerState, segments, logStartOffset(), offset, time);
+        firstUnstableOffset = producerState.firstUnstableOffset();
     }
 
     // ------------------------------------------------------------------ retention (see LogRetention)

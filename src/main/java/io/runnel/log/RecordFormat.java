@@ -375,6 +375,24 @@ final class RecordFormat {
         }
 
         @Override
+        public EndTxnMarker endTxnMarker() {
+            if (!batch.isControlBatch()) {
+                return null;
+            }
+            Iterator<Record> it = batch.iterator();
+            if (!it.hasNext()) {
+                return null;
+            }
+            Record r = it.next();
+            ControlRecordType type = ControlRecordType.parse(r.key());
+            if (type != ControlRecordType.COMMIT && type != ControlRecordType.ABORT) {
+                return null;
+            }
+            EndTransactionMarker m = EndTransactionMarker.deserialize(r);
+            return new EndTxnMarker(type == ControlRecordType.COMMIT, m.coordinatorEpoch());
+        }
+
+        @Override
         public String compressionName() {
             return batch.compressionType().name;
         }

@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 import io.runnel.cluster.PartitionState;
+import io.runnel.log.AppendOrigin;
 import io.runnel.log.LogAppendResult;
 import io.runnel.log.LogReadResult;
 import io.runnel.log.PartitionLog;
@@ -137,6 +138,21 @@ public final class PartitionOwner {
 
     public long highWatermark() {
         return highWatermark;
+    }
+
+    /**
+     * The last stable offset: the high watermark, or below it the first offset of the oldest transaction not
+     * yet closed by a marker the high watermark has passed. What read_committed consumers may read up to.
+     * Any thread.
+     */
+    public long lastStableOffset() {
+        return log.lastStableOffset(highWatermark);
+    }
+
+    /** Owner context only: the transactions whose marker it passes stop holding the last stable offset back. */
+    private void setHighWatermark(long hw) {
+        highWatermark = hw;
+        log.onHighWatermarkUpdated(hw);
     }
 
     /** The state last applied, or null when none has been (a replicated partition before the controller spoke). */
@@ -343,7 +359,7 @@ public final class PartitionOwner {
             }
         }
         if (newHw > highWatermark) {
-            highWatermark = newHw;
+            setHighWatermark(newHw);
             return true;
         }
         return false;
@@ -446,6 +462,15 @@ public final class PartitionOwner {
      * on the owner's worker thread; the caller hops back to its own context.
      */
     public Future<LogAppendResult> append(RecordSet records, short acks, long timeoutMs) {
+        return append(records, acks, timeoutMs, AppendOrigin.CLIENT);
+    }
+
+    /**
+     * As {@link #append(RecordSet, short, long)} for an append of {@code origin}: a coordinator's (transaction
+     * markers through WriteTxnMarkers, the group coordinator's records) may hold control batches and has no
+     * sequence checked.
+     */
+    public Future<LogAppendResult> append(RecordSet records, short acks, long timeoutMs, AppendOrigin origin) {
         Promise<LogAppendResult> promise = Promise.promise();
         context.runOnContext(v -> {
             try {
@@ -467,7 +492,7 @@ public final class PartitionOwner {
                             + ", of which " + inSyncReplicaCount() + " caught up within replica.lag.time.max.ms)"
                             + " are fewer than min.insync.replicas=" + minInsyncReplicas);
                 }
-                LogAppendResult result = log.appendAsLeader(records, leaderEpoch);
+                LogAppendResult result = log.appendAsLeader(records, leaderEpoch, origin);
                 if (!log.flushDue()) {
                     // queued now, so it runs after this task and before anything its answer sets off; a due
                     // flush (the group commit below) covers the rolled segments itself
@@ -475,7 +500,7 @@ public final class PartitionOwner {
                 }
                 if (!result.duplicate()) {
                     if (replication == null) {
-                        highWatermark = log.logEndOffset();
+                        setHighWatermark(log.logEndOffset());
                     } else {
                         maybeIncrementHighWatermark();
                     }
@@ -661,7 +686,7 @@ public final class PartitionOwner {
         if (leaderLogStartOffset > log.logStartOffset() && leaderLogStartOffset <= hw) {
             log.deleteRecordsBefore(leaderLogStartOffset);
         }
-        highWatermark = hw;
+        setHighWatermark(hw);
         notifyListeners();
         return true;
     }
@@ -676,14 +701,14 @@ public final class PartitionOwner {
         } else {
             log.truncateTo(offset);
         }
-        highWatermark = Math.min(highWatermark, log.logEndOffset());
+        setHighWatermark(Math.min(highWatermark, log.logEndOffset()));
         notifyListeners();
     }
 
     /** Restarts a follower's log at the leader's log start, which is past this log's end. Owner context only. */
     public void restartAsFollowerAt(long offset) {
         log.truncateFullyAndStartAt(offset);
-        highWatermark = offset;
+        setHighWatermark(offset);
         notifyListeners();
     }
 
@@ -692,6 +717,19 @@ public final class PartitionOwner {
     /** Reads committed data (below the high watermark); any thread. */
     public LogReadResult read(long offset, int maxBytes, boolean minOneMessage) {
         return log.read(offset, maxBytes, highWatermark, minOneMessage);
+    }
+
+    /**
+     * Reads stable data (below the last stable offset) for a read_committed consumer, with the aborted
+     * transactions of the range; any thread.
+     */
+    public LogReadResult readCommitted(long offset, int maxBytes, boolean minOneMessage) {
+        return log.read(offset, maxBytes, lastStableOffset(), minOneMessage, true);
+    }
+
+    /** The producers of this partition with their open transactions (DescribeProducers); completes on the owner. */
+    public Future<List<PartitionLog.ProducerStateView>> activeProducers() {
+        return submit(log::activeProducers);
     }
 
     /** Reads up to the log end, for a follower's fetch; any thread. */
@@ -706,7 +744,7 @@ public final class PartitionOwner {
 
     /** Called on the owner's context after the log start moved or the log changed otherwise. */
     void afterLogChange() {
-        highWatermark = Math.max(Math.min(highWatermark, log.logEndOffset()), log.logStartOffset());
+        setHighWatermark(Math.max(Math.min(highWatermark, log.logEndOffset()), log.logStartOffset()));
         // retention may have rolled the log
         maybeFlushRolledSegments();
         notifyListeners();

@@ -25,7 +25,9 @@ import org.slf4j.LoggerFactory;
  * {@link #validate}d (the new stores must load and keep the certificate's names, else INVALID_CONFIG with the
  * reason) and, once in the metadata log, {@link #apply}d. A listener reloads when its store settings differ from
  * those it serves, or when a store file was modified since it was read (Kafka re-reads a changed file on an
- * alteration that names the same path).
+ * alteration that names the same path). The inter-broker listener's reload also reaches this broker's connections
+ * to the other brokers (replica fetches, the bridge's and coordinators' requests): their next handshake presents
+ * and checks the new stores.
  *
  * <p>Threading: both run the store reads on a worker thread (never on an event loop), one at a time
  * ({@code ordered}); the swap is one reference write seen by every event loop of the listener.
@@ -36,11 +38,22 @@ public final class CertificateReloader {
 
     private final Vertx vertx;
     private final List<ListenerSecurity> listeners = new ArrayList<>();
+    private final InterBrokerSecurity interBroker;
     // what each TLS listener's stores were read from: settings and the files' modification times (guarded by this)
     private final Map<String, String> served = new HashMap<>();
 
     public CertificateReloader(Vertx vertx, BrokerConfig started, List<ListenerSecurity> all) {
+        this(vertx, started, all, null);
+    }
+
+    /**
+     * @param interBroker this broker's client side of its inter-broker listener (null: none to reload); reloaded
+     *                    with that listener, as Kafka reconfigures the inter-broker clients with it
+     */
+    public CertificateReloader(Vertx vertx, BrokerConfig started, List<ListenerSecurity> all,
+                               InterBrokerSecurity interBroker) {
         this.vertx = vertx;
+        this.interBroker = interBroker != null && interBroker.usesTls() ? interBroker : null;
         for (ListenerSecurity l : all) {
             if (l.usesTls()) {
                 listeners.add(l);
@@ -62,6 +75,9 @@ public final class CertificateReloader {
                     if (!fingerprint(candidate, l).equals(served.get(l.listener().name()))) {
                         try {
                             l.prepareReload(candidate);
+                            if (isInterBroker(l)) {
+                                interBroker.prepareReload(candidate);
+                            }
                         } catch (ConfigException e) {
                             throw new InvalidConfigurationException("Validation of dynamic config update of "
                                     + "SSLFactory failed: " + e.getMessage());
@@ -82,6 +98,9 @@ public final class CertificateReloader {
                     String now = fingerprint(effective, l);
                     if (!now.equals(served.get(name))) {
                         l.reload(l.prepareReload(effective));
+                        if (isInterBroker(l)) {
+                            interBroker.reload(interBroker.prepareReload(effective));
+                        }
                         served.put(name, now);
                         LOG.info("Listener {} serves new TLS stores ({}={})", name,
                                 SslConfigs.SSL_KEYSTORE_LOCATION_CONFIG, effective.valuesWithPrefixOverride(
@@ -92,6 +111,10 @@ public final class CertificateReloader {
             }
             return null;
         }, true);
+    }
+
+    private boolean isInterBroker(ListenerSecurity l) {
+        return interBroker != null && interBroker.listenerName().equals(l.listener().listenerName());
     }
 
     /** The effective config of this broker with {@code nodeOverrides} as its own dynamic configs. */

@@ -44,14 +44,16 @@ import org.apache.kafka.common.security.scram.internals.ScramSaslClient;
 public final class InterBrokerSecurity {
 
     private final SecurityProtocol protocol;
+    private final ListenerName listener;
     private final TlsSettings tls;
     private final String mechanism;
     private final String username;
     private final String password;
 
-    private InterBrokerSecurity(SecurityProtocol protocol, TlsSettings tls, String mechanism, String username,
-                                String password) {
+    private InterBrokerSecurity(SecurityProtocol protocol, ListenerName listener, TlsSettings tls, String mechanism,
+                                String username, String password) {
         this.protocol = protocol;
+        this.listener = listener;
         this.tls = tls;
         this.mechanism = mechanism;
         this.username = username;
@@ -74,7 +76,7 @@ public final class InterBrokerSecurity {
         TlsSettings tls = protocol == SecurityProtocol.SSL || protocol == SecurityProtocol.SASL_SSL
                 ? TlsSettings.forClient(values, name.value(), name.configPrefix()) : null;
         if (protocol != SecurityProtocol.SASL_PLAINTEXT && protocol != SecurityProtocol.SASL_SSL) {
-            return new InterBrokerSecurity(protocol, tls, null, null, null);
+            return new InterBrokerSecurity(protocol, name, tls, null, null, null);
         }
         if (!mechanism.equals(PlainSaslServer.PLAIN_MECHANISM) && ScramMechanism.forMechanismName(mechanism) == null) {
             throw new ConfigException(BrokerConfig.SASL_MECHANISM_INTER_BROKER_PROTOCOL, mechanism,
@@ -98,7 +100,7 @@ public final class InterBrokerSecurity {
                     "[hidden]", "the inter-broker listener " + name.value() + "'s " + mechanism + " login needs"
                             + " username=\"...\" and password=\"...\": brokers log in to each other with them");
         }
-        return new InterBrokerSecurity(protocol, tls, mechanism, user, pass);
+        return new InterBrokerSecurity(protocol, name, tls, mechanism, user, pass);
     }
 
     private static String option(List<AppConfigurationEntry> entries, String key) {
@@ -113,6 +115,36 @@ public final class InterBrokerSecurity {
 
     public SecurityProtocol protocol() {
         return protocol;
+    }
+
+    /** The listener whose settings these are (the other brokers' listener of that name is the one connected to). */
+    public ListenerName listenerName() {
+        return listener;
+    }
+
+    /**
+     * The client stores {@code effective} (an effective config with altered dynamic values) names for this
+     * listener, checked to be able to replace the ones in use. Reads the stores from disk: never on an event loop.
+     *
+     * @throws ConfigException naming the key
+     */
+    TlsSettings prepareReload(BrokerConfig effective) {
+        TlsSettings next = TlsSettings.forClient(effective.valuesWithPrefixOverride(listener.configPrefix()),
+                listener.value(), listener.configPrefix());
+        tls.checkClientReplacement(next, listener.value());
+        return next;
+    }
+
+    /**
+     * Presents and trusts {@code next}'s stores on every later connection to another broker, as Kafka reconfigures
+     * its inter-broker clients' channel builders with the listener; connections already open are not touched.
+     */
+    void reload(TlsSettings next) {
+        tls.replaceStores(next);
+    }
+
+    TlsSettings tls() {
+        return tls;
     }
 
     public boolean usesTls() {

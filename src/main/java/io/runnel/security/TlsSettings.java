@@ -63,7 +63,7 @@ final class TlsSettings {
         this.keyManagers = keyManagers;
         this.trustManagers = trustManagers;
         this.certificates = certificates;
-        this.managers = server ? new SwappableManagers(SwappableManagers.Stores.of(keyManagers, trustManagers)) : null;
+        this.managers = new SwappableManagers(SwappableManagers.Stores.of(keyManagers, trustManagers));
         this.clientAuth = clientAuth;
         this.protocols = protocols;
         this.cipherSuites = cipherSuites;
@@ -202,9 +202,33 @@ final class TlsSettings {
         }
     }
 
-    /** Makes every later handshake of this server side use {@code next}'s key and trust stores, at once. */
+    /**
+     * Checks that {@code next} may replace this client side's stores: a keystore or truststore can be replaced but
+     * not added or removed without a restart (the connections' SSL context is built with or without one).
+     *
+     * @throws ConfigException naming the key
+     */
+    void checkClientReplacement(TlsSettings next, String listenerName) {
+        if ((keyManagers == null) != (next.keyManagers == null)) {
+            throw new ConfigException(SslConfigs.SSL_KEYSTORE_LOCATION_CONFIG, null, "listener " + listenerName
+                    + ": the keystore brokers present to each other cannot be "
+                    + (keyManagers == null ? "added" : "removed") + " without a restart");
+        }
+        if ((trustManagers == null) != (next.trustManagers == null)) {
+            throw new ConfigException(SslConfigs.SSL_TRUSTSTORE_LOCATION_CONFIG, null, "listener " + listenerName
+                    + ": the truststore that checks other brokers cannot be "
+                    + (trustManagers == null ? "added" : "removed") + " without a restart");
+        }
+    }
+
+    /** Makes every later handshake of this side (server or client) use {@code next}'s key and trust stores, at once. */
     void replaceStores(TlsSettings next) {
         managers.swap(next.managers.current());
+    }
+
+    /** The key manager every handshake of this side asks now (tests). */
+    javax.net.ssl.X509ExtendedKeyManager currentKeyManager() {
+        return managers.keyManager();
     }
 
     /** The key entries' certificates of the keystore this side serves now (tests, logs). */
@@ -268,11 +292,12 @@ final class TlsSettings {
      */
     void applyTo(NetClientOptions options) {
         options.setSsl(true).setHostnameVerificationAlgorithm(endpointIdentification.toUpperCase(java.util.Locale.ROOT));
+        // the swappable views, as a server's: a reload of the listener's stores reaches the next connection
         if (keyManagers != null) {
-            options.setKeyCertOptions(KeyCertOptions.wrap(keyManagers));
+            options.setKeyCertOptions(KeyCertOptions.wrap(managers.keyManager()));
         }
         if (trustManagers != null) {
-            options.setTrustOptions(TrustOptions.wrap(trustManagers));
+            options.setTrustOptions(TrustOptions.wrap(managers.trustManager()));
         }
         if (!protocols.isEmpty()) {
             options.setEnabledSecureTransportProtocols(new LinkedHashSet<>(protocols));

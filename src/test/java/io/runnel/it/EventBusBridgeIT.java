@@ -200,6 +200,67 @@ class EventBusBridgeIT {
         await(sub.close());
     }
 
+    /**
+     * The Java helper's batched and unordered options: batches of at most 10 records, each from one partition in
+     * offset order, every record once; and an unordered subscription that acknowledges late still gets all.
+     */
+    @Test
+    void theJavaHelperSubscribesInBatchesAndUnordered() throws Exception {
+        String topic = RunnelNode.uniqueName("eb-batches");
+        node.createTopic(topic, 2);
+        try (KafkaProducer<byte[], byte[]> producer = byteProducer()) {
+            for (int i = 0; i < 50; i++) {
+                producer.send(new ProducerRecord<>(topic, i % 2, ("k" + i).getBytes(StandardCharsets.UTF_8),
+                        ("v" + i).getBytes(StandardCharsets.UTF_8),
+                        List.of(new RecordHeader("i", Integer.toString(i).getBytes(StandardCharsets.UTF_8)))))
+                        .get(T, TimeUnit.SECONDS);
+            }
+        }
+        List<List<BridgeRecord>> batches = new CopyOnWriteArrayList<>();
+        AtomicInteger records = new AtomicInteger();
+        Subscription batched = await(client.subscribeBatches(new SubscribeOptions(RunnelNode.uniqueName("eb-b"),
+                List.of(topic)).withAutoOffsetReset("earliest"), 10, batch -> {
+                    batches.add(batch);
+                    records.addAndGet(batch.size());
+                    return Future.succeededFuture();
+                }));
+        Await.until("50 records in batches", () -> records.get() >= 50);
+        Map<Integer, List<Long>> offsets = new HashMap<>();
+        for (List<BridgeRecord> batch : batches) {
+            assertThat(batch).hasSizeBetween(1, 10);
+            assertThat(batch).extracting(BridgeRecord::partition).containsOnly(batch.get(0).partition());
+            for (BridgeRecord r : batch) {
+                offsets.computeIfAbsent(r.partition(), p -> new ArrayList<>()).add(r.offset());
+                int i = Integer.parseInt(new String(r.headers().get(0).value(), StandardCharsets.UTF_8));
+                assertThat(new String(r.value(), StandardCharsets.UTF_8)).isEqualTo("v" + i);
+                assertThat(new String(r.key(), StandardCharsets.UTF_8)).isEqualTo("k" + i);
+                assertThat(i % 2).isEqualTo(r.partition());
+            }
+        }
+        assertThat(offsets.get(0)).containsExactlyElementsOf(java.util.stream.LongStream.range(0, 25).boxed().toList());
+        assertThat(offsets.get(1)).containsExactlyElementsOf(java.util.stream.LongStream.range(0, 25).boxed().toList());
+        await(batched.close());
+
+        // unordered: acknowledgements held back until 20 records are out at once, which ordered delivery
+        // (one unanswered record per partition, two partitions) could never reach
+        Set<String> seen = ConcurrentHashMap.newKeySet();
+        List<Promise<Void>> held = new CopyOnWriteArrayList<>();
+        Subscription unordered = await(client.subscribe(new SubscribeOptions(RunnelNode.uniqueName("eb-u"),
+                List.of(topic)).withAutoOffsetReset("earliest").withCredits(20).withOrdered(false), r -> {
+                    seen.add(r.partition() + "/" + r.offset());
+                    Promise<Void> p = Promise.promise();
+                    held.add(p);
+                    return p.future();
+                }));
+        Await.until("20 records out unacknowledged at once", () -> held.size() >= 20);
+        held.forEach(Promise::tryComplete);
+        Await.until("every record, acknowledging as they come", () -> {
+            held.forEach(Promise::tryComplete);
+            return seen.size() >= 50;
+        });
+        await(unordered.close());
+    }
+
     @Test
     void aKilledSubscribersRecordsAreRedeliveredToTheRemainingMemberAndCommitsAreGroupOffsets() throws Exception {
         String topic = RunnelNode.uniqueName("eb-failover");

@@ -108,6 +108,37 @@ class CertificateReloadTest {
         assertThat(m.trustManager().getAcceptedIssuers()).isEmpty();
     }
 
+    /**
+     * The inter-broker listener's reload reaches this broker's own connections to other brokers: the key manager
+     * their client options hold presents the new certificate after {@code apply}, and a reload that would drop the
+     * keystore the brokers present is refused.
+     */
+    @Test
+    void theInterBrokerClientPresentsTheReloadedCertificate() throws Exception {
+        BrokerConfig before = config(certA, Map.of());
+        ListenerSecurity l = listener(before);
+        InterBrokerSecurity client = InterBrokerSecurity.of(before);
+        io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+        try {
+            CertificateReloader reloader = new CertificateReloader(vertx, before, java.util.List.of(l), client);
+            io.vertx.core.net.NetClientOptions options = client.applyTo(new io.vertx.core.net.NetClientOptions());
+            javax.net.ssl.X509KeyManager presented = (javax.net.ssl.X509KeyManager) options.getKeyCertOptions()
+                    .getKeyManagerFactory(vertx).getKeyManagers()[0];
+            assertThat(presented.getCertificateChain("server")[0]).isEqualTo(load(certA).getCertificate("server"));
+
+            reloader.apply(config(certB, Map.of())).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            assertThat(presented.getCertificateChain("server")[0]).isEqualTo(load(certB).getCertificate("server"));
+            assertThat(l.tls().certificates()).isNotEmpty();
+
+            assertThatThrownBy(() -> client.prepareReload(new BrokerConfig(Map.of("log.dirs",
+                    dir.resolve("data").toString(), "listeners", "SSL://127.0.0.1:0", "listener.security.protocol.map",
+                    "SSL:SSL", "inter.broker.listener.name", "SSL"))))
+                    .isInstanceOf(ConfigException.class).hasMessageContaining("cannot be removed");
+        } finally {
+            vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        }
+    }
+
     private static BrokerConfig config(Path keystore, Map<String, String> extra) {
         Map<String, String> p = new HashMap<>();
         p.put("log.dirs", dir.resolve("data").toString());
