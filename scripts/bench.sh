@@ -24,6 +24,8 @@
 #   --txn-size N          records per transaction of the txn workload (default 100)
 #   --eb-batch N          event bus: records per batched produce message (default 100)
 #   --eb-in-flight N      event bus: batched produce messages unanswered at a time (default 8)
+#   --eb-delivery-batch N event bus: records per delivery of the latency run's subscription (default 100; the
+#                         per-record delivery is measured too, reported beside it)
 #   --eb-port PORT        event bus: the node's Hazelcast member port (default 19294); the application's is PORT+1
 #   --compact-records N   records of the compact workload (default 2000000 x 100 B values over
 #                         --compact-keys keys, default 10000, into 16 MiB segments: about 220 MB of dirty log)
@@ -97,9 +99,12 @@
 # checked. Then end-to-end latency at the fixed rate on one-partition topics: FixedRateEndToEnd (as above),
 # and EventBusBench e2e: one record per runnel.produce message (acks=-1) on the same schedule, a
 # subscription (runnel.subscribe, credits 1000) delivering to the application, each record timed from its
-# scheduled send until its delivery arrives, the same warm-up, record count, JVM and GC rules. The Kafka
-# clients go first on odd repetitions, the event bus on even ones. Reported in a table of its own, ratio =
-# event bus / Kafka clients; targets: batched produce >= 0.5x, p99 end-to-end <= 1.0x.
+# scheduled send until its delivery arrives, the same warm-up, record count, JVM and GC rules; run twice:
+# with deliveries of up to --eb-delivery-batch records (the "batch" option: what has arrived for the
+# partition in one delivery, as the Kafka consumer's poll returns what has arrived; the target line) and
+# with the default one record per delivery, whose next record waits for the reply (reported beside it). The
+# Kafka clients go first on odd repetitions, the event bus on even ones. Reported in a table of its own,
+# ratio = event bus / Kafka clients; targets: batched produce >= 0.5x, p99 end-to-end <= 1.0x.
 # Three-node part, each (repetition, system) run: three fresh, empty nodes on 127.0.0.1 with the same heap
 # each as the single node: Kafka as three KRaft combined broker+controller nodes (a three-voter quorum,
 # kafka-ref.sh start-cluster), Runnel as three scripts/runnel.sh nodes joined through Hazelcast; both with
@@ -146,6 +151,7 @@ TXN_RECORDS=100000
 TXN_SIZE=100
 EB_BATCH=100
 EB_IN_FLIGHT=8
+EB_DELIVERY_BATCH=100
 EB_PORT=19294
 COMPACT_RECORDS=2000000
 COMPACT_KEYS=10000
@@ -178,6 +184,7 @@ while [[ $# -gt 0 ]]; do
         --txn-size) TXN_SIZE="$2"; shift 2 ;;
         --eb-batch) EB_BATCH="$2"; shift 2 ;;
         --eb-in-flight) EB_IN_FLIGHT="$2"; shift 2 ;;
+        --eb-delivery-batch) EB_DELIVERY_BATCH="$2"; shift 2 ;;
         --eb-port) EB_PORT="$2"; shift 2 ;;
         --compact-records) COMPACT_RECORDS="$2"; shift 2 ;;
         --compact-keys) COMPACT_KEYS="$2"; shift 2 ;;
@@ -235,7 +242,7 @@ echo "rep,system,metric,value" > "$OUT/results.csv"
 DESC="$RECORDS x $RECORD_SIZE B records, $PARTITIONS partitions, heap $HEAP, $(nproc) cores, $REPS rep(s); latency at $LAT_RATE rec/s for $((LAT_RECORDS / LAT_RATE)) s, the first $LAT_WARMUP_S s not counted"
 if (( CLUSTER )); then DESC+="; 3 nodes: RF=3, min.insync.replicas=2, heap $HEAP each"; fi
 if (( ! SINGLE )); then DESC+=" (three-node part only)"; fi
-if (( SINGLE )) && wants eventbus; then DESC+="; event bus: batches of $EB_BATCH records, $EB_IN_FLIGHT in flight"; fi
+if (( SINGLE )) && wants eventbus; then DESC+="; event bus: batches of $EB_BATCH records, $EB_IN_FLIGHT in flight, deliveries of up to $EB_DELIVERY_BATCH"; fi
 if [[ "$ONLY" == meta ]]; then DESC="metadata workloads only: $META_PARTITIONS partitions, heap $HEAP, $(nproc) cores, $REPS rep(s)"; fi
 cat > "$OUT/meta.json" <<EOF
 {"description": "$DESC", "reps": $REPS, "records": $RECORDS, "record_size": $RECORD_SIZE,
@@ -706,24 +713,32 @@ run_eventbus() {
     kc_e2e() {
         SYS=kafkaclients
         run_e2e_rate "$run" kc-latency eb_e2e "Kafka clients: "
+        # the same Kafka run is the reference of the per-record delivery line too
+        local q
+        q="$("$PY" "$LIB" parse e2erate "$run/e2e-rate.txt")" || die "[kafkaclients] cannot read $run/e2e-rate.txt"
+        record eb_e2e_single_p99_ms "$(val p99_ms "$q")"
         SYS=eventbus
     }
+    # $1: records per delivery (1: the default subscription, one record then its reply; $EB_DELIVERY_BATCH:
+    # the "batch" option, what has arrived for a partition in one delivery, as a Kafka consumer polls)
     eb_e2e() {
-        local raw="$run/eb-e2e-rate.txt" q
-        progress "[rep $REP/$REPS] [eventbus] event bus end-to-end latency at $LAT_RATE records/s: $LAT_RECORDS records"
+        local batch="$1" raw="$run/eb-e2e-rate-batch$1.txt" q metric label
+        if (( batch > 1 )); then metric=eb_e2e; label="deliveries of up to $batch records"
+        else metric=eb_e2e_single; label="one record per delivery"; fi
+        progress "[rep $REP/$REPS] [eventbus] event bus end-to-end latency at $LAT_RATE records/s, $label: $LAT_RECORDS records"
         timeout 600 java -Xms2560m -Xmx2560m -Xmn2g -XX:+UseG1GC -cp "$ROOT/target/runnel.jar" \
             "$ROOT/scripts/bench/EventBusBench.java" e2e "$EB_CLUSTER" "$node_member" "$app_port" eb-latency \
-            "$LAT_RATE" "$LAT_RECORDS" "$LAT_WARMUP" "$RECORD_SIZE" > "$raw" 2>&1 \
+            "$LAT_RATE" "$LAT_RECORDS" "$LAT_WARMUP" "$RECORD_SIZE" "$batch" > "$raw" 2>&1 \
             || { tail -20 "$raw" >&2; die "[eventbus] EventBusBench e2e failed: $raw"; }
         q="$("$PY" "$LIB" parse e2erate "$raw")" || die "[eventbus] cannot read $raw"
-        record eb_e2e_p50_ms "$(val p50_ms "$q")"
-        record eb_e2e_p99_ms "$(val p99_ms "$q")"
-        progress "[rep $REP/$REPS] [eventbus] event bus end-to-end at fixed rate: p50 $(val p50_ms "$q") ms, p99 $(val p99_ms "$q") ms, p99.9 $(val p999_ms "$q") ms, max $(val max_ms "$q") ms (client GC in window: $(val client_gc "$q") x, $(val client_gc_ms "$q") ms)"
+        if (( batch > 1 )); then record eb_e2e_p50_ms "$(val p50_ms "$q")"; fi
+        record "${metric}_p99_ms" "$(val p99_ms "$q")"
+        progress "[rep $REP/$REPS] [eventbus] event bus end-to-end at fixed rate, $label: p50 $(val p50_ms "$q") ms, p99 $(val p99_ms "$q") ms, p99.9 $(val p999_ms "$q") ms, max $(val max_ms "$q") ms (client GC in window: $(val client_gc "$q") x, $(val client_gc_ms "$q") ms)"
     }
     if (( REP % 2 == 1 )); then
-        kc_produce; eb_all_produce; kc_e2e; eb_e2e
+        kc_produce; eb_all_produce; kc_e2e; eb_e2e "$EB_DELIVERY_BATCH"; eb_e2e 1
     else
-        eb_all_produce; kc_produce; eb_e2e; kc_e2e
+        eb_all_produce; kc_produce; eb_e2e 1; eb_e2e "$EB_DELIVERY_BATCH"; kc_e2e
     fi
     SYS=runnel
     stop_broker

@@ -270,6 +270,8 @@ EB_METRICS = [
     ("eb_produce_json_acksall_mbps", "produce acks=all, JSON arrays", "MB/s", "higher", "ratio_min", 0.5),
     ("eb_e2e_p50_ms", "end-to-end latency p50 at fixed rate", "ms", "lower", None, None),
     ("eb_e2e_p99_ms", "end-to-end latency p99 at fixed rate", "ms", "lower", "ratio_max", 1.0),
+    # the default subscription (one record per delivery, the next after its reply): reported, not the target
+    ("eb_e2e_single_p99_ms", "e2e p99, one record per delivery", "ms", "lower", None, None),
 ]
 
 SHORT = {"eventbus": "event bus", "kafkaclients": "Kafka cli."}

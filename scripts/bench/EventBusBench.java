@@ -1,3 +1,5 @@
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.concurrent.Semaphore;
@@ -40,13 +42,15 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
  *   autoOffsetReset latest) on the same topic delivering to an address of this application, each record
  *   timed from its scheduled send until its delivery arrives (same JVM, same clock; a stalled sender counts
  *   against the broker), the first WARMUP records not counted, one collection before the clock starts,
- *   and this JVM's collections after the warm-up reported. Prints the same
+ *   and this JVM's collections after the warm-up reported. DELIVERY_BATCH (default 1: one record per delivery,
+ *   the next of a partition after the previous one's reply) above 1 subscribes with {@code "batch"}: what has
+ *   arrived for a partition goes out in one delivery, as a Kafka consumer's poll returns it. Prints the same
  *   {@code e2e records=N p50_ms=.. p99_ms=.. p999_ms=.. max_ms=.. client_gc=N client_gc_ms=..} line.</li>
  * </ul>
  *
  * <pre>
  * java -cp target/runnel.jar scripts/bench/EventBusBench.java produce CLUSTER NODE_MEMBER APP_PORT TOPIC RECORDS RECORD_SIZE FORMAT BATCH IN_FLIGHT ACKS
- * java -cp target/runnel.jar scripts/bench/EventBusBench.java e2e CLUSTER NODE_MEMBER APP_PORT TOPIC RATE RECORDS WARMUP RECORD_SIZE
+ * java -cp target/runnel.jar scripts/bench/EventBusBench.java e2e CLUSTER NODE_MEMBER APP_PORT TOPIC RATE RECORDS WARMUP RECORD_SIZE [DELIVERY_BATCH]
  * </pre>
  * The class path only has to hold vertx-core and vertx-hazelcast with their dependencies; bench.sh uses the
  * node's own JAR for that (the same versions), and nothing here names a Runnel class.
@@ -64,7 +68,8 @@ public final class EventBusBench {
         String member = args[2];
         int port = Integer.parseInt(args[3]);
         String topic = args[4];
-        if (!(mode.equals("produce") && args.length == 11) && !(mode.equals("e2e") && args.length == 9)) {
+        if (!(mode.equals("produce") && args.length == 11) && !(mode.equals("e2e") && (args.length == 9
+                || args.length == 10))) {
             usage();
         }
         Vertx vertx = join(cluster, member, port);
@@ -74,7 +79,7 @@ public final class EventBusBench {
                     ? produce(vertx, topic, Integer.parseInt(args[5]), Integer.parseInt(args[6]), args[7],
                     Integer.parseInt(args[8]), Integer.parseInt(args[9]), args[10])
                     : e2e(vertx, topic, Integer.parseInt(args[5]), Integer.parseInt(args[6]), Integer.parseInt(args[7]),
-                    Integer.parseInt(args[8]));
+                    Integer.parseInt(args[8]), args.length == 10 ? Integer.parseInt(args[9]) : 1);
         } finally {
             vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
         }
@@ -83,7 +88,7 @@ public final class EventBusBench {
 
     private static void usage() {
         System.err.println("usage: produce CLUSTER NODE_MEMBER APP_PORT TOPIC RECORDS RECORD_SIZE binary|json BATCH IN_FLIGHT ACKS\n"
-                + "       e2e CLUSTER NODE_MEMBER APP_PORT TOPIC RATE RECORDS WARMUP RECORD_SIZE");
+                + "       e2e CLUSTER NODE_MEMBER APP_PORT TOPIC RATE RECORDS WARMUP RECORD_SIZE [DELIVERY_BATCH]");
         System.exit(2);
     }
 
@@ -235,7 +240,13 @@ public final class EventBusBench {
         return a;
     }
 
-    private static int e2e(Vertx vertx, String topic, int rate, int records, int warmup, int size) throws Exception {
+    /**
+     * @param deliveryBatch 1: one record per delivery (binary body, the default subscription); above 1: the
+     *                      subscription's {@code batch} option, up to that many records of a partition per delivery
+     *                      (a JSON array, values in base64), as a Kafka consumer's poll returns what has arrived
+     */
+    private static int e2e(Vertx vertx, String topic, int rate, int records, int warmup, int size, int deliveryBatch)
+            throws Exception {
         size = Math.max(16, size);
         awaitTopic(vertx, topic);
         long[] latencyNanos = new long[records];
@@ -245,23 +256,36 @@ public final class EventBusBench {
         AtomicReference<String> failure = new AtomicReference<>();
         AtomicLongArray scheduled = new AtomicLongArray(records);
         String address = "bench.eventbus.deliveries." + ProcessHandle.current().pid();
-        vertx.eventBus().<Buffer>consumer(address, (Message<Buffer> msg) -> {
+        vertx.eventBus().<Object>consumer(address, (Message<Object> msg) -> {
             long now = System.nanoTime();
-            Buffer body = msg.body();
-            long seq = body != null && body.length() >= 8 ? body.getLong(0) : -2;
-            if (seq >= 0 && seq < records) {
-                if (latencyNanos[(int) seq] < 0) {
-                    latencyNanos[(int) seq] = now - scheduled.get((int) seq);
-                    received.incrementAndGet();
+            List<Long> seqs = new ArrayList<>(1);
+            if (msg.body() instanceof Buffer body) {
+                seqs.add(body.length() >= 8 ? body.getLong(0) : -2);
+            } else if (msg.body() instanceof JsonArray batch) {
+                for (int i = 0; i < batch.size(); i++) {
+                    byte[] v = java.util.Base64.getDecoder().decode(batch.getJsonObject(i).getString("value"));
+                    seqs.add(v.length >= 8 ? Buffer.buffer(v).getLong(0) : -2);
                 }
-            } else if (seq == -1) {
-                probes.incrementAndGet();
+            }
+            for (long seq : seqs) {
+                if (seq >= 0 && seq < records) {
+                    if (latencyNanos[(int) seq] < 0) {
+                        latencyNanos[(int) seq] = now - scheduled.get((int) seq);
+                        received.incrementAndGet();
+                    }
+                } else if (seq == -1) {
+                    probes.incrementAndGet();
+                }
             }
             msg.reply(null);
         }).completion().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-        JsonObject sub = vertx.eventBus().<JsonObject>request(PREFIX + ".subscribe", new JsonObject()
-                        .put("group", "bench-eventbus-" + ProcessHandle.current().pid()).put("topics", new JsonArray().add(topic))
-                        .put("address", address).put("credits", 1000).put("autoOffsetReset", "latest"),
+        JsonObject subscribe = new JsonObject()
+                .put("group", "bench-eventbus-" + ProcessHandle.current().pid()).put("topics", new JsonArray().add(topic))
+                .put("address", address).put("credits", 1000).put("autoOffsetReset", "latest");
+        if (deliveryBatch > 1) {
+            subscribe.put("batch", deliveryBatch).put("encoding", "base64");
+        }
+        JsonObject sub = vertx.eventBus().<JsonObject>request(PREFIX + ".subscribe", subscribe,
                 new DeliveryOptions().setSendTimeout(60_000)).toCompletionStage().toCompletableFuture()
                 .get(90, TimeUnit.SECONDS).body();
         String subscriptionId = sub.getString("subscriptionId");

@@ -106,6 +106,8 @@ public final class Broker {
     private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
     /** The longest a cluster node waits to be unfenced before its Hazelcast member starts joining anyway. */
     static final long JOIN_DELAY_MAX_MS = 3000;
+    /** Whether ApiVersions finalizes transaction.version 2 (KIP-890 part 2), as Kafka 4.4 does. */
+    static final boolean ADVERTISE_TRANSACTION_V2 = true;
 
     private final BrokerConfig config;
     private final Vertx vertx;
@@ -132,6 +134,9 @@ public final class Broker {
     private Context metaContext;
     private PartitionManager partitions;
     private GroupCoordinator groups;
+    private io.runnel.txn.TransactionCoordinator transactions;
+    private io.runnel.txn.InterBrokerClient interBrokerClient;
+    private ReplicaFetcherManager fetchers;
     private String bootstrap;
     /** Each listener's TLS and SASL settings, in the order of {@code listeners}. */
     private List<ListenerSecurity> listenerSecurity;
@@ -338,6 +343,7 @@ public final class Broker {
             BrokerDirectory directory = hooks != null ? hooks.directory() : view;
             ClusterView clusterView = directory instanceof ClusterView cv ? cv : view;
             return ReplicaFetcherManager.start(vertx, config, directory, hosts, interBroker).map(fetchers -> {
+                this.fetchers = fetchers;
                 List<Context> contexts = new ArrayList<>();
                 for (Future<Context> f : shardFutures) {
                     contexts.add(f.result());
@@ -391,8 +397,34 @@ public final class Broker {
             OffsetsTopic offsetsTopic = new OffsetsTopic(config, topics,
                     () -> Math.max(quorumConfig.voters().size(), image.unfencedBrokers().size()));
             groups.partitionCountFrom(offsetsTopic::currentPartitions);
-            metrics.bindPartitions(topics, partitions);
+            io.runnel.txn.TransactionStateTopic transactionTopic = new io.runnel.txn.TransactionStateTopic(config,
+                    topics, () -> Math.max(quorumConfig.voters().size(), image.unfencedBrokers().size()));
             ApiRegistry registry = new ApiRegistry(metrics);
+            // transaction markers and the produce path's AddPartitionsToTxn go over the inter-broker listener,
+            // logged in as replica fetchers are
+            interBrokerClient = new io.runnel.txn.InterBrokerClient(vertx, directory, fetchers::connect,
+                    config.nodeId(), io.runnel.txn.TransactionConfig.APPEND_TIMEOUT_MS);
+            io.runnel.txn.TransactionMarkerSender markerSender = new io.runnel.txn.TransactionMarkerSender(vertx,
+                    interBrokerClient::send, clusterView, topic -> topics.topic(topic) != null, () -> {
+                        io.runnel.api.ApiHandler<?> h = registry.handler(org.apache.kafka.common.protocol.ApiKeys
+                                .WRITE_TXN_MARKERS);
+                        return h == null ? 1 : h.maxVersion();
+                    });
+            transactions = new io.runnel.txn.TransactionCoordinator(vertx,
+                    io.runnel.txn.TransactionConfig.from(config, io.runnel.api.ApiVersionsHandler.TRANSACTION_VERSION),
+                    new io.runnel.txn.ReplicatedTransactionLog(partitions,
+                            io.runnel.txn.TransactionConfig.APPEND_TIMEOUT_MS),
+                    producerIds::next, markerSender, Time.SYSTEM);
+            transactions.partitionCountFrom(transactionTopic::currentPartitions);
+            // a transactional id is coordinated where its __transaction_state partition is led
+            partitions.addLeadershipListener((owner, leader) -> {
+                if (owner.topicPartition().topic().equals(io.runnel.txn.TransactionStateTopic.NAME)) {
+                    int p = owner.topicPartition().partition();
+                    (leader ? transactions.onElected(p) : transactions.onResigned(p)).onFailure(t -> LOG.error(
+                            "Moving the transactions of {} failed", owner.topicPartition(), t));
+                }
+            });
+            metrics.bindPartitions(topics, partitions);
             io.runnel.security.CertificateReloader certificates =
                     new io.runnel.security.CertificateReloader(vertx, config, listenerSecurity, interBroker);
             if (publisher != null) {
@@ -401,16 +433,23 @@ public final class Broker {
                         "The TLS stores of this broker's dynamic configs cannot be served; keeping the stores of"
                                 + " the properties file", t)));
             }
-            registry.register(new ApiVersionsHandler(registry))
+            registry.register(new ApiVersionsHandler(registry, ADVERTISE_TRANSACTION_V2))
                     .register(new MetadataHandler(config, topics, partitions, directory, offsetsTopic))
-                    .register(new ProduceHandler(topics, partitions, metrics))
+                    .register(new ProduceHandler(topics, partitions, metrics, new io.runnel.txn.TransactionVerifier(
+                            interBrokerClient::send, clusterView, transactions,
+                            config.getBoolean(BrokerConfig.TRANSACTION_PARTITION_VERIFICATION_ENABLE))))
                     .register(new FetchHandler(vertx, topics, partitions,
                             new ReplicaFetchGuard(directory, hosts, Time.SYSTEM), metrics))
                     .register(new ListOffsetsHandler(topics, partitions))
                     .register(new OffsetForLeaderEpochHandler(topics, partitions))
                     .register(new io.runnel.api.WriteTxnMarkersHandler(partitions, groups))
                     .register(new io.runnel.api.DescribeProducersHandler(topics, partitions))
-                    .register(new InitProducerIdHandler(producerIds))
+                    .register(new InitProducerIdHandler(producerIds, transactions))
+                    .register(new io.runnel.api.AddPartitionsToTxnHandler(transactions, topics))
+                    .register(new io.runnel.api.AddOffsetsToTxnHandler(transactions, groups))
+                    .register(new io.runnel.api.EndTxnHandler(transactions))
+                    .register(new io.runnel.api.ListTransactionsHandler(transactions))
+                    .register(new io.runnel.api.DescribeTransactionsHandler(transactions))
                     .register(new CreateTopicsHandler(config, topics))
                     .register(new DeleteTopicsHandler(config, topics))
                     .register(new CreatePartitionsHandler(config, topics))
@@ -420,13 +459,15 @@ public final class Broker {
                     .register(new AlterConfigsHandler(config, topics, certificates))
                     .register(new IncrementalAlterConfigsHandler(config, topics, certificates))
                     .register(new DescribeClusterHandler(config, clusterView))
-                    .register(new FindCoordinatorHandler(groups, offsetsTopic, clusterView))
+                    .register(new FindCoordinatorHandler(groups, offsetsTopic, clusterView, transactions,
+                            transactionTopic))
                     .register(new JoinGroupHandler(groups))
                     .register(new SyncGroupHandler(groups))
                     .register(new HeartbeatHandler(groups))
                     .register(new LeaveGroupHandler(groups))
                     .register(new OffsetCommitHandler(groups))
                     .register(new OffsetFetchHandler(groups))
+                    .register(new io.runnel.api.TxnOffsetCommitHandler(groups))
                     .register(new OffsetDeleteHandler(groups))
                     .register(new DescribeGroupsHandler(groups))
                     .register(new ListGroupsHandler(groups))
@@ -476,7 +517,8 @@ public final class Broker {
                             config.nodeId()))
                     : Future.succeededFuture();
             return imported.compose(v -> hooks == null ? Future.<Void>succeededFuture() : openAllWithoutRoles(image))
-                    .compose(v -> groups.startFollowingLeadership()).compose(v -> {
+                    .compose(v -> groups.startFollowingLeadership()).compose(v -> transactions.start())
+                    .compose(v -> {
                 partitions.startBackgroundTasks();
                 return listen(registry).compose(l -> {
                     if (hooks == null) {
@@ -504,6 +546,7 @@ public final class Broker {
                 }).compose(l -> {
                     if (!alone) {
                         offsetsTopic.checkInBackground(vertx);
+                        transactionTopic.checkInBackground(vertx);
                     }
                     return startAdmin(topics);
                 }).compose(adminUp -> vertx.executeBlocking(() -> {
@@ -732,7 +775,13 @@ public final class Broker {
                     LOG.error("Closing the group coordinator failed", t);
                     return null;
                 }));
-        Future<Void> logs = groupsClosed.compose(v -> partitions == null ? Future.succeededFuture()
+        Future<Void> txnsClosed = groupsClosed.compose(v -> transactions == null ? Future.succeededFuture()
+                : transactions.close().otherwise(t -> {
+                    LOG.error("Closing the transaction coordinator failed", t);
+                    return null;
+                })).compose(v -> interBrokerClient == null ? Future.succeededFuture()
+                : interBrokerClient.close());
+        Future<Void> logs = txnsClosed.compose(v -> partitions == null ? Future.succeededFuture()
                 : partitions.closeAll());
         return logs.transform(ar -> {
             if (ar.failed()) {

@@ -9,6 +9,8 @@ import io.runnel.metadata.OffsetsTopic;
 import io.runnel.cluster.PartitionState;
 import io.runnel.group.GroupCoordinator;
 import io.runnel.protocol.RequestContext;
+import io.runnel.txn.TransactionCoordinator;
+import io.runnel.txn.TransactionStateTopic;
 import io.vertx.core.Future;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartition;
@@ -23,8 +25,8 @@ import org.apache.kafka.common.requests.FindCoordinatorRequest.CoordinatorType;
  * FindCoordinator, as Kafka answers it: a group's coordinator is the leader of its
  * {@code __consumer_offsets} partition ({@code abs(groupId.hashCode()) % partitions}); while the topic
  * does not exist it is created and the answer is COORDINATOR_NOT_AVAILABLE, as it is while the partition
- * has no leader. On a single node that leader is this broker. Until transactions land, a transactional id
- * is answered with this broker. v4+ answers a batch of keys, older versions one key.
+ * has no leader. On a single node that leader is this broker. A transactional id's coordinator is likewise the
+ * leader of its {@code __transaction_state} partition. v4+ answers a batch of keys, older versions one key.
  *
  * <p>Served up to v5: v6 adds share-group keys, which Runnel does not coordinate.
  */
@@ -33,14 +35,24 @@ public final class FindCoordinatorHandler implements ApiHandler<FindCoordinatorR
     private final GroupCoordinator coordinator;
     private final OffsetsTopic offsetsTopic;
     private final ClusterView cluster;
+    private final TransactionCoordinator transactions;
+    private final TransactionStateTopic transactionTopic;
+
+    /** Groups only: transactional ids get COORDINATOR_NOT_AVAILABLE (tests of group coordination). */
+    public FindCoordinatorHandler(GroupCoordinator coordinator, OffsetsTopic offsetsTopic, ClusterView cluster) {
+        this(coordinator, offsetsTopic, cluster, null, null);
+    }
 
     /**
      * @param cluster null on a single node, where every group is coordinated here
      */
-    public FindCoordinatorHandler(GroupCoordinator coordinator, OffsetsTopic offsetsTopic, ClusterView cluster) {
+    public FindCoordinatorHandler(GroupCoordinator coordinator, OffsetsTopic offsetsTopic, ClusterView cluster,
+                                  TransactionCoordinator transactions, TransactionStateTopic transactionTopic) {
         this.coordinator = coordinator;
         this.offsetsTopic = offsetsTopic;
         this.cluster = cluster;
+        this.transactions = transactions;
+        this.transactionTopic = transactionTopic;
     }
 
     @Override
@@ -104,20 +116,30 @@ public final class FindCoordinatorHandler implements ApiHandler<FindCoordinatorR
             return Answer.error(Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
                     Errors.TRANSACTIONAL_ID_AUTHORIZATION_FAILED.message());
         }
+        String topic;
+        int partition;
         if (keyType == CoordinatorType.TRANSACTION.id()) {
-            return Answer.of(ctx.localNode());
-        }
-        if (keyType != CoordinatorType.GROUP.id()) {
+            if (key == null || key.isEmpty()) {
+                return Answer.error(Errors.INVALID_REQUEST, "Invalid transactional id");
+            }
+            if (transactions == null || !transactionTopic.existsOrCreate()) {
+                return Answer.error(Errors.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.");
+            }
+            topic = TransactionStateTopic.NAME;
+            partition = transactions.partitionFor(key);
+        } else if (keyType == CoordinatorType.GROUP.id()) {
+            if (!offsetsTopic.existsOrCreate()) {
+                return Answer.error(Errors.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.");
+            }
+            topic = OffsetsTopic.NAME;
+            partition = coordinator.partitionFor(key == null ? "" : key);
+        } else {
             return Answer.error(Errors.INVALID_REQUEST, "Invalid coordinator key type " + keyType);
-        }
-        if (!offsetsTopic.existsOrCreate()) {
-            return Answer.error(Errors.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.");
         }
         if (cluster == null) {
             return Answer.of(ctx.localNode());
         }
-        int partition = coordinator.partitionFor(key == null ? "" : key);
-        PartitionState state = cluster.state(new TopicPartition(OffsetsTopic.NAME, partition));
+        PartitionState state = cluster.state(new TopicPartition(topic, partition));
         BrokerEndpoint leader = state == null || state.leader() < 0 ? null : cluster.endpoint(state.leader());
         if (leader != null) {
             leader = leader.on(ctx.listenerName());

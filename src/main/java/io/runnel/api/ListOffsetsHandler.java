@@ -82,11 +82,12 @@ public final class ListOffsetsHandler implements ApiHandler<ListOffsetsRequestDa
         if (!owner.isLeader() && replicaId != ListOffsetsRequest.DEBUGGING_REPLICA_ID) {
             return pr.setErrorCode(Errors.NOT_LEADER_OR_FOLLOWER.code());
         }
-        // as Kafka's lastFetchableOffset: read_committed consumers see up to the last stable offset
-        long hw = isolationLevel == 1 ? owner.lastStableOffset() : owner.highWatermark();
+        long highWatermark = owner.highWatermark();
         // a new leader whose high watermark has not reached its epoch's start cannot tell the end yet
         boolean hwLagging = replicaId == ListOffsetsRequest.CONSUMER_REPLICA_ID
-                && owner.leaderEpochStartOffset() > hw;
+                && owner.leaderEpochStartOffset() > highWatermark;
+        // as Kafka's lastFetchableOffset: read_committed consumers see up to the last stable offset
+        long hw = isolationLevel == 1 ? owner.lastStableOffset() : highWatermark;
         long ts = rp.timestamp();
         try {
             if (ts == ListOffsetsRequest.EARLIEST_TIMESTAMP || ts == ListOffsetsRequest.EARLIEST_LOCAL_TIMESTAMP) {

@@ -48,10 +48,22 @@ public final class ProduceHandler implements ApiHandler<ProduceRequestData> {
     }
 
     public ProduceHandler(TopicManager topics, PartitionManager partitions, BrokerMetrics metrics) {
+        this(topics, partitions, metrics, null);
+    }
+
+    /**
+     * @param verifier asks the transaction coordinator before a transactional batch opens a transaction in a
+     *                 partition (KIP-890); null: no check
+     */
+    public ProduceHandler(TopicManager topics, PartitionManager partitions, BrokerMetrics metrics,
+                          io.runnel.txn.TransactionVerifier verifier) {
         this.topics = topics;
         this.partitions = partitions;
         this.metrics = metrics;
+        this.verifier = verifier;
     }
+
+    private final io.runnel.txn.TransactionVerifier verifier;
 
     @Override
     public ApiKeys apiKey() {
@@ -109,7 +121,14 @@ public final class ProduceHandler implements ApiHandler<ProduceRequestData> {
                 Future<PartitionProduceResponse> f;
                 try {
                     RecordSet records = validateShape(pd);
-                    f = owner.append(records, acks, request.timeoutMs()).map(r -> {
+                    LogBatch first = records.batches().iterator().next();
+                    Future<Errors> verified = verifier != null && request.transactionalId() != null
+                            && first.isTransactional()
+                            ? verifier.verify(request.transactionalId(), first.producerId(), first.producerEpoch(),
+                                    owner, ctx.apiVersion())
+                            : Future.succeededFuture(Errors.NONE);
+                    f = verified.compose(v -> v == Errors.NONE ? owner.append(records, acks, request.timeoutMs())
+                            : Future.failedFuture(v.exception())).map(r -> {
                                 meters.bytesIn().increment(r.sizeInBytes());
                                 meters.recordsIn().increment(r.recordCount());
                                 return succeeded(pd.index(), r);

@@ -44,15 +44,21 @@ public final class WriteTxnMarkersHandler implements ApiHandler<WriteTxnMarkersR
     /** Kafka's request.timeout.ms default, which bounds its marker appends. */
     public static final long DEFAULT_REQUEST_TIMEOUT_MS = 30_000L;
 
+    /** What a marker written to an offsets partition is handed to: the group coordinator's hook. */
+    @FunctionalInterface
+    public interface OffsetsTransactionHook {
+        Future<Void> onTransactionCompleted(int partition, long producerId, boolean committed, long markerOffset);
+    }
+
     private final PartitionManager partitions;
-    private final GroupCoordinator groups;
+    private final OffsetsTransactionHook groups;
     private final long requestTimeoutMs;
 
     public WriteTxnMarkersHandler(PartitionManager partitions, GroupCoordinator groups) {
-        this(partitions, groups, DEFAULT_REQUEST_TIMEOUT_MS);
+        this(partitions, groups::onTransactionCompleted, DEFAULT_REQUEST_TIMEOUT_MS);
     }
 
-    public WriteTxnMarkersHandler(PartitionManager partitions, GroupCoordinator groups, long requestTimeoutMs) {
+    public WriteTxnMarkersHandler(PartitionManager partitions, OffsetsTransactionHook groups, long requestTimeoutMs) {
         this.partitions = partitions;
         this.groups = groups;
         this.requestTimeoutMs = requestTimeoutMs;

@@ -11,6 +11,7 @@ import io.runnel.log.LogRecord;
 import io.runnel.log.RecordSet;
 import io.runnel.partition.PartitionManager;
 import io.runnel.partition.PartitionOwner;
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -38,8 +39,9 @@ import org.apache.kafka.common.utils.Utils;
  * names), OFFSET_OUT_OF_RANGE.
  *
  * <p>Threading: {@link #serve} runs on the bridge verticle's context; the read itself on the partition
- * owner's worker context (it may wait on the disk); the append listener on the appender's thread, which
- * only schedules.
+ * owner's worker context (it may wait on the disk); the append listener on the appender's thread (the
+ * owner's context), which only schedules: the read of a parked poll on that context, else a wake-up on
+ * the bridge context.
  */
 final class BridgeReads {
 
@@ -94,15 +96,23 @@ final class BridgeReads {
         return new Read(from, result.records().toRecordSet());
     }
 
-    /** One request, answered with data at once or after the first append (or the deadline). */
+    /**
+     * One request, answered with data at once or after the first append (or the deadline). While it is
+     * parked (nothing to read yet), the first append takes the read over on the owner's context, where the
+     * append just ran, and hands the result to the bridge context: one hop from the append to the answer,
+     * where waking the bridge context to ask the owner's context to read would be three.
+     */
     private final class LongPoll implements Runnable {
         final Message<Object> msg;
         final PartitionOwner owner;
         final int maxBytes;
         final long deadline;
+        /** an append happened since the last read started */
         final AtomicBoolean appended = new AtomicBoolean();
-        long offset;
-        boolean waiting;
+        /** waiting for an append or the deadline, with nothing read; whoever clears it reads next */
+        final AtomicBoolean parked = new AtomicBoolean();
+        /** where the next read starts: written on the bridge context before parking (published by parked) */
+        volatile long offset;
         long timer = -1;
         boolean done;
 
@@ -116,31 +126,40 @@ final class BridgeReads {
             owner.addAppendListener(this);
         }
 
+        /** Reads on the owner's context (bridge context). */
         void attempt() {
             appended.set(false);
             long asked = offset;
-            here(owner.submit(() -> readOnOwner(owner, asked, maxBytes))).onComplete(ar -> {
-                if (ar.failed()) {
-                    finish();
-                    BridgeVerticle.fail(msg, ar.cause());
-                    return;
-                }
-                Read read = ar.result();
-                offset = read.from();
-                if (read.records().sizeInBytes() > 0 || System.currentTimeMillis() >= deadline) {
-                    reply(read);
-                    return;
-                }
-                if (appended.get()) {
-                    attempt();
-                    return;
-                }
-                waiting = true;
+            here(owner.submit(() -> readOnOwner(owner, asked, maxBytes))).onComplete(this::handle);
+        }
+
+        /** A read's outcome (bridge context): answer, read again, or park until an append or the deadline. */
+        private void handle(AsyncResult<Read> ar) {
+            if (done) {
+                return;
+            }
+            if (ar.failed()) {
+                finish();
+                BridgeVerticle.fail(msg, ar.cause());
+                return;
+            }
+            Read read = ar.result();
+            offset = read.from();
+            if (read.records().sizeInBytes() > 0 || System.currentTimeMillis() >= deadline) {
+                reply(read);
+                return;
+            }
+            if (appended.get()) {
+                attempt();
+                return;
+            }
+            parked.set(true);
+            if (timer < 0) {
                 timer = vertx.setTimer(Math.max(1, deadline - System.currentTimeMillis()), t -> {
                     timer = -1;
                     wake();
                 });
-            });
+            }
         }
 
         private void reply(Read read) {
@@ -153,6 +172,7 @@ final class BridgeReads {
 
         private void finish() {
             done = true;
+            parked.set(false);
             owner.removeAppendListener(this);
             if (timer >= 0) {
                 vertx.cancelTimer(timer);
@@ -160,17 +180,36 @@ final class BridgeReads {
             }
         }
 
+        /** The deadline, or an append that found the poll not parked yet (bridge context). */
         private void wake() {
-            if (waiting && !done) {
-                waiting = false;
+            if (!done && parked.compareAndSet(true, false)) {
                 attempt();
             }
         }
 
-        /** The appender's thread (or the owner's, on a role change): only schedules. */
+        /**
+         * After an append, on the appender's thread (the owner's context; on a role change too). A parked
+         * poll is read right after the append's own task, on that context, and only the result hops; otherwise
+         * the bridge context learns of the append (a read in flight reads again, see {@link #handle}).
+         */
         @Override
         public void run() {
-            if (appended.compareAndSet(false, true)) {
+            if (!appended.compareAndSet(false, true)) {
+                return;
+            }
+            if (parked.compareAndSet(true, false)) {
+                owner.context().runOnContext(v -> {
+                    appended.set(false);
+                    AsyncResult<Read> result;
+                    try {
+                        result = Future.succeededFuture(readOnOwner(owner, offset, maxBytes));
+                    } catch (RuntimeException e) {
+                        result = Future.failedFuture(e);
+                    }
+                    AsyncResult<Read> r = result;
+                    context.runOnContext(x -> handle(r));
+                });
+            } else {
                 context.runOnContext(v -> wake());
             }
         }

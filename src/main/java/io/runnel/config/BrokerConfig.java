@@ -94,6 +94,17 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String OFFSETS_TOPIC_SEGMENT_BYTES = "offsets.topic.segment.bytes";
     public static final String OFFSETS_TOPIC_REPLICATION_FACTOR = "offsets.topic.replication.factor";
     public static final String OFFSETS_COMMIT_TIMEOUT_MS = "offsets.commit.timeout.ms";
+    public static final String TRANSACTION_STATE_LOG_NUM_PARTITIONS = "transaction.state.log.num.partitions";
+    public static final String TRANSACTION_STATE_LOG_REPLICATION_FACTOR = "transaction.state.log.replication.factor";
+    public static final String TRANSACTION_STATE_LOG_MIN_ISR = "transaction.state.log.min.isr";
+    public static final String TRANSACTION_STATE_LOG_SEGMENT_BYTES = "transaction.state.log.segment.bytes";
+    public static final String TRANSACTION_MAX_TIMEOUT_MS = "transaction.max.timeout.ms";
+    public static final String TRANSACTIONAL_ID_EXPIRATION_MS = "transactional.id.expiration.ms";
+    public static final String TRANSACTION_PARTITION_VERIFICATION_ENABLE = "transaction.partition.verification.enable";
+    public static final String TRANSACTION_ABORT_TIMED_OUT_CLEANUP_INTERVAL_MS =
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms";
+    public static final String TRANSACTION_REMOVE_EXPIRED_CLEANUP_INTERVAL_MS =
+            "transaction.remove.expired.transaction.cleanup.interval.ms";
     public static final String OFFSETS_RETENTION_MINUTES = "offsets.retention.minutes";
     public static final String OFFSETS_RETENTION_CHECK_INTERVAL_MS = "offsets.retention.check.interval.ms";
     public static final String OFFSET_METADATA_MAX_BYTES = "offset.metadata.max.bytes";
@@ -286,6 +297,28 @@ public final class BrokerConfig extends AbstractConfig {
                     "Replication factor of __consumer_offsets, capped at cluster.size (1 on a single node).")
             .define(OFFSETS_COMMIT_TIMEOUT_MS, Type.INT, 5000, atLeast(1), HIGH,
                     "How long an offset commit waits for the replicas of its __consumer_offsets partition.")
+            .define(TRANSACTION_STATE_LOG_NUM_PARTITIONS, Type.INT, 50, atLeast(1), HIGH,
+                    "Partitions of __transaction_state.")
+            .define(TRANSACTION_STATE_LOG_REPLICATION_FACTOR, Type.SHORT, (short) 3, atLeast(1), HIGH,
+                    "Replication factor of __transaction_state, capped at the brokers of the cluster (1 on a single"
+                            + " node).")
+            .define(TRANSACTION_STATE_LOG_MIN_ISR, Type.INT, 2, atLeast(1), HIGH,
+                    "min.insync.replicas of __transaction_state (capped at its replication factor).")
+            .define(TRANSACTION_STATE_LOG_SEGMENT_BYTES, Type.INT, 100 * 1024 * 1024, atLeast(1), HIGH,
+                    "Segment size of __transaction_state.")
+            .define(TRANSACTION_MAX_TIMEOUT_MS, Type.INT, 900_000, atLeast(1), HIGH,
+                    "The largest transaction.timeout.ms a producer may ask for (InitProducerId gets"
+                            + " INVALID_TRANSACTION_TIMEOUT above it).")
+            .define(TRANSACTION_PARTITION_VERIFICATION_ENABLE, Type.BOOLEAN, true, HIGH,
+                    "Whether a partition leader asks the transaction coordinator that an older (transaction version"
+                            + " 1) client's transactional batch belongs to an ongoing transaction before appending it"
+                            + " (KIP-890 part 1). Version 2 clients' partitions are always added by the leader.")
+            .define(TRANSACTIONAL_ID_EXPIRATION_MS, Type.INT, 604_800_000, atLeast(1), HIGH,
+                    "How long a transactional id without a transaction in progress is kept before it expires.")
+            .define(TRANSACTION_ABORT_TIMED_OUT_CLEANUP_INTERVAL_MS, Type.INT, 10_000, atLeast(1), LOW,
+                    "How often transactions that outlived their timeout are aborted.")
+            .define(TRANSACTION_REMOVE_EXPIRED_CLEANUP_INTERVAL_MS, Type.INT, 3_600_000, atLeast(1), LOW,
+                    "How often expired transactional ids are removed.")
             .define(OFFSETS_RETENTION_MINUTES, Type.INT, 7 * 24 * 60, atLeast(1), HIGH, "Committed offset retention.")
             .define(OFFSETS_RETENTION_CHECK_INTERVAL_MS, Type.LONG, 600_000L, atLeast(1), LOW,
                     "How often expired offsets are removed.")

@@ -9,6 +9,7 @@ import java.util.Set;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
+import io.runnel.log.LogBatch;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -36,6 +37,8 @@ import org.apache.kafka.common.message.OffsetFetchRequestData.OffsetFetchRequest
 import org.apache.kafka.common.message.OffsetFetchResponseData.OffsetFetchResponseGroup;
 import org.apache.kafka.common.message.SyncGroupRequestData;
 import org.apache.kafka.common.message.SyncGroupResponseData;
+import org.apache.kafka.common.message.TxnOffsetCommitRequestData;
+import org.apache.kafka.common.message.TxnOffsetCommitResponseData;
 import org.apache.kafka.common.protocol.Errors;
 import org.apache.kafka.common.utils.Time;
 import org.slf4j.Logger;
@@ -56,6 +59,10 @@ import org.slf4j.LoggerFactory;
  * Kafka: {@link #onElected} replays the partition (its groups get COORDINATOR_LOAD_IN_PROGRESS until
  * then), {@link #onResigned} drops its groups, and groups of partitions led elsewhere get
  * NOT_COORDINATOR.
+ *
+ * <p>Transactions: TxnOffsetCommit appends its offsets as a transactional batch of the producer; they stay
+ * pending ({@link PendingTxnOffsets}) until the producer's marker in the same partition, which the
+ * partition's leader announces through {@link #onTransactionCompleted} and a replay reads from the log.
  */
 public final class GroupCoordinator {
 
@@ -73,6 +80,8 @@ public final class GroupCoordinator {
     private long retentionTimerId = -1;
     // which load of a partition is current: a replay finishing after an unload (or a newer load) is dropped
     private final Map<Integer, Long> loadTokens = new java.util.HashMap<>();
+    // markers written to a partition while it loads, applied after its replay unless the replay read them
+    private final Map<Integer, List<ReplayedMarker>> markersDuringLoad = new java.util.HashMap<>();
     private long loadSequence;
     private static final long LOAD_RETRY_MS = 1000;
 
@@ -165,7 +174,54 @@ public final class GroupCoordinator {
      * the marker is appended. Any thread.
      */
     public Future<Void> onTransactionCompleted(int partition, long producerId, boolean committed, long markerOffset) {
-        return Future.succeededFuture(); // transactional offset commits are not served yet
+        return call(() -> {
+            GroupStore.PartitionStatus status = store.closed ? null : store.partitions.get(partition);
+            if (status == null) {
+                // not served here: whoever loads the partition replays the marker from the log
+                return Future.succeededFuture();
+            }
+            if (status == GroupStore.PartitionStatus.LOADING) {
+                // the replay may have read the log's end before the marker: applied after it unless it saw it
+                markersDuringLoad.computeIfAbsent(partition, p -> new ArrayList<>())
+                        .add(new ReplayedMarker(producerId, committed, markerOffset));
+                return Future.succeededFuture();
+            }
+            Long token = loadTokens.get(partition);
+            // after the appends already made there (a commit of the transaction being answered), in log order
+            return store.appendsDone(partition).map(v -> {
+                if (java.util.Objects.equals(token, loadTokens.get(partition))
+                        && store.partitions.get(partition) == GroupStore.PartitionStatus.LOADED) {
+                    applyMarker(partition, producerId, committed, markerOffset);
+                }
+                return null;
+            });
+        });
+    }
+
+    /**
+     * The producer's transaction ended at {@code markerOffset}: its offsets pending in the partition's groups
+     * become committed offsets (COMMIT) where their record is later than the group's current one, as Kafka
+     * keeps the latest in log order, or are dropped (ABORT).
+     */
+    private void applyMarker(int partition, long producerId, boolean committed, long markerOffset) {
+        Map<String, Map<TopicPartition, CommittedOffset>> ended = store.pendingTxnOffsets.complete(producerId,
+                g -> store.partitionFor(g) == partition, markerOffset);
+        if (!committed) {
+            return;
+        }
+        ended.forEach((groupId, offsets) -> {
+            ClassicGroup g = groups.get(groupId);
+            if (g == null || g.is(GroupState.DEAD)) {
+                g = new ClassicGroup(groupId, now());
+                groups.put(groupId, g);
+            }
+            for (Map.Entry<TopicPartition, CommittedOffset> e : offsets.entrySet()) {
+                CommittedOffset existing = g.offsets.get(e.getKey());
+                if (existing == null || e.getValue().recordOffset() > existing.recordOffset()) {
+                    g.offsets.put(e.getKey(), e.getValue());
+                }
+            }
+        });
     }
 
     /** Whether every partition this coordinator leads is loaded (for readiness). Any thread. */
@@ -228,10 +284,18 @@ public final class GroupCoordinator {
                         ar.cause());
                 store.partitions.remove(partition);
                 loadTokens.remove(partition);
+                forgetTransactions(partition);
                 vertx.setTimer(LOAD_RETRY_MS, id -> context.runOnContext(v -> load(partition)));
                 return Future.succeededFuture();
             }
-            ar.result().forEach(this::replay);
+            Replay replayed = ar.result();
+            replayed.items().forEach(item -> replay(partition, item));
+            for (ReplayedMarker m : markersDuringLoad.getOrDefault(partition, List.of())) {
+                if (m.offset() >= replayed.end()) {
+                    applyMarker(partition, m.producerId(), m.commit(), m.offset());
+                }
+            }
+            markersDuringLoad.remove(partition);
             store.partitions.put(partition, GroupStore.PartitionStatus.LOADED);
             int count = 0;
             for (ClassicGroup g : groups.values()) {
@@ -240,11 +304,15 @@ public final class GroupCoordinator {
                     count++;
                 }
             }
+            if (store.pendingTxnOffsets.openTransactions() > 0) {
+                LOG.debug("{} producers have transactional offsets pending after loading {}-{}",
+                        store.pendingTxnOffsets.openTransactions(), Topic.GROUP_METADATA_TOPIC_NAME, partition);
+            }
             // one line per partition that held groups: a fresh node leads fifty empty ones
             if (count > 0) {
                 // the replay time follows the compacted log's size, not the number of commits ever made
                 LOG.info("Loaded {} groups from {}-{} ({} records) in {} ms", count, Topic.GROUP_METADATA_TOPIC_NAME,
-                        partition, ar.result().size(), (System.nanoTime() - started) / 1_000_000);
+                        partition, replayed.items().size(), (System.nanoTime() - started) / 1_000_000);
             } else {
                 LOG.debug("No groups in {}-{}", Topic.GROUP_METADATA_TOPIC_NAME, partition);
             }
@@ -257,6 +325,7 @@ public final class GroupCoordinator {
             return;
         }
         loadTokens.remove(partition);
+        forgetTransactions(partition);
         int count = 0;
         for (java.util.Iterator<ClassicGroup> it = groups.values().iterator(); it.hasNext(); ) {
             ClassicGroup g = it.next();
@@ -270,6 +339,13 @@ public final class GroupCoordinator {
             LOG.info("Unloaded {} groups of {}-{}: no longer its leader", count, Topic.GROUP_METADATA_TOPIC_NAME,
                     partition);
         }
+    }
+
+    private void forgetTransactions(int partition) {
+        store.pendingTxnOffsets.drop(g -> store.partitionFor(g) == partition);
+        store.sequences.remove(partition);
+        store.lastAppends.remove(partition);
+        markersDuringLoad.remove(partition);
     }
 
     /** Stops timers, answers parked JoinGroup/SyncGroup requests with NOT_COORDINATOR and closes the log. */
@@ -328,6 +404,14 @@ public final class GroupCoordinator {
     /** OffsetCommit (topics by name); answered once the offsets are in the log. */
     public Future<OffsetCommitResponseData> commitOffsets(OffsetCommitRequestData request, short version) {
         return call(() -> offsets.doCommit(request, version));
+    }
+
+    /**
+     * TxnOffsetCommit (topics by name); answered once the offsets are in the log, where they stay pending
+     * until the transaction's marker.
+     */
+    public Future<TxnOffsetCommitResponseData> commitTransactionalOffsets(TxnOffsetCommitRequestData request) {
+        return call(() -> offsets.doTxnCommit(request));
     }
 
     /**
@@ -458,6 +542,10 @@ public final class GroupCoordinator {
         }
         List<GroupRecord> records = new ArrayList<>();
         group.offsets.keySet().forEach(tp -> records.add(new GroupRecord.OffsetCommit(groupId, tp, null)));
+        // as Kafka: what open transactions committed is tombstoned too (once per partition)
+        List<TopicPartition> pendingOnly = new ArrayList<>(store.pendingTxnOffsets.partitions(groupId));
+        pendingOnly.removeAll(group.offsets.keySet());
+        pendingOnly.forEach(tp -> records.add(new GroupRecord.OffsetCommit(groupId, tp, null)));
         records.add(new GroupRecord.GroupMetadata(groupId, null));
         // Dead at once, so joins racing with the append are refused instead of joining a vanishing group
         group.transitionTo(GroupState.DEAD, now());
@@ -469,33 +557,94 @@ public final class GroupCoordinator {
             if (groups.get(groupId) == group) {
                 groups.remove(groupId);
             }
+            long end = ar.result() + records.size();
+            records.forEach(r -> {
+                if (r instanceof GroupRecord.OffsetCommit oc) {
+                    store.pendingTxnOffsets.remove(groupId, oc.tp(), end);
+                }
+            });
             return Future.succeededFuture(result.setErrorCode(Errors.NONE.code()));
         });
     }
 
-    private List<GroupRecord> readPartition(int partition) throws IOException {
-        List<GroupRecord> records = new ArrayList<>();
-        store.log.replay(partition, r -> {
+    /** What a replay read, in log order: offset/group records, transaction markers; and where it ended. */
+    private record Replay(List<Object> items, long end) {
+    }
+
+    /** A record of the log; {@code producerId} is that of its transactional batch, else -1. */
+    private record ReplayedRecord(GroupRecord record, long offset, long producerId) {
+    }
+
+    /** An end-transaction marker of the producer at {@code offset}. */
+    private record ReplayedMarker(long producerId, boolean commit, long offset) {
+    }
+
+    /** A batch of a producer: its epoch and last sequence, and whether it is a marker. */
+    private record ReplayedBatch(long producerId, short epoch, int lastSequence, boolean control) {
+    }
+
+    private Replay readPartition(int partition) throws IOException {
+        List<Object> items = new ArrayList<>();
+        long[] end = {0L};
+        long[] lastBatch = {-1L};
+        store.log.replay(partition, (batch, r) -> {
+            end[0] = Math.max(end[0], batch.nextOffset());
+            if (batch.baseOffset() != lastBatch[0]) {
+                lastBatch[0] = batch.baseOffset();
+                if (batch.hasProducerId()) {
+                    items.add(new ReplayedBatch(batch.producerId(), batch.producerEpoch(), batch.lastSequence(),
+                            batch.isControlBatch()));
+                }
+            }
+            if (batch.isControlBatch()) {
+                // a control record's key: int16 version, int16 type (0 ABORT, 1 COMMIT; others are not markers)
+                if (batch.isTransactional() && r.hasKey() && r.key().remaining() >= 4) {
+                    short type = r.key().getShort(r.key().position() + 2);
+                    if (type == 0 || type == 1) {
+                        items.add(new ReplayedMarker(batch.producerId(), type == 1, r.offset()));
+                    }
+                }
+                return;
+            }
             if (!r.hasKey()) {
                 return;
             }
             GroupRecord decoded = GroupRecordCodec.decode(r.key(), r.hasValue() ? r.value() : null);
             if (decoded != null) {
-                records.add(decoded);
+                items.add(new ReplayedRecord(decoded, r.offset(),
+                        batch.isTransactional() ? batch.producerId() : LogBatch.NO_PRODUCER_ID));
             }
         });
-        return records;
+        return new Replay(items, end[0]);
     }
 
-    private void replay(GroupRecord record) {
+    private void replay(int partition, Object item) {
+        if (item instanceof ReplayedBatch b) {
+            store.replayed(partition, b.producerId(), b.epoch(), b.lastSequence(), b.control());
+        } else if (item instanceof ReplayedMarker m) {
+            applyMarker(partition, m.producerId(), m.commit(), m.offset());
+        } else {
+            ReplayedRecord rr = (ReplayedRecord) item;
+            replay(rr.record(), rr.offset(), rr.producerId());
+        }
+    }
+
+    private void replay(GroupRecord record, long offset, long producerId) {
         if (record instanceof GroupRecord.OffsetCommit oc) {
             if (oc.value() == null) {
                 ClassicGroup g = groups.get(oc.groupId());
                 if (g != null) {
                     g.offsets.remove(oc.tp());
                 }
+                store.pendingTxnOffsets.remove(oc.groupId(), oc.tp(), offset);
             } else {
-                groups.computeIfAbsent(oc.groupId(), id -> new ClassicGroup(id, now())).offsets.put(oc.tp(), oc.value());
+                ClassicGroup g = groups.computeIfAbsent(oc.groupId(), id -> new ClassicGroup(id, now()));
+                if (producerId == LogBatch.NO_PRODUCER_ID) {
+                    g.offsets.put(oc.tp(), oc.value().at(offset));
+                } else {
+                    // in a transaction: the group's offset once (if) the marker commits it
+                    store.pendingTxnOffsets.add(producerId, oc.groupId(), oc.tp(), oc.value().at(offset));
+                }
             }
             return;
         }

@@ -25,6 +25,10 @@ import org.apache.kafka.common.TopicPartition;
  * </pre>
  * A null value (tombstone) deletes the offset or the group. Readers skip keys of versions they do not
  * know, so newer record kinds can be added without breaking an older broker's load.
+ *
+ * <p>Offsets committed in a transaction (TxnOffsetCommit) are the same offset records, in a transactional
+ * batch of the producer (its id and epoch); they count only once a COMMIT control batch of that producer
+ * follows them in the partition, and never after an ABORT one (see PendingTxnOffsets).
  */
 public final class GroupRecordCodec {
 

@@ -36,8 +36,23 @@ final class GroupStore {
      */
     final Map<Integer, PartitionStatus> partitions = new HashMap<>();
     boolean closed;
+    /** Offsets committed in transactions whose marker has not been applied yet. */
+    final PendingTxnOffsets pendingTxnOffsets = new PendingTxnOffsets();
+    /**
+     * Per offsets partition, per producer: the epoch and next sequence of the transactional batches this
+     * coordinator writes for it (TxnOffsetCommit), learned from the log on load. The batches carry the
+     * producer's id and epoch, so that the partition's producer state fences a zombie's commit and the
+     * marker ends the transaction; their sequences follow one another as the log's checks require.
+     */
+    final Map<Integer, Map<Long, ProducerSequence>> sequences = new HashMap<>();
+    /** Per offsets partition, completes once every append made so far has completed and been applied. */
+    final Map<Integer, Future<Long>> lastAppends = new HashMap<>();
 
     enum PartitionStatus { LOADING, LOADED }
+
+    /** The epoch of a producer's batches in an offsets partition and the sequence its next one gets. */
+    record ProducerSequence(short epoch, int next) {
+    }
 
     GroupStore(Vertx vertx, Context context, GroupConfig config, OffsetsLog log, Time time) {
         this.vertx = vertx;
@@ -58,29 +73,84 @@ final class GroupStore {
 
     Future<Void> appendGroupSnapshot(ClassicGroup group) {
         return append(partitionFor(group.groupId), List.of(new GroupRecord.GroupMetadata(group.groupId,
-                group.snapshot())));
+                group.snapshot()))).mapEmpty();
     }
 
     /**
      * Appends through {@link OffsetsLog#append} (which keeps the order of calls); completes on the
-     * coordinator's context once the records are committed.
+     * coordinator's context, with the offset of the first record, once the records are committed.
      */
-    Future<Void> append(int partition, List<GroupRecord> records) {
-        long now = now();
-        RecordSet.NewRecord[] simple = new RecordSet.NewRecord[records.size()];
-        for (int i = 0; i < simple.length; i++) {
-            GroupRecord r = records.get(i);
-            simple[i] = new RecordSet.NewRecord(now, GroupRecordCodec.key(r), GroupRecordCodec.value(r));
+    Future<Long> append(int partition, List<GroupRecord> records) {
+        return append(partition, records, RecordSet.builder());
+    }
+
+    /**
+     * Appends the records as one transactional batch of the producer (a TxnOffsetCommit): the partition's
+     * producer state checks its epoch as for a produce, and the transaction's marker ends it.
+     */
+    Future<Long> appendTransactional(int partition, List<GroupRecord> records, long producerId, short producerEpoch) {
+        Map<Long, ProducerSequence> byProducer = sequences.computeIfAbsent(partition, p -> new HashMap<>());
+        ProducerSequence current = byProducer.get(producerId);
+        int base = current != null && current.epoch() == producerEpoch ? current.next() : 0;
+        int next = base + records.size();
+        byProducer.put(producerId, new ProducerSequence(producerEpoch, next < 0 ? next - Integer.MIN_VALUE : next));
+        Future<Long> appended = append(partition, records,
+                RecordSet.builder().transactional(producerId, producerEpoch, base));
+        return appended.onFailure(t -> {
+            Errors e = appendErrors(t);
+            boolean written = e == Errors.REQUEST_TIMED_OUT || e == Errors.NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+            ProducerSequence now = sequences.getOrDefault(partition, Map.of()).get(producerId);
+            if (!written && now != null && now.epoch() == producerEpoch && now.next() == next) {
+                // not in the log (refused before the write): the next batch reuses these sequence numbers
+                sequences.get(partition).put(producerId, new ProducerSequence(producerEpoch, base));
+            }
+        });
+    }
+
+    /** Learns a producer's epoch and next sequence from a batch replayed from the partition. */
+    void replayed(int partition, long producerId, short epoch, int lastSequence, boolean marker) {
+        Map<Long, ProducerSequence> byProducer = sequences.computeIfAbsent(partition, p -> new HashMap<>());
+        if (marker) {
+            ProducerSequence current = byProducer.get(producerId);
+            if (current == null || current.epoch() != epoch) {
+                // a marker with a new epoch (a bump): that epoch's first batch starts at sequence 0
+                byProducer.put(producerId, new ProducerSequence(epoch, 0));
+            }
+            return;
         }
-        RecordSet batch = RecordSet.of(simple);
-        Promise<Void> done = Promise.promise();
-        Future<Void> appended;
+        int next = lastSequence + 1;
+        byProducer.put(producerId, new ProducerSequence(epoch, next < 0 ? 0 : next));
+    }
+
+    private Future<Long> append(int partition, List<GroupRecord> records, RecordSet.Builder builder) {
+        long now = now();
+        for (GroupRecord r : records) {
+            builder.add(new RecordSet.NewRecord(now, GroupRecordCodec.key(r), GroupRecordCodec.value(r)));
+        }
+        Promise<Long> done = Promise.promise();
+        Future<Long> appended;
         try {
-            appended = log.append(partition, batch);
+            appended = log.append(partition, builder.build());
         } catch (RuntimeException e) {
             appended = Future.failedFuture(e);
         }
         appended.onComplete(ar -> context.runOnContext(v -> done.handle(ar)));
+        Future<Long> result = done.future();
+        lastAppends.put(partition, result);
+        return result;
+    }
+
+    /**
+     * Completes on the coordinator's context after every append made so far to the partition has completed
+     * and the callbacks registered on it so far have run (futures run their callbacks in order).
+     */
+    Future<Void> appendsDone(int partition) {
+        Future<Long> last = lastAppends.get(partition);
+        if (last == null) {
+            return Future.succeededFuture();
+        }
+        Promise<Void> done = Promise.promise();
+        last.onComplete(ar -> done.complete());
         return done.future();
     }
 

@@ -28,13 +28,20 @@ import org.apache.kafka.common.message.OffsetFetchRequestData.OffsetFetchRequest
 import org.apache.kafka.common.message.OffsetFetchResponseData.OffsetFetchResponseGroup;
 import org.apache.kafka.common.message.OffsetFetchResponseData.OffsetFetchResponsePartitions;
 import org.apache.kafka.common.message.OffsetFetchResponseData.OffsetFetchResponseTopics;
+import org.apache.kafka.common.message.TxnOffsetCommitRequestData;
+import org.apache.kafka.common.message.TxnOffsetCommitRequestData.TxnOffsetCommitRequestPartition;
+import org.apache.kafka.common.message.TxnOffsetCommitRequestData.TxnOffsetCommitRequestTopic;
+import org.apache.kafka.common.message.TxnOffsetCommitResponseData;
+import org.apache.kafka.common.message.TxnOffsetCommitResponseData.TxnOffsetCommitResponsePartition;
+import org.apache.kafka.common.message.TxnOffsetCommitResponseData.TxnOffsetCommitResponseTopic;
 import org.apache.kafka.common.protocol.Errors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Committed offsets: OffsetCommit (generation and member checks for group commits; simple commits
- * while the group is Empty), OffsetFetch, OffsetDelete and the periodic expiry of offsets.retention.ms.
+ * while the group is Empty), TxnOffsetCommit (offsets pending until their transaction's marker, see
+ * {@link PendingTxnOffsets}), OffsetFetch, OffsetDelete and the periodic expiry of offsets.retention.ms.
  * A commit is answered, and becomes visible, once appended to {@code __consumer_offsets}; deletions and
  * expiries likewise, so memory always equals a replay of the log.
  *
@@ -134,7 +141,10 @@ final class OffsetManager {
                 // tombstones, so a replay would recreate it: do the same
                 ClassicGroup g = groups.computeIfAbsent(groupId, id -> target.is(GroupState.DEAD)
                         ? new ClassicGroup(id, now()) : target);
-                g.offsets.putAll(valid);
+                long at = ar.result();
+                for (Map.Entry<TopicPartition, CommittedOffset> e : valid.entrySet()) {
+                    g.offsets.put(e.getKey(), e.getValue().at(at++));
+                }
             } else {
                 Errors appendError = GroupStore.offsetAppendError(ar.cause());
                 LOG.warn("Failed to append offsets of group {}", groupId, ar.cause());
@@ -148,6 +158,122 @@ final class OffsetManager {
         // appends complete in order, so waiting for the latest one waits for all earlier ones
         target.lastOffsetAppend = result.mapEmpty();
         return result;
+    }
+
+    /**
+     * TxnOffsetCommit: the offsets are appended as a transactional batch of the producer (its id and epoch,
+     * which the partition's producer state checks as for a produce) and stay pending, invisible to OffsetFetch
+     * (UNSTABLE_OFFSET_COMMIT when it requires stable offsets), until the transaction's marker
+     * ({@link GroupCoordinator#onTransactionCompleted}). Group checks as Kafka's for a transactional commit:
+     * member and generation when given, no state requirement (a transaction may span a rebalance).
+     */
+    Future<TxnOffsetCommitResponseData> doTxnCommit(TxnOffsetCommitRequestData request) {
+        String groupId = request.groupId();
+        Errors error = store.precheck(groupId);
+        ClassicGroup group = groups.get(groupId);
+        boolean created = false;
+        if (error == Errors.NONE) {
+            if (group == null || group.is(GroupState.DEAD)) {
+                if (request.generationIdOrMemberEpoch() < 0) {
+                    group = new ClassicGroup(groupId, now());
+                    groups.put(groupId, group);
+                    created = true;
+                } else {
+                    error = Errors.ILLEGAL_GENERATION;
+                }
+            } else {
+                error = validateTxnOffsetCommit(group, request);
+            }
+        }
+        TxnOffsetCommitResponseData response = new TxnOffsetCommitResponseData();
+        Map<TopicPartition, CommittedOffset> valid = new LinkedHashMap<>();
+        Map<TopicPartition, TxnOffsetCommitResponsePartition> results = new HashMap<>();
+        long now = now();
+        for (TxnOffsetCommitRequestTopic topic : request.topics()) {
+            TxnOffsetCommitResponseTopic rt = new TxnOffsetCommitResponseTopic().setName(topic.name());
+            response.topics().add(rt);
+            for (TxnOffsetCommitRequestPartition p : topic.partitions()) {
+                TopicPartition tp = new TopicPartition(topic.name(), p.partitionIndex());
+                Errors partitionError = error;
+                String metadata = p.committedMetadata() == null ? "" : p.committedMetadata();
+                if (partitionError == Errors.NONE) {
+                    if (!topicExists.test(tp)) {
+                        partitionError = Errors.UNKNOWN_TOPIC_OR_PARTITION;
+                    } else if (metadata.length() > config.offsetMetadataMaxBytes()) {
+                        partitionError = Errors.OFFSET_METADATA_TOO_LARGE;
+                    } else {
+                        valid.put(tp, new CommittedOffset(p.committedOffset(), p.committedLeaderEpoch(), metadata, now,
+                                -1L));
+                    }
+                }
+                TxnOffsetCommitResponsePartition rp = new TxnOffsetCommitResponsePartition()
+                        .setPartitionIndex(p.partitionIndex()).setErrorCode(partitionError.code());
+                rt.partitions().add(rp);
+                results.put(tp, rp);
+            }
+        }
+        if (valid.isEmpty()) {
+            if (created) {
+                groups.remove(groupId);
+            }
+            return Future.succeededFuture(response);
+        }
+        ClassicGroup target = group;
+        long producerId = request.producerId();
+        valid.keySet().forEach(tp -> target.pendingOffsetCommits.merge(tp, 1, Integer::sum));
+        List<GroupRecord> records = new ArrayList<>();
+        valid.forEach((tp, co) -> records.add(new GroupRecord.OffsetCommit(groupId, tp, co)));
+        int partition = store.partitionFor(groupId);
+        Future<TxnOffsetCommitResponseData> result = store.appendTransactional(partition, records, producerId,
+                request.producerEpoch()).transform(ar -> {
+            valid.keySet().forEach(tp -> target.pendingOffsetCommits.computeIfPresent(tp, (k, n) -> n > 1 ? n - 1 : null));
+            if (!store.serves(groupId)) {
+                // unloaded meanwhile: the next leader replays the batch (and its marker) from the log
+                if (ar.failed()) {
+                    valid.keySet().forEach(tp -> results.get(tp).setErrorCode(Errors.NOT_COORDINATOR.code()));
+                }
+                return Future.succeededFuture(response);
+            }
+            if (ar.succeeded()) {
+                // as a replay would: the group exists from its first offset record on
+                groups.computeIfAbsent(groupId, id -> target.is(GroupState.DEAD) ? new ClassicGroup(id, now()) : target);
+                long at = ar.result();
+                for (Map.Entry<TopicPartition, CommittedOffset> e : valid.entrySet()) {
+                    store.pendingTxnOffsets.add(producerId, groupId, e.getKey(), e.getValue().at(at++));
+                }
+            } else {
+                Errors appendError = GroupStore.groupAppendError(ar.cause());
+                LOG.warn("Failed to append the transactional offsets of group {} (producer {})", groupId, producerId,
+                        ar.cause());
+                valid.keySet().forEach(tp -> results.get(tp).setErrorCode(appendError.code()));
+                if (target.isUnused() && groups.get(groupId) == target
+                        && !store.pendingTxnOffsets.hasOpenTransaction(groupId)) {
+                    groups.remove(groupId);
+                }
+            }
+            return Future.succeededFuture(response);
+        });
+        target.lastOffsetAppend = result.mapEmpty();
+        return result;
+    }
+
+    private Errors validateTxnOffsetCommit(ClassicGroup group, TxnOffsetCommitRequestData request) {
+        int generation = request.generationIdOrMemberEpoch();
+        String memberId = request.memberId() == null ? "" : request.memberId();
+        if (generation < 0 && group.is(GroupState.EMPTY)) {
+            return Errors.NONE;
+        }
+        if (generation >= 0 || !memberId.isEmpty() || request.groupInstanceId() != null) {
+            Errors invalid = GroupStore.validateMember(group, memberId, request.groupInstanceId());
+            if (invalid != Errors.NONE) {
+                return invalid;
+            }
+            if (generation != group.generationId) {
+                return Errors.ILLEGAL_GENERATION;
+            }
+        }
+        // unlike OffsetCommit: v0-v2 carry no member, and the group's state is not enforced
+        return Errors.NONE;
     }
 
     private Errors validateOffsetCommit(ClassicGroup group, OffsetCommitRequestData request) {
@@ -174,17 +300,22 @@ final class OffsetManager {
         return Errors.NONE;
     }
 
-    /** OffsetFetch; a stable read also waits for the group's commits still being appended, as Kafka 4.x. */
+    /**
+     * OffsetFetch; a stable read (requireStable, which read_committed consumers send) also waits for the
+     * group's commits still being appended, and answers UNSTABLE_OFFSET_COMMIT for a partition an open
+     * transaction has committed an offset for, as Kafka 4.x.
+     */
     Future<OffsetFetchResponseGroup> fetch(String groupId, List<OffsetFetchRequestTopics> topics,
                                            boolean requireStable) {
         ClassicGroup group = groups.get(groupId);
         if (requireStable && store.serves(groupId) && group != null && !group.pendingOffsetCommits.isEmpty()) {
-            return group.lastOffsetAppend.transform(ar -> Future.succeededFuture(doFetch(groupId, topics)));
+            return group.lastOffsetAppend.transform(ar -> Future.succeededFuture(doFetch(groupId, topics, true)));
         }
-        return Future.succeededFuture(doFetch(groupId, topics));
+        return Future.succeededFuture(doFetch(groupId, topics, requireStable));
     }
 
-    private OffsetFetchResponseGroup doFetch(String groupId, List<OffsetFetchRequestTopics> topics) {
+    private OffsetFetchResponseGroup doFetch(String groupId, List<OffsetFetchRequestTopics> topics,
+                                             boolean requireStable) {
         OffsetFetchResponseGroup response = new OffsetFetchResponseGroup().setGroupId(groupId);
         Errors pre = store.partitionError(store.partitionFor(groupId == null ? "" : groupId));
         if (pre != Errors.NONE) {
@@ -201,7 +332,7 @@ final class OffsetManager {
                 all.sort((a, b) -> a.topic().equals(b.topic()) ? Integer.compare(a.partition(), b.partition())
                         : a.topic().compareTo(b.topic()));
                 for (TopicPartition tp : all) {
-                    addFetchedPartition(byTopic, group, tp);
+                    addFetchedPartition(byTopic, groupId, group, tp, requireStable);
                 }
             }
         } else {
@@ -209,7 +340,8 @@ final class OffsetManager {
                 byTopic.computeIfAbsent(t.name(), n -> new OffsetFetchResponseTopics().setName(n)
                         .setTopicId(t.topicId()));
                 for (int partition : t.partitionIndexes()) {
-                    addFetchedPartition(byTopic, group, new TopicPartition(t.name(), partition));
+                    addFetchedPartition(byTopic, groupId, group, new TopicPartition(t.name(), partition),
+                            requireStable);
                 }
             }
         }
@@ -217,11 +349,16 @@ final class OffsetManager {
         return response;
     }
 
-    private void addFetchedPartition(Map<String, OffsetFetchResponseTopics> byTopic, ClassicGroup group,
-                                     TopicPartition tp) {
+    private void addFetchedPartition(Map<String, OffsetFetchResponseTopics> byTopic, String groupId,
+                                     ClassicGroup group, TopicPartition tp, boolean requireStable) {
         OffsetFetchResponsePartitions p = new OffsetFetchResponsePartitions().setPartitionIndex(tp.partition())
                 .setCommittedOffset(-1L).setCommittedLeaderEpoch(-1).setMetadata("");
-        // UNSTABLE_OFFSET_COMMIT is for pending transactional offsets, which come with transactions
+        if (requireStable && store.pendingTxnOffsets.has(groupId, tp)) {
+            // a transaction that committed an offset here is still open: the consumer retries later
+            byTopic.computeIfAbsent(tp.topic(), n -> new OffsetFetchResponseTopics().setName(n)).partitions()
+                    .add(p.setErrorCode(Errors.UNSTABLE_OFFSET_COMMIT.code()));
+            return;
+        }
         CommittedOffset co = group == null ? null : group.offsets.get(tp);
         if (co != null) {
             p.setCommittedOffset(co.offset()).setCommittedLeaderEpoch(co.leaderEpoch()).setMetadata(co.metadata());
@@ -255,7 +392,8 @@ final class OffsetManager {
                     pe = Errors.UNKNOWN_TOPIC_OR_PARTITION;
                 } else if (group.isSubscribedToTopic(t.name())) {
                     pe = Errors.GROUP_SUBSCRIBED_TO_TOPIC;
-                } else if (group.offsets.containsKey(tp)) {
+                } else if (group.offsets.containsKey(tp) || store.pendingTxnOffsets.has(groupId, tp)) {
+                    // as Kafka: the tombstone also drops what open transactions committed there
                     deleted.add(tp);
                 }
                 partitions.add(new OffsetDeleteResponsePartition().setPartitionIndex(p.partitionIndex())
@@ -275,6 +413,10 @@ final class OffsetManager {
                         .setErrorCode(GroupStore.groupAppendError(ar.cause()).code()));
             }
             deleted.forEach(group.offsets::remove);
+            long at = ar.result();
+            for (TopicPartition tp : deleted) {
+                store.pendingTxnOffsets.remove(groupId, tp, at++);
+            }
             return Future.succeededFuture(response);
         });
     }
@@ -289,7 +431,7 @@ final class OffsetManager {
             if (group.is(GroupState.DEAD) || !store.serves(group.groupId)) {
                 continue;
             }
-            if (group.isUnused()) {
+            if (group.isUnused() && !store.pendingTxnOffsets.hasOpenTransaction(group.groupId)) {
                 // created by a join that never got anywhere; nothing was persisted
                 groups.remove(group.groupId);
                 continue;
@@ -299,7 +441,9 @@ final class OffsetManager {
             if (base != null) {
                 boolean onlyUnsubscribed = !group.is(GroupState.EMPTY) && group.protocolType != null;
                 group.offsets.forEach((tp, co) -> {
-                    if (group.hasPendingOffsetCommit(tp) || (onlyUnsubscribed && group.subscribedTopics.contains(tp.topic()))) {
+                    // not while an open transaction has committed an offset for it (Kafka's rule)
+                    if (group.hasPendingOffsetCommit(tp) || store.pendingTxnOffsets.has(group.groupId, tp)
+                            || (onlyUnsubscribed && group.subscribedTopics.contains(tp.topic()))) {
                         return;
                     }
                     boolean isExpired = co.expireTimestamp() >= 0 ? now >= co.expireTimestamp()
@@ -311,6 +455,7 @@ final class OffsetManager {
             }
             boolean groupGone = group.is(GroupState.EMPTY) && group.members.isEmpty()
                     && group.pendingMembers.isEmpty() && group.pendingOffsetCommits.isEmpty()
+                    && !store.pendingTxnOffsets.hasOpenTransaction(group.groupId)
                     && expired.size() == group.offsets.size();
             if (expired.isEmpty() && !groupGone) {
                 continue;

@@ -2,8 +2,8 @@ package io.runnel.group;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.util.function.Consumer;
 
+import io.runnel.log.LogBatch;
 import io.runnel.log.LogRecord;
 import io.runnel.log.RecordSet;
 import io.vertx.core.Future;
@@ -19,14 +19,22 @@ import io.vertx.core.Future;
 public interface OffsetsLog extends Closeable {
 
     /**
-     * Appends the batch to the partition; completes once it is committed (as an acks=all produce: in the
-     * log of every in-sync replica), or fails with the error a produce would get.
+     * Appends the batch to the partition; completes with the offset of its first record once it is committed
+     * (as an acks=all produce: in the log of every in-sync replica), or fails with the error a produce would get.
+     * A transactional batch (TxnOffsetCommit) is checked against its producer's epoch as a produce is.
      */
-    Future<Void> append(int partition, RecordSet records);
+    Future<Long> append(int partition, RecordSet records);
 
     /**
-     * Feeds every committed record of the partition this broker leads, oldest first, to {@code sink};
-     * control batches are skipped. Blocks on the disk.
+     * Feeds every record of the partition this broker leads, oldest first, with the batch holding it, to
+     * {@code sink}: the records of control batches (transaction markers) too, so that a transaction's
+     * offsets are applied or dropped where its marker is. Blocks on the disk.
      */
-    void replay(int partition, Consumer<LogRecord> sink) throws IOException;
+    void replay(int partition, ReplaySink sink) throws IOException;
+
+    /** Receives the records of {@link #replay}; batch and record are valid during the call only. */
+    @FunctionalInterface
+    interface ReplaySink {
+        void accept(LogBatch batch, LogRecord record);
+    }
 }

@@ -1,8 +1,8 @@
 package io.runnel.group;
 
 import java.io.IOException;
-import java.util.function.Consumer;
 
+import io.runnel.log.AppendOrigin;
 import io.runnel.log.LogBatch;
 import io.runnel.log.LogReadResult;
 import io.runnel.log.LogRecord;
@@ -46,8 +46,9 @@ public final class ReplicatedOffsetsLog implements OffsetsLog {
     }
 
     @Override
-    public Future<Void> append(int partition, RecordSet records) {
-        return owner(partition).append(records, (short) -1, commitTimeoutMs).mapEmpty();
+    public Future<Long> append(int partition, RecordSet records) {
+        return owner(partition).append(records, (short) -1, commitTimeoutMs, AppendOrigin.COORDINATOR)
+                .map(r -> r.firstOffset());
     }
 
     /**
@@ -55,7 +56,7 @@ public final class ReplicatedOffsetsLog implements OffsetsLog {
      * partition it has just been elected for: the leader's log is what every replica will hold.
      */
     @Override
-    public void replay(int partition, Consumer<LogRecord> sink) throws IOException {
+    public void replay(int partition, ReplaySink sink) throws IOException {
         PartitionOwner owner = owner(partition);
         long next = owner.log().logStartOffset();
         long end = owner.log().logEndOffset();
@@ -67,11 +68,9 @@ public final class ReplicatedOffsetsLog implements OffsetsLog {
                 if (batch.lastOffset() < next) {
                     continue;
                 }
-                if (!batch.isControlBatch()) {
-                    for (LogRecord r : batch) {
-                        if (r.offset() >= next && r.offset() < end) {
-                            sink.accept(r);
-                        }
+                for (LogRecord r : batch) {
+                    if (r.offset() >= next && r.offset() < end) {
+                        sink.accept(batch, r);
                     }
                 }
                 next = batch.nextOffset();

@@ -25,8 +25,9 @@ import org.apache.kafka.common.utils.Time;
  * <li>On the partition's owner, a snapshot: the segments, the truncation count, and the last data offset
  *     of every producer id.</li>
  * <li>Off the owner: the {@link OffsetMap} of the dirty section {@code [firstDirty, end)} (key to latest
- *     offset; control batches and keyless records skipped), where {@code end} is the first uncleanable
- *     offset (never past the active segment, the high watermark, or min.compaction.lag.ms), or earlier
+ *     offset; control batches, keyless records and aborted transactional data skipped), where {@code end} is
+ *     the first uncleanable offset (never past the active segment, the last stable offset, or
+ *     min.compaction.lag.ms), or earlier
  *     if the map fills up.</li>
  * <li>Every segment from the start of the log up to {@code end}, in groups whose sum fits one segment
  *     (segment.bytes, segment.index.bytes, 4-byte relative offsets), is copied into a
@@ -38,8 +39,11 @@ import org.apache.kafka.common.utils.Time;
  *     others are recompressed with their codec); offsets are never reassigned, so holes are normal.
  *     The last batch of every producer id stays, even emptied, so a restarted or new leader rebuilds the
  *     producer state that idempotent deduplication needs; so does the batch that ends right below the
- *     active segment, so the log never ends in a hole. Control batches pass through whole: transaction
- *     markers and aborted transactions can be cleaned later in {@link #checkBatchRetention}.</li>
+ *     active segment, so the log never ends in a hole. Transactions as Kafka's cleaner handles them
+ *     ({@link CleanedTransactionMetadata}): data of aborted transactions (from the transaction indexes)
+ *     goes; an ABORT marker stays, with its entry in the cleaned segment's {@code .txnindex}, while a pass
+ *     still met its data, and a marker left with no data of its transaction before it gets a delete
+ *     horizon and goes once that passed (the marker of a producer's latest epoch stays, emptied).</li>
  * <li>The cleaned segment is flushed and handed to the owner, which swaps it in
  *     ({@link PartitionLog#replaceSegments}), refusing if the log was truncated or a segment went
  *     meanwhile, in which case the round is abandoned and retried later.</li>
@@ -121,6 +125,9 @@ final class Cleaner {
     /** Fills the map from the dirty section; returns the offset the cleaning covers up to (exclusive). */
     private long buildOffsetMap(Task task, List<LogSegment> inactive, long firstDirty, long upper, long[] counters)
             throws IOException {
+        // aborted data never makes it into the map: it must not shadow the committed value before it
+        CleanedTransactionMetadata txns = new CleanedTransactionMetadata(null);
+        txns.addAbortedTransactions(task.log().collectAbortedTransactions(firstDirty, upper));
         for (LogSegment seg : inactive) {
             long segEnd = nextBase(inactive, seg, upper);
             if (segEnd <= firstDirty) {
@@ -137,7 +144,14 @@ final class Cleaner {
                 int consumed = 0;
                 for (LogBatch batch : RecordFormat.batches(chunk)) {
                     consumed += batch.sizeInBytes();
-                    if (batch.lastOffset() < firstDirty || batch.isControlBatch()) {
+                    if (batch.lastOffset() < firstDirty) {
+                        continue;
+                    }
+                    if (batch.isControlBatch()) {
+                        txns.onControlBatchRead(batch);
+                        continue;
+                    }
+                    if (txns.onBatchRead(batch)) {
                         continue;
                     }
                     if (batch.baseOffset() >= upper) {
@@ -224,21 +238,22 @@ final class Cleaner {
                 config.segmentIndexBytes());
         boolean swapped = false;
         try {
+            // aborted data goes, and its ABORT marker keeps its index entry (in the cleaned segment's
+            // .txnindex) while some of that data is still seen; see CleanedTransactionMetadata
+            CleanedTransactionMetadata txns = new CleanedTransactionMetadata(cleaned.txnIndex());
             Filter filter = new Filter(time.milliseconds(), config.compaction().deleteRetentionMs(), end,
-                    snap.producerLastOffsets(), snap.active().baseOffset);
+                    snap.producerLastRecords(), snap.active().baseOffset, txns);
             List<Integer> sizes = new ArrayList<>();
             long lastModified = 0;
             for (LogSegment seg : group) {
                 int size = seg.size();
                 sizes.add(size);
                 lastModified = Math.max(lastModified, seg.lastModified());
+                int at = snap.segments().indexOf(seg);
+                long nextBase = at + 1 < snap.segments().size() ? snap.segments().get(at + 1).baseOffset
+                        : seg.readNextOffset();
+                txns.addAbortedTransactions(log.collectAbortedTransactions(seg.baseOffset, nextBase));
                 copy(task, seg, size, cleaned, filter, counters);
-            }
-            // the aborted transactions stay known to read_committed fetches of what the cleaning kept
-            for (LogSegment seg : group) {
-                for (AbortedTxn txn : seg.txnIndex().entries()) {
-                    cleaned.txnIndex().append(txn);
-                }
             }
             cleaned.onBecomeInactive();
             cleaned.flush();
@@ -368,24 +383,48 @@ final class Cleaner {
         final long now;
         final long deleteRetentionMs;
         private final long end;
-        private final Map<Long, Long> producerLastOffsets;
+        private final Map<Long, ProducerStateManager.LastRecord> producerLastRecords;
         private final long activeBase;
+        private final CleanedTransactionMetadata txns;
+        // what checkBatch decided for the batch whose records are asked next
+        private boolean discardRecords;
+        private boolean markerMayGo;
 
-        Filter(long now, long deleteRetentionMs, long end, Map<Long, Long> producerLastOffsets, long activeBase) {
+        Filter(long now, long deleteRetentionMs, long end, Map<Long, ProducerStateManager.LastRecord> producerLastRecords,
+               long activeBase, CleanedTransactionMetadata txns) {
             this.now = now;
             this.deleteRetentionMs = deleteRetentionMs;
             this.end = end;
-            this.producerLastOffsets = producerLastOffsets;
+            this.producerLastRecords = producerLastRecords;
             this.activeBase = activeBase;
+            this.txns = txns;
         }
 
         @Override
         public BatchRetention checkBatch(LogBatch batch) {
-            return Cleaner.checkBatchRetention(batch, producerLastOffsets, activeBase);
+            // as Kafka: a marker goes only once no data of its transaction is left and its delete horizon passed
+            boolean canDiscard = batch.isControlBatch() ? txns.onControlBatchRead(batch) : txns.onBatchRead(batch);
+            if (batch.isControlBatch()) {
+                java.util.OptionalLong horizon = batch.deleteHorizonMs();
+                discardRecords = canDiscard && horizon.isPresent() && horizon.getAsLong() <= now;
+            } else {
+                discardRecords = canDiscard;
+            }
+            markerMayGo = canDiscard && batch.isControlBatch();
+            return Cleaner.checkBatchRetention(batch, producerLastRecords, activeBase, discardRecords);
+        }
+
+        @Override
+        public boolean checkedMarkerMayGo() {
+            return markerMayGo;
         }
 
         @Override
         public boolean retainRecord(LogBatch batch, LogRecord record) {
+            if (discardRecords) {
+                // aborted data, or a marker past its horizon kept empty for its producer's state
+                return false;
+            }
             if (batch.isControlBatch() || record.offset() >= end) {
                 return true;
             }
@@ -405,15 +444,21 @@ final class Cleaner {
     }
 
     /**
-     * What becomes of a batch whose records may all go: the last batch of a producer id and the batch
-     * ending right below the active segment stay as empty batches; control batches are passed through by
-     * the record rule (the place to drop transaction markers and aborted data once transactions exist);
-     * any other emptied batch goes.
+     * What becomes of a batch (Kafka's rules): the batch holding a producer's last data offset, or, for a
+     * producer whose last write is a marker, that marker (its epoch fences zombies), and the batch ending
+     * right below the active segment stay, as empty batches if need be; a batch whose records all go
+     * ({@code discard}: aborted data, a marker past its horizon) is deleted; any other batch goes if emptied.
      */
-    static BatchRetention checkBatchRetention(LogBatch batch, Map<Long, Long> producerLastOffsets, long activeBase) {
-        boolean lastOfProducer = batch.hasProducerId()
-                && Long.valueOf(batch.lastOffset()).equals(producerLastOffsets.get(batch.producerId()));
+    static BatchRetention checkBatchRetention(LogBatch batch, Map<Long, ProducerStateManager.LastRecord> producerLastRecords,
+                                              long activeBase, boolean discard) {
+        ProducerStateManager.LastRecord last = batch.hasProducerId() ? producerLastRecords.get(batch.producerId()) : null;
+        boolean lastOfProducer = last != null && (last.lastDataOffset() >= 0
+                ? batch.lastOffset() == last.lastDataOffset()
+                : batch.isControlBatch() && batch.producerEpoch() == last.epoch());
         boolean endsLog = batch.nextOffset() == activeBase;
-        return lastOfProducer || endsLog ? BatchRetention.RETAIN_EMPTY : BatchRetention.DELETE_EMPTY;
+        if (lastOfProducer || endsLog) {
+            return BatchRetention.RETAIN_EMPTY;
+        }
+        return discard ? BatchRetention.DELETE : BatchRetention.DELETE_EMPTY;
     }
 }

@@ -163,7 +163,8 @@ public final class LogCleanerManager {
         long checkpointed = entry.checkpointed;
         long firstDirty = checkpointed < logStart || checkpointed > logEnd ? logStart : checkpointed;
         LogSegment active = segments.get(segments.size() - 1);
-        long upper = Math.min(active.baseOffset, entry.highWatermark.getAsLong());
+        // as Kafka: never past the first unstable offset, so that only closed transactions are cleaned
+        long upper = Math.min(active.baseOffset, log.lastStableOffset(entry.highWatermark.getAsLong()));
         CompactionConfig compaction = config.compaction();
         long minLag = compaction.minCompactionLagMs();
         long cleanBytes = 0;

@@ -711,7 +711,7 @@ public final class PartitionLog implements Closeable {
 
     /** What a cleaning starts from, taken on the owner's context. */
     record CleaningSnapshot(List<LogSegment> segments, long truncations, long logStartOffset,
-                            Map<Long, Long> producerLastOffsets) {
+                            Map<Long, ProducerStateManager.LastRecord> producerLastRecords) {
 
         LogSegment active() {
             return segments.get(segments.size() - 1);
@@ -725,7 +725,7 @@ public final class PartitionLog implements Closeable {
     CleaningSnapshot cleaningSnapshot() {
         checkWritable();
         return new CleaningSnapshot(segments.toList(), truncations, logStartOffset(),
-                producerState.lastOffsets());
+                producerState.lastRecords());
     }
 
     /**

@@ -397,10 +397,17 @@ final class ProducerStateManager {
         mapEndOffset = endOffset;
     }
 
-    /** The offset of the last record of each producer's last batch (the cleaner keeps that batch). */
-    Map<Long, Long> lastOffsets() {
-        Map<Long, Long> out = new HashMap<>();
-        producers.forEach((pid, e) -> out.put(pid, e.lastOffset()));
+    /**
+     * A producer's last data offset (-1 when its last write is a marker) and epoch: the cleaner keeps the batch
+     * holding that offset (its sequence), or else the marker of that epoch (the epoch, for fencing).
+     */
+    record LastRecord(long lastDataOffset, short epoch) {
+    }
+
+    /** Each producer's {@link LastRecord}. */
+    Map<Long, LastRecord> lastRecords() {
+        Map<Long, LastRecord> out = new HashMap<>();
+        producers.forEach((pid, e) -> out.put(pid, new LastRecord(e.lastOffset(), e.epoch)));
         return out;
     }
 

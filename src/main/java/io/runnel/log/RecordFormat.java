@@ -108,6 +108,14 @@ final class RecordFormat {
 
         BatchRetention checkBatch(LogBatch batch);
 
+        /**
+         * Whether the batch just checked is a transaction marker that may go once its delete horizon passed:
+         * a rewrite then sets the horizon (KIP-534), as for tombstones.
+         */
+        default boolean checkedMarkerMayGo() {
+            return false;
+        }
+
         boolean retainRecord(LogBatch batch, LogRecord record);
     }
 
@@ -125,8 +133,8 @@ final class RecordFormat {
      * stay is copied byte for byte; any other keeps its base offset, last offset, producer id, epoch, base
      * sequence, leader epoch and codec, and is rebuilt with the retained records (recompressed with its
      * codec). The first time a batch holding a tombstone is rewritten, its delete horizon is set to
-     * {@code now + deleteRetentionMs} (KIP-534: {@link LogBatch#deleteHorizonMs}). Transaction markers of
-     * empty transactions are not flagged for removal: Runnel writes no transactions yet.
+     * {@code now + deleteRetentionMs} (KIP-534: {@link LogBatch#deleteHorizonMs}). A transaction marker the filter says may go
+     * gets its delete horizon the same way.
      * {@code source} is not changed.
      */
     static FilterResult filter(ByteBuffer source, ByteBuffer destination, RecordFilter filter, long now,
@@ -158,7 +166,7 @@ final class RecordFormat {
                 case RETAIN_EMPTY -> MemoryRecords.RecordFilter.BatchRetention.RETAIN_EMPTY;
                 case DELETE_EMPTY -> MemoryRecords.RecordFilter.BatchRetention.DELETE_EMPTY;
             };
-            return new BatchRetentionResult(kafka, false);
+            return new BatchRetentionResult(kafka, rules.checkedMarkerMayGo());
         }
 
         @Override

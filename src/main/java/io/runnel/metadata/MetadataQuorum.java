@@ -206,7 +206,8 @@ public final class MetadataQuorum implements AutoCloseable {
 
     private RaftProperties properties(String host, int port) {
         RaftProperties p = new RaftProperties();
-        RaftConfigKeys.Rpc.setType(p, rpcType());
+        // plaintext: Ratis's Netty transport with a leader that cannot deadlock as it steps down (RaftTransport)
+        RaftConfigKeys.Rpc.setType(p, tls == null ? new RaftTransport() : rpcType());
         RaftServerConfigKeys.setStorageDir(p, List.of(config.storageDir().toFile()));
         if (tls == null) {
             NettyConfigKeys.Server.setHost(p, host);

@@ -117,9 +117,10 @@ public final class ReplicaFetcherManager implements Replication.FollowerRegistry
 
     /**
      * Connects to {@code leader}: to an address of its host of a family this broker has a bound client for,
-     * from that address; else by name from wherever the kernel picks. Completes on the manager's context.
+     * from that address; else by name from wherever the kernel picks. Completes on the manager's context. The
+     * transaction coordinator's inter-broker requests connect the same way (with the same TLS and SASL login).
      */
-    Future<NetSocket> connect(BrokerEndpoint leader) {
+    public Future<NetSocket> connect(BrokerEndpoint leader) {
         Future<NetSocket> socket;
         if (bound.isEmpty()) {
             socket = client.connect(leader.port(), leader.host());

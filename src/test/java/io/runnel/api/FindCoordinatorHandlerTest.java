@@ -79,12 +79,12 @@ class FindCoordinatorHandlerTest {
         coordinator = new GroupCoordinator(fx.vertx, new GroupConfig(0, 100, 30_000, 10, 600_000L, 600_000L,
                 PARTITIONS, 4096), new OffsetsLog() {
                     @Override
-                    public Future<Void> append(int partition, RecordSet records) {
-                        return Future.succeededFuture();
+                    public Future<Long> append(int partition, RecordSet records) {
+                        return Future.succeededFuture(0L);
                     }
 
                     @Override
-                    public void replay(int partition, java.util.function.Consumer<io.runnel.log.LogRecord> sink) {
+                    public void replay(int partition, ReplaySink sink) {
                     }
 
                     @Override

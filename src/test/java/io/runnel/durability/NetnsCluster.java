@@ -269,8 +269,13 @@ final class NetnsCluster implements AutoCloseable {
         }
         List<String> cmd = new ArrayList<>(List.of(java, "-Xmx384m",
                 "--add-modules", "java.se", "--add-opens", "java.base/java.lang=ALL-UNNAMED",
-                "--add-opens", "java.base/java.nio=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
-                "-jar", Path.of("target", "runnel.jar").toAbsolutePath().toString()));
+                "--add-opens", "java.base/java.nio=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED"));
+        // e.g. -Dnetns.node.jvm.options=-Dlogback.configurationFile=/path/debug.xml to read a failure in the nodes' logs
+        String extra = System.getProperty("netns.node.jvm.options", "").trim();
+        if (!extra.isEmpty()) {
+            cmd.addAll(List.of(extra.split("\\s+")));
+        }
+        cmd.addAll(List.of("-jar", Path.of("target", "runnel.jar").toAbsolutePath().toString()));
         Map<String, String> o = new LinkedHashMap<>();
         o.put("node.id", Integer.toString(k));
         o.put("listeners", "PLAINTEXT://" + ip(k) + ":" + KAFKA_PORT);

@@ -552,7 +552,7 @@ class GroupCoordinatorTest {
     void requestsWhileThePartitionLoadsGetLoadInProgress() {
         InMemoryOffsetsLog slow = new InMemoryOffsetsLog() {
             @Override
-            public synchronized void replay(int partition, java.util.function.Consumer<io.runnel.log.LogRecord> sink) {
+            public synchronized void replay(int partition, ReplaySink sink) {
                 try {
                     loadGate.await(5, TimeUnit.SECONDS);
                 } catch (InterruptedException e) {

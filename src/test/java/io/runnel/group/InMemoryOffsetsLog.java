@@ -10,7 +10,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
 
 import io.runnel.log.LogBatch;
 import io.runnel.log.LogRecord;
@@ -25,6 +24,7 @@ import io.vertx.core.Promise;
 class InMemoryOffsetsLog implements OffsetsLog {
 
     private final Map<Integer, List<ByteBuffer>> partitions = new HashMap<>();
+    private final Map<Integer, Long> nextOffsets = new HashMap<>();
     private final ExecutorService appender = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "in-memory-offsets-log");
         t.setDaemon(true);
@@ -39,15 +39,14 @@ class InMemoryOffsetsLog implements OffsetsLog {
 
     /** Appends on a thread of its own, in call order, as a replicated log completes elsewhere. */
     @Override
-    public Future<Void> append(int partition, RecordSet records) {
+    public Future<Long> append(int partition, RecordSet records) {
         ByteBuffer copy = ByteBuffer.allocate(records.sizeInBytes());
         copy.put(records.buffer().duplicate());
         copy.flip();
-        Promise<Void> done = Promise.promise();
+        Promise<Long> done = Promise.promise();
         appender.execute(() -> {
             try {
-                doAppend(partition, copy);
-                done.complete();
+                done.complete(doAppend(partition, copy));
             } catch (IOException | RuntimeException e) {
                 done.fail(e);
             }
@@ -55,7 +54,22 @@ class InMemoryOffsetsLog implements OffsetsLog {
         return done.future();
     }
 
-    private synchronized void doAppend(int partition, ByteBuffer copy) throws IOException {
+    /** Appends a transaction marker of the producer (as WriteTxnMarkers would); returns its offset. */
+    synchronized long appendMarker(int partition, long producerId, short producerEpoch, boolean commit) {
+        RecordSet marker = RecordSet.endTransactionMarker(0, System.currentTimeMillis(), 0, producerId, producerEpoch,
+                commit, 0);
+        ByteBuffer copy = ByteBuffer.allocate(marker.sizeInBytes());
+        copy.put(marker.buffer());
+        copy.flip();
+        try {
+            return doAppend(partition, copy);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** Gives the batches consecutive offsets, as a log does; returns the first one. */
+    private synchronized long doAppend(int partition, ByteBuffer copy) throws IOException {
         CountDownLatch g = gate;
         if (g != null) {
             try {
@@ -68,15 +82,24 @@ class InMemoryOffsetsLog implements OffsetsLog {
         if (failAppends) {
             throw new IOException("disk failed (test)");
         }
+        long first = nextOffsets.getOrDefault(partition, 0L);
+        long next = first;
+        for (LogBatch batch : RecordSet.wrap(copy.duplicate()).batches()) {
+            next += batch.lastOffset() - batch.baseOffset();
+            batch.setLastOffset(next);
+            next++;
+        }
+        nextOffsets.put(partition, next);
         partitions.computeIfAbsent(partition, p -> new ArrayList<>()).add(copy);
+        return first;
     }
 
     @Override
-    public synchronized void replay(int partition, Consumer<LogRecord> sink) {
+    public synchronized void replay(int partition, ReplaySink sink) {
         for (ByteBuffer buf : partitions.getOrDefault(partition, List.of())) {
             for (LogBatch batch : RecordSet.wrap(buf.duplicate()).batches()) {
                 for (LogRecord r : batch) {
-                    sink.accept(r);
+                    sink.accept(batch, r);
                 }
             }
         }
@@ -85,7 +108,11 @@ class InMemoryOffsetsLog implements OffsetsLog {
     synchronized int recordCount() {
         int[] n = new int[1];
         for (int p : partitions.keySet()) {
-            replay(p, r -> n[0]++);
+            replay(p, (b, r) -> {
+                if (!b.isControlBatch()) {
+                    n[0]++;
+                }
+            });
         }
         return n[0];
     }

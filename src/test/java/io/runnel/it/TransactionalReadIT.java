@@ -1,6 +1,7 @@
 package io.runnel.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -12,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 
 import io.runnel.testutil.RawKafkaClient;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.ProducerState;
@@ -44,7 +46,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class TransactionalReadIT {
 
     @RegisterExtension
-    static final RunnelNode node = RunnelNode.create();
+    // the batches are written as a coordinator would let them in, without one: as Kafka with
+    // transaction.partition.verification.enable=false, the leader takes them unchecked (produce v11)
+    static final RunnelNode node = RunnelNode.create().withProperty("transaction.partition.verification.enable", "false");
 
     private static final short PRODUCE_VERSION = 11;
     private static final short MARKERS_VERSION = 1;
@@ -55,7 +59,8 @@ class TransactionalReadIT {
         node.createTopic(topic, 1);
         TopicPartition tp = new TopicPartition(topic, 0);
         String[] hostPort = {node.bootstrapServers().split(",")[0]};
-        try (RawKafkaClient client = new RawKafkaClient(hostPort[0]); Admin admin = node.admin()) {
+        Admin admin = node.admin();
+        try (RawKafkaClient client = new RawKafkaClient(hostPort[0])) {
             long pid = client.initProducerId();
             short epoch = 0;
             assertThat(produce(client, topic, pid, epoch, 0, "c1", "c2")).isEqualTo(Errors.NONE);
@@ -119,6 +124,38 @@ class TransactionalReadIT {
         }
     }
 
+    @Test
+    void anOpenTransactionSurvivesARestartAndItsAbortIsStillFiltered() throws Exception {
+        assumeTrue(node.canRestart(), "needs a broker this test can restart");
+        String topic = RunnelNode.uniqueName("txn-restart");
+        node.createTopic(topic, 1);
+        TopicPartition tp = new TopicPartition(topic, 0);
+        long pid;
+        try (RawKafkaClient client = new RawKafkaClient(node.bootstrapServers().split(",")[0])) {
+            pid = client.initProducerId();
+            assertThat(produce(client, topic, pid, (short) 0, 0, "kept")).isEqualTo(Errors.NONE);
+            assertThat(markers(client, topic, pid, (short) 0, true, 0)).isEqualTo(Errors.NONE);
+            // offsets: kept 0, COMMIT 1, dropped 2-3 (open across the restart)
+            assertThat(produce(client, topic, pid, (short) 0, 1, "dropped", "dropped-too")).isEqualTo(Errors.NONE);
+        }
+        node.restart();
+        // clients opened once the broker is back
+        try (RawKafkaClient client = new RawKafkaClient(node.bootstrapServers().split(",")[0]);
+             Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, node.bootstrapServers()))) {
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (latest(admin, tp, IsolationLevel.READ_UNCOMMITTED) < 4) {
+                assertThat(System.currentTimeMillis()).as("partition back after the restart").isLessThan(deadline);
+                Thread.sleep(100);
+            }
+            assertThat(latest(admin, tp, IsolationLevel.READ_COMMITTED)).isEqualTo(2);
+            assertThat(markers(client, topic, pid, (short) 0, false, 0)).isEqualTo(Errors.NONE);
+            assertThat(latest(admin, tp, IsolationLevel.READ_COMMITTED)).isEqualTo(5);
+            try (KafkaConsumer<String, String> committed = consumer(IsolationLevel.READ_COMMITTED, tp)) {
+                assertThat(readUntil(committed, tp, 5)).containsExactly("kept");
+            }
+        }
+    }
+
     private static KafkaConsumer<String, String> consumer(IsolationLevel level, TopicPartition tp) {
         KafkaConsumer<String, String> c = node.consumer(Map.of(
                 ConsumerConfig.ISOLATION_LEVEL_CONFIG, level.toString(),
@@ -145,7 +182,7 @@ class TransactionalReadIT {
 
     private static long latest(Admin admin, TopicPartition tp, IsolationLevel level) throws Exception {
         return admin.listOffsets(Map.of(tp, OffsetSpec.latest()), new ListOffsetsOptions(level))
-                .partitionResult(tp).get(10, TimeUnit.SECONDS).offset();
+                .partitionResult(tp).get(30, TimeUnit.SECONDS).offset();
     }
 
     private static Errors produce(RawKafkaClient client, String topic, long pid, short epoch, int seq,

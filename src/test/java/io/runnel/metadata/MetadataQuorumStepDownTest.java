@@ -1,0 +1,145 @@
+package io.runnel.metadata;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
+
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.leader.LogAppender;
+import org.apache.ratis.server.leader.StepDownSafeLogAppender;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A leader that steps down while one of its log appenders hears a higher term must not deadlock (RATIS-2345 in
+ * the Ratis 3.1 this project uses). The leader's event processor steps down holding the Raft server's monitor
+ * and waits for every appender to stop; Ratis's default appender, told a higher term, waits for that same
+ * monitor first, so neither moves again and the node never hears another leader. That is what left a controller
+ * thawed after SIGSTOP without a leader for minutes in FaultSuiteIT. Here a thread holds the leader's monitor, as
+ * the stepping-down event processor does, while the leader's appender is told of a higher term: the appender
+ * must hand it on without waiting, and once the monitor is free the quorum has a leader again that every voter
+ * follows.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class MetadataQuorumStepDownTest {
+
+    private static final String CLUSTER = "step-down-test";
+
+    @TempDir
+    Path dir;
+    private final Map<Integer, MetadataQuorum> nodes = new HashMap<>();
+    private final List<QuorumConfig.Voter> voters = new ArrayList<>();
+
+    @AfterEach
+    void closeAll() {
+        nodes.values().forEach(MetadataQuorum::close);
+    }
+
+    private void startThree() throws IOException {
+        for (int id = 1; id <= 3; id++) {
+            voters.add(new QuorumConfig.Voter(id, "127.0.0.1", io.runnel.testutil.Ports.free()));
+        }
+        for (int id = 1; id <= 3; id++) {
+            QuorumConfig config = new QuorumConfig(voters, true, dir.resolve("node" + id), id, 500, 3000, 100_000);
+            MetadataQuorum q = new MetadataQuorum(config, CLUSTER, new MetadataStateMachine(new MetadataImage(c -> false)));
+            q.start("127.0.0.1", voters.get(id - 1).port());
+            nodes.put(id, q);
+        }
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!condition.getAsBoolean()) {
+            assertThat(System.nanoTime()).as("waiting for %s", what).isLessThan(deadline);
+            Thread.sleep(50);
+        }
+    }
+
+    private int awaitLeader() throws InterruptedException {
+        int[] leader = {-1};
+        await("a leader every voter follows", () -> {
+            for (Map.Entry<Integer, MetadataQuorum> e : nodes.entrySet()) {
+                if (e.getValue().isLeaderReady()) {
+                    leader[0] = e.getKey();
+                    return nodes.values().stream().allMatch(q -> q.leaderId() == e.getKey());
+                }
+            }
+            return false;
+        });
+        return leader[0];
+    }
+
+    private static RaftServer.Division division(MetadataQuorum q) throws Exception {
+        Field field = MetadataQuorum.class.getDeclaredField("server");
+        field.setAccessible(true);
+        return ((RaftServer) field.get(q)).getDivision(MetadataQuorum.groupId(CLUSTER));
+    }
+
+    /** The leader's log appenders (Ratis keeps them in package-private state; read here by reflection). */
+    @SuppressWarnings("unchecked")
+    private static List<LogAppender> appenders(RaftServer.Division leader) throws Exception {
+        Method getRole = leader.getClass().getDeclaredMethod("getRole");
+        getRole.setAccessible(true);
+        Object role = getRole.invoke(leader);
+        Method getLeaderState = role.getClass().getDeclaredMethod("getLeaderState");
+        getLeaderState.setAccessible(true);
+        Object leaderState = ((Optional<Object>) getLeaderState.invoke(role)).orElseThrow();
+        Method getLogAppenders = leaderState.getClass().getDeclaredMethod("getLogAppenders");
+        getLogAppenders.setAccessible(true);
+        return ((Stream<LogAppender>) getLogAppenders.invoke(leaderState)).toList();
+    }
+
+    @Test
+    void aLeaderToldOfAHigherTermWhileItsMonitorIsHeldStepsDownWithoutDeadlock() throws Exception {
+        startThree();
+        int leader = awaitLeader();
+        RaftServer.Division division = division(nodes.get(leader));
+        long term = division.getInfo().getCurrentTerm();
+        List<LogAppender> appenders = appenders(division);
+        assertThat(appenders).hasSize(2).allMatch(a -> a instanceof StepDownSafeLogAppender);
+
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Thread holder = new Thread(() -> {
+            synchronized (division) {
+                held.countDown();
+                try {
+                    release.await(60, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }, "event-processor-stand-in");
+        holder.start();
+        try {
+            assertThat(held.await(10, TimeUnit.SECONDS)).isTrue();
+            CompletableFuture<Boolean> told = CompletableFuture.supplyAsync(() -> appenders.get(0).onFollowerTerm(term + 1));
+            // Ratis's default appender waits here for the monitor, forever had the holder been waiting for it
+            assertThat(told.get(10, TimeUnit.SECONDS)).as("the appender handed the higher term on (a step-down)").isTrue();
+        } finally {
+            release.countDown();
+            holder.join(10_000);
+        }
+
+        // the step-down ran once the monitor was free: a later term, a leader that every voter follows
+        int next = awaitLeader();
+        assertThat(division(nodes.get(next)).getInfo().getCurrentTerm()).isGreaterThan(term);
+        assertThat(nodes.get(leader).propose(MetadataRecords.allocateProducerIds(leader, 10))
+                .get(10, TimeUnit.SECONDS).getLong(MetadataQuorum.LOG_INDEX)).isPositive();
+    }
+}
