@@ -112,21 +112,11 @@ class TransactionsClusterIT {
     @BeforeAll
     void start() throws Exception {
         NetnsCluster.assumeSupported();
-        assumeTransactions();
         dir = Files.createTempDirectory("txn-cluster");
         cluster = NetnsCluster.create(dir, 3, 3, settings());
         cluster.startAll();
         admin = admin(cluster);
         awaitThreeBrokers(admin);
-    }
-
-    /**
-     * Until Runnel's transaction support is merged (issue 17, built in parallel), these tests run against Apache Kafka
-     * only, or against Runnel with {@code -Dtransactions.ready=true}.
-     */
-    static void assumeTransactions() {
-        Assumptions.assumeTrue(TARGET.equals("kafka") || Boolean.getBoolean("transactions.ready"),
-                "Runnel has no transactions yet: -Dfaults.target=kafka or -Dtransactions.ready=true");
     }
 
     static Admin admin(NetnsCluster cluster) {
