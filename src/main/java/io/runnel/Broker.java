@@ -433,11 +433,12 @@ public final class Broker {
                         "The TLS stores of this broker's dynamic configs cannot be served; keeping the stores of"
                                 + " the properties file", t)));
             }
+            io.runnel.txn.TransactionVerifier txnVerifier = new io.runnel.txn.TransactionVerifier(
+                    interBrokerClient::send, clusterView, transactions,
+                    config.getBoolean(BrokerConfig.TRANSACTION_PARTITION_VERIFICATION_ENABLE));
             registry.register(new ApiVersionsHandler(registry, ADVERTISE_TRANSACTION_V2))
                     .register(new MetadataHandler(config, topics, partitions, directory, offsetsTopic))
-                    .register(new ProduceHandler(topics, partitions, metrics, new io.runnel.txn.TransactionVerifier(
-                            interBrokerClient::send, clusterView, transactions,
-                            config.getBoolean(BrokerConfig.TRANSACTION_PARTITION_VERIFICATION_ENABLE))))
+                    .register(new ProduceHandler(topics, partitions, metrics, txnVerifier))
                     .register(new FetchHandler(vertx, topics, partitions,
                             new ReplicaFetchGuard(directory, hosts, Time.SYSTEM), metrics))
                     .register(new ListOffsetsHandler(topics, partitions))
@@ -467,7 +468,16 @@ public final class Broker {
                     .register(new LeaveGroupHandler(groups))
                     .register(new OffsetCommitHandler(groups))
                     .register(new OffsetFetchHandler(groups))
-                    .register(new io.runnel.api.TxnOffsetCommitHandler(groups))
+                    .register(new io.runnel.api.TxnOffsetCommitHandler(groups, (ctx, request) -> {
+                        // KIP-890: the group's offsets partition must be in the transaction; a version-2 client
+                        // (v5) sent no AddOffsetsToTxn, so it is added here on its behalf
+                        org.apache.kafka.common.TopicPartition offsets = new org.apache.kafka.common.TopicPartition(
+                                OffsetsTopic.NAME, groups.partitionFor(request.groupId()));
+                        short v = ctx.apiVersion();
+                        return txnVerifier.ask(request.transactionalId(), request.producerId(),
+                                request.producerEpoch(), offsets, v >= 5)
+                                .map(e -> io.runnel.txn.TransactionVerifier.toTxnOffsetCommitError(e, v));
+                    }))
                     .register(new OffsetDeleteHandler(groups))
                     .register(new DescribeGroupsHandler(groups))
                     .register(new ListGroupsHandler(groups))

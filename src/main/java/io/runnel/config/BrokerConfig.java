@@ -99,8 +99,8 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String TRANSACTION_STATE_LOG_MIN_ISR = "transaction.state.log.min.isr";
     public static final String TRANSACTION_STATE_LOG_SEGMENT_BYTES = "transaction.state.log.segment.bytes";
     public static final String TRANSACTION_MAX_TIMEOUT_MS = "transaction.max.timeout.ms";
-    public static final String TRANSACTIONAL_ID_EXPIRATION_MS = "transactional.id.expiration.ms";
     public static final String TRANSACTION_PARTITION_VERIFICATION_ENABLE = "transaction.partition.verification.enable";
+    public static final String TRANSACTIONAL_ID_EXPIRATION_MS = "transactional.id.expiration.ms";
     public static final String TRANSACTION_ABORT_TIMED_OUT_CLEANUP_INTERVAL_MS =
             "transaction.abort.timed.out.transaction.cleanup.interval.ms";
     public static final String TRANSACTION_REMOVE_EXPIRED_CLEANUP_INTERVAL_MS =
@@ -310,9 +310,10 @@ public final class BrokerConfig extends AbstractConfig {
                     "The largest transaction.timeout.ms a producer may ask for (InitProducerId gets"
                             + " INVALID_TRANSACTION_TIMEOUT above it).")
             .define(TRANSACTION_PARTITION_VERIFICATION_ENABLE, Type.BOOLEAN, true, HIGH,
-                    "Whether a partition leader asks the transaction coordinator that an older (transaction version"
-                            + " 1) client's transactional batch belongs to an ongoing transaction before appending it"
-                            + " (KIP-890 part 1). Version 2 clients' partitions are always added by the leader.")
+                    "Whether a partition leader checks with the transaction coordinator that a partition is in the"
+                            + " transaction before an older (transaction version 1) client's transactional batch or"
+                            + " offset commit opens a transaction there (KIP-890 part 1). Version-2 clients always"
+                            + " have their partitions added by the leader.")
             .define(TRANSACTIONAL_ID_EXPIRATION_MS, Type.INT, 604_800_000, atLeast(1), HIGH,
                     "How long a transactional id without a transaction in progress is kept before it expires.")
             .define(TRANSACTION_ABORT_TIMED_OUT_CLEANUP_INTERVAL_MS, Type.INT, 10_000, atLeast(1), LOW,

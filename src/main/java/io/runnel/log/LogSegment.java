@@ -598,6 +598,9 @@ final class LogSegment implements Closeable {
      * within the file, and the last offset-index entry pointing at the start of the batch it names.
      */
     boolean indexesSane() throws IOException {
+        if (!txnIndex.isSane()) {
+            return false;
+        }
         int logSize = size();
         if (!offsetIndex.isSane(logSize, Long.MAX_VALUE)) {
             return false;

@@ -167,7 +167,10 @@ final class TransactionIndex {
         Files.deleteIfExists(file);
     }
 
-    /** Whole entries only, each of a known version, last offsets increasing (Kafka's sanityCheck). */
+    /**
+     * Whole entries only, as Kafka's sanityCheck: a torn file sends its segment to a recovery scan, which
+     * rebuilds the index.
+     */
     boolean isSane() throws IOException {
         return !Files.exists(file) || Files.size(file) % ENTRY_SIZE == 0;
     }

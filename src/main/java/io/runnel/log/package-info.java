@@ -3,8 +3,10 @@
  *
  * <p>On disk a partition is one directory in Kafka's layout: {@code %020d.log} segments of v2 record
  * batches stored exactly as the producer sent them (offsets and leader epoch assigned in place), their
- * sparse {@code .index} (8-byte entries) and {@code .timeindex} (12-byte entries), Kafka's
- * {@code leader-epoch-checkpoint}, plus our own {@code %020d.snapshot} producer-state snapshots and
+ * sparse {@code .index} (8-byte entries) and {@code .timeindex} (12-byte entries), the aborted
+ * transactions whose marker lies in the segment in {@code .txnindex} (34-byte entries, only once there is
+ * one: {@code TransactionIndex}), Kafka's {@code leader-epoch-checkpoint}, {@code %020d.snapshot}
+ * producer-state snapshots in Kafka's format (with each producer's open transaction), and our own
  * {@code clean-shutdown} marker. As in Kafka, the recovery point and log start offset of every log of a
  * log directory are in that directory's {@code recovery-point-offset-checkpoint} and
  * {@code log-start-offset-checkpoint} ({@link io.runnel.log.LogDirCheckpoints}), written periodically and
@@ -30,6 +32,12 @@
  * ({@code LogSegments}, {@code LogSegment}, {@code OffsetIndex}, {@code TimeIndex},
  * {@code ProducerStateManager}, {@code LeaderEpochCache}, {@code LogRetention}, {@code LogFlusher}) state
  * which of their methods a reader may call; {@code LogLoader} runs before the log exists for anyone else.
+ *
+ * <p>Transactions: {@code ProducerStateManager} keeps each producer's open transaction and the first
+ * unstable offset, which {@link io.runnel.log.PartitionLog#lastStableOffset} bounds by the high watermark
+ * for read_committed reads; aborted transactions go to the {@code .txnindex} of the segment written when
+ * their ABORT marker is appended (leader and follower alike), are rebuilt by the loader's producer-state
+ * replay after a crash, cut by truncation, and follow their segment through retention and cleaning.
  *
  * <p>Compaction: the {@link io.runnel.log.LogCleaner} runs on threads of its own. It reads inactive
  * segments like any reader, writes {@code .cleaned} segments beside them, and hands each one to the

@@ -88,6 +88,8 @@ public final class PartitionOwner {
         this.leaderEpoch = leaderEpoch;
         // a single replica is the whole ISR: everything in the log is committed
         this.highWatermark = log.logEndOffset();
+        // the transactions the load replayed are closed below it: they no longer hold the LSO back
+        log.onHighWatermarkUpdated(highWatermark);
     }
 
     /**
@@ -114,6 +116,9 @@ public final class PartitionOwner {
         this.minInsyncReplicas = minInsyncReplicas;
         this.replication = replication;
         this.highWatermark = Math.max(log.logStartOffset(), Math.min(checkpointedHighWatermark, log.logEndOffset()));
+        // the transactions the load replayed whose marker is below it no longer hold the LSO back (Kafka does
+        // the same when it sets the high watermark of a loaded log); the owner is not published yet
+        log.onHighWatermarkUpdated(highWatermark);
     }
 
     public TopicPartition topicPartition() {

@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
@@ -56,6 +57,8 @@ public final class TransactionCoordinator {
 
     private static final Logger LOG = LoggerFactory.getLogger(TransactionCoordinator.class);
     private static final long RETRY_MS = 200;
+    /** How long an AddPartitionsToTxn waits for the transition in flight before answering CONCURRENT_TRANSACTIONS. */
+    private static final long PENDING_WAIT_MS = 1000;
 
     /** The answer of InitProducerId or EndTxn. */
     public record Result(Errors error, long producerId, short producerEpoch) {
@@ -301,6 +304,9 @@ public final class TransactionCoordinator {
         byte[] value = transit.state() == TransactionState.DEAD ? null : TransactionLogCodec.value(transit);
         RecordSet batch = RecordSet.of(new RecordSet.NewRecord(now(), TransactionLogCodec.key(id), value));
         Promise<Errors> done = Promise.promise();
+        if (transit.state() != TransactionState.COMPLETE_COMMIT && transit.state() != TransactionState.COMPLETE_ABORT) {
+            md.pendingDone = done.future().mapEmpty();
+        }
         Future<Void> appended;
         try {
             appended = log.append(partitionFor(id), batch);
@@ -456,6 +462,11 @@ public final class TransactionCoordinator {
      */
     public Future<Errors> addPartitions(String transactionalId, long producerId, short producerEpoch,
                                         Set<TopicPartition> added, short clientVersion) {
+        return addPartitions(transactionalId, producerId, producerEpoch, added, clientVersion, false);
+    }
+
+    private Future<Errors> addPartitions(String transactionalId, long producerId, short producerEpoch,
+                                         Set<TopicPartition> added, short clientVersion, boolean waited) {
         return call(() -> {
             if (transactionalId == null || transactionalId.isEmpty()) {
                 return Future.succeededFuture(Errors.INVALID_REQUEST);
@@ -470,6 +481,34 @@ public final class TransactionCoordinator {
             }
             if (md.producerEpoch != producerEpoch) {
                 return Future.succeededFuture(Errors.PRODUCER_FENCED);
+            }
+            if (md.pendingState == TransactionState.ONGOING && md.pendingDone != null && !waited) {
+                // an add is being written: these partitions join the next write, one for all that arrive meanwhile
+                // (Kafka's leaders batch a produce request's partitions into one AddPartitionsToTxn likewise)
+                if (md.queuedAdds == null) {
+                    md.queuedAdds = new java.util.LinkedHashSet<>();
+                    md.queuedDone = Promise.promise();
+                    md.queuedClientVersion = clientVersion;
+                    md.pendingDone.onComplete(x -> context.runOnContext(v -> {
+                        Set<TopicPartition> queued = md.queuedAdds;
+                        Promise<Errors> done = md.queuedDone;
+                        short version = md.queuedClientVersion;
+                        md.queuedAdds = null;
+                        md.queuedDone = null;
+                        addPartitions(transactionalId, producerId, producerEpoch, queued, version, true)
+                                .onComplete(done);
+                    }));
+                }
+                md.queuedAdds.addAll(added);
+                return md.queuedDone.future();
+            }
+            if (md.pendingTransitionInProgress() && md.pendingDone != null && !waited) {
+                // the partitions of one transaction arrive together (a leader adds each as its first batch comes):
+                // wait for the write in flight, or the markers of the last transaction, instead of sending the
+                // client into a retry backoff with CONCURRENT_TRANSACTIONS
+                return md.pendingDone.timeout(PENDING_WAIT_MS, TimeUnit.MILLISECONDS)
+                        .transform(ar -> addPartitions(transactionalId, producerId, producerEpoch, added,
+                                clientVersion, true));
             }
             if (md.pendingTransitionInProgress() || md.state == TransactionState.PREPARE_COMMIT
                     || md.state == TransactionState.PREPARE_ABORT) {
@@ -642,29 +681,36 @@ public final class TransactionCoordinator {
         String id = md.transactionalId;
         MarkerJob job = new MarkerJob(id, partitionFor(id), md.producerId, md.producerEpoch, commit,
                 coordinatorEpoch, md.clientTransactionVersion, md.partitions);
+        Promise<Void> completed = Promise.promise();
+        md.pendingDone = completed.future();
         markers.write(job).onComplete(ar -> context.runOnContext(v -> {
             if (ar.failed()) {
+                completed.tryComplete();
                 LOG.info("Markers of {} abandoned: {}", id, ar.cause().toString());
                 if (txns.get(id) == md && md.pendingState == complete.state()) {
                     md.pendingState = null;
                 }
                 return;
             }
-            writeComplete(md, complete, coordinatorEpoch);
+            writeComplete(md, complete, coordinatorEpoch, completed);
         }));
     }
 
-    private void writeComplete(TransactionMetadata md, TxnTransit complete, int coordinatorEpoch) {
+    private void writeComplete(TransactionMetadata md, TxnTransit complete, int coordinatorEpoch,
+                               Promise<Void> completed) {
         String id = md.transactionalId;
         if (!stillOwned(id, coordinatorEpoch) || txns.get(id) != md) {
+            completed.tryComplete();
             return;
         }
         append(md, complete, coordinatorEpoch).onSuccess(e -> {
             if (e == Errors.NONE) {
+                completed.tryComplete();
                 LOG.debug("Completed the transaction of {}: {}", id, complete.state());
                 return;
             }
             if (e == Errors.NOT_COORDINATOR || !stillOwned(id, coordinatorEpoch) || txns.get(id) != md) {
+                completed.tryComplete();
                 return;
             }
             // the markers are written: the completion must be too (Kafka retries it the same way)
@@ -674,7 +720,7 @@ public final class TransactionCoordinator {
                 md.pendingState = null;
                 if (txns.get(id) == md && (md.state == TransactionState.PREPARE_COMMIT
                         || md.state == TransactionState.PREPARE_ABORT)) {
-                    writeComplete(md, md.prepareComplete(now()), coordinatorEpoch);
+                    writeComplete(md, md.prepareComplete(now()), coordinatorEpoch, completed);
                 }
             }));
         });

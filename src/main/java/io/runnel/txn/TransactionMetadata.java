@@ -31,6 +31,12 @@ public final class TransactionMetadata {
     long txnLastUpdateTimestamp;
     short clientTransactionVersion;
     TransactionState pendingState;
+    /** Completes when the pending transition (its write, or its markers and completion) is over; null if none. */
+    io.vertx.core.Future<Void> pendingDone;
+    /** Partitions asked for while an add is being written: added together by the next write. */
+    Set<TopicPartition> queuedAdds;
+    io.vertx.core.Promise<Errors> queuedDone;
+    short queuedClientVersion;
     /** A fence whose write failed: the epoch was bumped in memory only, so the next fence does not bump again. */
     boolean hasFailedEpochFence;
 

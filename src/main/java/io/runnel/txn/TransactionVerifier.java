@@ -59,25 +59,21 @@ public final class TransactionVerifier {
                 }
             });
 
-    private final boolean verifyOlderClients;
-
     private record Key(TopicPartition tp, long producerId, short epoch) {
     }
 
-    public TransactionVerifier(Channel channel, ClusterView cluster, TransactionCoordinator coordinator) {
-        this(channel, cluster, coordinator, true);
-    }
+    private final boolean verifyOlderClients;
 
     /**
-     * @param verifyOlderClients {@code transaction.partition.verification.enable}: whether transaction version 1
-     *                           clients' batches are checked with the coordinator (version 2 ones are always added)
+     * @param verifyOlderClients {@code transaction.partition.verification.enable}: whether transaction-version-1
+     *                           clients' partitions are checked (version-2 clients' are always added)
      */
     public TransactionVerifier(Channel channel, ClusterView cluster, TransactionCoordinator coordinator,
                                boolean verifyOlderClients) {
-        this.verifyOlderClients = verifyOlderClients;
         this.channel = channel;
         this.cluster = cluster;
         this.coordinator = coordinator;
+        this.verifyOlderClients = verifyOlderClients;
     }
 
     /**
@@ -111,6 +107,9 @@ public final class TransactionVerifier {
      * coordinator's error for it (TxnOffsetCommit maps it as it needs).
      */
     public Future<Errors> ask(String transactionalId, long producerId, short epoch, TopicPartition tp, boolean add) {
+        if (!add && !verifyOlderClients) {
+            return Future.succeededFuture(Errors.NONE);
+        }
         int txnPartition = coordinator.partitionFor(transactionalId);
         PartitionState state = cluster.state(new TopicPartition(TransactionStateTopic.NAME, txnPartition));
         if (state == null || state.leader() < 0) {
@@ -153,6 +152,16 @@ public final class TransactionVerifier {
                  NOT_COORDINATOR -> Errors.NOT_ENOUGH_REPLICAS;
             default -> e;
         };
+    }
+
+    /**
+     * Kafka's translation for TxnOffsetCommit (its group coordinator normalizes the leader's produce errors):
+     * retriable coordinator errors become COORDINATOR_NOT_AVAILABLE, which the producer retries after looking up
+     * the group coordinator again; TRANSACTION_ABORTABLE is known from v4.
+     */
+    public static Errors toTxnOffsetCommitError(Errors e, short version) {
+        Errors produce = toProduceError(e, version >= 4 ? (short) 11 : (short) 10);
+        return produce == Errors.NOT_ENOUGH_REPLICAS ? Errors.COORDINATOR_NOT_AVAILABLE : produce;
     }
 
     /** For tests: whether a partition is known added for the producer's epoch. */

@@ -66,8 +66,9 @@ class ControllerCrashIT {
     @ParameterizedTest
     @ValueSource(strings = {"ABC", "ACB", "BAC", "BCA", "CAB", "CBA"})
     void everyAcknowledgedRecordSurvivesLosingTheLeaderThenTheOtherTwo(String order) throws Exception {
-        // short form (every mvn verify): the first and the last order; all six with -Dfaults.full=true (scripts/faults.sh)
-        org.junit.jupiter.api.Assumptions.assumeTrue(Boolean.getBoolean("faults.full") || order.equals("ABC") || order.equals("CBA"),
+        // short form (every mvn verify): the first order (the fault suite kills controllers in every run too); all
+        // six with -Dfaults.full=true (scripts/faults.sh)
+        org.junit.jupiter.api.Assumptions.assumeTrue(Boolean.getBoolean("faults.full") || order.equals("ABC"),
                 "full form only (-Dfaults.full=true)");
         cluster = new ProcessCluster(dir, Map.of("replica.lag.time.max.ms", "5000"));
         cluster.startAll();

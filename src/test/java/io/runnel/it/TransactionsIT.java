@@ -124,6 +124,36 @@ class TransactionsIT {
     }
 
     @Test
+    void offsetsSentToACommittedTransactionBecomeTheGroupsAndToAnAbortedOneDoNot() throws Exception {
+        String topic = RunnelNode.uniqueName("offsets");
+        String group = RunnelNode.uniqueName("group");
+        node.createTopic(topic, PARTITIONS);
+        TopicPartition tp = new TopicPartition(topic, 0);
+        KafkaProducer<String, String> producer = transactional(RunnelNode.uniqueName("tid"), Map.of());
+        producer.initTransactions();
+        // a version-2 client sends no AddOffsetsToTxn: the group coordinator adds the offsets partition
+        producer.beginTransaction();
+        producer.send(new ProducerRecord<>(topic, 0, null, "x"));
+        producer.sendOffsetsToTransaction(Map.of(tp, new org.apache.kafka.clients.consumer.OffsetAndMetadata(5)),
+                new org.apache.kafka.clients.consumer.ConsumerGroupMetadata(group));
+        producer.commitTransaction();
+        Await.until("the committed offset", () -> {
+            var o = node.admin().listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
+                    .get(10, TimeUnit.SECONDS).get(tp);
+            return o != null && o.offset() == 5;
+        });
+        producer.beginTransaction();
+        producer.sendOffsetsToTransaction(Map.of(tp, new org.apache.kafka.clients.consumer.OffsetAndMetadata(9)),
+                new org.apache.kafka.clients.consumer.ConsumerGroupMetadata(group));
+        producer.abortTransaction();
+        producer.beginTransaction();
+        producer.send(new ProducerRecord<>(topic, 1, null, "y"));
+        producer.commitTransaction();
+        assertThat(node.admin().listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
+                .get(10, TimeUnit.SECONDS).get(tp).offset()).isEqualTo(5);
+    }
+
+    @Test
     void aZombieIsFencedAndItsTransactionAborted() throws Exception {
         String topic = RunnelNode.uniqueName("zombie");
         String id = RunnelNode.uniqueName("tid");

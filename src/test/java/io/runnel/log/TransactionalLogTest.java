@@ -223,6 +223,24 @@ class TransactionalLogTest {
     }
 
     @Test
+    void tornTransactionIndexIsRebuiltOnOpen() throws Exception {
+        try (PartitionLog log = open(dir, config(), time)) {
+            log.appendAsLeader(txn(A, (short) 0, 0, "a1"), 0);
+            log.appendAsLeader(txn(B, (short) 0, 0, "b1"), 0);
+            end(log, A, (short) 0, false);
+            end(log, B, (short) 0, false);
+        }
+        Path index = dir.resolve(LogSegment.fileName(0, ".txnindex"));
+        Files.write(index, new byte[] {1, 2, 3}, java.nio.file.StandardOpenOption.APPEND);
+        try (PartitionLog log = open(dir, config(), time)) {
+            assertThat(log.segmentsRecoveredOnOpen()).isEqualTo(1);
+            assertThat(log.collectAbortedTransactions(0, 10))
+                    .containsExactly(new AbortedTxn(A, 0, 2, 1), new AbortedTxn(B, 1, 3, 4));
+            assertThat(Files.size(index)).isEqualTo(2 * 34);
+        }
+    }
+
+    @Test
     void markerInALaterSegmentIsFoundFromTheSegmentWhereTheTransactionStarted() throws Exception {
         try (PartitionLog log = open(dir, withSegmentBytes(config(), 200), time)) {
             log.appendAsLeader(txn(A, (short) 0, 0, "a1"), 0);
