@@ -16,10 +16,12 @@
 #                         using more than one of two cores (p50 end-to-end 4 ms in the first 5 s, 0.5 ms
 #                         after 10 s, against either broker), which would measure the client, not the broker
 #   --e2e-records N       round trips of the one-in-flight end-to-end run (default 3000)
-#   --workloads "..."     single-node part: subset of startup produce1 consume produceall latency e2erate e2e
+#   --workloads "..."     single-node part: subset of startup produce1 consume produceall txn latency e2erate e2e
 #                         compact saslssl eventbus (default all; startup and memory are always measured, as each run
-#                         starts a broker; eventbus or saslssl alone starts no such run); the three-node part always
-#                         runs all of its own
+#                         starts a broker; eventbus or saslssl alone starts no such run); the three-node part runs
+#                         all of its own, its transactional produce only when txn is among the workloads
+#   --txn-records N       records of the txn workload (default 100000 x RECORD_SIZE B)
+#   --txn-size N          records per transaction of the txn workload (default 100)
 #   --eb-batch N          event bus: records per batched produce message (default 100)
 #   --eb-in-flight N      event bus: batched produce messages unanswered at a time (default 8)
 #   --eb-delivery-batch N event bus: records per delivery of the latency run's subscription (default 100; the
@@ -55,6 +57,13 @@
 # keeps one record in flight, so it runs last, as extra information. Resident memory
 # under load is the peak VmRSS sampled every 0.25 s from the first produce to the end of the acks=all
 # produce. Client tools run one at a time with -Xmx512m on the same machine.
+# Transactions (workload txn, after produce acks=all, outside the memory sampling): scripts/bench/TxnProduce.java,
+# one transactional producer (acks=all, the client's defaults otherwise) sending --txn-records records of
+# RECORD_SIZE B round-robin to a PARTITIONS-partition topic in transactions of --txn-size records, one after the
+# other (begin, sends, commitTransaction); MB/s from the first begin to the last commit, with the commit call's p50
+# and p99 shown; then a read_committed consumer must read exactly the records committed, or the run fails. On
+# three nodes (when txn is among the workloads) the same against an RF=3 topic, after the acks=all produce. Kafka's
+# single node runs its transaction log at replication factor 1 (kafka-ref.sh), Runnel caps it at the live brokers.
 # Compaction (workload compact, last): scripts/bench/CompactProduce.java creates a one-partition topic
 # with cleanup.policy=compact, segment.bytes 16 MiB and min.cleanable.dirty.ratio 0.01 and produces
 # --compact-records keyed records at full speed (acks=1, batch.size 128 KiB, linger.ms 20, as a user
@@ -139,7 +148,9 @@ LAT_RATE=2000
 LAT_RECORDS=60000
 LAT_WARMUP_S=10
 E2E_RECORDS=3000
-WORKLOADS="startup produce1 consume produceall latency e2erate e2e compact saslssl eventbus"
+WORKLOADS="startup produce1 consume produceall txn latency e2erate e2e compact saslssl eventbus"
+TXN_RECORDS=100000
+TXN_SIZE=100
 EB_BATCH=100
 EB_IN_FLIGHT=8
 EB_DELIVERY_BATCH=100
@@ -171,6 +182,8 @@ while [[ $# -gt 0 ]]; do
         --latency-warmup) LAT_WARMUP_S="$2"; shift 2 ;;
         --e2e-records) E2E_RECORDS="$2"; shift 2 ;;
         --workloads) WORKLOADS="$2"; shift 2 ;;
+        --txn-records) TXN_RECORDS="$2"; shift 2 ;;
+        --txn-size) TXN_SIZE="$2"; shift 2 ;;
         --eb-batch) EB_BATCH="$2"; shift 2 ;;
         --eb-in-flight) EB_IN_FLIGHT="$2"; shift 2 ;;
         --eb-delivery-batch) EB_DELIVERY_BATCH="$2"; shift 2 ;;
@@ -186,7 +199,7 @@ while [[ $# -gt 0 ]]; do
         --keep-data) KEEP_DATA=1; shift ;;
         --meta-partitions) META_PARTITIONS="$2"; shift 2 ;;
         --only) ONLY="$2"; shift 2 ;;
-        -h|--help) sed -n '2,123p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,133p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -408,6 +421,19 @@ run_producer() {
 
 val() { awk -v k="$1" '$1 == k { print $2 }' <<< "$2"; }
 
+# Transactional produce (TxnProduce) of TXN_RECORDS records in transactions of TXN_SIZE to TOPIC (PARTITIONS
+# partitions, existing) on BOOTSTRAP; records METRIC. LABEL prefixes the progress lines.
+run_txn() {
+    local run="$1" topic="$2" metric="$3" label="$4" raw="$1/txn-produce.txt" t
+    progress "[rep $REP/$REPS] [$SYS] ${label}produce in transactions of $TXN_SIZE (acks=all): $TXN_RECORDS records of $RECORD_SIZE B"
+    timeout 900 "${TOOL_JVM[@]}" "$ROOT/scripts/bench/TxnProduce.java" "$BOOTSTRAP" "$topic" "$PARTITIONS" \
+        "$TXN_RECORDS" "$RECORD_SIZE" "$TXN_SIZE" > "$raw" 2>&1 \
+        || { tail -20 "$raw" >&2; die "[$SYS] TxnProduce failed: $raw"; }
+    t="$("$PY" "$LIB" parse txnproduce "$raw")" || die "[$SYS] cannot read $raw"
+    record "$metric" "$(val mbps "$t")"
+    progress "[rep $REP/$REPS] [$SYS] ${label}transactions of $TXN_SIZE: $(val rps "$t") records/s, $(val mbps "$t") MB/s, $(val txns "$t") commits (p50 $(val commit_p50_ms "$t") ms, p99 $(val commit_p99_ms "$t") ms)"
+}
+
 run_system() {
     local run="$OUT/rep$REP-$SYS"
     mkdir -p "$run"
@@ -422,13 +448,14 @@ run_system() {
     record rss_idle_mib "${mem%% *}"
     progress "[rep $REP/$REPS] [$SYS] idle resident memory ${mem%% *} MiB"
 
-    if ! wants produce1 && ! wants consume && ! wants produceall && ! wants latency && ! wants e2erate && ! wants e2e \
-            && ! wants compact; then
+    if ! wants produce1 && ! wants consume && ! wants produceall && ! wants txn && ! wants latency && ! wants e2erate \
+            && ! wants e2e && ! wants compact; then
         stop_broker
         return
     fi
     create_topic "$run" bench "$PARTITIONS"
     wants produceall && create_topic "$run" bench-all "$PARTITIONS"
+    wants txn && create_topic "$run" bench-txn "$PARTITIONS"
     if wants latency || wants e2erate; then create_topic "$run" bench-latency 1; fi
     # EndToEndLatency would create it itself, but its consumer may then look before the metadata has it
     wants e2e && create_topic "$run" bench-e2e 1
@@ -464,6 +491,7 @@ run_system() {
         record rss_load_mib "$(awk '{ printf "%.1f", $1 / 1024 }' "$run/rss-peak-kib")"
         progress "[rep $REP/$REPS] [$SYS] peak resident memory under load $(awk '{ printf "%.0f", $1 / 1024 }' "$run/rss-peak-kib") MiB"
     fi
+    wants txn && run_txn "$run" bench-txn txn_produce_mbps ""
     if wants latency; then
         progress "[rep $REP/$REPS] [$SYS] latency at $LAT_RATE records/s: $LAT_RECORDS records"
         p="$(run_producer "$run" latency bench-latency "$LAT_RECORDS" "$LAT_RATE" --warmup-records "$LAT_WARMUP" \
@@ -803,7 +831,7 @@ run_cluster_system() {
 
     local raw="$run/ready.txt"
     timeout 300 "${TOOL_JVM[@]}" "$ROOT/scripts/bench/ClusterReady.java" "$CLUSTER_BOOTSTRAP" "$START_TIMEOUT" \
-        "bench-rf3:$PARTITIONS" bench-rf3-latency:1 > "$raw" 2>&1 \
+        "bench-rf3:$PARTITIONS" bench-rf3-latency:1 $(wants txn && echo "bench-rf3-txn:$PARTITIONS") > "$raw" 2>&1 \
         || { tail -20 "$raw" >&2; die "[$SYS] 3 nodes: the RF=3 topics did not become produceable: $raw"; }
     local ready_ms
     ready_ms="$(sed -n 's/.*create_to_produceable_ms=\([0-9.]*\).*/\1/p' "$raw")"
@@ -829,6 +857,7 @@ run_cluster_system() {
         record cluster_rss_load_mib "$(awk '{ printf "%.1f", $1 / 1024 }' "$run/rss-peak-kib")"
         progress "[rep $REP/$REPS] [$SYS] 3 nodes: peak resident memory under load $(awk '{ printf "%.0f", $1 / 1024 }' "$run/rss-peak-kib") MiB (sum of three)"
     fi
+    wants txn && run_txn "$run" bench-rf3-txn cluster_txn_produce_mbps "3 nodes: "
 
     run_e2e_rate "$run" bench-rf3-latency cluster_e2e "3 nodes: "
     BOOTSTRAP="$saved"

@@ -185,6 +185,14 @@ def parse(kind, path):
         print("p50_ms", pct.group(1))
         print("p99_ms", pct.group(2))
         print("p999_ms", pct.group(3))
+    elif kind == "txnproduce":
+        # scripts/bench/TxnProduce.java: "txn-produce records=N txns=T seconds=S rps=R mbps=M commit_p50_ms=A commit_p99_ms=B"
+        m = re.search(r"^txn-produce records=(\d+) txns=(\d+) seconds=%s rps=%s mbps=%s commit_p50_ms=%s commit_p99_ms=%s"
+                      % (NUM, NUM, NUM, NUM, NUM), text, re.M)
+        if not m:
+            sys.exit("parse: no TxnProduce result in %s" % path)
+        for n, v in zip(["records", "txns", "seconds", "rps", "mbps", "commit_p50_ms", "commit_p99_ms"], m.groups()):
+            print(n, v)
     elif kind == "compactproduce":
         # scripts/bench/CompactProduce.java: "compact-produce records=N seconds=S rps=R mbps=M"
         m = re.search(r"^compact-produce records=(\d+) seconds=%s rps=%s mbps=%s" % (NUM, NUM, NUM), text, re.M)
@@ -221,6 +229,8 @@ METRICS = [
     ("produce_acks1_mbps", "produce acks=1", "MB/s", "higher", "ratio_min", 1.3),
     ("produce_acksall_mbps", "produce acks=all", "MB/s", "higher", None, None),
     ("consume_mbps", "consume", "MB/s", "higher", "ratio_min", 1.3),
+    # transactions of 100 records, acks=all, one producer (bench.sh's txn workload; issue 17's target)
+    ("txn_produce_mbps", "produce in transactions of 100 (acks=all)", "MB/s", "higher", "ratio_min", 1.3),
     ("e2e_rate_p50_ms", "end-to-end latency p50 at fixed rate", "ms", "lower", None, None),
     ("e2e_rate_p99_ms", "end-to-end latency p99 at fixed rate", "ms", "lower", "ratio_max", 0.5),
     ("latency_p50_ms", "produce-ack latency p50 at fixed rate", "ms", "lower", None, None),
@@ -237,6 +247,7 @@ METRICS = [
     ("rss_load_mib", "resident memory under load (peak)", "MiB", "lower", "ratio_max", 0.5),
     # three nodes, RF=3, min.insync.replicas=2 (bench.sh's three-node part); memory summed over the three
     ("cluster_produce_acksall_mbps", "3 nodes: produce acks=all", "MB/s", "higher", "ratio_min", 1.2),
+    ("cluster_txn_produce_mbps", "3 nodes: produce in transactions of 100", "MB/s", "higher", "ratio_min", 1.3),
     ("cluster_e2e_p50_ms", "3 nodes: end-to-end p50 at fixed rate", "ms", "lower", None, None),
     ("cluster_e2e_p99_ms", "3 nodes: end-to-end p99 at fixed rate", "ms", "lower", None, None),
     ("cluster_startup_s", "3 nodes: start-up until all 3 list 3 brokers", "s", "lower", "ratio_max", 0.5),

@@ -304,6 +304,66 @@ def test_keys_headers_and_partitions():
     check(p0 == [b"first", b"", bytes(range(256)), b"second"], "partition 0 order %r" % (p0,))
 
 
+def test_read_committed_stops_at_an_open_transaction():
+    """kafka-python 2.0.2 has no isolation_level setting (KafkaConsumer rejects it as an unrecognized config; it
+    came in 2.1) and hands control records and aborted records to the application: it cannot read committed data
+    only. What the broker owes it is checked: with the fetcher's own isolation level set to READ_COMMITTED (the
+    only way in 2.0.2; its Fetch requests then carry isolation_level=1, its ListOffsets v1 has none), a fetch
+    stops before an open transaction (the last stable offset) and goes on to the high watermark once the
+    transaction is aborted. The transactions come from kcat (librdkafka's transactional producer)."""
+    import subprocess
+    from kafka.consumer.fetcher import READ_COMMITTED
+    from kafka.errors import KafkaConfigurationError
+    try:
+        KafkaConsumer(bootstrap_servers=BOOTSTRAP, isolation_level="read_committed")
+        raise AssertionError("kafka-python accepted isolation_level: this test assumes 2.0.2, where it does not exist")
+    except KafkaConfigurationError:
+        pass
+    topic = topic_name("txn")
+    tp = TopicPartition(topic, 0)
+    kcat = ["kcat", "-b", BOOTSTRAP, "-P", "-t", topic, "-p", "0", "-X", "message.timeout.ms=30000"]
+    done = subprocess.run(["timeout", "60"] + kcat + ["-X", "transactional.id=compat-py-first-" + RUN],
+                          input=b"c1\nc2\nc3\n", capture_output=True, timeout=90)
+    check(done.returncode == 0, "kcat's committed transaction failed: %s" % done.stderr.decode(errors="replace"))
+
+    def read_committed():
+        """The data records (2.0.2 hands over control records too: 6-byte values) a read_committed fetch returns."""
+        c = KafkaConsumer(bootstrap_servers=BOOTSTRAP, consumer_timeout_ms=3000, request_timeout_ms=TIMEOUT_S * 1000)
+        try:
+            c._fetcher._isolation_level = READ_COMMITTED
+            c.assign([tp])
+            c.seek_to_beginning(tp)
+            return [r.value for r in c if len(r.value or b"") != 6]
+        finally:
+            c.close()
+
+    # a transaction left open: kcat commits only when its input ends; it is killed instead, so the broker aborts the
+    # transaction after its transaction.timeout.ms. kcat reads a pipe in blocks: thousands of lines, so that all but
+    # the last block are sent while the input stays open.
+    opened = subprocess.Popen(kcat + ["-X", "transactional.id=compat-py-open-" + RUN, "-X", "transaction.timeout.ms=6000",
+                                      "-X", "message.timeout.ms=5000"], stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    uncommitted = KafkaConsumer(bootstrap_servers=BOOTSTRAP, request_timeout_ms=TIMEOUT_S * 1000)
+    try:
+        opened.stdin.write("".join("a%d\n" % i for i in range(1, 30001)).encode())
+        opened.stdin.flush()
+        uncommitted.assign([tp])
+        # c1 c2 c3 at 0-2, the commit marker at 3, the open transaction's records from 4 on
+        wait_until(lambda: uncommitted.end_offsets([tp])[tp] > 4, "the open transaction's records written")
+        later = subprocess.run(["timeout", "60"] + kcat + ["-X", "transactional.id=compat-py-later-" + RUN],
+                               input=b"c4\n", capture_output=True, timeout=90)
+        check(later.returncode == 0, "kcat's transaction after the open one failed: %s" % later.stderr.decode(errors="replace"))
+        data = read_committed()
+        check(data == [b"c1", b"c2", b"c3"], "a read_committed fetch returned %s while a transaction was open"
+              % (data if len(data) < 10 else "%d records" % len(data)))
+    finally:
+        opened.kill()  # a crash: neither commit nor abort reaches the coordinator
+        opened.wait(30)
+        uncommitted.close()
+    # the client does not drop the aborted records (2.0.2 ignores the aborted transactions a fetch lists), but the
+    # fetch now goes to the high watermark: c4, committed after the aborted records, comes back last
+    wait_until(lambda: read_committed()[-1:] == [b"c4"], "read_committed fetches reaching c4 once the open transaction"
+               " timed out", 60)
+
 TESTS = [
     test_json_producer_auto_creates_topic,
     test_consumer_group_reads_back_and_commits,
@@ -314,6 +374,7 @@ TESTS = [
     test_compression_lz4,
     test_compression_zstd,
     test_keys_headers_and_partitions,
+    test_read_committed_stops_at_an_open_transaction,
 ]
 
 

@@ -10,7 +10,8 @@
 #   - offsets in every partition are contiguous from 0;
 # plus `kcat -L` metadata, and a consumer group that reads part of a topic, commits on close, and a
 # second member of the group resumes after the committed offsets: exact counts, nothing re-read, nothing
-# lost.
+# lost; and transactions (kcat's transactional producer, read_committed and read_uncommitted consumers; see
+# transactions() below).
 # Topics are auto-created by the producer (auto.create.topics.enable must be on). With num.partitions=1
 # the per-partition checks still run, on one partition; run.sh starts brokers with num.partitions=3.
 # Exits non-zero with a message on the first mismatch.
@@ -198,10 +199,82 @@ consumer_group() {
     step "consumer group ok: 70 + 130 of 200, resumed after the committed offsets, nothing re-read"
 }
 
+# Transactions through librdkafka on both sides: kcat's transactional producer (-X transactional.id: one
+# transaction per run, committed when its input ends) and its consumer with isolation.level read_committed
+# (librdkafka's default) and read_uncommitted.
+#   1. c1..c3 committed; 2. a1, a2, ... written by a transaction left open (its input held open through a FIFO;
+#   kcat reads a pipe in blocks, so it is given thousands of lines and sends all but the last block); 3. c4
+#   committed after them: read_committed stops at the open transaction (c1..c3 only) while read_uncommitted reads
+#   everything; 4. the open producer is killed (kill -9), so the broker aborts its transaction once its
+#   transaction.timeout.ms (6 s) has passed: read_committed then reads
+#   c1..c4, read_uncommitted still every record, the markers hidden by librdkafka.
+transactions() {
+    local topic="compat-kcat-txn-$RUN"
+    local txp=("${KCAT[@]}" -P -X message.timeout.ms=30000 -t "$topic" -p 0)
+    local committed=("${CONSUME[@]}" -t "$topic" -p 0 -o beginning -e -f '%s\n' -X isolation.level=read_committed)
+    local uncommitted=("${CONSUME[@]}" -t "$topic" -p 0 -o beginning -e -f '%s\n' -X isolation.level=read_uncommitted)
+
+    printf 'c1\nc2\nc3\n' | "${txp[@]}" -X "transactional.id=compat-kcat-first-$RUN" 2> "$WORK/txn-first.err" \
+        || { cat "$WORK/txn-first.err" >&2; fail "a committed transaction of three records to $topic failed"; }
+    grep -q "Transaction successfully committed" "$WORK/txn-first.err" \
+        || { cat "$WORK/txn-first.err" >&2; fail "kcat did not report its transaction committed"; }
+
+    mkfifo "$WORK/txn-open.fifo"
+    # no timeout(1) around it: $! must be kcat itself, which step 4 kills (if the script fails first, its exit closes
+    # the FIFO and kcat commits and exits)
+    kcat -b "$BOOTSTRAP" -P -t "$topic" -p 0 -X "transactional.id=compat-kcat-open-$RUN" \
+        -X transaction.timeout.ms=6000 -X message.timeout.ms=5000 < "$WORK/txn-open.fifo" 2> "$WORK/txn-open.err" &
+    local open_pid=$!
+    exec 7> "$WORK/txn-open.fifo"
+    seq -f 'a%g' 1 30000 >&7
+    local deadline=$((SECONDS + 45))
+    until "${uncommitted[@]}" > "$WORK/txn.probe" 2> /dev/null && grep -qx a1 "$WORK/txn.probe"; do
+        (( SECONDS < deadline )) || { exec 7>&-; cat "$WORK/txn-open.err" >&2; fail "the open transaction's records never showed up to read_uncommitted"; }
+        sleep 0.5
+    done
+
+    printf 'c4\n' | "${txp[@]}" -X "transactional.id=compat-kcat-later-$RUN" 2> "$WORK/txn-later.err" \
+        || { exec 7>&-; cat "$WORK/txn-later.err" >&2; fail "a committed transaction after the open one failed"; }
+    "${committed[@]}" > "$WORK/txn.committed-open" || { exec 7>&-; fail "read_committed consumer of $topic failed"; }
+    printf 'c1\nc2\nc3\n' > "$WORK/txn.expected-open"
+    must_equal "$WORK/txn.expected-open" "$WORK/txn.committed-open" \
+        "read_committed while a transaction is open: only what lies before it (the last stable offset)"
+    "${uncommitted[@]}" > "$WORK/txn.uncommitted-open" || { exec 7>&-; fail "read_uncommitted consumer of $topic failed"; }
+    check_all_read "$WORK/txn.uncommitted-open" "read_uncommitted while a transaction is open"
+
+    # a crash: neither commit nor abort reaches the coordinator
+    kill -KILL "$open_pid"
+    { wait "$open_pid"; } 2> /dev/null || true
+    exec 7>&-
+    deadline=$((SECONDS + 60))
+    printf 'c1\nc2\nc3\nc4\n' > "$WORK/txn.expected-committed"
+    until "${committed[@]}" > "$WORK/txn.committed" 2> /dev/null && diff -q "$WORK/txn.expected-committed" "$WORK/txn.committed" > /dev/null; do
+        (( SECONDS < deadline )) || must_equal "$WORK/txn.expected-committed" "$WORK/txn.committed" \
+            "read_committed once the open transaction timed out: the committed records only, in order"
+        sleep 0.5
+    done
+    "${uncommitted[@]}" > "$WORK/txn.uncommitted" || fail "read_uncommitted consumer of $topic failed"
+    check_all_read "$WORK/txn.uncommitted" "read_uncommitted after the abort"
+    step "transactions ok: read_committed read c1..c4 (only c1..c3 while $(grep -c '^a' "$WORK/txn.uncommitted") records of an open transaction followed them); read_uncommitted read all"
+}
+
+# check_all_read FILE WHAT: FILE holds c1..c4 in order and, among them, a1..aK (K > 0) in order.
+check_all_read() {
+    local file="$1" what="$2" k
+    grep -v '^a' "$file" > "$file.c"
+    printf 'c1\nc2\nc3\nc4\n' > "$file.c-expected"
+    must_equal "$file.c-expected" "$file.c" "$what: the committed records, in order"
+    k="$(grep -c '^a' "$file")" || fail "$what: none of the open transaction's records"
+    seq -f 'a%g' 1 "$k" > "$file.a-expected"
+    grep '^a' "$file" > "$file.a"
+    must_equal "$file.a-expected" "$file.a" "$what: the open transaction's records, a1..a$k in order"
+}
+
 step "broker $BOOTSTRAP, run $RUN"
 for codec in none gzip snappy lz4 zstd; do
     codec_round_trip "$codec"
 done
 metadata
 consumer_group
+transactions
 step "all kcat checks passed"

@@ -1,4 +1,5 @@
-// Runnel console: reads only the JSON API (/api/v1). Hash routes: #/, #/topics/<name>, #/groups, #/groups/<id>.
+// Runnel console: reads only the JSON API (/api/v1). Hash routes: #/, #/topics/<name>, #/groups, #/groups/<id>,
+// #/transactions (open ones), #/transactions/all.
 // Views refresh every few seconds; a topic's live tail streams over server-sent events.
 (function () {
   'use strict';
@@ -234,6 +235,20 @@
       '<h2>Offsets</h2>' + table(['topic', { t: 'partition', num: 1 }, { t: 'committed', num: 1 }, { t: 'end', num: 1 }, { t: 'lag', num: 1 }, 'member'], offsets);
   }
 
+  // the transactions this node coordinates; open ones hold back the last stable offset of their partitions
+  async function transactionsView(all) {
+    const txns = await api('/transactions' + (all ? '' : '?state=Ongoing,PrepareCommit,PrepareAbort'));
+    const seconds = ms => ms === null || ms === undefined ? '-' : (ms / 1000).toFixed(1);
+    view.innerHTML = '<h1>' + (all ? 'Transactions' : 'Open transactions') + '</h1><p>' +
+      (all ? '<a href="#/transactions">open ones only</a>' : '<a href="#/transactions/all">all transactional ids</a>') +
+      ' (those coordinated by this node)</p>' +
+      table(['transactional id', 'state', { t: 'producer id', num: 1 }, { t: 'epoch', num: 1 }, { t: 'open for (s)', num: 1 },
+        { t: 'timeout (s)', num: 1 }, 'partitions'],
+      txns.map(t => '<tr><td>' + esc(t.transactionalId) + '</td><td>' + esc(t.state) + '</td><td class="num">' + t.producerId +
+        '</td><td class="num">' + t.producerEpoch + '</td><td class="num">' + seconds(t.durationMs) + '</td><td class="num">' +
+        seconds(t.timeoutMs) + '</td><td>' + esc(t.partitions.map(p => p.topic + '-' + p.partition).join(', ')) + '</td></tr>'), 'transactions');
+  }
+
   async function render(first) {
     const hash = location.hash || '#/';
     try {
@@ -244,6 +259,7 @@
         stopTail();
         if ((m = hash.match(/^#\/groups\/(.+)$/))) { await groupView(decodeURIComponent(m[1])); }
         else if (hash === '#/groups') { await groupsView(); }
+        else if (hash === '#/transactions' || hash === '#/transactions/all') { await transactionsView(hash.endsWith('/all')); }
         else { await overview(); }
       }
       statusEl.textContent = 'updated ' + new Date().toLocaleTimeString();

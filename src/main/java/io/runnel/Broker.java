@@ -706,7 +706,7 @@ public final class Broker {
 
     private Future<Void> startAdmin(TopicManager topics) {
         admin = new AdminVerticle(config, topics, partitions, groups, metrics, () -> bootstrap, adminSecurity,
-                authorizer);
+                authorizer).withTransactions(transactions);
         return vertx.deployVerticle(admin).<Void>mapEmpty();
     }
 

@@ -54,6 +54,7 @@ public final class AdminVerticle extends AbstractVerticle {
     private final io.runnel.security.AclAuthorizer authorizer;
     private HttpServer server;
     private GroupRoutes groupRoutes;
+    private io.runnel.txn.TransactionCoordinator transactions;
 
     public AdminVerticle(BrokerConfig config, TopicManager topics, PartitionManager partitions, GroupCoordinator groups,
                          BrokerMetrics metrics, Supplier<String> bootstrap) {
@@ -75,6 +76,12 @@ public final class AdminVerticle extends AbstractVerticle {
         this.groups = groups;
         this.metrics = metrics;
         this.view = new ClusterView(config, topics, partitions, bootstrap);
+    }
+
+    /** The transaction coordinator whose transactions {@code /api/v1/transactions} shows; set before deployment. */
+    public AdminVerticle withTransactions(io.runnel.txn.TransactionCoordinator coordinator) {
+        this.transactions = coordinator;
+        return this;
     }
 
     @Override
@@ -123,6 +130,9 @@ public final class AdminVerticle extends AbstractVerticle {
         new TopicRoutes(config, topics, view, metrics).mount(api);
         new RecordRoutes(vertx, view, partitions, metrics).mount(api);
         groupRoutes.mount(api);
+        if (transactions != null) {
+            new TransactionRoutes(transactions).mount(api);
+        }
         api.route().handler(ctx -> Responses.json(ctx, 404, HttpError.notFound("not_found",
                 "No route for " + ctx.request().method() + " " + ctx.request().path()).toJson()));
         router.route("/api/v1/*").subRouter(api);
