@@ -136,6 +136,7 @@ public final class Broker {
     private GroupCoordinator groups;
     private io.runnel.txn.TransactionCoordinator transactions;
     private io.runnel.txn.InterBrokerClient interBrokerClient;
+    private io.runnel.txn.InterBrokerClient markerClient;
     private ReplicaFetcherManager fetchers;
     private String bootstrap;
     /** Each listener's TLS and SASL settings, in the order of {@code listeners}. */
@@ -401,11 +402,16 @@ public final class Broker {
                     topics, () -> Math.max(quorumConfig.voters().size(), image.unfencedBrokers().size()));
             ApiRegistry registry = new ApiRegistry(metrics);
             // transaction markers and the produce path's AddPartitionsToTxn go over the inter-broker listener,
-            // logged in as replica fetchers are
+            // logged in as replica fetchers are, each on connections of its own as Kafka's
+            // TransactionMarkerChannelManager and AddPartitionsToTxnManager have: a connection answers in request
+            // order, so an AddPartitionsToTxn waiting at the coordinator for a transaction's markers would hold
+            // back the answer to the WriteTxnMarkers behind it (until the coordinator's wait ran out, ~1 s)
             interBrokerClient = new io.runnel.txn.InterBrokerClient(vertx, directory, fetchers::connect,
                     config.nodeId(), io.runnel.txn.TransactionConfig.APPEND_TIMEOUT_MS);
+            markerClient = new io.runnel.txn.InterBrokerClient(vertx, directory, fetchers::connect,
+                    config.nodeId(), io.runnel.txn.TransactionConfig.APPEND_TIMEOUT_MS);
             io.runnel.txn.TransactionMarkerSender markerSender = new io.runnel.txn.TransactionMarkerSender(vertx,
-                    interBrokerClient::send, clusterView, topic -> topics.topic(topic) != null, () -> {
+                    markerClient::send, clusterView, topic -> topics.topic(topic) != null, () -> {
                         io.runnel.api.ApiHandler<?> h = registry.handler(org.apache.kafka.common.protocol.ApiKeys
                                 .WRITE_TXN_MARKERS);
                         return h == null ? 1 : h.maxVersion();
@@ -790,7 +796,8 @@ public final class Broker {
                     LOG.error("Closing the transaction coordinator failed", t);
                     return null;
                 })).compose(v -> interBrokerClient == null ? Future.succeededFuture()
-                : interBrokerClient.close());
+                : interBrokerClient.close()).compose(v -> markerClient == null ? Future.succeededFuture()
+                : markerClient.close());
         Future<Void> logs = txnsClosed.compose(v -> partitions == null ? Future.succeededFuture()
                 : partitions.closeAll());
         return logs.transform(ar -> {

@@ -462,11 +462,15 @@ public final class TransactionCoordinator {
      */
     public Future<Errors> addPartitions(String transactionalId, long producerId, short producerEpoch,
                                         Set<TopicPartition> added, short clientVersion) {
-        return addPartitions(transactionalId, producerId, producerEpoch, added, clientVersion, false);
+        return addPartitions(transactionalId, producerId, producerEpoch, added, clientVersion, 0L);
     }
 
+    /**
+     * @param waitUntil {@link System#nanoTime} until which the add may wait for a transition in flight (the markers
+     *                  of the last transaction), 0 when it has not waited yet
+     */
     private Future<Errors> addPartitions(String transactionalId, long producerId, short producerEpoch,
-                                         Set<TopicPartition> added, short clientVersion, boolean waited) {
+                                         Set<TopicPartition> added, short clientVersion, long waitUntil) {
         return call(() -> {
             if (transactionalId == null || transactionalId.isEmpty()) {
                 return Future.succeededFuture(Errors.INVALID_REQUEST);
@@ -482,36 +486,26 @@ public final class TransactionCoordinator {
             if (md.producerEpoch != producerEpoch) {
                 return Future.succeededFuture(Errors.PRODUCER_FENCED);
             }
-            if (md.pendingState == TransactionState.ONGOING && md.pendingDone != null && !waited) {
-                // an add is being written: these partitions join the next write, one for all that arrive meanwhile
-                // (Kafka's leaders batch a produce request's partitions into one AddPartitionsToTxn likewise)
-                if (md.queuedAdds == null) {
-                    md.queuedAdds = new java.util.LinkedHashSet<>();
-                    md.queuedDone = Promise.promise();
-                    md.queuedClientVersion = clientVersion;
-                    md.pendingDone.onComplete(x -> context.runOnContext(v -> {
-                        Set<TopicPartition> queued = md.queuedAdds;
-                        Promise<Errors> done = md.queuedDone;
-                        short version = md.queuedClientVersion;
-                        md.queuedAdds = null;
-                        md.queuedDone = null;
-                        addPartitions(transactionalId, producerId, producerEpoch, queued, version, true)
-                                .onComplete(done);
-                    }));
+            if (md.pendingTransitionInProgress() && md.pendingDone != null) {
+                // A transition is being written: an add (these partitions join the next write, one for all that
+                // arrive meanwhile, as Kafka's leaders batch a produce request's partitions into one
+                // AddPartitionsToTxn), or the completion of the last transaction, whose markers a
+                // transaction-version-2 producer's first produce of the next one usually meets (its partition
+                // leaders each add their partition at once). The adds wait for it together, up to PENDING_WAIT_MS,
+                // instead of being answered CONCURRENT_TRANSACTIONS, which the leader turns into
+                // NOT_ENOUGH_REPLICAS and the client retries only after retry.backoff.ms (Kafka's leaders retry
+                // it themselves, add.partitions.to.txn.retry.backoff.ms).
+                long deadline = waitUntil != 0 ? waitUntil
+                        : System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PENDING_WAIT_MS);
+                long leftMs = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (md.pendingState == TransactionState.ONGOING || leftMs > 0) {
+                    return queueAdd(md, producerId, producerEpoch, added, clientVersion, deadline, leftMs);
                 }
-                md.queuedAdds.addAll(added);
-                return md.queuedDone.future();
-            }
-            if (md.pendingTransitionInProgress() && md.pendingDone != null && !waited) {
-                // the partitions of one transaction arrive together (a leader adds each as its first batch comes):
-                // wait for the write in flight, or the markers of the last transaction, instead of sending the
-                // client into a retry backoff with CONCURRENT_TRANSACTIONS
-                return md.pendingDone.timeout(PENDING_WAIT_MS, TimeUnit.MILLISECONDS)
-                        .transform(ar -> addPartitions(transactionalId, producerId, producerEpoch, added,
-                                clientVersion, true));
             }
             if (md.pendingTransitionInProgress() || md.state == TransactionState.PREPARE_COMMIT
                     || md.state == TransactionState.PREPARE_ABORT) {
+                LOG.debug("Adding {} to the transaction of {}: CONCURRENT_TRANSACTIONS (state {}, {} pending)", added,
+                        transactionalId, md.state, md.pendingState);
                 return Future.succeededFuture(Errors.CONCURRENT_TRANSACTIONS);
             }
             if (md.state == TransactionState.ONGOING && md.partitions.containsAll(added)) {
@@ -522,6 +516,39 @@ public final class TransactionCoordinator {
             TxnTransit t = md.prepareAddPartitions(added, now(), version);
             return append(md, t, coordinatorEpoch(transactionalId));
         });
+    }
+
+    /**
+     * Queues partitions to add once the transition in flight ({@code md.pendingDone}) is done: every add queued
+     * meanwhile is then tried as one (and waits again if another transition is in flight, until {@code deadline},
+     * or for as long as it is an add, which ends with its write).
+     */
+    private Future<Errors> queueAdd(TransactionMetadata md, long producerId, short producerEpoch,
+                                    Set<TopicPartition> added, short clientVersion, long deadline, long leftMs) {
+        if (md.queuedAdds != null && (md.queuedProducerId != producerId || md.queuedProducerEpoch != producerEpoch)) {
+            // the epoch moved on while these waited: the older ones are answered when their wait ends
+            return Future.succeededFuture(Errors.CONCURRENT_TRANSACTIONS);
+        }
+        if (md.queuedAdds == null) {
+            md.queuedAdds = new java.util.LinkedHashSet<>();
+            md.queuedDone = Promise.promise();
+            md.queuedClientVersion = clientVersion;
+            md.queuedProducerId = producerId;
+            md.queuedProducerEpoch = producerEpoch;
+            Future<Void> pending = md.pendingState == TransactionState.ONGOING ? md.pendingDone
+                    : md.pendingDone.timeout(Math.max(1, leftMs), TimeUnit.MILLISECONDS);
+            pending.onComplete(x -> context.runOnContext(v -> {
+                Set<TopicPartition> queued = md.queuedAdds;
+                Promise<Errors> done = md.queuedDone;
+                short version = md.queuedClientVersion;
+                md.queuedAdds = null;
+                md.queuedDone = null;
+                addPartitions(md.transactionalId, producerId, producerEpoch, queued, version, deadline)
+                        .onComplete(done);
+            }));
+        }
+        md.queuedAdds.addAll(added);
+        return md.queuedDone.future();
     }
 
     /**

@@ -57,6 +57,7 @@ public final class TransactionMarkerSender implements MarkerWriter {
         final Set<TopicPartition> remaining;
         final Set<TopicPartition> inFlight = new HashSet<>();
         final Promise<Void> done = Promise.promise();
+        final long startNanos = System.nanoTime();
 
         Job(MarkerJob job) {
             this.job = job;
@@ -177,6 +178,10 @@ public final class TransactionMarkerSender implements MarkerWriter {
             }
             if (j.remaining.isEmpty()) {
                 it.remove();
+                if (LOG.isDebugEnabled()) {
+                    LOG.debug("Markers of {} written in {} ms", j.job.transactionalId(),
+                            (System.nanoTime() - j.startNanos) / 1_000_000);
+                }
                 j.done.tryComplete();
             }
         }
@@ -251,7 +256,11 @@ public final class TransactionMarkerSender implements MarkerWriter {
                         }
                         case NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION, NOT_ENOUGH_REPLICAS,
                              NOT_ENOUGH_REPLICAS_AFTER_APPEND, REQUEST_TIMED_OUT, KAFKA_STORAGE_ERROR,
-                             COORDINATOR_LOAD_IN_PROGRESS -> retry = true;
+                             COORDINATOR_LOAD_IN_PROGRESS -> {
+                            LOG.debug("Marker of {} for {} on broker {}: {}; retrying", j.job.transactionalId(), tp,
+                                    broker, e);
+                            retry = true;
+                        }
                         default -> {
                             LOG.warn("Marker of {} for {} failed on broker {}: {}; retrying", j.job.transactionalId(),
                                     tp, broker, e);

@@ -33,10 +33,15 @@ public final class TransactionMetadata {
     TransactionState pendingState;
     /** Completes when the pending transition (its write, or its markers and completion) is over; null if none. */
     io.vertx.core.Future<Void> pendingDone;
-    /** Partitions asked for while an add is being written: added together by the next write. */
+    /**
+     * Partitions asked for while a transition is being written (an add, or the markers and completion of the last
+     * transaction): added together by the next write, for the producer id and epoch they were asked for.
+     */
     Set<TopicPartition> queuedAdds;
     io.vertx.core.Promise<Errors> queuedDone;
     short queuedClientVersion;
+    long queuedProducerId;
+    short queuedProducerEpoch;
     /** A fence whose write failed: the epoch was bumped in memory only, so the next fence does not bump again. */
     boolean hasFailedEpochFence;
 

@@ -35,6 +35,8 @@ import org.apache.kafka.common.requests.AddPartitionsToTxnResponse;
  */
 public final class TransactionVerifier {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TransactionVerifier.class);
+
     /** Sends a request to a broker (the {@link InterBrokerClient}). */
     public interface Channel {
         Future<org.apache.kafka.common.protocol.ApiMessage> send(int brokerId, ApiKeys key, short version,
@@ -97,8 +99,14 @@ public final class TransactionVerifier {
                     return Future.succeededFuture(Errors.NONE); // its transaction is open here already
                 }
             }
-            return ask(transactionalId, producerId, epoch, tp, add)
-                    .map(e -> toProduceError(e, produceVersion));
+            return ask(transactionalId, producerId, epoch, tp, add).map(e -> {
+                if (e != Errors.NONE && LOG.isDebugEnabled()) {
+                    LOG.debug("{} {} to the transaction of {} (producer {} epoch {}): {}, answered {}",
+                            add ? "Adding" : "Verifying", tp, transactionalId, producerId, epoch, e,
+                            toProduceError(e, produceVersion));
+                }
+                return toProduceError(e, produceVersion);
+            });
         });
     }
 

@@ -171,6 +171,44 @@ class TransactionCoordinatorTest {
                 TransactionState.PREPARE_COMMIT, TransactionState.COMPLETE_COMMIT);
     }
 
+    /**
+     * The first produce of a transaction-version-2 producer's next transaction reaches its leaders while the last
+     * transaction's markers are still written: each leader adds its partition (one AddPartitionsToTxn each). All
+     * must wait for the completion and be added, in one write, not all but the first answered
+     * CONCURRENT_TRANSACTIONS (which the leader turns into NOT_ENOUGH_REPLICAS and the client retries after
+     * retry.backoff.ms, ~100 ms per transaction).
+     */
+    @Test
+    void addsArrivingWhileMarkersAreWrittenAllWaitAndAreWrittenTogether() throws Exception {
+        init();
+        TopicPartition t2 = new TopicPartition("t", 2);
+        assertThat(await(coordinator.addPartitions(TXN, 1000, (short) 0, Set.of(T0, T1, t2), (short) 2)))
+                .isEqualTo(Errors.NONE);
+        markers.autoComplete = false;
+        TransactionCoordinator.Result end = await(coordinator.endTxn(TXN, 1000, (short) 0, true, (short) 2));
+        assertThat(end.error()).isEqualTo(Errors.NONE);
+        short next = end.producerEpoch();
+        assertThat(state()).isEqualTo(TransactionState.PREPARE_COMMIT);
+        List<Future<Errors>> adds = List.of(
+                coordinator.addPartitions(TXN, 1000, next, Set.of(T0), (short) 2),
+                coordinator.addPartitions(TXN, 1000, next, Set.of(T1), (short) 2),
+                coordinator.addPartitions(TXN, 1000, next, Set.of(t2), (short) 2));
+        // let them reach the coordinator and wait there before the markers finish
+        await(coordinator.describe(TXN));
+        markers.pending.get(0).complete();
+        for (Future<Errors> add : adds) {
+            assertThat(await(add)).isEqualTo(Errors.NONE);
+        }
+        assertThat(state()).isEqualTo(TransactionState.ONGOING);
+        DescribeTransactionsResponseData.TransactionState described = await(coordinator.describe(TXN));
+        assertThat(described.topics().find("t").partitions()).containsExactlyInAnyOrder(0, 1, 2);
+        List<TransactionState> written = log.entries(coordinator.partitionFor(TXN)).stream()
+                .map(e -> e.value().state()).toList();
+        assertThat(written).as("the three adds in one write").containsExactly(TransactionState.EMPTY,
+                TransactionState.ONGOING, TransactionState.PREPARE_COMMIT, TransactionState.COMPLETE_COMMIT,
+                TransactionState.ONGOING);
+    }
+
     @Test
     void aNewProducerFencesTheOldOneAndAbortsItsTransaction() throws Exception {
         init();
