@@ -293,6 +293,11 @@ final class LogLoader {
     static void rebuildProducerState(ProducerStateManager producerState, LogSegments segments, long logStartOffset,
                                      long leo, Time time, long reindexFrom) throws IOException {
         producerState.deleteSnapshotsAbove(leo);
+        if (reindexFrom < leo) {
+            // the replay starts at or below the first rescanned segment, so the snapshots above it are rebuilt by
+            // it: left on disk they would describe a state the rebuilt transaction indexes no longer match
+            producerState.discardSnapshotsAbove(reindexFrom);
+        }
         OptionalLong snap = producerState.loadLatestSnapshot(Math.min(leo, reindexFrom), time.milliseconds(),
                 ProducerStateManager.DEFAULT_PRODUCER_ID_EXPIRATION_MS);
         long from = snap.isPresent() ? Math.max(snap.getAsLong(), logStartOffset) : logStartOffset;

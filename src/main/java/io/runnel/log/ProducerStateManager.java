@@ -585,6 +585,21 @@ final class ProducerStateManager {
         }
     }
 
+    /**
+     * Deletes the snapshots above {@code offset}, which a replay of the log from there supersedes, reporting any that
+     * was damaged: a corrupt file is told about even when recovery does not need it.
+     */
+    void discardSnapshotsAbove(long offset) throws IOException {
+        for (Map.Entry<Long, Path> e : listSnapshots().tailMap(offset, false).entrySet()) {
+            if (read(e.getValue(), e.getKey()) == null) {
+                LOG.warn("Deleting corrupt producer snapshot {}", e.getValue());
+            } else {
+                LOG.info("Deleting producer snapshot {}: the log is replayed from offset {}", e.getValue(), offset);
+            }
+            Files.deleteIfExists(e.getValue());
+        }
+    }
+
     void deleteSnapshotsBelow(long offset) throws IOException {
         for (Path p : listSnapshots().headMap(offset, false).values()) {
             Files.deleteIfExists(p);
