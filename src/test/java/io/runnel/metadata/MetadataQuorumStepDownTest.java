@@ -136,7 +136,16 @@ class MetadataQuorumStepDownTest {
             holder.join(10_000);
         }
 
-        // the step-down ran once the monitor was free: a later term, a leader that every voter follows
+        // the step-down ran once the monitor was free: a later term, a leader that every voter follows (the
+        // step-down is a queued event: until it runs, the old leader is still ready at the old term)
+        long before = term;
+        await("a term after " + before, () -> nodes.values().stream().anyMatch(q -> {
+            try {
+                return division(q).getInfo().getCurrentTerm() > before;
+            } catch (Exception e) {
+                return false;
+            }
+        }));
         int next = awaitLeader();
         assertThat(division(nodes.get(next)).getInfo().getCurrentTerm()).isGreaterThan(term);
         assertThat(nodes.get(leader).propose(MetadataRecords.allocateProducerIds(leader, 10))
