@@ -120,7 +120,7 @@ class MetadataQuorumRestartTest {
                 new Class<?>[] {org.apache.ratis.server.RaftServer.class}, (proxy, method, args) -> {
                     if (method.getName().equals("submitClientRequestAsync")) {
                         submitThread.set(Thread.currentThread().getName());
-                        Thread.sleep(2000);
+                        Thread.sleep(1500);
                     }
                     try {
                         return method.invoke(real, args);
@@ -132,7 +132,7 @@ class MetadataQuorumRestartTest {
             long start = System.nanoTime();
             java.util.concurrent.CompletableFuture<JsonObject> f = q.propose(MetadataRecords.allocateProducerIds(leader, 10));
             long returnedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-            assertThat(returnedMs).as("propose returned after %d ms while the Raft server blocked 2 s", returnedMs)
+            assertThat(returnedMs).as("propose returned after %d ms while the Raft server blocked 1.5 s", returnedMs)
                     .isLessThan(1000);
             assertThat(f.get(30, TimeUnit.SECONDS).containsKey(MetadataQuorum.LOG_INDEX)).isTrue();
             assertThat(submitThread.get()).isNotEqualTo(Thread.currentThread().getName());
