@@ -14,25 +14,16 @@ with the same transactional.id fences the first. Every wait has a deadline. Prin
 """
 import sys
 import time
-import traceback
 import uuid
 
+from compat_lib import bootstrap, check, run
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition, OFFSET_BEGINNING
 from confluent_kafka.admin import AdminClient, NewTopic
 
-if len(sys.argv) != 2:
-    print("usage: confluent_kafka_test.py BOOTSTRAP (host:port)", file=sys.stderr)
-    sys.exit(2)
-
-BOOTSTRAP = sys.argv[1]
+BOOTSTRAP = bootstrap("confluent_kafka_test.py")
 RUN = uuid.uuid4().hex[:10]
 TIMEOUT_S = 30
 PARTITIONS = 3
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
 
 
 def create_topic(what):
@@ -151,23 +142,5 @@ TESTS = [
 ]
 
 
-def main():
-    passed = failed = 0
-    print("confluent_kafka_test: broker %s, run %s" % (BOOTSTRAP, RUN), flush=True)
-    for test in TESTS:
-        started = time.time()
-        try:
-            test()
-        except Exception as e:  # any exception is a failure of that test; go on with the others
-            failed += 1
-            print("FAIL %s (%.1fs): %s: %s" % (test.__name__, time.time() - started, type(e).__name__, e), flush=True)
-            traceback.print_exc(file=sys.stdout)
-            continue
-        passed += 1
-        print("PASS %s (%.1fs)" % (test.__name__, time.time() - started), flush=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run("confluent_kafka_test", TESTS, BOOTSTRAP, RUN))

@@ -12,34 +12,21 @@ deadline. Prints one line per test and a closing `N passed, N failed`; exits non
 import json
 import sys
 import time
-import traceback
 import uuid
 
+from compat_lib import Skip, bootstrap, check, run
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka import codec as kafka_codec
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-if len(sys.argv) != 2:
-    print("usage: kafka_python_test.py BOOTSTRAP (host:port)", file=sys.stderr)
-    sys.exit(2)
-
-BOOTSTRAP = sys.argv[1]
+BOOTSTRAP = bootstrap("kafka_python_test.py")
 RUN = uuid.uuid4().hex[:10]
 TIMEOUT_S = 30
 
 
-class Skip(Exception):
-    """A test that cannot run here (a codec library is missing); reported, not counted as passed."""
-
-
 def topic_name(what):
     return "compat-py-%s-%s" % (what, RUN)
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
 
 
 def wait_until(predicate, what, timeout_s=TIMEOUT_S):
@@ -378,29 +365,5 @@ TESTS = [
 ]
 
 
-def main():
-    passed = failed = skipped = 0
-    print("kafka_python_test: broker %s, run %s" % (BOOTSTRAP, RUN), flush=True)
-    for test in TESTS:
-        started = time.time()
-        try:
-            test()
-        except Skip as e:
-            skipped += 1
-            print("SKIP %s: %s" % (test.__name__, e), flush=True)
-            continue
-        except Exception as e:  # any exception is a failure of that test; go on with the others
-            failed += 1
-            print("FAIL %s (%.1fs): %s: %s" % (test.__name__, time.time() - started, type(e).__name__, e), flush=True)
-            traceback.print_exc(file=sys.stdout)
-            continue
-        passed += 1
-        print("PASS %s (%.1fs)" % (test.__name__, time.time() - started), flush=True)
-    if skipped:
-        print("%d skipped (missing codec libraries; see SKIP lines)" % skipped)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run("kafka_python_test", TESTS, BOOTSTRAP, RUN))

@@ -5,16 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-import io.runnel.cluster.BrokerEndpoint;
 import io.runnel.cluster.ClusterView;
-import io.runnel.cluster.PartitionState;
+import io.runnel.cluster.LeadersOnly;
 import io.runnel.log.LogBatch;
 import io.runnel.log.RecordSet;
 import io.runnel.metrics.BrokerMetrics;
@@ -65,7 +63,7 @@ class ProduceTransactionVerificationTest {
         fx = new AdminFixture(dir);
         fx.topic("a", 2, Map.of());
         fx.topic("b", 1, Map.of());
-        TransactionVerifier verifier = new TransactionVerifier(this::coordinator, new CoordinatorOnly(),
+        TransactionVerifier verifier = new TransactionVerifier(this::coordinator, coordinatorOnly(),
                 id -> 0, true);
         handler = new ProduceHandler(fx.topics, fx.partitions, BrokerMetrics.noop(), verifier);
     }
@@ -98,27 +96,8 @@ class ProduceTransactionVerificationTest {
     }
 
     /** Only the leader of {@code __transaction_state}-0 is known: the coordinator of {@link #TXN_ID}. */
-    private static final class CoordinatorOnly implements ClusterView {
-        @Override
-        public int controllerId() {
-            return -1;
-        }
-
-        @Override
-        public PartitionState state(TopicPartition tp) {
-            return tp.topic().equals(TransactionStateTopic.NAME)
-                    ? new PartitionState(COORDINATOR, 0, List.of(COORDINATOR), List.of(COORDINATOR), 0) : null;
-        }
-
-        @Override
-        public BrokerEndpoint endpoint(int nodeId) {
-            return null;
-        }
-
-        @Override
-        public Collection<BrokerEndpoint> liveBrokers() {
-            return List.of();
-        }
+    private static ClusterView coordinatorOnly() {
+        return new LeadersOnly(-1, tp -> tp.topic().equals(TransactionStateTopic.NAME) ? COORDINATOR : null);
     }
 
     private static ProduceRequestData.PartitionProduceData batch(int partition, long pid, int seq) {

@@ -2,7 +2,6 @@ package io.runnel.txn;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -10,9 +9,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
-import io.runnel.cluster.BrokerEndpoint;
 import io.runnel.cluster.ClusterView;
-import io.runnel.cluster.PartitionState;
+import io.runnel.cluster.LeadersOnly;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import org.apache.kafka.common.TopicPartition;
@@ -42,28 +40,7 @@ class TransactionMarkerSenderTest {
     /** the error each partition answers (NONE when absent), taken once */
     private final Map<TopicPartition, Errors> nextError = new ConcurrentHashMap<>();
 
-    private final ClusterView cluster = new ClusterView() {
-        @Override
-        public int controllerId() {
-            return 1;
-        }
-
-        @Override
-        public PartitionState state(TopicPartition tp) {
-            Integer l = leaders.get(tp);
-            return l == null ? null : new PartitionState(l, 0, List.of(l), List.of(l), 0);
-        }
-
-        @Override
-        public BrokerEndpoint endpoint(int nodeId) {
-            return null;
-        }
-
-        @Override
-        public Collection<BrokerEndpoint> liveBrokers() {
-            return List.of();
-        }
-    };
+    private final ClusterView cluster = new LeadersOnly(1, leaders::get);
 
     private TransactionMarkerSender sender() {
         return new TransactionMarkerSender(vertx, (broker, key, version, request) -> {

@@ -3,15 +3,13 @@ package io.runnel.txn;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-import io.runnel.cluster.BrokerEndpoint;
 import io.runnel.cluster.ClusterView;
-import io.runnel.cluster.PartitionState;
+import io.runnel.cluster.LeadersOnly;
 import io.vertx.core.Future;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.message.AddPartitionsToTxnRequestData;
@@ -50,27 +48,7 @@ class TransactionVerifierTest {
     private static final TopicPartition Q0 = new TopicPartition("u", 0);
 
     private static ClusterView coordinatorAt(int broker) {
-        return new ClusterView() {
-            @Override
-            public int controllerId() {
-                return -1;
-            }
-
-            @Override
-            public PartitionState state(TopicPartition tp) {
-                return broker < 0 ? null : new PartitionState(broker, 0, List.of(broker), List.of(broker), 0);
-            }
-
-            @Override
-            public BrokerEndpoint endpoint(int nodeId) {
-                return null;
-            }
-
-            @Override
-            public Collection<BrokerEndpoint> liveBrokers() {
-                return List.of();
-            }
-        };
+        return new LeadersOnly(-1, tp -> broker < 0 ? null : broker);
     }
 
     private static Map<TopicPartition, TransactionVerifier.OpenTransactions> partitions(TopicPartition open,
