@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the clients the compatibility tests drive, from Debian: kcat (librdkafka) and kafka-python
-# 2.0.2 (python3-kafka), openssl (src/test/compat/secure.sh makes its certificates with it), plus the Python codec libraries kafka-python uses for snappy, lz4 and zstd
+# Installs the clients the compatibility tests drive, from Debian: kcat (librdkafka), kafka-python
+# 2.0.2 (python3-kafka), confluent-kafka 1.7.0 (python3-confluent-kafka: transactions and read_committed from
+# Python, which kafka-python 2.0.2 lacks), openssl (src/test/compat/secure.sh makes its certificates with it), plus
+# the Python codec libraries kafka-python uses for snappy, lz4 and zstd
 # (python3-kafka does not depend on them; without them those codec tests are skipped, not failed),
 # headless Chromium with its driver for the browser tests (ConsoleBrowserIT, and BridgeClientsReadmeIT's
 # SockJS page; skipped without),
@@ -11,7 +13,7 @@
 # Usage: scripts/install-test-deps.sh [--check]     --check: only report what is missing (exit 1 if required ones are)
 set -euo pipefail
 
-REQUIRED=(kcat python3-kafka openssl)
+REQUIRED=(kcat python3-kafka python3-confluent-kafka openssl)
 OPTIONAL=(python3-snappy python3-lz4 python3-zstandard chromium chromium-driver iproute2 iptables)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the client compatibility tests (kcat.sh, kafka_python_test.py) against a broker it starts.
+# Runs the client compatibility tests (kcat.sh, kafka_python_test.py, confluent_kafka_test.py) against a broker it
+# starts.
 # Builds nothing: for Runnel, build target/runnel.jar first (`mvn -B -q package -DskipTests`).
 #
 # Usage:
@@ -46,6 +47,8 @@ die() { echo "run.sh: $*" >&2; exit 1; }
 
 command -v kcat >/dev/null || die "kcat is not installed (apt-get install kcat)"
 /usr/bin/python3 -c 'import kafka' 2>/dev/null || die "kafka-python is not installed for /usr/bin/python3 (apt-get install python3-kafka)"
+/usr/bin/python3 -c 'import confluent_kafka' 2>/dev/null \
+    || die "confluent-kafka is not installed for /usr/bin/python3 (apt-get install python3-confluent-kafka)"
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -154,6 +157,9 @@ if ! "$HERE/kcat.sh" "$BOOTSTRAP"; then
 fi
 if ! timeout 600 /usr/bin/python3 "$HERE/kafka_python_test.py" "$BOOTSTRAP"; then
     failures+=("kafka_python_test.py")
+fi
+if ! timeout 300 /usr/bin/python3 "$HERE/confluent_kafka_test.py" "$BOOTSTRAP"; then
+    failures+=("confluent_kafka_test.py")
 fi
 
 if [[ -n "$BROKER_PID" ]] && ! kill -0 "$BROKER_PID" 2>/dev/null; then
