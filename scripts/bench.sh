@@ -84,7 +84,10 @@
 # listener stays PLAINTEXT on PORT+1. Every tool (TopicCommand, ProducerPerformance, ConsumerPerformance)
 # reads one client file: security.protocol=SASL_SSL, sasl.mechanism=SCRAM-SHA-512, ScramLoginModule JAAS,
 # ssl.truststore.* (host name verification on). Then, as above: produce acks=1, consume, produce acks=all,
-# RECORDS records of RECORD_SIZE B on PARTITIONS partitions. Start-up is not timed (the probe speaks
+# RECORDS records of RECORD_SIZE B on PARTITIONS partitions, in two passes on the same broker: the first right
+# after start-up (reported as "first pass": the broker's JIT compiles during it, a fixed cost that weighs
+# heavily on a run of a few seconds on 2 cores), then the measured one on topics of its own, the broker warm as
+# a serving broker is (each pass starts fresh client JVMs, so the clients are cold in both). Start-up is not timed (the probe speaks
 # plaintext); the broker is used once TopicCommand over SASL_SSL has created the topics. Each broker runs
 # TLS on its default engine: Runnel on BoringSSL (runnel.ssl.engine=auto), Kafka on the JDK's SSLEngine;
 # RUNNEL_RUNNEL_SSL_ENGINE=jdk in the environment puts Runnel on the JDK's too.
@@ -579,8 +582,30 @@ sasl_overrides() {
     done
 }
 
+# One SASL_SSL pass on the running broker: produce acks=1 to TOPIC, consume it, produce acks=all to TOPIC-all,
+# RECORDS records each, fresh client JVMs. KIND ("first" or "") names the metrics (sasl_KIND_...) and the files.
+sasl_pass() {
+    local run="$1" conf="$2" kind="$3" topic="$4" label="$5" p c raw name
+    name="sasl${kind:+-$kind}"
+    p="$(run_producer "$run" "$name-produce-acks1" "$topic" "$RECORDS" -1 --producer.config "$conf" -- acks=1)"
+    record "sasl_${kind:+${kind}_}produce_acks1_mbps" "$(val mbps "$p")"
+    progress "[rep $REP/$REPS] [$SYS] SASL_SSL ${label}produce acks=1: $(val rps "$p") records/s, $(val mbps "$p") MB/s"
+    raw="$run/$name-consume.txt"
+    timeout 900 "${TOOL_JVM[@]}" org.apache.kafka.tools.ConsumerPerformance --bootstrap-server "$BOOTSTRAP" \
+        --command-config "$conf" --topic "$topic" --num-records "$RECORDS" --timeout 60000 \
+        --group "bench-$name-$SYS-$REP-$$" > "$raw" 2>&1 \
+        || { tail -20 "$raw" >&2; die "[$SYS] ConsumerPerformance over SASL_SSL failed: $raw"; }
+    c="$("$PY" "$LIB" parse consumer "$raw")" || die "[$SYS] cannot read $raw"
+    (( $(val records "$c") >= RECORDS )) || die "[$SYS] the consumer read $(val records "$c") records, not $RECORDS: $raw"
+    record "sasl_${kind:+${kind}_}consume_mbps" "$(val mbps "$c")"
+    progress "[rep $REP/$REPS] [$SYS] SASL_SSL ${label}consume: $(val rps "$c") records/s, $(val mbps "$c") MB/s (group join $(val rebalance_ms "$c") ms, not counted)"
+    p="$(run_producer "$run" "$name-produce-acksall" "$topic-all" "$RECORDS" -1 --producer.config "$conf" -- acks=all)"
+    record "sasl_${kind:+${kind}_}produce_acksall_mbps" "$(val mbps "$p")"
+    progress "[rep $REP/$REPS] [$SYS] SASL_SSL ${label}produce acks=all: $(val rps "$p") records/s, $(val mbps "$p") MB/s"
+}
+
 run_saslssl() {
-    local run="$OUT/rep$REP-$SYS-saslssl" p c raw conf="$OUT/tls/client.properties"
+    local run="$OUT/rep$REP-$SYS-saslssl" conf="$OUT/tls/client.properties"
     mkdir -p "$run"
     make_tls
     port_open "$PORT" && die "port $PORT is already in use"
@@ -617,28 +642,15 @@ run_saslssl() {
         sleep 0.2
     done
     local t
-    for t in bench-sasl bench-sasl-all; do
+    for t in bench-sasl-first bench-sasl-first-all bench-sasl bench-sasl-all; do
         timeout 120 "${TOOL_JVM[@]}" org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
             --command-config "$conf" --create --topic "$t" --partitions "$PARTITIONS" --replication-factor 1 \
             > "$run/topic-$t.txt" 2>&1 || { cat "$run/topic-$t.txt" >&2; die "[$SYS] creating topic $t over SASL_SSL failed"; }
     done
     progress "[rep $REP/$REPS] [$SYS] SASL_SSL: topics created over SASL_SSL (pid $BROKER_PID)"
-
-    p="$(run_producer "$run" sasl-produce-acks1 bench-sasl "$RECORDS" -1 --producer.config "$conf" -- acks=1)"
-    record sasl_produce_acks1_mbps "$(val mbps "$p")"
-    progress "[rep $REP/$REPS] [$SYS] SASL_SSL produce acks=1: $(val rps "$p") records/s, $(val mbps "$p") MB/s"
-    raw="$run/sasl-consume.txt"
-    timeout 900 "${TOOL_JVM[@]}" org.apache.kafka.tools.ConsumerPerformance --bootstrap-server "$BOOTSTRAP" \
-        --command-config "$conf" --topic bench-sasl --num-records "$RECORDS" --timeout 60000 \
-        --group "bench-sasl-$SYS-$REP-$$" > "$raw" 2>&1 \
-        || { tail -20 "$raw" >&2; die "[$SYS] ConsumerPerformance over SASL_SSL failed: $raw"; }
-    c="$("$PY" "$LIB" parse consumer "$raw")" || die "[$SYS] cannot read $raw"
-    (( $(val records "$c") >= RECORDS )) || die "[$SYS] the consumer read $(val records "$c") records, not $RECORDS: $raw"
-    record sasl_consume_mbps "$(val mbps "$c")"
-    progress "[rep $REP/$REPS] [$SYS] SASL_SSL consume: $(val rps "$c") records/s, $(val mbps "$c") MB/s (group join $(val rebalance_ms "$c") ms, not counted)"
-    p="$(run_producer "$run" sasl-produce-acksall bench-sasl-all "$RECORDS" -1 --producer.config "$conf" -- acks=all)"
-    record sasl_produce_acksall_mbps "$(val mbps "$p")"
-    progress "[rep $REP/$REPS] [$SYS] SASL_SSL produce acks=all: $(val rps "$p") records/s, $(val mbps "$p") MB/s"
+    # the broker's first pass (just started: its JIT compiles as it goes), then the same on the now warm broker
+    sasl_pass "$run" "$conf" first bench-sasl-first "first pass: "
+    sasl_pass "$run" "$conf" "" bench-sasl ""
     stop_broker
 }
 

@@ -243,6 +243,9 @@ METRICS = [
     ("sasl_produce_acks1_mbps", "SASL_SSL: produce acks=1", "MB/s", "higher", "ratio_min", 1.3),
     ("sasl_produce_acksall_mbps", "SASL_SSL: produce acks=all", "MB/s", "higher", "ratio_min", 1.3),
     ("sasl_consume_mbps", "SASL_SSL: consume", "MB/s", "higher", "ratio_min", 1.3),
+    ("sasl_first_produce_acks1_mbps", "SASL_SSL first pass: produce acks=1", "MB/s", "higher", None, None),
+    ("sasl_first_produce_acksall_mbps", "SASL_SSL first pass: produce acks=all", "MB/s", "higher", None, None),
+    ("sasl_first_consume_mbps", "SASL_SSL first pass: consume", "MB/s", "higher", None, None),
     ("rss_idle_mib", "resident memory idle", "MiB", "lower", None, None),
     ("rss_load_mib", "resident memory under load (peak)", "MiB", "lower", "ratio_max", 0.5),
     # three nodes, RF=3, min.insync.replicas=2 (bench.sh's three-node part); memory summed over the three

@@ -410,20 +410,21 @@ public final class Broker {
             // TransactionMarkerChannelManager and AddPartitionsToTxnManager have: a connection answers in request
             // order, so an AddPartitionsToTxn waiting at the coordinator for a transaction's markers would hold
             // back the answer to the WriteTxnMarkers behind it (until the coordinator's wait ran out, ~1 s)
+            int requestTimeoutMs = config.getInt(BrokerConfig.REQUEST_TIMEOUT_MS);
             interBrokerClient = new io.runnel.txn.InterBrokerClient(vertx, directory, fetchers::connect,
-                    config.nodeId(), io.runnel.txn.TransactionConfig.APPEND_TIMEOUT_MS);
+                    config.nodeId(), requestTimeoutMs);
             markerClient = new io.runnel.txn.InterBrokerClient(vertx, directory, fetchers::connect,
-                    config.nodeId(), io.runnel.txn.TransactionConfig.APPEND_TIMEOUT_MS);
+                    config.nodeId(), requestTimeoutMs);
             io.runnel.txn.TransactionMarkerSender markerSender = new io.runnel.txn.TransactionMarkerSender(vertx,
                     markerClient::send, clusterView, topic -> topics.topic(topic) != null, () -> {
                         io.runnel.api.ApiHandler<?> h = registry.handler(org.apache.kafka.common.protocol.ApiKeys
                                 .WRITE_TXN_MARKERS);
                         return h == null ? 1 : h.maxVersion();
                     });
-            transactions = new io.runnel.txn.TransactionCoordinator(vertx,
-                    io.runnel.txn.TransactionConfig.from(config, io.runnel.api.ApiVersionsHandler.TRANSACTION_VERSION),
-                    new io.runnel.txn.ReplicatedTransactionLog(partitions,
-                            io.runnel.txn.TransactionConfig.APPEND_TIMEOUT_MS),
+            io.runnel.txn.TransactionConfig txnConfig =
+                    io.runnel.txn.TransactionConfig.from(config, io.runnel.api.ApiVersionsHandler.TRANSACTION_VERSION);
+            transactions = new io.runnel.txn.TransactionCoordinator(vertx, txnConfig,
+                    new io.runnel.txn.ReplicatedTransactionLog(partitions, txnConfig.appendTimeoutMs()),
                     producerIds::next, markerSender, Time.SYSTEM);
             transactions.partitionCountFrom(transactionTopic::currentPartitions);
             // a transactional id is coordinated where its __transaction_state partition is led
@@ -453,7 +454,8 @@ public final class Broker {
                             new ReplicaFetchGuard(directory, hosts, Time.SYSTEM), metrics))
                     .register(new ListOffsetsHandler(topics, partitions))
                     .register(new OffsetForLeaderEpochHandler(topics, partitions))
-                    .register(new io.runnel.api.WriteTxnMarkersHandler(partitions, groups))
+                    .register(new io.runnel.api.WriteTxnMarkersHandler(partitions, groups::onTransactionCompleted,
+                            requestTimeoutMs))
                     .register(new io.runnel.api.DescribeProducersHandler(topics, partitions))
                     .register(new InitProducerIdHandler(producerIds, transactions))
                     .register(new io.runnel.api.AddPartitionsToTxnHandler(transactions, topics))

@@ -2,10 +2,13 @@ package io.runnel.api;
 
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import io.runnel.cluster.TopicInfo;
 import io.runnel.metadata.TopicManager;
+import io.runnel.log.AppendOrigin;
 import io.runnel.log.LogAppendResult;
 import io.runnel.log.LogBatch;
 import io.runnel.log.RecordSet;
@@ -21,6 +24,7 @@ import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.common.errors.ApiException;
 import org.apache.kafka.common.errors.CorruptRecordException;
 import org.apache.kafka.common.InvalidRecordException;
+import org.apache.kafka.common.errors.InvalidPidMappingException;
 import org.apache.kafka.common.errors.InvalidTopicException;
 import org.apache.kafka.common.internals.Topic;
 import org.apache.kafka.common.message.ProduceRequestData;
@@ -75,12 +79,18 @@ public final class ProduceHandler implements ApiHandler<ProduceRequestData> {
         return 0;
     }
 
+    /** A partition's batch that passed the request's checks and is to be appended by its owner. */
+    private record Target(int slot, int index, TopicPartition tp, PartitionOwner owner, RecordSet records,
+                          LogBatch batch, BrokerMetrics.TopicMeters meters) {
+    }
+
     @Override
     public Future<ProduceResponseData> handle(RequestContext ctx, ProduceRequestData request) {
         short acks = request.acks();
         boolean validAcks = acks == 0 || acks == 1 || acks == -1;
         List<Future<PartitionProduceResponse>> pending = new ArrayList<>();
         List<TopicProduceResponse> targets = new ArrayList<>();
+        List<Target> appends = new ArrayList<>();
         ProduceResponseData response = new ProduceResponseData();
         for (ProduceRequestData.TopicProduceData td : request.topicData()) {
             TopicProduceResponse tr = new TopicProduceResponse().setName(td.name()).setTopicId(td.topicId());
@@ -118,28 +128,84 @@ public final class ProduceHandler implements ApiHandler<ProduceRequestData> {
                     pending.add(Future.succeededFuture(failed(pd.index(), e, null)));
                     continue;
                 }
-                Future<PartitionProduceResponse> f;
                 try {
                     RecordSet records = validateShape(pd);
-                    LogBatch first = records.batches().iterator().next();
-                    Future<Errors> verified = verifier != null && request.transactionalId() != null
-                            && first.isTransactional()
-                            ? verifier.verify(request.transactionalId(), first.producerId(), first.producerEpoch(),
-                                    owner, ctx.apiVersion())
-                            : Future.succeededFuture(Errors.NONE);
-                    f = verified.compose(v -> v == Errors.NONE ? owner.append(records, acks, request.timeoutMs())
-                            : Future.failedFuture(v.exception())).map(r -> {
-                                meters.bytesIn().increment(r.sizeInBytes());
-                                meters.recordsIn().increment(r.recordCount());
-                                return succeeded(pd.index(), r);
-                            })
-                            .otherwise(t -> failed(pd.index(), Errors.forException(t), t));
+                    appends.add(new Target(pending.size(), pd.index(), tp, owner, records,
+                            records.batches().iterator().next(), meters));
+                    pending.add(null); // filled in below, once the request's transaction is verified
                 } catch (ApiException e) {
-                    f = Future.succeededFuture(failed(pd.index(), Errors.forException(e), e));
+                    pending.add(Future.succeededFuture(failed(pd.index(), Errors.forException(e), e)));
                 }
-                pending.add(f);
             }
         }
+        // as Kafka's ReplicaManager.handleProduceAppend: one producer's transactional batches per request; the
+        // partitions where its transaction is not open yet are verified with the coordinator in ONE request
+        long producerId = -1L;
+        short producerEpoch = -1;
+        Map<TopicPartition, io.runnel.txn.TransactionVerifier.OpenTransactions> toVerify = new LinkedHashMap<>();
+        for (Target t : appends) {
+            if (!t.batch().hasProducerId() || !t.batch().isTransactional()) {
+                continue;
+            }
+            if (!toVerify.isEmpty() && (t.batch().producerId() != producerId
+                    || t.batch().producerEpoch() != producerEpoch)) {
+                InvalidPidMappingException e = new InvalidPidMappingException(
+                        "Transactional records contained more than one producer ID");
+                // Kafka fails the whole request with it
+                for (int i = 0; i < pending.size(); i++) {
+                    pending.set(i, Future.succeededFuture(failed(pending.get(i) == null ? indexOf(appends, i)
+                            : pending.get(i).result().index(), Errors.INVALID_PRODUCER_ID_MAPPING, e)));
+                }
+                return respond(acks, response, targets, pending);
+            }
+            producerId = t.batch().producerId();
+            producerEpoch = t.batch().producerEpoch();
+            toVerify.put(t.tp(), t.owner()::hasOngoingTransaction);
+        }
+        boolean verifying = verifier != null && request.transactionalId() != null && !toVerify.isEmpty();
+        Future<Map<TopicPartition, Errors>> verified = verifying
+                ? verifier.verify(request.transactionalId(), producerId, producerEpoch, toVerify, ctx.apiVersion())
+                : Future.succeededFuture(Map.of());
+        // 2: this leader adds the partitions of a version-2 client's transaction (KIP-890 part 2)
+        short txnVersion = verifying && ctx.apiVersion() >= 12 ? (short) 2 : (short) 0;
+        for (Target t : appends) {
+            Future<PartitionProduceResponse> f = verified.compose(errors -> {
+                Errors e = errors.getOrDefault(t.tp(), Errors.NONE);
+                return e == Errors.NONE
+                        ? t.owner().append(t.records(), acks, request.timeoutMs(), AppendOrigin.CLIENT, txnVersion)
+                        : Future.<LogAppendResult>failedFuture(verificationError(e));
+            }).map(r -> {
+                t.meters().bytesIn().increment(r.sizeInBytes());
+                t.meters().recordsIn().increment(r.recordCount());
+                return succeeded(t.index(), r);
+            }).otherwise(x -> failed(t.index(), Errors.forException(x), x));
+            pending.set(t.slot(), f);
+        }
+        return respond(acks, response, targets, pending);
+    }
+
+    private static int indexOf(List<Target> appends, int slot) {
+        for (Target t : appends) {
+            if (t.slot() == slot) {
+                return t.index();
+            }
+        }
+        throw new IllegalStateException("no partition at slot " + slot);
+    }
+
+    /** The produce error of a partition whose transaction the coordinator did not confirm, with Kafka's message. */
+    private static ApiException verificationError(Errors e) {
+        return switch (e) {
+            case INVALID_TXN_STATE -> e.exception("Partition was not added to the transaction");
+            case NOT_ENOUGH_REPLICAS -> e.exception("Unable to verify the partition has been added to the transaction");
+            default -> e.exception();
+        };
+    }
+
+    /** Assembles the response once every partition's future is done, in request order. */
+    private Future<ProduceResponseData> respond(short acks, ProduceResponseData response,
+                                                List<TopicProduceResponse> targets,
+                                                List<Future<PartitionProduceResponse>> pending) {
         // futures complete on the owners' threads; the response is assembled once, in request order
         return Future.all(pending).transform(ar -> {
             for (int i = 0; i < pending.size(); i++) {

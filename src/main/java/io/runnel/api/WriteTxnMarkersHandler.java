@@ -29,8 +29,9 @@ import org.slf4j.LoggerFactory;
 /**
  * WriteTxnMarkers (v1-v2), sent by a transaction coordinator to the leaders of a transaction's partitions:
  * each partition gets a control batch with one COMMIT or ABORT record carrying the coordinator epoch, appended
- * by its leader as a coordinator's write (producer and coordinator epochs checked, INVALID_PRODUCER_EPOCH and
- * TRANSACTION_COORDINATOR_FENCED otherwise) with acks=all and {@code request.timeout.ms}, as Kafka appends
+ * by its leader as a coordinator's write (producer epoch checked by the marker's transaction version: above the
+ * producer's under version 2, not below it under 0-1; coordinator epoch not below the last; INVALID_PRODUCER_EPOCH
+ * and TRANSACTION_COORDINATOR_FENCED otherwise) with acks=all and {@code request.timeout.ms}, as Kafka appends
  * them. The answer comes once every partition's marker is replicated or failed, with Kafka's error per
  * partition (UNKNOWN_TOPIC_OR_PARTITION for a partition not hosted here, NOT_LEADER_OR_FOLLOWER on a
  * follower). A marker written to a {@code __consumer_offsets} partition then tells the group coordinator,
@@ -117,7 +118,9 @@ public final class WriteTxnMarkersHandler implements ApiHandler<WriteTxnMarkersR
         // a buffer per partition: the append assigns offsets in place
         RecordSet records = RecordSet.endTransactionMarker(0L, System.currentTimeMillis(), -1, marker.producerId(),
                 marker.producerEpoch(), commit, marker.coordinatorEpoch());
-        return owner.append(records, (short) -1, requestTimeoutMs, AppendOrigin.COORDINATOR)
+        // v2 carries the transaction version (KIP-1228; v1: 0), which says how the marker's epoch is checked
+        return owner.append(records, (short) -1, requestTimeoutMs, AppendOrigin.COORDINATOR,
+                        marker.transactionVersion())
                 .compose(appended -> {
                     if (!OffsetsTopic.NAME.equals(tp.topic())) {
                         return Future.succeededFuture(Errors.NONE);

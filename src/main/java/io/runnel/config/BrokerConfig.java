@@ -95,6 +95,7 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String OFFSETS_TOPIC_SEGMENT_BYTES = "offsets.topic.segment.bytes";
     public static final String OFFSETS_TOPIC_REPLICATION_FACTOR = "offsets.topic.replication.factor";
     public static final String OFFSETS_COMMIT_TIMEOUT_MS = "offsets.commit.timeout.ms";
+    public static final String REQUEST_TIMEOUT_MS = "request.timeout.ms";
     public static final String TRANSACTION_STATE_LOG_NUM_PARTITIONS = "transaction.state.log.num.partitions";
     public static final String TRANSACTION_STATE_LOG_REPLICATION_FACTOR = "transaction.state.log.replication.factor";
     public static final String TRANSACTION_STATE_LOG_MIN_ISR = "transaction.state.log.min.isr";
@@ -307,6 +308,11 @@ public final class BrokerConfig extends AbstractConfig {
                     "min.insync.replicas of __transaction_state (capped at its replication factor).")
             .define(TRANSACTION_STATE_LOG_SEGMENT_BYTES, Type.INT, 100 * 1024 * 1024, atLeast(1), HIGH,
                     "Segment size of __transaction_state.")
+            .define(REQUEST_TIMEOUT_MS, Type.INT, 30_000, atLeast(1), HIGH,
+                    "How long this broker waits for the answer to a request it sends another broker (transaction"
+                            + " markers, AddPartitionsToTxn from a partition leader) and how long a transaction"
+                            + " marker or a __transaction_state write waits for its in-sync replicas, as Kafka's"
+                            + " broker uses it.")
             .define(TRANSACTION_MAX_TIMEOUT_MS, Type.INT, 900_000, atLeast(1), HIGH,
                     "The largest transaction.timeout.ms a producer may ask for (InitProducerId gets"
                             + " INVALID_TRANSACTION_TIMEOUT above it).")

@@ -67,23 +67,10 @@ final class OffsetManager {
 
     Future<OffsetCommitResponseData> doCommit(OffsetCommitRequestData request, short version) {
         String groupId = request.groupId();
-        Errors error = store.precheck(groupId);
-        ClassicGroup group = groups.get(groupId);
-        boolean created = false;
-        if (error == Errors.NONE) {
-            if (group == null || group.is(GroupState.DEAD)) {
-                if (request.generationIdOrMemberEpoch() < 0) {
-                    // a simple consumer or the admin client: the group exists only to hold offsets
-                    group = new ClassicGroup(groupId, now());
-                    groups.put(groupId, group);
-                    created = true;
-                } else {
-                    error = version >= 9 ? Errors.GROUP_ID_NOT_FOUND : Errors.ILLEGAL_GENERATION;
-                }
-            } else {
-                error = validateOffsetCommit(group, request);
-            }
-        }
+        CommitTarget to = commitTarget(groupId, request.generationIdOrMemberEpoch(), request.memberId(),
+                request.groupInstanceId(), version >= 9 ? Errors.GROUP_ID_NOT_FOUND : Errors.ILLEGAL_GENERATION, true);
+        ClassicGroup group = to.group();
+        Errors error = to.error();
         OffsetCommitResponseData response = new OffsetCommitResponseData();
         Map<TopicPartition, CommittedOffset> valid = new LinkedHashMap<>();
         Map<TopicPartition, OffsetCommitResponsePartition> results = new HashMap<>();
@@ -96,17 +83,11 @@ final class OffsetManager {
             response.topics().add(rt);
             for (OffsetCommitRequestPartition p : topic.partitions()) {
                 TopicPartition tp = new TopicPartition(topic.name(), p.partitionIndex());
-                Errors partitionError = error;
                 String metadata = p.committedMetadata() == null ? "" : p.committedMetadata();
+                Errors partitionError = error == Errors.NONE ? partitionError(tp, metadata) : error;
                 if (partitionError == Errors.NONE) {
-                    if (!topicExists.test(tp)) {
-                        partitionError = Errors.UNKNOWN_TOPIC_OR_PARTITION;
-                    } else if (metadata.length() > config.offsetMetadataMaxBytes()) {
-                        partitionError = Errors.OFFSET_METADATA_TOO_LARGE;
-                    } else {
-                        valid.put(tp, new CommittedOffset(p.committedOffset(), p.committedLeaderEpoch(), metadata, now,
-                                expireTimestamp));
-                    }
+                    valid.put(tp, new CommittedOffset(p.committedOffset(), p.committedLeaderEpoch(), metadata, now,
+                            expireTimestamp));
                 }
                 OffsetCommitResponsePartition rp = new OffsetCommitResponsePartition()
                         .setPartitionIndex(p.partitionIndex()).setErrorCode(partitionError.code());
@@ -121,7 +102,7 @@ final class OffsetManager {
             }
         }
         if (valid.isEmpty()) {
-            if (created) {
+            if (to.created()) {
                 groups.remove(groupId);
             }
             return Future.succeededFuture(response);
@@ -169,22 +150,10 @@ final class OffsetManager {
      */
     Future<TxnOffsetCommitResponseData> doTxnCommit(TxnOffsetCommitRequestData request) {
         String groupId = request.groupId();
-        Errors error = store.precheck(groupId);
-        ClassicGroup group = groups.get(groupId);
-        boolean created = false;
-        if (error == Errors.NONE) {
-            if (group == null || group.is(GroupState.DEAD)) {
-                if (request.generationIdOrMemberEpoch() < 0) {
-                    group = new ClassicGroup(groupId, now());
-                    groups.put(groupId, group);
-                    created = true;
-                } else {
-                    error = Errors.ILLEGAL_GENERATION;
-                }
-            } else {
-                error = validateTxnOffsetCommit(group, request);
-            }
-        }
+        CommitTarget to = commitTarget(groupId, request.generationIdOrMemberEpoch(), request.memberId(),
+                request.groupInstanceId(), Errors.ILLEGAL_GENERATION, false);
+        ClassicGroup group = to.group();
+        Errors error = to.error();
         TxnOffsetCommitResponseData response = new TxnOffsetCommitResponseData();
         Map<TopicPartition, CommittedOffset> valid = new LinkedHashMap<>();
         Map<TopicPartition, TxnOffsetCommitResponsePartition> results = new HashMap<>();
@@ -194,17 +163,11 @@ final class OffsetManager {
             response.topics().add(rt);
             for (TxnOffsetCommitRequestPartition p : topic.partitions()) {
                 TopicPartition tp = new TopicPartition(topic.name(), p.partitionIndex());
-                Errors partitionError = error;
                 String metadata = p.committedMetadata() == null ? "" : p.committedMetadata();
+                Errors partitionError = error == Errors.NONE ? partitionError(tp, metadata) : error;
                 if (partitionError == Errors.NONE) {
-                    if (!topicExists.test(tp)) {
-                        partitionError = Errors.UNKNOWN_TOPIC_OR_PARTITION;
-                    } else if (metadata.length() > config.offsetMetadataMaxBytes()) {
-                        partitionError = Errors.OFFSET_METADATA_TOO_LARGE;
-                    } else {
-                        valid.put(tp, new CommittedOffset(p.committedOffset(), p.committedLeaderEpoch(), metadata, now,
-                                -1L));
-                    }
+                    valid.put(tp, new CommittedOffset(p.committedOffset(), p.committedLeaderEpoch(), metadata, now,
+                            -1L));
                 }
                 TxnOffsetCommitResponsePartition rp = new TxnOffsetCommitResponsePartition()
                         .setPartitionIndex(p.partitionIndex()).setErrorCode(partitionError.code());
@@ -213,7 +176,7 @@ final class OffsetManager {
             }
         }
         if (valid.isEmpty()) {
-            if (created) {
+            if (to.created()) {
                 groups.remove(groupId);
             }
             return Future.succeededFuture(response);
@@ -257,44 +220,70 @@ final class OffsetManager {
         return result;
     }
 
-    private Errors validateTxnOffsetCommit(ClassicGroup group, TxnOffsetCommitRequestData request) {
-        int generation = request.generationIdOrMemberEpoch();
-        String memberId = request.memberId() == null ? "" : request.memberId();
-        if (generation < 0 && group.is(GroupState.EMPTY)) {
-            return Errors.NONE;
+    /** The group a commit goes to; {@code created} when the commit made it; the error refusing the whole commit. */
+    private record CommitTarget(ClassicGroup group, boolean created, Errors error) {
+    }
+
+    /**
+     * The group a commit goes to: an existing one that accepts it ({@link #validateCommit}), or, for a commit with no
+     * generation (a simple consumer, the admin client, a transactional producer without a member), a new group that
+     * exists only to hold offsets; {@code unknownGroup} answers a generation given for a group that does not exist.
+     */
+    private CommitTarget commitTarget(String groupId, int generation, String memberId, String groupInstanceId,
+                                      Errors unknownGroup, boolean enforceState) {
+        Errors error = store.precheck(groupId);
+        ClassicGroup group = groups.get(groupId);
+        if (error != Errors.NONE) {
+            return new CommitTarget(group, false, error);
         }
-        if (generation >= 0 || !memberId.isEmpty() || request.groupInstanceId() != null) {
-            Errors invalid = GroupStore.validateMember(group, memberId, request.groupInstanceId());
-            if (invalid != Errors.NONE) {
-                return invalid;
-            }
-            if (generation != group.generationId) {
-                return Errors.ILLEGAL_GENERATION;
-            }
+        if (group != null && !group.is(GroupState.DEAD)) {
+            return new CommitTarget(group, false,
+                    validateCommit(group, generation, memberId, groupInstanceId, enforceState));
         }
-        // unlike OffsetCommit: v0-v2 carry no member, and the group's state is not enforced
+        if (generation >= 0) {
+            return new CommitTarget(group, false, unknownGroup);
+        }
+        ClassicGroup created = new ClassicGroup(groupId, now());
+        groups.put(groupId, created);
+        return new CommitTarget(created, true, Errors.NONE);
+    }
+
+    /** The error of one partition of a commit its group accepts: its topic must exist and its metadata fit. */
+    private Errors partitionError(TopicPartition tp, String metadata) {
+        if (!topicExists.test(tp)) {
+            return Errors.UNKNOWN_TOPIC_OR_PARTITION;
+        }
+        if (metadata.length() > config.offsetMetadataMaxBytes()) {
+            return Errors.OFFSET_METADATA_TOO_LARGE;
+        }
         return Errors.NONE;
     }
 
-    private Errors validateOffsetCommit(ClassicGroup group, OffsetCommitRequestData request) {
-        int generation = request.generationIdOrMemberEpoch();
-        String memberId = request.memberId() == null ? "" : request.memberId();
+    /**
+     * The group checks of a commit into an existing group, as Kafka's: member and generation when the request names
+     * a member or a generation. {@code enforceState} is OffsetCommit's: member-less offsets only while the group is
+     * Empty, none while it completes a rebalance; TxnOffsetCommit enforces no state (v0-v2 carry no member, and a
+     * transaction may span a rebalance).
+     */
+    private static Errors validateCommit(ClassicGroup group, int generation, String memberId, String groupInstanceId,
+                                         boolean enforceState) {
+        String member = memberId == null ? "" : memberId;
         if (generation < 0 && group.is(GroupState.EMPTY)) {
             return Errors.NONE;
         }
-        if (generation >= 0 || !memberId.isEmpty() || request.groupInstanceId() != null) {
-            Errors invalid = GroupStore.validateMember(group, memberId, request.groupInstanceId());
+        if (generation >= 0 || !member.isEmpty() || groupInstanceId != null) {
+            Errors invalid = GroupStore.validateMember(group, member, groupInstanceId);
             if (invalid != Errors.NONE) {
                 return invalid;
             }
             if (generation != group.generationId) {
                 return Errors.ILLEGAL_GENERATION;
             }
-        } else if (!group.is(GroupState.EMPTY)) {
+        } else if (enforceState && !group.is(GroupState.EMPTY)) {
             // offsets without member id and generation are only accepted while nobody consumes
             return Errors.UNKNOWN_MEMBER_ID;
         }
-        if (group.is(GroupState.COMPLETING_REBALANCE)) {
+        if (enforceState && group.is(GroupState.COMPLETING_REBALANCE)) {
             return Errors.REBALANCE_IN_PROGRESS;
         }
         return Errors.NONE;

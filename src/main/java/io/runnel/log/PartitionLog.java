@@ -232,6 +232,17 @@ public final class PartitionLog implements Closeable {
      * a client's transactional batch opens a transaction and a plain one during it is InvalidTxnStateException.
      */
     public LogAppendResult appendAsLeader(RecordSet records, int leaderEpoch, AppendOrigin origin) {
+        return appendAsLeader(records, leaderEpoch, origin, (short) 0);
+    }
+
+    /**
+     * As {@link #appendAsLeader(RecordSet, int, AppendOrigin)} at {@code transactionVersion}: a coordinator's
+     * marker under version 2 must be above the producer's epoch (the coordinator bumped it for the marker), unless
+     * it repeats one already written; a client's batch with 2 was added to its transaction by this leader (KIP-890
+     * part 2), so the transaction it opens must start at sequence 0 (OutOfOrderSequenceException).
+     */
+    public LogAppendResult appendAsLeader(RecordSet records, int leaderEpoch, AppendOrigin origin,
+                                          short transactionVersion) {
         checkWritable();
         LogConfig cfg = config;
         long now = time.milliseconds();
@@ -259,7 +270,7 @@ public final class PartitionLog implements Closeable {
                     }
                 }
                 long ts = cfg.logAppendTime() ? now : info.maxTimestamp();
-                producerAppend.append(batch, offset, last, ts, origin);
+                producerAppend.append(batch, offset, last, ts, origin, transactionVersion);
             }
             offset = last + 1;
         }
@@ -466,6 +477,15 @@ public final class PartitionLog implements Closeable {
     /** A producer's state as DescribeProducers shows it. */
     public record ProducerStateView(long producerId, short producerEpoch, int lastSequence, long lastTimestamp,
                                     int coordinatorEpoch, long currentTxnStartOffset) {
+    }
+
+    /**
+     * Whether the producer has a transaction open here at {@code epoch} (Kafka's UnifiedLog.hasOngoingTransaction):
+     * then its next transactional batch needs no check with the transaction coordinator. Owner only.
+     */
+    public boolean hasOngoingTransaction(long producerId, short epoch) {
+        ProducerStateManager.ProducerEntry e = producerState.entry(producerId);
+        return e != null && e.currentTxnFirstOffset >= 0 && e.epoch == epoch;
     }
 
     /** The producers this partition knows (DescribeProducers). Owner only. */

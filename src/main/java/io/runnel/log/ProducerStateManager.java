@@ -43,9 +43,12 @@ import org.slf4j.LoggerFactory;
  * <p>Transactions: a transactional data batch of a producer with no open transaction opens one at its first
  * offset; a non-transactional batch while one is open is {@link InvalidTxnStateException}. A COMMIT or ABORT
  * marker (a control batch written by the transaction coordinator through the leader) closes it: its epoch
- * must not be below the producer's ({@link InvalidProducerEpochException}) and it moves the producer to the
- * marker's epoch (an epoch bump); its coordinator epoch must not be below the last one seen
- * ({@link TransactionCoordinatorFencedException}). A closed transaction stays "unreplicated" until the high
+ * must not be below the producer's, and under transaction version 2 (which bumps the epoch at every end) must be
+ * above it unless the marker repeats one already written ({@link InvalidProducerEpochException}); it moves the
+ * producer to the marker's epoch (an epoch bump, which forgets the old epoch's batches: the new epoch starts at
+ * sequence 0, and a late batch of the old one is {@link InvalidProducerEpochException}); its coordinator epoch
+ * must not be below the last one seen ({@link TransactionCoordinatorFencedException}). A version-2 transaction's
+ * first batch must have sequence 0 when the producer has no batch here. A closed transaction stays "unreplicated" until the high
  * watermark passes its marker; the first unstable offset is the first offset of the oldest open or
  * unreplicated transaction, and the last stable offset is that bounded by the high watermark. Every aborted
  * transaction is handed to the transaction index of the segment holding its marker, with the last stable
@@ -203,11 +206,21 @@ final class ProducerStateManager {
             append(batch, firstOffset, lastOffset, timestamp, validate ? AppendOrigin.CLIENT : AppendOrigin.REPLICATION);
         }
 
+        /** As {@link #append(LogBatch, long, long, long, AppendOrigin, short)} at transaction version 0. */
+        void append(LogBatch batch, long firstOffset, long lastOffset, long timestamp, AppendOrigin origin) {
+            append(batch, firstOffset, lastOffset, timestamp, origin, (short) 0);
+        }
+
         /**
          * Checks (per {@code origin}) and records a batch given offsets [firstOffset, lastOffset]: a data batch,
-         * or a control batch whose marker closes the producer's transaction.
+         * or a control batch whose marker closes the producer's transaction. {@code transactionVersion}: for a
+         * marker, the version WriteTxnMarkers carried (2: the coordinator bumped the epoch for it, so it must be
+         * above the producer's; 0-1: at least the producer's); for a client's batch, 2 when the leader added its
+         * partition to the transaction for a version-2 client (a transaction it opens then starts at sequence 0
+         * even for a producer unknown here).
          */
-        void append(LogBatch batch, long firstOffset, long lastOffset, long timestamp, AppendOrigin origin) {
+        void append(LogBatch batch, long firstOffset, long lastOffset, long timestamp, AppendOrigin origin,
+                    short transactionVersion) {
             long pid = batch.producerId();
             ProducerEntry e = entryFor(pid);
             short epoch = batch.producerEpoch();
@@ -217,7 +230,7 @@ final class ProducerStateManager {
                     // emptied by the cleaner (its transaction is gone too), or not a transaction marker
                     return;
                 }
-                checkEpoch(e, epoch, firstOffset, origin);
+                checkMarkerEpoch(e, epoch, firstOffset, origin, transactionVersion);
                 if (e.coordinatorEpoch > marker.coordinatorEpoch()) {
                     String msg = "Invalid coordinator epoch for producer " + pid + " at offset " + firstOffset + ": "
                             + marker.coordinatorEpoch() + " (zombie), " + e.coordinatorEpoch + " (current)";
@@ -238,6 +251,15 @@ final class ProducerStateManager {
             int firstSeq = batch.baseSequence();
             checkEpoch(e, epoch, firstOffset, origin);
             if (origin == AppendOrigin.CLIENT) {
+                if (transactionVersion >= 2 && batch.isTransactional() && e.currentTxnFirstOffset < 0
+                        && firstSeq != 0 && e.batches.isEmpty()) {
+                    // Kafka's check of a version-2 transaction's first batch (its VerificationStateEntry): without
+                    // it a producer unknown here would be taken at any sequence, so a later batch whose earlier one
+                    // failed its add would be written first, and the earlier one's retry refused for good
+                    throw new OutOfOrderSequenceException("Invalid sequence number for producer " + pid
+                            + " at offset " + firstOffset + ": " + firstSeq + " (incoming seq. number). Expected"
+                            + " sequence 0 for a transaction-version-2 producer with no state in this partition");
+                }
                 checkSequence(e, epoch, firstSeq, firstOffset);
             }
             e.addBatch(epoch, new BatchMetadata(firstSeq, batch.lastSequence(), firstOffset, lastOffset, timestamp));
@@ -262,6 +284,33 @@ final class ProducerStateManager {
             } else {
                 throw new InvalidProducerEpochException(msg);
             }
+        }
+    }
+
+    /**
+     * Kafka 4.4's check of a marker's producer epoch: under transaction version 2 the coordinator bumps the epoch
+     * before writing the markers, so a marker must be above the producer's epoch (one at it is a late or repeated
+     * marker that would end the next transaction), except a repeat of a marker already written (no transaction
+     * open, or the epoch at its maximum); under 0-1 markers carry the transaction's epoch and only one below it is
+     * refused. Replicated markers are warned about only.
+     */
+    private static void checkMarkerEpoch(ProducerEntry e, short epoch, long offset, AppendOrigin origin,
+                                         short transactionVersion) {
+        boolean tv2 = transactionVersion >= 2;
+        if (tv2 ? epoch > e.epoch : epoch >= e.epoch) {
+            return;
+        }
+        if (tv2 && epoch == e.epoch && (e.currentTxnFirstOffset < 0 || epoch == Short.MAX_VALUE)) {
+            LOG.info("Repeated transaction marker of producer {} at epoch {}: its transaction has already ended",
+                    e.producerId, epoch);
+            return;
+        }
+        String msg = "Epoch of producer " + e.producerId + " at offset " + offset + " is " + epoch + ", which is "
+                + (tv2 ? "<=" : "<") + " the last seen epoch " + e.epoch + " (TV" + transactionVersion + ")";
+        if (origin == AppendOrigin.REPLICATION) {
+            LOG.warn("{}", msg);
+        } else {
+            throw new InvalidProducerEpochException(msg);
         }
     }
 

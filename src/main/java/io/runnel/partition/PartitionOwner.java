@@ -476,6 +476,16 @@ public final class PartitionOwner {
      * sequence checked.
      */
     public Future<LogAppendResult> append(RecordSet records, short acks, long timeoutMs, AppendOrigin origin) {
+        return append(records, acks, timeoutMs, origin, (short) 0);
+    }
+
+    /**
+     * As {@link #append(RecordSet, short, long, AppendOrigin)} at {@code transactionVersion} (see
+     * {@link PartitionLog#appendAsLeader(RecordSet, int, AppendOrigin, short)}): that of a WriteTxnMarkers marker,
+     * or 2 for a client's batch whose partition this leader added to its transaction.
+     */
+    public Future<LogAppendResult> append(RecordSet records, short acks, long timeoutMs, AppendOrigin origin,
+                                          short transactionVersion) {
         Promise<LogAppendResult> promise = Promise.promise();
         context.runOnContext(v -> {
             try {
@@ -497,7 +507,7 @@ public final class PartitionOwner {
                             + ", of which " + inSyncReplicaCount() + " caught up within replica.lag.time.max.ms)"
                             + " are fewer than min.insync.replicas=" + minInsyncReplicas);
                 }
-                LogAppendResult result = log.appendAsLeader(records, leaderEpoch, origin);
+                LogAppendResult result = log.appendAsLeader(records, leaderEpoch, origin, transactionVersion);
                 if (!log.flushDue()) {
                     // queued now, so it runs after this task and before anything its answer sets off; a due
                     // flush (the group commit below) covers the rolled segments itself
@@ -746,6 +756,11 @@ public final class PartitionOwner {
     /** The producers of this partition with their open transactions (DescribeProducers); completes on the owner. */
     public Future<List<PartitionLog.ProducerStateView>> activeProducers() {
         return submit(log::activeProducers);
+    }
+
+    /** Whether the producer has a transaction open in this partition at {@code epoch}; any thread. */
+    public Future<Boolean> hasOngoingTransaction(long producerId, short epoch) {
+        return submit(() -> log.hasOngoingTransaction(producerId, epoch));
     }
 
     /** Reads up to the log end, for a follower's fetch; any thread. */

@@ -5,6 +5,8 @@ import io.runnel.config.BrokerConfig;
 /**
  * The transaction coordinator's settings, Kafka's keys and defaults.
  *
+ * @param appendTimeoutMs          how long a write to {@code __transaction_state} waits for its in-sync replicas
+ *                                 ({@code request.timeout.ms}, as Kafka's coordinator)
  * @param serverTransactionVersion the finalized {@code transaction.version} (2: KIP-890 part 2, as a new Kafka 4.4
  *                                 cluster has it); transactions the coordinator aborts on its own use it
  */
@@ -12,15 +14,13 @@ public record TransactionConfig(int numPartitions, int maxTimeoutMs, long transa
                                 long abortTimedOutIntervalMs, long removeExpiredIntervalMs, long appendTimeoutMs,
                                 short serverTransactionVersion) {
 
-    /** Kafka's request.timeout.ms default, which its coordinator waits for a write to __transaction_state. */
-    public static final long APPEND_TIMEOUT_MS = 30_000;
-
     public static TransactionConfig from(BrokerConfig config, short serverTransactionVersion) {
         return new TransactionConfig(config.getInt(BrokerConfig.TRANSACTION_STATE_LOG_NUM_PARTITIONS),
                 config.getInt(BrokerConfig.TRANSACTION_MAX_TIMEOUT_MS),
                 config.getInt(BrokerConfig.TRANSACTIONAL_ID_EXPIRATION_MS),
                 config.getInt(BrokerConfig.TRANSACTION_ABORT_TIMED_OUT_CLEANUP_INTERVAL_MS),
-                config.getInt(BrokerConfig.TRANSACTION_REMOVE_EXPIRED_CLEANUP_INTERVAL_MS), APPEND_TIMEOUT_MS,
+                config.getInt(BrokerConfig.TRANSACTION_REMOVE_EXPIRED_CLEANUP_INTERVAL_MS),
+                config.getInt(BrokerConfig.REQUEST_TIMEOUT_MS),
                 serverTransactionVersion);
     }
 }

@@ -70,6 +70,16 @@ class WriteTxnMarkersHandlerTest {
         return await(handler.handle(fx.ctx(ApiKeys.WRITE_TXN_MARKERS, 1), req));
     }
 
+    /** A v2 request, which carries the marker's transaction version (KIP-1228). */
+    private WriteTxnMarkersResponseData writeV2(boolean commit, short epoch, byte transactionVersion, String topic) {
+        WritableTxnMarker m = new WritableTxnMarker().setProducerId(PID).setProducerEpoch(epoch)
+                .setTransactionResult(commit).setCoordinatorEpoch(1).setTransactionVersion(transactionVersion);
+        m.topics().add(new WritableTxnMarkerTopic().setName(topic).setPartitionIndexes(List.of(0)));
+        WriteTxnMarkersRequestData req = new WriteTxnMarkersRequestData();
+        req.markers().add(m);
+        return await(handler.handle(fx.ctx(ApiKeys.WRITE_TXN_MARKERS, 2), req));
+    }
+
     private static Errors error(WriteTxnMarkersResponseData resp, int partition) {
         return Errors.forCode(resp.markers().get(0).topics().get(0).partitions().stream()
                 .filter(p -> p.partitionIndex() == partition).findFirst().orElseThrow().errorCode());
@@ -111,5 +121,25 @@ class WriteTxnMarkersHandlerTest {
         assertThat(error(write(false, (short) 0, Topic.GROUP_METADATA_TOPIC_NAME, 0), 0))
                 .isEqualTo(Errors.UNKNOWN_SERVER_ERROR);
         assertThat(hookCalls).hasSize(2).last().isEqualTo("0:" + PID + ":false:2");
+    }
+
+    @Test
+    void markerEpochIsCheckedByTheTransactionVersionTheRequestCarries() {
+        PartitionOwner owner = hosted("data");
+        await(owner.append(RecordSet.builder().transactional(PID, (short) 4, 0)
+                .add(LogBatch.NO_TIMESTAMP, "k".getBytes(), "v".getBytes()).build(), (short) -1));
+
+        // version 2: the coordinator bumped the epoch for its markers, so one at the data's epoch is refused
+        assertThat(error(writeV2(true, (short) 4, (byte) 2, "data"), 0)).isEqualTo(Errors.INVALID_PRODUCER_EPOCH);
+        assertThat(owner.lastStableOffset()).isZero();
+        assertThat(error(writeV2(true, (short) 5, (byte) 2, "data"), 0)).isEqualTo(Errors.NONE);
+        assertThat(owner.log().logEndOffset()).isEqualTo(2);
+
+        // version 0-1 (and every v1 request): a marker at the transaction's own epoch
+        await(owner.append(RecordSet.builder().transactional(PID, (short) 5, 0)
+                .add(LogBatch.NO_TIMESTAMP, "k".getBytes(), "v".getBytes()).build(), (short) -1));
+        assertThat(error(writeV2(false, (short) 5, (byte) 1, "data"), 0)).isEqualTo(Errors.NONE);
+        assertThat(owner.log().logEndOffset()).isEqualTo(4);
+        assertThat(owner.lastStableOffset()).isEqualTo(4);
     }
 }

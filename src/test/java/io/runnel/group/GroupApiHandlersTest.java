@@ -1,5 +1,6 @@
 package io.runnel.group;
 
+import static io.runnel.group.GroupFixture.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 
@@ -18,8 +19,6 @@ import io.runnel.api.OffsetDeleteHandler;
 import io.runnel.api.OffsetFetchHandler;
 import io.runnel.api.SyncGroupHandler;
 import io.runnel.protocol.RequestContext;
-import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.core.net.SocketAddress;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.message.DeleteGroupsRequestData;
@@ -52,11 +51,9 @@ import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.protocol.Errors;
 import org.apache.kafka.common.protocol.MessageUtil;
 import org.apache.kafka.common.requests.RequestHeader;
-import org.apache.kafka.common.utils.Time;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Drives the group handlers at every served version and checks each response encodes at that version. */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
@@ -64,34 +61,12 @@ class GroupApiHandlersTest {
 
     private static final Node NODE = new Node(7, "127.0.0.1", 19092);
 
-    private Vertx vertx;
-    private GroupCoordinator coordinator;
-
-    @BeforeEach
-    void setUp() {
-        vertx = Vertx.vertx();
-        coordinator = new GroupCoordinator(vertx, new GroupConfig(0, 100, 30_000, 100, 600_000L, 600_000L, 3, 4096),
-                new InMemoryOffsetsLog(), tp -> tp.topic().equals("t1"), Time.SYSTEM);
-        await(coordinator.start());
-    }
-
-    @AfterEach
-    void tearDown() {
-        await(coordinator.close());
-        await(vertx.close());
-    }
-
-    private static <T> T await(Future<T> f) {
-        try {
-            return f.toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
-    }
+    @RegisterExtension
+    final GroupFixture fx = new GroupFixture(GroupFixture.HANDLER_CONFIG, tp -> tp.topic().equals("t1"));
 
     private RequestContext ctx(ApiKeys api, short version) {
         return new RequestContext(new RequestHeader(api, version, "client", 1),
-                SocketAddress.inetSocketAddress(40000, "127.0.0.1"), vertx.getOrCreateContext(), NODE, "conn-1");
+                SocketAddress.inetSocketAddress(40000, "127.0.0.1"), fx.vertx.getOrCreateContext(), NODE, "conn-1");
     }
 
     @SuppressWarnings("unchecked")
@@ -111,11 +86,11 @@ class GroupApiHandlersTest {
 
     @Test
     void fullGroupLifecycleAtEveryJoinGroupVersion() {
-        JoinGroupHandler join = new JoinGroupHandler(coordinator);
-        SyncGroupHandler sync = new SyncGroupHandler(coordinator);
-        HeartbeatHandler heartbeat = new HeartbeatHandler(coordinator);
-        LeaveGroupHandler leave = new LeaveGroupHandler(coordinator);
-        OffsetCommitHandler commit = new OffsetCommitHandler(coordinator);
+        JoinGroupHandler join = new JoinGroupHandler(fx.coordinator);
+        SyncGroupHandler sync = new SyncGroupHandler(fx.coordinator);
+        HeartbeatHandler heartbeat = new HeartbeatHandler(fx.coordinator);
+        LeaveGroupHandler leave = new LeaveGroupHandler(fx.coordinator);
+        OffsetCommitHandler commit = new OffsetCommitHandler(fx.coordinator);
         for (short v = join.minVersion(); v <= join.maxVersion(); v++) {
             String group = "g" + v;
             JoinGroupResponseData joined = call(join, v, joinRequest(group, ""));
@@ -160,7 +135,7 @@ class GroupApiHandlersTest {
 
     @Test
     void legacyLeaveGroupReportsTheMemberErrorAtTopLevel() {
-        LeaveGroupHandler leave = new LeaveGroupHandler(coordinator);
+        LeaveGroupHandler leave = new LeaveGroupHandler(fx.coordinator);
         LeaveGroupResponseData r = call(leave, (short) 1, new LeaveGroupRequestData().setGroupId("nope")
                 .setMemberId("m"));
         assertThat(r.errorCode()).isEqualTo(Errors.UNKNOWN_MEMBER_ID.code());
@@ -168,11 +143,11 @@ class GroupApiHandlersTest {
 
     @Test
     void offsetFetchAnswersInTheFormOfEachVersion() {
-        OffsetCommitHandler commit = new OffsetCommitHandler(coordinator);
+        OffsetCommitHandler commit = new OffsetCommitHandler(fx.coordinator);
         call(commit, (short) 2, new OffsetCommitRequestData().setGroupId("simple").setGenerationIdOrMemberEpoch(-1)
                 .setTopics(List.of(new OffsetCommitRequestTopic().setName("t1").setPartitions(List.of(
                         new OffsetCommitRequestPartition().setPartitionIndex(1).setCommittedOffset(77))))));
-        OffsetFetchHandler fetch = new OffsetFetchHandler(coordinator);
+        OffsetFetchHandler fetch = new OffsetFetchHandler(fx.coordinator);
         for (short v = fetch.minVersion(); v <= fetch.maxVersion(); v++) {
             OffsetFetchRequestData request = new OffsetFetchRequestData();
             if (v >= 8) {
@@ -200,11 +175,11 @@ class GroupApiHandlersTest {
 
     @Test
     void adminApisEncodeAtEveryVersion() {
-        OffsetCommitHandler commit = new OffsetCommitHandler(coordinator);
+        OffsetCommitHandler commit = new OffsetCommitHandler(fx.coordinator);
         call(commit, (short) 9, new OffsetCommitRequestData().setGroupId("simple").setGenerationIdOrMemberEpoch(-1)
                 .setTopics(List.of(new OffsetCommitRequestTopic().setName("t1").setPartitions(List.of(
                         new OffsetCommitRequestPartition().setPartitionIndex(0).setCommittedOffset(1))))));
-        DescribeGroupsHandler describe = new DescribeGroupsHandler(coordinator);
+        DescribeGroupsHandler describe = new DescribeGroupsHandler(fx.coordinator);
         for (short v = describe.minVersion(); v <= describe.maxVersion(); v++) {
             DescribeGroupsResponseData r = call(describe, v, new DescribeGroupsRequestData()
                     .setGroups(List.of("simple", "missing")).setIncludeAuthorizedOperations(v >= 3));
@@ -212,7 +187,7 @@ class GroupApiHandlersTest {
             assertThat(r.groups().get(1).errorCode())
                     .isEqualTo(v >= 6 ? Errors.GROUP_ID_NOT_FOUND.code() : Errors.NONE.code());
         }
-        ListGroupsHandler list = new ListGroupsHandler(coordinator);
+        ListGroupsHandler list = new ListGroupsHandler(fx.coordinator);
         for (short v = list.minVersion(); v <= list.maxVersion(); v++) {
             ListGroupsResponseData r = call(list, v, new ListGroupsRequestData());
             assertThat(r.groups()).extracting(g -> g.groupId()).containsExactly("simple");
@@ -223,8 +198,8 @@ class GroupApiHandlersTest {
         ListGroupsResponseData consumerType = call(list, (short) 5, new ListGroupsRequestData()
                 .setTypesFilter(List.of("consumer")));
         assertThat(consumerType.groups()).isEmpty();
-        call(new OffsetDeleteHandler(coordinator), (short) 0, new OffsetDeleteRequestData().setGroupId("simple"));
-        DeleteGroupsHandler delete = new DeleteGroupsHandler(coordinator);
+        call(new OffsetDeleteHandler(fx.coordinator), (short) 0, new OffsetDeleteRequestData().setGroupId("simple"));
+        DeleteGroupsHandler delete = new DeleteGroupsHandler(fx.coordinator);
         for (short v = delete.minVersion(); v <= delete.maxVersion(); v++) {
             call(delete, v, new DeleteGroupsRequestData().setGroupsNames(List.of("simple")));
         }

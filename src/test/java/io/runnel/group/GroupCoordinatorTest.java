@@ -1,5 +1,7 @@
 package io.runnel.group;
 
+import static io.runnel.group.GroupFixture.await;
+import static io.runnel.group.GroupFixture.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.ByteBuffer;
@@ -9,10 +11,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import org.apache.kafka.clients.consumer.ConsumerPartitionAssignor.Subscription;
 import org.apache.kafka.clients.consumer.internals.ConsumerProtocol;
 import org.apache.kafka.common.message.DescribeGroupsResponseData.DescribedGroup;
@@ -40,11 +40,9 @@ import org.apache.kafka.common.message.SyncGroupRequestData;
 import org.apache.kafka.common.message.SyncGroupRequestData.SyncGroupRequestAssignment;
 import org.apache.kafka.common.message.SyncGroupResponseData;
 import org.apache.kafka.common.protocol.Errors;
-import org.apache.kafka.common.utils.Time;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Timeout(value = 15, unit = TimeUnit.SECONDS)
 class GroupCoordinatorTest {
@@ -55,46 +53,9 @@ class GroupCoordinatorTest {
     private static final int REBALANCE_MS = 1000;
     private static final Set<String> TOPICS = Set.of("t1", "t2");
 
-    private Vertx vertx;
-    private InMemoryOffsetsLog log;
-    private GroupCoordinator coordinator;
-    private GroupConfig config = new GroupConfig(300, 100, 30_000, 10, 7L * 24 * 3600 * 1000, 600_000L, 4, 64);
-
-    @BeforeEach
-    void setUp() {
-        vertx = Vertx.vertx();
-        log = new InMemoryOffsetsLog();
-        coordinator = startCoordinator(config);
-    }
-
-    @AfterEach
-    void tearDown() {
-        await(coordinator.close());
-        await(vertx.close());
-    }
-
-    private GroupCoordinator startCoordinator(GroupConfig c) {
-        GroupCoordinator gc = new GroupCoordinator(vertx, c, log,
-                tp -> TOPICS.contains(tp.topic()) && tp.partition() < 3, Time.SYSTEM);
-        await(gc.start());
-        return gc;
-    }
-
-    private static <T> T await(Future<T> f) {
-        try {
-            return f.toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
-    }
-
-    private static void eventually(Supplier<Boolean> condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!condition.get()) {
-            assertThat(System.nanoTime()).as("condition not met in time").isLessThan(deadline);
-            Thread.sleep(20);
-        }
-    }
+    private final GroupConfig config = new GroupConfig(300, 100, 30_000, 10, 7L * 24 * 3600 * 1000, 600_000L, 4, 64);
+    @RegisterExtension
+    final GroupFixture fx = new GroupFixture(config, tp -> TOPICS.contains(tp.topic()) && tp.partition() < 3);
 
     private static byte[] subscription(String... topics) {
         ByteBuffer buf = ConsumerProtocol.serializeSubscription(new Subscription(List.of(topics)));
@@ -112,7 +73,7 @@ class GroupCoordinatorTest {
     }
 
     private Future<JoinGroupResponseData> join(JoinGroupRequestData request) {
-        return coordinator.joinGroup(request, V, "client", "/127.0.0.1");
+        return fx.coordinator.joinGroup(request, V, "client", "/127.0.0.1");
     }
 
     /** The two-step dynamic join of v4+: MEMBER_ID_REQUIRED, then the parked join with the given id. */
@@ -130,16 +91,16 @@ class GroupCoordinatorTest {
             request.assignments().add(new SyncGroupRequestAssignment().setMemberId(m)
                     .setAssignment(("assignment-" + m).getBytes(StandardCharsets.UTF_8)));
         }
-        return coordinator.syncGroup(request);
+        return fx.coordinator.syncGroup(request);
     }
 
     private Errors heartbeat(String memberId, String instanceId, int generation) {
-        return Errors.forCode(await(coordinator.heartbeat(new HeartbeatRequestData().setGroupId(GROUP)
+        return Errors.forCode(await(fx.coordinator.heartbeat(new HeartbeatRequestData().setGroupId(GROUP)
                 .setMemberId(memberId).setGroupInstanceId(instanceId).setGenerationId(generation))).errorCode());
     }
 
     private DescribedGroup describe(short version) {
-        return await(coordinator.describeGroups(List.of(GROUP), version)).get(0);
+        return await(fx.coordinator.describeGroups(List.of(GROUP), version)).get(0);
     }
 
     /** Forms a stable group of dynamic members; returns their join responses, leader first. */
@@ -169,7 +130,7 @@ class GroupCoordinatorTest {
         request.topics().add(new OffsetCommitRequestTopic().setName(topic).setPartitions(List.of(
                 new OffsetCommitRequestPartition().setPartitionIndex(partition).setCommittedOffset(offset)
                         .setCommittedLeaderEpoch(4).setCommittedMetadata(metadata))));
-        return await(coordinator.commitOffsets(request, V));
+        return await(fx.coordinator.commitOffsets(request, V));
     }
 
     private static Errors commitError(OffsetCommitResponseData r) {
@@ -177,7 +138,7 @@ class GroupCoordinatorTest {
     }
 
     private OffsetFetchResponsePartitions fetch(String topic, int partition) {
-        OffsetFetchResponseGroup g = await(coordinator.fetchOffsets(GROUP, List.of(new OffsetFetchRequestTopics()
+        OffsetFetchResponseGroup g = await(fx.coordinator.fetchOffsets(GROUP, List.of(new OffsetFetchRequestTopics()
                 .setName(topic).setPartitionIndexes(List.of(partition))), false));
         assertThat(g.errorCode()).isEqualTo(Errors.NONE.code());
         return g.topics().get(0).partitions().get(0);
@@ -282,7 +243,7 @@ class GroupCoordinatorTest {
         List<JoinGroupResponseData> members = stableGroup(2, "t1");
         String a = members.get(0).memberId();
         String b = members.get(1).memberId();
-        LeaveGroupResponseData leave = await(coordinator.leaveGroup(GROUP, List.of(
+        LeaveGroupResponseData leave = await(fx.coordinator.leaveGroup(GROUP, List.of(
                 new MemberIdentity().setMemberId(b), new MemberIdentity().setMemberId("nobody"))));
         assertThat(leave.errorCode()).isZero();
         assertThat(leave.members()).extracting(m -> Errors.forCode(m.errorCode()))
@@ -291,11 +252,11 @@ class GroupCoordinatorTest {
         JoinGroupResponseData ra = await(join(joinRequest(a, null, "t1")));
         assertThat(ra.generationId()).isEqualTo(2);
         assertThat(ra.members()).hasSize(1);
-        await(coordinator.leaveGroup(GROUP, List.of(new MemberIdentity().setMemberId(a))));
+        await(fx.coordinator.leaveGroup(GROUP, List.of(new MemberIdentity().setMemberId(a))));
         DescribedGroup d = describe((short) 5);
         assertThat(d.groupState()).isEqualTo("Empty");
         assertThat(d.members()).isEmpty();
-        LeaveGroupResponseData unknownGroup = await(coordinator.leaveGroup("no-such-group",
+        LeaveGroupResponseData unknownGroup = await(fx.coordinator.leaveGroup("no-such-group",
                 List.of(new MemberIdentity().setMemberId(a))));
         assertThat(unknownGroup.errorCode()).isZero();
         assertThat(unknownGroup.members().get(0).errorCode()).isEqualTo(Errors.UNKNOWN_MEMBER_ID.code());
@@ -322,7 +283,7 @@ class GroupCoordinatorTest {
         assertThat(heartbeat(oldId, "instance-1", 1)).isEqualTo(Errors.FENCED_INSTANCE_ID);
         assertThat(heartbeat(again.memberId(), "instance-1", 1)).isEqualTo(Errors.NONE);
         assertThat(await(sync(oldId, 1, List.of())).errorCode()).isEqualTo(Errors.UNKNOWN_MEMBER_ID.code());
-        LeaveGroupResponseData leave = await(coordinator.leaveGroup(GROUP, List.of(
+        LeaveGroupResponseData leave = await(fx.coordinator.leaveGroup(GROUP, List.of(
                 new MemberIdentity().setMemberId(oldId).setGroupInstanceId("instance-1"))));
         assertThat(leave.members().get(0).errorCode()).isEqualTo(Errors.FENCED_INSTANCE_ID.code());
     }
@@ -340,8 +301,7 @@ class GroupCoordinatorTest {
     void invalidSessionTimeoutAndGroupMaxSize() {
         JoinGroupRequestData tooShort = joinRequest("", null, "t1").setSessionTimeoutMs(50);
         assertThat(await(join(tooShort)).errorCode()).isEqualTo(Errors.INVALID_SESSION_TIMEOUT.code());
-        await(coordinator.close());
-        coordinator = startCoordinator(new GroupConfig(0, 100, 30_000, 1, 600_000L, 600_000L, 4, 64));
+        fx.restart(new GroupConfig(0, 100, 30_000, 1, 600_000L, 600_000L, 4, 64));
         String a = stableGroup(1, "t1").get(0).memberId();
         JoinGroupResponseData first = await(join(joinRequest("", null, "t1")));
         JoinGroupResponseData second = await(join(joinRequest(first.memberId(), null, "t1")));
@@ -360,9 +320,9 @@ class GroupCoordinatorTest {
         assertThat(fetch("t1", 2).committedOffset()).isEqualTo(-1);
         assertThat(fetch("t2", 1).metadata()).isEqualTo("");
 
-        OffsetFetchResponseGroup all = await(coordinator.fetchOffsets(GROUP, null, true));
+        OffsetFetchResponseGroup all = await(fx.coordinator.fetchOffsets(GROUP, null, true));
         assertThat(all.topics()).extracting(t -> t.name()).containsExactly("t1", "t2");
-        OffsetFetchResponseGroup unknown = await(coordinator.fetchOffsets("other", null, false));
+        OffsetFetchResponseGroup unknown = await(fx.coordinator.fetchOffsets("other", null, false));
         assertThat(unknown.topics()).isEmpty();
 
         assertThat(commitError(commit("", -1, "nope", 0, 1, ""))).isEqualTo(Errors.UNKNOWN_TOPIC_OR_PARTITION);
@@ -370,7 +330,7 @@ class GroupCoordinatorTest {
         assertThat(commitError(commit("", -1, "t1", 0, 1, "x".repeat(65)))).isEqualTo(Errors.OFFSET_METADATA_TOO_LARGE);
         assertThat(fetch("t1", 0).committedOffset()).isEqualTo(42);
 
-        ListedGroup listed = await(coordinator.listGroups(List.of(), List.of())).groups().get(0);
+        ListedGroup listed = await(fx.coordinator.listGroups(List.of(), List.of())).groups().get(0);
         assertThat(listed.groupId()).isEqualTo(GROUP);
         assertThat(listed.protocolType()).isEmpty();
         assertThat(listed.groupState()).isEqualTo("Empty");
@@ -379,21 +339,21 @@ class GroupCoordinatorTest {
     @Test
     void offsetsBecomeVisibleOnceAppendedAndStableFetchWaitsForThem() {
         CountDownLatch slowDisk = new CountDownLatch(1);
-        log.gate = slowDisk;
+        fx.log.gate = slowDisk;
         OffsetCommitRequestData request = new OffsetCommitRequestData().setGroupId(GROUP).setMemberId("")
                 .setGenerationIdOrMemberEpoch(-1);
         request.topics().add(new OffsetCommitRequestTopic().setName("t1").setPartitions(List.of(
                 new OffsetCommitRequestPartition().setPartitionIndex(0).setCommittedOffset(42))));
-        Future<OffsetCommitResponseData> pending = coordinator.commitOffsets(request, V);
+        Future<OffsetCommitResponseData> pending = fx.coordinator.commitOffsets(request, V);
         List<OffsetFetchRequestTopics> t1p0 = List.of(new OffsetFetchRequestTopics().setName("t1")
                 .setPartitionIndexes(List.of(0)));
-        Future<OffsetFetchResponseGroup> stable = coordinator.fetchOffsets(GROUP, t1p0, true);
+        Future<OffsetFetchResponseGroup> stable = fx.coordinator.fetchOffsets(GROUP, t1p0, true);
         // the context runs tasks in order: once this plain fetch is answered the stable one has been seen
-        assertThat(await(coordinator.fetchOffsets(GROUP, t1p0, false)).topics().get(0).partitions().get(0)
+        assertThat(await(fx.coordinator.fetchOffsets(GROUP, t1p0, false)).topics().get(0).partitions().get(0)
                 .committedOffset()).isEqualTo(-1);
         assertThat(pending.isComplete()).isFalse();
         assertThat(stable.isComplete()).isFalse();
-        log.gate = null;
+        fx.log.gate = null;
         slowDisk.countDown();
         assertThat(commitError(await(pending))).isEqualTo(Errors.NONE);
         assertThat(await(stable).topics().get(0).partitions().get(0).committedOffset()).isEqualTo(42);
@@ -418,39 +378,38 @@ class GroupCoordinatorTest {
                 .setGenerationIdOrMemberEpoch(3);
         unknownGroup.topics().add(new OffsetCommitRequestTopic().setName("t1").setPartitions(List.of(
                 new OffsetCommitRequestPartition().setPartitionIndex(0).setCommittedOffset(1))));
-        assertThat(commitError(await(coordinator.commitOffsets(unknownGroup, (short) 9))))
+        assertThat(commitError(await(fx.coordinator.commitOffsets(unknownGroup, (short) 9))))
                 .isEqualTo(Errors.GROUP_ID_NOT_FOUND);
-        assertThat(commitError(await(coordinator.commitOffsets(unknownGroup, (short) 8))))
+        assertThat(commitError(await(fx.coordinator.commitOffsets(unknownGroup, (short) 8))))
                 .isEqualTo(Errors.ILLEGAL_GENERATION);
     }
 
     @Test
     void failedAppendIsReportedAndLeavesNoOffset() {
-        log.failAppends = true;
+        fx.log.failAppends = true;
         assertThat(commitError(commit("", -1, "t1", 0, 42, ""))).isEqualTo(Errors.NOT_COORDINATOR);
-        log.failAppends = false;
+        fx.log.failAppends = false;
         assertThat(fetch("t1", 0).committedOffset()).isEqualTo(-1);
-        assertThat(await(coordinator.listGroups(List.of(), List.of())).groups()).isEmpty();
+        assertThat(await(fx.coordinator.listGroups(List.of(), List.of())).groups()).isEmpty();
     }
 
     @Test
     void deleteGroupsRefusesActiveGroupsAndRemovesEmptyOnes() {
         String a = stableGroup(1, "t1").get(0).memberId();
         assertThat(commitError(commit(a, 1, "t1", 0, 10, ""))).isEqualTo(Errors.NONE);
-        var results = await(coordinator.deleteGroups(List.of(GROUP, "missing")));
+        var results = await(fx.coordinator.deleteGroups(List.of(GROUP, "missing")));
         assertThat(results.find(GROUP).errorCode()).isEqualTo(Errors.NON_EMPTY_GROUP.code());
         assertThat(results.find("missing").errorCode()).isEqualTo(Errors.GROUP_ID_NOT_FOUND.code());
 
-        await(coordinator.leaveGroup(GROUP, List.of(new MemberIdentity().setMemberId(a))));
-        assertThat(await(coordinator.deleteGroups(List.of(GROUP))).find(GROUP).errorCode()).isZero();
+        await(fx.coordinator.leaveGroup(GROUP, List.of(new MemberIdentity().setMemberId(a))));
+        assertThat(await(fx.coordinator.deleteGroups(List.of(GROUP))).find(GROUP).errorCode()).isZero();
         assertThat(describe((short) 5).groupState()).isEqualTo("Dead");
         assertThat(describe((short) 6).errorCode()).isEqualTo(Errors.GROUP_ID_NOT_FOUND.code());
         assertThat(fetch("t1", 0).committedOffset()).isEqualTo(-1);
 
         // and the deletion is in the log
-        await(coordinator.close());
-        coordinator = startCoordinator(config);
-        assertThat(await(coordinator.listGroups(List.of(), List.of())).groups()).isEmpty();
+        fx.restart(config);
+        assertThat(await(fx.coordinator.listGroups(List.of(), List.of())).groups()).isEmpty();
     }
 
     @Test
@@ -463,7 +422,7 @@ class GroupCoordinatorTest {
                 .setPartitions(List.of(new OffsetDeleteRequestPartition().setPartitionIndex(0))));
         topics.add(new OffsetDeleteRequestTopic().setName("t2")
                 .setPartitions(List.of(new OffsetDeleteRequestPartition().setPartitionIndex(0))));
-        OffsetDeleteResponseData r = await(coordinator.deleteOffsets(new OffsetDeleteRequestData().setGroupId(GROUP)
+        OffsetDeleteResponseData r = await(fx.coordinator.deleteOffsets(new OffsetDeleteRequestData().setGroupId(GROUP)
                 .setTopics(topics)));
         assertThat(r.errorCode()).isZero();
         assertThat(r.topics().find("t1").partitions().find(0).errorCode())
@@ -471,7 +430,7 @@ class GroupCoordinatorTest {
         assertThat(r.topics().find("t2").partitions().find(0).errorCode()).isZero();
         assertThat(fetch("t1", 0).committedOffset()).isEqualTo(10);
         assertThat(fetch("t2", 0).committedOffset()).isEqualTo(-1);
-        assertThat(await(coordinator.deleteOffsets(new OffsetDeleteRequestData().setGroupId("missing"))).errorCode())
+        assertThat(await(fx.coordinator.deleteOffsets(new OffsetDeleteRequestData().setGroupId("missing"))).errorCode())
                 .isEqualTo(Errors.GROUP_ID_NOT_FOUND.code());
     }
 
@@ -481,18 +440,18 @@ class GroupCoordinatorTest {
         assertThat(commitError(commit(a, 1, "t1", 0, 10, "m1"))).isEqualTo(Errors.NONE);
         assertThat(commitError(commit(a, 1, "t1", 0, 11, "m2"))).isEqualTo(Errors.NONE);
         assertThat(commitError(commit(a, 1, "t2", 1, 30, ""))).isEqualTo(Errors.NONE);
-        await(coordinator.leaveGroup(GROUP, List.of(new MemberIdentity().setMemberId(a))));
+        await(fx.coordinator.leaveGroup(GROUP, List.of(new MemberIdentity().setMemberId(a))));
         // assignment, three commits, and the Empty snapshot written when the last member left
-        eventually(() -> log.recordCount() == 5);
+        eventually(() -> fx.log.recordCount() == 5);
 
-        await(coordinator.close());
-        assertThat(log.closed).isTrue();
-        coordinator = startCoordinator(config);
+        await(fx.coordinator.close());
+        assertThat(fx.log.closed).isTrue();
+        fx.coordinator = fx.start(config);
         OffsetFetchResponsePartitions p = fetch("t1", 0);
         assertThat(p.committedOffset()).isEqualTo(11);
         assertThat(p.metadata()).isEqualTo("m2");
         assertThat(fetch("t2", 1).committedOffset()).isEqualTo(30);
-        ListedGroup listed = await(coordinator.listGroups(List.of("empty"), List.of("classic"))).groups().get(0);
+        ListedGroup listed = await(fx.coordinator.listGroups(List.of("empty"), List.of("classic"))).groups().get(0);
         assertThat(listed.groupId()).isEqualTo(GROUP);
         assertThat(listed.protocolType()).isEqualTo("consumer");
         assertThat(listed.groupState()).isEqualTo("Empty");
@@ -507,8 +466,7 @@ class GroupCoordinatorTest {
     @Test
     void restartRestoresAStableGroupWhoseMembersThenExpire() throws InterruptedException {
         String a = stableGroup(1, "t1").get(0).memberId();
-        await(coordinator.close());
-        coordinator = startCoordinator(config);
+        fx.restart(config);
         DescribedGroup d = describe((short) 5);
         assertThat(d.groupState()).isEqualTo("Stable");
         assertThat(d.members()).extracting(m -> m.memberId()).containsExactly(a);
@@ -519,8 +477,7 @@ class GroupCoordinatorTest {
 
     @Test
     void aStableConsumerGroupLosesOnlyOffsetsOfTopicsItNoLongerSubscribes() throws InterruptedException {
-        await(coordinator.close());
-        coordinator = startCoordinator(new GroupConfig(0, 100, 30_000, 10, 300L, 50L, 4, 64));
+        fx.restart(new GroupConfig(0, 100, 30_000, 10, 300L, 50L, 4, 64));
         String a = stableGroup(1, "t1").get(0).memberId();
         assertThat(commitError(commit(a, 1, "t1", 0, 10, ""))).isEqualTo(Errors.NONE);
         assertThat(commitError(commit(a, 1, "t2", 0, 20, ""))).isEqualTo(Errors.NONE);
@@ -536,9 +493,7 @@ class GroupCoordinatorTest {
 
     @Test
     void groupsOfAPartitionNotLedHereGetNotCoordinator() {
-        GroupCoordinator follower = new GroupCoordinator(vertx, config, new InMemoryOffsetsLog(), tp -> true,
-                Time.SYSTEM);
-        await(follower.startFollowingLeadership());
+        GroupCoordinator follower = fx.following(config, new InMemoryOffsetsLog());
         JoinGroupResponseData r = await(follower.joinGroup(joinRequest("", null, "t1"), V, "c", "h"));
         assertThat(r.errorCode()).isEqualTo(Errors.NOT_COORDINATOR.code());
         assertThat(await(follower.fetchOffsets(GROUP, null, false)).errorCode())
@@ -550,19 +505,8 @@ class GroupCoordinatorTest {
 
     @Test
     void requestsWhileThePartitionLoadsGetLoadInProgress() {
-        InMemoryOffsetsLog slow = new InMemoryOffsetsLog() {
-            @Override
-            public synchronized void replay(int partition, ReplaySink sink) {
-                try {
-                    loadGate.await(5, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                super.replay(partition, sink);
-            }
-        };
-        GroupCoordinator loading = new GroupCoordinator(vertx, config, slow, tp -> true, Time.SYSTEM);
-        await(loading.startFollowingLeadership());
+        InMemoryOffsetsLog slow = InMemoryOffsetsLog.loadingSlowly();
+        GroupCoordinator loading = fx.following(config, slow);
         Future<Void> loaded = loading.onElected(loading.partitionFor(GROUP));
         JoinGroupResponseData r = await(loading.joinGroup(joinRequest("", null, "t1"), V, "c", "h"));
         assertThat(r.errorCode()).isEqualTo(Errors.COORDINATOR_LOAD_IN_PROGRESS.code());
@@ -579,12 +523,11 @@ class GroupCoordinatorTest {
     @Test
     void aNewLeaderOfTheOffsetsPartitionLoadsTheGroupsCommittedOnTheOldOne() {
         assertThat(commitError(commit("", -1, "t1", 0, 42, ""))).isEqualTo(Errors.NONE);
-        int partition = coordinator.partitionFor(GROUP);
-        GroupCoordinator next = new GroupCoordinator(vertx, config, log, tp -> TOPICS.contains(tp.topic()), Time.SYSTEM);
-        await(next.startFollowingLeadership());
+        int partition = fx.coordinator.partitionFor(GROUP);
+        GroupCoordinator next = fx.following(config, fx.log);
         assertThat(await(next.fetchOffsets(GROUP, null, false)).errorCode()).isEqualTo(Errors.NOT_COORDINATOR.code());
-        await(coordinator.onResigned(partition));
-        assertThat(await(coordinator.fetchOffsets(GROUP, null, false)).errorCode())
+        await(fx.coordinator.onResigned(partition));
+        assertThat(await(fx.coordinator.fetchOffsets(GROUP, null, false)).errorCode())
                 .isEqualTo(Errors.NOT_COORDINATOR.code());
         await(next.onElected(partition));
         OffsetFetchResponseGroup fetched = await(next.fetchOffsets(GROUP, null, false));
@@ -592,23 +535,25 @@ class GroupCoordinatorTest {
         assertThat(fetched.topics().get(0).partitions().get(0).committedOffset()).isEqualTo(42);
         // the other partitions stay with the first coordinator
         String elsewhere = otherGroupThan(partition);
-        assertThat(await(coordinator.fetchOffsets(elsewhere, null, false)).errorCode()).isEqualTo(Errors.NONE.code());
+        assertThat(await(fx.coordinator.fetchOffsets(elsewhere, null, false)).errorCode())
+                .isEqualTo(Errors.NONE.code());
         assertThat(await(next.fetchOffsets(elsewhere, null, false)).errorCode()).isEqualTo(Errors.NOT_COORDINATOR.code());
         await(next.close());
     }
 
     @Test
     void resigningAnswersParkedJoinsWithNotCoordinator() {
-        Future<JoinGroupResponseData> parked = coordinator.joinGroup(joinRequest("", null, "t1"), (short) 3, "c", "h");
+        Future<JoinGroupResponseData> parked = fx.coordinator.joinGroup(joinRequest("", null, "t1"), (short) 3, "c",
+                "h");
         // v3 has no MEMBER_ID_REQUIRED: the join waits in the group's initial rebalance delay
-        await(coordinator.onResigned(coordinator.partitionFor(GROUP)));
+        await(fx.coordinator.onResigned(fx.coordinator.partitionFor(GROUP)));
         assertThat(await(parked).errorCode()).isEqualTo(Errors.NOT_COORDINATOR.code());
     }
 
     private String otherGroupThan(int partition) {
         for (int i = 0; ; i++) {
             String g = "other-" + i;
-            if (coordinator.partitionFor(g) != partition) {
+            if (fx.coordinator.partitionFor(g) != partition) {
                 return g;
             }
         }
@@ -616,11 +561,10 @@ class GroupCoordinatorTest {
 
     @Test
     void offsetsOfAnEmptyGroupExpireAfterRetention() throws InterruptedException {
-        await(coordinator.close());
-        coordinator = startCoordinator(new GroupConfig(0, 100, 30_000, 10, 300L, 50L, 4, 64));
+        fx.restart(new GroupConfig(0, 100, 30_000, 10, 300L, 50L, 4, 64));
         assertThat(commitError(commit("", -1, "t1", 0, 42, ""))).isEqualTo(Errors.NONE);
         assertThat(fetch("t1", 0).committedOffset()).isEqualTo(42);
         eventually(() -> fetch("t1", 0).committedOffset() == -1);
-        eventually(() -> await(coordinator.listGroups(List.of(), List.of())).groups().isEmpty());
+        eventually(() -> await(fx.coordinator.listGroups(List.of(), List.of())).groups().isEmpty());
     }
 }

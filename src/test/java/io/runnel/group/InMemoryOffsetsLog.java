@@ -34,8 +34,23 @@ class InMemoryOffsetsLog implements OffsetsLog {
     volatile boolean closed;
     /** When set, appends wait for it (a slow disk). */
     volatile CountDownLatch gate;
-    /** Replays in subclasses may wait for it (a slow load). */
+    /** Replays of a {@link #loadingSlowly} log wait for it (a slow load). */
     final CountDownLatch loadGate = new CountDownLatch(1);
+
+    /** A log whose replays (a partition's load) wait for {@link #loadGate} first, 5 s at most. */
+    static InMemoryOffsetsLog loadingSlowly() {
+        return new InMemoryOffsetsLog() {
+            @Override
+            public synchronized void replay(int partition, ReplaySink sink) {
+                try {
+                    loadGate.await(5, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                super.replay(partition, sink);
+            }
+        };
+    }
 
     /** Appends on a thread of its own, in call order, as a replicated log completes elsewhere. */
     @Override

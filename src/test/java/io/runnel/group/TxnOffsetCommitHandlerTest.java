@@ -1,5 +1,6 @@
 package io.runnel.group;
 
+import static io.runnel.group.GroupFixture.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 
@@ -13,7 +14,6 @@ import io.runnel.protocol.RequestContext;
 import io.runnel.security.AclAuthorizer;
 import io.runnel.security.AclIndex;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.core.net.SocketAddress;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.acl.AccessControlEntry;
@@ -34,11 +34,9 @@ import org.apache.kafka.common.resource.PatternType;
 import org.apache.kafka.common.resource.ResourcePattern;
 import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.common.security.auth.KafkaPrincipal;
-import org.apache.kafka.common.utils.Time;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The TxnOffsetCommit handler: every served version, ACLs as Kafka checks them, and the v0-v1 error mapping. */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
@@ -47,34 +45,12 @@ class TxnOffsetCommitHandlerTest {
     private static final Node NODE = new Node(7, "127.0.0.1", 19092);
     private static final KafkaPrincipal ALICE = new KafkaPrincipal("User", "alice");
 
-    private Vertx vertx;
-    private GroupCoordinator coordinator;
-
-    @BeforeEach
-    void setUp() {
-        vertx = Vertx.vertx();
-        coordinator = new GroupCoordinator(vertx, new GroupConfig(0, 100, 30_000, 100, 600_000L, 600_000L, 3, 4096),
-                new InMemoryOffsetsLog(), tp -> tp.topic().startsWith("t"), Time.SYSTEM);
-        await(coordinator.start());
-    }
-
-    @AfterEach
-    void tearDown() {
-        await(coordinator.close());
-        await(vertx.close());
-    }
-
-    private static <T> T await(Future<T> f) {
-        try {
-            return f.toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
-    }
+    @RegisterExtension
+    final GroupFixture fx = new GroupFixture(GroupFixture.HANDLER_CONFIG, tp -> tp.topic().startsWith("t"));
 
     private RequestContext ctx(short version, AclAuthorizer authorizer) {
         return new RequestContext(new RequestHeader(ApiKeys.TXN_OFFSET_COMMIT, version, "client", 1),
-                SocketAddress.inetSocketAddress(40000, "127.0.0.1"), vertx.getOrCreateContext(), NODE, "conn-1",
+                SocketAddress.inetSocketAddress(40000, "127.0.0.1"), fx.vertx.getOrCreateContext(), NODE, "conn-1",
                 Authentication.complete("PLAINTEXT", ALICE), authorizer);
     }
 
@@ -119,7 +95,7 @@ class TxnOffsetCommitHandlerTest {
 
     @Test
     void everyServedVersionCommitsAndEncodes() {
-        TxnOffsetCommitHandler handler = new TxnOffsetCommitHandler(coordinator);
+        TxnOffsetCommitHandler handler = new TxnOffsetCommitHandler(fx.coordinator);
         assertThat(handler.minVersion()).isEqualTo((short) 0);
         assertThat(handler.maxVersion()).isEqualTo((short) 5);
         for (short v = 0; v <= handler.maxVersion(); v++) {
@@ -130,7 +106,7 @@ class TxnOffsetCommitHandlerTest {
 
     @Test
     void aclsAsKafkaChecksThem() {
-        TxnOffsetCommitHandler handler = new TxnOffsetCommitHandler(coordinator);
+        TxnOffsetCommitHandler handler = new TxnOffsetCommitHandler(fx.coordinator);
         AclBinding txnWrite = allow(ResourceType.TRANSACTIONAL_ID, "tx", AclOperation.WRITE);
         AclBinding groupRead = allow(ResourceType.GROUP, "g", AclOperation.READ);
         AclBinding topicRead = allow(ResourceType.TOPIC, "t1", AclOperation.READ);
@@ -147,31 +123,20 @@ class TxnOffsetCommitHandlerTest {
 
     @Test
     void aVerifierRefusalFailsEveryPartitionAndNothingIsWritten() {
-        TxnOffsetCommitHandler handler = new TxnOffsetCommitHandler(coordinator,
+        TxnOffsetCommitHandler handler = new TxnOffsetCommitHandler(fx.coordinator,
                 (ctx, r) -> Future.succeededFuture(Errors.INVALID_TXN_STATE));
         TxnOffsetCommitResponseData r = handle(handler, (short) 4, null, request("gv", "t1", "t2"));
         assertThat(error(r, "t1")).isEqualTo(Errors.INVALID_TXN_STATE);
         assertThat(error(r, "t2")).isEqualTo(Errors.INVALID_TXN_STATE);
-        assertThat(await(coordinator.fetchOffsets("gv", null, true)).topics()).isEmpty();
-        assertThat(await(coordinator.listGroups(List.of(), List.of())).groups()).isEmpty();
+        assertThat(await(fx.coordinator.fetchOffsets("gv", null, true)).topics()).isEmpty();
+        assertThat(await(fx.coordinator.listGroups(List.of(), List.of())).groups()).isEmpty();
     }
 
     @Test
     void oldClientsGetCoordinatorNotAvailableInsteadOfLoadInProgress() {
-        InMemoryOffsetsLog slow = new InMemoryOffsetsLog() {
-            @Override
-            public synchronized void replay(int partition, ReplaySink sink) {
-                try {
-                    loadGate.await(5, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        };
-        GroupCoordinator loading = new GroupCoordinator(vertx, new GroupConfig(0, 100, 30_000, 100, 600_000L,
-                600_000L, 3, 4096), slow, tp -> true, Time.SYSTEM);
+        InMemoryOffsetsLog slow = InMemoryOffsetsLog.loadingSlowly();
+        GroupCoordinator loading = fx.following(GroupFixture.HANDLER_CONFIG, slow);
         try {
-            await(loading.startFollowingLeadership());
             loading.onElected(loading.partitionFor("gl"));
             TxnOffsetCommitHandler handler = new TxnOffsetCommitHandler(loading);
             assertThat(error(handle(handler, (short) 1, null, request("gl", "t1")), "t1"))

@@ -1,5 +1,7 @@
 package io.runnel.group;
 
+import static io.runnel.group.GroupFixture.await;
+import static io.runnel.group.GroupFixture.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.ByteBuffer;
@@ -8,12 +10,10 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 
 import io.runnel.log.LogBatch;
 import io.runnel.log.RecordSet;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import org.apache.kafka.clients.consumer.ConsumerPartitionAssignor.Subscription;
 import org.apache.kafka.clients.consumer.internals.ConsumerProtocol;
 import org.apache.kafka.common.message.DeleteGroupsResponseData.DeletableGroupResult;
@@ -36,11 +36,9 @@ import org.apache.kafka.common.message.TxnOffsetCommitRequestData.TxnOffsetCommi
 import org.apache.kafka.common.message.TxnOffsetCommitRequestData.TxnOffsetCommitRequestTopic;
 import org.apache.kafka.common.message.TxnOffsetCommitResponseData;
 import org.apache.kafka.common.protocol.Errors;
-import org.apache.kafka.common.utils.Time;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Transactional offset commits: pending until the marker, replay, stable fetches, deletion and expiry. */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
@@ -50,55 +48,12 @@ class TxnOffsetCommitTest {
     private static final long PID = 4000L;
     private static final Set<String> TOPICS = Set.of("t1", "t2");
 
-    private Vertx vertx;
-    private InMemoryOffsetsLog log;
-    private GroupCoordinator coordinator;
     private final GroupConfig config = new GroupConfig(0, 100, 30_000, 10, 7L * 24 * 3600 * 1000, 600_000L, 4, 64);
-
-    @BeforeEach
-    void setUp() {
-        vertx = Vertx.vertx();
-        log = new InMemoryOffsetsLog();
-        coordinator = start(config);
-    }
-
-    @AfterEach
-    void tearDown() {
-        await(coordinator.close());
-        await(vertx.close());
-    }
-
-    private GroupCoordinator start(GroupConfig c) {
-        GroupCoordinator gc = new GroupCoordinator(vertx, c, log,
-                tp -> TOPICS.contains(tp.topic()) && tp.partition() < 3, Time.SYSTEM);
-        await(gc.start());
-        return gc;
-    }
-
-    private GroupCoordinator restart() {
-        await(coordinator.close());
-        coordinator = start(config);
-        return coordinator;
-    }
-
-    private static <T> T await(Future<T> f) {
-        try {
-            return f.toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
-    }
-
-    private static void eventually(Supplier<Boolean> condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!condition.get()) {
-            assertThat(System.nanoTime()).as("condition not met in time").isLessThan(deadline);
-            Thread.sleep(20);
-        }
-    }
+    @RegisterExtension
+    final GroupFixture fx = new GroupFixture(config, tp -> TOPICS.contains(tp.topic()) && tp.partition() < 3);
 
     private int partition() {
-        return coordinator.partitionFor(GROUP);
+        return fx.coordinator.partitionFor(GROUP);
     }
 
     private TxnOffsetCommitRequestData txnRequest(long pid, short epoch, int generation, String member,
@@ -115,7 +70,7 @@ class TxnOffsetCommitTest {
     }
 
     private Errors txnCommit(TxnOffsetCommitRequestData request) {
-        TxnOffsetCommitResponseData r = await(coordinator.commitTransactionalOffsets(request));
+        TxnOffsetCommitResponseData r = await(fx.coordinator.commitTransactionalOffsets(request));
         return Errors.forCode(r.topics().get(0).partitions().get(0).errorCode());
     }
 
@@ -125,18 +80,18 @@ class TxnOffsetCommitTest {
                 .setTopics(List.of(new OffsetCommitRequestTopic().setName(topic).setPartitions(List.of(
                         new OffsetCommitRequestPartition().setPartitionIndex(partition).setCommittedOffset(offset)
                                 .setCommittedMetadata("")))));
-        return Errors.forCode(await(coordinator.commitOffsets(request, (short) 9)).topics().get(0).partitions().get(0)
-                .errorCode());
+        return Errors.forCode(await(fx.coordinator.commitOffsets(request, (short) 9)).topics().get(0).partitions()
+                .get(0).errorCode());
     }
 
     /** Writes the producer's marker to the group's offsets partition and calls the hook as its leader does. */
     private void endTxn(long pid, short epoch, boolean commit) {
-        long at = log.appendMarker(partition(), pid, epoch, commit);
-        await(coordinator.onTransactionCompleted(partition(), pid, commit, at));
+        long at = fx.log.appendMarker(partition(), pid, epoch, commit);
+        await(fx.coordinator.onTransactionCompleted(partition(), pid, commit, at));
     }
 
     private OffsetFetchResponsePartitions fetch(String topic, int partition, boolean requireStable) {
-        OffsetFetchResponseGroup g = await(coordinator.fetchOffsets(GROUP, List.of(new OffsetFetchRequestTopics()
+        OffsetFetchResponseGroup g = await(fx.coordinator.fetchOffsets(GROUP, List.of(new OffsetFetchRequestTopics()
                 .setName(topic).setPartitionIndexes(List.of(partition))), requireStable));
         assertThat(g.errorCode()).isEqualTo(Errors.NONE.code());
         return g.topics().get(0).partitions().get(0);
@@ -145,7 +100,7 @@ class TxnOffsetCommitTest {
     private List<LogBatch> batches() {
         List<LogBatch> out = new ArrayList<>();
         List<Long> seen = new ArrayList<>();
-        log.replay(partition(), (b, r) -> {
+        fx.log.replay(partition(), (b, r) -> {
             if (!seen.contains(b.baseOffset())) {
                 seen.add(b.baseOffset());
                 out.add(b);
@@ -180,7 +135,7 @@ class TxnOffsetCommitTest {
         OffsetFetchResponsePartitions after = fetch("t1", 0, true);
         assertThat(Errors.forCode(after.errorCode())).isEqualTo(Errors.NONE);
         assertThat(after.committedOffset()).isEqualTo(5);
-        restart();
+        fx.restart(config);
         assertThat(fetch("t1", 0, true).committedOffset()).isEqualTo(5);
     }
 
@@ -201,7 +156,7 @@ class TxnOffsetCommitTest {
         assertThat(b.get(1).baseSequence()).isEqualTo(1);
         assertThat(b.get(1).lastSequence()).isEqualTo(2);
         // a new coordinator learns where the sequence is from the log
-        restart();
+        fx.restart(config);
         assertThat(txnCommit(PID, (short) 3, "t1", 2, 3)).isEqualTo(Errors.NONE);
         assertThat(batches().get(2).baseSequence()).isEqualTo(3);
         // a new epoch (after a marker that bumped it) starts at 0
@@ -221,7 +176,7 @@ class TxnOffsetCommitTest {
         endTxn(other, (short) 0, true);
         endTxn(other + 1, (short) 0, false);
 
-        restart();
+        fx.restart(config);
         assertThat(fetch("t1", 0, false).committedOffset()).isEqualTo(-1);
         assertThat(Errors.forCode(fetch("t1", 0, true).errorCode())).isEqualTo(Errors.UNSTABLE_OFFSET_COMMIT);
         assertThat(fetch("t1", 1, true).committedOffset()).isEqualTo(20);
@@ -230,7 +185,7 @@ class TxnOffsetCommitTest {
         // the open one ends after the reload
         endTxn(PID, (short) 0, true);
         assertThat(fetch("t1", 0, true).committedOffset()).isEqualTo(10);
-        restart();
+        fx.restart(config);
         assertThat(fetch("t1", 0, true).committedOffset()).isEqualTo(10);
     }
 
@@ -247,7 +202,7 @@ class TxnOffsetCommitTest {
         endTxn(PID, (short) 0, true);
         assertThat(fetch("t1", 1, true).committedOffset()).isEqualTo(40);
         // and a replay decides the same
-        restart();
+        fx.restart(config);
         assertThat(fetch("t1", 0, true).committedOffset()).isEqualTo(20);
         assertThat(fetch("t1", 1, true).committedOffset()).isEqualTo(40);
     }
@@ -257,21 +212,21 @@ class TxnOffsetCommitTest {
         assertThat(commit("t1", 0, 5)).isEqualTo(Errors.NONE);
         assertThat(commit("t1", 1, 6)).isEqualTo(Errors.NONE);
         assertThat(txnCommit(PID, (short) 0, "t1", 0, 10)).isEqualTo(Errors.NONE);
-        OffsetFetchResponseGroup all = await(coordinator.fetchOffsets(GROUP, null, true));
+        OffsetFetchResponseGroup all = await(fx.coordinator.fetchOffsets(GROUP, null, true));
         List<OffsetFetchResponsePartitions> parts = all.topics().get(0).partitions();
         assertThat(parts).hasSize(2);
         assertThat(Errors.forCode(parts.get(0).errorCode())).isEqualTo(Errors.UNSTABLE_OFFSET_COMMIT);
         assertThat(parts.get(1).committedOffset()).isEqualTo(6);
-        OffsetFetchResponseGroup unstable = await(coordinator.fetchOffsets(GROUP, null, false));
+        OffsetFetchResponseGroup unstable = await(fx.coordinator.fetchOffsets(GROUP, null, false));
         assertThat(unstable.topics().get(0).partitions().get(0).committedOffset()).isEqualTo(5);
     }
 
     @Test
     void groupChecksAreThoseOfATransactionalCommit() throws Exception {
         // a group with a member in generation 1
-        JoinGroupResponseData first = await(coordinator.joinGroup(join(""), (short) 9, "client", "/127.0.0.1"));
+        JoinGroupResponseData first = await(fx.coordinator.joinGroup(join(""), (short) 9, "client", "/127.0.0.1"));
         assertThat(Errors.forCode(first.errorCode())).isEqualTo(Errors.MEMBER_ID_REQUIRED);
-        JoinGroupResponseData joined = await(coordinator.joinGroup(join(first.memberId()), (short) 9, "client",
+        JoinGroupResponseData joined = await(fx.coordinator.joinGroup(join(first.memberId()), (short) 9, "client",
                 "/127.0.0.1"));
         assertThat(joined.errorCode()).isEqualTo(Errors.NONE.code());
         String member = joined.memberId();
@@ -311,30 +266,29 @@ class TxnOffsetCommitTest {
         OffsetDeleteRequestTopicCollection topics = new OffsetDeleteRequestTopicCollection();
         topics.add(new OffsetDeleteRequestTopic().setName("t2").setPartitions(List.of(
                 new OffsetDeleteRequestPartition().setPartitionIndex(0))));
-        assertThat(await(coordinator.deleteOffsets(new OffsetDeleteRequestData().setGroupId(GROUP).setTopics(topics)))
-                .errorCode()).isEqualTo(Errors.NONE.code());
+        assertThat(await(fx.coordinator.deleteOffsets(new OffsetDeleteRequestData().setGroupId(GROUP)
+                .setTopics(topics))).errorCode()).isEqualTo(Errors.NONE.code());
         assertThat(Errors.forCode(fetch("t2", 0, true).errorCode())).isEqualTo(Errors.NONE);
         endTxn(PID, (short) 0, true);
         assertThat(fetch("t2", 0, true).committedOffset()).isEqualTo(-1);
-        restart();
+        fx.restart(config);
         assertThat(fetch("t2", 0, true).committedOffset()).isEqualTo(-1);
     }
 
     @Test
     void deleteGroupsTombstonesPendingOffsetsSoACommitLaterMaterialisesNothing() {
         assertThat(txnCommit(PID, (short) 0, "t1", 0, 10)).isEqualTo(Errors.NONE);
-        DeletableGroupResult r = await(coordinator.deleteGroups(List.of(GROUP))).find(GROUP);
+        DeletableGroupResult r = await(fx.coordinator.deleteGroups(List.of(GROUP))).find(GROUP);
         assertThat(r.errorCode()).isEqualTo(Errors.NONE.code());
         endTxn(PID, (short) 0, true);
         assertThat(fetch("t1", 0, true).committedOffset()).isEqualTo(-1);
-        restart();
+        fx.restart(config);
         assertThat(fetch("t1", 0, true).committedOffset()).isEqualTo(-1);
     }
 
     @Test
     void offsetsWithAnOpenTransactionDoNotExpireNorDoesTheGroup() throws InterruptedException {
-        await(coordinator.close());
-        coordinator = start(new GroupConfig(0, 100, 30_000, 10, 1000L, 50L, 4, 64));
+        fx.restart(new GroupConfig(0, 100, 30_000, 10, 1000L, 50L, 4, 64));
         assertThat(commit("t1", 0, 42)).isEqualTo(Errors.NONE);
         assertThat(commit("t1", 1, 43)).isEqualTo(Errors.NONE);
         assertThat(txnCommit(PID, (short) 0, "t1", 0, 50)).isEqualTo(Errors.NONE);
@@ -342,21 +296,21 @@ class TxnOffsetCommitTest {
         eventually(() -> fetch("t1", 1, false).committedOffset() == -1);
         Thread.sleep(300);
         assertThat(fetch("t1", 0, false).committedOffset()).isEqualTo(42);
-        assertThat(await(coordinator.listGroups(List.of(), List.of())).groups()).hasSize(1);
+        assertThat(await(fx.coordinator.listGroups(List.of(), List.of())).groups()).hasSize(1);
         // the transaction commits a fresh offset (retention counts from its TxnOffsetCommit)
         assertThat(txnCommit(PID, (short) 0, "t1", 0, 51)).isEqualTo(Errors.NONE);
         endTxn(PID, (short) 0, true);
         assertThat(fetch("t1", 0, true).committedOffset()).isEqualTo(51);
         // with the transaction over, retention applies again: the offset, then the group go
         eventually(() -> fetch("t1", 0, false).committedOffset() == -1);
-        eventually(() -> await(coordinator.listGroups(List.of(), List.of())).groups().isEmpty());
+        eventually(() -> await(fx.coordinator.listGroups(List.of(), List.of())).groups().isEmpty());
     }
 
     @Test
     void aMarkerWrittenWhileThePartitionLoadsIsAppliedAfterTheReplay() throws InterruptedException {
         assertThat(txnCommit(PID, (short) 0, "t1", 0, 10)).isEqualTo(Errors.NONE);
-        await(coordinator.close());
-        InMemoryOffsetsLog shared = log;
+        await(fx.coordinator.close());
+        InMemoryOffsetsLog shared = fx.log;
         CountDownLatch read = new CountDownLatch(1);
         CountDownLatch gate = new CountDownLatch(1);
         OffsetsLog slow = new OffsetsLog() {
@@ -383,12 +337,11 @@ class TxnOffsetCommitTest {
             public void close() {
             }
         };
-        coordinator = new GroupCoordinator(vertx, config, slow, tp -> TOPICS.contains(tp.topic()), Time.SYSTEM);
-        await(coordinator.startFollowingLeadership());
-        Future<Void> loaded = coordinator.onElected(partition());
+        fx.coordinator = fx.following(config, slow);
+        Future<Void> loaded = fx.coordinator.onElected(partition());
         assertThat(read.await(5, TimeUnit.SECONDS)).isTrue();
         long at = shared.appendMarker(partition(), PID, (short) 0, true);
-        await(coordinator.onTransactionCompleted(partition(), PID, true, at));
+        await(fx.coordinator.onTransactionCompleted(partition(), PID, true, at));
         gate.countDown();
         await(loaded);
         OffsetFetchResponsePartitions p = fetch("t1", 0, true);
@@ -401,13 +354,13 @@ class TxnOffsetCommitTest {
         // the transaction coordinator may end a transaction (a timeout abort) while a TxnOffsetCommit of it is
         // still being appended: the marker, later in the log, ends that commit too, as a replay would
         CountDownLatch slowDisk = new CountDownLatch(1);
-        log.gate = slowDisk;
-        Future<TxnOffsetCommitResponseData> pending = coordinator.commitTransactionalOffsets(
+        fx.log.gate = slowDisk;
+        Future<TxnOffsetCommitResponseData> pending = fx.coordinator.commitTransactionalOffsets(
                 txnRequest(PID, (short) 0, -1, "", "t1", 0, 10));
-        Future<Void> marker = coordinator.onTransactionCompleted(partition(), PID, true, Long.MAX_VALUE);
+        Future<Void> marker = fx.coordinator.onTransactionCompleted(partition(), PID, true, Long.MAX_VALUE);
         assertThat(marker.isComplete()).isFalse();
         slowDisk.countDown();
-        log.gate = null;
+        fx.log.gate = null;
         assertThat(await(pending).topics().get(0).partitions().get(0).errorCode()).isEqualTo(Errors.NONE.code());
         await(marker);
         OffsetFetchResponsePartitions p = fetch("t1", 0, true);
@@ -418,8 +371,8 @@ class TxnOffsetCommitTest {
     @Test
     void aMarkerForAnotherPartitionOrProducerChangesNothing() {
         assertThat(txnCommit(PID, (short) 0, "t1", 0, 10)).isEqualTo(Errors.NONE);
-        await(coordinator.onTransactionCompleted((partition() + 1) % 4, PID, true, 1_000));
-        await(coordinator.onTransactionCompleted(partition(), PID + 7, true, 1_000));
+        await(fx.coordinator.onTransactionCompleted((partition() + 1) % 4, PID, true, 1_000));
+        await(fx.coordinator.onTransactionCompleted(partition(), PID + 7, true, 1_000));
         assertThat(Errors.forCode(fetch("t1", 0, true).errorCode())).isEqualTo(Errors.UNSTABLE_OFFSET_COMMIT);
     }
 }

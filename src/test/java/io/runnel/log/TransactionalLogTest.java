@@ -17,6 +17,7 @@ import java.util.List;
 import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.InvalidTxnStateException;
+import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.TransactionCoordinatorFencedException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -44,6 +45,19 @@ class TransactionalLogTest {
 
     static LogAppendResult end(PartitionLog log, long pid, short epoch, boolean commit) {
         return log.appendAsLeader(marker(pid, epoch, commit, 0), 0, AppendOrigin.COORDINATOR);
+    }
+
+    private static final short TV1 = 1;
+    private static final short TV2 = 2;
+
+    static LogAppendResult end(PartitionLog log, long pid, short epoch, boolean commit, short transactionVersion) {
+        return log.appendAsLeader(marker(pid, epoch, commit, 0), 0, AppendOrigin.COORDINATOR, transactionVersion);
+    }
+
+    /** The first offset of the producer's open transaction, -1 for none. */
+    private static long txnStart(PartitionLog log, long pid) {
+        return log.activeProducers().stream().filter(p -> p.producerId() == pid).findFirst()
+                .map(PartitionLog.ProducerStateView::currentTxnStartOffset).orElse(-1L);
     }
 
     private static void settle(PartitionLog log) {
@@ -312,6 +326,111 @@ class TransactionalLogTest {
             log.deleteScheduledFiles();
             assertThat(index).doesNotExist();
             assertThat(dir.resolve(LogSegment.fileName(0, ".txnindex.deleted"))).doesNotExist();
+        }
+    }
+
+    @Test
+    void legacyMarkerIsAcceptedAtTheTransactionsEpochAndRefusedBelowIt() throws Exception {
+        try (PartitionLog log = open(dir, config(), time)) {
+            log.appendAsLeader(txn(A, (short) 5, 0, "a"), 0);
+            assertThatThrownBy(() -> end(log, A, (short) 4, true, TV1))
+                    .isInstanceOf(InvalidProducerEpochException.class).hasMessageContaining("TV1");
+            // transaction version 0-1: the coordinator writes the markers at the transaction's own epoch
+            end(log, A, (short) 5, true, TV1);
+            settle(log);
+            assertThat(log.lastStableOffset(log.logEndOffset())).isEqualTo(log.logEndOffset());
+            // and a repeat of it (a coordinator's retry) is written again, as Kafka's
+            end(log, A, (short) 5, true, TV1);
+            assertThat(log.logEndOffset()).isEqualTo(3);
+        }
+    }
+
+    @Test
+    void versionTwoMarkerMustBeAboveTheTransactionsEpoch() throws Exception {
+        try (PartitionLog log = open(dir, config(), time)) {
+            log.appendAsLeader(txn(A, (short) 5, 0, "a"), 0);
+            // under version 2 the coordinator bumps the epoch before writing the markers: one at the data's epoch
+            // is a late marker of an earlier end and would close this transaction
+            assertThatThrownBy(() -> end(log, A, (short) 5, true, TV2))
+                    .isInstanceOf(InvalidProducerEpochException.class).hasMessageContaining("<=");
+            assertThatThrownBy(() -> end(log, A, (short) 4, false, TV2))
+                    .isInstanceOf(InvalidProducerEpochException.class);
+            assertThat(txnStart(log, A)).isZero();
+            end(log, A, (short) 6, true, TV2);
+            settle(log);
+            assertThat(log.lastStableOffset(log.logEndOffset())).isEqualTo(2);
+            // a retry of the marker just written (its answer lost, or the coordinator reloaded) is accepted
+            end(log, A, (short) 6, true, TV2);
+            assertThat(log.logEndOffset()).isEqualTo(3);
+            // the next transaction at epoch 6 cannot be ended by a marker at 6 any more
+            log.appendAsLeader(txn(A, (short) 6, 0, "b"), 0);
+            assertThatThrownBy(() -> end(log, A, (short) 6, false, TV2))
+                    .isInstanceOf(InvalidProducerEpochException.class);
+            end(log, A, (short) 7, false, TV2);
+            settle(log);
+            assertThat(log.collectAbortedTransactions(0, log.logEndOffset()))
+                    .containsExactly(new AbortedTxn(A, 3, 4, 5));
+        }
+    }
+
+    @Test
+    void replicatedMarkerBelowTheEpochIsKeptAsTheLeaderWroteIt() throws Exception {
+        try (PartitionLog log = open(dir, config(), time)) {
+            log.appendAsLeader(txn(A, (short) 5, 0, "a"), 0);
+            RecordSet stale = RecordSet.endTransactionMarker(1L, T0, 0, A, (short) 4, true, 0);
+            log.appendAsFollower(stale);
+            assertThat(log.logEndOffset()).isEqualTo(2);
+        }
+    }
+
+    /**
+     * The events behind an OUT_OF_ORDER_SEQUENCE_NUMBER seen after a version-2 epoch bump, checked against Kafka's
+     * ProducerAppendInfo: batches at epoch e, the commit marker at e+1, the next transaction at e+1 from sequence
+     * 0, then a late retry of an epoch-e batch, which is fenced (INVALID_PRODUCER_EPOCH), never out of order, and
+     * leaves the new epoch's sequence where it was.
+     */
+    @Test
+    void lateRetryOfTheOldEpochAfterAVersionTwoBumpIsFencedNotOutOfOrder() throws Exception {
+        try (PartitionLog log = open(dir, config(), time)) {
+            short e = 3;
+            short next = (short) (e + 1);
+            log.appendAsLeader(txn(A, e, 0, "a0", "a1"), 0, AppendOrigin.CLIENT, TV2);
+            log.appendAsLeader(txn(A, e, 2, "a2"), 0, AppendOrigin.CLIENT, TV2);
+            end(log, A, next, true, TV2);
+            // the old epoch's batches are forgotten: the new epoch starts at 0, and only at 0
+            assertThatThrownBy(() -> log.appendAsLeader(txn(A, next, 3, "b?"), 0, AppendOrigin.CLIENT, TV2))
+                    .isInstanceOf(OutOfOrderSequenceException.class);
+            LogAppendResult b0 = log.appendAsLeader(txn(A, next, 0, "b0"), 0, AppendOrigin.CLIENT, TV2);
+            assertThat(b0.firstOffset()).isEqualTo(4);
+            // a retry of the epoch-e batch at sequence 2 (or of any other) arrives after the bump
+            assertThatThrownBy(() -> log.appendAsLeader(txn(A, e, 2, "a2"), 0, AppendOrigin.CLIENT, TV2))
+                    .isInstanceOf(InvalidProducerEpochException.class);
+            assertThatThrownBy(() -> log.appendAsLeader(txn(A, e, 3, "a3"), 0, AppendOrigin.CLIENT, TV2))
+                    .isInstanceOf(InvalidProducerEpochException.class);
+            // the fenced retries changed nothing: the new epoch goes on at 1, and a retry of b0 is a duplicate
+            LogAppendResult dup = log.appendAsLeader(txn(A, next, 0, "b0"), 0, AppendOrigin.CLIENT, TV2);
+            assertThat(dup.duplicate()).isTrue();
+            assertThat(dup.firstOffset()).isEqualTo(4);
+            assertThat(log.appendAsLeader(txn(A, next, 1, "b1"), 0, AppendOrigin.CLIENT, TV2).firstOffset())
+                    .isEqualTo(5);
+            assertThat(txnStart(log, A)).isEqualTo(4);
+            assertThat(log.hasOngoingTransaction(A, next)).isTrue();
+            assertThat(log.hasOngoingTransaction(A, e)).isFalse();
+        }
+    }
+
+    @Test
+    void versionTwoTransactionOfAnUnknownProducerMustStartAtSequenceZero() throws Exception {
+        try (PartitionLog log = open(dir, config(), time)) {
+            // batch 0 failed its add to the transaction (and is being retried); batch 1 must not be written first
+            assertThatThrownBy(() -> log.appendAsLeader(txn(A, (short) 0, 1, "second"), 0, AppendOrigin.CLIENT, TV2))
+                    .isInstanceOf(OutOfOrderSequenceException.class).hasMessageContaining("Expected sequence 0");
+            assertThat(log.logEndOffset()).isZero();
+            log.appendAsLeader(txn(A, (short) 0, 0, "first"), 0, AppendOrigin.CLIENT, TV2);
+            log.appendAsLeader(txn(A, (short) 0, 1, "second"), 0, AppendOrigin.CLIENT, TV2);
+            // an older client's producer unknown here is still taken at any sequence, as Kafka does
+            log.appendAsLeader(txn(B, (short) 0, 7, "b"), 0);
+            assertThat(log.logEndOffset()).isEqualTo(3);
         }
     }
 }

@@ -2,14 +2,9 @@ package io.runnel.metadata;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
 import io.vertx.core.json.JsonObject;
 import org.apache.ratis.client.RaftClient;
@@ -19,10 +14,9 @@ import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.rpc.SupportedRpcType;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Three voters in one JVM: a voter that proposed to the leader once still reaches it after that leader was
@@ -36,71 +30,25 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class MetadataQuorumRestartTest {
 
-    private static final int REQUEST_TIMEOUT_MS = 3000;
+    private static final int REQUEST_TIMEOUT_MS = QuorumFixture.REQUEST_TIMEOUT_MS;
 
-    @TempDir
-    Path dir;
-    private final Map<Integer, MetadataQuorum> nodes = new HashMap<>();
-    private final List<QuorumConfig.Voter> voters = new ArrayList<>();
-
-    @AfterEach
-    void closeAll() {
-        nodes.values().forEach(MetadataQuorum::close);
-    }
-
-    private void start(int id) throws IOException {
-        QuorumConfig config = new QuorumConfig(voters, true, dir.resolve("node" + id), id, 500, REQUEST_TIMEOUT_MS,
-                100_000);
-        MetadataQuorum q = new MetadataQuorum(config, "restart-test", new MetadataStateMachine(new MetadataImage(c -> false)));
-        q.start("127.0.0.1", voters.get(id - 1).port());
-        nodes.put(id, q);
-    }
-
-    private void startThree() throws IOException {
-        for (int id = 1; id <= 3; id++) {
-            voters.add(new QuorumConfig.Voter(id, "127.0.0.1", io.runnel.testutil.Ports.free()));
-        }
-        for (int id = 1; id <= 3; id++) {
-            start(id);
-        }
-    }
-
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as("waiting for %s", what).isLessThan(deadline);
-            Thread.sleep(50);
-        }
-    }
-
-    private int awaitLeader() throws InterruptedException {
-        int[] leader = {-1};
-        await("a leader", () -> {
-            for (Map.Entry<Integer, MetadataQuorum> e : nodes.entrySet()) {
-                if (e.getValue().isLeaderReady()) {
-                    leader[0] = e.getKey();
-                    return nodes.values().stream().allMatch(q -> q.leaderId() == e.getKey());
-                }
-            }
-            return false;
-        });
-        return leader[0];
-    }
+    @RegisterExtension
+    final QuorumFixture fx = new QuorumFixture("restart-test", 3);
 
     private JsonObject propose(int from) throws Exception {
-        return nodes.get(from).propose(MetadataRecords.allocateProducerIds(from, 10))
+        return fx.nodes.get(from).propose(MetadataRecords.allocateProducerIds(from, 10))
                 .get(2L * REQUEST_TIMEOUT_MS, TimeUnit.MILLISECONDS);
     }
 
     /** Asks the quorum to hand leadership to {@code target}, as an operator's Raft admin call would. */
     private void transferLeadership(int target) throws Exception {
         List<RaftPeer> peers = new ArrayList<>();
-        for (QuorumConfig.Voter v : voters) {
+        for (QuorumConfig.Voter v : fx.voters) {
             peers.add(RaftPeer.newBuilder().setId(MetadataQuorum.peerId(v.nodeId())).setAddress(v.address()).build());
         }
         RaftProperties props = new RaftProperties();
         RaftConfigKeys.Rpc.setType(props, SupportedRpcType.NETTY);
-        RaftGroup group = RaftGroup.valueOf(MetadataQuorum.groupId("restart-test"), peers);
+        RaftGroup group = RaftGroup.valueOf(MetadataQuorum.groupId(fx.cluster), peers);
         try (RaftClient admin = RaftClient.newBuilder().setRaftGroup(group).setProperties(props).build()) {
             RaftClientReply reply = admin.admin().transferLeadership(MetadataQuorum.peerId(target), 10_000);
             assertThat(reply.isSuccess()).as("leadership moved to %d: %s", target, reply.getException()).isTrue();
@@ -109,20 +57,20 @@ class MetadataQuorumRestartTest {
 
     @Test
     void aProposerReachesALeaderThatWasRestartedSinceItLastProposedToIt() throws Exception {
-        startThree();
-        int leader = awaitLeader();
+        fx.startAll();
+        int leader = fx.awaitLeader();
         int proposer = leader % 3 + 1;
         propose(proposer);
 
         // kill the leader (its process gone, so its connections die with it) and bring it back at the same address
-        nodes.remove(leader).close();
-        int interim = awaitLeader();
+        fx.nodes.remove(leader).close();
+        int interim = fx.awaitLeader();
         assertThat(interim).isNotEqualTo(leader);
-        start(leader);
-        await("the restarted node to follow", () -> nodes.get(leader).leaderId() == interim);
+        fx.start(leader);
+        QuorumFixture.await("the restarted node to follow", () -> fx.nodes.get(leader).leaderId() == interim);
         // (if the proposer leads meanwhile, it still holds its connection to the old process)
         transferLeadership(leader);
-        assertThat(awaitLeader()).isEqualTo(leader);
+        assertThat(fx.awaitLeader()).isEqualTo(leader);
 
         JsonObject applied = propose(proposer);
         assertThat(applied.getLong(MetadataQuorum.LOG_INDEX)).isPositive();
@@ -130,10 +78,10 @@ class MetadataQuorumRestartTest {
 
     @Test
     void aProposalSentAgainIsTakenOnceEvenByTheNextLeader() throws Exception {
-        startThree();
-        int leader = awaitLeader();
+        fx.startAll();
+        int leader = fx.awaitLeader();
         int proposer = leader % 3 + 1;
-        MetadataQuorum q = nodes.get(proposer);
+        MetadataQuorum q = fx.nodes.get(proposer);
         long callId = 1_000_000;
         JsonObject first = q.propose(MetadataRecords.allocateProducerIds(proposer, 10), callId)
                 .get(2L * REQUEST_TIMEOUT_MS, TimeUnit.MILLISECONDS);
@@ -141,8 +89,8 @@ class MetadataQuorumRestartTest {
                 .get(2L * REQUEST_TIMEOUT_MS, TimeUnit.MILLISECONDS);
         assertThat(again).as("the same request again: the leader's retry cache answers it").isEqualTo(first);
 
-        nodes.remove(leader).close();
-        awaitLeader();
+        fx.nodes.remove(leader).close();
+        fx.awaitLeader();
         JsonObject afterFailover = q.propose(MetadataRecords.allocateProducerIds(proposer, 10), callId)
                 .get(2L * REQUEST_TIMEOUT_MS, TimeUnit.MILLISECONDS);
         assertThat(afterFailover).as("the same request to the next leader, which applied it as a follower")
@@ -161,9 +109,9 @@ class MetadataQuorumRestartTest {
      */
     @Test
     void aLeaderWhoseRaftServerBlocksOnSubmitNeverBlocksTheProposer() throws Exception {
-        startThree();
-        int leader = awaitLeader();
-        MetadataQuorum q = nodes.get(leader);
+        fx.startAll();
+        int leader = fx.awaitLeader();
+        MetadataQuorum q = fx.nodes.get(leader);
         java.lang.reflect.Field field = MetadataQuorum.class.getDeclaredField("server");
         field.setAccessible(true);
         org.apache.ratis.server.RaftServer real = (org.apache.ratis.server.RaftServer) field.get(q);
@@ -172,7 +120,7 @@ class MetadataQuorumRestartTest {
                 new Class<?>[] {org.apache.ratis.server.RaftServer.class}, (proxy, method, args) -> {
                     if (method.getName().equals("submitClientRequestAsync")) {
                         submitThread.set(Thread.currentThread().getName());
-                        Thread.sleep(2000);
+                        Thread.sleep(1500);
                     }
                     try {
                         return method.invoke(real, args);
@@ -184,7 +132,7 @@ class MetadataQuorumRestartTest {
             long start = System.nanoTime();
             java.util.concurrent.CompletableFuture<JsonObject> f = q.propose(MetadataRecords.allocateProducerIds(leader, 10));
             long returnedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-            assertThat(returnedMs).as("propose returned after %d ms while the Raft server blocked 2 s", returnedMs)
+            assertThat(returnedMs).as("propose returned after %d ms while the Raft server blocked 1.5 s", returnedMs)
                     .isLessThan(1000);
             assertThat(f.get(30, TimeUnit.SECONDS).containsKey(MetadataQuorum.LOG_INDEX)).isTrue();
             assertThat(submitThread.get()).isNotEqualTo(Thread.currentThread().getName());

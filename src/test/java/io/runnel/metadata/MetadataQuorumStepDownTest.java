@@ -2,28 +2,21 @@ package io.runnel.metadata;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.leader.LogAppender;
 import org.apache.ratis.server.leader.StepDownSafeLogAppender;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A leader that steps down while one of its log appenders hears a higher term must not deadlock (RATIS-2345 in
@@ -40,49 +33,8 @@ class MetadataQuorumStepDownTest {
 
     private static final String CLUSTER = "step-down-test";
 
-    @TempDir
-    Path dir;
-    private final Map<Integer, MetadataQuorum> nodes = new HashMap<>();
-    private final List<QuorumConfig.Voter> voters = new ArrayList<>();
-
-    @AfterEach
-    void closeAll() {
-        nodes.values().forEach(MetadataQuorum::close);
-    }
-
-    private void startThree() throws IOException {
-        for (int id = 1; id <= 3; id++) {
-            voters.add(new QuorumConfig.Voter(id, "127.0.0.1", io.runnel.testutil.Ports.free()));
-        }
-        for (int id = 1; id <= 3; id++) {
-            QuorumConfig config = new QuorumConfig(voters, true, dir.resolve("node" + id), id, 500, 3000, 100_000);
-            MetadataQuorum q = new MetadataQuorum(config, CLUSTER, new MetadataStateMachine(new MetadataImage(c -> false)));
-            q.start("127.0.0.1", voters.get(id - 1).port());
-            nodes.put(id, q);
-        }
-    }
-
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as("waiting for %s", what).isLessThan(deadline);
-            Thread.sleep(50);
-        }
-    }
-
-    private int awaitLeader() throws InterruptedException {
-        int[] leader = {-1};
-        await("a leader every voter follows", () -> {
-            for (Map.Entry<Integer, MetadataQuorum> e : nodes.entrySet()) {
-                if (e.getValue().isLeaderReady()) {
-                    leader[0] = e.getKey();
-                    return nodes.values().stream().allMatch(q -> q.leaderId() == e.getKey());
-                }
-            }
-            return false;
-        });
-        return leader[0];
-    }
+    @RegisterExtension
+    final QuorumFixture fx = new QuorumFixture(CLUSTER, 3);
 
     private static RaftServer.Division division(MetadataQuorum q) throws Exception {
         Field field = MetadataQuorum.class.getDeclaredField("server");
@@ -106,9 +58,9 @@ class MetadataQuorumStepDownTest {
 
     @Test
     void aLeaderToldOfAHigherTermWhileItsMonitorIsHeldStepsDownWithoutDeadlock() throws Exception {
-        startThree();
-        int leader = awaitLeader();
-        RaftServer.Division division = division(nodes.get(leader));
+        fx.startAll();
+        int leader = fx.awaitLeader();
+        RaftServer.Division division = division(fx.nodes.get(leader));
         long term = division.getInfo().getCurrentTerm();
         List<LogAppender> appenders = appenders(division);
         assertThat(appenders).hasSize(2).allMatch(a -> a instanceof StepDownSafeLogAppender);
@@ -139,16 +91,16 @@ class MetadataQuorumStepDownTest {
         // the step-down ran once the monitor was free: a later term, a leader that every voter follows (the
         // step-down is a queued event: until it runs, the old leader is still ready at the old term)
         long before = term;
-        await("a term after " + before, () -> nodes.values().stream().anyMatch(q -> {
+        QuorumFixture.await("a term after " + before, () -> fx.nodes.values().stream().anyMatch(q -> {
             try {
                 return division(q).getInfo().getCurrentTerm() > before;
             } catch (Exception e) {
                 return false;
             }
         }));
-        int next = awaitLeader();
-        assertThat(division(nodes.get(next)).getInfo().getCurrentTerm()).isGreaterThan(term);
-        assertThat(nodes.get(leader).propose(MetadataRecords.allocateProducerIds(leader, 10))
+        int next = fx.awaitLeader();
+        assertThat(division(fx.nodes.get(next)).getInfo().getCurrentTerm()).isGreaterThan(term);
+        assertThat(fx.nodes.get(leader).propose(MetadataRecords.allocateProducerIds(leader, 10))
                 .get(10, TimeUnit.SECONDS).getLong(MetadataQuorum.LOG_INDEX)).isPositive();
     }
 }

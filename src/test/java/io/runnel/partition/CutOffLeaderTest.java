@@ -1,5 +1,6 @@
 package io.runnel.partition;
 
+import static io.runnel.partition.OwnerFixture.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
@@ -13,21 +14,15 @@ import io.runnel.log.LogBatch;
 import io.runnel.log.LogConfig;
 import io.runnel.log.PartitionLog;
 import io.runnel.log.RecordSet;
-import io.runnel.server.ShardVerticle;
-import io.vertx.core.Context;
-import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
-import io.vertx.core.ThreadingModel;
-import io.vertx.core.Vertx;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.NotEnoughReplicasException;
 import org.apache.kafka.common.errors.NotLeaderOrFollowerException;
 import org.apache.kafka.common.utils.Time;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -46,34 +41,8 @@ class CutOffLeaderTest {
 
     @TempDir
     Path dir;
-    private final Vertx vertx = Vertx.vertx();
-    private Context context;
-
-    @BeforeEach
-    void shard() throws Exception {
-        ShardVerticle shard = new ShardVerticle();
-        await(vertx.deployVerticle(shard, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)));
-        context = shard.ownContext();
-    }
-
-    @AfterEach
-    void close() throws Exception {
-        vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    }
-
-    private static <T> T await(Future<T> f) throws Exception {
-        return f.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    }
-
-    private static final Replication.FollowerRegistry NO_FETCHERS = new Replication.FollowerRegistry() {
-        @Override
-        public void follow(PartitionOwner owner, int leader) {
-        }
-
-        @Override
-        public void unfollow(PartitionOwner owner) {
-        }
-    };
+    @RegisterExtension
+    final OwnerFixture fx = new OwnerFixture();
 
     private Throwable produceError(PartitionOwner owner) throws Exception {
         RecordSet records = RecordSet.builder().add(LogBatch.NO_TIMESTAMP, null, "v".getBytes()).build();
@@ -91,9 +60,9 @@ class CutOffLeaderTest {
         // the controller refuses every ISR change, as one out of reach does: the ISR stays as it was
         Replication replication = new Replication(LOCAL,
                 (tp, expected, proposed) -> Future.failedFuture(new IllegalStateException("no controller in reach")),
-                NO_FETCHERS, LAG_MS, vertx, Time.SYSTEM, cutOff::get);
+                OwnerFixture.NO_FETCHERS, LAG_MS, fx.vertx, Time.SYSTEM, cutOff::get);
         PartitionLog log = PartitionLog.open(TP, dir.resolve("cut-0"), LogConfig.defaults(), Time.SYSTEM);
-        PartitionOwner owner = new PartitionOwner(TP, Uuid.randomUuid(), context, log, 2, replication);
+        PartitionOwner owner = new PartitionOwner(TP, Uuid.randomUuid(), fx.context, log, 2, replication);
         // leader at epoch 1 with an ISR of three whose followers have never fetched at this epoch
         await(owner.applyState(new PartitionState(LOCAL, 1, List.of(1, 2, 3), List.of(1, 2, 3), 1)));
         assertThat(owner.isLeader()).isTrue();
@@ -107,9 +76,6 @@ class CutOffLeaderTest {
         cutOff.set(false);
         assertThat(produceError(owner)).isInstanceOf(NotEnoughReplicasException.class);
         assertThat(log.logEndOffset()).as("nothing appended").isZero();
-        await(context.executeBlocking(() -> {
-            log.close();
-            return null;
-        }));
+        fx.closeOnContext(log);
     }
 }

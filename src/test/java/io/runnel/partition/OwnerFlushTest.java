@@ -1,5 +1,6 @@
 package io.runnel.partition;
 
+import static io.runnel.partition.OwnerFixture.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
@@ -11,19 +12,13 @@ import io.runnel.log.LogBatch;
 import io.runnel.log.LogConfig;
 import io.runnel.log.PartitionLog;
 import io.runnel.log.RecordSet;
-import io.runnel.server.ShardVerticle;
-import io.vertx.core.Context;
-import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
-import io.vertx.core.ThreadingModel;
-import io.vertx.core.Vertx;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.utils.Time;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -41,24 +36,8 @@ class OwnerFlushTest {
 
     @TempDir
     Path dir;
-    private final Vertx vertx = Vertx.vertx();
-    private Context context;
-
-    @BeforeEach
-    void shard() throws Exception {
-        ShardVerticle shard = new ShardVerticle();
-        await(vertx.deployVerticle(shard, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)));
-        context = shard.ownContext();
-    }
-
-    @AfterEach
-    void close() throws Exception {
-        vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    }
-
-    private static <T> T await(Future<T> f) throws Exception {
-        return f.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    }
+    @RegisterExtension
+    final OwnerFixture fx = new OwnerFixture();
 
     private static LogConfig config(int segmentBytes, long flushMessages) {
         LogConfig d = LogConfig.defaults();
@@ -77,18 +56,9 @@ class OwnerFlushTest {
 
     /** An owner following broker 1 at leader epoch 1 (no fetcher runs: the test feeds it). */
     private PartitionOwner follower(PartitionLog log) throws Exception {
-        Replication.FollowerRegistry none = new Replication.FollowerRegistry() {
-            @Override
-            public void follow(PartitionOwner owner, int leader) {
-            }
-
-            @Override
-            public void unfollow(PartitionOwner owner) {
-            }
-        };
         Replication replication = new Replication(LOCAL, (tp, expected, proposed) -> Future.succeededFuture(proposed),
-                none, 30_000, vertx, Time.SYSTEM);
-        PartitionOwner owner = new PartitionOwner(TP, Uuid.randomUuid(), context, log, 1, replication);
+                OwnerFixture.NO_FETCHERS, 30_000, fx.vertx, Time.SYSTEM);
+        PartitionOwner owner = new PartitionOwner(TP, Uuid.randomUuid(), fx.context, log, 1, replication);
         await(owner.applyState(new PartitionState(LEADER, 1, List.of(LEADER, LOCAL), List.of(LEADER, LOCAL), 1)));
         assertThat(owner.isLeader()).isFalse();
         return owner;
@@ -96,13 +66,6 @@ class OwnerFlushTest {
 
     private boolean appendFetched(PartitionOwner owner, long offset) throws Exception {
         return await(owner.submit(() -> owner.appendAsFollower(1, offset, fetched(offset), 0, 0)));
-    }
-
-    private void closeOnContext(PartitionLog log) throws Exception {
-        await(context.executeBlocking(() -> {
-            log.close();
-            return null;
-        }));
     }
 
     /** The partition's log, with segment.bytes and flush.messages as given. */
@@ -120,7 +83,7 @@ class OwnerFlushTest {
             assertThat(log.flushCount()).isEqualTo(offset + 1);
             assertThat(log.recoveryPoint()).isEqualTo(offset + 1);
         }
-        closeOnContext(log);
+        fx.closeOnContext(log);
     }
 
     @Test
@@ -132,7 +95,7 @@ class OwnerFlushTest {
         appendFetched(owner, 1);
         assertThat(log.flushCount()).as("flush.messages=2 reached").isEqualTo(1);
         assertThat(log.recoveryPoint()).isEqualTo(2);
-        closeOnContext(log);
+        fx.closeOnContext(log);
     }
 
     @Test
@@ -147,13 +110,13 @@ class OwnerFlushTest {
         assertThat(log.segmentBaseOffsets()).containsExactly(0L, 2L);
         assertThat(log.recoveryPoint()).as("the new segment's base offset").isEqualTo(2);
         assertThat(log.flushCount()).isEqualTo(1);
-        closeOnContext(log);
+        fx.closeOnContext(log);
     }
 
     @Test
     void aLeaderAppendThatRollsFlushesTheSegmentBelowAfterItIsAnswered() throws Exception {
         PartitionLog log = openLog(BATCH * 2, Long.MAX_VALUE);
-        PartitionOwner owner = new PartitionOwner(TP, Uuid.randomUuid(), context, log, 0, 1);
+        PartitionOwner owner = new PartitionOwner(TP, Uuid.randomUuid(), fx.context, log, 0, 1);
         for (int i = 0; i < 3; i++) {
             await(owner.append(RecordSet.of(new RecordSet.NewRecord(LogBatch.NO_TIMESTAMP, null, ("v" + i).getBytes())),
                     (short) 1));
@@ -161,6 +124,6 @@ class OwnerFlushTest {
         await(owner.submit(() -> null));
         assertThat(log.segmentBaseOffsets()).containsExactly(0L, 2L);
         assertThat(log.recoveryPoint()).isEqualTo(2);
-        closeOnContext(log);
+        fx.closeOnContext(log);
     }
 }

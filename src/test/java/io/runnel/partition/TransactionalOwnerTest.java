@@ -1,30 +1,23 @@
 package io.runnel.partition;
 
+import static io.runnel.partition.OwnerFixture.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 
 import io.runnel.log.AppendOrigin;
 import io.runnel.log.LogBatch;
 import io.runnel.log.LogConfig;
 import io.runnel.log.PartitionLog;
 import io.runnel.log.RecordSet;
-import io.runnel.server.ShardVerticle;
-import io.vertx.core.Context;
-import io.vertx.core.DeploymentOptions;
-import io.vertx.core.Future;
-import io.vertx.core.ThreadingModel;
-import io.vertx.core.Vertx;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.utils.Time;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The owner's last stable offset: transactions replayed on open and closed below its high watermark. */
@@ -36,24 +29,8 @@ class TransactionalOwnerTest {
 
     @TempDir
     Path dir;
-    private final Vertx vertx = Vertx.vertx();
-    private Context context;
-
-    @BeforeEach
-    void shard() throws Exception {
-        ShardVerticle shard = new ShardVerticle();
-        await(vertx.deployVerticle(shard, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)));
-        context = shard.ownContext();
-    }
-
-    @AfterEach
-    void close() throws Exception {
-        vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    }
-
-    private static <T> T await(Future<T> f) throws Exception {
-        return f.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    }
+    @RegisterExtension
+    final OwnerFixture fx = new OwnerFixture();
 
     /** A log holding an aborted transaction and whose producer state must be rebuilt by a replay. */
     private PartitionLog replayedLog() throws Exception {
@@ -75,32 +52,22 @@ class TransactionalOwnerTest {
     @Test
     void standaloneOwnerServesTheHighWatermarkOnceReplayedTransactionsAreClosed() throws Exception {
         PartitionLog log = replayedLog();
-        PartitionOwner owner = new PartitionOwner(TP, Uuid.randomUuid(), context, log, 0, 1);
+        PartitionOwner owner = new PartitionOwner(TP, Uuid.randomUuid(), fx.context, log, 0, 1);
         assertThat(owner.highWatermark()).isEqualTo(2);
         assertThat(owner.lastStableOffset()).isEqualTo(2);
-        await(owner.submit(() -> {
-            log.close();
-            return null;
-        }));
+        fx.closeOnContext(log);
     }
 
     @Test
     void replicatedOwnerStartingAtItsCheckpointedHighWatermarkDoesTheSame() throws Exception {
         PartitionLog log = replayedLog();
-        PartitionOwner owner = new PartitionOwner(TP, Uuid.randomUuid(), context, log, 1, null, 2);
+        PartitionOwner owner = new PartitionOwner(TP, Uuid.randomUuid(), fx.context, log, 1, null, 2);
         assertThat(owner.lastStableOffset()).isEqualTo(2);
         // below the marker the transaction still counts as open
-        PartitionLog again = log;
-        await(owner.submit(() -> {
-            again.close();
-            return null;
-        }));
+        fx.closeOnContext(log);
         PartitionLog reopened = replayedLog();
-        PartitionOwner behind = new PartitionOwner(TP, Uuid.randomUuid(), context, reopened, 1, null, 1);
+        PartitionOwner behind = new PartitionOwner(TP, Uuid.randomUuid(), fx.context, reopened, 1, null, 1);
         assertThat(behind.lastStableOffset()).isZero();
-        await(behind.submit(() -> {
-            reopened.close();
-            return null;
-        }));
+        fx.closeOnContext(reopened);
     }
 }
