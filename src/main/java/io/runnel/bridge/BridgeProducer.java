@@ -314,7 +314,10 @@ final class BridgeProducer {
 
     // ---- the hop to the leader ----
 
-    /** One attempt: the leader as this broker's metadata image names it now. */
+    /**
+     * One attempt: the leader as this broker's metadata image names it now. Completes on the owner's worker for a
+     * local append, on this context for another broker's.
+     */
     private Future<PartitionProducer.Appended> sendToLeader(TopicPartition tp, RecordSet batch, short acks,
                                                             long timeoutMs) {
         PartitionState s = cluster == null ? null : cluster.state(tp);
@@ -323,7 +326,8 @@ final class BridgeProducer {
             return Future.failedFuture(new LeaderNotAvailableException("partition " + tp + " has no leader yet"));
         }
         if (leader == nodeId) {
-            return here(appendHere(tp, batch, acks, timeoutMs));
+            // completes on the owner's worker: the partition's producer hops back itself, once
+            return appendHere(tp, batch, acks, timeoutMs);
         }
         DeliveryOptions options = new DeliveryOptions().setSendTimeout(timeoutMs + 500)
                 .addHeader(BridgeAddresses.H_TOPIC, tp.topic())

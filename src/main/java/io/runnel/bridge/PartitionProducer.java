@@ -12,6 +12,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
+import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.json.JsonObject;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RetriableException;
@@ -38,7 +39,8 @@ import org.apache.kafka.common.protocol.Errors;
  * batch depends on its sequence. Any other error is the leader's definite refusal: the records fail with
  * it and the sequence is not used.
  *
- * <p>Threading: every method runs on {@code context} (the bridge verticle's); transport results hop back.
+ * <p>Threading: every method runs on {@code context} (the bridge verticle's); a transport result completed on
+ * another thread (the partition owner's, for a local append) hops back once.
  */
 final class PartitionProducer {
 
@@ -46,7 +48,7 @@ final class PartitionProducer {
     record Appended(long baseOffset, long logAppendTime) {
     }
 
-    /** Sends a batch to the partition's leader, looked up afresh on each call. */
+    /** Sends a batch to the partition's leader, looked up afresh on each call; may complete on any thread. */
     interface Transport {
         Future<Appended> send(TopicPartition tp, RecordSet batch, short acks, long timeoutMs);
     }
@@ -227,7 +229,26 @@ final class PartitionProducer {
         } catch (RuntimeException e) {
             sent = Future.failedFuture(e);
         }
-        sent.onComplete(ar -> context.runOnContext(v -> result(b, ar)));
+        if (sent.isComplete()) {
+            // failed at once: handled after this task, so failing batches never recurse into each other
+            Future<Appended> done = sent;
+            context.runOnContext(v -> result(b, done));
+            return;
+        }
+        // one hop at most: a transport completing on the owner's worker (a local append) hands the result over
+        // here; one completing on this context (a reply from another broker) is handled at once
+        sent.onComplete(ar -> {
+            if (onContext()) {
+                result(b, ar);
+            } else {
+                context.runOnContext(v -> result(b, ar));
+            }
+        });
+    }
+
+    private boolean onContext() {
+        ContextInternal current = ContextInternal.current();
+        return current != null && current.unwrap() == ((ContextInternal) context).unwrap() && current.inThread();
     }
 
     private void result(Batch b, AsyncResult<Appended> ar) {

@@ -577,6 +577,17 @@ public final class PartitionOwner {
             ack.fail(new NotLeaderOrFollowerException("This broker is no longer the leader of " + tp));
             return;
         }
+        if (highWatermark >= ack.requiredOffset) {
+            // already committed (a single replica, or followers ahead): answered now, as Kafka's
+            // tryCompleteElseWatch, without a pending entry or a timeout timer scheduled and cancelled per append
+            if (maximalIsr().size() >= minInsyncReplicas) {
+                ack.complete();
+            } else {
+                ack.fail(afterAppend());
+            }
+            checkPendingAcks(); // the append may have moved the high watermark past earlier waiting produces too
+            return;
+        }
         pendingAcks.add(ack);
         if (timeoutMs < Long.MAX_VALUE / 2) {
             ack.timer = replication.vertx().setTimer(Math.max(1, timeoutMs), id -> context.runOnContext(v -> {
