@@ -249,11 +249,11 @@ public final class Broker {
                     eventBusMetrics.addDisabledMetricsCategory(d);
                 }
             }
-            // one event loop: the event bus's server connections all land on one loop of the instance, and the
-            // bridge is one context; on the same loop, a request reaches the bridge, and its reply the connection
-            // back, without a hand-off to another thread (two of the event-bus produce's thread wake-ups)
+            // one event loop by default: the event bus's server connections all land on one loop of the instance,
+            // and the bridge is one context; on the same loop, a request reaches the bridge, and its reply the
+            // connection back, without a hand-off to another thread (two of the event-bus produce's wake-ups)
             VertxOptions clusterOptions = new VertxOptions(options).setMetricsOptions(eventBusMetrics)
-                    .setEventLoopPoolSize(1)
+                    .setEventLoopPoolSize(config.getInt(BrokerConfig.CLUSTER_EVENT_LOOP_THREADS))
                     .setWorkerPoolSize(Math.max(4, cores * 2));
             ClusterManagerFactory.Settings settings =
                     ClusterManagerFactory.Settings.from(config, incarnation.toString());

@@ -144,6 +144,7 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String CLUSTER_HOST = "cluster.host";
     public static final String CLUSTER_PORT = "cluster.port";
     public static final String CLUSTER_PORT_COUNT = "cluster.port.count";
+    public static final String CLUSTER_EVENT_LOOP_THREADS = "cluster.event.loop.threads";
     public static final String CLUSTER_MEMBERS = "cluster.members";
     /** No longer used: the metadata quorum's majority is that of {@link #CONTROLLER_QUORUM_VOTERS}. */
     public static final String CLUSTER_SIZE = "cluster.size";
@@ -387,6 +388,10 @@ public final class BrokerConfig extends AbstractConfig {
                     "First Hazelcast member port; the next cluster.port.count - 1 ports are tried if it is taken.")
             .define(CLUSTER_PORT_COUNT, Type.INT, 10, between(1, 1000), LOW,
                     "How many ports from cluster.port a member may take.")
+            .define(CLUSTER_EVENT_LOOP_THREADS, Type.INT, 1, between(1, 1024), LOW,
+                    "Event loops of the clustered side (the event bus, its bridge and the TCP/SockJS bridges). One"
+                    + " keeps an event-bus request, the bridge's handling and the reply on one thread; raise it for"
+                    + " many bridge connections on a large machine.")
             .define(BROKER_SESSION_TIMEOUT_MS, Type.INT, 9000, atLeast(1000), HIGH,
                     "A cluster member that sends no heartbeat for this long is removed, and its partitions fail over.")
             .define(CLUSTER_SIZE, Type.INT, 0, atLeast(0), LOW,
