@@ -579,13 +579,14 @@ public final class PartitionOwner {
         }
         if (highWatermark >= ack.requiredOffset) {
             // already committed (a single replica, or followers ahead): answered now, as Kafka's
-            // tryCompleteElseWatch, without a pending entry or a timeout timer scheduled and cancelled per append
+            // tryCompleteElseWatch, without a pending entry or a timeout timer scheduled and cancelled per append;
+            // earlier waiting produces the high watermark now covers too are answered first, in offset order
+            checkPendingAcks();
             if (maximalIsr().size() >= minInsyncReplicas) {
                 ack.complete();
             } else {
                 ack.fail(afterAppend());
             }
-            checkPendingAcks(); // the append may have moved the high watermark past earlier waiting produces too
             return;
         }
         pendingAcks.add(ack);
