@@ -329,7 +329,9 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
 
         Future<FetchResponseData> start() {
             for (Target t : targets) {
-                if (t.owner() != null) {
+                if (t.owner() != null && replicaId >= 0) {
+                    t.owner().addLogEndListener(onAppend);
+                } else if (t.owner() != null) {
                     t.owner().addAppendListener(onAppend);
                 }
             }

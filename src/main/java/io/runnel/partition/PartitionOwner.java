@@ -53,7 +53,9 @@ public final class PartitionOwner {
     private final Context context;
     private final PartitionLog log;
     private final Replication replication;
-    private final Set<Runnable> appendListeners = ConcurrentHashMap.newKeySet();
+    // what waits for this partition to change; TRUE marks a follower's parked fetch, which only the log end,
+    // the role or closing can complete (it reads to the log end), so a high watermark advance alone skips it
+    private final Map<Runnable, Boolean> appendListeners = new ConcurrentHashMap<>();
     // told when this replica starts or stops leading; set once by the partition manager
     private volatile LeadershipListener leadershipListener;
     private volatile PartitionState state;
@@ -220,7 +222,7 @@ public final class PartitionOwner {
                     proposedIsr = null;
                 }
                 if (maybeIncrementHighWatermark()) {
-                    notifyListeners();
+                    notifyHighWatermarkListeners();
                 }
                 checkPendingAcks();
             }
@@ -328,7 +330,7 @@ public final class PartitionOwner {
             p.lastFetchTimeMs = fetchTimeMs;
             maybeExpandIsr(replicaId, p);
             if (maybeIncrementHighWatermark()) {
-                notifyListeners();
+                notifyHighWatermarkListeners();
             }
             checkPendingAcks();
         });
@@ -456,7 +458,7 @@ public final class PartitionOwner {
                 // the controller pushes whatever state now holds; the next fetch or timer tick retries
                 LOG.info("{}: ISR change to {} refused: {}", tp, proposed.isr(), ar.cause().toString());
                 if (maybeIncrementHighWatermark()) {
-                    notifyListeners();
+                    notifyHighWatermarkListeners();
                 }
                 checkPendingAcks();
             }
@@ -792,8 +794,19 @@ public final class PartitionOwner {
         notifyListeners();
     }
 
+    /** Runs {@code listener} (on the owner's context) whenever the log, the high watermark or the role changes. */
     public void addAppendListener(Runnable listener) {
-        appendListeners.add(listener);
+        appendListeners.put(listener, Boolean.FALSE);
+    }
+
+    /**
+     * As {@link #addAppendListener}, for a follower's parked fetch: not run when only the high watermark
+     * advanced, which gives it nothing to read (as Kafka's DelayedFetch for a follower, which counts bytes up to
+     * the log end). Every follower fetch advances the high watermark under an acks=all load, so waking the other
+     * followers' parked fetches for it cost a hop to their connection and a re-read per fetch, for nothing.
+     */
+    public void addLogEndListener(Runnable listener) {
+        appendListeners.put(listener, Boolean.TRUE);
     }
 
     public void removeAppendListener(Runnable listener) {
@@ -801,8 +814,17 @@ public final class PartitionOwner {
     }
 
     private void notifyListeners() {
-        for (Runnable r : appendListeners) {
+        for (Runnable r : appendListeners.keySet()) {
             r.run();
+        }
+    }
+
+    /** After the high watermark alone advanced: wakes what reads up to it, not followers' parked fetches. */
+    private void notifyHighWatermarkListeners() {
+        for (Map.Entry<Runnable, Boolean> e : appendListeners.entrySet()) {
+            if (!e.getValue()) {
+                e.getKey().run();
+            }
         }
     }
 
