@@ -381,7 +381,9 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
                     t.owner().removeAppendListener(onAppend);
                 }
             }
-            recordFollowerFetches(r, replicaId);
+            // the follower's fetch offset was recorded when the fetch came in, as Kafka records it once per fetch
+            // (updateFetchState only on the first read, not when the delayed fetch completes): a second record
+            // re-stamped the same offset and cost a hop to the partition's owner for every parked fetch
             promise.complete(count(r.response));
         }
     }
