@@ -131,8 +131,9 @@
 # three nodes, CreateTopics of META_PARTITIONS partitions with replication factor 3 until all are led, then
 # kill -9 of node 2 until every partition it led has another leader (its last workload). The default of
 # 10000 partitions fits the 20000 open files a process may hold here (RF=3 on three nodes puts every
-# partition on every node; Runnel and Kafka both hold one descriptor per partition, its .log: the index
-# files are mapped without one) and vm.max_map_count (two index mappings per partition).
+# partition on every node; Kafka holds one descriptor per segment, its .log: the index files are mapped
+# without one; Runnel the same up to log.open.files.max, half the limit by default, closing idle ones beyond
+# it) and vm.max_map_count (two index mappings per partition).
 # Runnel starts through scripts/runnel.sh, which maps a class-data-sharing archive (AppCDS) written by
 # the first start after a build; when none is up to date, an unmeasured priming start writes it first.
 # Kafka starts as kafka-server-start.sh would (its JVM flags), with the JDK's default CDS archive.

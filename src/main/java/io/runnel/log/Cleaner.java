@@ -306,7 +306,7 @@ final class Cleaner {
             readBuffer.limit(want);
             long pos = position;
             while (readBuffer.hasRemaining()) {
-                int n = seg.channel().read(readBuffer, pos);
+                int n = seg.readAt(readBuffer, pos);
                 if (n < 0) {
                     throw new IOException("unexpected end of " + seg.logFile() + " at " + pos);
                 }
