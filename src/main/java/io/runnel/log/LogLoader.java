@@ -130,7 +130,7 @@ final class LogLoader {
                     || !Files.exists(dir.resolve(LogSegment.fileName(base, LogSegment.TIME_INDEX_SUFFIX))))) {
                 missingIndexes.add(base);
             }
-            segments.add(LogSegment.open(dir, base, config, time));
+            segments.add(LogSegment.open(dir, base, config, time, segments.channels()));
         }
         // unclean: scan from the segment holding the recovery point; later segments after a torn one go
         List<LogSegment> all = segments.toList();

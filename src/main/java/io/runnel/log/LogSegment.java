@@ -82,17 +82,23 @@ final class LogSegment implements Closeable {
 
     /** Opens (creating if absent) the segment files in {@code dir}. Indexes are sanity-checked by the caller. */
     static LogSegment open(Path dir, long baseOffset, LogConfig config, Time time) throws IOException {
-        return open(dir, baseOffset, config, time, "", config.segmentIndexBytes());
+        return open(dir, baseOffset, config, time, SegmentChannels.shared());
+    }
+
+    /** As {@link #open(Path, long, LogConfig, Time)}, the {@code .log} kept open in {@code channels}. */
+    static LogSegment open(Path dir, long baseOffset, LogConfig config, Time time, SegmentChannels channels)
+            throws IOException {
+        return open(dir, baseOffset, config, time, "", config.segmentIndexBytes(), channels);
     }
 
     /**
      * Opens the segment files named with {@code fileSuffix} after the usual name ({@code .cleaned} for
      * the cleaner's output), with indexes of {@code indexBytes}.
      */
-    static LogSegment open(Path dir, long baseOffset, LogConfig config, Time time, String fileSuffix, int indexBytes)
-            throws IOException {
+    static LogSegment open(Path dir, long baseOffset, LogConfig config, Time time, String fileSuffix, int indexBytes,
+                           SegmentChannels channels) throws IOException {
         File logFile = dir.resolve(fileName(baseOffset, LOG_SUFFIX) + fileSuffix).toFile();
-        RecordFormat.SegmentFile records = RecordFormat.SegmentFile.open(logFile);
+        RecordFormat.SegmentFile records = RecordFormat.SegmentFile.open(logFile, channels);
         OffsetIndex oi = new OffsetIndex(dir.resolve(fileName(baseOffset, INDEX_SUFFIX) + fileSuffix), baseOffset,
                 indexBytes);
         TimeIndex ti = new TimeIndex(dir.resolve(fileName(baseOffset, TIME_INDEX_SUFFIX) + fileSuffix), baseOffset,
@@ -128,6 +134,11 @@ final class LogSegment implements Closeable {
         } finally {
             log.release();
         }
+    }
+
+    /** The set of open segment files this segment's {@code .log} is kept in. */
+    SegmentChannels channels() {
+        return log.channels();
     }
 
     /** Whether the {@code .log} has a descriptor open now (tests). */

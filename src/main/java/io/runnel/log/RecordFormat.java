@@ -349,6 +349,10 @@ final class RecordFormat {
             return holders.get() >= 0;
         }
 
+        SegmentChannels channels() {
+            return channels;
+        }
+
         /** Whether the process's set has more files open than its bound (see {@link SegmentChannels#overLimit}). */
         boolean setOverLimit() {
             return channels.overLimit();

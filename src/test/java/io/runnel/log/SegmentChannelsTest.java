@@ -3,7 +3,6 @@ package io.runnel.log;
 import static io.runnel.log.LogTestSupport.T0;
 import static io.runnel.log.LogTestSupport.batch;
 import static io.runnel.log.LogTestSupport.config;
-import static io.runnel.log.LogTestSupport.open;
 import static io.runnel.log.LogTestSupport.readValues;
 import static io.runnel.log.LogTestSupport.values;
 import static io.runnel.log.LogTestSupport.with;
@@ -22,7 +21,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.common.errors.OffsetOutOfRangeException;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,11 +35,11 @@ class SegmentChannelsTest {
     @TempDir
     Path dir;
 
-    private final int sharedLimitBefore = SegmentChannels.shared().limit();
+    // the logs' own set, so that files other tests left held do not count
+    private final SegmentChannels channels = new SegmentChannels(LIMIT);
 
-    @AfterEach
-    void restoreSharedLimit() {
-        SegmentChannels.shared().setLimit(sharedLimitBefore);
+    private PartitionLog openLog(LogConfig cfg, LogTestSupport.ManualTime time) throws Exception {
+        return PartitionLog.open(LogTestSupport.TP, dir, cfg, time, channels);
     }
 
     private List<RecordFormat.SegmentFile> files(SegmentChannels channels, int n) throws Exception {
@@ -72,7 +70,6 @@ class SegmentChannelsTest {
 
     @Test
     void keepsAtMostTheLimitOpenAndReopensAClosedFileOnItsNextUse() throws Exception {
-        SegmentChannels channels = new SegmentChannels(LIMIT);
         List<RecordFormat.SegmentFile> files = files(channels, 3 * LIMIT);
         assertThat(channels.openFiles()).isEqualTo(LIMIT);
         assertThat(files.get(0).isOpen()).isFalse();
@@ -96,7 +93,6 @@ class SegmentChannelsTest {
 
     @Test
     void recentlyUsedFilesGetASecondChance() throws Exception {
-        SegmentChannels channels = new SegmentChannels(LIMIT);
         List<RecordFormat.SegmentFile> files = files(channels, LIMIT + 1);
         // that sweep cleared every mark and closed the oldest
         assertThat(files.get(0).isOpen()).isFalse();
@@ -109,7 +105,6 @@ class SegmentChannelsTest {
 
     @Test
     void neverClosesAFileWhileItIsHeld() throws Exception {
-        SegmentChannels channels = new SegmentChannels(LIMIT);
         RecordFormat.SegmentFile held = files(channels, 1).get(0);
         held.acquire();
         files(channels, 4 * LIMIT);
@@ -125,7 +120,6 @@ class SegmentChannelsTest {
 
     @Test
     void aSetHeldEntirelyByReadersGrowsPastTheLimitAndShrinksBackOnRelease() throws Exception {
-        SegmentChannels channels = new SegmentChannels(LIMIT);
         List<RecordFormat.SegmentFile> files = files(channels, 2 * LIMIT);
         for (RecordFormat.SegmentFile f : files) {
             f.acquire();
@@ -140,7 +134,6 @@ class SegmentChannelsTest {
 
     @Test
     void readsRacingEvictionsNeverSeeAClosedChannel() throws Exception {
-        SegmentChannels channels = new SegmentChannels(LIMIT);
         List<RecordFormat.SegmentFile> files = files(channels, 4 * LIMIT);
         ExecutorService pool = Executors.newFixedThreadPool(6);
         try {
@@ -172,7 +165,6 @@ class SegmentChannelsTest {
 
     @Test
     void aFileRenamedWhileClosedReopensUnderItsNewName() throws Exception {
-        SegmentChannels channels = new SegmentChannels(LIMIT);
         List<RecordFormat.SegmentFile> files = files(channels, LIMIT + 1);
         RecordFormat.SegmentFile first = files.get(0);
         assertThat(first.isOpen()).isFalse();
@@ -183,23 +175,22 @@ class SegmentChannelsTest {
 
     @Test
     void aLogOfManySegmentsIsReadWholeUnderTheLimitBeforeAndAfterARestart() throws Exception {
-        SegmentChannels.shared().setLimit(LIMIT);
         int batchSize = batch(T0, "value-000").sizeInBytes();
         LogConfig cfg = LogTestSupport.withSegmentBytes(config(), batchSize);
         List<String> expected = new ArrayList<>();
-        try (PartitionLog log = open(dir, cfg, new LogTestSupport.ManualTime(T0))) {
+        try (PartitionLog log = openLog(cfg, new LogTestSupport.ManualTime(T0))) {
             for (int i = 0; i < 5 * LIMIT; i++) {
                 String v = String.format("value-%03d", i);
                 log.appendAsLeader(batch(T0, v), 0);
                 expected.add(v);
             }
             assertThat(log.segmentBaseOffsets()).hasSize(5 * LIMIT);
-            assertThat(SegmentChannels.shared().openFiles()).isLessThanOrEqualTo(LIMIT);
+            assertThat(channels.openFiles()).isLessThanOrEqualTo(LIMIT);
             assertThat(readValues(log, 0)).containsExactlyElementsOf(expected);
-            assertThat(SegmentChannels.shared().openFiles()).isLessThanOrEqualTo(LIMIT);
+            assertThat(channels.openFiles()).isLessThanOrEqualTo(LIMIT);
         }
-        try (PartitionLog log = open(dir, cfg, new LogTestSupport.ManualTime(T0))) {
-            assertThat(SegmentChannels.shared().openFiles()).isLessThanOrEqualTo(LIMIT);
+        try (PartitionLog log = openLog(cfg, new LogTestSupport.ManualTime(T0))) {
+            assertThat(channels.openFiles()).isLessThanOrEqualTo(LIMIT);
             assertThat(readValues(log, 0)).containsExactlyElementsOf(expected);
             log.truncateTo(7);
             assertThat(readValues(log, 0)).containsExactlyElementsOf(expected.subList(0, 7));
@@ -210,10 +201,9 @@ class SegmentChannelsTest {
 
     @Test
     void readsWhileEveryOpenFileIsHeldAreCopiedInsteadOfHoldingMoreFiles() throws Exception {
-        SegmentChannels.shared().setLimit(LIMIT);
         int batchSize = batch(T0, "value-000").sizeInBytes();
         LogConfig cfg = LogTestSupport.withSegmentBytes(config(), batchSize);
-        try (PartitionLog log = open(dir, cfg, new LogTestSupport.ManualTime(T0))) {
+        try (PartitionLog log = openLog(cfg, new LogTestSupport.ManualTime(T0))) {
             for (int i = 0; i < 4 * LIMIT; i++) {
                 log.appendAsLeader(batch(T0, String.format("value-%03d", i)), 0);
             }
@@ -225,7 +215,7 @@ class SegmentChannelsTest {
                 assertThat(values(slice.toRecordSet())).containsExactly(String.format("value-%03d", i));
                 copies += slice.inMemory() ? 1 : 0;
                 held.add(slice);
-                assertThat(SegmentChannels.shared().openFiles()).isLessThanOrEqualTo(LIMIT + 1);
+                assertThat(channels.openFiles()).isLessThanOrEqualTo(LIMIT + 1);
             }
             assertThat(copies).isGreaterThanOrEqualTo(3 * LIMIT - 1);
             for (LogSlice slice : held) {
@@ -234,17 +224,16 @@ class SegmentChannelsTest {
             LogSlice again = log.read(0, batchSize, Long.MAX_VALUE, true).records();
             assertThat(again.inMemory()).isFalse();
             again.release();
-            assertThat(SegmentChannels.shared().openFiles()).isLessThanOrEqualTo(LIMIT);
+            assertThat(channels.openFiles()).isLessThanOrEqualTo(LIMIT);
         }
     }
 
     @Test
     void aSliceOfADeletedSegmentStaysReadableUntilReleasedThenTheFileIsClosed() throws Exception {
-        SegmentChannels.shared().setLimit(LIMIT);
         int batchSize = batch(T0, "value-000").sizeInBytes();
         LogConfig cfg = with(config(), batchSize * 2, Long.MAX_VALUE, 10 * HOUR, -1, 1 << 20, 4096, 0, false);
         LogTestSupport.ManualTime time = new LogTestSupport.ManualTime(T0);
-        try (PartitionLog log = open(dir, cfg, time)) {
+        try (PartitionLog log = openLog(cfg, time)) {
             for (int i = 0; i < 6; i++) {
                 time.ms = T0 + i * HOUR;
                 log.appendAsLeader(batch(T0 + i * HOUR, String.format("value-%03d", i)), 0);
