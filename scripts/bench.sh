@@ -17,9 +17,11 @@
 #                         after 10 s, against either broker), which would measure the client, not the broker
 #   --e2e-records N       round trips of the one-in-flight end-to-end run (default 3000)
 #   --workloads "..."     single-node part: subset of startup produce1 consume produceall txn latency e2erate e2e
-#                         compact saslssl eventbus (default all; startup and memory are always measured, as each run
-#                         starts a broker; eventbus or saslssl alone starts no such run); the three-node part runs
-#                         all of its own, its transactional produce only when txn is among the workloads
+#                         compact users saslssl eventbus (default all; startup and memory are always measured, as
+#                         each run starts a broker; eventbus or saslssl alone starts no such run); the three-node
+#                         part runs all of its own, its transactional produce only when txn is among the workloads
+#   --users-records N     records of each produce and consume of the users workload (default: --records)
+#   --users-partitions "P..."  partition counts of the users workload (default "3 1000")
 #   --txn-records N       records of the txn workload (default 100000 x RECORD_SIZE B)
 #   --txn-size N          records per transaction of the txn workload (default 100)
 #   --eb-batch N          event bus: records per batched produce message (default 100)
@@ -134,6 +136,39 @@
 # partition on every node; Kafka holds one descriptor per segment, its .log: the index files are mapped
 # without one; Runnel the same up to log.open.files.max, half the limit by default, closing idle ones beyond
 # it) and vm.max_map_count (two index mappings per partition).
+# Users (workload users, after the other single-node workloads, its own broker per (repetition, system)): the
+# nodes as a user starts and configures them, not tuned for the benchmark. Runnel: the README's command,
+# `java -jar target/runnel.jar` from the project root (conf/runnel.properties read as the README's command
+# reads it), no JVM flag at all (the JVM's default heap, a quarter of RAM; its GC's default young generation;
+# no class-data archive of Runnel's own), embedded defaults; only what must differ for the bench is set, through
+# the README's RUNNEL_<KEY> environment variables: listeners (the bench port), log.dirs (the run's directory),
+# admin.listener (an ephemeral port, not 8080) and group.initial.rebalance.delay.ms=0. Kafka: as
+# kafka-server-start.sh starts it (kafka-ref.sh start: its JVM flags, -Xms1g -Xmx1g whatever --heap says),
+# with group.initial.rebalance.delay.ms=0. Start-up to ready is timed as above, through that same command:
+# "start-up to ready, README command", beside the runnel.sh (class-data archive) start-up of the other runs.
+# Then, after idle memory: for each partition count of --users-partitions (3 and 1000) and each batching (the
+# clients' defaults, batch.size 16384 and linger.ms 5 in kafka-clients 4.4; and batch.size=65536 linger.ms=5,
+# as a user tunes a producer for throughput), ProducerPerformance at full speed with acks=1, then with acks=all,
+# each to a topic of its own, then ConsumerPerformance of the acks=1 topic (the acks=all topic holds batches of
+# the same sizes, so consuming it as well would measure the same again); --users-records records of
+# RECORD_SIZE B each. All eight topics are created first, each until every partition is led
+# (scripts/bench/MetadataBench.java create), so no produce waits for leaders. Reported per run: records/s,
+# MB/s, broker CPU s/GB (below) and their ratios, in a table of its own; peak resident memory over all the
+# produces and consumes ("users: resident memory under load").
+# Broker CPU per GB (every throughput phase: produce acks=1 and acks=all, consume, plain and SASL_SSL, the
+# three-node acks=all produce and the users workload's): utime+stime of the broker JVM from /proc/<pid>/stat
+# (clock ticks, getconf CLK_TCK), read right before the client tool is launched and right after it exits, over
+# RECORDS x RECORD_SIZE bytes, GB = 10^9 bytes; summed over the three brokers in the three-node part (the
+# followers' fetches and appends are part of what an acks=all produce costs). The pid is the JVM itself:
+# runnel.sh execs java, the users' start execs java, kafka-ref.sh launches java directly. The window holds the
+# client JVM's own start and exit (about 1-2 s in which the broker is idle: its timers only) and, for a
+# consume, the group join: what a user's run costs the broker, not only the steady state. A clock tick is
+# 10 ms: on runs of a few MB the figure is coarse.
+# The summary closes with "issue 18 targets": each of issue 18's targets with the worst ratio over the
+# workloads it applies to (produce and consume: the plain single-node ones and the users' matrix; CPU per
+# GB: every plain throughput phase, three nodes included; end-to-end p99 at the fixed rate: one node and
+# three; memory under load: one node, users, three nodes; start-up: the users' README command, absolute),
+# how many of them meet it, and met / NOT met.
 # Runnel starts through scripts/runnel.sh, which maps a class-data-sharing archive (AppCDS) written by
 # the first start after a build; when none is up to date, an unmeasured priming start writes it first.
 # Kafka starts as kafka-server-start.sh would (its JVM flags), with the JDK's default CDS archive.
@@ -152,7 +187,9 @@ LAT_RATE=2000
 LAT_RECORDS=60000
 LAT_WARMUP_S=10
 E2E_RECORDS=3000
-WORKLOADS="startup produce1 consume produceall txn latency e2erate e2e compact saslssl eventbus"
+WORKLOADS="startup produce1 consume produceall txn latency e2erate e2e compact users saslssl eventbus"
+USERS_RECORDS=""
+USERS_PARTITIONS="3 1000"
 TXN_RECORDS=100000
 TXN_SIZE=100
 EB_BATCH=100
@@ -186,6 +223,8 @@ while [[ $# -gt 0 ]]; do
         --latency-warmup) LAT_WARMUP_S="$2"; shift 2 ;;
         --e2e-records) E2E_RECORDS="$2"; shift 2 ;;
         --workloads) WORKLOADS="$2"; shift 2 ;;
+        --users-records) USERS_RECORDS="$2"; shift 2 ;;
+        --users-partitions) USERS_PARTITIONS="$2"; shift 2 ;;
         --txn-records) TXN_RECORDS="$2"; shift 2 ;;
         --txn-size) TXN_SIZE="$2"; shift 2 ;;
         --eb-batch) EB_BATCH="$2"; shift 2 ;;
@@ -203,12 +242,18 @@ while [[ $# -gt 0 ]]; do
         --keep-data) KEEP_DATA=1; shift ;;
         --meta-partitions) META_PARTITIONS="$2"; shift 2 ;;
         --only) ONLY="$2"; shift 2 ;;
-        -h|--help) sed -n '2,133p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
 
 [[ -z "$ONLY" || "$ONLY" == meta ]] || { echo "bench.sh: --only takes meta" >&2; exit 2; }
+USERS_RECORDS="${USERS_RECORDS:-$RECORDS}"
+[[ "$USERS_RECORDS" =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: --users-records takes a positive integer" >&2; exit 2; }
+for p in $USERS_PARTITIONS; do
+    [[ "$p" =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: --users-partitions takes positive integers, got $p" >&2; exit 2; }
+done
+[[ -n "${USERS_PARTITIONS// /}" ]] || { echo "bench.sh: --users-partitions is empty" >&2; exit 2; }
 [[ "$EB_BATCH" =~ ^[1-9][0-9]*$ && "$EB_IN_FLIGHT" =~ ^[1-9][0-9]*$ ]] \
     || { echo "bench.sh: --eb-batch and --eb-in-flight take positive integers" >&2; exit 2; }
 LAT_WARMUP=$((LAT_RATE * LAT_WARMUP_S))
@@ -248,6 +293,7 @@ echo "rep,system,metric,value" > "$OUT/results.csv"
 DESC="$RECORDS x $RECORD_SIZE B records, $PARTITIONS partitions, heap $HEAP, $(nproc) cores, $REPS rep(s); latency at $LAT_RATE rec/s for $((LAT_RECORDS / LAT_RATE)) s, the first $LAT_WARMUP_S s not counted"
 if (( CLUSTER )); then DESC+="; 3 nodes: RF=3, min.insync.replicas=2, heap $HEAP each"; fi
 if (( ! SINGLE )); then DESC+=" (three-node part only)"; fi
+if (( SINGLE )) && wants users; then DESC+="; users: README start, $USERS_RECORDS records a run, partitions ${USERS_PARTITIONS// /, }"; fi
 if (( SINGLE )) && wants eventbus; then DESC+="; event bus: batches of $EB_BATCH records, $EB_IN_FLIGHT in flight, deliveries of up to $EB_DELIVERY_BATCH"; fi
 if [[ "$ONLY" == meta ]]; then DESC="metadata workloads only: $META_PARTITIONS partitions, heap $HEAP, $(nproc) cores, $REPS rep(s)"; fi
 cat > "$OUT/meta.json" <<EOF
@@ -401,6 +447,40 @@ start_sampler() {
     SAMPLER_PID=$!
 }
 
+val() { awk -v k="$1" '$1 == k { print $2 }' <<< "$2"; }
+
+# Broker CPU: utime+stime (in clock ticks) of the broker JVMs, from /proc/PID/stat, summed over the broker
+# processes of the run (BROKER_PIDS, or BROKER_PID alone: Kafka's single node). Both start scripts leave the
+# JVM itself as that pid (runnel.sh execs java; kafka-ref.sh and the README start launch java directly), so
+# no wrapper's ticks are counted and none of the JVM's are missed. The process totals include every thread,
+# the JVM's GC and JIT threads too. Field 2 (the command) may hold spaces: cut after its closing ")", then
+# utime and stime are the 12th and 13th fields.
+CLK_TCK="$(getconf CLK_TCK)"
+cpu_ticks() {
+    local -a pids=("${BROKER_PIDS[@]+"${BROKER_PIDS[@]}"}")
+    (( ${#pids[@]} > 0 )) || pids=("$BROKER_PID")
+    local pid sum=0 t
+    for pid in "${pids[@]}"; do
+        t="$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }')"
+        [[ -n "$t" ]] || die "[$SYS] broker pid $pid is gone: cannot read its CPU time"
+        sum=$((sum + t))
+    done
+    echo "$sum"
+}
+# "cpu_s S" and "cpu_s_per_gb C" lines: the broker CPU seconds between tick counts T0 and T1, and per GB
+# (10^9 bytes) of RECORDS x RECORD_SIZE.
+cpu_lines() {
+    awk -v t0="$1" -v t1="$2" -v hz="$CLK_TCK" -v n="$3" -v size="$RECORD_SIZE" \
+        'BEGIN { s = (t1 - t0) / hz; printf "cpu_s %.2f\ncpu_s_per_gb %.3f\n", s, s / (n * size / 1e9) }'
+}
+
+# Appends the tick counts to the tool's output FILE, so that every CPU figure can be checked against its raw data.
+cpu_note() {
+    echo "bench.sh: broker CPU ticks before=$2 after=$3 CLK_TCK=$CLK_TCK pids=${BROKER_PIDS[*]:-$BROKER_PID}" >> "$1"
+}
+
+# ProducerPerformance; prints its parsed summary (bench_lib.py parse producer) and the broker's CPU over the
+# tool's run (cpu_lines).
 run_producer() {
     local run="$1" name="$2" topic="$3" records="$4" throughput="$5"
     shift 5
@@ -410,20 +490,42 @@ run_producer() {
         while [[ "$1" != -- ]]; do extra+=("$1"); shift; done
         shift
     fi
-    local raw="$run/$name.txt"
+    local raw="$run/$name.txt" t0 t1
+    t0="$(cpu_ticks)"
     timeout 900 "${TOOL_JVM[@]}" org.apache.kafka.tools.ProducerPerformance --topic "$topic" \
         --num-records "$records" --record-size "$RECORD_SIZE" --throughput "$throughput" "${extra[@]+"${extra[@]}"}" \
         --producer-props "bootstrap.servers=$BOOTSTRAP" "$@" > "$raw" 2>&1 \
         || { tail -20 "$raw" >&2; die "[$SYS] ProducerPerformance ($name) failed: $raw"; }
+    t1="$(cpu_ticks)"
+    cpu_note "$raw" "$t0" "$t1"
     grep -q "ERROR\|Exception" "$raw" && die "[$SYS] the producer reported errors: see $raw"
     local parsed
     parsed="$("$PY" "$LIB" parse producer "$raw")" || die "[$SYS] cannot read $raw"
     [[ "$(awk '$1 == "records" { print $2 }' <<< "$parsed")" == "$records" ]] \
         || die "[$SYS] $name sent fewer than $records records: see $raw"
     echo "$parsed"
+    cpu_lines "$t0" "$t1" "$records"
 }
 
-val() { awk -v k="$1" '$1 == k { print $2 }' <<< "$2"; }
+# ConsumerPerformance of RECORDS records of TOPIC in group GROUP (further tool options after it); prints its
+# parsed result (bench_lib.py parse consumer) and the broker's CPU over the tool's run (cpu_lines), the group
+# join included (a few requests; the throughput figures leave it out).
+run_consumer() {
+    local run="$1" name="$2" topic="$3" records="$4" group="$5"
+    shift 5
+    local raw="$run/$name.txt" t0 t1 c
+    t0="$(cpu_ticks)"
+    timeout 900 "${TOOL_JVM[@]}" org.apache.kafka.tools.ConsumerPerformance --bootstrap-server "$BOOTSTRAP" \
+        --topic "$topic" --num-records "$records" --timeout 60000 --group "$group" "$@" > "$raw" 2>&1 \
+        || { tail -20 "$raw" >&2; die "[$SYS] ConsumerPerformance ($name) failed: $raw"; }
+    t1="$(cpu_ticks)"
+    cpu_note "$raw" "$t0" "$t1"
+    c="$("$PY" "$LIB" parse consumer "$raw")" || die "[$SYS] cannot read $raw"
+    (( $(val records "$c") >= records )) || die "[$SYS] the consumer read $(val records "$c") records, not $records: $raw"
+    echo "$c"
+    cpu_lines "$t0" "$t1" "$records"
+}
+
 
 # Transactional produce (TxnProduce) of TXN_RECORDS records in transactions of TXN_SIZE to TOPIC (PARTITIONS
 # partitions, existing) on BOOTSTRAP; records METRIC. LABEL prefixes the progress lines.
@@ -469,26 +571,26 @@ run_system() {
     if wants produce1 || wants consume; then
         progress "[rep $REP/$REPS] [$SYS] produce acks=1: $RECORDS records of $RECORD_SIZE B"
         p="$(run_producer "$run" produce-acks1 bench "$RECORDS" -1 acks=1)"
-        wants produce1 && record produce_acks1_mbps "$(val mbps "$p")"
-        progress "[rep $REP/$REPS] [$SYS] produce acks=1: $(val rps "$p") records/s, $(val mbps "$p") MB/s"
+        if wants produce1; then
+            record produce_acks1_mbps "$(val mbps "$p")"
+            record produce_acks1_cpu_s_per_gb "$(val cpu_s_per_gb "$p")"
+        fi
+        progress "[rep $REP/$REPS] [$SYS] produce acks=1: $(val rps "$p") records/s, $(val mbps "$p") MB/s, broker CPU $(val cpu_s_per_gb "$p") s/GB"
     fi
     if wants consume; then
         progress "[rep $REP/$REPS] [$SYS] consume $RECORDS records"
-        local raw="$run/consume.txt"
-        timeout 900 "${TOOL_JVM[@]}" org.apache.kafka.tools.ConsumerPerformance --bootstrap-server "$BOOTSTRAP" \
-            --topic bench --num-records "$RECORDS" --timeout 60000 --group "bench-$SYS-$REP-$$" > "$raw" 2>&1 \
-            || { tail -20 "$raw" >&2; die "[$SYS] ConsumerPerformance failed: $raw"; }
         local c
-        c="$("$PY" "$LIB" parse consumer "$raw")" || die "[$SYS] cannot read $raw"
-        (( $(val records "$c") >= RECORDS )) || die "[$SYS] the consumer read $(val records "$c") records, not $RECORDS: $raw"
+        c="$(run_consumer "$run" consume bench "$RECORDS" "bench-$SYS-$REP-$$")"
         record consume_mbps "$(val mbps "$c")"
-        progress "[rep $REP/$REPS] [$SYS] consume: $(val rps "$c") records/s, $(val mbps "$c") MB/s (group join $(val rebalance_ms "$c") ms, not counted)"
+        record consume_cpu_s_per_gb "$(val cpu_s_per_gb "$c")"
+        progress "[rep $REP/$REPS] [$SYS] consume: $(val rps "$c") records/s, $(val mbps "$c") MB/s, broker CPU $(val cpu_s_per_gb "$c") s/GB (group join $(val rebalance_ms "$c") ms, not counted)"
     fi
     if wants produceall; then
         progress "[rep $REP/$REPS] [$SYS] produce acks=all: $RECORDS records"
         p="$(run_producer "$run" produce-acksall bench-all "$RECORDS" -1 acks=all)"
         record produce_acksall_mbps "$(val mbps "$p")"
-        progress "[rep $REP/$REPS] [$SYS] produce acks=all: $(val rps "$p") records/s, $(val mbps "$p") MB/s"
+        record produce_acksall_cpu_s_per_gb "$(val cpu_s_per_gb "$p")"
+        progress "[rep $REP/$REPS] [$SYS] produce acks=all: $(val rps "$p") records/s, $(val mbps "$p") MB/s, broker CPU $(val cpu_s_per_gb "$p") s/GB"
     fi
     stop_sampler
     if [[ -s "$run/rss-peak-kib" ]]; then
@@ -540,6 +642,115 @@ run_compact() {
     progress "[rep $REP/$REPS] [$SYS] cleaner: $(val cleanings "$c") cleanings, $(val mb "$c") MB in $(val seconds "$c") s: $(val mbps "$c") MB/s"
 }
 
+# ---- users: the README's start command with defaults (workload users) ----
+# USERS_BATCHING: name:producer properties (comma-separated) of the two batchings the matrix runs
+USERS_BATCHING=("default:" "b64k:batch.size=65536,linger.ms=5")
+
+# Starts the system as a user does, on an empty data directory, and records users_startup_s: Runnel with the
+# README's `java -jar target/runnel.jar` from the project root (so conf/runnel.properties is read, as the
+# README's command reads it), no JVM flag (the JVM's default heap, a quarter of RAM, and no class-data archive
+# of its own), the bench's listener, data directory, admin port and group.initial.rebalance.delay.ms=0 given
+# as RUNNEL_* environment variables (the README's "Configuration"); Kafka as kafka-server-start.sh starts it
+# (kafka-ref.sh start: its JVM flags, -Xms1g -Xmx1g whatever --heap says), with only
+# group.initial.rebalance.delay.ms=0 beside kafka-ref.sh's single-node properties.
+start_users_broker() {
+    local run="$1" startup
+    case "$SYS" in
+        runnel)
+            DATA_DIR="$run/runnel-data"
+            mkdir -p "$DATA_DIR"
+            date +%s.%N > "$run/launch.ts"
+            (cd "$ROOT" && RUNNEL_LISTENERS="PLAINTEXT://$BOOTSTRAP" RUNNEL_LOG_DIRS="$DATA_DIR" \
+                RUNNEL_ADMIN_LISTENER=127.0.0.1:0 RUNNEL_GROUP_INITIAL_REBALANCE_DELAY_MS=0 \
+                exec java -jar target/runnel.jar > "$run/broker.log" 2>&1 < /dev/null) &
+            BROKER_PID=$!
+            BROKER_PIDS=("$BROKER_PID")
+            if ! startup="$("$PY" "$LIB" probe "$PORT" "$run/launch.ts" "$START_TIMEOUT" "$BROKER_PID")"; then
+                tail -20 "$run/broker.log" >&2
+                die "[$SYS] users: the broker did not answer, or list itself, on $BOOTSTRAP (log: $run/broker.log)"
+            fi
+            # the environment variables are read by name; a misspelt one would be ignored without a word
+            [[ -n "$(ls -A "$DATA_DIR")" ]] || die "[$SYS] users: nothing written under $DATA_DIR: RUNNEL_LOG_DIRS not applied"
+            ;;
+        kafka)
+            KAFKA_DIR="$run/kafka"
+            "$ROOT/scripts/kafka-ref.sh" start --port "$PORT" --controller-port $((PORT + 1)) --dir "$KAFKA_DIR" \
+                --heap 1g --timeout "$START_TIMEOUT" --override group.initial.rebalance.delay.ms=0 \
+                > "$run/kafka-start.out" 2> "$run/kafka-start.err" &
+            local starter=$!
+            if ! startup="$("$PY" "$LIB" probe "$PORT" "$KAFKA_DIR/launch.ts" "$START_TIMEOUT" "$starter")"; then
+                wait "$starter" || true
+                cat "$run/kafka-start.err" >&2
+                die "[$SYS] users: the broker did not answer, or list itself, on $BOOTSTRAP (log: $KAFKA_DIR/kafka.log)"
+            fi
+            wait "$starter" || { cat "$run/kafka-start.err" >&2; die "[$SYS] Apache Kafka did not start (log: $KAFKA_DIR/kafka.log)"; }
+            BROKER_PID="$(cat "$KAFKA_DIR/kafka.pid")"
+            ;;
+    esac
+    record users_startup_s "$startup"
+    progress "[rep $REP/$REPS] [$SYS] users: ready in ${startup}s after launch, started as the README says (pid $BROKER_PID)"
+}
+
+# The users' matrix on one broker started as a user starts it: for each partition count of USERS_PARTITIONS
+# and each batching of USERS_BATCHING, produce acks=1, produce acks=all (each to a topic of its own), then
+# consume the acks=1 topic; USERS_RECORDS records of RECORD_SIZE B each. Records users_* metrics.
+run_users() {
+    local run="$OUT/rep$REP-$SYS-users" parts b name props topic raw p c m ms
+    mkdir -p "$run"
+    port_open "$PORT" && die "port $PORT is already in use"
+    port_open $((PORT + 1)) && die "port $((PORT + 1)) is already in use"
+    progress "[rep $REP/$REPS] [$SYS] users: starting an empty broker as the README says"
+    start_users_broker "$run"
+    sleep 2
+    local mem
+    mem="$("$PY" "$LIB" rss "$BROKER_PID")"
+    record users_rss_idle_mib "${mem%% *}"
+    progress "[rep $REP/$REPS] [$SYS] users: idle resident memory ${mem%% *} MiB"
+    # every topic first, each until all its partitions are led (MetadataBench create), so that no produce
+    # below waits for leaders: the matrix measures serving, not topic creation
+    for parts in $USERS_PARTITIONS; do
+        for b in "${USERS_BATCHING[@]}"; do
+            for topic in "users-p$parts-${b%%:*}-acks1" "users-p$parts-${b%%:*}-acksall"; do
+                raw="$run/topic-$topic.txt"
+                timeout 600 "${TOOL_JVM[@]}" "$ROOT/scripts/bench/MetadataBench.java" create "$BOOTSTRAP" 300 \
+                    "$topic" "$parts" 1 > "$raw" 2>&1 || { tail -5 "$raw" >&2; die "[$SYS] users: creating $topic failed: $raw"; }
+            done
+        done
+        progress "[rep $REP/$REPS] [$SYS] users: $(( ${#USERS_BATCHING[@]} * 2 )) topics of $parts partitions created and led (the last in $(sed -n 's/.*create_to_led_ms=\([0-9.]*\).*/\1/p' "$raw") ms)"
+    done
+    start_sampler "$run/rss-peak-kib" "$BROKER_PID"
+    for parts in $USERS_PARTITIONS; do
+        for b in "${USERS_BATCHING[@]}"; do
+            name="${b%%:*}"
+            props="${b#*:}"
+            local -a kv=()
+            [[ -z "$props" ]] || IFS=, read -r -a kv <<< "$props"
+            for acks in 1 all; do
+                m="users_p${parts}_${name}_produce_acks${acks}"
+                p="$(run_producer "$run" "p$parts-$name-produce-acks$acks" "users-p$parts-$name-acks$acks" "$USERS_RECORDS" -1 \
+                    acks=$acks "${kv[@]+"${kv[@]}"}")"
+                record "${m}_rps" "$(val rps "$p")"
+                record "${m}_mbps" "$(val mbps "$p")"
+                record "${m}_cpu_s_per_gb" "$(val cpu_s_per_gb "$p")"
+                progress "[rep $REP/$REPS] [$SYS] users: $parts partitions, $name batching, produce acks=$acks: $(val rps "$p") records/s, $(val mbps "$p") MB/s, broker CPU $(val cpu_s_per_gb "$p") s/GB"
+            done
+            m="users_p${parts}_${name}_consume"
+            c="$(run_consumer "$run" "p$parts-$name-consume" "users-p$parts-$name-acks1" "$USERS_RECORDS" \
+                "users-$SYS-$REP-$parts-$name-$$")"
+            record "${m}_rps" "$(val rps "$c")"
+            record "${m}_mbps" "$(val mbps "$c")"
+            record "${m}_cpu_s_per_gb" "$(val cpu_s_per_gb "$c")"
+            progress "[rep $REP/$REPS] [$SYS] users: $parts partitions, $name batching, consume: $(val rps "$c") records/s, $(val mbps "$c") MB/s, broker CPU $(val cpu_s_per_gb "$c") s/GB"
+        done
+    done
+    stop_sampler
+    if [[ -s "$run/rss-peak-kib" ]]; then
+        record users_rss_load_mib "$(awk '{ printf "%.1f", $1 / 1024 }' "$run/rss-peak-kib")"
+        progress "[rep $REP/$REPS] [$SYS] users: peak resident memory under load $(awk '{ printf "%.0f", $1 / 1024 }' "$run/rss-peak-kib") MiB"
+    fi
+    stop_broker
+}
+
 # ---- SASL_SSL (workload saslssl) ----
 SASL_USER=bench
 SASL_PASSWORD=bench-secret
@@ -586,23 +797,21 @@ sasl_overrides() {
 # One SASL_SSL pass on the running broker: produce acks=1 to TOPIC, consume it, produce acks=all to TOPIC-all,
 # RECORDS records each, fresh client JVMs. KIND ("first" or "") names the metrics (sasl_KIND_...) and the files.
 sasl_pass() {
-    local run="$1" conf="$2" kind="$3" topic="$4" label="$5" p c raw name
+    local run="$1" conf="$2" kind="$3" topic="$4" label="$5" p c name
     name="sasl${kind:+-$kind}"
+    local m="sasl_${kind:+${kind}_}"
     p="$(run_producer "$run" "$name-produce-acks1" "$topic" "$RECORDS" -1 --producer.config "$conf" -- acks=1)"
-    record "sasl_${kind:+${kind}_}produce_acks1_mbps" "$(val mbps "$p")"
-    progress "[rep $REP/$REPS] [$SYS] SASL_SSL ${label}produce acks=1: $(val rps "$p") records/s, $(val mbps "$p") MB/s"
-    raw="$run/$name-consume.txt"
-    timeout 900 "${TOOL_JVM[@]}" org.apache.kafka.tools.ConsumerPerformance --bootstrap-server "$BOOTSTRAP" \
-        --command-config "$conf" --topic "$topic" --num-records "$RECORDS" --timeout 60000 \
-        --group "bench-$name-$SYS-$REP-$$" > "$raw" 2>&1 \
-        || { tail -20 "$raw" >&2; die "[$SYS] ConsumerPerformance over SASL_SSL failed: $raw"; }
-    c="$("$PY" "$LIB" parse consumer "$raw")" || die "[$SYS] cannot read $raw"
-    (( $(val records "$c") >= RECORDS )) || die "[$SYS] the consumer read $(val records "$c") records, not $RECORDS: $raw"
-    record "sasl_${kind:+${kind}_}consume_mbps" "$(val mbps "$c")"
-    progress "[rep $REP/$REPS] [$SYS] SASL_SSL ${label}consume: $(val rps "$c") records/s, $(val mbps "$c") MB/s (group join $(val rebalance_ms "$c") ms, not counted)"
+    record "${m}produce_acks1_mbps" "$(val mbps "$p")"
+    record "${m}produce_acks1_cpu_s_per_gb" "$(val cpu_s_per_gb "$p")"
+    progress "[rep $REP/$REPS] [$SYS] SASL_SSL ${label}produce acks=1: $(val rps "$p") records/s, $(val mbps "$p") MB/s, broker CPU $(val cpu_s_per_gb "$p") s/GB"
+    c="$(run_consumer "$run" "$name-consume" "$topic" "$RECORDS" "bench-$name-$SYS-$REP-$$" --command-config "$conf")"
+    record "${m}consume_mbps" "$(val mbps "$c")"
+    record "${m}consume_cpu_s_per_gb" "$(val cpu_s_per_gb "$c")"
+    progress "[rep $REP/$REPS] [$SYS] SASL_SSL ${label}consume: $(val rps "$c") records/s, $(val mbps "$c") MB/s, broker CPU $(val cpu_s_per_gb "$c") s/GB (group join $(val rebalance_ms "$c") ms, not counted)"
     p="$(run_producer "$run" "$name-produce-acksall" "$topic-all" "$RECORDS" -1 --producer.config "$conf" -- acks=all)"
-    record "sasl_${kind:+${kind}_}produce_acksall_mbps" "$(val mbps "$p")"
-    progress "[rep $REP/$REPS] [$SYS] SASL_SSL ${label}produce acks=all: $(val rps "$p") records/s, $(val mbps "$p") MB/s"
+    record "${m}produce_acksall_mbps" "$(val mbps "$p")"
+    record "${m}produce_acksall_cpu_s_per_gb" "$(val cpu_s_per_gb "$p")"
+    progress "[rep $REP/$REPS] [$SYS] SASL_SSL ${label}produce acks=all: $(val rps "$p") records/s, $(val mbps "$p") MB/s, broker CPU $(val cpu_s_per_gb "$p") s/GB"
 }
 
 run_saslssl() {
@@ -864,7 +1073,8 @@ run_cluster_system() {
     progress "[rep $REP/$REPS] [$SYS] 3 nodes: produce acks=all: $RECORDS records of $RECORD_SIZE B, RF=3"
     p="$(run_producer "$run" produce-acksall bench-rf3 "$RECORDS" -1 acks=all)"
     record cluster_produce_acksall_mbps "$(val mbps "$p")"
-    progress "[rep $REP/$REPS] [$SYS] 3 nodes: produce acks=all: $(val rps "$p") records/s, $(val mbps "$p") MB/s (p99 $(val p99_ms "$p") ms)"
+    record cluster_produce_acksall_cpu_s_per_gb "$(val cpu_s_per_gb "$p")"
+    progress "[rep $REP/$REPS] [$SYS] 3 nodes: produce acks=all: $(val rps "$p") records/s, $(val mbps "$p") MB/s (p99 $(val p99_ms "$p") ms), broker CPU $(val cpu_s_per_gb "$p") s/GB (sum of three)"
     stop_sampler
     if [[ -s "$run/rss-peak-kib" ]]; then
         record cluster_rss_load_mib "$(awk '{ printf "%.1f", $1 / 1024 }' "$run/rss-peak-kib")"
@@ -978,9 +1188,7 @@ if [[ " $SYSTEMS " == *" runnel "* && ! ( -f "$ARCHIVE" && "$ARCHIVE" -nt "$ROOT
     start_broker "$prime"
     create_topic "$prime" prime 2
     run_producer "$prime" produce prime 20000 -1 acks=1 > /dev/null
-    timeout 300 "${TOOL_JVM[@]}" org.apache.kafka.tools.ConsumerPerformance --bootstrap-server "$BOOTSTRAP" \
-        --topic prime --num-records 20000 --timeout 60000 --group prime > "$prime/consume.txt" 2>&1 \
-        || die "[prime] ConsumerPerformance failed: $prime/consume.txt"
+    run_consumer "$prime" consume prime 20000 prime > /dev/null
     stop_broker
     # the next start adopts the archive the JVM wrote at exit
 fi
@@ -989,6 +1197,7 @@ if [[ "$ONLY" == meta ]]; then
     alternate run_meta_single
 elif (( SINGLE )); then
     (( SINGLE_WORKLOADS )) && alternate run_system
+    wants users && alternate run_users
     (( SASLSSL )) && alternate run_saslssl
     if wants eventbus && [[ " $SYSTEMS " == *" runnel "* ]]; then
         for ((REP = 1; REP <= REPS; REP++)); do run_eventbus; done

@@ -226,9 +226,15 @@ def parse(kind, path):
 #   better: "higher" or "lower"; target kinds: "ratio_min", "ratio_max", "abs_max" (Runnel's own value), None
 METRICS = [
     ("startup_s", "start-up to ready (empty node)", "s", "lower", "abs_max", 1.0),
+    # the users workload's start: java -jar target/runnel.jar, no flags (issue 18's target)
+    ("users_startup_s", "start-up, README command (java -jar)", "s", "lower", "abs_max", 1.0),
     ("produce_acks1_mbps", "produce acks=1", "MB/s", "higher", "ratio_min", 1.3),
     ("produce_acksall_mbps", "produce acks=all", "MB/s", "higher", None, None),
     ("consume_mbps", "consume", "MB/s", "higher", "ratio_min", 1.3),
+    # broker utime+stime over the client tool's run, per 10^9 bytes (issue 18: at most half of Kafka's)
+    ("produce_acks1_cpu_s_per_gb", "broker CPU per GB: produce acks=1", "s/GB", "lower", "ratio_max", 0.5),
+    ("produce_acksall_cpu_s_per_gb", "broker CPU per GB: produce acks=all", "s/GB", "lower", "ratio_max", 0.5),
+    ("consume_cpu_s_per_gb", "broker CPU per GB: consume", "s/GB", "lower", "ratio_max", 0.5),
     # transactions of 100 records, acks=all, one producer (bench.sh's txn workload; issue 17's target)
     ("txn_produce_mbps", "produce in transactions of 100 (acks=all)", "MB/s", "higher", "ratio_min", 1.3),
     ("e2e_rate_p50_ms", "end-to-end latency p50 at fixed rate", "ms", "lower", None, None),
@@ -246,10 +252,16 @@ METRICS = [
     ("sasl_first_produce_acks1_mbps", "SASL_SSL first pass: produce acks=1", "MB/s", "higher", None, None),
     ("sasl_first_produce_acksall_mbps", "SASL_SSL first pass: produce acks=all", "MB/s", "higher", None, None),
     ("sasl_first_consume_mbps", "SASL_SSL first pass: consume", "MB/s", "higher", None, None),
+    ("sasl_produce_acks1_cpu_s_per_gb", "SASL_SSL: CPU per GB, produce acks=1", "s/GB", "lower", None, None),
+    ("sasl_produce_acksall_cpu_s_per_gb", "SASL_SSL: CPU per GB, produce acks=all", "s/GB", "lower", None, None),
+    ("sasl_consume_cpu_s_per_gb", "SASL_SSL: CPU per GB, consume", "s/GB", "lower", None, None),
     ("rss_idle_mib", "resident memory idle", "MiB", "lower", None, None),
     ("rss_load_mib", "resident memory under load (peak)", "MiB", "lower", "ratio_max", 0.5),
+    ("users_rss_idle_mib", "users: resident memory idle", "MiB", "lower", None, None),
+    ("users_rss_load_mib", "users: memory under load (peak)", "MiB", "lower", "ratio_max", 0.5),
     # three nodes, RF=3, min.insync.replicas=2 (bench.sh's three-node part); memory summed over the three
     ("cluster_produce_acksall_mbps", "3 nodes: produce acks=all", "MB/s", "higher", "ratio_min", 1.2),
+    ("cluster_produce_acksall_cpu_s_per_gb", "3 nodes: broker CPU per GB, acks=all (sum)", "s/GB", "lower", "ratio_max", 0.5),
     ("cluster_txn_produce_mbps", "3 nodes: produce in transactions of 100", "MB/s", "higher", "ratio_min", 1.3),
     ("cluster_e2e_p50_ms", "3 nodes: end-to-end p50 at fixed rate", "ms", "lower", None, None),
     ("cluster_e2e_p99_ms", "3 nodes: end-to-end p99 at fixed rate", "ms", "lower", None, None),
@@ -278,6 +290,37 @@ EB_METRICS = [
 ]
 
 SHORT = {"eventbus": "event bus", "kafkaclients": "Kafka cli."}
+
+# bench.sh's users workload: users_p<PARTITIONS>_<BATCHING>_<PHASE>_<rps|mbps|cpu_s_per_gb>
+USERS_KEY = re.compile(r"^users_p(\d+)_([a-z0-9]+)_(produce_acks1|produce_acksall|consume)_(rps|mbps|cpu_s_per_gb)$")
+USERS_BATCHING = {"default": "client defaults", "b64k": "64 KiB, linger 5"}
+USERS_PHASE = {"produce_acks1": "produce acks=1", "produce_acksall": "produce acks=all", "consume": "consume"}
+
+# Issue 18's "Done when": (label, the metric keys it applies to, target kind, value). Ratio targets take the
+# worst ratio over the keys measured; the start-up target is Runnel's own value.
+def _issue18_targets(keys):
+    users = sorted(k for k in keys if USERS_KEY.match(k))
+    def users_of(phase, unit):
+        return [k for k in users if USERS_KEY.match(k).group(3).startswith(phase) and k.endswith("_" + unit)]
+    return [
+        ("produce >= 1.5x Kafka's", ["produce_acks1_mbps", "produce_acksall_mbps"] + users_of("produce", "mbps"),
+         "ratio_min", 1.5),
+        ("consume >= 1.5x Kafka's", ["consume_mbps"] + users_of("consume", "mbps"), "ratio_min", 1.5),
+        ("broker CPU per GB <= 0.5x Kafka's",
+         ["produce_acks1_cpu_s_per_gb", "consume_cpu_s_per_gb", "produce_acksall_cpu_s_per_gb",
+          "cluster_produce_acksall_cpu_s_per_gb"] + [k for k in users if k.endswith("_cpu_s_per_gb")],
+         "ratio_max", 0.5),
+        ("end-to-end p99 at a fixed rate <= 0.5x", ["e2e_rate_p99_ms", "cluster_e2e_p99_ms"], "ratio_max", 0.5),
+        ("three nodes, acks=all >= 2x", ["cluster_produce_acksall_mbps"], "ratio_min", 2.0),
+        ("resident memory under load <= 0.5x", ["rss_load_mib", "users_rss_load_mib", "cluster_rss_load_mib"],
+         "ratio_max", 0.5),
+        ("start to ready < 1 s, README command", ["users_startup_s"], "abs_max", 1.0),
+    ]
+
+
+def users_label(key):
+    m = USERS_KEY.match(key)
+    return "%s p, %s, %s" % (m.group(1), USERS_BATCHING.get(m.group(2), m.group(2)), USERS_PHASE[m.group(3)])
 
 
 def fmt(v):
@@ -320,6 +363,7 @@ def report(out):
     lines.append("Medians of %s repetition(s), the two systems alternating; ratio = Runnel/Kafka."
                  % meta.get("reps", "?"))
     table(lines, summary, values, METRICS, "runnel", "kafka")
+    users_table(lines, summary, values)
     if any(m in {k[0] for k in values} for m, *_ in EB_METRICS):
         lines.append("Event bus against the Kafka Java clients on the same Runnel node (bench.sh workload eventbus):")
         lines.append("ratio = event bus / Kafka clients; produce: ProducerPerformance against EventBusBench batches.")
@@ -336,6 +380,7 @@ def report(out):
     if any(m["metric"].startswith("cluster_") for m in summary["metrics"]):
         lines.append("3 nodes: RF=3, min.insync.replicas=2, clients bootstrap from all three; produceable = start-up +")
         lines.append("CreateTopics until a full ISR and an acks=all record acknowledged on every partition.")
+    issue18(lines, summary, values)
     text = "\n".join(lines) + "\n"
     with open(os.path.join(out, "summary.txt"), "w") as f:
         f.write(text)
@@ -374,6 +419,91 @@ def table(lines, summary, values, metrics, a, b):
             a: {"median": rmed, "all": rv or []}, b: {"median": kmed, "all": kv or []},
             "ratio": ratio, "target": target_text(tkind, tval) or None,
             "met": met})
+
+
+def median_of(values, key, system):
+    v = values.get((key, system))
+    return statistics.median(v) if v else None
+
+
+def users_table(lines, summary, values):
+    """The users workload's matrix: one row per (partitions, batching, phase), records/s, MB/s and broker CPU
+    per GB of both systems with their ratios; MB/s and CPU go into SUMMARY (and the plot) like other metrics."""
+    rows = []
+    for (key, _), _ in values.items():
+        m = USERS_KEY.match(key)
+        if m and m.group(4) == "mbps":
+            row = (int(m.group(1)), list(USERS_BATCHING).index(m.group(2)) if m.group(2) in USERS_BATCHING else 9,
+                   list(USERS_PHASE).index(m.group(3)), key[:-len("_mbps")])
+            if row not in rows:
+                rows.append(row)
+    if not rows:
+        return
+    rows.sort()
+    lines.append("Users: nodes started as the README / kafka-server-start.sh start them (bench.sh workload users);")
+    lines.append("ratio = Runnel/Kafka; CPU = broker utime+stime over the tool's run per 10^9 bytes.")
+    lines.append("%-40s %-19s %-26s %s" % ("", "records/s", "MB/s", "broker CPU s/GB"))
+    lines.append("%-40s %9s %9s %9s %9s %6s %7s %7s %6s" % (
+        "workload", "runnel", "kafka", "runnel", "kafka", "ratio", "runnel", "kafka", "ratio"))
+    for *_, base in rows:
+        cells = []
+        for unit in ("rps", "mbps", "cpu_s_per_gb"):
+            r = median_of(values, base + "_" + unit, "runnel")
+            k = median_of(values, base + "_" + unit, "kafka")
+            cells.append((r, k, r / k if r is not None and k else None))
+        def ratio(c):
+            return "%.2fx" % c[2] if c[2] is not None else "-"
+        lines.append("%-40s %9s %9s %9s %9s %6s %7s %7s %6s" % (
+            users_label(base + "_mbps"), fmt(cells[0][0]), fmt(cells[0][1]), fmt(cells[1][0]), fmt(cells[1][1]),
+            ratio(cells[1]), fmt(cells[2][0]), fmt(cells[2][1]), ratio(cells[2])))
+        for unit, label, u, better in (("mbps", "", "MB/s", "higher"), ("cpu_s_per_gb", "broker CPU per GB: ", "s/GB", "lower")):
+            key = base + "_" + unit
+            rv, kv = values.get((key, "runnel")), values.get((key, "kafka"))
+            rmed, kmed = median_of(values, key, "runnel"), median_of(values, key, "kafka")
+            summary["metrics"].append({
+                "metric": key, "label": "users " + label + users_label(base + "_mbps"), "unit": u, "better": better,
+                "systems": ["runnel", "kafka"], "runnel": {"median": rmed, "all": rv or []},
+                "kafka": {"median": kmed, "all": kv or []},
+                "ratio": rmed / kmed if rmed is not None and kmed else None, "target": None, "met": None})
+
+
+def issue18(lines, summary, values):
+    """Issue 18's targets, each with the worst ratio over the workloads it applies to, and met / NOT met."""
+    keys = {k for k, _ in values}
+    lines.append("Issue 18 targets (worst over the workloads measured; Runnel/Kafka):")
+    summary["issue18"] = []
+    for label, metric_keys, kind, target in _issue18_targets(keys):
+        measured = []
+        for key in metric_keys:
+            r, k = median_of(values, key, "runnel"), median_of(values, key, "kafka")
+            if kind == "abs_max":
+                if r is not None:
+                    measured.append((key, r, r < target))
+            elif r is not None and k:
+                ratio = r / k
+                measured.append((key, ratio, ratio >= target if kind == "ratio_min" else ratio <= target))
+        entry = {"target": label, "workloads": len(measured),
+                 "met": bool(measured) and all(m[2] for m in measured)}
+        if not measured:
+            lines.append("  %-40s not measured" % label)
+            entry["met"] = None
+        else:
+            worst = (min if kind == "ratio_min" else max)(measured, key=lambda m: m[1])
+            name = users_label(worst[0]) if USERS_KEY.match(worst[0]) else label_of(worst[0])
+            shown = "%.3f s" % worst[1] if kind == "abs_max" else "%.2fx" % worst[1]
+            lines.append("  %-40s %-8s %-44s %2d/%-2d %s" % (
+                label, shown, "(" + name + ")", sum(1 for m in measured if m[2]), len(measured),
+                "met" if entry["met"] else "NOT met"))
+            entry.update({"worst": worst[1], "worst_workload": name,
+                          "met_count": sum(1 for m in measured if m[2])})
+        summary["issue18"].append(entry)
+
+
+def label_of(key):
+    for m in METRICS:
+        if m[0] == key:
+            return m[1]
+    return key
 
 
 def esc(s):
