@@ -1,18 +1,20 @@
 package io.runnel;
 
+import java.time.ZoneId;
+
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.ConfiguratorRank;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import ch.qos.logback.core.spi.ContextAwareBase;
 
 /**
  * Runnel's built-in logging set-up, found by logback through {@code ServiceLoader} before its own
- * configurators: one console appender with the pattern {@link #PATTERN}, Kafka's client classes at WARN,
+ * configurators: one console appender writing lines of the pattern {@link #PATTERN}, Kafka's client classes at WARN,
  * Netty at INFO, and the root level from {@code -Drunnel.log.level} (default INFO).
  *
  * <p>Why in code: logback's XML path (Joran: SAX parser, model building, model processors) took about
@@ -23,7 +25,9 @@ import ch.qos.logback.core.spi.ContextAwareBase;
 @ConfiguratorRank(ConfiguratorRank.CUSTOM_HIGH_PRIORITY)
 public final class LogConfigurator extends ContextAwareBase implements Configurator {
 
+    /** The console line, as logback's pattern; {@link LogLayout} writes it. */
     static final String PATTERN = "%d{HH:mm:ss.SSS} %-5level [%thread] %logger{20} - %msg%n";
+    static final int LOGGER_NAME_LENGTH = 20;
     static final String LEVEL_PROPERTY = "runnel.log.level";
 
     @Override
@@ -37,9 +41,13 @@ public final class LogConfigurator extends ContextAwareBase implements Configura
 
     /** The built-in set-up, what src/main/resources/logback.xml used to say. */
     static void apply(LoggerContext context) {
-        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+        // PATTERN, formatted by hand (LogLayout says why)
+        LogLayout layout = new LogLayout(LOGGER_NAME_LENGTH, ZoneId.systemDefault());
+        layout.setContext(context);
+        layout.start();
+        LayoutWrappingEncoder<ILoggingEvent> encoder = new LayoutWrappingEncoder<>();
         encoder.setContext(context);
-        encoder.setPattern(PATTERN);
+        encoder.setLayout(layout);
         encoder.start();
 
         ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();

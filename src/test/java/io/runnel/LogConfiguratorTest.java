@@ -6,11 +6,15 @@ import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.ZoneId;
+import java.util.List;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.PatternLayout;
+import ch.qos.logback.classic.spi.LoggingEvent;
+import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import ch.qos.logback.core.ConsoleAppender;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -36,8 +40,39 @@ class LogConfiguratorTest {
         ConsoleAppender<?> console = (ConsoleAppender<?>) root.getAppender("STDOUT");
         assertThat(console).isNotNull();
         assertThat(console.isStarted()).isTrue();
-        assertThat(((PatternLayoutEncoder) console.getEncoder()).getPattern()).isEqualTo(LogConfigurator.PATTERN);
+        assertThat(((LayoutWrappingEncoder<?>) console.getEncoder()).getLayout()).isInstanceOf(LogLayout.class);
         context.stop();
+    }
+
+    @Test
+    void writesWhatLogbacksPatternLayoutWritesForThePattern() {
+        // a zone half an hour off UTC, and the default one, against logback's own rendering of the pattern
+        for (String zone : List.of("Asia/Kolkata", ZoneId.systemDefault().getId())) {
+            LoggerContext context = new LoggerContext();
+            PatternLayout reference = new PatternLayout();
+            reference.setContext(context);
+            reference.setPattern(LogConfigurator.PATTERN.replace("%d{HH:mm:ss.SSS}", "%d{HH:mm:ss.SSS, " + zone + "}"));
+            reference.start();
+            LogLayout layout = new LogLayout(LogConfigurator.LOGGER_NAME_LENGTH, ZoneId.of(zone));
+            layout.setContext(context);
+            layout.start();
+
+            IllegalStateException cause = new IllegalStateException("disk gone");
+            RuntimeException thrown = new RuntimeException("append failed", cause);
+            thrown.addSuppressed(new java.io.IOException("close failed"));
+            long[] times = {0L, 1_000L, 86_399_999L, 1_796_653_137_008L, 1_796_653_137_080L, 1_796_653_199_999L, -1L};
+            Level[] levels = {Level.INFO, Level.WARN, Level.ERROR, Level.DEBUG, Level.TRACE, Level.INFO, Level.WARN};
+            String[] loggers = {"io.runnel.Broker", "io.runnel.replication.ReplicaFetcherManager", "Main",
+                    "org.apache.ratis.server.leader.LogAppender", "a.b", "io.runnel.log.LogCleaner", "x"};
+            for (int i = 0; i < times.length; i++) {
+                LoggingEvent event = new LoggingEvent(getClass().getName(), context.getLogger(loggers[i]), levels[i],
+                        "message {} of {}", i % 2 == 0 ? null : thrown, new Object[] {i, "many"});
+                event.setTimeStamp(times[i]);
+                event.setThreadName(i == 3 ? "vert.x-eventloop-thread-0" : "main");
+                assertThat(layout.doLayout(event)).as("event %d in %s", i, zone).isEqualTo(reference.doLayout(event));
+            }
+            context.stop();
+        }
     }
 
     @Test

@@ -230,7 +230,7 @@ final class LogSegment implements Closeable {
         }
     }
 
-    private void indexBatch(LogBatch batch, int physicalPosition) {
+    private void indexBatch(LogBatch batch, int physicalPosition) throws IOException {
         if (batch.maxTimestamp() > maxTimestampSoFar) {
             maxTimestampSoFar = batch.maxTimestamp();
             offsetOfMaxTimestampSoFar = batch.lastOffset();

@@ -126,9 +126,13 @@ final class LogValidator {
     }
 
     private static Iterable<LogBatch> batches(RecordSet records) {
+        Iterable<LogBatch> batches = records.batches();
+        if (batches instanceof List<LogBatch> parsed) {
+            return parsed; // read through once already
+        }
         // materialise first: a size field below the minimum throws CorruptRecordException here
         List<LogBatch> list = new ArrayList<>();
-        for (LogBatch b : records.batches()) {
+        for (LogBatch b : batches) {
             list.add(b);
         }
         return list;

@@ -24,7 +24,7 @@ final class OffsetIndex extends AbstractIndex {
         super(file, baseOffset, maxIndexSize, ENTRY_SIZE);
     }
 
-    void append(long offset, int position) {
+    void append(long offset, int position) throws IOException {
         int n = entries;
         if (n > 0 && offset <= offsetAt(mmap(), n - 1)) {
             throw new IllegalStateException("index entry " + offset + " not above last " + lastOffset());
@@ -32,7 +32,7 @@ final class OffsetIndex extends AbstractIndex {
         if (isFull()) {
             throw new IllegalStateException("offset index " + file() + " is full");
         }
-        MappedByteBuffer buf = mmap();
+        MappedByteBuffer buf = mmapForAppend();
         buf.putInt(n * ENTRY_SIZE, relative(offset));
         buf.putInt(n * ENTRY_SIZE + 4, position);
         publishAppended();
@@ -40,8 +40,8 @@ final class OffsetIndex extends AbstractIndex {
 
     /** The largest entry with offset at or below {@code target}; (baseOffset, 0) if none. */
     Entry lookup(long target) {
-        MappedByteBuffer buf = mmap();
         int n = entries;
+        MappedByteBuffer buf = mmap();
         int slot = floorSlot(buf, n, target);
         if (slot < 0) {
             return new Entry(baseOffset, 0);
@@ -54,8 +54,9 @@ final class OffsetIndex extends AbstractIndex {
      * offsets, so this is a binary search over the second field.
      */
     int floorPosition(int position) {
+        int n = entries;
         MappedByteBuffer buf = mmap();
-        int slot = floorSlot(entries, position, i -> buf.getInt(i * ENTRY_SIZE + 4));
+        int slot = floorSlot(n, position, i -> buf.getInt(i * ENTRY_SIZE + 4));
         return slot < 0 ? 0 : buf.getInt(slot * ENTRY_SIZE + 4);
     }
 

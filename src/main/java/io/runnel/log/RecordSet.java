@@ -2,6 +2,7 @@ package io.runnel.log;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 
 import org.apache.kafka.common.compress.Compression;
@@ -20,6 +21,10 @@ public final class RecordSet {
     public static final RecordSet EMPTY = new RecordSet(ByteBuffer.allocate(0));
 
     private final ByteBuffer buffer;
+    // the batch views once an iteration has gone through all of them: an append walks its batches four times
+    // (request checks, validation, segment append, indexing), and each walk parsed every header again (a
+    // MemoryRecords, a buffer duplicate, an input stream and a view per batch, per walk)
+    private List<LogBatch> parsed;
 
     private RecordSet(ByteBuffer buffer) {
         this.buffer = buffer;
@@ -69,7 +74,34 @@ public final class RecordSet {
      * when reached, and a trailing partial batch is not returned.
      */
     public Iterable<LogBatch> batches() {
-        return RecordFormat.batches(buffer);
+        List<LogBatch> done = parsed;
+        if (done != null) {
+            return done;
+        }
+        return () -> new Iterator<>() {
+            private final Iterator<LogBatch> it = RecordFormat.batches(buffer).iterator();
+            private final List<LogBatch> seen = new ArrayList<>(1);
+
+            @Override
+            public boolean hasNext() {
+                if (it.hasNext()) {
+                    return true;
+                }
+                // every batch read without a failure: later walks reuse the views, which read through to the
+                // buffer, so offsets assigned in place are seen by them
+                if (parsed == null) {
+                    parsed = List.copyOf(seen);
+                }
+                return false;
+            }
+
+            @Override
+            public LogBatch next() {
+                LogBatch b = it.next();
+                seen.add(b);
+                return b;
+            }
+        };
     }
 
     /** A record to write: a null key or value is absent; the timestamp is CreateTime. */

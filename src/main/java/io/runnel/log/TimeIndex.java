@@ -22,9 +22,9 @@ final class TimeIndex extends AbstractIndex {
     }
 
     /** Appends (timestamp, offset) if timestamp is above the last entry's; returns true if it did. */
-    boolean maybeAppend(long timestamp, long offset, boolean skipFullCheck) {
-        MappedByteBuffer buf = mmap();
+    boolean maybeAppend(long timestamp, long offset, boolean skipFullCheck) throws IOException {
         int n = entries;
+        MappedByteBuffer buf = mmap();
         if (n == 0 && timestamp < 0) {
             // as Kafka, whose empty index's last entry is (NO_TIMESTAMP, base): a segment without timestamps
             // (an empty one closing) writes nothing, which spares a page fault and a write per idle log
@@ -44,6 +44,7 @@ final class TimeIndex extends AbstractIndex {
             }
             throw new IllegalStateException("time index " + file() + " is full");
         }
+        buf = mmapForAppend();
         buf.putLong(n * ENTRY_SIZE, timestamp);
         buf.putInt(n * ENTRY_SIZE + 8, relative(offset));
         publishAppended();
@@ -52,8 +53,8 @@ final class TimeIndex extends AbstractIndex {
 
     /** The largest entry with timestamp at or below {@code timestamp}, or (-1, baseOffset) if none. */
     TimestampOffset lookup(long timestamp) {
-        MappedByteBuffer buf = mmap();
         int n = entries;
+        MappedByteBuffer buf = mmap();
         int slot = floorSlot(buf, n, timestamp);
         if (slot < 0) {
             return new TimestampOffset(-1L, baseOffset, -1);
@@ -63,8 +64,8 @@ final class TimeIndex extends AbstractIndex {
 
     /** The last entry, or (-1, baseOffset) when empty. */
     TimestampOffset lastEntry() {
-        MappedByteBuffer buf = mmap();
         int n = entries;
+        MappedByteBuffer buf = mmap();
         if (n == 0) {
             return new TimestampOffset(-1L, baseOffset, -1);
         }

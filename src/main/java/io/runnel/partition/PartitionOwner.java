@@ -2,7 +2,6 @@ package io.runnel.partition;
 
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -335,13 +334,25 @@ public final class PartitionOwner {
         });
     }
 
-    /** The committed ISR plus any member a pending proposal adds: the set the high watermark waits for. */
-    private Set<Integer> maximalIsr() {
-        Set<Integer> isr = new HashSet<>(state.isr());
+    /**
+     * Whether {@code replica} is in the committed ISR or one a pending proposal adds: the set the high watermark
+     * waits for. Asked per follower on every append, so it builds no set.
+     */
+    private boolean inMaximalIsr(int replica) {
+        return state.isr().contains(replica) || proposedIsr != null && proposedIsr.isr().contains(replica);
+    }
+
+    /** How many replicas {@link #inMaximalIsr} counts. */
+    private int maximalIsrSize() {
+        int size = state.isr().size();
         if (proposedIsr != null) {
-            isr.addAll(proposedIsr.isr());
+            for (int replica : proposedIsr.isr()) {
+                if (!state.isr().contains(replica)) {
+                    size++;
+                }
+            }
         }
-        return isr;
+        return size;
     }
 
     private boolean maybeIncrementHighWatermark() {
@@ -350,14 +361,13 @@ public final class PartitionOwner {
         }
         long leo = log.logEndOffset();
         long newHw = leo;
-        Set<Integer> maximal = maximalIsr();
         long now = replication.time().milliseconds();
         for (Map.Entry<Integer, FollowerProgress> e : followers.entrySet()) {
             FollowerProgress p = e.getValue();
             // a caught-up follower outside the ISR holds the high watermark back so that it can join, but
             // only one that may join (Kafka's isReplicaIsrEligible): a broker the controller fenced (cut off,
             // paused, gone) would otherwise hold every acks=all write for replica.lag.time.max.ms
-            boolean counts = maximal.contains(e.getKey()) || p.caughtUp(leo, now, replication.replicaLagTimeMaxMs())
+            boolean counts = inMaximalIsr(e.getKey()) || p.caughtUp(leo, now, replication.replicaLagTimeMaxMs())
                     && replication.changer().eligibleForIsr(tp, e.getKey());
             if (counts && p.logEndOffset < newHw) {
                 newHw = p.logEndOffset;
@@ -582,7 +592,7 @@ public final class PartitionOwner {
             // tryCompleteElseWatch, without a pending entry or a timeout timer scheduled and cancelled per append;
             // earlier waiting produces the high watermark now covers too are answered first, in offset order
             checkPendingAcks();
-            if (maximalIsr().size() >= minInsyncReplicas) {
+            if (maximalIsrSize() >= minInsyncReplicas) {
                 ack.complete();
             } else {
                 ack.fail(afterAppend());
@@ -607,7 +617,7 @@ public final class PartitionOwner {
             return;
         }
         boolean underMinIsr = state.isr().size() < minInsyncReplicas;
-        int maximal = maximalIsr().size();
+        int maximal = maximalIsrSize();
         for (Iterator<PendingAck> it = pendingAcks.iterator(); it.hasNext(); ) {
             PendingAck ack = it.next();
             if (highWatermark >= ack.requiredOffset) {
