@@ -133,8 +133,9 @@
 # three nodes, CreateTopics of META_PARTITIONS partitions with replication factor 3 until all are led, then
 # kill -9 of node 2 until every partition it led has another leader (its last workload). The default of
 # 10000 partitions fits the 20000 open files a process may hold here (RF=3 on three nodes puts every
-# partition on every node; Runnel and Kafka both hold one descriptor per partition, its .log: the index
-# files are mapped without one) and vm.max_map_count (two index mappings per partition).
+# partition on every node; Kafka holds one descriptor per segment, its .log: the index files are mapped
+# without one; Runnel the same up to log.open.files.max, half the limit by default, closing idle ones beyond
+# it) and vm.max_map_count (two index mappings per partition).
 # Users (workload users, after the other single-node workloads, its own broker per (repetition, system)): the
 # nodes as a user starts and configures them, not tuned for the benchmark. Runnel: the README's command,
 # `java -jar target/runnel.jar` from the project root (conf/runnel.properties read as the README's command
