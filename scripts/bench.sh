@@ -133,13 +133,16 @@
 # three nodes, CreateTopics of META_PARTITIONS partitions with replication factor 3 until all are led, then
 # kill -9 of node 2 until every partition it led has another leader (its last workload). The default of
 # 10000 partitions fits the 20000 open files a process may hold here (RF=3 on three nodes puts every
-# partition on every node; Runnel and Kafka both hold one descriptor per partition, its .log: the index
-# files are mapped without one) and vm.max_map_count (two index mappings per partition).
+# partition on every node; Kafka holds one descriptor per segment, its .log: the index files are mapped
+# without one; Runnel the same up to log.open.files.max, half the limit by default, closing idle ones beyond
+# it) and vm.max_map_count (two index mappings per partition).
 # Users (workload users, after the other single-node workloads, its own broker per (repetition, system)): the
-# nodes as a user starts and configures them, not tuned for the benchmark. Runnel: the README's command,
-# `java -jar target/runnel.jar` from the project root (conf/runnel.properties read as the README's command
-# reads it), no JVM flag at all (the JVM's default heap, a quarter of RAM; its GC's default young generation;
-# no class-data archive of Runnel's own), embedded defaults; only what must differ for the bench is set, through
+# nodes as a user starts and configures them, not tuned for the benchmark. Runnel: the README's command, read
+# from README.md (`java -XX:SharedArchiveFile=target/runnel.jsa -jar target/runnel.jar`, the class-data archive
+# the build writes) from the project root (conf/runnel.properties read as the README's command reads it), no
+# other JVM flag (the JVM's default heap, a quarter of RAM; its GC's default young generation), embedded
+# defaults; the bare `java -jar target/runnel.jar` (no archive) is started first on a data directory of its
+# own, timed to ready and stopped, reported beside it; only what must differ for the bench is set, through
 # the README's RUNNEL_<KEY> environment variables: listeners (the bench port), log.dirs (the run's directory),
 # admin.listener (an ephemeral port, not 8080) and group.initial.rebalance.delay.ms=0. Kafka: as
 # kafka-server-start.sh starts it (kafka-ref.sh start: its JVM flags, -Xms1g -Xmx1g whatever --heap says),
@@ -646,12 +649,18 @@ run_compact() {
 USERS_BATCHING=("default:" "b64k:batch.size=65536,linger.ms=5")
 
 # Starts the system as a user does, on an empty data directory, and records users_startup_s: Runnel with the
-# README's `java -jar target/runnel.jar` from the project root (so conf/runnel.properties is read, as the
-# README's command reads it), no JVM flag (the JVM's default heap, a quarter of RAM, and no class-data archive
-# of its own), the bench's listener, data directory, admin port and group.initial.rebalance.delay.ms=0 given
+# README's start command (README_START) from the project root (so conf/runnel.properties is read, as the
+# README's command reads it), no other JVM flag (the JVM's default heap, a quarter of RAM), after timing the
+# bare java -jar target/runnel.jar (users_plain_jar_startup_s); the bench's listener, data directory, admin port and group.initial.rebalance.delay.ms=0 given
 # as RUNNEL_* environment variables (the README's "Configuration"); Kafka as kafka-server-start.sh starts it
 # (kafka-ref.sh start: its JVM flags, -Xms1g -Xmx1g whatever --heap says), with only
 # group.initial.rebalance.delay.ms=0 beside kafka-ref.sh's single-node properties.
+# The README's start command, read from the README itself (the java command after `mvn ... &&` on its
+# first start line), so the bench starts Runnel exactly as it says, whatever it says
+read -r -a README_START <<< "$(grep -m1 -oE '^mvn -B -q package -DskipTests && java .*target/runnel\.jar$' "$ROOT/README.md" \
+    | sed 's/^mvn -B -q package -DskipTests && //')"
+[[ "${README_START[0]:-}" == java ]] || die "cannot find the start command (mvn ... && java ... target/runnel.jar) in README.md"
+
 start_users_broker() {
     local run="$1" startup
     case "$SYS" in
@@ -659,9 +668,24 @@ start_users_broker() {
             DATA_DIR="$run/runnel-data"
             mkdir -p "$DATA_DIR"
             date +%s.%N > "$run/launch.ts"
+            # first, for information, the bare `java -jar target/runnel.jar` (no class-data archive): started on
+            # a data directory of its own, timed to ready and stopped
+            mkdir -p "$run/plain-jar-data"
+            date +%s.%N > "$run/plain-launch.ts"
+            (cd "$ROOT" && RUNNEL_LISTENERS="PLAINTEXT://$BOOTSTRAP" RUNNEL_LOG_DIRS="$run/plain-jar-data" \
+                RUNNEL_ADMIN_LISTENER=127.0.0.1:0 exec java -jar target/runnel.jar > "$run/plain-jar.log" 2>&1 < /dev/null) &
+            local plain_pid=$! plain
+            if ! plain="$("$PY" "$LIB" probe "$PORT" "$run/plain-launch.ts" "$START_TIMEOUT" "$plain_pid")"; then
+                tail -20 "$run/plain-jar.log" >&2
+                die "[$SYS] users: java -jar target/runnel.jar did not answer on $BOOTSTRAP (log: $run/plain-jar.log)"
+            fi
+            kill "$plain_pid"; wait "$plain_pid" 2>/dev/null || true
+            rm -rf "$run/plain-jar-data"
+            record users_plain_jar_startup_s "$plain"
+            date +%s.%N > "$run/launch.ts"
             (cd "$ROOT" && RUNNEL_LISTENERS="PLAINTEXT://$BOOTSTRAP" RUNNEL_LOG_DIRS="$DATA_DIR" \
                 RUNNEL_ADMIN_LISTENER=127.0.0.1:0 RUNNEL_GROUP_INITIAL_REBALANCE_DELAY_MS=0 \
-                exec java -jar target/runnel.jar > "$run/broker.log" 2>&1 < /dev/null) &
+                exec "${README_START[@]}" > "$run/broker.log" 2>&1 < /dev/null) &
             BROKER_PID=$!
             BROKER_PIDS=("$BROKER_PID")
             if ! startup="$("$PY" "$LIB" probe "$PORT" "$run/launch.ts" "$START_TIMEOUT" "$BROKER_PID")"; then

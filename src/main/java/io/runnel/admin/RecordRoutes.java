@@ -206,7 +206,7 @@ final class RecordRoutes {
             if (slice.size() == 0) {
                 break;
             }
-            RecordSet records = slice.toRecordSet();
+            RecordSet records = slice.copyAndRelease();
             bytes += slice.size();
             List<JsonObject> got = RecordCodec.decode(records, partition, position, hw, limit - out.size(), base64);
             out.addAll(got);

@@ -101,6 +101,8 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
         }
         // a follower's fetch offset acknowledges what it has now, so it counts before the wait
         recordFollowerFetches(first, replicaId);
+        // the wait reads again: what this read holds open is not sent
+        release(first);
         return new DelayedFetch(ctx.context(), request, targets, replicaId).start();
     }
 
@@ -131,6 +133,15 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
     }
 
     private record Result(FetchResponseData response, long bytes, boolean hasError, List<FollowerRead> followerReads) {
+    }
+
+    /** Lets go of the segment files a read that is not answered holds open (its zero-copy slices). */
+    private static void release(Result r) {
+        for (FetchResponseData.FetchableTopicResponse t : r.response().responses()) {
+            for (FetchResponseData.PartitionData pd : t.partitions()) {
+                WireRecords.release(pd.records());
+            }
+        }
     }
 
     /** A follower's read of one partition: its fetch offset and the leader's log end at that moment. */
@@ -360,6 +371,8 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
                     Result r = readAll(request, targets, replicaId);
                     if (r.bytes >= request.minBytes() || r.hasError) {
                         complete(r);
+                    } else {
+                        release(r);
                     }
                 });
             }

@@ -93,7 +93,7 @@ final class BridgeReads {
         }
         long from = offset == -2 ? owner.log().logStartOffset() : offset == -1 ? owner.highWatermark() : offset;
         LogReadResult result = owner.read(from, maxBytes, true);
-        return new Read(from, result.records().toRecordSet());
+        return new Read(from, result.records().copyAndRelease());
     }
 
     /**

@@ -133,6 +133,8 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String LOG_CLEANER_IO_MAX_BYTES_PER_SECOND = "log.cleaner.io.max.bytes.per.second";
     public static final String LOG_CLEANER_BACKOFF_MS = "log.cleaner.backoff.ms";
     public static final String LOG_PREALLOCATE = "log.preallocate";
+    /** Runnel only: how many segment files ({@code .log}) may be open at once; 0 for half the open-file limit. */
+    public static final String LOG_OPEN_FILES_MAX = "log.open.files.max";
     public static final String LOG_ROLL_JITTER_MS = "log.roll.jitter.ms";
     public static final String LOG_LOCAL_RETENTION_MS = "log.local.retention.ms";
     public static final String LOG_LOCAL_RETENTION_BYTES = "log.local.retention.bytes";
@@ -347,6 +349,12 @@ public final class BrokerConfig extends AbstractConfig {
             .define(LOG_CLEANER_ENABLE, Type.BOOLEAN, true, MEDIUM,
                     "Run the log cleaner, which compacts topics with cleanup.policy=compact (__consumer_offsets too).")
             .define(LOG_CLEANER_THREADS, Type.INT, 1, atLeast(0), MEDIUM, "Threads cleaning logs.")
+            .define(LOG_OPEN_FILES_MAX, Type.INT, 0, atLeast(0), MEDIUM,
+                    "How many segment files (.log) may be open at once, in all log directories together. A segment"
+                    + " file not used for a while is closed when one more must be opened, and reopened on its next"
+                    + " read or append; one being read (a fetch still sending from it) is never closed under the"
+                    + " reader. 0: half the process's open-file limit. At least "
+                    + io.runnel.log.SegmentChannels.MIN_LIMIT + " and at most the open-file limit.")
             .define(LOG_CLEANER_DEDUPE_BUFFER_SIZE, Type.LONG, 128L * 1024 * 1024, atLeast(1024 * 1024), MEDIUM,
                     "Memory of the cleaner threads together for their key-to-offset maps (24 bytes a key).")
             .define(LOG_CLEANER_IO_BUFFER_SIZE, Type.INT, 512 * 1024, atLeast(8 * 1024), MEDIUM,
@@ -517,10 +525,33 @@ public final class BrokerConfig extends AbstractConfig {
             throw new ConfigException(QUEUED_MAX_REQUEST_BYTES, queuedBytes,
                     "must be -1 or at least " + SOCKET_REQUEST_MAX_BYTES + " (" + getInt(SOCKET_REQUEST_MAX_BYTES) + ")");
         }
+        logOpenFilesMax();
         if (getInt(GROUP_MIN_SESSION_TIMEOUT_MS) > getInt(GROUP_MAX_SESSION_TIMEOUT_MS)) {
             throw new ConfigException(GROUP_MIN_SESSION_TIMEOUT_MS, getInt(GROUP_MIN_SESSION_TIMEOUT_MS),
                     "must not exceed " + GROUP_MAX_SESSION_TIMEOUT_MS);
         }
+    }
+
+    /**
+     * {@code log.open.files.max} resolved: the value given, or half the process's open-file limit for 0. A
+     * value below {@link io.runnel.log.SegmentChannels#MIN_LIMIT} or above the process's limit stops start-up:
+     * the node would fail with "Too many open files" instead of closing idle segment files.
+     */
+    public int logOpenFilesMax() {
+        int configured = getInt(LOG_OPEN_FILES_MAX);
+        if (configured == 0) {
+            return io.runnel.log.SegmentChannels.defaultLimit();
+        }
+        if (configured < io.runnel.log.SegmentChannels.MIN_LIMIT) {
+            throw new ConfigException(LOG_OPEN_FILES_MAX, configured,
+                    "must be 0 (half the open-file limit) or at least " + io.runnel.log.SegmentChannels.MIN_LIMIT);
+        }
+        long processLimit = io.runnel.log.SegmentChannels.processFileLimit();
+        if (processLimit > 0 && configured > processLimit) {
+            throw new ConfigException(LOG_OPEN_FILES_MAX, configured, "exceeds this process's open-file limit ("
+                    + processLimit + "); raise the limit (ulimit -n) or lower the value, which leaves room for sockets");
+        }
+        return configured;
     }
 
     /**

@@ -235,7 +235,7 @@ final class Cleaner {
         LogSegment first = group.get(0);
         deleteCleanedFiles(dir, first.baseOffset);
         LogSegment cleaned = LogSegment.open(dir, first.baseOffset, config, time, CleanerRecovery.CLEANED_SUFFIX,
-                config.segmentIndexBytes());
+                config.segmentIndexBytes(), first.channels());
         boolean swapped = false;
         try {
             // aborted data goes, and its ABORT marker keeps its index entry (in the cleaned segment's
@@ -306,7 +306,7 @@ final class Cleaner {
             readBuffer.limit(want);
             long pos = position;
             while (readBuffer.hasRemaining()) {
-                int n = seg.channel().read(readBuffer, pos);
+                int n = seg.readAt(readBuffer, pos);
                 if (n < 0) {
                     throw new IOException("unexpected end of " + seg.logFile() + " at " + pos);
                 }

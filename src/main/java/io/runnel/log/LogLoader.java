@@ -130,7 +130,7 @@ final class LogLoader {
                     || !Files.exists(dir.resolve(LogSegment.fileName(base, LogSegment.TIME_INDEX_SUFFIX))))) {
                 missingIndexes.add(base);
             }
-            segments.add(LogSegment.open(dir, base, config, time));
+            segments.add(LogSegment.open(dir, base, config, time, segments.channels()));
         }
         // unclean: scan from the segment holding the recovery point; later segments after a torn one go
         List<LogSegment> all = segments.toList();
@@ -170,8 +170,10 @@ final class LogLoader {
                     dropRest = true;
                 }
             } else if (epochsLost) {
-                for (LogBatch batch : seg.batchesFrom(0, seg.size())) {
-                    epochCache.assignIfNewer(batch);
+                try (var pin = seg.pin()) {
+                    for (LogBatch batch : seg.batchesFrom(0, seg.size())) {
+                        epochCache.assignIfNewer(batch);
+                    }
                 }
             }
             nextOffset = seg.readNextOffset();
@@ -210,6 +212,11 @@ final class LogLoader {
             // checkpoint has this recovery point) does not rescan it
             LogFlusher.flushSegments(segments.valuesFrom(recoverFrom));
             recoveryPoint = leo;
+        }
+        // every segment is on disk now: below the recovery point it was synced before, above it just now, and a
+        // clean shutdown synced everything; so closing an idle log opens no evicted segment file to sync it
+        for (LogSegment seg : segments.values()) {
+            seg.markSynced();
         }
         if (segmentsRecovered > 0) {
             LOG.info("{}: recovered {} segment(s), {} bytes, from recovery point {} (clean shutdown: {})", tp,
@@ -311,9 +318,11 @@ final class LogLoader {
                 continue;
             }
             ProducerStateManager.AbortedTxnSink sink = seg.baseOffset >= reindexFrom ? seg.txnIndex()::append : null;
-            for (LogBatch batch : seg.batchesFrom(start.position(), maxPosition)) {
-                if (batch.lastOffset() >= from) {
-                    producerState.replay(batch, sink);
+            try (var pin = seg.pin()) {
+                for (LogBatch batch : seg.batchesFrom(start.position(), maxPosition)) {
+                    if (batch.lastOffset() >= from) {
+                        producerState.replay(batch, sink);
+                    }
                 }
             }
         }

@@ -82,17 +82,23 @@ final class LogSegment implements Closeable {
 
     /** Opens (creating if absent) the segment files in {@code dir}. Indexes are sanity-checked by the caller. */
     static LogSegment open(Path dir, long baseOffset, LogConfig config, Time time) throws IOException {
-        return open(dir, baseOffset, config, time, "", config.segmentIndexBytes());
+        return open(dir, baseOffset, config, time, SegmentChannels.shared());
+    }
+
+    /** As {@link #open(Path, long, LogConfig, Time)}, the {@code .log} kept open in {@code channels}. */
+    static LogSegment open(Path dir, long baseOffset, LogConfig config, Time time, SegmentChannels channels)
+            throws IOException {
+        return open(dir, baseOffset, config, time, "", config.segmentIndexBytes(), channels);
     }
 
     /**
      * Opens the segment files named with {@code fileSuffix} after the usual name ({@code .cleaned} for
      * the cleaner's output), with indexes of {@code indexBytes}.
      */
-    static LogSegment open(Path dir, long baseOffset, LogConfig config, Time time, String fileSuffix, int indexBytes)
-            throws IOException {
+    static LogSegment open(Path dir, long baseOffset, LogConfig config, Time time, String fileSuffix, int indexBytes,
+                           SegmentChannels channels) throws IOException {
         File logFile = dir.resolve(fileName(baseOffset, LOG_SUFFIX) + fileSuffix).toFile();
-        RecordFormat.SegmentFile records = RecordFormat.SegmentFile.open(logFile);
+        RecordFormat.SegmentFile records = RecordFormat.SegmentFile.open(logFile, channels);
         OffsetIndex oi = new OffsetIndex(dir.resolve(fileName(baseOffset, INDEX_SUFFIX) + fileSuffix), baseOffset,
                 indexBytes);
         TimeIndex ti = new TimeIndex(dir.resolve(fileName(baseOffset, TIME_INDEX_SUFFIX) + fileSuffix), baseOffset,
@@ -112,8 +118,32 @@ final class LogSegment implements Closeable {
         return log.sizeInBytes();
     }
 
-    FileChannel channel() {
-        return log.channel();
+    /**
+     * Holds the segment's {@code .log} open (reopening it if {@link SegmentChannels} closed it) until the pin
+     * is closed: for scans through {@link #batchesFrom}. Any thread.
+     */
+    RecordFormat.SegmentFile.Pin pin() throws IOException {
+        return log.pin();
+    }
+
+    /** One positional read of the {@code .log} into {@code dst} (any thread): bytes read, or -1 at its end. */
+    int readAt(ByteBuffer dst, long position) throws IOException {
+        FileChannel ch = log.acquire().channel();
+        try {
+            return ch.read(dst, position);
+        } finally {
+            log.release();
+        }
+    }
+
+    /** The set of open segment files this segment's {@code .log} is kept in. */
+    SegmentChannels channels() {
+        return log.channels();
+    }
+
+    /** Whether the {@code .log} has a descriptor open now (tests). */
+    boolean isLogOpen() {
+        return log.isOpen();
     }
 
     Path logFile() {
@@ -167,9 +197,13 @@ final class LogSegment implements Closeable {
 
     private long timeWaitedForRoll(long now, long messageTimestamp) {
         if (rollingBasedTimestamp == LogBatch.NO_TIMESTAMP && size() > 0) {
-            var it = log.batches().iterator();
-            if (it.hasNext()) {
-                rollingBasedTimestamp = it.next().maxTimestamp();
+            try (var pin = log.pin()) {
+                var it = log.batches().iterator();
+                if (it.hasNext()) {
+                    rollingBasedTimestamp = it.next().maxTimestamp();
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
             }
         }
         if (rollingBasedTimestamp >= 0) {
@@ -218,17 +252,19 @@ final class LogSegment implements Closeable {
      * batch holding {@code offset} (or the first one after it), or null if none below maxPosition.
      */
     BatchPosition translateOffset(long offset, int maxPosition) throws IOException {
-        int pos = offsetIndex.lookup(offset).position();
-        ByteBuffer header = ByteBuffer.allocate(HEADER_PREFIX);
-        while (true) {
-            BatchPosition b = readHeader(pos, maxPosition, header);
-            if (b == null) {
-                return null;
+        try (var pin = log.pin()) {
+            int pos = offsetIndex.lookup(offset).position();
+            ByteBuffer header = ByteBuffer.allocate(HEADER_PREFIX);
+            while (true) {
+                BatchPosition b = readHeader(pos, maxPosition, header);
+                if (b == null) {
+                    return null;
+                }
+                if (b.lastOffset >= offset) {
+                    return b;
+                }
+                pos += b.size;
             }
-            if (b.lastOffset >= offset) {
-                return b;
-            }
-            pos += b.size;
         }
     }
 
@@ -264,26 +300,46 @@ final class LogSegment implements Closeable {
      */
     LogSlice read(long startOffset, int maxBytes, long maxOffsetExclusive, int maxPosition, boolean minOneMessage)
             throws IOException {
-        LogSlice slice = locate(startOffset, maxBytes, maxOffsetExclusive, maxPosition, minOneMessage);
-        if (slice != null && slice.size() > 0) {
-            int start = (int) slice.position();
-            int good = verifiedEnd(start, start + slice.size());
-            if (good < start + slice.size()) {
-                // the batches before the damaged one are served; the next read starts at it and fails
-                slice = new LogSlice(slice.channel(), start, good - start);
+        FileChannel ch = log.acquire().channel();
+        boolean handedOver = false;
+        try {
+            Range range = locate(startOffset, maxBytes, maxOffsetExclusive, maxPosition, minOneMessage);
+            if (range == null) {
+                return null;
+            }
+            if (range.size == 0) {
+                return LogSlice.EMPTY;
+            }
+            int start = range.position;
+            // the batches before a damaged one are served; the next read starts at it and fails
+            int good = verifiedEnd(start, start + range.size);
+            if (log.setOverLimit()) {
+                // every other open file is held by a reader (a fetch of more partitions than the bound): holding
+                // this one too would take descriptors past the bound, so the answer gets a copy instead
+                return LogSlice.copyOf(readAt(start, good - start, ByteBuffer.allocate(good - start)));
+            }
+            // the slice holds the file open until it is released (sent, copied or collected)
+            LogSlice slice = new LogSlice(log, ch, start, good - start);
+            handedOver = true;
+            return slice;
+        } finally {
+            if (!handedOver) {
+                log.release();
             }
         }
-        return slice;
     }
 
-    private LogSlice locate(long startOffset, int maxBytes, long maxOffsetExclusive, int maxPosition,
-                            boolean minOneMessage) throws IOException {
+    private record Range(int position, int size) {
+    }
+
+    private Range locate(long startOffset, int maxBytes, long maxOffsetExclusive, int maxPosition,
+                        boolean minOneMessage) throws IOException {
         BatchPosition first = translateOffset(startOffset, maxPosition);
         if (first == null) {
             return null;
         }
         if (first.lastOffset >= maxOffsetExclusive) {
-            return LogSlice.EMPTY;
+            return new Range(0, 0);
         }
         // every batch before this position ends below maxOffsetExclusive, as offsets grow with positions
         BatchPosition bounding = translateOffset(maxOffsetExclusive, maxPosition);
@@ -291,7 +347,7 @@ final class LogSegment implements Closeable {
         long wanted = Math.min((long) first.position + Math.max(maxBytes, 0), bound);
         int firstEnd = first.position + first.size;
         if (wanted < firstEnd) {
-            return minOneMessage ? new LogSlice(log.channel(), first.position, first.size) : LogSlice.EMPTY;
+            return minOneMessage ? new Range(first.position, first.size) : new Range(0, 0);
         }
         // the last batch boundary at or below wanted: from the closest indexed batch start, a few headers on
         int end = Math.max(firstEnd, offsetIndex.floorPosition((int) wanted));
@@ -300,7 +356,7 @@ final class LogSegment implements Closeable {
         while ((b = readHeader(end, bound, header)) != null && (long) end + b.size <= wanted) {
             end += b.size;
         }
-        return new LogSlice(log.channel(), first.position, end - first.position);
+        return new Range(first.position, end - first.position);
     }
 
     /**
@@ -407,6 +463,12 @@ final class LogSegment implements Closeable {
 
     /** The offset after the last batch of the segment (its base offset when empty). */
     long readNextOffset() throws IOException {
+        try (var pin = log.pin()) {
+            return readNextOffsetPinned();
+        }
+    }
+
+    private long readNextOffsetPinned() throws IOException {
         int maxPosition = size();
         ByteBuffer header = ByteBuffer.allocate(HEADER_PREFIX);
         int pos = offsetIndex.lookup(Long.MAX_VALUE).position();
@@ -424,6 +486,12 @@ final class LogSegment implements Closeable {
      * the time index to skip batches whose timestamps are all below it.
      */
     TimestampOffset findOffsetByTimestamp(long timestamp, long startingOffset, int maxPosition) throws IOException {
+        try (var pin = log.pin()) {
+            return findOffsetByTimestampPinned(timestamp, startingOffset, maxPosition);
+        }
+    }
+
+    private TimestampOffset findOffsetByTimestampPinned(long timestamp, long startingOffset, int maxPosition) {
         TimestampOffset hint = timeIndex.lookup(timestamp);
         int pos = offsetIndex.lookup(Math.max(hint.offset(), startingOffset)).position();
         for (LogBatch batch : log.batchesFrom(pos, maxPosition)) {
@@ -440,6 +508,12 @@ final class LogSegment implements Closeable {
 
     /** The record with this segment's largest timestamp (ListOffsets MAX_TIMESTAMP), or null. */
     TimestampOffset maxTimestampRecord(int maxPosition) throws IOException {
+        try (var pin = log.pin()) {
+            return maxTimestampRecordPinned(maxPosition);
+        }
+    }
+
+    private TimestampOffset maxTimestampRecordPinned(int maxPosition) {
         long ts = maxTimestampSoFar;
         if (ts < 0) {
             return null;
@@ -476,7 +550,7 @@ final class LogSegment implements Closeable {
         bytesSinceLastIndexEntry = 0;
         int validBytes = 0;
         long nextOffset = Math.max(expectedFirstOffset, baseOffset);
-        try {
+        try (var pin = log.pin()) {
             for (LogBatch batch : log.batches()) {
                 if (batch.magic() != LogBatch.MAGIC_V2 || batch.baseOffset() < nextOffset
                         || !canConvertToRelativeOffset(batch.lastOffset()) || !batch.isValid()) {
@@ -515,10 +589,12 @@ final class LogSegment implements Closeable {
         // the largest timestamp may have been cut off: recompute from the remaining batches
         maxTimestampSoFar = LogBatch.NO_TIMESTAMP;
         offsetOfMaxTimestampSoFar = baseOffset;
-        for (LogBatch batch : log.batches()) {
-            if (batch.maxTimestamp() > maxTimestampSoFar) {
-                maxTimestampSoFar = batch.maxTimestamp();
-                offsetOfMaxTimestampSoFar = batch.lastOffset();
+        try (var pin = log.pin()) {
+            for (LogBatch batch : log.batches()) {
+                if (batch.maxTimestamp() > maxTimestampSoFar) {
+                    maxTimestampSoFar = batch.maxTimestamp();
+                    offsetOfMaxTimestampSoFar = batch.lastOffset();
+                }
             }
         }
         bytesSinceLastIndexEntry = 0;
@@ -539,6 +615,11 @@ final class LogSegment implements Closeable {
     void resizeIndexes(int size) throws IOException {
         offsetIndex.resize(size);
         timeIndex.resize(size);
+    }
+
+    /** The {@code .log} is known to be on disk (the loader, after recovery): a flush or close need not sync it. */
+    void markSynced() {
+        log.markSynced();
     }
 
     void flush() throws IOException {
@@ -582,13 +663,17 @@ final class LogSegment implements Closeable {
 
     /** The timestamp of the first batch (max.compaction.lag.ms), or -1 when empty or unknown. */
     long firstBatchTimestamp() {
-        for (LogBatch b : log.batches()) {
-            return b.maxTimestamp();
+        try (var pin = log.pin()) {
+            for (LogBatch b : log.batches()) {
+                return b.maxTimestamp();
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
         return LogBatch.NO_TIMESTAMP;
     }
 
-    /** The batches from {@code position} that end at or below {@code maxPosition}. */
+    /** The batches from {@code position} that end at or below {@code maxPosition}; iterate them under {@link #pin}. */
     Iterable<LogBatch> batchesFrom(int position, int maxPosition) {
         return log.batchesFrom(position, maxPosition);
     }
@@ -598,6 +683,12 @@ final class LogSegment implements Closeable {
      * within the file, and the last offset-index entry pointing at the start of the batch it names.
      */
     boolean indexesSane() throws IOException {
+        try (var pin = log.pin()) {
+            return indexesSanePinned();
+        }
+    }
+
+    private boolean indexesSanePinned() throws IOException {
         if (!txnIndex.isSane()) {
             return false;
         }
@@ -630,6 +721,7 @@ final class LogSegment implements Closeable {
     }
 
     void closeHandlersOnly() throws IOException {
+        // for good; an in-flight read still holding the file closes it when it releases it
         log.closeHandlers();
         offsetIndex.closeHandler();
         timeIndex.closeHandler();

@@ -27,6 +27,21 @@ import java.util.concurrent.ConcurrentSkipListMap;
 final class LogSegments {
 
     private final ConcurrentSkipListMap<Long, LogSegment> segments = new ConcurrentSkipListMap<>();
+    // where the segments' .log files are kept open: the process's set, or a test's own
+    private final SegmentChannels channels;
+
+    LogSegments() {
+        this(SegmentChannels.shared());
+    }
+
+    LogSegments(SegmentChannels channels) {
+        this.channels = channels;
+    }
+
+    /** The set of open segment files that this log's segments are opened in. */
+    SegmentChannels channels() {
+        return channels;
+    }
 
     /** Adds {@code segment}, replacing any segment of the same base offset. Owner only. */
     void add(LogSegment segment) {

@@ -133,14 +133,26 @@ public final class PartitionLog implements Closeable {
         return open(tp, dir, config, time, checkpoints, false);
     }
 
+    /** As {@link #open(TopicPartition, Path, LogConfig, Time)}, its segment files kept open in {@code channels} (tests). */
+    static PartitionLog open(TopicPartition tp, Path dir, LogConfig config, Time time, SegmentChannels channels)
+            throws IOException {
+        return open(tp, dir, config, time, new LogDirCheckpoints(dir), true, channels);
+    }
+
     private static PartitionLog open(TopicPartition tp, Path dir, LogConfig config, Time time,
                                      LogDirCheckpoints checkpoints, boolean owns) throws IOException {
+        return open(tp, dir, config, time, checkpoints, owns, SegmentChannels.shared());
+    }
+
+    private static PartitionLog open(TopicPartition tp, Path dir, LogConfig config, Time time,
+                                     LogDirCheckpoints checkpoints, boolean owns, SegmentChannels channels)
+            throws IOException {
         boolean existed = Files.isDirectory(dir);
         Files.createDirectories(dir);
         long openedMs = time.milliseconds();
         ProducerStateManager producerState = new ProducerStateManager(dir);
         LeaderEpochCache epochCache = new LeaderEpochCache(dir);
-        LogSegments segments = new LogSegments();
+        LogSegments segments = new LogSegments(channels);
         LogLoader.LoadedLog loaded;
         LogLoader loader = new LogLoader(tp, dir, config, time, segments, epochCache, producerState, checkpoints);
         try {
@@ -355,7 +367,7 @@ public final class PartitionLog implements Closeable {
                 TransactionIndex.SUFFIX)) {
             Files.deleteIfExists(dir.resolve(LogSegment.fileName(newBase, suffix)));
         }
-        LogSegment seg = LogSegment.open(dir, newBase, config, time);
+        LogSegment seg = LogSegment.open(dir, newBase, config, time, segments.channels());
         segments.add(seg);
         end = new LogEnd(newBase, seg, 0);
         // the segments below are flushed by flushRolledSegments, which the owner runs after this append
@@ -634,7 +646,7 @@ public final class PartitionLog implements Closeable {
             segments.remove(old.baseOffset);
             retention.scheduleDelete(old, now);
         }
-        LogSegment seg = LogSegment.open(dir, offset, config, time);
+        LogSegment seg = LogSegment.open(dir, offset, config, time, segments.channels());
         segments.add(seg);
         // its files are new: the next flush makes their names durable too
         flusher.segmentCreated();

@@ -38,7 +38,9 @@ import org.slf4j.LoggerFactory;
  * unknown; within an epoch the first sequence must follow the last one (wrapping at Integer.MAX_VALUE),
  * otherwise {@link OutOfOrderSequenceException}; a producer with no state (new, or expired after
  * producer.id.expiration.ms) is accepted at any sequence, which is why Kafka no longer answers
- * UNKNOWN_PRODUCER_ID for produce.
+ * UNKNOWN_PRODUCER_ID for produce, except on a partition that has never held a record (log end offset 0),
+ * where its first batch must be sequence 0 (Kafka 4.5, KAFKA-15591: there its state cannot have been removed,
+ * and a later batch taken first would make the earlier one's retries fail for good).
  *
  * <p>Transactions: a transactional data batch of a producer with no open transaction opens one at its first
  * offset; a non-transactional batch while one is open is {@link InvalidTxnStateException}. A COMMIT or ABORT
@@ -259,6 +261,16 @@ final class ProducerStateManager {
                     throw new OutOfOrderSequenceException("Invalid sequence number for producer " + pid
                             + " at offset " + firstOffset + ": " + firstSeq + " (incoming seq. number). Expected"
                             + " sequence 0 for a transaction-version-2 producer with no state in this partition");
+                }
+                if (firstOffset == 0 && firstSeq != 0 && e.epoch == LogBatch.NO_PRODUCER_EPOCH && e.batches.isEmpty()) {
+                    // Kafka 4.5's rule (KAFKA-15591): a partition that has never held a record cannot have lost
+                    // this producer's state, so its first batch must be sequence 0. Otherwise a batch pipelined
+                    // behind one that was refused while this broker was still becoming leader would be taken
+                    // here first, and every retry of the earlier one refused for good. Refused, the Java client
+                    // retries it (its sequence is not the next acknowledged one) after the earlier batch.
+                    throw new OutOfOrderSequenceException("Out of order sequence number for producer " + pid
+                            + " at offset " + firstOffset + ": " + firstSeq + " (incoming seq. number). Expected"
+                            + " sequence 0 for a producer with no state in a partition that has never held a record");
                 }
                 checkSequence(e, epoch, firstSeq, firstOffset);
             }

@@ -201,44 +201,201 @@ final class RecordFormat {
     }
 
     /**
-     * A segment's {@code .log} file: kafka-clients' FileRecords, which appends at its end, tracks its size,
-     * truncates and trims, and scans batch headers positionally. Appends, truncation and renames come from
-     * the segment's owner only; {@link #channel} reads are positional and may run on any thread.
+     * A segment's {@code .log} file: kafka-clients' FileRecords, which appends at its end, truncates and
+     * trims, and scans batch headers positionally, behind a descriptor that {@link SegmentChannels} may close
+     * while nobody holds the file and that is reopened on its next use.
+     *
+     * <p>Holding: {@link #acquire} (or {@link #pin}) returns the open file and keeps it open until the
+     * matching {@link #release}; {@link #channel}, {@link #batches}, {@link #batchesFrom} and the writes need
+     * the file held. The size, the name and whether the file has data not yet flushed are kept here, so
+     * asking them opens nothing. A held count of {@code CLOSED} means no descriptor: the first holder reopens
+     * the file (by its current name, never creating it again), and only a file nobody holds is closed, with
+     * one compare-and-set, so a reader (a Fetch answer sent by {@code sendfile}) never sees its channel closed.
+     *
+     * <p>Appends, truncation, renames and close come from the segment's owner only; reads of a held channel
+     * are positional and may run on any thread.
      */
     static final class SegmentFile implements Closeable {
-        private final FileRecords records;
+        private static final int CLOSED = -1;
 
-        private SegmentFile(FileRecords records) {
-            this.records = records;
+        private final SegmentChannels channels;
+        private final java.util.concurrent.atomic.AtomicInteger holders = new java.util.concurrent.atomic.AtomicInteger(CLOSED);
+        // set while held or when holders goes from CLOSED to 1 under this object's monitor, cleared when closed
+        private volatile FileRecords records;
+        private volatile File file;
+        private volatile int size;
+        // appended or truncated since the last flush (or opened, and not known to be synced): a close must sync
+        // it even when no descriptor is open now
+        private volatile boolean dirty = true;
+        // closed for good (log closed, segment deleted): no reopening
+        private volatile boolean retired;
+        // CLOCK mark and list links of SegmentChannels; the links are guarded by it
+        volatile boolean referenced;
+        SegmentFile prev;
+        SegmentFile next;
+        boolean listed;
+
+        private SegmentFile(File file, SegmentChannels channels) {
+            this.file = file;
+            this.channels = channels;
+        }
+
+        /** Opens, creating if absent, the file in the process's {@link SegmentChannels}; its size is the file's length. */
+        static SegmentFile open(File file) throws IOException {
+            return open(file, SegmentChannels.shared());
         }
 
         /** Opens, creating if absent, the file; its size is the file's length. */
-        static SegmentFile open(File file) throws IOException {
-            return new SegmentFile(FileRecords.open(file));
+        static SegmentFile open(File file, SegmentChannels channels) throws IOException {
+            SegmentFile f = new SegmentFile(file, channels);
+            FileRecords r = FileRecords.open(file);
+            f.size = r.sizeInBytes();
+            f.records = r;
+            f.holders.set(1);
+            channels.opened(f);
+            f.release();
+            return f;
+        }
+
+        /**
+         * Holds the file open, reopening it if it was closed, until {@link #release}; returns it. Any thread; a
+         * reopen is one {@code open(2)} of an existing file.
+         */
+        FileRecords acquire() throws IOException {
+            for (;;) {
+                int n = holders.get();
+                if (n >= 0) {
+                    if (holders.compareAndSet(n, n + 1)) {
+                        referenced = true;
+                        return records;
+                    }
+                } else {
+                    FileRecords r = reopen();
+                    if (r != null) {
+                        return r;
+                    }
+                }
+            }
+        }
+
+        // null when another thread reopened it first (the caller then takes a hold the usual way)
+        private FileRecords reopen() throws IOException {
+            FileRecords r;
+            synchronized (this) {
+                if (holders.get() != CLOSED) {
+                    return null;
+                }
+                if (retired) {
+                    throw new java.nio.channels.ClosedChannelException();
+                }
+                if (!file.exists()) {
+                    throw new java.nio.file.NoSuchFileException(file.toString(), null, "segment file is gone");
+                }
+                r = FileRecords.open(file, true, false, 0, false);
+                records = r;
+                holders.set(1);
+            }
+            // outside the monitor: the set's lock is taken before a file's monitor, never after
+            channels.opened(this);
+            return r;
+        }
+
+        /** Releases a hold taken by {@link #acquire}; a retired file's last holder closes it. */
+        void release() {
+            int n = holders.decrementAndGet();
+            if (n < 0) {
+                throw new IllegalStateException("segment file released more often than held: " + file);
+            }
+            if (n == 0) {
+                if (retired) {
+                    if (tryCloseUnused()) {
+                        channels.closed(this);
+                    }
+                } else if (channels.overLimit()) {
+                    // the set grew past its bound while its files were held: shrink it now that one is free
+                    channels.shrink();
+                }
+            }
+        }
+
+        /** Holds the file until the returned pin is closed (try-with-resources). */
+        Pin pin() throws IOException {
+            acquire();
+            return this::release;
+        }
+
+        interface Pin extends AutoCloseable {
+            @Override
+            void close();
+        }
+
+        /** Closes the descriptor if nobody holds the file (eviction, retirement); false if held or closed. */
+        synchronized boolean tryCloseUnused() {
+            if (!holders.compareAndSet(0, CLOSED)) {
+                return false;
+            }
+            FileRecords r = records;
+            records = null;
+            try {
+                r.channel().close();
+            } catch (IOException e) {
+                // a close(2) of a file opened for reading and writing reports no error that matters here: its
+                // unflushed data is synced, through a new descriptor, by the next flush or close
+            }
+            return true;
+        }
+
+        boolean isOpen() {
+            return holders.get() >= 0;
+        }
+
+        SegmentChannels channels() {
+            return channels;
+        }
+
+        /** Whether the process's set has more files open than its bound (see {@link SegmentChannels#overLimit}). */
+        boolean setOverLimit() {
+            return channels.overLimit();
+        }
+
+        private FileRecords held() {
+            if (holders.get() <= 0) {
+                throw new IllegalStateException("segment file used without holding it: " + file);
+            }
+            return records;
         }
 
         int sizeInBytes() {
-            return records.sizeInBytes();
+            return size;
         }
 
+        /** The channel of the held file. */
         FileChannel channel() {
-            return records.channel();
+            return held().channel();
         }
 
         File file() {
-            return records.file();
+            return file;
         }
 
         void append(RecordSet set) throws IOException {
-            records.append(MemoryRecords.readableRecords(set.buffer()));
+            FileRecords r = acquire();
+            try {
+                dirty = true;
+                r.append(MemoryRecords.readableRecords(set.buffer()));
+                size = r.sizeInBytes();
+            } finally {
+                release();
+            }
         }
 
         /**
          * The batches from {@code position}, back to back, read-only, ending before the first one that
-         * does not end at or below {@code maxPosition} (the published end of the log) or is torn.
+         * does not end at or below {@code maxPosition} (the published end of the log) or is torn. The file must
+         * be held while they are iterated and read.
          */
         Iterable<LogBatch> batchesFrom(int position, int maxPosition) {
-            Iterable<FileChannelRecordBatch> all = records.batchesFrom(position);
+            Iterable<FileChannelRecordBatch> all = held().batchesFrom(position);
             return () -> new Iterator<>() {
                 private final Iterator<FileChannelRecordBatch> it = all.iterator();
                 private FileChannelRecordBatch next;
@@ -269,34 +426,90 @@ final class RecordFormat {
             };
         }
 
+        /** Every batch of the file; it must be held while they are iterated and read. */
         Iterable<LogBatch> batches() {
-            return views(records.batches());
+            return views(held().batches());
         }
 
-        void truncateTo(int size) throws IOException {
-            records.truncateTo(size);
+        void truncateTo(int newSize) throws IOException {
+            FileRecords r = acquire();
+            try {
+                dirty = true;
+                r.truncateTo(newSize);
+                size = r.sizeInBytes();
+            } finally {
+                release();
+            }
         }
 
         void trim() throws IOException {
-            records.trim();
+            if (!isOpen()) {
+                // a closed file has no preallocated tail (FileRecords.open sizes it by the file's length)
+                return;
+            }
+            FileRecords r = acquire();
+            try {
+                r.trim();
+            } finally {
+                release();
+            }
         }
 
+        /** The file is known to be on disk: nothing to sync until the next write. */
+        void markSynced() {
+            dirty = false;
+        }
+
+        /** Syncs what was written since the last flush; a file with nothing new is not opened. */
         void flush() throws IOException {
-            records.flush();
+            if (!dirty) {
+                return;
+            }
+            FileRecords r = acquire();
+            try {
+                // cleared first: an append racing this flush marks it again
+                dirty = false;
+                r.flush();
+            } catch (IOException e) {
+                dirty = true;
+                throw e;
+            } finally {
+                release();
+            }
         }
 
-        void renameTo(File to) throws IOException {
-            records.renameTo(to);
+        /** Renames the file, open or not (under the monitor, so that no reopen uses the old name meanwhile). */
+        synchronized void renameTo(File to) throws IOException {
+            FileRecords r = records;
+            if (r != null && holders.get() >= 0) {
+                r.renameTo(to);
+            } else {
+                org.apache.kafka.common.utils.Utils.atomicMoveWithFallback(file.toPath(), to.toPath(), false);
+            }
+            file = to;
         }
 
-        /** Closes the file without flushing or trimming (kafka-clients 4.4 dropped FileRecords.closeHandlers). */
-        void closeHandlers() throws IOException {
-            records.channel().close();
+        /** Closes the file for good without flushing or trimming (kafka-clients 4.4 dropped FileRecords.closeHandlers). */
+        void closeHandlers() {
+            retire();
         }
 
+        // marks the file closed for good and closes its descriptor now, or at its last holder's release
+        private void retire() {
+            retired = true;
+            if (tryCloseUnused()) {
+                channels.closed(this);
+            }
+        }
+
+        /** Flushes, trims and closes the file for good. */
         @Override
         public void close() throws IOException {
-            records.close();
+            if (!retired) {
+                flush();
+                trim();
+            }
+            retire();
         }
     }
 

@@ -76,7 +76,7 @@ public final class InternalTopicLog {
         long end = owner.log().logEndOffset();
         while (next < end) {
             LogReadResult read = owner.readForReplica(next, REPLAY_CHUNK_BYTES, true);
-            RecordSet records = read.records().toRecordSet();
+            RecordSet records = read.records().copyAndRelease();
             long before = next;
             for (LogBatch batch : records.batches()) {
                 if (batch.lastOffset() < next) {

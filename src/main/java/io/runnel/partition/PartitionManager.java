@@ -95,6 +95,8 @@ public final class PartitionManager {
      * {@link #applyState}; without it, standalone.
      */
     public PartitionManager(Vertx vertx, BrokerConfig config, List<Context> shards, Time time, Replication replication) {
+        // the bound is the process's (its descriptor limit is): nodes sharing a JVM (tests) share it
+        io.runnel.log.SegmentChannels.shared().setLimit(config.logOpenFilesMax());
         this.replication = replication;
         this.vertx = vertx;
         this.config = config;

@@ -104,6 +104,7 @@ final class SliceRegion extends AbstractReferenceCounted implements FileRegion {
 
     @Override
     protected void deallocate() {
-        // the channel belongs to the segment
+        // the channel belongs to the segment: let it be closed again once nothing sends from it
+        slice.release();
     }
 }

@@ -37,7 +37,21 @@ public final class WireRecords {
 
     /** A records field that the encoder sends from the segment file by zero copy. */
     public static BaseRecords of(LogSlice slice) {
-        return slice.size() == 0 ? EMPTY : new SliceRecords(slice);
+        if (slice.size() == 0) {
+            return EMPTY;
+        }
+        return slice.inMemory() ? of(slice.toRecordSet()) : new SliceRecords(slice);
+    }
+
+    /**
+     * Lets go of the segment file that a records field made by {@link #of(LogSlice)} holds open: for an answer
+     * that is dropped instead of sent (a delayed fetch reading again). Anything else is left alone.
+     */
+    public static void release(BaseRecords records) {
+        LogSlice slice = sliceOf(records);
+        if (slice != null) {
+            slice.release();
+        }
     }
 
     /** The slice behind a records field made by {@link #of(LogSlice)}, or null. */

@@ -99,7 +99,8 @@ class CorruptFilesTest {
         int batchSize = batch(T0, value + 1000).sizeInBytes();
         // offset 1200, past the first MiB: its batch starts at the sum of the sizes before it
         long position = 0;
-        try (RecordFormat.SegmentFile records = RecordFormat.SegmentFile.open(file(0, ".log").toFile())) {
+        try (RecordFormat.SegmentFile records = RecordFormat.SegmentFile.open(file(0, ".log").toFile());
+             var pin = records.pin()) {
             for (LogBatch b : records.batchesFrom(0, records.sizeInBytes())) {
                 if (b.baseOffset() == 1200) {
                     break;

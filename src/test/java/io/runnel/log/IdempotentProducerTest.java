@@ -83,11 +83,50 @@ class IdempotentProducerTest {
     }
 
     @Test
-    void unknownProducerIsAcceptedAtAnySequence() throws Exception {
+    void unknownProducerIsAcceptedAtAnySequenceOnceThePartitionHasHeldRecords() throws Exception {
         try (PartitionLog log = open(dir, config(), time)) {
+            log.appendAsLeader(idempotent(PID + 1, (short) 0, 0, T0, "other"), 0);
+            // as Kafka (KIP-360): its state may have been removed by retention or expiry, so any sequence goes
             log.appendAsLeader(idempotent(PID, (short) 0, 42, T0, "a"), 0);
             log.appendAsLeader(idempotent(PID, (short) 0, 43, T0, "b"), 0);
-            assertThat(log.logEndOffset()).isEqualTo(2);
+            assertThat(log.logEndOffset()).isEqualTo(3);
+        }
+    }
+
+    @Test
+    void neverWrittenPartitionRefusesAFirstSequenceAboveZero() throws Exception {
+        try (PartitionLog log = open(dir, config(), time)) {
+            assertThatThrownBy(() -> log.appendAsLeader(idempotent(PID, (short) 0, 42, T0, "a"), 0))
+                    .isInstanceOf(OutOfOrderSequenceException.class)
+                    .hasMessageContaining("42 (incoming seq. number)");
+            assertThat(log.logEndOffset()).isZero();
+            // a new epoch, or a producer starting as it should, is taken
+            log.appendAsLeader(idempotent(PID, (short) 1, 0, T0, "a"), 0);
+            assertThat(log.logEndOffset()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * The batch order NetworkPartitionIT's producer met on a new topic: request A (sequences 0-16) reached the
+     * leader before it led the partition and was answered NOT_LEADER_OR_FOLLOWER, request B (17-21), pipelined
+     * behind it, arrived once it did. Taking B as an unknown producer's first batch made every retry of A
+     * OUT_OF_ORDER_SEQUENCE_NUMBER for good (the Java client retries it without bumping the epoch, since a
+     * later sequence was acknowledged), and A's records were lost. B must be refused instead, so A's retry
+     * goes first and B's retry follows it.
+     */
+    @Test
+    void laterBatchReachingANewPartitionFirstIsRefusedSoTheEarlierOneCanStillBeWritten() throws Exception {
+        String[] a = new String[17];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = "a" + i;
+        }
+        try (PartitionLog log = open(dir, config(), time)) {
+            assertThatThrownBy(() -> log.appendAsLeader(idempotent(PID, (short) 0, 17, T0, "b0", "b1", "b2", "b3",
+                    "b4"), 0)).isInstanceOf(OutOfOrderSequenceException.class);
+            assertThat(log.appendAsLeader(idempotent(PID, (short) 0, 0, T0, a), 0).firstOffset()).isZero();
+            assertThat(log.appendAsLeader(idempotent(PID, (short) 0, 17, T0, "b0", "b1", "b2", "b3", "b4"), 0)
+                    .firstOffset()).isEqualTo(17);
+            assertThat(readValues(log, 0)).hasSize(22).startsWith("a0").endsWith("b4");
         }
     }
 

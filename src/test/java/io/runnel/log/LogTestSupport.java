@@ -151,7 +151,7 @@ final class LogTestSupport {
     }
 
     static RecordSet readAll(PartitionLog log, long from) {
-        return log.read(from, Integer.MAX_VALUE, Long.MAX_VALUE, true).records().toRecordSet();
+        return log.read(from, Integer.MAX_VALUE, Long.MAX_VALUE, true).records().copyAndRelease();
     }
 
     /** Every record from {@code from} to the log end, across segments. */
@@ -159,7 +159,7 @@ final class LogTestSupport {
         List<String> out = new ArrayList<>();
         long next = from;
         while (next < log.logEndOffset()) {
-            RecordSet r = log.read(next, Integer.MAX_VALUE, Long.MAX_VALUE, true).records().toRecordSet();
+            RecordSet r = log.read(next, Integer.MAX_VALUE, Long.MAX_VALUE, true).records().copyAndRelease();
             for (LogBatch b : r.batches()) {
                 for (LogRecord rec : b) {
                     if (rec.offset() >= next) {

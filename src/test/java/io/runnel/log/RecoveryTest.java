@@ -160,7 +160,8 @@ class RecoveryTest {
         ByteBuffer index = ByteBuffer.wrap(Files.readAllBytes(file(dir, 0, ".index")));
         assertThat(index.remaining() % 8).isZero();
         assertThat(index.remaining()).isPositive();
-        try (RecordFormat.SegmentFile records = RecordFormat.SegmentFile.open(file(dir, 0, ".log").toFile())) {
+        try (RecordFormat.SegmentFile records = RecordFormat.SegmentFile.open(file(dir, 0, ".log").toFile());
+             var pin = records.pin()) {
             while (index.hasRemaining()) {
                 int relative = index.getInt();
                 int position = index.getInt();
