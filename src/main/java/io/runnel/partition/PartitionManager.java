@@ -247,6 +247,9 @@ public final class PartitionManager {
         if (online.isEmpty()) {
             throw new KafkaStorageException("Every log directory of this broker is offline");
         }
+        if (online.size() == 1) {
+            return online.get(0).resolve(name);
+        }
         for (Path d : online) {
             if (Files.isDirectory(d.resolve(name))) {
                 return d.resolve(name);
