@@ -30,6 +30,7 @@ WORKDIR /opt/runnel
 COPY --from=build /src/target/runnel.jar /opt/runnel/runnel.jar
 COPY scripts/runnel.sh /opt/runnel/bin/runnel.sh
 COPY conf/runnel.properties /opt/runnel/conf/runnel.properties
+COPY conf/jvm.options /opt/runnel/conf/jvm.options
 # runnel.sh sets the heap and class-data sharing, runs from /opt/runnel (so conf/ is found)
 # and execs java, so the JVM is PID 1 and gets docker stop's SIGTERM directly.
 ENV RUNNEL_JAR=/opt/runnel/runnel.jar \

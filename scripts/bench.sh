@@ -138,8 +138,8 @@
 # it) and vm.max_map_count (two index mappings per partition).
 # Users (workload users, after the other single-node workloads, its own broker per (repetition, system)): the
 # nodes as a user starts and configures them, not tuned for the benchmark. Runnel: the README's command, read
-# from README.md (`java -XX:SharedArchiveFile=target/runnel.jsa -jar target/runnel.jar`, the class-data archive
-# the build writes) from the project root (conf/runnel.properties read as the README's command reads it), no
+# from README.md (`java @conf/jvm.options -jar target/runnel.jar`: the class-data archive the build writes and
+# the JIT flags of conf/jvm.options) from the project root (conf/runnel.properties read as the README's command reads it), no
 # other JVM flag (the JVM's default heap, a quarter of RAM; its GC's default young generation), embedded
 # defaults; the bare `java -jar target/runnel.jar` (no archive) is started first on a data directory of its
 # own, timed to ready and stopped, reported beside it; only what must differ for the bench is set, through

@@ -9,7 +9,7 @@
 # Environment:
 #   RUNNEL_JAR        the JAR to run (default: target/runnel.jar; build it with `mvn -B -q package -DskipTests`)
 #   RUNNEL_HEAP_OPTS  heap flags (default: -Xms1g -Xmx1g, as Apache Kafka's start script)
-#   RUNNEL_JVM_OPTS   further JVM flags (GC, debugging, system properties)
+#   RUNNEL_JVM_OPTS   further JVM flags (GC, debugging, system properties), after those of conf/jvm.options
 #   RUNNEL_CDS        "auto" (default) or "off": class-data sharing. Loading and linking some 4,500 classes is
 #                     most of an empty node's start-up (about 1.3 s of 1.5 s here); a dynamic AppCDS archive
 #                     of them (target/runnel.jsa, next to the JAR) brings start-up to ready to about 0.55 s.
@@ -75,5 +75,17 @@ unset RUNNEL_JAR RUNNEL_HEAP_OPTS RUNNEL_JVM_OPTS RUNNEL_CDS
 # at most 15 ms, throughput unchanged within noise). RUNNEL_JVM_OPTS comes later and may override it.
 GC=(-XX:+UseG1GC -Xmn64m)
 
-exec java "${HEAP[@]}" "${GC[@]}" "${CDS[@]+"${CDS[@]}"}" "${EXTRA[@]+"${EXTRA[@]}"}" \
+# The flags of conf/jvm.options, which the README's start command reads too (the JIT's inlining), all but its
+# class-data archive: this script keeps its own (above).
+OPTS=()
+if [[ -f "$ROOT/conf/jvm.options" ]]; then
+    while IFS= read -r line || [[ -n "$line" ]]; do
+        read -r -a words <<< "${line%%#*}"
+        for w in "${words[@]+"${words[@]}"}"; do
+            [[ "$w" == -XX:SharedArchiveFile=* ]] || OPTS+=("$w")
+        done
+    done < "$ROOT/conf/jvm.options"
+fi
+
+exec java "${OPTS[@]+"${OPTS[@]}"}" "${HEAP[@]}" "${GC[@]}" "${CDS[@]+"${CDS[@]}"}" "${EXTRA[@]+"${EXTRA[@]}"}" \
     -jar "$JAR" "$@"
