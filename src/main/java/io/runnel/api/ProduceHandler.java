@@ -18,6 +18,7 @@ import io.runnel.partition.PartitionOwner;
 import io.runnel.protocol.RequestContext;
 import io.runnel.protocol.WireRecords;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.resource.ResourceType;
@@ -168,20 +169,42 @@ public final class ProduceHandler implements ApiHandler<ProduceRequestData> {
                 : Future.succeededFuture(Map.of());
         // 2: this leader adds the partitions of a version-2 client's transaction (KIP-890 part 2)
         short txnVersion = verifying && ctx.apiVersion() >= 12 ? (short) 2 : (short) 0;
-        for (Target t : appends) {
-            Future<PartitionProduceResponse> f = verified.compose(errors -> {
-                Errors e = errors.getOrDefault(t.tp(), Errors.NONE);
-                return e == Errors.NONE
-                        ? t.owner().append(t.records(), acks, request.timeoutMs(), AppendOrigin.CLIENT, txnVersion)
-                        : Future.<LogAppendResult>failedFuture(verificationError(e));
-            }).map(r -> {
-                t.meters().bytesIn().increment(r.sizeInBytes());
-                t.meters().recordsIn().increment(r.recordCount());
-                return succeeded(t.index(), r);
-            }).otherwise(x -> failed(t.index(), Errors.forException(x), x));
-            pending.set(t.slot(), f);
+        // the batches go to their owners in the order the connection's requests came in (ProduceOrder): at once,
+        // unless this request waits for the coordinator or is behind one that does
+        io.runnel.protocol.ProduceOrder order = ctx.produceOrder();
+        if (order.idle() && verified.isComplete()) {
+            for (Target t : appends) {
+                pending.set(t.slot(), append(t, verified, acks, request.timeoutMs(), txnVersion));
+            }
+        } else {
+            List<Promise<PartitionProduceResponse>> promises = new ArrayList<>(appends.size());
+            for (Target t : appends) {
+                Promise<PartitionProduceResponse> p = Promise.promise();
+                promises.add(p);
+                pending.set(t.slot(), p.future());
+            }
+            order.handOver(verified, () -> {
+                for (int i = 0; i < appends.size(); i++) {
+                    append(appends.get(i), verified, acks, request.timeoutMs(), txnVersion).onComplete(promises.get(i));
+                }
+            });
         }
         return respond(acks, response, targets, pending);
+    }
+
+    /** Hands one partition's batch to its owner, or fails it with the coordinator's answer; never fails itself. */
+    private static Future<PartitionProduceResponse> append(Target t, Future<Map<TopicPartition, Errors>> verified,
+                                                           short acks, int timeoutMs, short txnVersion) {
+        return verified.compose(errors -> {
+            Errors e = errors.getOrDefault(t.tp(), Errors.NONE);
+            return e == Errors.NONE
+                    ? t.owner().append(t.records(), acks, timeoutMs, AppendOrigin.CLIENT, txnVersion)
+                    : Future.<LogAppendResult>failedFuture(verificationError(e));
+        }).map(r -> {
+            t.meters().bytesIn().increment(r.sizeInBytes());
+            t.meters().recordsIn().increment(r.recordCount());
+            return succeeded(t.index(), r);
+        }).otherwise(x -> failed(t.index(), Errors.forException(x), x));
     }
 
     private static int indexOf(List<Target> appends, int slot) {

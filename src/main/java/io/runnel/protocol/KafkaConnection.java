@@ -80,6 +80,7 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
     private final Runnable onRelease;
     /** Where the connection's authentication stands; requests are gated on it (see {@link #dispatch}). */
     private final Authentication auth;
+    private final ProduceOrder produceOrder;
     private final ArrayDeque<Slot> inflight = new ArrayDeque<>();
     /**
      * The size prefix being read (it may span reads), then the frame being filled: a pooled direct buffer
@@ -129,6 +130,7 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
         this.id = id;
         this.onRelease = onRelease;
         this.auth = auth;
+        this.produceOrder = new ProduceOrder(context);
     }
 
     void start() {
@@ -453,7 +455,7 @@ final class KafkaConnection implements RequestMemory.Holder, RequestMemory.Waite
         Slot slot = enqueue();
         long started = System.nanoTime();
         RequestContext ctx = new RequestContext(header, socket.remoteAddress(), context, localNode, id, auth,
-                registry.authorizer());
+                registry.authorizer(), produceOrder);
         Future<? extends ApiMessage> result;
         try {
             @SuppressWarnings("unchecked")

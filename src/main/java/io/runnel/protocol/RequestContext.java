@@ -21,9 +21,18 @@ import org.apache.kafka.common.security.auth.KafkaPrincipal;
  * @param authentication the connection's authentication: its listener, state and principal (used on the
  *                       connection's event loop only)
  * @param authorizer     the broker's authorizer, null when none is configured (everything is allowed)
+ * @param produceOrder   the connection's order of produce requests handing batches to partitions
  */
 public record RequestContext(RequestHeader header, SocketAddress clientAddress, Context context, Node localNode,
-                             String connectionId, Authentication authentication, AclAuthorizer authorizer) {
+                             String connectionId, Authentication authentication, AclAuthorizer authorizer,
+                             ProduceOrder produceOrder) {
+
+    /** A context with an order of its own (a connection that sends this one request). */
+    public RequestContext(RequestHeader header, SocketAddress clientAddress, Context context, Node localNode,
+                          String connectionId, Authentication authentication, AclAuthorizer authorizer) {
+        this(header, clientAddress, context, localNode, connectionId, authentication, authorizer,
+                new ProduceOrder(context));
+    }
 
     public RequestContext(RequestHeader header, SocketAddress clientAddress, Context context, Node localNode,
                           String connectionId, Authentication authentication) {

@@ -16,10 +16,14 @@ import io.runnel.cluster.LeadersOnly;
 import io.runnel.log.LogBatch;
 import io.runnel.log.RecordSet;
 import io.runnel.metrics.BrokerMetrics;
+import io.runnel.protocol.ProduceOrder;
+import io.runnel.protocol.RequestContext;
 import io.runnel.protocol.WireRecords;
 import io.runnel.txn.TransactionStateTopic;
 import io.runnel.txn.TransactionVerifier;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.message.AddPartitionsToTxnRequestData;
 import org.apache.kafka.common.message.AddPartitionsToTxnRequestData.AddPartitionsToTxnTransaction;
@@ -75,8 +79,18 @@ class ProduceTransactionVerificationTest {
         }
     }
 
+    /** When set, the coordinator's next answer waits for it (then it is cleared). */
+    volatile Promise<Void> gate;
+
     /** The coordinator's side: records each transaction asked about and answers every partition of it. */
     private Future<ApiMessage> coordinator(int broker, ApiKeys key, short version, ApiMessage request) {
+        Promise<Void> wait = gate;
+        gate = null;
+        Future<ApiMessage> answer = answer(broker, key, request);
+        return wait == null ? answer : wait.future().compose(v -> answer);
+    }
+
+    private Future<ApiMessage> answer(int broker, ApiKeys key, ApiMessage request) {
         assertThat(broker).isEqualTo(COORDINATOR);
         assertThat(key).isEqualTo(ApiKeys.ADD_PARTITIONS_TO_TXN);
         AddPartitionsToTxnResponseData response = new AddPartitionsToTxnResponseData();
@@ -195,6 +209,64 @@ class ProduceTransactionVerificationTest {
         assertThat(retried.values()).containsOnly(Errors.NONE);
         assertThat(sent).hasSize(2);
         assertThat(partitionsOf(sent.get(1))).containsExactlyInAnyOrder(A1, B0);
+    }
+
+    /**
+     * A producer's pipelined requests on one connection: the first opens the transaction on a-0 and waits for the
+     * coordinator; the second, the next batch of a-0, is answered by the coordinator at once. Its batch must still
+     * be appended after the first's (Kafka reads the connection's next request only after answering this one);
+     * appended first, it met a partition without the producer's state and failed OUT_OF_ORDER_SEQUENCE_NUMBER,
+     * which a transactional producer cannot recover from.
+     */
+    @Test
+    void aConnectionsRequestsAppendInArrivalOrderWhileOneWaitsForTheCoordinator() throws Exception {
+        Context loop = fx.ctx(ApiKeys.PRODUCE, 12).context();
+        ProduceOrder order = new ProduceOrder(loop);
+        java.util.function.IntFunction<Future<ProduceResponseData>> produce = seq -> {
+            Promise<ProduceResponseData> done = Promise.promise();
+            loop.runOnContext(v -> {
+                RequestContext base = fx.ctx(ApiKeys.PRODUCE, 12);
+                RequestContext ctx = new RequestContext(base.header(), base.clientAddress(), loop, base.localNode(),
+                        base.connectionId(), base.authentication(), base.authorizer(), order);
+                handler.handle(ctx, request(Map.of("a", List.of(batch(0, PID, seq))))).onComplete(done);
+            });
+            return done.future();
+        };
+        Promise<Void> firstAnswer = Promise.promise();
+        gate = firstAnswer;
+        Future<ProduceResponseData> first = produce.apply(0);
+        await(waitFor(() -> sent.size() == 1));
+        Future<ProduceResponseData> second = produce.apply(1);
+        await(waitFor(() -> sent.size() == 2));
+        Thread.sleep(100);
+        assertThat(second.isComplete()).as("the second request waits for the first").isFalse();
+
+        firstAnswer.complete();
+
+        ProduceResponseData r1 = await(first);
+        ProduceResponseData r2 = await(second);
+        assertThat(errors(r1)).containsOnly(Map.entry(A0, Errors.NONE));
+        assertThat(errors(r2)).containsOnly(Map.entry(A0, Errors.NONE));
+        assertThat(r1.responses().iterator().next().partitionResponses().get(0).baseOffset()).isZero();
+        assertThat(r2.responses().iterator().next().partitionResponses().get(0).baseOffset()).isEqualTo(1);
+        assertThat(fx.partitions.get(A0).log().logEndOffset()).isEqualTo(2);
+    }
+
+    /** Completes once {@code condition} holds (polled). */
+    private static Future<Void> waitFor(java.util.function.BooleanSupplier condition) {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                return Future.failedFuture("condition not met in 10 s");
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return Future.failedFuture(e);
+            }
+        }
+        return Future.succeededFuture();
     }
 
     @Test
