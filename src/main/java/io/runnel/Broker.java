@@ -274,6 +274,7 @@ public final class Broker {
         }
         BrokerMetrics metrics = new BrokerMetrics(meterRegistry);
         metrics.startEventLoopProbe(vertx);
+        metrics.segmentFiles(io.runnel.log.SegmentChannels.shared());
         Broker broker = new Broker(config, quorumConfig, incarnation, vertx, joinCluster, locks, metrics, hooks, quorum,
                 quorumStarted);
         broker.listenerSecurity = listenerSecurity;

@@ -176,6 +176,20 @@ public final class BrokerMetrics {
                 .register(registry);
     }
 
+    /**
+     * Meters over the segment files the process holds open (log.open.files.max); called once per broker. The set
+     * is the process's: nodes sharing a JVM (tests) each show the same figures.
+     */
+    public void segmentFiles(io.runnel.log.SegmentChannels files) {
+        Gauge.builder(MeterNames.LOG_OPEN_FILES, files, io.runnel.log.SegmentChannels::openFiles)
+                .description("Segment (.log) files open now").register(registry);
+        Gauge.builder(MeterNames.LOG_OPEN_FILES_LIMIT, files, io.runnel.log.SegmentChannels::limit)
+                .description("log.open.files.max as resolved: open segment files beyond it are closed").register(registry);
+        FunctionCounter.builder(MeterNames.LOG_OPEN_FILES_EVICTIONS, files, io.runnel.log.SegmentChannels::evictions)
+                .description("Segment files closed to stay within log.open.files.max, reopened on their next use")
+                .register(registry);
+    }
+
     public TopicMeters topic(String name) {
         TopicMeters m = topics.get(name);
         return m != null ? m : topics.computeIfAbsent(name, this::newTopicMeters);

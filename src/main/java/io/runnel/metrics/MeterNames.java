@@ -57,6 +57,9 @@ public final class MeterNames {
 
     // per hosted partition, tagged by topic and partition
     public static final String LOG_SIZE = "runnel.log.size";
+    public static final String LOG_OPEN_FILES = "runnel.log.open.files";
+    public static final String LOG_OPEN_FILES_LIMIT = "runnel.log.open.files.limit";
+    public static final String LOG_OPEN_FILES_EVICTIONS = "runnel.log.open.files.evictions";
     public static final String LOG_START_OFFSET = "runnel.log.start.offset";
     public static final String LOG_END_OFFSET = "runnel.log.end.offset";
     /** Kafka's kafka.log:type=LogManager,name=OfflineLogDirectoryCount. */

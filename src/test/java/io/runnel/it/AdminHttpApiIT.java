@@ -432,6 +432,10 @@ class AdminHttpApiIT {
         assertThat(value(text, "runnel_partitions_under_replicated")).isZero();
         assertThat(value(text, "runnel_log_size_bytes{partition=\"0\",topic=\"" + topic + "\"}")).isPositive();
         assertThat(value(text, "runnel_log_end_offset{partition=\"0\",topic=\"" + topic + "\"}")).isEqualTo(5.0);
+        // the process's open segment files: at least this topic's, within the bound
+        assertThat(value(text, "runnel_log_open_files")).isPositive()
+                .isLessThanOrEqualTo(value(text, "runnel_log_open_files_limit"));
+        assertThat(text).contains("runnel_log_open_files_evictions_total");
         assertThat(text).contains("runnel_isr_shrinks_total", "runnel_isr_expands_total", "jvm_memory_used_bytes",
                 "runnel_eventloop_delay_seconds_count", "vertx_");
     }
