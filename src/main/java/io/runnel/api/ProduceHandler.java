@@ -15,6 +15,7 @@ import io.runnel.log.RecordSet;
 import io.runnel.metrics.BrokerMetrics;
 import io.runnel.partition.PartitionManager;
 import io.runnel.partition.PartitionOwner;
+import io.runnel.protocol.ProduceOrder;
 import io.runnel.protocol.RequestContext;
 import io.runnel.protocol.WireRecords;
 import io.vertx.core.Future;
@@ -171,7 +172,7 @@ public final class ProduceHandler implements ApiHandler<ProduceRequestData> {
         short txnVersion = verifying && ctx.apiVersion() >= 12 ? (short) 2 : (short) 0;
         // the batches go to their owners in the order the connection's requests came in (ProduceOrder): at once,
         // unless this request waits for the coordinator or is behind one that does
-        io.runnel.protocol.ProduceOrder order = ctx.produceOrder();
+        ProduceOrder order = ctx.produceOrder();
         if (order.idle() && verified.isComplete()) {
             for (Target t : appends) {
                 pending.set(t.slot(), append(t, verified, acks, request.timeoutMs(), txnVersion));
