@@ -9,7 +9,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.UUID;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -18,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 
 import io.runnel.Broker;
 import io.runnel.testutil.RawKafkaClient;
-import io.runnel.testutil.Ports;
+import io.runnel.testutil.TestCluster;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
@@ -65,22 +64,12 @@ class ClusterConfigChangesIT {
 
     @Test
     void concurrentIncrementalChangesThroughDifferentBrokersAllSurvive() throws Exception {
-        int[] hzPorts = {Ports.free(), Ports.free()};
-        String voters = "1@127.0.0.1:" + Ports.free() + ",2@127.0.0.1:" + Ports.free();
-        String clusterName = "configs-" + UUID.randomUUID();
+        TestCluster cluster = TestCluster.allocate("configs", 2);
         for (int id = 1; id <= 2; id++) {
-            Map<String, String> props = new HashMap<>();
-            props.put("node.id", Integer.toString(id));
+            Map<String, String> props = cluster.nodeProps(id);
             props.put("log.dirs", dir.resolve("node" + id).toString());
             props.put("listeners", "PLAINTEXT://127.0.0.1:0");
             props.put("admin.listener", "127.0.0.1:0");
-            props.put("cluster.enabled", "true");
-            props.put("cluster.name", clusterName);
-            props.put("cluster.port", Integer.toString(hzPorts[id - 1]));
-            props.put("cluster.port.count", "1");
-            props.put("cluster.members", "127.0.0.1:" + hzPorts[0] + ",127.0.0.1:" + hzPorts[1]);
-            props.put("controller.quorum.voters", voters);
-            props.put("bridge.enabled", "false");
             props.put("offsets.topic.num.partitions", "1");
             props.put("runnel.log.shards", "2");
             brokers.add(Broker.start(props).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS));

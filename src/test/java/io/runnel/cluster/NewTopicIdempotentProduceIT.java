@@ -9,13 +9,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import io.runnel.Broker;
-import io.runnel.testutil.Ports;
+import io.runnel.testutil.TestCluster;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -149,27 +148,12 @@ class NewTopicIdempotentProduceIT {
     }
 
     private void startThree() throws Exception {
-        int[] hzPorts = {Ports.free(), Ports.free(), Ports.free()};
-        String voters = "1@127.0.0.1:" + Ports.free() + ",2@127.0.0.1:" + Ports.free() + ",3@127.0.0.1:"
-                + Ports.free();
-        List<String> members = new ArrayList<>();
-        for (int port : hzPorts) {
-            members.add("127.0.0.1:" + port);
-        }
-        String clusterName = "fresh-" + UUID.randomUUID();
+        TestCluster cluster = TestCluster.allocate("fresh", 3);
         for (int id = 1; id <= 3; id++) {
-            Map<String, String> props = new HashMap<>();
-            props.put("node.id", Integer.toString(id));
+            Map<String, String> props = cluster.nodeProps(id);
             props.put("log.dirs", dir.resolve("node" + id).toString());
             props.put("listeners", "PLAINTEXT://127.0.0.1:0");
             props.put("admin.listener", "127.0.0.1:0");
-            props.put("cluster.enabled", "true");
-            props.put("cluster.name", clusterName);
-            props.put("cluster.port", Integer.toString(hzPorts[id - 1]));
-            props.put("cluster.port.count", "1");
-            props.put("cluster.members", String.join(",", members));
-            props.put("controller.quorum.voters", voters);
-            props.put("bridge.enabled", "false");
             props.put("offsets.topic.num.partitions", "2");
             props.put("runnel.log.shards", "2");
             props.put("auto.create.topics.enable", "false");

@@ -9,14 +9,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 import io.runnel.Broker;
-import io.runnel.testutil.Ports;
+import io.runnel.testutil.TestCluster;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -54,9 +53,7 @@ class ThreeNodeClusterIT {
     @TempDir
     Path dir;
     private final Map<Integer, Broker> brokers = new HashMap<>();
-    private final String clusterName = "three-" + UUID.randomUUID();
-    private int[] hzPorts;
-    private String voters;
+    private TestCluster cluster;
 
     @AfterEach
     void stop() throws Exception {
@@ -70,22 +67,10 @@ class ThreeNodeClusterIT {
     }
 
     private void start(int id, Map<String, String> extra) throws Exception {
-        List<String> members = new ArrayList<>();
-        for (int p : hzPorts) {
-            members.add("127.0.0.1:" + p);
-        }
-        Map<String, String> props = new HashMap<>();
-        props.put("node.id", Integer.toString(id));
+        Map<String, String> props = cluster.nodeProps(id);
         props.put("log.dirs", dir.resolve("node" + id).toString());
         props.put("listeners", "PLAINTEXT://127.0.0.1:0");
         props.put("admin.listener", "127.0.0.1:0");
-        props.put("cluster.enabled", "true");
-        props.put("cluster.name", clusterName);
-        props.put("cluster.port", Integer.toString(hzPorts[id - 1]));
-        props.put("cluster.port.count", "1");
-        props.put("cluster.members", String.join(",", members));
-        props.put("controller.quorum.voters", voters);
-        props.put("bridge.enabled", "false");
         props.put("offsets.topic.num.partitions", "2");
         props.put("group.initial.rebalance.delay.ms", "0");
         props.put("replica.lag.time.max.ms", "5000");
@@ -154,8 +139,7 @@ class ThreeNodeClusterIT {
     }
 
     private void startThree() throws Exception {
-        hzPorts = new int[] {Ports.free(), Ports.free(), Ports.free()};
-        voters = "1@127.0.0.1:" + Ports.free() + ",2@127.0.0.1:" + Ports.free() + ",3@127.0.0.1:" + Ports.free();
+        cluster = TestCluster.allocate("three", 3);
         for (int id = 1; id <= 3; id++) {
             start(id);
         }
@@ -187,8 +171,7 @@ class ThreeNodeClusterIT {
 
     @Test
     void aBrokerThatIsNotAVoterFollowsTheLogAndTakesReplicas() throws Exception {
-        hzPorts = new int[] {Ports.free(), Ports.free(), Ports.free(), Ports.free()};
-        voters = "1@127.0.0.1:" + Ports.free() + ",2@127.0.0.1:" + Ports.free() + ",3@127.0.0.1:" + Ports.free();
+        cluster = TestCluster.allocate("three", 4, 3);
         for (int id = 1; id <= 3; id++) {
             start(id);
         }
@@ -336,8 +319,7 @@ class ThreeNodeClusterIT {
     @Test
     @SuppressWarnings("unchecked")
     void replicatedTopicSurvivesLosingALeaderAndAFullRestart() throws Exception {
-        hzPorts = new int[] {Ports.free(), Ports.free(), Ports.free()};
-        voters = "1@127.0.0.1:" + Ports.free() + ",2@127.0.0.1:" + Ports.free() + ",3@127.0.0.1:" + Ports.free();
+        cluster = TestCluster.allocate("three", 3);
         for (int id = 1; id <= 3; id++) {
             start(id);
         }

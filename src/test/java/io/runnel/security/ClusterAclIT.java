@@ -7,11 +7,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import io.runnel.Broker;
-import io.runnel.testutil.Ports;
+import io.runnel.testutil.TestCluster;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -54,9 +53,8 @@ class ClusterAclIT {
         }
     }
 
-    private Map<String, String> props(int id, int[] hzPorts, String voters, String clusterName) {
-        Map<String, String> props = new HashMap<>();
-        props.put("node.id", Integer.toString(id));
+    private Map<String, String> props(int id, TestCluster cluster) {
+        Map<String, String> props = cluster.nodeProps(id);
         props.put("log.dirs", dir.resolve("node" + id).toString());
         props.put("listeners", "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0");
         props.put("sasl.enabled.mechanisms", "PLAIN");
@@ -67,13 +65,6 @@ class ClusterAclIT {
         props.put("super.users", "User:admin;User:ANONYMOUS");
         props.put("replica.lag.time.max.ms", "30000");
         props.put("admin.listener", "127.0.0.1:0");
-        props.put("cluster.enabled", "true");
-        props.put("cluster.name", clusterName);
-        props.put("cluster.port", Integer.toString(hzPorts[id - 1]));
-        props.put("cluster.port.count", "1");
-        props.put("cluster.members", "127.0.0.1:" + hzPorts[0] + ",127.0.0.1:" + hzPorts[1]);
-        props.put("controller.quorum.voters", voters);
-        props.put("bridge.enabled", "false");
         props.put("offsets.topic.num.partitions", "1");
         props.put("runnel.log.shards", "2");
         return props;
@@ -91,11 +82,9 @@ class ClusterAclIT {
 
     @Test
     void anAclCreatedOnOneNodeIsEnforcedByBothAndFollowersReplicate() throws Exception {
-        int[] hzPorts = {Ports.free(), Ports.free()};
-        String voters = "1@127.0.0.1:" + Ports.free() + ",2@127.0.0.1:" + Ports.free();
-        String clusterName = "acl-" + UUID.randomUUID();
+        TestCluster cluster = TestCluster.allocate("acl", 2);
         for (int id = 1; id <= 2; id++) {
-            brokers.add(Broker.start(props(id, hzPorts, voters, clusterName)).toCompletionStage().toCompletableFuture()
+            brokers.add(Broker.start(props(id, cluster)).toCompletionStage().toCompletableFuture()
                     .get(60, TimeUnit.SECONDS));
         }
         String topic = "acl-cluster";

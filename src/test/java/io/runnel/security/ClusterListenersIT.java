@@ -9,13 +9,12 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 import io.runnel.Broker;
-import io.runnel.testutil.Ports;
+import io.runnel.testutil.TestCluster;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -54,22 +53,14 @@ class ClusterListenersIT {
         }
     }
 
-    private Map<String, String> props(int id, int[] hzPorts, String voters, String clusterName) {
-        Map<String, String> props = new HashMap<>();
-        props.put("node.id", Integer.toString(id));
+    private Map<String, String> props(int id, TestCluster cluster) {
+        Map<String, String> props = cluster.nodeProps(id);
         props.put("log.dirs", dir.resolve("node" + id).toString());
         props.put("listeners", "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0");
         props.put("sasl.enabled.mechanisms", "PLAIN");
         props.put("listener.name.sasl_plaintext.plain.sasl.jaas.config",
                 "org.apache.kafka.common.security.plain.PlainLoginModule required user_alice=\"alice-secret\";");
         props.put("admin.listener", "127.0.0.1:0");
-        props.put("cluster.enabled", "true");
-        props.put("cluster.name", clusterName);
-        props.put("cluster.port", Integer.toString(hzPorts[id - 1]));
-        props.put("cluster.port.count", "1");
-        props.put("cluster.members", "127.0.0.1:" + hzPorts[0] + ",127.0.0.1:" + hzPorts[1]);
-        props.put("controller.quorum.voters", voters);
-        props.put("bridge.enabled", "false");
         props.put("offsets.topic.num.partitions", "1");
         props.put("group.initial.rebalance.delay.ms", "0");
         props.put("runnel.log.shards", "2");
@@ -88,20 +79,18 @@ class ClusterListenersIT {
 
     @Test
     void clientsAreToldEveryBrokerOnTheirOwnListener() throws Exception {
-        int[] hzPorts = {Ports.free(), Ports.free()};
-        String voters = "1@127.0.0.1:" + Ports.free() + ",2@127.0.0.1:" + Ports.free();
-        String clusterName = "listeners-" + UUID.randomUUID();
+        TestCluster cluster = TestCluster.allocate("listeners", 2);
 
         // brokers log in to a SASL inter-broker listener with sasl.mechanism.inter.broker.protocol, Kafka's default
         // GSSAPI is not served: such a node does not start, and says which setting to change
-        Map<String, String> refused = props(1, hzPorts, voters, clusterName);
+        Map<String, String> refused = props(1, cluster);
         refused.put("inter.broker.listener.name", "SASL_PLAINTEXT");
         assertThatThrownBy(() -> Broker.start(refused).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS))
                 .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(ConfigException.class)
                 .hasMessageContaining("sasl.mechanism.inter.broker.protocol");
 
         for (int id = 1; id <= 2; id++) {
-            brokers.add(Broker.start(props(id, hzPorts, voters, clusterName)).toCompletionStage().toCompletableFuture()
+            brokers.add(Broker.start(props(id, cluster)).toCompletionStage().toCompletableFuture()
                     .get(60, TimeUnit.SECONDS));
         }
         String topic = "sasl-cluster";

@@ -7,11 +7,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import io.runnel.Broker;
-import io.runnel.testutil.Ports;
+import io.runnel.testutil.TestCluster;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -49,12 +48,9 @@ class MutualTlsReplicationIT {
     @Test
     void followersReplicateOverMutualTlsAsTheirCertificatesPrincipal() throws Exception {
         TestCertificates certs = TestCertificates.create(dir);
-        int[] hzPorts = {Ports.free(), Ports.free()};
-        String voters = "1@127.0.0.1:" + Ports.free() + ",2@127.0.0.1:" + Ports.free();
-        String clusterName = "mtls-" + UUID.randomUUID();
+        TestCluster cluster = TestCluster.allocate("mtls", 2);
         for (int id = 1; id <= 2; id++) {
-            Map<String, String> p = new HashMap<>();
-            p.put("node.id", Integer.toString(id));
+            Map<String, String> p = cluster.nodeProps(id);
             p.put("log.dirs", dir.resolve("node" + id).toString());
             p.put("listeners", "SSL://127.0.0.1:0");
             p.put("inter.broker.listener.name", "SSL");
@@ -66,13 +62,6 @@ class MutualTlsReplicationIT {
             p.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
             p.put("super.users", "User:CN=localhost;User:" + TestCertificates.CLIENT_DN);
             p.put("admin.listener", "127.0.0.1:0");
-            p.put("cluster.enabled", "true");
-            p.put("cluster.name", clusterName);
-            p.put("cluster.port", Integer.toString(hzPorts[id - 1]));
-            p.put("cluster.port.count", "1");
-            p.put("cluster.members", "127.0.0.1:" + hzPorts[0] + ",127.0.0.1:" + hzPorts[1]);
-            p.put("controller.quorum.voters", voters);
-            p.put("bridge.enabled", "false");
             p.put("offsets.topic.num.partitions", "1");
             p.put("runnel.log.shards", "2");
             brokers.add(Broker.start(p).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS));

@@ -14,7 +14,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import io.runnel.Broker;
-import io.runnel.testutil.Ports;
+import io.runnel.testutil.TestCluster;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -252,19 +252,10 @@ class ScramIT {
 
     @Test
     void aUserCreatedThroughOneBrokerLogsInOnTheOther() throws Exception {
-        int[] hzPorts = {Ports.free(), Ports.free()};
-        String voters = "1@127.0.0.1:" + Ports.free() + ",2@127.0.0.1:" + Ports.free();
-        String clusterName = "scram-" + UUID.randomUUID();
+        TestCluster cluster = TestCluster.allocate("scram", 2);
         for (int id = 1; id <= 2; id++) {
             Map<String, String> p = node(dir.resolve("node" + id));
-            p.put("node.id", Integer.toString(id));
-            p.put("cluster.enabled", "true");
-            p.put("cluster.name", clusterName);
-            p.put("cluster.port", Integer.toString(hzPorts[id - 1]));
-            p.put("cluster.port.count", "1");
-            p.put("cluster.members", "127.0.0.1:" + hzPorts[0] + ",127.0.0.1:" + hzPorts[1]);
-            p.put("controller.quorum.voters", voters);
-            p.put("bridge.enabled", "false");
+            p.putAll(cluster.nodeProps(id));
             start(p);
         }
         try (Admin viaOne = admin(brokers.get(0)); Admin viaTwo = admin(brokers.get(1))) {

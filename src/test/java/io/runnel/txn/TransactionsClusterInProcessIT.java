@@ -10,12 +10,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
 import io.runnel.Broker;
-import io.runnel.testutil.Ports;
+import io.runnel.testutil.TestCluster;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -118,25 +117,13 @@ class TransactionsClusterInProcessIT {
 
     @Test
     void transactionsSpanBrokersAndSurviveTheirCoordinatorStopping() throws Exception {
-        int[] hzPorts = {Ports.free(), Ports.free(), Ports.free()};
-        String voters = "1@127.0.0.1:" + Ports.free() + ",2@127.0.0.1:" + Ports.free() + ",3@127.0.0.1:"
-                + Ports.free();
-        String clusterName = "txn-" + UUID.randomUUID();
+        TestCluster cluster = TestCluster.allocate("txn", 3);
         List<io.vertx.core.Future<Broker>> starting = new ArrayList<>();
         for (int id = 1; id <= 3; id++) {
-            Map<String, String> props = new HashMap<>();
-            props.put("node.id", Integer.toString(id));
+            Map<String, String> props = cluster.nodeProps(id);
             props.put("log.dirs", dir.resolve("node" + id).toString());
             props.put("listeners", "PLAINTEXT://127.0.0.1:0");
             props.put("admin.listener", "127.0.0.1:0");
-            props.put("cluster.enabled", "true");
-            props.put("cluster.name", clusterName);
-            props.put("cluster.port", Integer.toString(hzPorts[id - 1]));
-            props.put("cluster.port.count", "1");
-            props.put("cluster.members", "127.0.0.1:" + hzPorts[0] + ",127.0.0.1:" + hzPorts[1] + ",127.0.0.1:"
-                    + hzPorts[2]);
-            props.put("controller.quorum.voters", voters);
-            props.put("bridge.enabled", "false");
             props.put("offsets.topic.num.partitions", "2");
             props.put("transaction.state.log.num.partitions", "3");
             props.put("runnel.log.shards", "2");
