@@ -142,10 +142,16 @@ class LogDirFailureIT {
                     admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(name, PARTITIONS, (short) 3)
                             .configs(Map.of("min.insync.replicas", "2")))).all().get(30, TimeUnit.SECONDS);
                 }
-                ProcessCluster.await("full ISRs of " + name, Duration.ofSeconds(60), () -> {
+                // a new partition's ISR is its whole replica set from the start, before a follower has opened its
+                // replica: node 1 must also hold every partition's directory before the tmpfs is looked at, or a
+                // replica it opens later lands there unseen
+                ProcessCluster.await("full ISRs of " + name + ", every replica of node 1 opened", Duration.ofSeconds(60), () -> {
                     TopicDescription d = describe(admin, name);
                     return d != null && d.partitions().size() == PARTITIONS
-                            && d.partitions().stream().allMatch(p -> p.leader() != null && p.isr().size() == 3);
+                            && d.partitions().stream().allMatch(p -> p.leader() != null && p.isr().size() == 3)
+                            && java.util.stream.IntStream.range(0, PARTITIONS).allMatch(p ->
+                                    Files.isDirectory(tmpfs.resolve(name + "-" + p))
+                                            || Files.isDirectory(node1a.resolve(name + "-" + p)));
                 }, () -> cluster.describeEverywhere(name));
                 Set<Integer> there = new HashSet<>();
                 for (int p = 0; p < PARTITIONS; p++) {
