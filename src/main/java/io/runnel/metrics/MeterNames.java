@@ -55,11 +55,13 @@ public final class MeterNames {
     public static final String ISR_SHRINKS = "runnel.isr.shrinks";
     public static final String ISR_EXPANDS = "runnel.isr.expands";
 
-    // per hosted partition, tagged by topic and partition
-    public static final String LOG_SIZE = "runnel.log.size";
+    // the process's segment files held open (log.open.files.max), untagged
     public static final String LOG_OPEN_FILES = "runnel.log.open.files";
     public static final String LOG_OPEN_FILES_LIMIT = "runnel.log.open.files.limit";
     public static final String LOG_OPEN_FILES_EVICTIONS = "runnel.log.open.files.evictions";
+
+    // per hosted partition, tagged by topic and partition
+    public static final String LOG_SIZE = "runnel.log.size";
     public static final String LOG_START_OFFSET = "runnel.log.start.offset";
     public static final String LOG_END_OFFSET = "runnel.log.end.offset";
     /** Kafka's kafka.log:type=LogManager,name=OfflineLogDirectoryCount. */
