@@ -9,6 +9,7 @@ import io.runnel.metadata.TopicManager;
 import io.runnel.log.AbortedTxn;
 import io.runnel.log.LogReadResult;
 import io.runnel.log.LogSlice;
+import io.runnel.log.SegmentClosedException;
 import io.runnel.metrics.BrokerMetrics;
 import io.runnel.log.TimestampOffset;
 import io.runnel.partition.PartitionManager;
@@ -37,6 +38,11 @@ import org.apache.kafka.common.protocol.Errors;
  * {@link DelayedFetch}: it listens for appends on its partitions and answers when enough arrives or
  * max_wait_ms passes; no thread waits. Fetch sessions are declined (session id 0), so every request is
  * a full fetch, which every client supports.
+ *
+ * <p>Reads run on the connection's event loop while every segment file they touch is open; one that
+ * {@link io.runnel.log.SegmentChannels} closed to bound the descriptors (an old segment of one of many
+ * partitions) would need an {@code open(2)}, so that request is read again on a worker instead
+ * ({@link SegmentClosedException}).
  *
  * <p>A fetch with a replica id (v4-v14 {@code replica_id}, v15+ {@code replica_state}) is a follower's:
  * only the leader answers it, it reads up to the log end instead of the high watermark, it gets
@@ -94,7 +100,18 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
 
     private Future<FetchResponseData> fetch(RequestContext ctx, FetchRequestData request, int replicaId) {
         List<Target> targets = resolve(ctx, request, replicaId);
-        Result first = readAll(request, targets, replicaId);
+        Result first;
+        try {
+            first = readAll(request, targets, replicaId, false);
+        } catch (SegmentClosedException e) {
+            return readBlocking(ctx.context(), request, targets, replicaId)
+                    .compose(r -> answerOrPark(ctx, request, targets, replicaId, r));
+        }
+        return answerOrPark(ctx, request, targets, replicaId, first);
+    }
+
+    private Future<FetchResponseData> answerOrPark(RequestContext ctx, FetchRequestData request, List<Target> targets,
+                                                   int replicaId, Result first) {
         if (first.bytes >= request.minBytes() || request.maxWaitMs() <= 0 || first.hasError || targets.isEmpty()) {
             recordFollowerFetches(first, replicaId);
             return Future.succeededFuture(count(first.response));
@@ -137,7 +154,11 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
 
     /** Lets go of the segment files a read that is not answered holds open (its zero-copy slices). */
     private static void release(Result r) {
-        for (FetchResponseData.FetchableTopicResponse t : r.response().responses()) {
+        release(r.response());
+    }
+
+    private static void release(FetchResponseData response) {
+        for (FetchResponseData.FetchableTopicResponse t : response.responses()) {
             for (FetchResponseData.PartitionData pd : t.partitions()) {
                 WireRecords.release(pd.records());
             }
@@ -199,7 +220,16 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
         return Errors.NONE;
     }
 
-    private Result readAll(FetchRequestData request, List<Target> targets, int replicaId) {
+    /** The read again on a worker, which may reopen closed segment files; completes on {@code context}. */
+    private Future<Result> readBlocking(Context context, FetchRequestData request, List<Target> targets, int replicaId) {
+        return context.executeBlocking(() -> readAll(request, targets, replicaId, true), false);
+    }
+
+    /**
+     * Reads every target. Without {@code mayOpen} (on the event loop) a segment file that is closed throws
+     * {@link SegmentClosedException}, after letting go of what was read before it.
+     */
+    private Result readAll(FetchRequestData request, List<Target> targets, int replicaId, boolean mayOpen) {
         List<FollowerRead> followerReads = new ArrayList<>();
         long now = System.currentTimeMillis();
         FetchResponseData resp = new FetchResponseData().setSessionId(0).setErrorCode(Errors.NONE.code());
@@ -241,12 +271,12 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
                 if (limit <= 0 && bytes > 0) {
                     read = null;
                 } else if (replicaId >= 0) {
-                    read = owner.readForReplica(fp.fetchOffset(), Math.max(limit, 0), bytes == 0);
+                    read = owner.readForReplica(fp.fetchOffset(), Math.max(limit, 0), bytes == 0, mayOpen);
                     followerReads.add(new FollowerRead(owner, fp.fetchOffset(), read.logEndOffset(), now));
                 } else if (readCommitted) {
-                    read = owner.readCommitted(fp.fetchOffset(), Math.max(limit, 0), bytes == 0);
+                    read = owner.readCommitted(fp.fetchOffset(), Math.max(limit, 0), bytes == 0, mayOpen);
                 } else {
-                    read = owner.read(fp.fetchOffset(), Math.max(limit, 0), bytes == 0);
+                    read = owner.read(fp.fetchOffset(), Math.max(limit, 0), bytes == 0, mayOpen);
                 }
                 if (read == null) {
                     pd.setLogStartOffset(owner.log().logStartOffset());
@@ -265,6 +295,10 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
             } catch (OffsetOutOfRangeException e) {
                 pd.setErrorCode(Errors.OFFSET_OUT_OF_RANGE.code()).setLogStartOffset(owner.log().logStartOffset());
                 hasError = true;
+            } catch (SegmentClosedException e) {
+                // the slices read so far hold their files: the read on a worker reads them again
+                release(resp);
+                throw e;
             } catch (RuntimeException e) {
                 pd.setErrorCode(Errors.forException(e).code());
                 hasError = true;
@@ -368,7 +402,14 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
                             return;
                         }
                     }
-                    Result r = readAll(request, targets, replicaId);
+                    Result r;
+                    try {
+                        r = readAll(request, targets, replicaId, false);
+                    } catch (SegmentClosedException e) {
+                        // whatever a worker's read finds, it is the answer
+                        finish();
+                        return;
+                    }
                     if (r.bytes >= request.minBytes() || r.hasError) {
                         complete(r);
                     } else {
@@ -379,25 +420,47 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
         }
 
         private void finish() {
-            if (!done) {
-                complete(readAll(request, targets, replicaId));
+            if (done) {
+                return;
             }
+            Result r;
+            try {
+                r = readAll(request, targets, replicaId, false);
+            } catch (SegmentClosedException e) {
+                // done now, so that neither the timer nor an append answers meanwhile
+                stop();
+                readBlocking(context, request, targets, replicaId).onComplete(ar -> {
+                    if (ar.succeeded()) {
+                        promise.complete(count(ar.result().response));
+                    } else {
+                        promise.fail(ar.cause());
+                    }
+                });
+                return;
+            }
+            complete(r);
         }
 
         private void complete(Result r) {
+            stop();
+            // the follower's fetch offset was recorded when the fetch came in, as Kafka records it once per fetch
+            // (updateFetchState only on the first read, not when the delayed fetch completes): a second record
+            // re-stamped the same offset and cost a hop to the partition's owner for every parked fetch
+            promise.complete(count(r.response));
+        }
+
+        // no more re-reads: the timer cancelled, the listeners removed
+        private void stop() {
             done = true;
             if (timer >= 0) {
                 vertx.cancelTimer(timer);
+                timer = -1;
             }
             for (Target t : targets) {
                 if (t.owner() != null) {
                     t.owner().removeAppendListener(onAppend);
                 }
             }
-            // the follower's fetch offset was recorded when the fetch came in, as Kafka records it once per fetch
-            // (updateFetchState only on the first read, not when the delayed fetch completes): a second record
-            // re-stamped the same offset and cost a hop to the partition's owner for every parked fetch
-            promise.complete(count(r.response));
         }
     }
 }

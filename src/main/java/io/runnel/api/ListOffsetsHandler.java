@@ -42,6 +42,27 @@ public final class ListOffsetsHandler implements ApiHandler<ListOffsetsRequestDa
 
     @Override
     public Future<ListOffsetsResponseData> handle(RequestContext ctx, ListOffsetsRequestData request) {
+        if (searchesByTimestamp(request)) {
+            // a search reads time indexes and batch headers of old segments and may reopen a segment file that
+            // the bound on open files closed: that waits on the disk, so it runs on a worker, never the event loop
+            return ctx.context().executeBlocking(() -> answerAll(ctx, request), false);
+        }
+        return Future.succeededFuture(answerAll(ctx, request));
+    }
+
+    /** Whether a partition asks for an offset by timestamp (or the max timestamp), not by earliest or latest. */
+    private static boolean searchesByTimestamp(ListOffsetsRequestData request) {
+        for (ListOffsetsRequestData.ListOffsetsTopic rt : request.topics()) {
+            for (ListOffsetsRequestData.ListOffsetsPartition rp : rt.partitions()) {
+                if (rp.timestamp() >= 0 || rp.timestamp() == ListOffsetsRequest.MAX_TIMESTAMP) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private ListOffsetsResponseData answerAll(RequestContext ctx, ListOffsetsRequestData request) {
         ListOffsetsResponseData resp = new ListOffsetsResponseData();
         for (ListOffsetsRequestData.ListOffsetsTopic rt : request.topics()) {
             ListOffsetsTopicResponse tr = new ListOffsetsTopicResponse().setName(rt.name());
@@ -60,7 +81,7 @@ public final class ListOffsetsHandler implements ApiHandler<ListOffsetsRequestDa
                 tr.partitions().add(pr);
             }
         }
-        return Future.succeededFuture(resp);
+        return resp;
     }
 
     private ListOffsetsPartitionResponse answer(TopicInfo topic, String name, ListOffsetsRequestData.ListOffsetsPartition rp,

@@ -300,7 +300,16 @@ final class LogSegment implements Closeable {
      */
     LogSlice read(long startOffset, int maxBytes, long maxOffsetExclusive, int maxPosition, boolean minOneMessage)
             throws IOException {
-        FileChannel ch = log.acquire().channel();
+        return read(startOffset, maxBytes, maxOffsetExclusive, maxPosition, minOneMessage, true);
+    }
+
+    /**
+     * As {@link #read(long, int, long, int, boolean)}; without {@code mayOpen} (a reader on an event loop) a
+     * {@code .log} that {@link SegmentChannels} closed is not reopened: {@link SegmentClosedException}.
+     */
+    LogSlice read(long startOffset, int maxBytes, long maxOffsetExclusive, int maxPosition, boolean minOneMessage,
+                  boolean mayOpen) throws IOException {
+        FileChannel ch = (mayOpen ? log.acquire() : log.acquireOpen()).channel();
         boolean handedOver = false;
         try {
             Range range = locate(startOffset, maxBytes, maxOffsetExclusive, maxPosition, minOneMessage);

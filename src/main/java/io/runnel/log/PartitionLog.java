@@ -408,6 +408,17 @@ public final class PartitionLog implements Closeable {
      */
     public LogReadResult read(long fetchOffset, int maxBytes, long maxOffsetExclusive, boolean minOneMessage,
                               boolean collectAborted) {
+        return read(fetchOffset, maxBytes, maxOffsetExclusive, minOneMessage, collectAborted, true);
+    }
+
+    /**
+     * As {@link #read(long, int, long, boolean, boolean)}; without {@code mayOpen} (a reader on an event loop,
+     * which must not {@code open(2)}) a segment file that {@link SegmentChannels} closed to bound the open
+     * descriptors throws {@link SegmentClosedException} instead of being reopened, and the caller reads again
+     * off the event loop.
+     */
+    public LogReadResult read(long fetchOffset, int maxBytes, long maxOffsetExclusive, boolean minOneMessage,
+                              boolean collectAborted, boolean mayOpen) {
         LogEnd e = end;
         long start = logStartOffset();
         if (fetchOffset < start || fetchOffset > e.offset()) {
@@ -422,7 +433,7 @@ public final class PartitionLog implements Closeable {
             LogSegment seg = segments.floorSegment(fetchOffset);
             while (seg != null && seg.baseOffset <= e.segment().baseOffset) {
                 int maxPosition = seg == e.segment() ? e.position() : seg.size();
-                LogSlice slice = seg.read(fetchOffset, maxBytes, limit, maxPosition, minOneMessage);
+                LogSlice slice = seg.read(fetchOffset, maxBytes, limit, maxPosition, minOneMessage, mayOpen);
                 if (slice != null) {
                     List<AbortedTxn> aborted = null;
                     if (collectAborted) {

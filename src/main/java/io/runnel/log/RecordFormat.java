@@ -278,6 +278,23 @@ final class RecordFormat {
             }
         }
 
+        /**
+         * As {@link #acquire}, but never reopens: a closed file throws {@link SegmentClosedException}, for a
+         * reader on an event loop, which may not {@code open(2)}.
+         */
+        FileRecords acquireOpen() {
+            for (;;) {
+                int n = holders.get();
+                if (n < 0) {
+                    throw new SegmentClosedException(file.getName());
+                }
+                if (holders.compareAndSet(n, n + 1)) {
+                    referenced = true;
+                    return records;
+                }
+            }
+        }
+
         // null when another thread reopened it first (the caller then takes a hold the usual way)
         private FileRecords reopen() throws IOException {
             FileRecords r;

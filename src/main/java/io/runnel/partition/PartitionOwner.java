@@ -755,15 +755,23 @@ public final class PartitionOwner {
 
     /** Reads committed data (below the high watermark); any thread. */
     public LogReadResult read(long offset, int maxBytes, boolean minOneMessage) {
-        return log.read(offset, maxBytes, highWatermark, minOneMessage);
+        return read(offset, maxBytes, minOneMessage, true);
+    }
+
+    /**
+     * Reads committed data; without {@code mayOpen} (on an event loop) a closed segment file is not reopened
+     * but throws {@link io.runnel.log.SegmentClosedException}. Any thread.
+     */
+    public LogReadResult read(long offset, int maxBytes, boolean minOneMessage, boolean mayOpen) {
+        return log.read(offset, maxBytes, highWatermark, minOneMessage, false, mayOpen);
     }
 
     /**
      * Reads stable data (below the last stable offset) for a read_committed consumer, with the aborted
-     * transactions of the range; any thread.
+     * transactions of the range; without {@code mayOpen} as {@link #read(long, int, boolean, boolean)}. Any thread.
      */
-    public LogReadResult readCommitted(long offset, int maxBytes, boolean minOneMessage) {
-        return log.read(offset, maxBytes, lastStableOffset(), minOneMessage, true);
+    public LogReadResult readCommitted(long offset, int maxBytes, boolean minOneMessage, boolean mayOpen) {
+        return log.read(offset, maxBytes, lastStableOffset(), minOneMessage, true, mayOpen);
     }
 
     /** The producers of this partition with their open transactions (DescribeProducers); completes on the owner. */
@@ -778,7 +786,12 @@ public final class PartitionOwner {
 
     /** Reads up to the log end, for a follower's fetch; any thread. */
     public LogReadResult readForReplica(long offset, int maxBytes, boolean minOneMessage) {
-        return log.read(offset, maxBytes, log.logEndOffset(), minOneMessage);
+        return readForReplica(offset, maxBytes, minOneMessage, true);
+    }
+
+    /** Reads up to the log end for a follower; without {@code mayOpen} as {@link #read(long, int, boolean, boolean)}. */
+    public LogReadResult readForReplica(long offset, int maxBytes, boolean minOneMessage, boolean mayOpen) {
+        return log.read(offset, maxBytes, log.logEndOffset(), minOneMessage, false, mayOpen);
     }
 
     /** Runs {@code task} on the owner's context and completes with its result. */

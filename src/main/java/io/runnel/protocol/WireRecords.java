@@ -54,6 +54,19 @@ public final class WireRecords {
         }
     }
 
+    /**
+     * The batches of a records field in memory: a file slice made by {@link #of(LogSlice)} is copied and
+     * released; blocking on the disk for a slice, so never on an event loop (tests, tools).
+     */
+    public static RecordSet copyAndRelease(BaseRecords records) {
+        LogSlice slice = sliceOf(records);
+        if (slice != null) {
+            return slice.copyAndRelease();
+        }
+        RecordSet inMemory = toRecordSet(records);
+        return inMemory != null ? inMemory : RecordSet.EMPTY;
+    }
+
     /** The slice behind a records field made by {@link #of(LogSlice)}, or null. */
     static LogSlice sliceOf(BaseRecords records) {
         return records instanceof SliceRecords s ? s.slice() : null;

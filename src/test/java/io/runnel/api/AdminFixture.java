@@ -130,6 +130,13 @@ final class AdminFixture implements AutoCloseable {
                 new Node(NODE_ID, "127.0.0.1", 9092), "conn-1");
     }
 
+    /** Runs {@code call} on the event loop that {@link #ctx} names, as a connection runs its handlers. */
+    <T> Future<T> onEventLoop(java.util.function.Supplier<Future<T>> call) {
+        io.vertx.core.Promise<T> promise = io.vertx.core.Promise.promise();
+        eventLoop.runOnContext(v -> call.get().onComplete(promise));
+        return promise.future();
+    }
+
     static <T> T await(Future<T> f) {
         try {
             return f.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);

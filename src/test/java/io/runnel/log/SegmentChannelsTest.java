@@ -258,6 +258,38 @@ class SegmentChannelsTest {
     }
 
     @Test
+    void aReadThatMayNotOpenFilesLeavesAClosedSegmentClosedAndOpenOnesAreReadAsUsual() throws Exception {
+        int batchSize = batch(T0, "value-000").sizeInBytes();
+        LogConfig cfg = LogTestSupport.withSegmentBytes(config(), batchSize);
+        try (PartitionLog log = openLog(cfg, new LogTestSupport.ManualTime(T0))) {
+            for (int i = 0; i < 3 * LIMIT; i++) {
+                log.appendAsLeader(batch(T0, String.format("value-%03d", i)), 0);
+            }
+            LogSegment first = log.segmentList().get(0);
+            assertThat(first.isLogOpen()).as("the oldest segment was closed to stay under the bound").isFalse();
+            long opens = channels.opens();
+
+            // an event loop's read: no open(2), the caller is told to read elsewhere
+            assertThatThrownBy(() -> log.read(0, Integer.MAX_VALUE, Long.MAX_VALUE, true, false, false))
+                    .isInstanceOf(SegmentClosedException.class);
+            assertThat(channels.opens()).isEqualTo(opens);
+            assertThat(first.isLogOpen()).isFalse();
+            // the newest segment is open: read without opening anything, held until released
+            long last = 3 * LIMIT - 1;
+            LogSlice open = log.read(last, Integer.MAX_VALUE, Long.MAX_VALUE, true, false, false).records();
+            assertThat(values(open.toRecordSet())).containsExactly(String.format("value-%03d", last));
+            open.release();
+            assertThat(channels.opens()).isEqualTo(opens);
+
+            // a worker's read of the same offset reopens the file
+            LogSlice reopened = log.read(0, Integer.MAX_VALUE, Long.MAX_VALUE, true, false, true).records();
+            assertThat(values(reopened.toRecordSet())).containsExactly("value-000");
+            reopened.release();
+            assertThat(channels.opens()).isEqualTo(opens + 1);
+        }
+    }
+
+    @Test
     void rejectsALimitBelowTheMinimum() {
         assertThatThrownBy(() -> new SegmentChannels(LIMIT - 1)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("at least " + LIMIT);
