@@ -452,7 +452,8 @@ public final class Broker {
                     .register(new MetadataHandler(config, topics, partitions, directory, offsetsTopic))
                     .register(new ProduceHandler(topics, partitions, metrics, txnVerifier))
                     .register(new FetchHandler(vertx, topics, partitions,
-                            new ReplicaFetchGuard(directory, hosts, Time.SYSTEM), metrics))
+                            new ReplicaFetchGuard(directory, hosts, Time.SYSTEM), metrics,
+                            config.getInt(BrokerConfig.MAX_INCREMENTAL_FETCH_SESSION_CACHE_SLOTS)))
                     .register(new ListOffsetsHandler(topics, partitions))
                     .register(new OffsetForLeaderEpochHandler(topics, partitions))
                     .register(new io.runnel.api.WriteTxnMarkersHandler(partitions, groups::onTransactionCompleted,

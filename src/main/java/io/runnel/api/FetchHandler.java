@@ -36,8 +36,8 @@ import org.apache.kafka.common.protocol.Errors;
  * Fetch v4 and up. Reads go straight to the logs' lock-free read path and return file slices that the
  * connection sends with zero copy. When less than min_bytes is available the fetch is parked as a
  * {@link DelayedFetch}: it listens for appends on its partitions and answers when enough arrives or
- * max_wait_ms passes; no thread waits. Fetch sessions are declined (session id 0), so every request is
- * a full fetch, which every client supports.
+ * max_wait_ms passes; no thread waits. Fetch sessions (KIP-227, {@link FetchSessions}) let a client name only
+ * what changed and hear only what is new.
  *
  * <p>Reads run on the connection's event loop while every segment file they touch is open; one that
  * {@link io.runnel.log.SegmentChannels} closed to bound the descriptors (an old segment of one of many
@@ -59,18 +59,32 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
     private final PartitionManager partitions;
     private final BrokerMetrics metrics;
     private final ReplicaFetchGuard replicas;
+    private final FetchSessions sessions;
 
     public FetchHandler(Vertx vertx, TopicManager topics, PartitionManager partitions, ReplicaFetchGuard replicas) {
-        this(vertx, topics, partitions, replicas, BrokerMetrics.noop());
+        this(vertx, topics, partitions, replicas, BrokerMetrics.noop(), DEFAULT_SESSION_SLOTS);
     }
 
+    /** @param sessionSlots {@code max.incremental.fetch.session.cache.slots}: fetch sessions held at most */
     public FetchHandler(Vertx vertx, TopicManager topics, PartitionManager partitions, ReplicaFetchGuard replicas,
-                        BrokerMetrics metrics) {
+                        BrokerMetrics metrics, int sessionSlots) {
         this.vertx = vertx;
         this.topics = topics;
         this.partitions = partitions;
         this.replicas = replicas;
         this.metrics = metrics;
+        this.sessions = new FetchSessions(sessionSlots, SESSION_EVICTION_MS, System::currentTimeMillis);
+        metrics.fetchSessions(sessions::size, sessions::evictions);
+    }
+
+    /** Kafka's default of {@code max.incremental.fetch.session.cache.slots}. */
+    public static final int DEFAULT_SESSION_SLOTS = 1000;
+    /** Kafka's MIN_INCREMENTAL_FETCH_SESSION_EVICTION_MS: a session idle this long may give its slot to a new one. */
+    static final long SESSION_EVICTION_MS = 120_000;
+
+    /** The fetch sessions (tests). */
+    FetchSessions sessions() {
+        return sessions;
     }
 
     @Override
@@ -80,13 +94,9 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
 
     @Override
     public Future<FetchResponseData> handle(RequestContext ctx, FetchRequestData request) {
-        if (request.sessionId() != 0 || request.sessionEpoch() > 0) {
-            return Future.succeededFuture(new FetchResponseData()
-                    .setErrorCode(Errors.FETCH_SESSION_ID_NOT_FOUND.code()).setSessionId(0));
-        }
         int replicaId = ctx.apiVersion() >= 15 ? request.replicaState().replicaId() : request.replicaId();
         if (replicaId < 0) {
-            return fetch(ctx, request, replicaId);
+            return inSession(ctx, request, replicaId);
         }
         if (!ctx.clusterAuthorized(AclOperation.CLUSTER_ACTION)) {
             // as Kafka: a follower's fetch needs CLUSTER_ACTION on the cluster, each partition refused otherwise
@@ -94,8 +104,83 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
         }
         // a follower's fetch moves the high watermark: only the broker that owns the id may send one
         return replicas.admit(replicaId, ctx.clientAddress()).compose(error -> error == Errors.NONE
-                ? fetch(ctx, request, replicaId)
+                ? inSession(ctx, request, replicaId)
                 : Future.succeededFuture(count(refused(request, error))));
+    }
+
+    /**
+     * The fetch as its session metadata says (KIP-227; before v7 every fetch is sessionless, epoch -1): epoch -1
+     * closes the session it names and reads the request as it is; epoch 0 replaces the session it names with a new
+     * one of the request's partitions; a later epoch reads the whole session, updated with the request, and
+     * answers only what changed.
+     */
+    private Future<FetchResponseData> inSession(RequestContext ctx, FetchRequestData request, int replicaId) {
+        int id = request.sessionId();
+        int epoch = request.sessionEpoch();
+        if (epoch == FetchSessions.FINAL_EPOCH) {
+            if (id != FetchSessions.NO_SESSION) {
+                sessions.remove(id);
+            }
+            return fetch(ctx, request, replicaId);
+        }
+        boolean usesTopicIds = ctx.apiVersion() >= 13;
+        if (epoch == FetchSessions.INITIAL_EPOCH) {
+            if (id != FetchSessions.NO_SESSION) {
+                sessions.remove(id);
+            }
+            return fetch(ctx, request, replicaId).map(resp -> newSession(request, resp, replicaId >= 0, usesTopicIds));
+        }
+        FetchSessions.Session session = sessions.get(id);
+        if (session == null) {
+            return Future.succeededFuture(sessionError(Errors.FETCH_SESSION_ID_NOT_FOUND));
+        }
+        List<FetchSessions.Cached> order;
+        FetchRequestData read;
+        synchronized (session) {
+            if (session.epoch != epoch) {
+                return Future.succeededFuture(sessionError(Errors.INVALID_FETCH_SESSION_EPOCH));
+            }
+            if (session.usesTopicIds != usesTopicIds) {
+                // a session made with topic ids cannot go on by names, nor the other way round (Kafka's check)
+                return Future.succeededFuture(sessionError(Errors.FETCH_SESSION_TOPIC_ID_ERROR));
+            }
+            order = session.update(request);
+            read = FetchSessions.Session.toRequest(request, order);
+        }
+        return fetch(ctx, read, replicaId).map(resp -> {
+            synchronized (session) {
+                return session.prune(resp, order);
+            }
+        });
+    }
+
+    /** A session of the full fetch's partitions, remembering what its answer told; the answer carries its id. */
+    private FetchResponseData newSession(FetchRequestData request, FetchResponseData resp, boolean privileged,
+                                         boolean usesTopicIds) {
+        if (resp.errorCode() != Errors.NONE.code()) {
+            return resp;
+        }
+        List<FetchSessions.Cached> cached = new ArrayList<>();
+        java.util.Iterator<FetchableTopicResponse> topicsAnswered = resp.responses().iterator();
+        java.util.Iterator<PartitionData> answered = java.util.Collections.emptyIterator();
+        for (FetchRequestData.FetchTopic ft : request.topics()) {
+            for (FetchRequestData.FetchPartition fp : ft.partitions()) {
+                while (!answered.hasNext() && topicsAnswered.hasNext()) {
+                    answered = topicsAnswered.next().partitions().iterator();
+                }
+                FetchSessions.Cached c = new FetchSessions.Cached(
+                        FetchSessions.Key.of(ft, fp.partition(), usesTopicIds), fp);
+                if (answered.hasNext()) {
+                    c.told(answered.next());
+                }
+                cached.add(c);
+            }
+        }
+        return resp.setSessionId(sessions.create(privileged, usesTopicIds, cached));
+    }
+
+    private static FetchResponseData sessionError(Errors error) {
+        return new FetchResponseData().setErrorCode(error.code()).setSessionId(FetchSessions.NO_SESSION);
     }
 
     private Future<FetchResponseData> fetch(RequestContext ctx, FetchRequestData request, int replicaId) {

@@ -122,6 +122,7 @@ public final class BrokerConfig extends AbstractConfig {
     public static final String REPLICA_FETCH_RESPONSE_MAX_BYTES = "replica.fetch.response.max.bytes";
     public static final String REPLICA_FETCH_BACKOFF_MS = "replica.fetch.backoff.ms";
     public static final String REPLICA_HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS = "replica.high.watermark.checkpoint.interval.ms";
+    public static final String MAX_INCREMENTAL_FETCH_SESSION_CACHE_SLOTS = "max.incremental.fetch.session.cache.slots";
     public static final String LOG_CLEANER_DELETE_RETENTION_MS = "log.cleaner.delete.retention.ms";
     public static final String LOG_CLEANER_MIN_COMPACTION_LAG_MS = "log.cleaner.min.compaction.lag.ms";
     public static final String LOG_CLEANER_MAX_COMPACTION_LAG_MS = "log.cleaner.max.compaction.lag.ms";
@@ -385,6 +386,9 @@ public final class BrokerConfig extends AbstractConfig {
             .define(REPLICA_HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS, Type.LONG, 5000L, atLeast(1), HIGH,
                     "How often each log directory's replication-offset-checkpoint (the high watermarks a restart"
                             + " starts from) is written.")
+            .define(MAX_INCREMENTAL_FETCH_SESSION_CACHE_SLOTS, Type.INT, 1000, atLeast(0), MEDIUM,
+                    "Incremental fetch sessions (KIP-227) held at most, for consumers and followers together; 0"
+                            + " turns them off (every fetch is then a full one).")
             .define(LOG_SHARDS, Type.INT, 0, atLeast(0), LOW,
                     "Worker contexts owning partitions; 0 picks the number of cores.")
             .define(CLUSTER_ENABLED, Type.BOOLEAN, false, HIGH,

@@ -74,7 +74,7 @@ public final class BrokerMetrics {
     private final Counter connectionsOpened;
     private final Counter connectionsRefused;
     /** Held here because Micrometer holds a function meter's state object only weakly. */
-    private final List<LongSupplier> requestMemoryProbes = new ArrayList<>();
+    private final List<Object> functionStates = new ArrayList<>();
     private final Counter isrShrinks;
     private final Counter isrExpands;
     private final MultiGauge logSize;
@@ -166,7 +166,7 @@ public final class BrokerMetrics {
 
     /** Meters over the node's request memory budget (queued.max.request.bytes); called once per broker. */
     public void requestMemory(LongSupplier used, LongSupplier limit, LongSupplier evictions) {
-        requestMemoryProbes.addAll(List.of(used, limit, evictions));
+        functionStates.addAll(List.of(used, limit, evictions));
         Gauge.builder(MeterNames.REQUEST_MEMORY_USED, used, s -> s.getAsLong()).baseUnit("bytes")
                 .description("Bytes held by Kafka request frames, from their first byte until answered").register(registry);
         Gauge.builder(MeterNames.REQUEST_MEMORY_LIMIT, limit, s -> s.getAsLong()).baseUnit("bytes")
@@ -188,6 +188,15 @@ public final class BrokerMetrics {
         FunctionCounter.builder(MeterNames.LOG_OPEN_FILES_EVICTIONS, files, io.runnel.log.SegmentChannels::evictions)
                 .description("Segment files closed to stay within log.open.files.max, reopened on their next use")
                 .register(registry);
+    }
+
+    /** The incremental fetch sessions held, and those evicted to make room (Kafka's FetchSessionCache meters). */
+    public void fetchSessions(java.util.function.IntSupplier sessions, java.util.function.LongSupplier evictions) {
+        functionStates.addAll(List.of(sessions, evictions));
+        Gauge.builder(MeterNames.FETCH_SESSIONS, sessions, java.util.function.IntSupplier::getAsInt)
+                .description("Incremental fetch sessions (KIP-227) held for consumers and followers").register(registry);
+        FunctionCounter.builder(MeterNames.FETCH_SESSION_EVICTIONS, evictions, java.util.function.LongSupplier::getAsLong)
+                .description("Fetch sessions evicted to make room for new ones").register(registry);
     }
 
     public TopicMeters topic(String name) {

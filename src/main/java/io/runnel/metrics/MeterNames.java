@@ -60,6 +60,10 @@ public final class MeterNames {
     public static final String LOG_OPEN_FILES_LIMIT = "runnel.log.open.files.limit";
     public static final String LOG_OPEN_FILES_EVICTIONS = "runnel.log.open.files.evictions";
 
+    // incremental fetch sessions (KIP-227, max.incremental.fetch.session.cache.slots), untagged
+    public static final String FETCH_SESSIONS = "runnel.fetch.sessions";
+    public static final String FETCH_SESSION_EVICTIONS = "runnel.fetch.session.evictions";
+
     // per hosted partition, tagged by topic and partition
     public static final String LOG_SIZE = "runnel.log.size";
     public static final String LOG_START_OFFSET = "runnel.log.start.offset";
