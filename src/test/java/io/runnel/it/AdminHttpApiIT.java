@@ -436,6 +436,8 @@ class AdminHttpApiIT {
         assertThat(value(text, "runnel_log_open_files")).isPositive()
                 .isLessThanOrEqualTo(value(text, "runnel_log_open_files_limit"));
         assertThat(text).contains("runnel_log_open_files_evictions_total");
+        assertThat(value(text, "runnel_fetch_sessions")).isNotNegative();
+        assertThat(text).contains("runnel_fetch_session_evictions_total");
         assertThat(text).contains("runnel_isr_shrinks_total", "runnel_isr_expands_total", "jvm_memory_used_bytes",
                 "runnel_eventloop_delay_seconds_count", "vertx_");
     }
