@@ -185,10 +185,8 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
 
     private Future<FetchResponseData> fetch(RequestContext ctx, FetchRequestData request, int replicaId) {
         List<Target> targets = resolve(ctx, request, replicaId);
-        Result first;
-        try {
-            first = readAll(request, targets, replicaId, false);
-        } catch (SegmentClosedException e) {
+        Result first = readOnLoop(request, targets, replicaId);
+        if (first == null) {
             return readBlocking(ctx.context(), request, targets, replicaId)
                     .compose(r -> answerOrPark(ctx, request, targets, replicaId, r));
         }
@@ -303,6 +301,15 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
             return Errors.NOT_LEADER_OR_FOLLOWER;
         }
         return Errors.NONE;
+    }
+
+    /** Reads on the event loop; null when a segment file is closed, and the read must go to a worker instead. */
+    private Result readOnLoop(FetchRequestData request, List<Target> targets, int replicaId) {
+        try {
+            return readAll(request, targets, replicaId, false);
+        } catch (SegmentClosedException e) {
+            return null;
+        }
     }
 
     /** The read again on a worker, which may reopen closed segment files; completes on {@code context}. */
@@ -487,15 +494,11 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
                             return;
                         }
                     }
-                    Result r;
-                    try {
-                        r = readAll(request, targets, replicaId, false);
-                    } catch (SegmentClosedException e) {
+                    Result r = readOnLoop(request, targets, replicaId);
+                    if (r == null) {
                         // whatever a worker's read finds, it is the answer
-                        finish();
-                        return;
-                    }
-                    if (r.bytes >= request.minBytes() || r.hasError) {
+                        finishOnWorker();
+                    } else if (r.bytes >= request.minBytes() || r.hasError) {
                         complete(r);
                     } else {
                         release(r);
@@ -505,25 +508,26 @@ public final class FetchHandler implements ApiHandler<FetchRequestData> {
         }
 
         private void finish() {
-            if (done) {
-                return;
+            if (!done) {
+                Result r = readOnLoop(request, targets, replicaId);
+                if (r == null) {
+                    finishOnWorker();
+                } else {
+                    complete(r);
+                }
             }
-            Result r;
-            try {
-                r = readAll(request, targets, replicaId, false);
-            } catch (SegmentClosedException e) {
-                // done now, so that neither the timer nor an append answers meanwhile
-                stop();
-                readBlocking(context, request, targets, replicaId).onComplete(ar -> {
-                    if (ar.succeeded()) {
-                        promise.complete(count(ar.result().response));
-                    } else {
-                        promise.fail(ar.cause());
-                    }
-                });
-                return;
-            }
-            complete(r);
+        }
+
+        private void finishOnWorker() {
+            // done now, so that neither the timer nor an append answers meanwhile
+            stop();
+            readBlocking(context, request, targets, replicaId).onComplete(ar -> {
+                if (ar.succeeded()) {
+                    complete(ar.result());
+                } else {
+                    promise.fail(ar.cause());
+                }
+            });
         }
 
         private void complete(Result r) {

@@ -57,8 +57,7 @@ class FetchOfClosedSegmentsTest {
         topic = fx.topic("old-segments", 1, Map.of());
         owner = fx.partitions.get(new TopicPartition("old-segments", 0));
         for (int i = 0; i < SEGMENTS; i++) {
-            await(owner.append(RecordSet.of(new RecordSet.NewRecord(LogBatch.NO_TIMESTAMP, null, ("v" + i).getBytes())),
-                    (short) 1));
+            append("v" + i);
             await(owner.submit(() -> {
                 owner.log().forceRoll();
                 return null;
@@ -67,6 +66,11 @@ class FetchOfClosedSegmentsTest {
         limit = SegmentChannels.shared().limit();
         // the process's set, as the broker's own logs use it: down to its smallest bound, the oldest files close
         SegmentChannels.shared().setLimit(SegmentChannels.MIN_LIMIT);
+    }
+
+    private void append(String value) {
+        await(owner.append(RecordSet.of(new RecordSet.NewRecord(LogBatch.NO_TIMESTAMP, null, value.getBytes())),
+                (short) 1));
     }
 
     @AfterEach
@@ -78,6 +82,10 @@ class FetchOfClosedSegmentsTest {
     }
 
     private FetchResponseData.PartitionData fetch(long offset, int minBytes, int maxWaitMs) {
+        return await(fetchAsync(offset, minBytes, maxWaitMs)).responses().get(0).partitions().get(0);
+    }
+
+    private io.vertx.core.Future<FetchResponseData> fetchAsync(long offset, int minBytes, int maxWaitMs) {
         FetchRequestData req = new FetchRequestData().setMaxWaitMs(maxWaitMs).setMinBytes(minBytes)
                 .setMaxBytes(1 << 20).setSessionId(0).setSessionEpoch(-1)
                 .setReplicaState(new FetchRequestData.ReplicaState().setReplicaId(-1).setReplicaEpoch(-1));
@@ -85,8 +93,7 @@ class FetchOfClosedSegmentsTest {
         ft.partitions().add(new FetchRequestData.FetchPartition().setPartition(0).setFetchOffset(offset)
                 .setCurrentLeaderEpoch(-1).setPartitionMaxBytes(1 << 20).setLogStartOffset(-1));
         req.topics().add(ft);
-        FetchResponseData resp = await(fx.onEventLoop(() -> handler.handle(fx.ctx(ApiKeys.FETCH, 16), req)));
-        return resp.responses().get(0).partitions().get(0);
+        return fx.onEventLoop(() -> handler.handle(fx.ctx(ApiKeys.FETCH, 16), req));
     }
 
     private static List<String> values(FetchResponseData.PartitionData pd) {
@@ -132,5 +139,28 @@ class FetchOfClosedSegmentsTest {
         assertThat(Errors.forCode(pd.errorCode())).isEqualTo(Errors.NONE);
         assertThat(values(pd)).containsExactly("v0");
         assertThat(SegmentChannels.shared().opens()).as("the first segment's file was reopened").isGreaterThan(opens);
+    }
+
+    @Test
+    void aParkedFetchWhoseSegmentIsClosedWhileItWaitsIsAnsweredFromAWorker() throws Exception {
+        io.vertx.core.Future<FetchResponseData> parked = fetchAsync(0, 1 << 20, 20_000);
+        Thread.sleep(300);
+        assertThat(parked.isComplete()).as("waiting for min_bytes").isFalse();
+        // reads of every other segment push the first one's file out of the bound again
+        for (long offset = 1; offset < SEGMENTS; offset++) {
+            owner.log().read(offset, 1 << 20, Long.MAX_VALUE, true).records().release();
+        }
+        long opens = SegmentChannels.shared().opens();
+
+        // an append wakes the parked fetch: its read on the event loop meets the closed file and goes to a worker,
+        // whose read is the answer (min_bytes or not), long before max_wait_ms
+        long start = System.nanoTime();
+        append("late");
+        FetchResponseData.PartitionData pd = await(parked).responses().get(0).partitions().get(0);
+
+        assertThat(Errors.forCode(pd.errorCode())).isEqualTo(Errors.NONE);
+        assertThat(values(pd)).containsExactly("v0");
+        assertThat(SegmentChannels.shared().opens()).as("the first segment's file was reopened").isGreaterThan(opens);
+        assertThat(System.nanoTime() - start).isLessThan(TimeUnit.SECONDS.toNanos(10));
     }
 }
