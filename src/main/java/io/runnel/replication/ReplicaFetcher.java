@@ -46,6 +46,12 @@ import org.slf4j.LoggerFactory;
  * partition errors pause that partition for replica.fetch.backoff.ms or until a new state re-adds it;
  * a broken or silent connection is closed and opened again after the backoff.
  *
+ * <p>As Kafka's followers, it fetches in an incremental fetch session (KIP-227): the first fetch names every
+ * partition (epoch 0) and the leader answers with a session id; later ones name only the partitions whose fetch
+ * position, epochs or log start changed, forget the ones no longer fetched (paused, moved, removed), and hear
+ * only of partitions with something new. A session error, any other error or a new connection starts again
+ * with a full fetch.
+ *
  * <p>Threading: everything here runs on the fetcher manager's event-loop context.
  */
 final class ReplicaFetcher {
@@ -76,6 +82,11 @@ final class ReplicaFetcher {
     private boolean warnedRefused;
     // whether a failed TLS handshake or SASL login with the leader has been logged since the last success
     private boolean warnedLogin;
+    // the fetch session with the leader: 0 until it gives one; the epoch the next fetch carries (0: a full fetch
+    // that asks for a new session); the partitions the leader holds in it, as last sent
+    private int sessionId;
+    private int sessionEpoch;
+    private Map<TopicPartition, Fetched> session = Map.of();
 
     /** One followed partition. */
     private static final class FetchState {
@@ -87,8 +98,16 @@ final class ReplicaFetcher {
         }
     }
 
-    /** What the request in flight asked, to match the answer. */
-    private record Sent(int correlationId, Map<TopicPartition, Asked> partitions, Map<Uuid, String> topicNames) {
+    /**
+     * What the request in flight asked, to match the answer: every partition fetched (those the request names
+     * and those its session holds unchanged), and the session as it is once the leader applied the request.
+     */
+    private record Sent(int correlationId, Map<TopicPartition, Asked> partitions, Map<Uuid, String> topicNames,
+                        int sessionId, Map<TopicPartition, Fetched> session) {
+    }
+
+    /** One partition's fetch as sent to the leader, with its topic id. */
+    private record Fetched(Uuid topicId, FetchRequestData.FetchPartition partition) {
     }
 
     private record Asked(PartitionOwner owner, long fetchOffset, int leaderEpoch) {
@@ -288,6 +307,7 @@ final class ReplicaFetcher {
         socket = null;
         inFlight = false;
         sent = null;
+        resetSession();
         if (requestTimer >= 0) {
             vertx.cancelTimer(requestTimer);
             requestTimer = -1;
@@ -296,16 +316,24 @@ final class ReplicaFetcher {
         backoff(settings.backoffMs());
     }
 
+    /** The next fetch is a full one, asking for a new session. */
+    private void resetSession() {
+        sessionId = 0;
+        sessionEpoch = 0;
+        session = Map.of();
+    }
+
     private void sendFetch() {
         long now = System.currentTimeMillis();
         // v15+ names the replica only in replica_state; the old field must keep its default there
         FetchRequestData req = new FetchRequestData()
                 .setReplicaState(new FetchRequestData.ReplicaState().setReplicaId(localNode).setReplicaEpoch(-1))
                 .setMaxWaitMs(settings.maxWaitMs()).setMinBytes(settings.minBytes()).setMaxBytes(settings.maxBytes())
-                .setIsolationLevel((byte) 0).setSessionId(0).setSessionEpoch(-1);
+                .setIsolationLevel((byte) 0).setSessionId(sessionId).setSessionEpoch(sessionEpoch);
         Map<TopicPartition, Asked> asked = new HashMap<>();
         Map<Uuid, String> names = new HashMap<>();
         Map<Uuid, FetchRequestData.FetchTopic> topics = new LinkedHashMap<>();
+        Map<TopicPartition, Fetched> next = new LinkedHashMap<>();
         long nextReady = Long.MAX_VALUE;
         for (FetchState st : partitions.values()) {
             if (st.delayedUntil > now) {
@@ -319,13 +347,18 @@ final class ReplicaFetcher {
             TopicPartition tp = o.topicPartition();
             long fetchOffset = o.log().logEndOffset();
             int epoch = o.leaderEpoch();
-            FetchRequestData.FetchTopic ft = topics.computeIfAbsent(o.topicId(),
-                    id -> new FetchRequestData.FetchTopic().setTopic(tp.topic()).setTopicId(id));
             names.put(o.topicId(), tp.topic());
-            ft.partitions().add(new FetchRequestData.FetchPartition().setPartition(tp.partition())
+            FetchRequestData.FetchPartition fp = new FetchRequestData.FetchPartition().setPartition(tp.partition())
                     .setCurrentLeaderEpoch(epoch).setFetchOffset(fetchOffset)
                     .setLastFetchedEpoch(o.log().latestEpoch()).setLogStartOffset(o.log().logStartOffset())
-                    .setPartitionMaxBytes(settings.partitionMaxBytes()));
+                    .setPartitionMaxBytes(settings.partitionMaxBytes());
+            Fetched f = new Fetched(o.topicId(), fp);
+            next.put(tp, f);
+            // in a session, only what the leader does not hold already
+            if (sessionId == 0 || !f.equals(session.get(tp))) {
+                topics.computeIfAbsent(o.topicId(), id -> new FetchRequestData.FetchTopic().setTopic(tp.topic())
+                        .setTopicId(id)).partitions().add(fp);
+            }
             asked.put(tp, new Asked(o, fetchOffset, epoch));
         }
         if (asked.isEmpty()) {
@@ -335,6 +368,16 @@ final class ReplicaFetcher {
             return;
         }
         req.topics().addAll(topics.values());
+        if (sessionId != 0) {
+            Map<Uuid, FetchRequestData.ForgottenTopic> forgotten = new LinkedHashMap<>();
+            for (Map.Entry<TopicPartition, Fetched> e : session.entrySet()) {
+                if (!next.containsKey(e.getKey())) {
+                    forgotten.computeIfAbsent(e.getValue().topicId(), tid -> new FetchRequestData.ForgottenTopic()
+                            .setTopicId(tid)).partitions().add(e.getKey().partition());
+                }
+            }
+            req.forgottenTopicsData().addAll(forgotten.values());
+        }
         int id = ++correlationId;
         RequestHeaderData header = new RequestHeaderData().setRequestApiKey(ApiKeys.FETCH.id)
                 .setRequestApiVersion(FETCH_VERSION).setCorrelationId(id).setClientId("runnel-replica-" + localNode);
@@ -346,7 +389,7 @@ final class ReplicaFetcher {
         ByteBufferAccessor acc = new ByteBufferAccessor(buf);
         header.write(acc, cache, headerVersion);
         req.write(acc, cache, FETCH_VERSION);
-        sent = new Sent(id, asked, names);
+        sent = new Sent(id, asked, names, sessionId, next);
         inFlight = true;
         NetSocket s = socket;
         // a leader that stops answering (paused, partitioned) must not hold this fetcher forever
@@ -382,12 +425,29 @@ final class ReplicaFetcher {
             return;
         }
         sent = null;
-        if (resp.errorCode() != Errors.NONE.code()) {
+        Errors failed = Errors.forCode(resp.errorCode());
+        if (failed != Errors.NONE) {
             inFlight = false;
-            LOG.info("Fetch of node {} from leader {} failed: {}", localNode, leaderId, Errors.forCode(resp.errorCode()));
+            // whatever the error, the next fetch is a full one that opens a new session
+            resetSession();
+            if (failed == Errors.FETCH_SESSION_ID_NOT_FOUND || failed == Errors.INVALID_FETCH_SESSION_EPOCH
+                    || failed == Errors.FETCH_SESSION_TOPIC_ID_ERROR) {
+                // the leader evicted or lost the session (a restart, a full cache): no reason to wait
+                LOG.debug("Fetch session of node {} with leader {} ended: {}", localNode, leaderId, failed);
+                kick();
+                return;
+            }
+            LOG.info("Fetch of node {} from leader {} failed: {}", localNode, leaderId, failed);
             backoff(settings.backoffMs());
             return;
         }
+        if (request.sessionId() == 0) {
+            sessionId = resp.sessionId();
+            sessionEpoch = sessionId == 0 ? 0 : 1;
+        } else {
+            sessionEpoch = sessionEpoch == Integer.MAX_VALUE ? 1 : sessionEpoch + 1;
+        }
+        session = sessionId == 0 ? Map.of() : request.session();
         List<Future<?>> work = new ArrayList<>();
         for (FetchResponseData.FetchableTopicResponse tr : resp.responses()) {
             String topic = tr.topic() != null && !tr.topic().isEmpty() ? tr.topic() : request.topicNames().get(tr.topicId());

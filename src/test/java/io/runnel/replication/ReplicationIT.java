@@ -193,6 +193,9 @@ class ReplicationIT {
         assertThat(violations).isEmpty();
         assertThat(owner(1).highWatermark()).isEqualTo(300);
         awaitSameLogs(1, 2, 3);
+        // the followers fetch in incremental fetch sessions (KIP-227), as Kafka's do: the leader holds one for each
+        assertThat(brokers.get(1).metrics().registry().find(io.runnel.metrics.MeterNames.FETCH_SESSIONS).gauge().value())
+                .isGreaterThanOrEqualTo(2);
         await("followers to learn the high watermark", () -> owner(2).highWatermark() == 300
                 && owner(3).highWatermark() == 300);
         List<ConsumerRecord<String, String>> read = readAll(300);
