@@ -297,15 +297,9 @@ final class LogSegment implements Closeable {
      * holding {@code maxOffsetExclusive}) are, through the offset index, and then the last whole batch
      * below {@code start + maxBytes}, searching the index by position. Walking every header of a 1 MB
      * answer instead took some 60 reads per partition on the fetch path.
-     */
-    LogSlice read(long startOffset, int maxBytes, long maxOffsetExclusive, int maxPosition, boolean minOneMessage)
-            throws IOException {
-        return read(startOffset, maxBytes, maxOffsetExclusive, maxPosition, minOneMessage, true);
-    }
-
-    /**
-     * As {@link #read(long, int, long, int, boolean)}; without {@code mayOpen} (a reader on an event loop) a
-     * {@code .log} that {@link SegmentChannels} closed is not reopened: {@link SegmentClosedException}.
+     *
+     * <p>Without {@code mayOpen} (a reader on an event loop) a {@code .log} that {@link SegmentChannels} closed
+     * is not reopened: {@link SegmentClosedException}.
      */
     LogSlice read(long startOffset, int maxBytes, long maxOffsetExclusive, int maxPosition, boolean minOneMessage,
                   boolean mayOpen) throws IOException {
