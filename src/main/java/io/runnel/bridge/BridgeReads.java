@@ -65,7 +65,7 @@ final class BridgeReads {
                 .put("maxBytes", maxBytes).put("maxWaitMs", maxWaitMs);
     }
 
-    /** Serves one read request (verticle context). */
+    /** Serves one read request (verticle context): the reply is a copy of the records read. */
     void serve(Message<Object> msg) {
         JsonObject body = msg.body() instanceof JsonObject j ? j : null;
         if (body == null || !(body.getValue("topic") instanceof String topic)
@@ -73,17 +73,40 @@ final class BridgeReads {
                 || !(body.getValue("offset") instanceof Number offset)) {
             throw BridgeException.invalid("a read needs {\"topic\", \"partition\", \"offset\"}");
         }
-        int maxBytes = (int) Math.max(1, Math.min(MAX_BYTES_LIMIT, body.getLong("maxBytes", 1L << 20)));
-        long maxWait = Math.max(0, Math.min(MAX_WAIT_LIMIT_MS, body.getLong("maxWaitMs", 0L)));
-        TopicPartition tp = new TopicPartition(topic, partition.intValue());
-        PartitionOwner owner = partitions.get(tp);
-        if (owner == null || !owner.isLeader()) {
-            throw new NotLeaderOrFollowerException("this broker does not lead " + tp);
-        }
-        new LongPoll(msg, owner, offset.longValue(), maxBytes, System.currentTimeMillis() + maxWait).attempt();
+        read(new TopicPartition(topic, partition.intValue()), offset.longValue(), body.getLong("maxBytes", 1L << 20),
+                body.getLong("maxWaitMs", 0L)).onComplete(ar -> {
+                    if (ar.failed()) {
+                        BridgeVerticle.fail(msg, ar.cause());
+                        return;
+                    }
+                    ByteBuffer bytes = ar.result().records().buffer().duplicate();
+                    byte[] copy = new byte[bytes.remaining()];
+                    bytes.get(copy);
+                    msg.reply(Buffer.buffer(copy), new DeliveryOptions().addHeader(H_OFFSET,
+                            Long.toString(ar.result().from())));
+                });
     }
 
-    private record Read(long from, RecordSet records) {
+    /**
+     * The read itself, for {@link #serve} and for a subscription on this broker reading a partition this broker
+     * leads (no event-bus message, no copy of the records: the result is handed over on the bridge context).
+     * Completes on the bridge context, with data at once or after the first append or {@code maxWaitMs}; fails
+     * with NOT_LEADER_OR_FOLLOWER or OFFSET_OUT_OF_RANGE. Call it on the bridge context.
+     */
+    Future<Read> read(TopicPartition tp, long offset, long maxBytes, long maxWaitMs) {
+        int max = (int) Math.max(1, Math.min(MAX_BYTES_LIMIT, maxBytes));
+        long maxWait = Math.max(0, Math.min(MAX_WAIT_LIMIT_MS, maxWaitMs));
+        PartitionOwner owner = partitions.get(tp);
+        if (owner == null || !owner.isLeader()) {
+            return Future.failedFuture(new NotLeaderOrFollowerException("this broker does not lead " + tp));
+        }
+        Promise<Read> promise = context.promise();
+        new LongPoll(promise, owner, offset, max, System.currentTimeMillis() + maxWait).attempt();
+        return promise.future();
+    }
+
+    /** What a read found: the records (whole batches; the first may start before {@code from}), from {@code from}. */
+    record Read(long from, RecordSet records) {
     }
 
     /** On the owner's context: may wait on the disk. */
@@ -103,7 +126,7 @@ final class BridgeReads {
      * where waking the bridge context to ask the owner's context to read would be three.
      */
     private final class LongPoll implements Runnable {
-        final Message<Object> msg;
+        final Promise<Read> promise;
         final PartitionOwner owner;
         final int maxBytes;
         final long deadline;
@@ -116,8 +139,8 @@ final class BridgeReads {
         long timer = -1;
         boolean done;
 
-        LongPoll(Message<Object> msg, PartitionOwner owner, long offset, int maxBytes, long deadline) {
-            this.msg = msg;
+        LongPoll(Promise<Read> promise, PartitionOwner owner, long offset, int maxBytes, long deadline) {
+            this.promise = promise;
             this.owner = owner;
             this.offset = offset;
             this.maxBytes = maxBytes;
@@ -140,13 +163,14 @@ final class BridgeReads {
             }
             if (ar.failed()) {
                 finish();
-                BridgeVerticle.fail(msg, ar.cause());
+                promise.fail(ar.cause());
                 return;
             }
             Read read = ar.result();
             offset = read.from();
             if (read.records().sizeInBytes() > 0 || System.currentTimeMillis() >= deadline) {
-                reply(read);
+                finish();
+                promise.complete(read);
                 return;
             }
             if (appended.get()) {
@@ -160,14 +184,6 @@ final class BridgeReads {
                     wake();
                 });
             }
-        }
-
-        private void reply(Read read) {
-            finish();
-            ByteBuffer bytes = read.records().buffer().duplicate();
-            byte[] copy = new byte[bytes.remaining()];
-            bytes.get(copy);
-            msg.reply(Buffer.buffer(copy), new DeliveryOptions().addHeader(H_OFFSET, Long.toString(read.from())));
         }
 
         private void finish() {
@@ -223,7 +239,11 @@ final class BridgeReads {
 
     /** Parses a read reply: the records at or after {@code from}, and the next offset to read. */
     static Batch parse(TopicPartition tp, Buffer bytes, long from) {
-        RecordSet records = RecordSet.wrap(ByteBuffer.wrap(bytes.getBytes()));
+        return parse(tp, RecordSet.wrap(ByteBuffer.wrap(bytes.getBytes())), from);
+    }
+
+    /** The records of a read at or after {@code from}, and the next offset to read. */
+    static Batch parse(TopicPartition tp, RecordSet records, long from) {
         List<BridgeRecord> out = new ArrayList<>();
         long next = from;
         for (LogBatch batch : records.batches()) {

@@ -14,6 +14,7 @@ import io.runnel.cluster.ClusterView;
 import io.runnel.cluster.PartitionState;
 import io.runnel.cluster.TopicInfo;
 import io.runnel.group.GroupCoordinator;
+import io.runnel.log.RecordSet;
 import io.runnel.metadata.TopicManager;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -68,7 +69,8 @@ import org.slf4j.LoggerFactory;
  * acknowledged offsets committed, then the member rejoins.
  *
  * <p>Reading: every assigned partition is read on its leader, wherever that is, with the long-polling
- * read of {@link BridgeReads} on the leader's per-node address; the leader is looked up in the metadata
+ * read of {@link BridgeReads} on the leader's per-node address (a partition this broker leads is read by a
+ * call, without the event bus); the leader is looked up in the metadata
  * for each read, so a leader change costs one failed or abandoned read. Only records below the high
  * watermark are read, so none delivered can be lost by a leader change.
  *
@@ -111,6 +113,7 @@ final class BridgeSubscription {
     private final TopicManager topics;
     private final ClusterView cluster;
     private final GroupCoordinator groups;
+    private final BridgeReads localReads;
     private final BiConsumer<BridgeSubscription, Boolean> onClosed;
     private final byte[] subscriptionMetadata;
     private final long heartbeatIntervalMs;
@@ -134,12 +137,14 @@ final class BridgeSubscription {
     private Promise<Void> queuedCommit;
 
     /**
-     * @param cluster  partition leaders; null on a node that hosts every partition itself
-     * @param onClosed called once on the context when it ended, with whether it was handed off
+     * @param cluster    partition leaders; null on a node that hosts every partition itself
+     * @param localReads this broker's reads (on {@code context}), for the partitions it leads; null to read every
+     *                   partition through the event bus
+     * @param onClosed   called once on the context when it ended, with whether it was handed off
      */
     BridgeSubscription(String id, SubscriptionRequest req, Vertx vertx, ContextInternal context, String prefix,
                        int localNode, TopicManager topics, ClusterView cluster, GroupCoordinator groups,
-                       BiConsumer<BridgeSubscription, Boolean> onClosed) {
+                       BridgeReads localReads, BiConsumer<BridgeSubscription, Boolean> onClosed) {
         this.id = id;
         this.req = req;
         this.vertx = vertx;
@@ -149,6 +154,7 @@ final class BridgeSubscription {
         this.topics = topics;
         this.cluster = cluster;
         this.groups = groups;
+        this.localReads = localReads;
         this.onClosed = onClosed;
         this.subscriptionMetadata = Utils.toArray(ConsumerProtocol.serializeSubscription(new Subscription(req.topics())));
         this.heartbeatIntervalMs = Math.max(50, Math.min(req.sessionTimeoutMs() / 3, 1000));
@@ -517,40 +523,47 @@ final class BridgeSubscription {
         c.readLeader = leader;
         long from = c.fetchPosition;
         int readSeq = ++c.readSeq;
-        DeliveryOptions options = new DeliveryOptions().setSendTimeout(READ_MAX_WAIT_MS + READ_GRACE_MS);
-        vertx.eventBus().<Object>request(BridgeAddresses.nodeAddress(prefix, leader, BridgeAddresses.READ),
-                BridgeReads.request(c.tp, from, READ_MAX_BYTES, READ_MAX_WAIT_MS), options).onComplete(ar -> {
-                    if (readSeq != c.readSeq || c.revoked || closed) {
-                        return;
-                    }
-                    c.reading = false;
-                    if (ar.failed()) {
-                        Errors error = BridgeException.errorOf(ar.cause());
-                        if (error == Errors.OFFSET_OUT_OF_RANGE) {
-                            LOG.info("Subscription {}: offset {} of {} is out of range, reset to the {}", req.instanceId(),
-                                    from, c.tp, req.earliest() ? "log start" : "high watermark");
-                            c.fetchPosition = resetPosition();
-                            pump();
-                        } else {
-                            // the leader moved or died: the next read asks whoever the metadata names then
-                            LOG.debug("Subscription {}: reading {} at {} on broker {} failed: {}", req.instanceId(), c.tp,
-                                    from, leader, ar.cause().getMessage());
-                            retryRead(c, error == Errors.NOT_LEADER_OR_FOLLOWER || isTransport(ar.cause())
-                                    ? RETRY_MS : 1000);
-                        }
-                        return;
-                    }
-                    long start = from;
-                    String resolved = ar.result().headers().get(BridgeReads.H_OFFSET);
-                    if (resolved != null) {
-                        start = Long.parseLong(resolved);
-                    }
-                    Buffer body = ar.result().body() instanceof Buffer b ? b : Buffer.buffer();
-                    BridgeReads.Batch batch = BridgeReads.parse(c.tp, body, start);
-                    c.buffered.addAll(batch.records());
-                    c.fetchPosition = Math.max(batch.next(), start);
+        Future<BridgeReads.Read> result;
+        if (leader == localNode && localReads != null) {
+            // led here: the read is a call, its records handed over as read (no event-bus request, reply or copy)
+            result = localReads.read(c.tp, from, READ_MAX_BYTES, READ_MAX_WAIT_MS);
+        } else {
+            DeliveryOptions options = new DeliveryOptions().setSendTimeout(READ_MAX_WAIT_MS + READ_GRACE_MS);
+            result = vertx.eventBus().<Object>request(BridgeAddresses.nodeAddress(prefix, leader, BridgeAddresses.READ),
+                    BridgeReads.request(c.tp, from, READ_MAX_BYTES, READ_MAX_WAIT_MS), options).map(reply -> {
+                        String resolved = reply.headers().get(BridgeReads.H_OFFSET);
+                        Buffer body = reply.body() instanceof Buffer b ? b : Buffer.buffer();
+                        return new BridgeReads.Read(resolved != null ? Long.parseLong(resolved) : from,
+                                RecordSet.wrap(ByteBuffer.wrap(body.getBytes())));
+                    });
+        }
+        result.onComplete(ar -> {
+            if (readSeq != c.readSeq || c.revoked || closed) {
+                return;
+            }
+            c.reading = false;
+            if (ar.failed()) {
+                Errors error = BridgeException.errorOf(ar.cause());
+                if (error == Errors.OFFSET_OUT_OF_RANGE) {
+                    LOG.info("Subscription {}: offset {} of {} is out of range, reset to the {}", req.instanceId(),
+                            from, c.tp, req.earliest() ? "log start" : "high watermark");
+                    c.fetchPosition = resetPosition();
                     pump();
-                });
+                } else {
+                    // the leader moved or died: the next read asks whoever the metadata names then
+                    LOG.debug("Subscription {}: reading {} at {} on broker {} failed: {}", req.instanceId(), c.tp,
+                            from, leader, ar.cause().getMessage());
+                    retryRead(c, error == Errors.NOT_LEADER_OR_FOLLOWER || isTransport(ar.cause())
+                            ? RETRY_MS : 1000);
+                }
+                return;
+            }
+            long start = ar.result().from();
+            BridgeReads.Batch batch = BridgeReads.parse(c.tp, ar.result().records(), start);
+            c.buffered.addAll(batch.records());
+            c.fetchPosition = Math.max(batch.next(), start);
+            pump();
+        });
     }
 
     private static boolean isTransport(Throwable t) {

@@ -70,12 +70,13 @@ final class BridgeSubscriptions {
     private final GroupCoordinator groups;
     private final OffsetsTopic offsetsTopic;
     private final java.util.function.Function<String, Future<TopicInfo>> resolve;
+    private final BridgeReads localReads;
     private final Map<String, BridgeSubscription> subscriptions = new HashMap<>();
     private final Map<String, Long> ended = new LinkedHashMap<>();
 
     BridgeSubscriptions(Vertx vertx, ContextInternal context, String prefix, int localNode, TopicManager topics,
                         ClusterView cluster, GroupCoordinator groups, OffsetsTopic offsetsTopic,
-                        java.util.function.Function<String, Future<TopicInfo>> resolve) {
+                        java.util.function.Function<String, Future<TopicInfo>> resolve, BridgeReads localReads) {
         this.vertx = vertx;
         this.context = context;
         this.prefix = prefix;
@@ -85,6 +86,7 @@ final class BridgeSubscriptions {
         this.groups = groups;
         this.offsetsTopic = offsetsTopic;
         this.resolve = resolve;
+        this.localReads = localReads;
     }
 
     /** Registers the public and the per-node addresses through {@code register(address, handler)}. */
@@ -271,7 +273,7 @@ final class BridgeSubscriptions {
 
     private BridgeSubscription create(String id, SubscriptionRequest req) {
         BridgeSubscription s = new BridgeSubscription(id, req, vertx, context, prefix, localNode, topics, cluster,
-                groups, (closed, handedOff) -> {
+                groups, localReads, (closed, handedOff) -> {
                     if (subscriptions.get(closed.id()) == closed) {
                         subscriptions.remove(closed.id());
                     }

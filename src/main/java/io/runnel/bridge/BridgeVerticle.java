@@ -74,13 +74,14 @@ public final class BridgeVerticle extends VerticleBase {
                 cluster, producerIds);
         register(BridgeAddresses.PRODUCE, producer::produce);
         register(BridgeAddresses.METADATA, producer::metadata);
+        BridgeReads reads = new BridgeReads(vertx, (ContextInternal) context, partitions);
         subscriptions = new BridgeSubscriptions(vertx, (ContextInternal) context, prefix, config.nodeId(), topics,
-                cluster, groups, offsetsTopic, this::resolve);
+                cluster, groups, offsetsTopic, this::resolve, reads);
         subscriptions.register(this::consume);
         // broker-to-broker hops, on this broker's own addresses
         registerNode(BridgeAddresses.APPEND, producer::append);
         registerNode(BridgeAddresses.OFFSETS, producer::offsets);
-        registerNode(BridgeAddresses.READ, new BridgeReads(vertx, (ContextInternal) context, partitions)::serve);
+        registerNode(BridgeAddresses.READ, reads::serve);
         if (((io.vertx.core.internal.VertxInternal) vertx).isClustered()) {
             // only a clustered node touches the cluster classes (and with them Hazelcast)
             memberListener = ClusterManagerFactory.onMemberRemoved(vertx, context, subscriptions::nodeLeft);

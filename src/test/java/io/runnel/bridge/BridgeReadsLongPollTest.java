@@ -51,6 +51,8 @@ class BridgeReadsLongPollTest {
     private final Vertx vertx = Vertx.vertx();
     private PartitionManager partitions;
     private PartitionOwner owner;
+    private ContextInternal bridge;
+    private BridgeReads reads;
 
     @BeforeEach
     void start() throws Exception {
@@ -59,8 +61,8 @@ class BridgeReadsLongPollTest {
         await(vertx.deployVerticle(shard, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)));
         partitions = new PartitionManager(vertx, config, List.of(shard.ownContext()), Time.SYSTEM);
         owner = await(partitions.open(TP, Uuid.randomUuid(), Map.of()));
-        ContextInternal bridge = (ContextInternal) vertx.getOrCreateContext();
-        BridgeReads reads = new BridgeReads(vertx, bridge, partitions);
+        bridge = (ContextInternal) vertx.getOrCreateContext();
+        reads = new BridgeReads(vertx, bridge, partitions);
         Promise<Void> registered = Promise.promise();
         bridge.runOnContext(v -> vertx.eventBus().consumer(ADDRESS, (Message<Object> msg) -> {
             try {
@@ -137,5 +139,41 @@ class BridgeReadsLongPollTest {
         assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - before)).isGreaterThanOrEqualTo(150);
         assertThat(reply.body().length()).isZero();
         assertThat(reply.headers().get(BridgeReads.H_OFFSET)).isEqualTo("1");
+    }
+
+    /** The call a subscription on the leader makes: no event-bus message, the records as read, on the bridge context. */
+    @Test
+    void aLocalReadIsACallAnsweredOnTheBridgeContext() throws Exception {
+        append("zero");
+        java.util.concurrent.CompletableFuture<Boolean> onBridge = new java.util.concurrent.CompletableFuture<>();
+        Promise<BridgeReads.Read> first = Promise.promise();
+        bridge.runOnContext(v -> reads.read(TP, -2, 1 << 20, LONG_WAIT_MS).onComplete(ar -> {
+            onBridge.complete(ContextInternal.current() != null && ContextInternal.current().unwrap() == bridge.unwrap());
+            first.handle(ar);
+        }));
+        BridgeReads.Read read = await(first.future());
+        assertThat(onBridge.get(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(read.from()).isZero(); // -2 resolved to the log start
+        assertThat(BridgeReads.parse(TP, read.records(), read.from()).records()).extracting(r -> new String(r.value(),
+                StandardCharsets.UTF_8)).containsExactly("zero");
+
+        // parked until the next append, which answers it long before its deadline
+        Promise<BridgeReads.Read> parked = Promise.promise();
+        bridge.runOnContext(v -> reads.read(TP, 1, 1 << 20, LONG_WAIT_MS).onComplete(parked));
+        Thread.sleep(300);
+        assertThat(parked.future().isComplete()).isFalse();
+        long before = System.nanoTime();
+        append("one");
+        BridgeReads.Read next = await(parked.future());
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - before)).isLessThan(LONG_WAIT_MS / 2);
+        BridgeReads.Batch batch = BridgeReads.parse(TP, next.records(), 1);
+        assertThat(batch.records()).extracting(r -> new String(r.value(), StandardCharsets.UTF_8)).containsExactly("one");
+        assertThat(batch.next()).isEqualTo(2);
+
+        // a partition this broker does not lead: NOT_LEADER_OR_FOLLOWER, as over the event bus
+        Promise<BridgeReads.Read> elsewhere = Promise.promise();
+        bridge.runOnContext(v -> reads.read(new TopicPartition("elsewhere", 0), 0, 1 << 20, 100).onComplete(elsewhere));
+        assertThat(elsewhere.future().toCompletionStage().toCompletableFuture().handle((r, t) -> t).get(10,
+                TimeUnit.SECONDS)).isInstanceOf(org.apache.kafka.common.errors.NotLeaderOrFollowerException.class);
     }
 }
