@@ -107,6 +107,14 @@ final class BridgeReads {
 
     /** What a read found: the records (whole batches; the first may start before {@code from}), from {@code from}. */
     record Read(long from, RecordSet records) {
+
+        /** The read a reply of {@link #serve} carries, for a request from {@code asked}. */
+        static Read of(Message<?> reply, long asked) {
+            String resolved = reply.headers().get(H_OFFSET);
+            Buffer body = reply.body() instanceof Buffer b ? b : Buffer.buffer();
+            return new Read(resolved != null ? Long.parseLong(resolved) : asked,
+                    RecordSet.wrap(ByteBuffer.wrap(body.getBytes())));
+        }
     }
 
     /** On the owner's context: may wait on the disk. */
@@ -235,11 +243,6 @@ final class BridgeReads {
 
     /** Records parsed from a read reply, and where to read next. */
     record Batch(List<BridgeRecord> records, long next) {
-    }
-
-    /** Parses a read reply: the records at or after {@code from}, and the next offset to read. */
-    static Batch parse(TopicPartition tp, Buffer bytes, long from) {
-        return parse(tp, RecordSet.wrap(ByteBuffer.wrap(bytes.getBytes())), from);
     }
 
     /** The records of a read at or after {@code from}, and the next offset to read. */

@@ -14,7 +14,6 @@ import io.runnel.cluster.ClusterView;
 import io.runnel.cluster.PartitionState;
 import io.runnel.cluster.TopicInfo;
 import io.runnel.group.GroupCoordinator;
-import io.runnel.log.RecordSet;
 import io.runnel.metadata.TopicManager;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -530,12 +529,8 @@ final class BridgeSubscription {
         } else {
             DeliveryOptions options = new DeliveryOptions().setSendTimeout(READ_MAX_WAIT_MS + READ_GRACE_MS);
             result = vertx.eventBus().<Object>request(BridgeAddresses.nodeAddress(prefix, leader, BridgeAddresses.READ),
-                    BridgeReads.request(c.tp, from, READ_MAX_BYTES, READ_MAX_WAIT_MS), options).map(reply -> {
-                        String resolved = reply.headers().get(BridgeReads.H_OFFSET);
-                        Buffer body = reply.body() instanceof Buffer b ? b : Buffer.buffer();
-                        return new BridgeReads.Read(resolved != null ? Long.parseLong(resolved) : from,
-                                RecordSet.wrap(ByteBuffer.wrap(body.getBytes())));
-                    });
+                    BridgeReads.request(c.tp, from, READ_MAX_BYTES, READ_MAX_WAIT_MS), options)
+                    .map(reply -> BridgeReads.Read.of(reply, from));
         }
         result.onComplete(ar -> {
             if (readSeq != c.readSeq || c.revoked || closed) {

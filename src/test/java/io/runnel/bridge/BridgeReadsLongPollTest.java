@@ -96,7 +96,7 @@ class BridgeReadsLongPollTest {
 
     private static List<String> values(Message<Buffer> reply, long from) {
         List<String> out = new ArrayList<>();
-        for (BridgeRecord r : BridgeReads.parse(TP, reply.body(), from).records()) {
+        for (BridgeRecord r : BridgeReads.parse(TP, BridgeReads.Read.of(reply, from).records(), from).records()) {
             out.add(new String(r.value(), StandardCharsets.UTF_8));
         }
         return out;

@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
 import io.runnel.log.RecordSet;
-import io.vertx.core.buffer.Buffer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.internals.RecordHeader;
 import org.junit.jupiter.api.Test;
@@ -30,6 +29,11 @@ class BridgeReadsTest {
         return out.array();
     }
 
+    /** The records as a read hands them over (a reply's Buffer wrapped as Read.of does). */
+    private static RecordSet records(byte[] bytes) {
+        return RecordSet.wrap(ByteBuffer.wrap(bytes));
+    }
+
     @Test
     void aReadReplyYieldsTheRecordsFromTheOffsetAskedForAndTheNextOffset() {
         RecordSet first = RecordSet.builder().baseOffset(10).add(1000L, "a".getBytes(StandardCharsets.UTF_8),
@@ -38,7 +42,7 @@ class BridgeReadsTest {
         RecordSet second = RecordSet.builder().baseOffset(13).add(1003L, null, "v13".getBytes(StandardCharsets.UTF_8))
                 .build();
         // the leader answers whole batches: the first starts before the offset asked for
-        BridgeReads.Batch batch = BridgeReads.parse(TP, Buffer.buffer(bytes(first, second)), 11);
+        BridgeReads.Batch batch = BridgeReads.parse(TP, records(bytes(first, second)), 11);
         assertThat(batch.records()).extracting(BridgeRecord::offset).containsExactly(11L, 12L, 13L);
         assertThat(batch.next()).isEqualTo(14);
         BridgeRecord r = batch.records().get(0);
@@ -50,14 +54,14 @@ class BridgeReadsTest {
         assertThat(new String(r.value(), StandardCharsets.UTF_8)).isEqualTo("v11");
         assertThat(batch.records().get(1).value()).isNull();
 
-        BridgeReads.Batch all = BridgeReads.parse(TP, Buffer.buffer(bytes(first)), 10);
+        BridgeReads.Batch all = BridgeReads.parse(TP, records(bytes(first)), 10);
         assertThat(all.records().get(0).headers()).hasSize(1);
         assertThat(new String(all.records().get(0).key(), StandardCharsets.UTF_8)).isEqualTo("a");
     }
 
     @Test
     void anEmptyReplyKeepsThePosition() {
-        BridgeReads.Batch batch = BridgeReads.parse(TP, Buffer.buffer(), 42);
+        BridgeReads.Batch batch = BridgeReads.parse(TP, records(new byte[0]), 42);
         assertThat(batch.records()).isEmpty();
         assertThat(batch.next()).isEqualTo(42);
     }
