@@ -59,17 +59,22 @@ class PartitionProducerTest {
         vertx = Vertx.vertx();
         context = vertx.getOrCreateContext();
         leader = new FakeLeader();
-        producer = new PartitionProducer(TP, context, leader, new PartitionProducer.ProducerIds() {
+        producer = new PartitionProducer(TP, context, leader, ids(1000L), 1 << 20);
+    }
+
+    /** The bridge broker's producer id {@code shared}; fresh ones counted up from 1000. */
+    private PartitionProducer.ProducerIds ids(long shared) {
+        return new PartitionProducer.ProducerIds() {
             @Override
             public Future<Long> shared() {
-                return Future.succeededFuture(1000L);
+                return Future.succeededFuture(shared);
             }
 
             @Override
             public Future<Long> fresh() {
                 return Future.succeededFuture(nextId.incrementAndGet());
             }
-        }, 1 << 20);
+        };
     }
 
     @AfterEach
@@ -118,17 +123,7 @@ class PartitionProducerTest {
             return appended.future();
         };
         leader.script.add(call -> release.future().compose(v -> leader.write(call)));
-        PartitionProducer onOwner = new PartitionProducer(TP, owner, local, new PartitionProducer.ProducerIds() {
-            @Override
-            public Future<Long> shared() {
-                return Future.succeededFuture(2000L);
-            }
-
-            @Override
-            public Future<Long> fresh() {
-                return Future.succeededFuture(nextId.incrementAndGet());
-            }
-        }, 1 << 20);
+        PartitionProducer onOwner = new PartitionProducer(TP, owner, local, ids(2000L), 1 << 20);
         List<CompletableFuture<JsonObject>> results = new ArrayList<>();
         List<Boolean> completedOnOwner = java.util.Collections.synchronizedList(new ArrayList<>());
         for (int i = 0; i < 4; i++) {
