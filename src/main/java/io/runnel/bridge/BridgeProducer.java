@@ -49,9 +49,8 @@ import org.apache.kafka.common.utils.Utils;
  * from the image (leader, epoch, replicas, ISR) and asks each leader for its offsets over
  * {@code <prefix>.node.<id>.offsets}.
  *
- * <p>Threading: every method runs on the bridge verticle's context, except the partitions' producers, which run
- * on the partition owners' contexts for partitions hosted here (see {@link #producer}); a produce is answered
- * from wherever its records' results complete (the event bus takes a reply from any thread).
+ * <p>Threading: every method runs on the bridge verticle's context; partition owners' results and event-bus
+ * replies are hopped back onto it.
  */
 final class BridgeProducer {
 
@@ -93,8 +92,7 @@ final class BridgeProducer {
             private Future<Long> shared;
 
             @Override
-            public synchronized Future<Long> shared() {
-                // synchronized: partitions' producers run on their owners' contexts
+            public Future<Long> shared() {
                 if (shared == null || shared.failed()) {
                     shared = producerIds.next();
                 }
@@ -194,7 +192,7 @@ final class BridgeProducer {
             results.add(resolved.get(r.topic()).compose(t -> {
                 int p = partitionFor(t, r.partition(), r.record().key(), sticky);
                 TopicPartition tp = new TopicPartition(t.name(), p);
-                return send(producer(tp, t), r.record(), acks, timeoutMs);
+                return producer(tp, t).send(r.record(), acks, timeoutMs);
             }));
         }
         return results;
@@ -234,39 +232,16 @@ final class BridgeProducer {
         });
     }
 
-    /**
-     * The partition's producer. For a partition hosted here it runs on the partition owner's context, where its
-     * appends run: a record that arrives while a batch is in flight is appended as soon as that batch is (the
-     * append's completion sends the next batch on the same thread), where a producer on this context would
-     * wait for the completion to hop here and the next batch to hop back; and a record's reply leaves from
-     * there. A partition not hosted here (its leader is elsewhere) has its producer on this context.
-     */
     private PartitionProducer producer(TopicPartition tp, TopicInfo t) {
         PartitionProducer p = producers.get(tp);
         if (p == null) {
             int max = MAX_BATCH_BYTES;
             String topicMax = t.configs().get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
             int limit = topicMax != null ? Integer.parseInt(topicMax) : config.getInt(BrokerConfig.MESSAGE_MAX_BYTES);
-            PartitionOwner owner = partitions.get(tp);
-            p = new PartitionProducer(tp, owner != null ? owner.context() : context, transport, ids,
-                    Math.min(max, limit));
+            p = new PartitionProducer(tp, context, transport, ids, Math.min(max, limit));
             producers.put(tp, p);
         }
         return p;
-    }
-
-    /**
-     * Queues a record on its partition's producer, on that producer's context; the result completes there. The
-     * records of one partition reach its producer in the order they are sent here (one context's task queue).
-     */
-    private static Future<JsonObject> send(PartitionProducer p, RecordSet.NewRecord record, short acks,
-                                           long timeoutMs) {
-        if (p.onContext()) {
-            return p.send(record, acks, timeoutMs);
-        }
-        Promise<JsonObject> result = Promise.promise();
-        p.context().runOnContext(v -> p.send(record, acks, timeoutMs).onComplete(result));
-        return result.future();
     }
 
     /** Kafka's default partitioner: murmur2 of the key, else one partition in turn per message. */

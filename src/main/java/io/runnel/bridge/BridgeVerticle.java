@@ -35,10 +35,8 @@ import org.slf4j.LoggerFactory;
  * ({@link BridgeReads}) this verticle serves on every broker.
  *
  * <p>Threading: one event-loop context (this verticle's). Every handler and every subscription runs on
- * it; results from partition owners and the group coordinator are hopped back onto it, except a produce's:
- * the producer of a partition hosted here runs on the partition owner's context and the produce is answered
- * from there (see {@link BridgeProducer}). Cluster membership events arrive on Hazelcast threads and are
- * handed to this context before anything else.
+ * it; results from partition owners and the group coordinator are hopped back onto it. Cluster
+ * membership events arrive on Hazelcast threads and are handed to this context before anything else.
  */
 public final class BridgeVerticle extends VerticleBase {
 

@@ -39,10 +39,8 @@ import org.apache.kafka.common.protocol.Errors;
  * batch depends on its sequence. Any other error is the leader's definite refusal: the records fail with
  * it and the sequence is not used.
  *
- * <p>Threading: every method runs on {@code context}: the partition owner's for a partition hosted on this
- * broker (a local append completes there, and the next batch goes at once), else the bridge verticle's; a
- * transport result completed on another thread (a reply from another broker) hops back once. Results
- * complete on that context.
+ * <p>Threading: every method runs on {@code context} (the bridge verticle's); a transport result completed on
+ * another thread (the partition owner's, for a local append) hops back once.
  */
 final class PartitionProducer {
 
@@ -248,13 +246,7 @@ final class PartitionProducer {
         });
     }
 
-    /** The context every method runs on. */
-    Context context() {
-        return context;
-    }
-
-    /** Whether the caller runs on {@link #context()}. */
-    boolean onContext() {
+    private boolean onContext() {
         ContextInternal current = ContextInternal.current();
         return current != null && current.unwrap() == ((ContextInternal) context).unwrap() && current.inThread();
     }

@@ -105,51 +105,6 @@ class PartitionProducerTest {
         assertThat(producer.nextSequence()).isEqualTo(5);
     }
 
-    /**
-     * As the bridge runs it for a partition hosted on its broker: on the partition owner's worker context, the
-     * append completing there in a task of its own (as PartitionOwner.append does). The records that waited
-     * behind the batch in flight go out as the next batch from that completion, on the same context, and every
-     * result completes there.
-     */
-    @Test
-    void onTheOwnersWorkerContextTheNextBatchGoesFromTheAppendsCompletion() throws Exception {
-        io.vertx.core.internal.ContextInternal owner = ((io.vertx.core.internal.VertxInternal) vertx).createWorkerContext();
-        List<Boolean> transportOnOwner = java.util.Collections.synchronizedList(new ArrayList<>());
-        Promise<Void> release = Promise.promise();
-        PartitionProducer.Transport local = (tp, batch, acks, timeoutMs) -> {
-            transportOnOwner.add(owner.isRunningOnContext());
-            Promise<PartitionProducer.Appended> appended = Promise.promise();
-            owner.runOnContext(v -> leader.send(tp, batch, acks, timeoutMs).onComplete(appended));
-            return appended.future();
-        };
-        leader.script.add(call -> release.future().compose(v -> leader.write(call)));
-        PartitionProducer onOwner = new PartitionProducer(TP, owner, local, ids(2000L), 1 << 20);
-        List<CompletableFuture<JsonObject>> results = new ArrayList<>();
-        List<Boolean> completedOnOwner = java.util.Collections.synchronizedList(new ArrayList<>());
-        for (int i = 0; i < 4; i++) {
-            CompletableFuture<JsonObject> out = new CompletableFuture<>();
-            results.add(out);
-            String value = "w" + i;
-            owner.runOnContext(v -> onOwner.send(new RecordSet.NewRecord(1L, null, value.getBytes(StandardCharsets.UTF_8)),
-                    (short) -1, 30_000).onComplete(ar -> {
-                        completedOnOwner.add(owner.isRunningOnContext());
-                        out.complete(ar.result());
-                    }));
-            if (i == 0) {
-                waitFor(() -> leader.calls.size() == 1);
-            }
-        }
-        Thread.sleep(100);
-        assertThat(leader.calls).hasSize(1);
-        owner.runOnContext(v -> release.complete());
-        for (int i = 0; i < 4; i++) {
-            assertThat(results.get(i).get(10, TimeUnit.SECONDS).getLong("offset")).isEqualTo(i);
-        }
-        assertThat(leader.calls).extracting(Call::records).containsExactly(List.of("w0"), List.of("w1", "w2", "w3"));
-        assertThat(transportOnOwner).containsExactly(true, true);
-        assertThat(completedOnOwner).containsOnly(true).hasSize(4);
-    }
-
     @Test
     void aRetryAfterALostReplyIsAnsweredWithTheOriginalOffsetAndNotWrittenTwice() throws Exception {
         send("a", 30_000).get(10, TimeUnit.SECONDS);
